@@ -1,0 +1,1 @@
+"""The compiler half: unhazzle.yaml -> validated model -> sizing -> manifests."""

@@ -1,0 +1,206 @@
+"""Reading unhazzle.yaml: bytes -> plain data plus the position of every key and value.
+
+Hostile files fail fast here: a size cap before parsing, strict UTF-8, a nesting cap, and a cap on
+how much anchors and aliases may expand, so no input can make us slow or exhaust memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from unhazzle.compiler.positions import Path, Positions
+from unhazzle.errors import InputError, Problem
+
+MAX_BYTES = 4 * 1024 * 1024  # a 3,000-app spec is under 1 MB; anything far larger is a mistake
+MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
+ALIAS_BUDGET = 10_000  # values reached again through aliases, beyond the first visit
+
+
+@dataclass
+class Document:
+    """A parsed spec: plain Python data and where each piece stood in the file."""
+
+    data: Any
+    positions: Positions
+    text: str
+
+
+def load_file(path: FsPath, *, display: str | None = None) -> Document:
+    """Read and parse *path*; every failure is an InputError located in the file."""
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise _error(
+                name,
+                1,
+                1,
+                f"file is {size / 1e6:.1f} MB; a spec may be at most {MAX_BYTES // (1024 * 1024)} MB",
+            )
+        raw = path.read_bytes()[: MAX_BYTES + 1]
+    except FileNotFoundError:
+        raise _error(name, 1, 1, "no such file (create one with `unhazzle init`)") from None
+    except IsADirectoryError:
+        raise _error(name, 1, 1, "is a folder, not a file") from None
+    except OSError as exc:
+        raise _error(name, 1, 1, f"cannot read the file: {exc.strerror}") from None
+    return load_bytes(raw, name=name)
+
+
+def load_bytes(raw: bytes, *, name: str) -> Document:
+    """Parse spec bytes; see load_file."""
+    if len(raw) > MAX_BYTES:
+        raise _error(name, 1, 1, f"file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    text = _decode(raw, name)
+    if "\x00" in text:
+        line, col = _line_col(text, text.index("\x00"))
+        raise _error(name, line, col, "file contains a NUL byte; is this a binary file?")
+    root = _parse(text, name)
+    positions = Positions(file=name)
+    walker = _Walker(positions, name)
+    data = walker.plain(root, ())
+    return Document(data=data, positions=positions, text=text)
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        prefix = raw[: exc.start].decode("utf-8", errors="replace")
+        line, col = _line_col(prefix, len(prefix))
+        raise _error(
+            name, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+
+
+def _parse(text: str, name: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        docs = list(yaml.load_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise _error(name, line, col, _yaml_message(exc)) from None
+    except RecursionError:
+        raise _error(name, 1, 1, f"values nest too deeply (more than {MAX_DEPTH} levels)") from None
+    except YAMLError as exc:
+        raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
+    if len(docs) > 1:
+        raise _error(name, 1, 1, "the file holds several YAML documents ('---'); keep one")
+    return docs[0] if docs else None
+
+
+def _yaml_message(exc: MarkedYAMLError) -> str:
+    problem = (exc.problem or "").strip()
+    if "found character '\\t'" in problem or "\\t" in problem:
+        return "tab characters cannot indent YAML; use spaces"
+    if "duplicate key" in problem or type(exc).__name__ == "DuplicateKeyError":
+        key = problem.split('"')[1] if '"' in problem else ""
+        return f"key '{key}' appears twice in the same block" if key else "a key appears twice"
+    context = (exc.context or "").strip()
+    text = f"{context}: {problem}" if context and problem else problem or context
+    return f"not valid YAML: {text}" if text else "not valid YAML"
+
+
+class _Walker:
+    """Turns ruamel's round-trip nodes into plain data while recording positions."""
+
+    def __init__(self, positions: Positions, name: str) -> None:
+        self.positions = positions
+        self.name = name
+        self.seen: set[int] = set()
+        self.alias_budget = ALIAS_BUDGET
+
+    def plain(self, node: Any, path: Path) -> Any:
+        if len(path) > MAX_DEPTH:
+            line, col = self.positions.of_value(path)
+            raise _error(self.name, line, col, f"values nest too deeply (more than {MAX_DEPTH} levels)")
+        if isinstance(node, CommentedMap | CommentedSeq):
+            self._count(node, path)
+        if isinstance(node, CommentedMap):
+            return self._mapping(node, path)
+        if isinstance(node, CommentedSeq):
+            return self._sequence(node, path)
+        return _scalar(node)
+
+    def _count(self, node: CommentedMap | CommentedSeq, path: Path) -> None:
+        if id(node) not in self.seen:
+            self.seen.add(id(node))
+            return
+        self.alias_budget -= max(1, len(node))
+        if self.alias_budget < 0:
+            line, col = self.positions.of_value(path)
+            raise _error(
+                self.name,
+                line,
+                col,
+                f"anchors and aliases expand to too many values (more than {ALIAS_BUDGET}); write them out",
+            )
+
+    def _mapping(self, node: CommentedMap, path: Path) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key in node:
+            sub = (*path, _key(key))
+            pos = _pos_in_map(node, key)
+            if pos is not None:
+                self.positions.keys[sub] = (pos[0] + 1, pos[1] + 1)
+                self.positions.values[sub] = (pos[2] + 1, pos[3] + 1)
+            out[_key(key)] = self.plain(node[key], sub)
+        return out
+
+    def _sequence(self, node: CommentedSeq, path: Path) -> list[Any]:
+        out: list[Any] = []
+        for index, item in enumerate(node):
+            sub = (*path, index)
+            try:
+                line, col = node.lc.item(index)
+                self.positions.values[sub] = (line + 1, col + 1)
+            except (KeyError, TypeError, IndexError):
+                pass
+            out.append(self.plain(item, sub))
+        return out
+
+
+def _pos_in_map(node: CommentedMap, key: Any) -> tuple[int, int, int, int] | None:
+    try:
+        kline, kcol = node.lc.key(key)
+        vline, vcol = node.lc.value(key)
+    except (KeyError, TypeError):
+        return None  # keys merged in through '<<' have no position of their own here
+    return kline, kcol, vline, vcol
+
+
+def _key(key: Any) -> Any:
+    """Keys stay as written; a non-string key is reported by validation, not here."""
+    return _scalar(key) if not isinstance(key, str) else str(key)
+
+
+def _scalar(value: Any) -> Any:
+    # ruamel wraps scalars in str/int/float subclasses that keep their formatting; plain types
+    # make equality, hashing and pydantic's strict checks behave.
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return str(value)  # timestamps and other tags become text; validation says if that is wrong
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    line = before.count("\n") + 1
+    return line, offset - (before.rfind("\n") + 1) + 1
+
+
+def _error(name: str, line: int, col: int, message: str) -> InputError:
+    return InputError([Problem(name, line, col, message)])

@@ -1,0 +1,270 @@
+"""The unhazzle.yaml model (format version 1). Pure data: imports nothing of ours.
+
+Field descriptions become the JSON Schema that editors show, so they speak the user's words.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    model_validator,
+)
+
+NAME_RE = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
+ENV_VAR_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# OCI reference: [registry[:port]/]path[:tag][@digest]; checked loosely, then by parts.
+IMAGE_RE = (
+    r"^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+DOMAIN_RE = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(MB|GB|TB|MiB|GiB|TiB|Mi|Gi|Ti|M|G|T)?\s*$", re.IGNORECASE)
+UNIT_MB = {
+    "m": 1,
+    "mb": 1,
+    "mi": 1,
+    "mib": 1,
+    "g": 1024,
+    "gb": 1024,
+    "gi": 1024,
+    "gib": 1024,
+    "t": 1024 * 1024,
+    "tb": 1024 * 1024,
+    "ti": 1024 * 1024,
+    "tib": 1024 * 1024,
+}
+
+
+def _size_mb(value: Any) -> Any:
+    """'512MB' -> 512, '10GB' -> 10240; MB and GB mean MiB and GiB, as Kubernetes bills them."""
+    if isinstance(value, bool):
+        return value  # rejected by the int check with a clear message
+    if isinstance(value, int):
+        return value  # a bare number is megabytes
+    if not isinstance(value, str):
+        return value
+    match = SIZE_RE.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a size; write it like 512MB or 10GB")
+    number, unit = float(match.group(1)), (match.group(2) or "MB").lower()
+    mb = number * UNIT_MB[unit]
+    if mb != int(mb):
+        raise ValueError(f"'{value}' is not a whole number of megabytes")
+    return int(mb)
+
+
+def _scalar_setting(value: Any) -> Any:
+    if value is None:
+        raise ValueError('has no value; write "" for an empty setting')
+    if isinstance(value, dict | list):
+        raise ValueError("must be text, a number or true/false, not a list or mapping")
+    return value
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"'{value}' is listed twice")
+        seen.add(value)
+    return values
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or "\x00" in value or "/../" in f"{value}/":
+        raise ValueError(f"'{value}' must be an absolute path such as /data")
+    return value
+
+
+Name = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=30)]
+EnvName = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=20)]
+EnvVarName = Annotated[str, Field(pattern=ENV_VAR_RE, max_length=128)]
+Domain = Annotated[str, Field(pattern=DOMAIN_RE, max_length=253)]
+SIZE_JSON = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "description": "megabytes"},
+        {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*([MGT]i?B?|[MGT]iB|[mgt]i?b?)?\s*$"},
+    ]
+}
+Megabytes = Annotated[StrictInt, BeforeValidator(_size_mb), Field(gt=0), WithJsonSchema(SIZE_JSON)]
+SettingValue = Annotated[
+    Annotated[StrictBool | int | float | str, Field(union_mode="left_to_right")],
+    BeforeValidator(_scalar_setting),
+]
+
+Region = Literal["fsn1", "nbg1", "hel1"]
+Badge = Literal["production", "staging", "preview", "development"]
+Traffic = Literal["low", "medium", "high", "very-high"]
+Latency = Literal["relaxed", "standard", "sensitive"]
+Workload = Literal["web", "worker", "cpu-intensive", "memory-intensive"]
+Startup = Literal["fast", "medium", "slow"]
+Pattern = Literal["steady", "daily-peaks", "spiky"]
+Provider = Literal["aiven", "supabase", "external"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Budget(_Strict):
+    """A spending ceiling: plan and validate fail when the cost at maximum scale exceeds it."""
+
+    max_monthly_eur: float = Field(gt=0, description="Euros a month (net of VAT) at most.")
+
+
+class Volume(_Strict):
+    """A persistent disk; an app with a volume runs exactly one instance."""
+
+    size: Megabytes = Field(description="Disk size, e.g. 10GB.")
+    path: Annotated[str, AfterValidator(_absolute_path)] = Field(
+        description="Where the disk appears inside the app, e.g. /data."
+    )
+
+
+class Health(_Strict):
+    """How to tell the app is healthy; default: its port accepts connections."""
+
+    path: str = Field(
+        pattern=r"^/[^\s]*$",
+        max_length=1024,
+        description="An HTTP path answering 2xx/3xx when healthy, e.g. /healthz.",
+    )
+
+
+class Profile(_Strict):
+    """The five sizing questions; each answer is optional and has a default."""
+
+    traffic: Traffic | None = Field(None, description="How much traffic: low | medium | high | very-high.")
+    latency: Latency | None = Field(
+        None, description="How much slowness users notice: relaxed | standard | sensitive."
+    )
+    workload: Workload | None = Field(
+        None, description="What it does: web | worker | cpu-intensive | memory-intensive."
+    )
+    startup: Startup | None = Field(
+        None, description="How long it takes to start: fast (<10 s) | medium (10-60 s) | slow (>60 s)."
+    )
+    pattern: Pattern | None = Field(None, description="How traffic varies: steady | daily-peaks | spiky.")
+
+
+class Instances(_Strict):
+    """How many copies of the app run; overrides what the sizing rules chose."""
+
+    min: StrictInt | None = Field(None, ge=1, le=1000, description="Fewest instances.")
+    max: StrictInt | None = Field(None, ge=1, le=1000, description="Most instances.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Instances:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
+
+
+class Size(_Strict):
+    """The size of one instance; overrides what the sizing rules chose."""
+
+    cpu: float | None = Field(None, ge=0.05, le=64, description="vCPUs per instance, e.g. 0.5.")
+    memory: Megabytes | None = Field(
+        None,
+        le=256 * 1024,
+        description="Memory per instance, e.g. 512MB.",
+    )
+
+
+class App(_Strict):
+    """One app: a container image and how it should run."""
+
+    image: str = Field(
+        pattern=IMAGE_RE, max_length=512, description="OCI image reference, by tag or by @sha256 digest."
+    )
+    port: StrictInt | None = Field(
+        None, ge=1, le=65535, description="The port the app listens on; omit for apps that serve nothing."
+    )
+    public: StrictBool = Field(False, description="Reachable from the internet over HTTPS.")
+    domains: Annotated[list[Domain], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=50, description="Public domain names (public apps only)."
+    )
+    command: list[str] | None = Field(None, max_length=256, description="Overrides the image's entrypoint.")
+    args: list[str] | None = Field(None, max_length=256, description="Overrides the image's arguments.")
+    env: dict[EnvVarName, SettingValue] = Field(
+        default_factory=dict,
+        description="Plain settings; ${apps.NAME.url} expands to that app's internal URL.",
+    )
+    secrets: Annotated[list[EnvVarName], AfterValidator(_unique)] = Field(
+        default_factory=list, description="Secret names; values are set with `unhazzle secrets`."
+    )
+    databases: Annotated[list[Name], AfterValidator(_unique)] = Field(
+        default_factory=list, description="External databases (declared under databases:) this app uses."
+    )
+    volume: Volume | None = None
+    health: Health | None = None
+    profile: Profile = Field(default_factory=Profile)
+    instances: Instances = Field(default_factory=Instances)
+    size: Size = Field(default_factory=Size)
+
+
+class AppOverride(_Strict):
+    """Per-environment changes to an app: any app field; mappings merge, lists replace."""
+
+    image: str | None = Field(None, pattern=IMAGE_RE, max_length=512)
+    port: StrictInt | None = Field(None, ge=1, le=65535)
+    public: StrictBool | None = None
+    domains: list[Domain] | None = None
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: dict[EnvVarName, SettingValue] | None = None
+    secrets: list[EnvVarName] | None = None
+    databases: list[Name] | None = None
+    volume: Volume | None = None
+    health: Health | None = None
+    profile: Profile | None = None
+    instances: Instances | None = None
+    size: Size | None = None
+
+
+class Environment(_Strict):
+    """A place the project runs (production, staging, ...): one isolated area of the cluster."""
+
+    badge: Badge | None = Field(
+        None, description="production | staging | preview | development (default: from the name)."
+    )
+    budget: Budget | None = None
+    apps: dict[Name, AppOverride] = Field(default_factory=dict, description="Per-environment app changes.")
+
+
+class Database(_Strict):
+    """An external database (Aiven, Supabase, any TLS endpoint)."""
+
+    provider: Provider = Field(description="aiven | supabase | external.")
+    region: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Where it runs, e.g. aws-eu-central-1; drives the latency guidance.",
+    )
+    secret: EnvVarName = Field(description="The secret holding its connection URL (TLS required).")
+
+
+class Spec(_Strict):
+    """unhazzle.yaml, format version 1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="unhazzle.yaml")
+
+    version: Literal[1] = Field(description="Format version of this file; always 1.")
+    project: Name = Field(description="Project name: lowercase letters, digits and '-'.")
+    region: Region = Field(description="Hetzner EU location: fsn1 | nbg1 | hel1.")
+    budget: Budget | None = None
+    environments: dict[EnvName, Environment] = Field(min_length=1)
+    apps: dict[Name, App] = Field(min_length=1)
+    databases: dict[Name, Database] = Field(default_factory=dict)

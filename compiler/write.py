@@ -1,0 +1,60 @@
+"""Writing rendered files to disk: whole environment folders swapped in at once, never half-written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
+    """Write *files* (relative path -> text) under *out*, replacing each top-level folder they
+    touch as a whole, so a stale app file never survives and a crash leaves the old folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, dict[str, str]] = {}
+    for rel, text in files.items():
+        top, _, rest = rel.partition("/")
+        groups.setdefault(top, {})[rest] = text
+    written: list[Path] = []
+    for top, group in sorted(groups.items()):
+        written += _swap_folder(out / top, group)
+    return written
+
+
+def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for rel, text in sorted(files.items()):
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        old = target.with_name(f".{target.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [target / rel for rel in sorted(files)]
+
+
+def write_file_atomic(path: Path, text: str) -> None:
+    """Replace *path* with *text* in one rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

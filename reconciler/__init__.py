@@ -1,0 +1,1 @@
+"""The reconciler half: environment repo -> cluster."""

@@ -1,0 +1,1 @@
+"""The JSON Schema of unhazzle.yaml, generated from the model (package data)."""

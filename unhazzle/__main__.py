@@ -1,0 +1,5 @@
+import sys
+
+from unhazzle.cli import main
+
+sys.exit(main())

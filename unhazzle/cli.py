@@ -1,0 +1,69 @@
+"""The `unhazzle` command: parses arguments, calls one function per command, maps errors to exit
+codes (0 success, 2 bad input, 1 anything else). Commands live one per module in
+unhazzle/commands/ and import their heavy dependencies lazily, so `render` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from unhazzle import __version__
+from unhazzle.errors import UnhazzleError
+
+# command name -> module under unhazzle.commands (each has add_parser(sub) and run(args) -> int)
+COMMANDS = {
+    "validate": "validate",
+    "plan": "plan",
+    "explain": "explain",
+    "render": "render",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="unhazzle",
+        description="Run your apps on Kubernetes from one unhazzle.yaml, without learning Kubernetes.",
+    )
+    parser.add_argument("--version", action="version", version=f"unhazzle {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show internal details on failure")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in COMMANDS.values():
+        importlib.import_module(f"unhazzle.commands.{module}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        result: int = args.run(args)
+        return result
+    except UnhazzleError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("unhazzle: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so plainly, and show it only when asked
+        if debug:
+            traceback.print_exc()
+        print(
+            f"unhazzle: internal error: {type(exc).__name__}: {exc} (run again with --debug for details)",
+            file=sys.stderr,
+        )
+        return 1

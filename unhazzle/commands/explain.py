@@ -1,0 +1,35 @@
+"""`unhazzle explain [SPEC] APP [--env ENV]`: each sizing number and why."""
+
+from __future__ import annotations
+
+import argparse
+
+from unhazzle.commands.common import DEFAULT_SPEC, add_env, app_not_found, compile_spec, select_envs
+from unhazzle.compiler.explain import explain_text
+from unhazzle.errors import UsageError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "explain",
+        help="why an app got its instances and size",
+        description="Show each sizing number of APP and the answer or rule that chose it.",
+    )
+    parser.add_argument("names", nargs="+", metavar="[SPEC] APP")
+    add_env(parser, "the environment to explain (default: every environment)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.names) > 2:
+        raise UsageError("unhazzle explain: error: give at most SPEC and APP")
+    spec, app = args.names if len(args.names) == 2 else [DEFAULT_SPEC, args.names[0]]
+    compiled = compile_spec(spec)
+    if app not in compiled.spec.apps:
+        raise app_not_found(compiled, app)
+    texts = []
+    for env in select_envs(compiled, args.env):
+        plan = next(a for a in env.apps if a.name == app)
+        texts.append(explain_text(env, plan))
+    print("\n".join(texts), end="")
+    return 0

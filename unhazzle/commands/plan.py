@@ -1,0 +1,32 @@
+"""`unhazzle plan [SPEC] [--env ENV] [--output text|json|markdown]`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from unhazzle.commands.common import add_env, add_spec, compile_spec, select_envs
+from unhazzle.compiler.report import plan_json, plan_text
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "plan",
+        help="sizing, instances, URLs and warnings per environment",
+        description="Show what each app gets in each environment.",
+    )
+    add_spec(parser)
+    add_env(parser)
+    parser.add_argument("--output", choices=["text", "json", "markdown"], default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    compiled = compile_spec(args.spec)
+    plan = dataclasses.replace(compiled.plan, environments=select_envs(compiled, args.env))
+    if args.output == "json":
+        print(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
+    else:
+        print(plan_text(plan), end="")
+    return 0

@@ -1,0 +1,33 @@
+"""`unhazzle render [SPEC] --out DIR [--env ENV]`: write the Kubernetes manifests."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from unhazzle.commands.common import add_env, add_spec, compile_spec, select_envs
+from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.write import write_tree
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "render",
+        help="write the Kubernetes manifests",
+        description="Write the manifests, one folder per environment, one "
+        "file per app plus _environment.yaml.",
+    )
+    add_spec(parser)
+    parser.add_argument("--out", required=True, metavar="DIR", help="where to write")
+    add_env(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    compiled = compile_spec(args.spec)
+    envs = [env.name for env in select_envs(compiled, args.env)]
+    files = render_plan(compiled.plan, environments=envs)
+    written = write_tree(Path(args.out), files)
+    objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())
+    print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {args.out}")
+    return 0

@@ -1,0 +1,58 @@
+"""The one error hierarchy of Unhazzle; the CLI maps each kind to an exit code.
+
+Every message starts with *where*: a file position (``unhazzle.yaml:12:5``) for bad input, or the
+object or remote concerned for operational failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class UnhazzleError(Exception):
+    """Base of every error we raise on purpose; anything else is a bug."""
+
+    exit_code = 1
+
+    def lines(self) -> list[str]:
+        """The lines printed on stderr, one per problem."""
+        return [str(self)]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem in a user's file, printed as FILE:LINE:COLUMN: error: MESSAGE."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: error: {self.message}"
+
+
+class InputError(UnhazzleError):
+    """Bad input (spec, flags, files): exit code 2, every problem at once."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class UsageError(UnhazzleError):
+    """A bad flag or argument combination that has no file position: exit code 2."""
+
+    exit_code = 2
+
+
+class OperationError(UnhazzleError):
+    """Git, cluster or registry trouble: exit code 1."""
+
+    exit_code = 1
