@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from json.decoder import scanstring
 from pathlib import Path
 
 from unhazzle.compiler.model import ENV_VAR_RE
@@ -122,7 +121,7 @@ class _Reader:
         key_pos = self.pos
         if not self.text.startswith('"', self.pos):
             raise json.JSONDecodeError("expected a name in double quotes", self.text, self.pos)
-        key, self.pos = scanstring(self.text, self.pos + 1)
+        key, self.pos = self.decoder.raw_decode(self.text, self.pos)
         self.expect(":", "expected ':' after a name")
         self.skip()
         value_pos = self.pos
