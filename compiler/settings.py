@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,6 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import ScalarString
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from unhazzle.compiler.flatjson import Entry
 
@@ -38,8 +39,9 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     yaml = _yaml(text)
     root = yaml.load(text)
     path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
-    anchor, target = _target(root, path)
+    anchor = _anchor(root, path)
     before = _last_leaf(anchor, commented=True)
+    target = _target(root, path)
     added, changed, unchanged = [], [], []
     for entry in entries:
         if entry.key not in target:
@@ -63,28 +65,57 @@ def _yaml(text: str) -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap the user's long lines
-    _, indent, block_seq_indent = load_yaml_guess_indent(text)
-    indent = indent or 2
-    block_seq_indent = block_seq_indent or 0
-    yaml.indent(mapping=indent, sequence=indent + block_seq_indent, offset=block_seq_indent)
+    mapping, offset = guess_indent(text)
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
     return yaml
 
 
-def _target(root: CommentedMap, path: list[str]) -> tuple[CommentedMap, CommentedMap]:
-    """The deepest existing mapping on *path* (new keys are appended to it) and the mapping at
-    the end of *path*, created on the way where missing."""
-    node, anchor = root, root
+BLOCK_KEY = re.compile(r"^( *)(?:- +)?[^\s#-][^#]*:\s*(?:#.*)?$")
+CONTENT = re.compile(r"^( *)(\S)")
+
+
+def guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, dash offset) as the file writes them: the first nested mapping and the
+    first block list under a key decide (ruamel can keep only one of each per file)."""
+    mapping = offset = None
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for line, following in itertools.pairwise(lines):
+        key, child = BLOCK_KEY.match(line), CONTENT.match(following)
+        if not key or not child:
+            continue
+        step = (
+            len(child.group(1)) - len(key.group(1)) - (len(line) - len(line.lstrip(" -")) - len(key.group(1)))
+        )
+        if child.group(2) == "-" and offset is None and step >= 0:
+            offset = step
+        elif child.group(2) != "-" and mapping is None and step > 0:
+            mapping = step
+    return mapping or 2, offset if offset is not None else 0
+
+
+def _anchor(root: CommentedMap, path: list[str]) -> CommentedMap:
+    """The deepest mapping on *path* that exists: new keys are appended to it."""
+    node = root
     for key in path:
         child = node.get(key)
-        if isinstance(child, CommentedMap):
-            anchor = child  # once one key is created, nothing below it exists yet
-        else:
+        if not isinstance(child, CommentedMap):
+            break
+        node = child
+    return node
+
+
+def _target(root: CommentedMap, path: list[str]) -> CommentedMap:
+    """The mapping at the end of *path*, created on the way where missing."""
+    node = root
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, CommentedMap):
             child = CommentedMap()
             node[key] = child
         if not child and child.fa.flow_style():
             child.fa.set_block_style()  # `production: {}` becomes a block to hold the new keys
         node = child
-    return anchor, node
+    return node
 
 
 def _same(current: Any, new: str | int | float | bool) -> bool:
