@@ -85,6 +85,11 @@ def diff_stores(old: Mapping[str, SecretStore], new: Mapping[str, SecretStore]) 
     return changes
 
 
+def describe_changes(changes: Sequence[SecretChange]) -> list[str]:
+    """One line per change for the preview, names only: `production: web: SESSION_KEY changed`."""
+    return [f"{c.environment}: {c.app}: {c.name} {c.change}" for c in sorted(changes)]
+
+
 def _flat(store: SecretStore | None) -> dict[tuple[str, str], str]:
     if store is None:
         return {}

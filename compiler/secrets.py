@@ -5,6 +5,7 @@ here on their way to age and are never printed, logged or written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,20 @@ from pathlib import Path
 from unhazzle.compiler import age
 from unhazzle.compiler.flatjson import Entry
 from unhazzle.compiler.pipeline import Compiled, compile_text
+from unhazzle.compiler.secretdelivery import secrets_json
 from unhazzle.compiler.secretops import Changes, RecipientsChanged, rekey, set_values, unset_values
 from unhazzle.compiler.secretstore import SecretStore, save_store, store_path
 from unhazzle.compiler.settings import SettingsEdit, merge_settings
 from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import InputError, Problem, UsageError
+
+# sslmode=require|verify-ca|verify-full (PostgreSQL), ssl-mode=REQUIRED / ssl=true / tls=true (MySQL
+# and others), or a scheme that is TLS by definition (rediss://)
+TLS_URL = re.compile(
+    r"[?&](sslmode=(require|verify-ca|verify-full)|ssl-?mode=(required|verify_ca|verify_identity)"
+    r"|ssl=(true|1)|tls=(true|1))\b|^rediss://",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ def set_secrets(
         for name in sorted(values)
         if name not in listed
     ]
+    notices += _tls_notices(compiled, app, values)
     return SecretsResult(file=store_name(spec, environment), changes=changes, notices=notices)
 
 
@@ -97,6 +108,32 @@ def rekey_secrets(compiled: Compiled, spec: Path, *, environment: str, identity:
     save_store(spec, new)
     names = [f"{app}.{name}" for app, name in new.names()]
     return SecretsResult(file=store_name(spec, environment), changes=Changes([], names, []), notices=[])
+
+
+def secrets_for_environment(compiled: Compiled, environment: str) -> str | None:
+    """What publish writes as `ENV/_secrets.json`: ciphertext of the secrets the environment's
+    apps list, or None when none has a value (then no file)."""
+    store = compiled.stores.get(environment)
+    if store is None:
+        return None
+    used = {app.name: app.secrets for app in compiled.plan.environment(environment).apps}
+    return secrets_json(store, used)
+
+
+def _tls_notices(compiled: Compiled, app: str, values: Mapping[str, str]) -> list[str]:
+    """A database URL that does not ask for TLS sends passwords in the clear across the
+    internet; say so when it is set, since afterwards only ciphertext exists to look at."""
+    notices = []
+    for db_name in compiled.spec.apps[app].databases:
+        db = compiled.spec.databases.get(db_name)
+        value = values.get(db.secret) if db else None
+        if db is None or value is None or TLS_URL.search(value):
+            continue
+        notices.append(
+            f"{db.secret} (database {db_name}) does not ask for TLS; add ?sslmode=require "
+            "(or your driver's ssl=true) to the URL"
+        )
+    return notices
 
 
 def _recipients(compiled: Compiled, environment: str) -> list[str]:

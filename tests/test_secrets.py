@@ -18,11 +18,13 @@ from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.render import SECRETS_CHECKSUM, render_plan
 from unhazzle.compiler.secretdelivery import (
     decrypt_secrets_json,
+    describe_changes,
     diff_stores,
     secrets_checksum,
     secrets_json,
 )
 from unhazzle.compiler.secretops import set_values
+from unhazzle.compiler.secrets import secrets_for_environment
 from unhazzle.compiler.secretstore import SecretStore, StoredSecret, dump_store, parse_store
 from unhazzle.errors import InputError, OperationError
 
@@ -406,3 +408,41 @@ def test_canary_values_never_leave_the_secrets_files(cli, project, monkeypatch, 
     needles = [v for values in canaries.values() for v in values.values()]
     for needle in [*needles, "Vb0d2eYstdin", "7f3a9", "b41cX", "0d2eY"]:
         assert needle not in haystack
+
+
+def test_secrets_import_warns_about_a_database_url_without_tls(cli, project):
+    spec, _, _ = project
+    result = import_json(
+        cli, spec, {"SESSION_KEY": "a", "DATABASE_URL": "postgres://u:pw@db.example.com/shop"}
+    )
+    assert result.code == 0
+    assert "DATABASE_URL (database main) does not ask for TLS; add ?sslmode=require" in result.err
+    assert "pw@db" not in result.err
+    result = import_json(
+        cli, spec, {"DATABASE_URL": "postgres://u:pw@db.example.com/shop?sslmode=verify-full"}
+    )
+    assert "TLS" not in result.err
+
+
+def test_secrets_import_errors_never_quote_values(cli, project):
+    spec, _, _ = project
+    data = spec.parent / "bad.json"
+    data.write_text('{"SESSION_KEY": "Zx9secretQ", "BAD KEY": "Zx9secretQ", "X": ["Zx9secretQ"]}')
+    result = cli("secrets", "import", str(data), "--app", "web", "--env", "production", "--spec", str(spec))
+    assert result.code == 2 and result.err.count("error:") == 2
+    assert "Zx9secretQ" not in result.out + result.err
+    assert not store_file(spec).exists()
+
+
+def test_secrets_for_environment_and_describe_changes(cli, project):
+    spec, key, _ = project
+    import_json(cli, spec, {"SESSION_KEY": "a", "NOT_LISTED": "b"})
+    compiled = compile_file(spec)
+    text = secrets_for_environment(compiled, "production")
+    assert text is not None and decrypt_secrets_json(text, key.read_text()) == {"web": {"SESSION_KEY": "a"}}
+    assert secrets_for_environment(compiled, "staging") is None
+    changes = diff_stores({}, compiled.stores)
+    assert describe_changes(changes) == [
+        "production: web: NOT_LISTED added",
+        "production: web: SESSION_KEY added",
+    ]
