@@ -16,7 +16,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import ScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 
 from unhazzle.compiler.flatjson import Entry
 
@@ -46,12 +46,12 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     for entry in entries:
         if entry.key not in target:
             added.append(entry.key)
-            target[entry.key] = entry.value
+            target[entry.key] = _safe(entry.value)
         elif _same(target[entry.key], entry.value):
             unchanged.append(entry.key)
         else:
             changed.append(entry.key)
-            target[entry.key] = _styled_like(target[entry.key], entry.value)
+            target[entry.key] = _safe(_styled_like(target[entry.key], entry.value))
     if not added and not changed:
         return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
     if before is not None and added:
@@ -135,6 +135,14 @@ def _styled_like(current: Any, new: str | int | float | bool) -> Any:
     if isinstance(current, ScalarString) and isinstance(new, str) and "\n" not in new:
         return type(current)(new)
     return new
+
+
+def _safe(value: Any) -> Any:
+    """Text with line breaks or invisible characters is written double-quoted, where YAML
+    escapes them (\\n, \\N, \\t): in other styles a reader would fold or drop them."""
+    if isinstance(value, str) and not all(ch.isprintable() or ch == " " for ch in value):
+        return DoubleQuotedScalarString(value)
+    return value
 
 
 def _last_leaf(node: Any, *, commented: bool = False) -> Leaf | None:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from unhazzle.compiler.flatjson import parse_flat_json
@@ -190,6 +190,7 @@ VALUES = st.one_of(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(NAMES, VALUES, min_size=1, max_size=6))
+@example({"A": "\x85", "B": "a\u2028b", "C": " x\n\ty ", "D": "1.0", "E": "true", "F": "${{ x"})
 def test_env_import_values_round_trip_exactly(values):
     entries = parse_flat_json(json.dumps(values).encode(), name="s.json")
     edit = merge_settings(SPEC, entries, app="web", environment=None)
