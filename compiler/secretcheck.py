@@ -16,14 +16,8 @@ from unhazzle.compiler.secretstore import STORE_DIR, SecretStore
 from unhazzle.errors import Problem
 
 
-@dataclass(frozen=True, order=True)
-class Notice:
-    """A located warning: printed like a Problem, but does not fail the command."""
-
-    file: str
-    line: int
-    column: int
-    message: str
+class Notice(Problem):
+    """A located warning: printed like a Problem, but it does not fail the command."""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: warning: {self.message}"
