@@ -7,6 +7,7 @@ Pure: spec text and settings in, new spec text and a report out; the caller vali
 from __future__ import annotations
 
 import copy
+import difflib
 import io
 import itertools
 import re
@@ -56,15 +57,43 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
         return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
     if before is not None and added:
         _move_trailing_comment(before, _last_leaf(anchor))
+    edited = _dump(yaml, root)
+    spliced = splice(text, _dump(yaml, yaml.load(text)), edited)
+    if yaml.load(spliced) != yaml.load(edited):  # never trade correctness for looks
+        spliced = edited
+    return SettingsEdit(text=spliced, added=added, changed=changed, unchanged=unchanged)
+
+
+def _dump(yaml: YAML, root: Any) -> str:
     out = io.StringIO()
     yaml.dump(root, out)
-    return SettingsEdit(text=out.getvalue(), added=added, changed=changed, unchanged=unchanged)
+    return out.getvalue()
+
+
+def splice(original: str, normalized: str, edited: str) -> str:
+    """*edited*, but with every line it did not change taken from *original* as the user wrote
+    it: ruamel re-spaces `key:   value`, drops trailing blanks and line-end style; we do not.
+
+    *normalized* is ruamel's dump of the unchanged *original*; when the two have the same lines
+    one to one (the usual case), lines equal in *normalized* and *edited* come from *original*."""
+    old = original.splitlines(keepends=True)
+    base = normalized.splitlines(keepends=True)
+    new = edited.splitlines(keepends=True)
+    eol = "\r\n" if "\r\n" in original else "\n"
+    if len(old) != len(base):
+        return edited.replace("\n", eol) if eol != "\n" else edited
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, base, new, autojunk=False).get_opcodes():
+        out += old[i1:i2] if tag == "equal" else [line.rstrip("\r\n") + eol for line in new[j1:j2]]
+    lines = [line if line.endswith("\n") else line + eol for line in out[:-1]] + out[-1:]
+    return "".join(lines)
 
 
 def _yaml(text: str) -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap the user's long lines
+    yaml.explicit_start = bool(re.match(r"(?:\s*#[^\n]*\n|\s*\n)*---(?:\s|$)", text))
     mapping, offset = guess_indent(text)
     yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
     return yaml

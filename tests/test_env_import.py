@@ -207,3 +207,17 @@ def test_parse_flat_json_keeps_number_text_for_secrets():
 def test_parse_flat_json_hostile_is_input_error():
     with pytest.raises(InputError):
         parse_flat_json(b"\x00" * 10, name="s.json")
+
+
+def test_env_import_keeps_odd_spacing_line_ends_and_document_start(cli, tmp_path):
+    original = (
+        "---\r\n# top\r\nversion:   1\r\nproject: shop   \r\nregion: 'fsn1'\r\n"
+        "environments: {production: {}}\r\napps:\r\n    web:\r\n        image:   ghcr.io/acme/web:1.0\r\n"
+        "        command: [a,   b]"
+    )
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_bytes(original.encode())
+    data = write_json(tmp_path / "s.json", '{"NEW": "x y"}')
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(spec))
+    assert result.code == 0, result.err
+    assert spec.read_bytes().decode() == original + "\r\n        env:\r\n            NEW: x y\r\n"
