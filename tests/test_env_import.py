@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from unhazzle.compiler.flatjson import parse_flat_json
 from unhazzle.compiler.load import load_bytes
+from unhazzle.compiler.model import ENV_VAR_RE
 from unhazzle.compiler.settings import guess_indent, merge_settings
 from unhazzle.errors import InputError
 
@@ -221,3 +223,18 @@ def test_env_import_keeps_odd_spacing_line_ends_and_document_start(cli, tmp_path
     result = cli("env", "import", str(data), "--app", "web", "--spec", str(spec))
     assert result.code == 0, result.err
     assert spec.read_bytes().decode() == original + "\r\n        env:\r\n            NEW: x y\r\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=12), st.one_of(st.text(max_size=12), st.none(), st.lists(st.integers())))
+)
+def test_parse_flat_json_any_keys_and_values_accepts_or_locates(data):
+    raw = json.dumps(data, ensure_ascii=bool(len(data) % 2)).encode("utf-8", errors="surrogatepass")
+    try:
+        entries = parse_flat_json(raw, name="s.json")
+    except InputError as exc:
+        assert exc.problems and all(p.file == "s.json" and p.line >= 1 for p in exc.problems)
+        return
+    assert {e.key: e.value for e in entries} == data
+    assert all(re.fullmatch(ENV_VAR_RE, key) and isinstance(value, str) for key, value in data.items())
