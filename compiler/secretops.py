@@ -37,6 +37,8 @@ def set_values(
     Refuses when the file's other values use other keys: mixing keys in one file would leave
     some values unreadable to someone the spec trusts (or readable to someone it no longer does).
     """
+    if not values:
+        return store, Changes(added=[], changed=[], removed=[])
     wanted = tuple(sorted(set(recipients)))
     others = [n for a, n in store.names() if a != app or n not in values]
     if others and store.recipients != wanted:

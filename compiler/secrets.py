@@ -74,7 +74,8 @@ def set_secrets(
         raise _stale(compiled, environment) from None
     except age.AgeError as exc:
         raise UsageError(f"{store_name(spec, environment)}: {exc}") from None
-    save_store(spec, new)
+    if values:
+        save_store(spec, new)
     listed = _listed(compiled, environment, app)
     notices = [
         f"app {app} does not list secret {name} in {environment}; add it to apps.{app}.secrets to use it"

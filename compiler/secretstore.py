@@ -68,9 +68,9 @@ def dump_store(store: SecretStore) -> str:
         f"environment: {store.environment}",
         "recipients:" if store.recipients else "recipients: []",
         *(f"  - {key}" for key in store.recipients),
-        "apps:" if store.apps else "apps: {}",
+        "apps:" if any(store.apps.values()) else "apps: {}",
     ]
-    for app in sorted(store.apps):
+    for app in sorted(a for a, values in store.apps.items() if values):
         lines.append(f"  {app}:")
         for name in sorted(store.apps[app]):
             secret = store.apps[app][name]

@@ -446,3 +446,12 @@ def test_secrets_for_environment_and_describe_changes(cli, project):
         "production: web: NOT_LISTED added",
         "production: web: SESSION_KEY added",
     ]
+
+
+def test_secrets_import_of_an_empty_object_changes_nothing(cli, project):
+    spec, _, _ = project
+    result = import_json(cli, spec, {})
+    assert result.code == 0 and "nothing changed" in result.out
+    assert not store_file(spec).exists()
+    assert cli("secrets", "list", "--spec", str(spec)).code == 0
+    assert dump_store(SecretStore("production", (), {"web": {}})).endswith("apps: {}\n")
