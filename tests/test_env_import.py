@@ -238,3 +238,10 @@ def test_parse_flat_json_any_keys_and_values_accepts_or_locates(data):
         return
     assert {e.key: e.value for e in entries} == data
     assert all(re.fullmatch(ENV_VAR_RE, key) and isinstance(value, str) for key, value in data.items())
+
+
+def test_env_import_keeps_the_spec_file_permissions(cli, project, tmp_path):
+    project.chmod(0o640)
+    data = write_json(tmp_path / "s.json", '{"NEW": "x"}')
+    assert cli("env", "import", str(data), "--app", "web", "--spec", str(project)).code == 0
+    assert project.stat().st_mode & 0o777 == 0o640

@@ -455,3 +455,28 @@ def test_secrets_import_of_an_empty_object_changes_nothing(cli, project):
     assert not store_file(spec).exists()
     assert cli("secrets", "list", "--spec", str(spec)).code == 0
     assert dump_store(SecretStore("production", (), {"web": {}})).endswith("apps: {}\n")
+
+
+def test_secrets_list_one_environment_and_files_for_unknown_environments(cli, project):
+    spec, _, _ = project
+    import_json(cli, spec, {"SESSION_KEY": "a"}, env="staging")
+    (store_file(spec).parent / "qa.yaml").write_text("format: 1\n")
+    result = cli("secrets", "list", "--env", "staging", "--spec", str(spec))
+    assert result.code == 0
+    assert [line.split()[:4] for line in result.out.splitlines()] == [
+        ["staging", "web", "DATABASE_URL", "missing"],
+        ["staging", "web", "SESSION_KEY", "set"],
+    ]
+    assert "qa.yaml:1:1: warning: the spec has no environment 'qa'; delete this file" in result.err
+
+
+def test_example_project_validates_with_its_encrypted_values(cli):
+    from tests.conftest import EXAMPLES, ROOT
+
+    spec = EXAMPLES / "shop" / "unhazzle.yaml"
+    assert cli("validate", str(spec)).code == 0
+    compiled = compile_file(spec)
+    key = (ROOT / "tests" / "fixtures" / "shop-cluster.agekey").read_text()
+    plain = decrypt_secrets_json(secrets_for_environment(compiled, "production") or "", key)
+    assert sorted(plain) == ["api", "web", "worker"]
+    assert plain["web"]["SESSION_KEY"] == "example-session-key-production"
