@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import EXAMPLES, ROOT
 from unhazzle.compiler import age
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.render import SECRETS_CHECKSUM, render_plan
@@ -471,8 +472,6 @@ def test_secrets_list_one_environment_and_files_for_unknown_environments(cli, pr
 
 
 def test_example_project_validates_with_its_encrypted_values(cli):
-    from tests.conftest import EXAMPLES, ROOT
-
     spec = EXAMPLES / "shop" / "unhazzle.yaml"
     assert cli("validate", str(spec)).code == 0
     compiled = compile_file(spec)

@@ -9,6 +9,7 @@ import getpass
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
@@ -53,7 +54,7 @@ def _verb(
     verbs: Sub,
     name: str,
     text: str,
-    run: object,
+    run: Callable[[argparse.Namespace], int],
     *,
     file: bool = False,
     app: bool = False,
