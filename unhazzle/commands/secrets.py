@@ -23,6 +23,11 @@ from unhazzle.errors import UsageError
 MAX_VALUE = 1024 * 1024
 KEY_FILE_VARIABLE = "UNHAZZLE_AGE_KEY_FILE"
 
+EXTRA = {
+    "set": " Typed at a terminal it is not shown; piped (`pass show x | unhazzle secrets set ...`), "
+    "one final newline is dropped. Never on the command line, which shells keep in their history.",
+    "rekey": " Run it after changing the keys in the spec; it needs a key that can read the values now.",
+}
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
@@ -61,7 +66,8 @@ def _verb(
     names: str = "",
     env: bool = True,
 ) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+    description = text[0].upper() + text[1:] + "." + EXTRA.get(name, "")
+    parser = verbs.add_parser(name, help=text, description=description)
     if file:
         parser.add_argument("file", metavar="FILE.json", help='a JSON object {"NAME": "value", ...}')
         parser.add_argument("--app", required=True, metavar="APP")
