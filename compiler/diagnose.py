@@ -21,6 +21,8 @@ PATTERN_WORDS = {
     model.IMAGE_RE: "write an image reference such as ghcr.io/acme/web:1.4.2 or "
     "redis:7.2-alpine (lowercase repository, optional :tag or @sha256:digest)",
     model.DOMAIN_RE: "write a lowercase domain name such as shop.example.com",
+    model.AGE_RECIPIENT_RE: "write an age public key: age1 and 58 more lowercase letters and digits "
+    "(`age-keygen -y KEYFILE` prints yours)",
 }
 TYPE_WORDS = {
     "int_type": "a whole number",

@@ -81,6 +81,32 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+AGE_RECIPIENT_RE = r"^age1[02-9ac-hj-np-z]{58}$"
+
+
+def _bech32_ok(value: str) -> bool:
+    """The BIP-173 checksum that every age public key carries, so a mistyped key fails here,
+    not later when a value cannot be encrypted or, worse, cannot be decrypted."""
+    hrp, _, data = value.rpartition("1")
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    values += [BECH32.index(c) for c in data]
+    generators = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    check = 1
+    for v in values:
+        top = check >> 25
+        check = (check & 0x1FFFFFF) << 5 ^ v
+        for i, g in enumerate(generators):
+            check ^= g if (top >> i) & 1 else 0
+    return check == 1
+
+
+def _age_recipient(value: str) -> str:
+    if not _bech32_ok(value):
+        raise ValueError(f"'{value[:12]}...' is not an age public key (its checksum is wrong)")
+    return value
+
+
 def _absolute_path(value: str) -> str:
     if not value.startswith("/") or "\x00" in value or "/../" in f"{value}/":
         raise ValueError(f"'{value}' must be an absolute path such as /data")
@@ -91,6 +117,7 @@ Name = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=30)]
 EnvName = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=20)]
 EnvVarName = Annotated[str, Field(pattern=ENV_VAR_RE, max_length=128)]
 Domain = Annotated[str, Field(pattern=DOMAIN_RE, max_length=253)]
+AgeRecipient = Annotated[str, Field(pattern=AGE_RECIPIENT_RE), AfterValidator(_age_recipient)]
 SIZE_JSON = {
     "anyOf": [
         {"type": "integer", "minimum": 1, "description": "megabytes"},
@@ -233,6 +260,16 @@ class AppOverride(_Strict):
     size: Size | None = None
 
 
+class SecretSettings(_Strict):
+    """Who can read this project's secret values: age public keys (`age-keygen -y KEYFILE`)."""
+
+    recipients: Annotated[list[AgeRecipient], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        max_length=100,
+        description="age public keys (age1...) values are encrypted to: the cluster's key and team members'.",
+    )
+
+
 class Environment(_Strict):
     """A place the project runs (production, staging, ...): one isolated area of the cluster."""
 
@@ -241,6 +278,9 @@ class Environment(_Strict):
     )
     budget: Budget | None = None
     apps: dict[Name, AppOverride] = Field(default_factory=dict, description="Per-environment app changes.")
+    secrets: SecretSettings | None = Field(
+        None, description="Keys for this environment's secret values, added to the project-wide ones."
+    )
 
 
 class Database(_Strict):
@@ -268,3 +308,12 @@ class Spec(_Strict):
     environments: dict[EnvName, Environment] = Field(min_length=1)
     apps: dict[Name, App] = Field(min_length=1)
     databases: dict[Name, Database] = Field(default_factory=dict)
+    secrets: SecretSettings | None = Field(
+        None, description="Keys that can read every environment's secret values (usually the team's)."
+    )
+
+    def recipients(self, environment: str) -> list[str]:
+        """Everyone who can read *environment*'s secret values: project-wide plus its own keys."""
+        env = self.environments[environment].secrets
+        keys = [*(self.secrets.recipients if self.secrets else []), *(env.recipients if env else [])]
+        return sorted(set(keys))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -11,8 +11,11 @@ from unhazzle.compiler.check import cross_check
 from unhazzle.compiler.diagnose import problems_from
 from unhazzle.compiler.load import Document, load_bytes, load_file
 from unhazzle.compiler.model import Spec
-from unhazzle.compiler.plan import Plan, build_plan
+from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan, build_plan
 from unhazzle.compiler.resolve import resolve
+from unhazzle.compiler.secretcheck import SecretFindings, check_secrets, fix_command
+from unhazzle.compiler.secretdelivery import secrets_checksum, used_ciphertexts
+from unhazzle.compiler.secretstore import SecretStore, load_stores
 from unhazzle.errors import InputError, Problem
 
 
@@ -21,11 +24,21 @@ class Compiled:
     document: Document
     spec: Spec
     plan: Plan
+    # the secrets files next to the spec, by environment, and what checking them found
+    stores: dict[str, SecretStore] = field(default_factory=dict)
+    secrets: SecretFindings = field(default_factory=SecretFindings)
+
+    def require_secrets(self) -> None:
+        """For validate and publish: a secret with no value is an error (plan only warns)."""
+        if self.secrets.problems:
+            raise InputError(self.secrets.problems)
 
 
 def compile_file(path: Path, *, display: str | None = None) -> Compiled:
-    """Load, validate and size the spec at *path*; raises InputError with every problem."""
-    return compile_document(load_file(path, display=display))
+    """Load, validate and size the spec at *path*, with the secrets files next to it; raises
+    InputError with every problem in the spec (missing secret values are in .secrets)."""
+    compiled = compile_document(load_file(path, display=display))
+    return with_secrets(compiled, load_stores(path, display=display))
 
 
 def compile_text(text: str | bytes, *, name: str = "unhazzle.yaml") -> Compiled:
@@ -47,3 +60,31 @@ def compile_document(document: Document) -> Compiled:
     if merge_problems:
         raise InputError(merge_problems)
     return Compiled(document=document, spec=spec, plan=build_plan(spec, resolved))
+
+
+def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled:
+    """*compiled* checked against *stores*: findings, plan warnings for missing values, and the
+    checksum each app with secrets carries into its manifests."""
+    findings = check_secrets(compiled.plan, compiled.document.positions, stores)
+    missing = {(m.environment, m.app, m.name) for m in findings.missing}
+    environments = [
+        replace(env, apps=[_app_with_secrets(env, app, stores, missing) for app in env.apps])
+        for env in compiled.plan.environments
+    ]
+    plan = replace(compiled.plan, environments=environments)
+    return replace(compiled, plan=plan, stores=stores, secrets=findings)
+
+
+def _app_with_secrets(
+    env: EnvPlan, app: AppPlan, stores: dict[str, SecretStore], missing: set[tuple[str, str, str]]
+) -> AppPlan:
+    if not app.secrets:
+        return app
+    store = stores.get(env.name) or SecretStore(environment=env.name)
+    present = used_ciphertexts(store, {app.name: app.secrets}).get(app.name, {})
+    notes = [
+        f"secret {name} has no value yet; set it with `{fix_command(env.name, app.name, name)}`"
+        for name in app.secrets
+        if (env.name, app.name, name) in missing
+    ]
+    return replace(app, warnings=[*app.warnings, *notes], secrets_checksum=secrets_checksum(present))

@@ -24,6 +24,9 @@ class AppPlan:
     settings: dict[str, str]
     secrets: list[str]
     warnings: list[str] = field(default_factory=list)
+    # sha256 of the app's secret ciphertexts (set by the pipeline from unhazzle.secrets/), so a
+    # changed value restarts the app; None when the app lists no secrets
+    secrets_checksum: str | None = None
 
     @property
     def public_urls(self) -> list[str]:

@@ -22,6 +22,7 @@ from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "unhazzle"}
 PUBLIC_LABEL = "unhazzle.io/public"
+SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"
 SERVICE_ACCOUNT = "unhazzle-app"
 ENVIRONMENT_FILE = "_environment.yaml"
 APP_TEMPLATES = ("volume", "deployment", "service", "autoscaler", "disruption-budget", "ingress")
@@ -191,7 +192,7 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "labels": labels,
         "selector": selector,
         "pod_labels": pod_labels,
-        "pod_annotations": {},
+        "pod_annotations": {SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {},
         "settings": app.settings,
         "secrets": app.secrets,
         "secret_object": f"{app.name}-secrets",

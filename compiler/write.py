@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -46,10 +47,12 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
 
 
 def write_file_atomic(path: Path, text: str) -> None:
-    """Replace *path* with *text* in one rename, so readers never see half a file."""
+    """Replace *path* with *text* in one rename, so readers never see half a file. The file
+    keeps its permissions (a new one gets the usual 0644 less the umask, not mkstemp's 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
@@ -58,3 +61,12 @@ def write_file_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o644 & ~umask

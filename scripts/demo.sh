@@ -10,3 +10,4 @@ run validate "$spec"
 run plan "$spec"
 run explain "$spec" web --env production
 run render "$spec" --out "$out/manifests"
+run secrets list --spec "$spec"

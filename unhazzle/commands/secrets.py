@@ -1,0 +1,192 @@
+"""`unhazzle secrets import|set|unset|list|rekey`: secret values, encrypted with age to the keys
+the spec lists, stored in unhazzle.secrets/ENV.yaml. No command prints a value."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import getpass
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeAlias
+
+from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
+from unhazzle.compiler.flatjson import read_flat_json
+from unhazzle.compiler.model import ENV_VAR_RE
+from unhazzle.compiler.pipeline import Compiled
+from unhazzle.compiler.secrets import SecretsResult, listing, rekey_secrets, set_secrets, unset_secrets
+from unhazzle.errors import UsageError
+
+MAX_VALUE = 1024 * 1024
+KEY_FILE_VARIABLE = "UNHAZZLE_AGE_KEY_FILE"
+
+EXTRA = {
+    "set": " Typed at a terminal it is not shown; piped (`pass show x | unhazzle secrets set ...`), "
+    "one final newline is dropped. Never on the command line, which shells keep in their history.",
+    "rekey": " Run it after changing the keys in the spec; it needs a key that can read the values now.",
+}
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_parser(sub: Sub) -> None:
+    parser = sub.add_parser(
+        "secrets",
+        help="secret values, encrypted",
+        description="Secret values, encrypted with age to the keys the spec lists and stored in "
+        "unhazzle.secrets/ENV.yaml next to the spec. Values are never printed.",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=type(parser))
+    verbs.required = True
+    _verb(verbs, "import", "encrypt and store every value of a JSON file", run_import, file=True, app=True)
+    _verb(
+        verbs, "set", "encrypt and store one value, read from standard input", run_set, app=True, names="one"
+    )
+    _verb(verbs, "unset", "remove stored values", run_unset, app=True, names="many")
+    listing_parser = _verb(verbs, "list", "names and when each was set, never values", run_list, env=False)
+    listing_parser.add_argument("--env", metavar="ENV", help="only this environment")
+    rekey = _verb(verbs, "rekey", "encrypt every value again, to the keys the spec lists now", run_rekey)
+    rekey.add_argument(
+        "--identity",
+        metavar="KEYFILE",
+        help=f"an age key file that can read the values (default: ${KEY_FILE_VARIABLE})",
+    )
+
+
+def _verb(
+    verbs: Sub,
+    name: str,
+    text: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    file: bool = False,
+    app: bool = False,
+    names: str = "",
+    env: bool = True,
+) -> argparse.ArgumentParser:
+    description = text[0].upper() + text[1:] + "." + EXTRA.get(name, "")
+    parser = verbs.add_parser(name, help=text, description=description)
+    if file:
+        parser.add_argument("file", metavar="FILE.json", help='a JSON object {"NAME": "value", ...}')
+        parser.add_argument("--app", required=True, metavar="APP")
+    elif app:
+        parser.add_argument("app", metavar="APP")
+    if names:
+        parser.add_argument("names", nargs="+" if names == "many" else None, metavar="NAME")
+    if env:
+        parser.add_argument("--env", required=True, metavar="ENV", help="the environment")
+    parser.add_argument(
+        "--spec", default=DEFAULT_SPEC, metavar="SPEC", help=f"the spec (default: ./{DEFAULT_SPEC})"
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _compiled(args: argparse.Namespace) -> Compiled:
+    compiled = compile_spec(args.spec)
+    select_envs(compiled, args.env)
+    if getattr(args, "app", None) is not None and args.app not in compiled.spec.apps:
+        raise app_not_found(compiled, args.app)
+    return compiled
+
+
+def _today() -> str:
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
+
+
+def run_import(args: argparse.Namespace) -> int:
+    compiled = _compiled(args)
+    entries = read_flat_json(Path(args.file), display=args.file)
+    values = {entry.key: entry.text for entry in entries}
+    result = set_secrets(
+        compiled, Path(args.spec), app=args.app, environment=args.env, values=values, today=_today()
+    )
+    return _report(result, args.app)
+
+
+def run_set(args: argparse.Namespace) -> int:
+    if not re.match(ENV_VAR_RE, args.names):
+        raise UsageError(f"unhazzle secrets set: '{args.names}' is not a secret name (letters, digits and _)")
+    compiled = _compiled(args)
+    value = _read_value(args.names)
+    result = set_secrets(
+        compiled,
+        Path(args.spec),
+        app=args.app,
+        environment=args.env,
+        values={args.names: value},
+        today=_today(),
+    )
+    return _report(result, args.app)
+
+
+def _read_value(name: str) -> str:
+    """The value from standard input, never from the command line (which shells keep in their
+    history). Typed at a terminal it is not echoed; piped, one final newline is dropped."""
+    if sys.stdin.isatty():
+        return getpass.getpass(f"value of {name} (not shown): ")
+    raw = sys.stdin.buffer.read(MAX_VALUE + 1)
+    if len(raw) > MAX_VALUE:
+        raise UsageError(f"unhazzle secrets set: the value is larger than {MAX_VALUE // 1024} KiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError("unhazzle secrets set: the value is not UTF-8 text") from None
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+
+
+def run_unset(args: argparse.Namespace) -> int:
+    compiled = _compiled(args)
+    result = unset_secrets(compiled, Path(args.spec), app=args.app, environment=args.env, names=args.names)
+    return _report(result, args.app)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    compiled = compile_spec(args.spec)
+    envs = [env.name for env in select_envs(compiled, args.env)]
+    rows = listing(compiled, envs)
+    if not rows:
+        print("no app lists a secret")
+        return 0
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+    for notice in compiled.secrets.notices:
+        print(notice, file=sys.stderr)
+    return 0
+
+
+def run_rekey(args: argparse.Namespace) -> int:
+    compiled = _compiled(args)
+    key_file = args.identity or os.environ.get(KEY_FILE_VARIABLE)
+    if not key_file:
+        raise UsageError(
+            f"unhazzle secrets rekey: give --identity KEYFILE (or set {KEY_FILE_VARIABLE}): "
+            "an age key that can read the current values"
+        )
+    try:
+        identity = Path(key_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{key_file}: cannot read the key file ({exc})") from None
+    result = rekey_secrets(compiled, Path(args.spec), environment=args.env, identity=identity)
+    print(f"{result.file}: {len(result.changes.changed)} values encrypted again to the spec's keys")
+    return 0
+
+
+def _report(result: SecretsResult, app: str) -> int:
+    changes = result.changes
+    parts = [
+        f"{label} {', '.join(names)}"
+        for label, names in (
+            ("added", changes.added),
+            ("changed", changes.changed),
+            ("removed", changes.removed),
+        )
+        if names
+    ]
+    print(f"{result.file}: {app}: {'; '.join(parts) or 'nothing changed'}")
+    for notice in result.notices:
+        print(f"{result.file}: warning: {notice}", file=sys.stderr)
+    return 0
