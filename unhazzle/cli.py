@@ -20,6 +20,7 @@ COMMANDS = {
     "explain": "explain",
     "render": "render",
     "inspect": "inspect",
+    "init": "init",
 }
 
 
