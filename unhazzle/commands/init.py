@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     path = Path(args.spec)
     adding = path.exists() and not args.force
-    if adding and args.app is None:
+    if adding and (args.app is None or args.project or args.region or args.env):
         raise UsageError(
             f"{args.spec}: error: already exists; add an app with `unhazzle init --app NAME --image IMAGE`, "
             "or start over with --force"
@@ -87,12 +87,12 @@ def _check_flags(args: argparse.Namespace, *, adding: bool, interactive: bool) -
 
 
 def _flag_problems(args: argparse.Namespace) -> list[str | None]:
-    out = [
-        _flag("--project", args.project, name_problem(args.project, 30) if args.project else None),
+    out = [_flag("--project", args.project, name_problem(args.project, 30) if args.project else None)]
+    out += [_flag("--env", env, name_problem(env, 20)) for env in args.env or []]
+    out += [
         _flag("--app", args.app, name_problem(args.app, 30) if args.app else None),
         _flag("--port", args.port, port_problem(str(args.port)) if args.port is not None else None),
     ]
-    out += [_flag("--env", env, name_problem(env, 20)) for env in args.env or []]
     if args.image:
         parse_image(args.image, flag="--image")
     return out
@@ -130,8 +130,8 @@ class Questionnaire:
         self.say("unhazzle init: a few questions, then a commented unhazzle.yaml.")
         self.say("Enter takes the [default]; Ctrl-C stops without writing anything.\n")
         if adding:
+            apps = list(compile_file(path, display=self.args.spec).spec.apps)  # a broken spec stops here
             existing = path.read_text(encoding="utf-8")
-            apps = list(compile_file(path, display=self.args.spec).spec.apps)
             app = self.app(taken=apps)
             try:
                 text = add_app(existing, app)
