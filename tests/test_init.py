@@ -302,9 +302,10 @@ def test_init_bad_flags_reported_together(cli, workdir):
         "70000",
     )
     assert result.code == 2
+    rule = "use lowercase letters, digits and '-', starting with a letter, at most"
     assert result.err.splitlines() == [
-        "--project: error: 'Shop': use lowercase letters, digits and '-', starting with a letter, at most 30 characters",
-        "--env: error: 'prod_1': use lowercase letters, digits and '-', starting with a letter, at most 20 characters",
+        f"--project: error: 'Shop': {rule} 30 characters",
+        f"--env: error: 'prod_1': {rule} 20 characters",
         "--port: error: '70000': a port is a number from 1 to 65535",
     ]
 
@@ -313,8 +314,8 @@ def test_init_registry_error_without_terminal_is_one_line(cli, plain_registry, d
     ref = plain_registry.ref("acme/web:nope")
     result = cli("init", "--project", "shop", "--app", "web", "--image", ref)
     assert result.code == 1
-    assert (
-        result.err
-        == f"{ref}: no such tag 'nope' in {plain_registry.host}/acme/web (it has: 1.0) (skip reading the image with --no-inspect)\n"
+    assert result.err == (
+        f"{ref}: no such tag 'nope' in {plain_registry.host}/acme/web (it has: 1.0) "
+        "(skip reading the image with --no-inspect)\n"
     )
     assert not (workdir / "unhazzle.yaml").exists()
