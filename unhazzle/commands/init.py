@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unhazzle.commands.common import DEFAULT_SPEC
-from unhazzle.commands.inspect import add_registry_options, parse_image, registry_options
+from unhazzle.commands.common import DEFAULT_SPEC, add_registry_options, parse_image, registry_options
 from unhazzle.compiler.image import ImageInfo, human_size
 from unhazzle.compiler.model import NAME_RE
 from unhazzle.compiler.pipeline import compile_file, compile_text

@@ -4,36 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
-from unhazzle.compiler.reference import BadReference, ImageRef, parse_reference
+from unhazzle.commands.common import add_registry_options, parse_image, registry_options
 from unhazzle.errors import UsageError
-
-if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registry
-    from unhazzle.compiler.registry import RegistryOptions
-
-
-def add_registry_options(parser: argparse.ArgumentParser) -> None:
-    """The flags every command that reads a registry shares."""
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow plain HTTP for registries without TLS (always allowed for localhost/127.0.0.1)",
-    )
-    parser.add_argument("--ca-file", metavar="PEM", help="also trust these CA certificates (a private CA)")
-
-
-def registry_options(args: argparse.Namespace) -> RegistryOptions:
-    from unhazzle.compiler.registry import RegistryOptions
-
-    return RegistryOptions(insecure=args.insecure, ca_file=args.ca_file)
-
-
-def parse_image(text: str, *, flag: str = "IMAGE") -> ImageRef:
-    try:
-        return parse_reference(text)
-    except BadReference as exc:
-        raise UsageError(f"{flag}: error: {exc}") from None
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
