@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from unhazzle.compiler.cluster import cluster_settings
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -273,15 +275,18 @@ def info_text(info: ImageInfo) -> str:
     rows.append(("size", f"{human_size(info.compressed_size)} compressed ({layers})"))
     lines = [info.reference] + [f"  {key:<12} {value}" for key, value in rows]
     if info.root:
-        lines.append(f"  note: {ROOT_NOTE}")
+        lines.append(f"  note: {root_note()}")
     return "\n".join(lines) + "\n"
 
 
-ROOT_NOTE = (
-    "the image runs as root; Unhazzle runs every app as an unprivileged user (uid 10001) with a "
-    "read-only filesystem instead, so the app must not need root (ports below 1024, writing outside "
-    "/tmp and its volume)"
-)
+def root_note() -> str:
+    """What running a root image under Unhazzle means, with the cluster's own user id."""
+    uid = cluster_settings().run_as_user
+    return (
+        f"the image runs as root; Unhazzle runs every app as an unprivileged user (uid {uid}) with a "
+        "read-only filesystem instead, so the app must not need root (ports below 1024, writing "
+        "outside /tmp and its volume)"
+    )
 
 
 def _health_text(check: Healthcheck | None) -> str:

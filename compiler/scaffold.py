@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from unhazzle.compiler.image import ROOT_NOTE
+from unhazzle.compiler.image import root_note
 from unhazzle.compiler.questions import SIZING, questions
 from unhazzle.compiler.schema import SCHEMA_ID
 
@@ -113,7 +113,7 @@ def _insert_app(apps: CommentedMap, app: AppAnswers, *, indent: int) -> None:
 def _app_comments(app: AppAnswers) -> dict[str, str]:
     image = "The image to run. `unhazzle render --pin-digests` records the exact digest that runs."
     if app.root_image:
-        image += "\n" + textwrap.fill(f"Note: {ROOT_NOTE}.", width=96)
+        image += "\n" + textwrap.fill(f"Note: {root_note()}.", width=96)
     port = "The port the app listens on"
     port += f" ({app.port_note})" if app.port_note else ""
     return {

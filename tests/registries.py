@@ -227,9 +227,10 @@ class TokenServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, tamper: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _TokenHandler)
         self.upstream = upstream
+        self.tamper = tamper  # change every manifest by one byte on the way, as a bad proxy might
         self.tokens: set[str] = set()
         self.scopes: list[str] = []  # every scope a token was asked for, in order
 
@@ -277,7 +278,10 @@ class _TokenHandler(BaseHTTPRequestHandler):
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
-                self._send(answer.status, answer.read(), _passthrough(answer.headers))
+                body = answer.read()
+                if self.server.tamper and "/manifests/" in path:
+                    body += b"\n"
+                self._send(answer.status, body, _passthrough(answer.headers))
         except urllib.error.HTTPError as exc:
             self._send(exc.code, exc.read(), _passthrough(exc.headers))
 
@@ -337,18 +341,33 @@ def secure_registry(tmp_path_factory: pytest.TempPathFactory, oci_layout: Path) 
         yield registry
 
 
-@pytest.fixture(scope="session")
-def token_registry(plain_registry: Registry) -> Iterator[tuple[Registry, TokenServer]]:
-    """The plain registry behind our Bearer-token front."""
-    server = TokenServer(f"http://{plain_registry.host}")
+@contextmanager
+def running_token_server(
+    upstream: Registry, *, tamper: bool = False
+) -> Iterator[tuple[Registry, TokenServer]]:
+    server = TokenServer(f"http://{upstream.host}", tamper=tamper)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Registry(server.host, digests=plain_registry.digests), server
+        yield Registry(server.host, digests=upstream.digests), server
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def token_registry(plain_registry: Registry) -> Iterator[tuple[Registry, TokenServer]]:
+    """The plain registry behind our Bearer-token front."""
+    with running_token_server(plain_registry) as pair:
+        yield pair
+
+
+@pytest.fixture
+def tampering_registry(plain_registry: Registry) -> Iterator[Registry]:
+    """The plain registry behind a front that changes each manifest by one byte."""
+    with running_token_server(plain_registry, tamper=True) as (registry, _):
+        yield registry
 
 
 @pytest.fixture

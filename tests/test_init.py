@@ -213,7 +213,7 @@ def test_init_root_image_warns_and_says_so_in_the_file(cli, plain_registry, dock
     result = cli("init", "--project", "shop", "--app", "web", "--image", plain_registry.ref("acme/root:1.0"))
     assert result.code == 0, result.err
     assert result.err.startswith(
-        "unhazzle init: warning: the image runs as root. Unhazzle runs every app as an unprivileged user"
+        "unhazzle init: warning: the image runs as root; Unhazzle runs every app as an unprivileged user"
     )
     text = (workdir / "unhazzle.yaml").read_text()
     assert "# Note: the image runs as root; Unhazzle runs every app as an unprivileged user" in text

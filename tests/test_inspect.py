@@ -202,3 +202,30 @@ def test_inspect_credentials_never_printed(cli, token_registry, docker_config):
 def test_inspect_bad_platform_is_bad_input(cli, platform):
     result = cli("inspect", "127.0.0.1:1/a:b", "--platform", platform)
     assert result.code == 2 and result.err.startswith("--platform: error:")
+
+
+def test_inspect_tampered_manifest_is_refused(cli, tampering_registry, docker_config):
+    ref = tampering_registry.ref("acme/web:1.0")
+    result = cli("inspect", ref)
+    assert result.code == 1
+    digest = tampering_registry.digests["acme/web:1.0"]
+    assert result.err.startswith(f"{ref}: the manifest's digest is sha256:")
+    assert result.err.endswith(f", but {digest} was expected\n")
+
+
+def test_inspect_tampered_manifest_by_digest_is_refused(cli, tampering_registry, docker_config):
+    digest = tampering_registry.digests["acme/ports:1.0"]
+    result = cli("inspect", f"{tampering_registry.host}/acme/ports@{digest}")
+    assert result.code == 1 and f"but {digest} was expected" in result.err
+
+
+def test_registry_fixture_leaves_no_process(tmp_path):
+    import socket
+
+    from tests.registries import running_registry
+
+    with running_registry(tmp_path) as host:
+        port = int(host.rsplit(":", 1)[1])
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.commands.common import DEFAULT_SPEC, add_registry_options, parse_image, registry_options
-from unhazzle.compiler.image import ImageInfo, human_size
+from unhazzle.compiler.image import ImageInfo, human_size, root_note
 from unhazzle.compiler.model import NAME_RE
 from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.questions import SIZING, questions
@@ -206,11 +206,7 @@ class Questionnaire:
         return info
 
     def warn_root(self) -> None:
-        message = (
-            "warning: the image runs as root. Unhazzle runs every app as an unprivileged user "
-            "(uid 10001) with a read-only filesystem instead, so the app must not need root: "
-            "ports below 1024 or writing outside /tmp and its volume will fail."
-        )
+        message = f"warning: {root_note()}"
         if self.ask:
             self.say(f"  {message}")
         else:
