@@ -1,8 +1,9 @@
 """Registry logins from Docker's config file, so `docker login` is all a user ever has to do.
 
-Reads `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`): the `auths` entries, whose
-`auth` is base64 of `user:password`. The values are returned to the registry client only; nothing
-here prints or logs them.
+Reads `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`): a credential helper named in
+`credHelpers` (per registry) or `credsStore` (Docker Desktop's keychain), run as
+`docker-credential-NAME get`, else the `auths` entries, whose `auth` is base64 of `user:password`.
+The values are returned to the registry client only; nothing here prints or logs them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import base64
 import binascii
 import json
 import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,9 @@ def docker_config_path() -> Path:
 def credentials_for(registry: str, config: Path | None = None) -> Credentials | None:
     """The login for *registry* (as written in a reference: docker.io, ghcr.io, 127.0.0.1:5000)."""
     doc = _read(config or docker_config_path())
+    helper = _helper_name(doc, registry)
+    if helper:
+        return _from_helper(helper, registry)
     auths = doc.get("auths")
     if not isinstance(auths, dict):
         return None
@@ -78,4 +84,35 @@ def _decode(entry: dict[str, Any]) -> Credentials | None:
     name, secret = entry.get("username"), entry.get("password")
     if isinstance(name, str) and isinstance(secret, str) and name:
         return Credentials(name, secret)
+    return None
+
+
+def _helper_name(doc: dict[str, Any], registry: str) -> str | None:
+    helpers = doc.get("credHelpers")
+    if isinstance(helpers, dict):
+        for key, name in helpers.items():
+            if _host_of(str(key)) in _aliases(registry) and isinstance(name, str) and name:
+                return name
+    store = doc.get("credsStore")
+    return store if isinstance(store, str) and store else None
+
+
+def _from_helper(name: str, registry: str) -> Credentials | None:
+    """Docker's credential-helper protocol: the server on stdin, JSON {Username, Secret} out."""
+    program = shutil.which(f"docker-credential-{name}")
+    if program is None or "/" in name:
+        return None
+    server = DOCKER_HUB_KEY if registry == DOCKER_HUB else registry
+    try:
+        done = subprocess.run(
+            [program, "get"], input=server.encode(), capture_output=True, timeout=30, check=False
+        )
+        doc = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    user, secret = doc.get("Username"), doc.get("Secret")
+    if isinstance(user, str) and isinstance(secret, str) and user and secret:
+        return Credentials(user, secret)
     return None

@@ -4,10 +4,11 @@ on loopback (Docker and OCI media types, indexes, anonymous, basic and Bearer lo
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from tests.registries import PASSWORD, login
+from tests.registries import PASSWORD, USER, login
 
 
 def test_inspect_docker_image_shows_everything(cli, plain_registry, docker_config):
@@ -229,3 +230,45 @@ def test_registry_fixture_leaves_no_process(tmp_path):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def credential_helper(folder, monkeypatch, host: str) -> None:
+    """A real `docker-credential-unhazzletest` program on PATH, speaking Docker's helper protocol."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-unhazzletest"
+    helper.write_text(
+        "#!/bin/sh\nread server\n"
+        f'if [ "$1" = get ] && [ "$server" = "{host}" ]; then\n'
+        f'  printf \'{{"ServerURL":"%s","Username":"{USER}","Secret":"{PASSWORD}"}}\' "$server"\n'
+        'else echo "credentials not found in native keychain"; exit 1; fi\n'
+    )
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+def test_inspect_login_from_credential_store(cli, secure_registry, docker_config, monkeypatch):
+    credential_helper(docker_config, monkeypatch, secure_registry.host)
+    (docker_config / "config.json").write_text('{"credsStore": "unhazzletest"}')
+    ref = secure_registry.ref("acme/web:1.0")
+    result = cli("inspect", ref, "--ca-file", str(secure_registry.ca_file))
+    assert result.code == 0, result.err
+    assert PASSWORD not in result.out
+
+
+def test_inspect_login_from_credential_helper_per_registry(cli, token_registry, docker_config, monkeypatch):
+    registry, _ = token_registry
+    credential_helper(docker_config, monkeypatch, registry.host)
+    (docker_config / "config.json").write_text(json.dumps({"credHelpers": {registry.host: "unhazzletest"}}))
+    result = cli("inspect", registry.ref("private/web:1.0"))
+    assert result.code == 0, result.err
+
+
+def test_inspect_credential_helper_without_login_is_unauthorised(
+    cli, token_registry, docker_config, monkeypatch
+):
+    registry, _ = token_registry
+    credential_helper(docker_config, monkeypatch, "elsewhere.example")
+    (docker_config / "config.json").write_text('{"credsStore": "unhazzletest"}')
+    result = cli("inspect", registry.ref("private/web:1.0"))
+    assert result.code == 1 and "unauthorised" in result.err
