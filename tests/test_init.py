@@ -319,3 +319,37 @@ def test_init_registry_error_without_terminal_is_one_line(cli, plain_registry, d
         "(skip reading the image with --no-inspect)\n"
     )
     assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_terminal_carries_on_when_the_image_cannot_be_read(plain_registry, docker_config, workdir):
+    ref = plain_registry.ref("acme/web:nope")
+    child = spawn(
+        workdir, "--project", "shop", "--region", "fsn1", "--env", "production", docker_config=docker_config
+    )
+    child.expect(r"Image of the app .*: ")
+    child.sendline(ref)
+    child.expect(r"could not read it: .*no such tag 'nope'.*\r?\n  carrying on without it.")
+    child.expect(r"App name \[web\]: ")
+    child.sendline("")
+    child.expect(r"Port the app listens on .*: ")
+    child.sendline("8080")
+    child.expect(r"Public.*: ")
+    child.sendline("n")
+    for _ in range(5):
+        child.expect(r"Choose 1-\d \[\d\]: ")
+        child.sendline("")
+    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
+    child.sendline("yes")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert f"image: {ref}\n" in (workdir / "unhazzle.yaml").read_text()
+
+
+def test_init_help_lists_every_answer_flag(cli):
+    result = cli("init", "--help")
+    assert result.code == 0
+    flags = "project region env app image port public traffic latency workload startup pattern"
+    flags += " yes force no-inspect"
+    for flag in flags.split():
+        assert f"--{flag}" in result.out
