@@ -8,7 +8,7 @@ Docker (v2 schema 2) and OCI media types are read alike: both carry the same con
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from unhazzle.compiler.cluster import cluster_settings
@@ -62,7 +62,6 @@ class ImageInfo:
     labels: dict[str, str]
     compressed_size: int
     layers: int
-    notes: list[str] = field(default_factory=list)
 
     @property
     def port_numbers(self) -> list[int]:

@@ -94,7 +94,9 @@ class Registry:
             if kind in INDEX_TYPES:
                 platforms = sorted({p for p, _ in index_platforms(top)})
                 child_digest, _ = descriptor(choose_platform(top, platform), "platform entry")
-                manifest, manifest_digest, _ = self._manifest(ref, child_digest)
+                manifest, manifest_digest, child_kind = self._manifest(ref, child_digest)
+                if child_kind in INDEX_TYPES:
+                    raise ManifestProblem("nests one image index in another; only one level is supported")
             config_digest, _ = descriptor(manifest.get("config") or {}, "image config")
             sizes = layer_sizes(manifest)
         config = parse_json(self._blob(ref, config_digest), "image config")
@@ -129,40 +131,49 @@ class Registry:
         return body
 
     def _get(self, ref: ImageRef, path: str, *, accept: str, cap: int) -> tuple[httpx.Response, bytes]:
+        """GET and check: anything but 200 becomes the RegistryError that explains it."""
+        response, body = self._fetch(ref, path, accept=accept, cap=cap)
+        missing = response.status_code == 404 and path.startswith("manifests/")
+        if missing and path != f"manifests/{ref.reference}":
+            raise RegistryError(f"{ref}: the image index names {path[10:]}, which the registry does not have")
+        if missing and "NAME_UNKNOWN" not in _error_codes(body):
+            raise self._missing(ref)
+        login = credentials_for(ref.registry, self.options.docker_config)
+        if response.status_code == 401 and login is not None:
+            raise _unauthorised(ref, login)  # the login was sent and refused
+        if response.status_code != 200:
+            raise _status_error(ref, response, body, path)
+        return response, body
+
+    def _fetch(self, ref: ImageRef, path: str, *, accept: str, cap: int) -> tuple[httpx.Response, bytes]:
+        """GET with the login the registry asks for (once per repository, then remembered)."""
         url = f"{self._base(ref)}/v2/{ref.repository}/{path}"
         key = (ref.api_host, ref.repository)
         response, body = self._send(ref, url, {"Accept": accept, **self._header(key)}, cap)
         if response.status_code == 401:
             self._auth[key] = self._authenticate(ref, response)
             response, body = self._send(ref, url, {"Accept": accept, **self._header(key)}, cap)
-        if response.status_code == 404 and path.startswith("manifests/") and not path.endswith(ref.reference):
-            raise RegistryError(f"{ref}: the image index names {path[10:]}, which the registry does not have")
-        if (
-            response.status_code == 404
-            and path.startswith("manifests/")
-            and "NAME_UNKNOWN" not in _error_codes(body)
-        ):
-            raise self._missing(ref)
-        if response.status_code != 200:
-            raise _status_error(ref, response, body, path)
         return response, body
 
     def _missing(self, ref: ImageRef) -> RegistryError:
         """The reference registry says MANIFEST_UNKNOWN for a missing repository too, so ask for the
         repository's tags to tell 'no such tag' from 'unknown image', and name the tags it has."""
-        try:
-            _, body = self._get(ref, "tags/list", accept="application/json", cap=MAX_MANIFEST_BYTES)
-        except RegistryError as exc:
-            if "unknown image" in str(exc) or "HTTP 404" in str(exc):
-                return _unknown(ref)
-            raise
-        tags = parse_json(body, "tag list").get("tags") if body else None
         if ref.digest:
             return RegistryError(f"{ref}: no such digest {ref.digest} in {ref.name}")
-        if not isinstance(tags, list) or not tags:
+        response, body = self._fetch(ref, "tags/list", accept="application/json", cap=MAX_MANIFEST_BYTES)
+        if response.status_code == 404:
             return _unknown(ref)
-        shown = ", ".join(sorted(str(t) for t in tags)[:10]) + (", ..." if len(tags) > 10 else "")
-        return RegistryError(f"{ref}: no such tag '{ref.tag}' in {ref.name} (it has: {shown})")
+        try:
+            tags = parse_json(body, "tag list").get("tags") if response.status_code == 200 else None
+        except ManifestProblem:
+            tags = None
+        if isinstance(tags, list) and not tags:
+            return _unknown(ref)  # a repository whose tags were all deleted
+        listed = ""
+        if isinstance(tags, list):
+            names = sorted(str(t) for t in tags)
+            listed = f" (it has: {', '.join(names[:10])}{', ...' if len(names) > 10 else ''})"
+        return RegistryError(f"{ref}: no such tag '{ref.tag}' in {ref.name}{listed}")
 
     def _header(self, key: tuple[str, str]) -> dict[str, str]:
         return {"Authorization": self._auth[key]} if key in self._auth else {}
