@@ -66,7 +66,12 @@ class ImageInfo:
     @property
     def port_numbers(self) -> list[int]:
         """TCP ports only; an app's port is where it accepts connections."""
-        return sorted({int(p.split("/")[0]) for p in self.ports if p.endswith("/tcp")})
+        numbers = set()
+        for port in self.ports:
+            number, _, proto = port.partition("/")
+            if number.isdigit() and 0 < int(number) < 65536 and proto in ("", "tcp"):
+                numbers.add(int(number))
+        return sorted(numbers)
 
 
 def parse_json(raw: bytes, what: str) -> dict[str, Any]:
