@@ -256,13 +256,9 @@ def human_size(size: int) -> str:
 
 def info_text(info: ImageInfo) -> str:
     rows: list[tuple[str, str]] = [("digest", info.digest)]
-    if info.manifest_digest != info.digest:
-        rows.append(
-            (
-                "platform",
-                f"{info.platform} ({info.manifest_digest}); the image has {', '.join(info.platforms)}",
-            )
-        )
+    if info.platforms:
+        rows.append(("platform", f"{info.platform} (the image has {', '.join(info.platforms)})"))
+        rows.append(("manifest", info.manifest_digest))
     else:
         rows.append(("platform", info.platform))
     rows.append(("ports", ", ".join(info.ports) or "none exposed"))

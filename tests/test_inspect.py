@@ -274,3 +274,15 @@ def test_inspect_credential_helper_without_login_is_unauthorised(
     (docker_config / "config.json").write_text('{"credsStore": "unhazzletest"}')
     result = cli("inspect", registry.ref("private/web:1.0"))
     assert result.code == 1 and "unauthorised" in result.err
+
+
+def test_inspect_index_text_names_platform_and_its_manifest(cli, plain_registry, docker_config):
+    result = cli("inspect", plain_registry.ref("acme/multi:1.0"), "--platform", "linux/arm64")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[1] == f"  digest       {plain_registry.digests['acme/multi:1.0']}"
+    assert lines[2] == "  platform     linux/arm64 (the image has linux/amd64, linux/arm64)"
+    assert lines[3].startswith("  manifest     sha256:") and lines[3] != lines[1].replace(
+        "digest  ", "manifest"
+    )
+    assert "env          ARCH=arm64" in result.out
