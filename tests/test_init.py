@@ -25,8 +25,17 @@ def assert_golden(request, name: str, text: str, registry_host: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
-def spawn(cwd: Path, *args: str, docker_config: Path) -> pexpect.spawn:
-    env = {**os.environ, "DOCKER_CONFIG": str(docker_config), "PYTHONUNBUFFERED": "1"}
+MENU = {"TERM": "xterm"}  # choices as an arrow-key menu (the default on a real terminal)
+PLAIN = {"TERM": "xterm", "UNHAZZLE_PROMPT": "plain"}  # choices as a numbered list answered by a line
+
+
+def choose(n: str = r"\d", default: str = r"\d") -> str:
+    """The prompt under a choice, in either mode."""
+    return rf"[^\n]*Choose 1-{n} \[{default}\][^:\n]*: "
+
+
+def spawn(cwd: Path, *args: str, docker_config: Path, mode: dict[str, str] = MENU) -> pexpect.spawn:
+    env = {**os.environ, **mode, "DOCKER_CONFIG": str(docker_config), "PYTHONUNBUFFERED": "1"}
     return pexpect.spawn(
         sys.executable, ["-m", "unhazzle", "init", *args], cwd=str(cwd), env=env, encoding="utf-8", timeout=20
     )
@@ -60,12 +69,13 @@ def test_init_flags_write_golden_spec(cli, request, plain_registry, docker_confi
     assert_golden(request, "new.yaml", text, plain_registry.host)
 
 
-def test_init_terminal_questionnaire_matches_golden(request, plain_registry, docker_config, workdir):
-    child = spawn(workdir, docker_config=docker_config)
+@pytest.mark.parametrize("mode", [MENU, PLAIN], ids=["menu", "plain"])
+def test_init_terminal_questionnaire_matches_golden(request, plain_registry, docker_config, workdir, mode):
+    child = spawn(workdir, docker_config=docker_config, mode=mode)
     child.expect(r"Project name .*\[shop\]: ")
     child.sendline("")
     child.expect(r"1\) fsn1 .*\(default\)")
-    child.expect(r"Choose 1-3 \[1\]: ")
+    child.expect(choose("3", "1"))
     child.sendline("2")
     child.expect(r"Environments, separated by commas \[production, staging\]: ")
     child.sendline("")
@@ -81,7 +91,7 @@ def test_init_terminal_questionnaire_matches_golden(request, plain_registry, doc
         [("How much traffic", "medium"), ("How much do users notice", "3"), ("What kind of work", ""),
          ("How long does it take to start", ""), ("How does its traffic vary", "2")], 1
     ):  # fmt: skip
-        child.expect(rf"\({number}/5\) {question}.*\n  \S.*\n(  \d\) .*\n)+Choose 1-\d \[\d\]: ")
+        child.expect(rf"\({number}/5\) {question}.*\n  \S.*\n(.*\d\) .*\n)+" + choose())
         child.sendline(answer)
     child.expect(r"production  2-9 instances")
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
@@ -112,12 +122,12 @@ def test_init_terminal_rejects_bad_answers_and_asks_again(plain_registry, docker
     child.expect("a port is a number from 1 to 65535")
     child.sendline("")  # no port: a worker
     child.expect(r"\(1/5\)")
-    child.expect(r"Choose 1-4 \[1\]: ")
+    child.expect(choose("4", "1"))
     child.sendline("9")
     child.expect("type a number from 1 to 4, or a name")
     child.sendline("low")
     for _ in range(4):
-        child.expect(r"Choose 1-\d \[\d\]: ")
+        child.expect(choose())
         child.sendline("")
     child.expect(r"worker will run:\r?\n  production  1-3 instances")
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
@@ -133,7 +143,7 @@ def test_init_ctrl_c_leaves_no_file(plain_registry, docker_config, workdir):
     child = spawn(workdir, "--no-inspect", docker_config=docker_config)
     child.expect(r"Project name .*: ")
     child.sendline("shop")
-    child.expect(r"Choose 1-3 \[1\]: ")
+    child.expect(choose("3", "1"))
     child.sendintr()
     child.expect(r"stopped; unhazzle.yaml was not written")
     child.expect(pexpect.EOF)
@@ -172,12 +182,12 @@ def test_init_terminal_two_ports_offers_a_choice(plain_registry, docker_config, 
     child.sendline(plain_registry.ref("acme/ports:1.0"))
     child.expect(r"App name \[ports\]: ")
     child.sendline("api")
-    child.expect(r"Which port does the app serve on\?.*1\) 8080 .*2\) 9090 .*Choose 1-2 \[1\]: ")
+    child.expect(r"Which port does the app serve on\?.*1\) 8080 .*2\) 9090 .*" + choose("2", "1"))
     child.sendline("2")
     child.expect(r"Public.*: ")
     child.sendline("")
     for _ in range(5):
-        child.expect(r"Choose 1-\d \[\d\]: ")
+        child.expect(choose())
         child.sendline("")
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
     child.sendline("y")
@@ -336,7 +346,7 @@ def test_init_terminal_carries_on_when_the_image_cannot_be_read(plain_registry, 
     child.expect(r"Public.*: ")
     child.sendline("n")
     for _ in range(5):
-        child.expect(r"Choose 1-\d \[\d\]: ")
+        child.expect(choose())
         child.sendline("")
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
     child.sendline("yes")
@@ -353,3 +363,33 @@ def test_init_help_lists_every_answer_flag(cli):
     flags += " yes force no-inspect"
     for flag in flags.split():
         assert f"--{flag}" in result.out
+
+
+def test_init_menu_arrow_keys_move_the_choice(docker_config, workdir):
+    child = spawn(
+        workdir, "--no-inspect", "--project", "shop", "--env", "production", docker_config=docker_config
+    )
+    child.expect(r"> 1\) fsn1 .*" + choose("3", "1"))
+    child.send("\x1b[A")  # up from the first wraps to the last
+    child.expect(r"> 3\) hel1")
+    child.send("\x1b[B\x1b[B")  # down twice: fsn1, then nbg1
+    child.expect(r"> 2\) nbg1")
+    child.send("\r")
+    child.expect(r"Image of the app .*: ")
+    child.sendline("ghcr.io/acme/jobs:1")
+    child.expect(r"App name \[jobs\]: ")
+    child.sendline("")
+    child.expect(r"Port the app listens on .*: ")
+    child.sendline("")
+    child.expect(r"\(1/5\)")
+    child.send("j\r")  # j moves down like the arrow: medium
+    for _ in range(4):
+        child.expect(choose())
+        child.send("\r")
+    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert "region: nbg1" in text and "traffic: medium " in text and "workload: worker " in text
