@@ -41,6 +41,26 @@ def spawn(cwd: Path, *args: str, docker_config: Path, mode: dict[str, str] = MEN
     )
 
 
+def defaults(child: pexpect.spawn, count: int) -> None:
+    """Take the default of the next *count* choices by pressing Enter."""
+    for _ in range(count):
+        child.expect(choose())
+        child.sendline("")
+
+
+def finish(child: pexpect.spawn, answer: str = "y") -> int:
+    """Answer the write question; the exit status once the program ends."""
+    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
+    child.sendline(answer)
+    return ended(child)
+
+
+def ended(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    return int(child.exitstatus)
+
+
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     folder = tmp_path / "shop"
@@ -94,11 +114,7 @@ def test_init_terminal_questionnaire_matches_golden(request, plain_registry, doc
         child.expect(rf"\({number}/5\) {question}.*\n  \S.*\n(.*\d\) .*\n)+" + choose())
         child.sendline(answer)
     child.expect(r"production  2-9 instances")
-    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
-    child.sendline("")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert finish(child, "") == 0
     assert_golden(request, "new.yaml", (workdir / "unhazzle.yaml").read_text(), plain_registry.host)
 
 
@@ -126,16 +142,12 @@ def test_init_terminal_rejects_bad_answers_and_asks_again(plain_registry, docker
     child.sendline("9")
     child.expect("type a number from 1 to 4, or a name")
     child.sendline("low")
-    for _ in range(4):
-        child.expect(choose())
-        child.sendline("")
+    defaults(child, 4)
     child.expect(r"worker will run:\r?\n  production  1-3 instances")
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
     child.sendline("n")
     child.expect("Nothing written.")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert ended(child) == 0
     assert not (workdir / "unhazzle.yaml").exists()
 
 
@@ -146,9 +158,7 @@ def test_init_ctrl_c_leaves_no_file(plain_registry, docker_config, workdir):
     child.expect(choose("3", "1"))
     child.sendintr()
     child.expect(r"stopped; unhazzle.yaml was not written")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 130
+    assert ended(child) == 130
     assert list(workdir.iterdir()) == []
 
 
@@ -167,9 +177,7 @@ def test_init_ctrl_c_while_adding_keeps_the_spec(plain_registry, docker_config, 
     )
     child.expect(r"Port the app listens on .*: ")
     child.sendcontrol("d")  # end of input stops like Ctrl-C
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 130
+    assert ended(child) == 130
     assert spec.read_bytes() == before
     assert [p.name for p in workdir.iterdir()] == ["unhazzle.yaml"]
 
@@ -186,14 +194,8 @@ def test_init_terminal_two_ports_offers_a_choice(plain_registry, docker_config, 
     child.sendline("2")
     child.expect(r"Public.*: ")
     child.sendline("")
-    for _ in range(5):
-        child.expect(choose())
-        child.sendline("")
-    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
-    child.sendline("y")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    defaults(child, 5)
+    assert finish(child, "y") == 0
     text = (workdir / "unhazzle.yaml").read_text()
     assert "    port: 9090\n" in text and "public: false" in text
 
@@ -345,14 +347,8 @@ def test_init_terminal_carries_on_when_the_image_cannot_be_read(plain_registry, 
     child.sendline("8080")
     child.expect(r"Public.*: ")
     child.sendline("n")
-    for _ in range(5):
-        child.expect(choose())
-        child.sendline("")
-    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
-    child.sendline("yes")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    defaults(child, 5)
+    assert finish(child, "yes") == 0
     assert f"image: {ref}\n" in (workdir / "unhazzle.yaml").read_text()
 
 
@@ -383,13 +379,7 @@ def test_init_menu_arrow_keys_move_the_choice(docker_config, workdir):
     child.sendline("")
     child.expect(r"\(1/5\)")
     child.send("j\r")  # j moves down like the arrow: medium
-    for _ in range(4):
-        child.expect(choose())
-        child.send("\r")
-    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
-    child.sendline("y")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    defaults(child, 4)
+    assert finish(child, "y") == 0
     text = (workdir / "unhazzle.yaml").read_text()
     assert "region: nbg1" in text and "traffic: medium " in text and "workload: worker " in text
