@@ -383,3 +383,20 @@ def test_init_menu_arrow_keys_move_the_choice(docker_config, workdir):
     assert finish(child, "y") == 0
     text = (workdir / "unhazzle.yaml").read_text()
     assert "region: nbg1" in text and "traffic: medium " in text and "workload: worker " in text
+
+
+def test_init_public_without_port_is_bad_input(cli, workdir):
+    result = cli(
+        "init",
+        "--project",
+        "shop",
+        "--app",
+        "jobs",
+        "--image",
+        "ghcr.io/a/jobs:1",
+        "--no-inspect",
+        "--public",
+    )
+    assert result.code == 2
+    assert result.err == "--public: error: a public app needs a port to serve on; give --port too\n"
+    assert not (workdir / "unhazzle.yaml").exists()

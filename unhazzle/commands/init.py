@@ -175,6 +175,8 @@ class Questionnaire:
             self.warn_root()
         port, note = self.port(info)
         public = False
+        if port is None and args.public:
+            raise UsageError("--public: error: a public app needs a port to serve on; give --port too")
         if port is not None:
             public = (
                 args.public
