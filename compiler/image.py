@@ -69,7 +69,7 @@ class ImageInfo:
         numbers = set()
         for port in self.ports:
             number, _, proto = port.partition("/")
-            if number.isdigit() and 0 < int(number) < 65536 and proto in ("", "tcp"):
+            if number.isascii() and number.isdigit() and 0 < int(number) < 65536 and proto in ("", "tcp"):
                 numbers.add(int(number))
         return sorted(numbers)
 
@@ -216,7 +216,7 @@ def _env(value: Any) -> dict[str, str]:
 
 def _port_key(port: str) -> tuple[int, str]:
     number, _, proto = port.partition("/")
-    return (int(number) if number.isdigit() else 0, proto)
+    return (int(number) if number.isascii() and number.isdigit() else 0, proto)
 
 
 def _healthcheck(value: Any) -> Healthcheck | None:

@@ -13,6 +13,8 @@ import pexpect
 import pytest
 
 from tests.conftest import EXAMPLES, ROOT
+from unhazzle.commands.init import port_problem
+from unhazzle.prompt import _pick
 
 GOLDEN = ROOT / "tests" / "golden" / "init"
 
@@ -400,3 +402,10 @@ def test_init_public_without_port_is_bad_input(cli, workdir):
     assert result.code == 2
     assert result.err == "--public: error: a public app needs a port to serve on; give --port too\n"
     assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_unicode_digits_are_not_ports(cli, workdir):
+    result = cli("init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect")
+    assert result.code == 0
+    assert port_problem("²") == "a port is a number from 1 to 65535"  # str.isdigit() says yes; int() no
+    assert _pick("²", ["a", "b"]) is None

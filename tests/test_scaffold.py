@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from unhazzle.compiler.image import (
@@ -127,6 +127,7 @@ CONFIG_KEYS = ["ExposedPorts", "User", "Env", "Entrypoint", "Cmd", "WorkingDir",
 
 
 @settings(max_examples=200, deadline=None)
+@example(config={"ExposedPorts": {"²/tcp": {}, "x": 1}}, outer={})  # '²'.isdigit() is True
 @given(
     config=st.dictionaries(st.sampled_from(CONFIG_KEYS), JSON, max_size=8),
     outer=st.dictionaries(st.sampled_from(["os", "architecture", "variant"]), JSON, max_size=3),

@@ -80,7 +80,7 @@ class Prompter:
 
 
 def _pick(answer: str, keys: list[str], *, prefix: bool = False) -> str | None:
-    if answer.isdigit() and 1 <= int(answer) <= len(keys):
+    if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(keys):
         return keys[int(answer) - 1]
     if prefix and answer:
         return next((key for key in keys if key.startswith(answer)), None)

@@ -108,7 +108,7 @@ def name_problem(name: str, limit: int) -> str | None:
 
 
 def port_problem(text: str) -> str | None:
-    if text.isdigit() and 1 <= int(text) <= 65535:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535:
         return None
     return "a port is a number from 1 to 65535"
 
