@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from unhazzle.compiler.pin import split_pinned
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan
 
 
@@ -30,6 +31,7 @@ def _app_json(app: AppPlan) -> dict[str, Any]:
     return {
         "name": app.name,
         "image": app.app.image,
+        "image_digest": split_pinned(app.app.image)[1],
         "instances": {"min": s.min_instances, "max": s.max_instances},
         "cpu": {"request": s.cpu_request, "limit": s.cpu_limit},
         "memory_mb": {"request": s.memory_request_mb, "limit": s.memory_limit_mb},
@@ -88,6 +90,9 @@ def _env_text(env: EnvPlan) -> list[str]:
             f"down after {s.scale_down_cooldown_s} s"
         )
         pad = " " * (width + 4)
+        image, digest = split_pinned(app.app.image)
+        if digest:
+            lines.append(f"{pad}image     {image} @ {digest}")
         if app.app.volume:
             lines.append(f"{pad}volume    {app.app.volume.size / 1024:g} GB at {app.app.volume.path}")
         if app.internal_url:

@@ -21,6 +21,8 @@ COMMANDS = {
     "render": "render",
     "env": "env",
     "secrets": "secrets",
+    "inspect": "inspect",
+    "init": "init",
 }
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unhazzle.compiler.pipeline import Compiled, compile_file
-from unhazzle.compiler.plan import EnvPlan
+from unhazzle.compiler.plan import EnvPlan, Plan
+from unhazzle.compiler.reference import BadReference, ImageRef, parse_reference
 from unhazzle.compiler.suggest import hint
-from unhazzle.errors import InputError, Problem
+from unhazzle.errors import InputError, Problem, UsageError
+
+if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registry
+    from unhazzle.compiler.registry import RegistryOptions
 
 DEFAULT_SPEC = "unhazzle.yaml"
 
@@ -60,3 +64,44 @@ def app_not_found(compiled: Compiled, name: str) -> InputError:
     return _not_found(
         compiled, ("apps",), f"no app named '{name}'{hint(name, apps)}; the spec has {', '.join(apps)}"
     )
+
+
+def add_registry_options(parser: argparse.ArgumentParser) -> None:
+    """The flags every command that reads a registry shares."""
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP for registries without TLS (always allowed for localhost/127.0.0.1)",
+    )
+    parser.add_argument("--ca-file", metavar="PEM", help="also trust these CA certificates (a private CA)")
+
+
+def registry_options(args: argparse.Namespace) -> RegistryOptions:
+    from unhazzle.compiler.registry import RegistryOptions
+
+    return RegistryOptions(insecure=args.insecure, ca_file=args.ca_file)
+
+
+def parse_image(text: str, *, flag: str = "IMAGE") -> ImageRef:
+    try:
+        return parse_reference(text)
+    except BadReference as exc:
+        raise UsageError(f"{flag}: error: {exc}") from None
+
+
+def add_pin_digests(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pin-digests",
+        action="store_true",
+        help="resolve each image tag to its digest in the registry, so the output records exactly what runs",
+    )
+    add_registry_options(parser)
+
+
+def maybe_pin(plan: Plan, args: argparse.Namespace) -> Plan:
+    """The plan with tags pinned to digests when --pin-digests was given."""
+    if not args.pin_digests:
+        return plan
+    from unhazzle.compiler.pin import pin_digests
+
+    return pin_digests(plan, registry_options(args))

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 
-from unhazzle.commands.common import add_env, add_spec, compile_spec, select_envs
+from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
 from unhazzle.compiler.report import plan_json, plan_text
 
 
@@ -19,12 +19,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_spec(parser)
     add_env(parser)
     parser.add_argument("--output", choices=["text", "json", "markdown"], default="text")
+    add_pin_digests(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     compiled = compile_spec(args.spec)
     plan = dataclasses.replace(compiled.plan, environments=select_envs(compiled, args.env))
+    plan = maybe_pin(plan, args)
     if args.output == "json":
         print(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
     else:

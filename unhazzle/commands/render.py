@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unhazzle.commands.common import add_env, add_spec, compile_spec, select_envs
+from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
 from unhazzle.compiler.render import render_plan
 from unhazzle.compiler.write import write_tree
 
@@ -20,13 +20,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_spec(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="where to write")
     add_env(parser)
+    add_pin_digests(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     compiled = compile_spec(args.spec)
     envs = [env.name for env in select_envs(compiled, args.env)]
-    files = render_plan(compiled.plan, environments=envs)
+    files = render_plan(maybe_pin(compiled.plan, args), environments=envs)
     written = write_tree(Path(args.out), files)
     objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())
     print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {args.out}")

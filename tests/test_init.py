@@ -1,0 +1,412 @@
+"""`unhazzle init`: the questionnaire, driven as a user would (through a pseudo-terminal) and
+through flags, against a real registry on loopback; the written file validates and matches a
+golden file (regenerate with `pytest --update-golden`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+from unhazzle.commands.init import port_problem
+from unhazzle.prompt import _pick
+
+GOLDEN = ROOT / "tests" / "golden" / "init"
+
+
+def assert_golden(request, name: str, text: str, registry_host: str) -> None:
+    text = text.replace(registry_host, "REGISTRY")
+    path = GOLDEN / name
+    if request.config.getoption("--update-golden"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+MENU = {"TERM": "xterm"}  # choices as an arrow-key menu (the default on a real terminal)
+PLAIN = {"TERM": "xterm", "UNHAZZLE_PROMPT": "plain"}  # choices as a numbered list answered by a line
+
+
+def choose(n: str = r"\d", default: str = r"\d") -> str:
+    """The prompt under a choice, in either mode."""
+    return rf"[^\n]*Choose 1-{n} \[{default}\][^:\n]*: "
+
+
+def spawn(cwd: Path, *args: str, docker_config: Path, mode: dict[str, str] = MENU) -> pexpect.spawn:
+    env = {**os.environ, **mode, "DOCKER_CONFIG": str(docker_config), "PYTHONUNBUFFERED": "1"}
+    return pexpect.spawn(
+        sys.executable, ["-m", "unhazzle", "init", *args], cwd=str(cwd), env=env, encoding="utf-8", timeout=20
+    )
+
+
+def defaults(child: pexpect.spawn, count: int) -> None:
+    """Take the default of the next *count* choices by pressing Enter."""
+    for _ in range(count):
+        child.expect(choose())
+        child.sendline("")
+
+
+def finish(child: pexpect.spawn, answer: str = "y") -> int:
+    """Answer the write question; the exit status once the program ends."""
+    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
+    child.sendline(answer)
+    return ended(child)
+
+
+def ended(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    return int(child.exitstatus)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def flags(image: str) -> list[str]:
+    return [
+        "--project", "shop", "--region", "nbg1", "--app", "web", "--image", image, "--public",
+        "--traffic", "medium", "--latency", "sensitive", "--pattern", "daily-peaks",
+    ]  # fmt: skip
+
+
+def test_init_flags_write_golden_spec(cli, request, plain_registry, docker_config, workdir):
+    result = cli("init", *flags(plain_registry.ref("acme/web:1.0")))
+    assert result.code == 0, result.err
+    assert "web will run:\n  production  2-9 instances, 0.25 vCPU (up to 0.5) and 256 MB each" in result.out
+    assert result.out.endswith("wrote unhazzle.yaml; next: `unhazzle plan unhazzle.yaml`\n")
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert text.startswith(
+        "# yaml-language-server: $schema=https://unhazzle.dev/schemas/unhazzle.schema.json\n"
+    )
+    assert cli("validate").code == 0
+    assert_golden(request, "new.yaml", text, plain_registry.host)
+
+
+@pytest.mark.parametrize("mode", [MENU, PLAIN], ids=["menu", "plain"])
+def test_init_terminal_questionnaire_matches_golden(request, plain_registry, docker_config, workdir, mode):
+    child = spawn(workdir, docker_config=docker_config, mode=mode)
+    child.expect(r"Project name .*\[shop\]: ")
+    child.sendline("")
+    child.expect(r"1\) fsn1 .*\(default\)")
+    child.expect(choose("3", "1"))
+    child.sendline("2")
+    child.expect(r"Environments, separated by commas \[production, staging\]: ")
+    child.sendline("")
+    child.expect(r"Image of the app .*: ")
+    child.sendline(plain_registry.ref("acme/web:1.0"))
+    child.expect(r"exposes 8080/tcp; runs as user 1000:1000")
+    child.expect(r"App name \[web\]: ")
+    child.sendline("")
+    child.expect(r"Port: 8080 \(the only port the image exposes\)")
+    child.expect(r"Public: reachable from the internet over HTTPS\? \[y/N\]: ")
+    child.sendline("y")
+    for number, (question, answer) in enumerate(
+        [("How much traffic", "medium"), ("How much do users notice", "3"), ("What kind of work", ""),
+         ("How long does it take to start", ""), ("How does its traffic vary", "2")], 1
+    ):  # fmt: skip
+        child.expect(rf"\({number}/5\) {question}.*\n  \S.*\n(.*\d\) .*\n)+" + choose())
+        child.sendline(answer)
+    child.expect(r"production  2-9 instances")
+    assert finish(child, "") == 0
+    assert_golden(request, "new.yaml", (workdir / "unhazzle.yaml").read_text(), plain_registry.host)
+
+
+def test_init_terminal_rejects_bad_answers_and_asks_again(plain_registry, docker_config, workdir):
+    child = spawn(
+        workdir, "--no-inspect", "--project", "shop", "--region", "fsn1", docker_config=docker_config
+    )
+    child.expect(r"Environments.*: ")
+    child.sendline("production, Bad_Env")
+    child.expect(r"'Bad_Env': use lowercase letters")
+    child.sendline("production")
+    child.expect(r"Image of the app .*: ")
+    child.sendline("NOT AN IMAGE")
+    child.expect(r"not a")
+    child.expect(r"Image of the app .*: ")
+    child.sendline("ghcr.io/acme/worker:2")
+    child.expect(r"App name \[worker\]: ")
+    child.sendline("")
+    child.expect(r"Port the app listens on .*: ")
+    child.sendline("99999")
+    child.expect("a port is a number from 1 to 65535")
+    child.sendline("")  # no port: a worker
+    child.expect(r"\(1/5\)")
+    child.expect(choose("4", "1"))
+    child.sendline("9")
+    child.expect("type a number from 1 to 4, or a name")
+    child.sendline("low")
+    defaults(child, 4)
+    child.expect(r"worker will run:\r?\n  production  1-3 instances")
+    child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
+    child.sendline("n")
+    child.expect("Nothing written.")
+    assert ended(child) == 0
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_ctrl_c_leaves_no_file(plain_registry, docker_config, workdir):
+    child = spawn(workdir, "--no-inspect", docker_config=docker_config)
+    child.expect(r"Project name .*: ")
+    child.sendline("shop")
+    child.expect(choose("3", "1"))
+    child.sendintr()
+    child.expect(r"stopped; unhazzle.yaml was not written")
+    assert ended(child) == 130
+    assert list(workdir.iterdir()) == []
+
+
+def test_init_ctrl_c_while_adding_keeps_the_spec(plain_registry, docker_config, workdir):
+    spec = workdir / "unhazzle.yaml"
+    shutil.copy(EXAMPLES / "shop" / "unhazzle.yaml", spec)
+    before = spec.read_bytes()
+    child = spawn(
+        workdir,
+        "--app",
+        "mailer",
+        "--image",
+        "ghcr.io/acme/mailer:1",
+        "--no-inspect",
+        docker_config=docker_config,
+    )
+    child.expect(r"Port the app listens on .*: ")
+    child.sendcontrol("d")  # end of input stops like Ctrl-C
+    assert ended(child) == 130
+    assert spec.read_bytes() == before
+    assert [p.name for p in workdir.iterdir()] == ["unhazzle.yaml"]
+
+
+def test_init_terminal_two_ports_offers_a_choice(plain_registry, docker_config, workdir):
+    child = spawn(
+        workdir, "--project", "shop", "--region", "fsn1", "--env", "production", docker_config=docker_config
+    )
+    child.expect(r"Image of the app .*: ")
+    child.sendline(plain_registry.ref("acme/ports:1.0"))
+    child.expect(r"App name \[ports\]: ")
+    child.sendline("api")
+    child.expect(r"Which port does the app serve on\?.*1\) 8080 .*2\) 9090 .*" + choose("2", "1"))
+    child.sendline("2")
+    child.expect(r"Public.*: ")
+    child.sendline("")
+    defaults(child, 5)
+    assert finish(child, "y") == 0
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert "    port: 9090\n" in text and "public: false" in text
+
+
+def test_init_two_ports_without_terminal_needs_port(cli, plain_registry, docker_config, workdir):
+    result = cli("init", "--project", "shop", "--app", "api", "--image", plain_registry.ref("acme/ports:1.0"))
+    assert result.code == 2
+    assert result.err == (
+        "--port: error: the image exposes 8080, 9090; say which one the app serves on with --port\n"
+    )
+    assert not (workdir / "unhazzle.yaml").exists()
+    result = cli(
+        "init",
+        "--project",
+        "shop",
+        "--app",
+        "api",
+        "--image",
+        plain_registry.ref("acme/ports:1.0"),
+        "--port",
+        "9090",
+    )
+    assert result.code == 0, result.err
+
+
+def test_init_root_image_warns_and_says_so_in_the_file(cli, plain_registry, docker_config, workdir):
+    result = cli("init", "--project", "shop", "--app", "web", "--image", plain_registry.ref("acme/root:1.0"))
+    assert result.code == 0, result.err
+    assert result.err.startswith(
+        "unhazzle init: warning: the image runs as root; Unhazzle runs every app as an unprivileged user"
+    )
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert "# Note: the image runs as root; Unhazzle runs every app as an unprivileged user" in text
+    assert "port: 8000" in text
+
+
+def test_init_adds_app_keeping_comments(cli, request, plain_registry, docker_config, workdir):
+    spec = workdir / "unhazzle.yaml"
+    original = (EXAMPLES / "shop" / "unhazzle.yaml").read_text()
+    spec.write_text(original)
+    shutil.copytree(EXAMPLES / "shop" / "unhazzle.secrets", workdir / "unhazzle.secrets")
+    result = cli(
+        "init",
+        "--app",
+        "mailer",
+        "--image",
+        plain_registry.ref("acme/ports:1.0"),
+        "--port",
+        "8080",
+        "--workload",
+        "worker",
+    )
+    assert result.code == 0, result.err
+    text = spec.read_text()
+    assert text.startswith(original.split("\ndatabases:")[0])  # every line before stays as it was
+    assert text.endswith("\ndatabases:" + original.split("\ndatabases:")[1])
+    assert cli("validate", str(spec)).code == 0
+    assert_golden(request, "shop-added.yaml", text, plain_registry.host)
+
+
+def test_init_add_existing_app_name_is_bad_input(cli, docker_config, workdir):
+    shutil.copy(EXAMPLES / "shop" / "unhazzle.yaml", workdir / "unhazzle.yaml")
+    result = cli("init", "--app", "web", "--image", "ghcr.io/acme/web:2", "--no-inspect")
+    assert result.code == 2
+    assert result.err == "unhazzle.yaml: error: already has an app named 'web'; pick another name\n"
+
+
+def test_init_add_to_broken_spec_reports_its_errors(cli, docker_config, workdir):
+    (workdir / "unhazzle.yaml").write_text("version: 1\nproject: shop\nregion: mars\n")
+    result = cli("init", "--app", "api", "--image", "ghcr.io/acme/api:2", "--no-inspect")
+    assert result.code == 2
+    assert "unhazzle.yaml:3:9: error: region: 'mars' is not allowed" in result.err
+    assert (workdir / "unhazzle.yaml").read_text() == "version: 1\nproject: shop\nregion: mars\n"
+
+
+def test_init_add_to_folder_is_bad_input(cli, docker_config, workdir):
+    (workdir / "unhazzle.yaml").mkdir()
+    result = cli("init", "--app", "api", "--image", "ghcr.io/acme/api:2", "--no-inspect")
+    assert result.code == 2 and "is a folder" in result.err
+
+
+def test_init_refuses_to_overwrite_without_force(cli, docker_config, workdir):
+    spec = workdir / "unhazzle.yaml"
+    spec.write_text("# mine\n")
+    result = cli("init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect")
+    assert result.code == 2
+    assert result.err.startswith("unhazzle.yaml: error: already exists;")
+    assert spec.read_text() == "# mine\n"
+    result = cli(
+        "init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect", "--force"
+    )
+    assert result.code == 0, result.err
+    assert "project: shop" in spec.read_text()
+
+
+def test_init_without_terminal_names_missing_flags(cli, workdir):
+    result = cli("init", "--region", "hel1")
+    assert result.code == 2
+    assert result.err == (
+        "unhazzle init: error: stdin is not a terminal, so the answers come from flags; "
+        "missing: --project NAME, --app NAME, --image IMAGE\n"
+    )
+
+
+def test_init_bad_flags_reported_together(cli, workdir):
+    result = cli(
+        "init",
+        "--project",
+        "Shop",
+        "--env",
+        "prod_1",
+        "--app",
+        "web",
+        "--image",
+        "ghcr.io/a/b:1",
+        "--port",
+        "70000",
+    )
+    assert result.code == 2
+    rule = "use lowercase letters, digits and '-', starting with a letter, at most"
+    assert result.err.splitlines() == [
+        f"--project: error: 'Shop': {rule} 30 characters",
+        f"--env: error: 'prod_1': {rule} 20 characters",
+        "--port: error: '70000': a port is a number from 1 to 65535",
+    ]
+
+
+def test_init_registry_error_without_terminal_is_one_line(cli, plain_registry, docker_config, workdir):
+    ref = plain_registry.ref("acme/web:nope")
+    result = cli("init", "--project", "shop", "--app", "web", "--image", ref)
+    assert result.code == 1
+    assert result.err == (
+        f"{ref}: no such tag 'nope' in {plain_registry.host}/acme/web (it has: 1.0) "
+        "(skip reading the image with --no-inspect)\n"
+    )
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_terminal_carries_on_when_the_image_cannot_be_read(plain_registry, docker_config, workdir):
+    ref = plain_registry.ref("acme/web:nope")
+    child = spawn(
+        workdir, "--project", "shop", "--region", "fsn1", "--env", "production", docker_config=docker_config
+    )
+    child.expect(r"Image of the app .*: ")
+    child.sendline(ref)
+    child.expect(r"could not read it: .*no such tag 'nope'.*\r?\n  carrying on without it.")
+    child.expect(r"App name \[web\]: ")
+    child.sendline("")
+    child.expect(r"Port the app listens on .*: ")
+    child.sendline("8080")
+    child.expect(r"Public.*: ")
+    child.sendline("n")
+    defaults(child, 5)
+    assert finish(child, "yes") == 0
+    assert f"image: {ref}\n" in (workdir / "unhazzle.yaml").read_text()
+
+
+def test_init_help_lists_every_answer_flag(cli):
+    result = cli("init", "--help")
+    assert result.code == 0
+    flags = "project region env app image port public traffic latency workload startup pattern"
+    flags += " yes force no-inspect"
+    for flag in flags.split():
+        assert f"--{flag}" in result.out
+
+
+def test_init_menu_arrow_keys_move_the_choice(docker_config, workdir):
+    child = spawn(
+        workdir, "--no-inspect", "--project", "shop", "--env", "production", docker_config=docker_config
+    )
+    child.expect(r"> 1\) fsn1 .*" + choose("3", "1"))
+    child.send("\x1b[A")  # up from the first wraps to the last
+    child.expect(r"> 3\) hel1")
+    child.send("\x1b[B\x1b[B")  # down twice: fsn1, then nbg1
+    child.expect(r"> 2\) nbg1")
+    child.send("\r")
+    child.expect(r"Image of the app .*: ")
+    child.sendline("ghcr.io/acme/jobs:1")
+    child.expect(r"App name \[jobs\]: ")
+    child.sendline("")
+    child.expect(r"Port the app listens on .*: ")
+    child.sendline("")
+    child.expect(r"\(1/5\)")
+    child.send("j\r")  # j moves down like the arrow: medium
+    defaults(child, 4)
+    assert finish(child, "y") == 0
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert "region: nbg1" in text and "traffic: medium " in text and "workload: worker " in text
+
+
+def test_init_public_without_port_is_bad_input(cli, workdir):
+    result = cli(
+        "init",
+        "--project",
+        "shop",
+        "--app",
+        "jobs",
+        "--image",
+        "ghcr.io/a/jobs:1",
+        "--no-inspect",
+        "--public",
+    )
+    assert result.code == 2
+    assert result.err == "--public: error: a public app needs a port to serve on; give --port too\n"
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_unicode_digits_are_not_ports(cli, workdir):
+    result = cli("init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect")
+    assert result.code == 0
+    assert port_problem("²") == "a port is a number from 1 to 65535"  # str.isdigit() says yes; int() no
+    assert _pick("²", ["a", "b"]) is None

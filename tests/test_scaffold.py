@@ -1,0 +1,145 @@
+"""The pure parts behind init and inspect: the questions table, the spec writer, and reading
+image manifests and configs (hostile ones included)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from unhazzle.compiler.image import (
+    OCI_INDEX,
+    ManifestProblem,
+    choose_platform,
+    image_info,
+    info_text,
+    is_root,
+    media_type,
+    parse_json,
+)
+from unhazzle.compiler.pipeline import compile_text
+from unhazzle.compiler.questions import SIZING, questions
+from unhazzle.compiler.rules import sizing_rules
+from unhazzle.compiler.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
+
+NAMES = st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z")
+
+
+def test_questions_load_with_the_sizing_defaults():
+    qs = questions()
+    defaults = sizing_rules().defaults
+    assert list(qs) == ["region", *SIZING]
+    assert qs["traffic"].default == defaults.traffic and qs["pattern"].default == defaults.pattern
+    assert qs["workload"].default_for(has_port=False) == defaults.workload_without_port
+    assert all(q.explain and q.ask for q in qs.values())
+
+
+def answers(draw_profile: dict[str, str], *, port: int | None, name: str = "web") -> AppAnswers:
+    return AppAnswers(name, "ghcr.io/acme/web:1.0", port, port is not None, draw_profile)
+
+
+PROFILES = st.fixed_dictionaries({key: st.sampled_from(list(questions()[key].choices)) for key in SIZING})
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    project=NAMES,
+    region=st.sampled_from(["fsn1", "nbg1", "hel1"]),
+    envs=st.lists(NAMES, min_size=1, max_size=3, unique=True),
+    profile=PROFILES,
+    port=st.one_of(st.none(), st.integers(1, 65535)),
+    second=PROFILES,
+)
+def test_scaffold_any_answers_make_a_valid_spec(project, region, envs, profile, port, second):
+    text = new_spec(ProjectAnswers(project, region, envs), answers(profile, port=port))
+    compiled = compile_text(text)
+    assert compiled.spec.apps["web"].profile.model_dump() == profile
+    grown = add_app(text, answers(second, port=None, name="worker"))
+    assert grown.startswith(text.rstrip("\n"))
+    assert list(compile_text(grown).spec.apps) == ["web", "worker"]
+
+
+def test_scaffold_add_app_to_flow_style_apps():
+    text = (
+        "version: 1\nproject: a\nregion: fsn1\nenvironments: {production: {}}\napps: {web: {image: 'x:1'}}\n"
+    )
+    defaults = {key: questions()[key].default_for(has_port=False) for key in SIZING}
+    grown = add_app(text, answers(defaults, port=None, name="jobs"))
+    assert "image: 'x:1'" in grown  # the user's quoting stays
+    assert list(compile_text(grown).spec.apps) == ["web", "jobs"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("a: [", "is not valid YAML"), ("- 1\n- 2\n", "has no apps: mapping"), ("apps: [a]\n", "has no apps")],
+)
+def test_scaffold_add_app_refuses_what_it_cannot_extend(text, problem):
+    with pytest.raises(ScaffoldProblem, match=problem):
+        add_app(text, answers({k: questions()[k].default for k in SIZING}, port=None))
+
+
+@pytest.mark.parametrize(
+    ("user", "root"),
+    [("", True), ("root", True), ("0", True), ("0:0", True), ("root:staff", True), ("1000", False),
+     ("app", False), ("1000:0", False)],
+)  # fmt: skip
+def test_image_root_user(user, root):
+    assert is_root(user) is root
+
+
+def test_image_media_types():
+    assert media_type({"manifests": []}, "") == OCI_INDEX
+    with pytest.raises(ManifestProblem, match="schema 1"):
+        media_type({}, "application/vnd.docker.distribution.manifest.v1+prettyjws")
+    with pytest.raises(ManifestProblem, match="is not an image"):
+        media_type({"mediaType": "application/vnd.cncf.helm.config.v1+json"}, "")
+    with pytest.raises(ManifestProblem, match="not JSON"):
+        parse_json(b"\xff", "manifest")
+    with pytest.raises(ManifestProblem, match="not a JSON object"):
+        parse_json(b"[1]", "manifest")
+
+
+def test_image_index_skips_attestations_and_matches_variants():
+    attestation = {"os": "unknown", "architecture": "unknown"}
+    arm = {"os": "linux", "architecture": "arm64", "variant": "v8"}
+    index = {
+        "manifests": [
+            {"digest": "sha256:" + "1" * 64, "size": 1, "platform": attestation},
+            {"digest": "sha256:" + "2" * 64, "size": 1, "platform": arm},
+        ]
+    }
+    assert choose_platform(index, "linux/arm64")["digest"].endswith("2" * 64)
+    assert choose_platform(index, "linux/arm64/v8")["digest"].endswith("2" * 64)
+    with pytest.raises(ManifestProblem, match=r"has no linux/amd64 image \(it has: linux/arm64/v8\)"):
+        choose_platform(index, "linux/amd64")
+    with pytest.raises(ManifestProblem, match="no manifests list"):
+        choose_platform({"manifests": "x"}, "linux/amd64")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=12,
+)
+CONFIG_KEYS = ["ExposedPorts", "User", "Env", "Entrypoint", "Cmd", "WorkingDir", "Healthcheck", "Labels"]
+
+
+@settings(max_examples=200, deadline=None)
+@example(config={"ExposedPorts": {"²/tcp": {}, "x": 1}}, outer={})  # '²'.isdigit() is True
+@given(
+    config=st.dictionaries(st.sampled_from(CONFIG_KEYS), JSON, max_size=8),
+    outer=st.dictionaries(st.sampled_from(["os", "architecture", "variant"]), JSON, max_size=3),
+)
+def test_image_hostile_config_never_crashes(config, outer):
+    doc = {**outer, "config": config}
+    try:
+        info = image_info(
+            doc, reference="r", digest="d", manifest_digest="d", media_type="m", platforms=[], sizes=[1]
+        )
+    except ManifestProblem:
+        return
+    assert info_text(info).startswith("r\n")
+    assert all(0 < port < 65536 for port in info.port_numbers)
+    json.dumps(info.env)

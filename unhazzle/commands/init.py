@@ -1,0 +1,346 @@
+"""`unhazzle init [SPEC]`: the questionnaire that writes a commented unhazzle.yaml, or adds an app
+to an existing one (`--app NAME --image IMAGE`). Every answer is also a flag; without a terminal
+(or with --yes) only flags and defaults are used, and the missing ones are named."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from unhazzle.commands.common import DEFAULT_SPEC, add_registry_options, parse_image, registry_options
+from unhazzle.compiler.image import ImageInfo, human_size, root_note
+from unhazzle.compiler.model import NAME_RE
+from unhazzle.compiler.pipeline import compile_file, compile_text
+from unhazzle.compiler.questions import SIZING, questions
+from unhazzle.compiler.report import plan_json
+from unhazzle.compiler.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
+from unhazzle.compiler.write import write_file_atomic
+from unhazzle.errors import OperationError, UsageError
+from unhazzle.prompt import Prompter
+
+DEFAULT_ENVIRONMENTS = ["production", "staging"]
+_NAME = re.compile(NAME_RE)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "init",
+        help="answer a few questions, get a commented unhazzle.yaml",
+        description="Write a new unhazzle.yaml from a few questions, or add an app to an existing one "
+        "with --app NAME --image IMAGE. Every answer can be given as a flag.",
+    )
+    parser.add_argument(
+        "spec", nargs="?", default=DEFAULT_SPEC, metavar="SPEC", help="default: ./unhazzle.yaml"
+    )
+    parser.add_argument("--project", metavar="NAME")
+    parser.add_argument("--region", choices=list(questions()["region"].choices))
+    parser.add_argument("--env", action="append", metavar="NAME", help="an environment (repeat for more)")
+    parser.add_argument("--app", metavar="NAME", help="the app's name")
+    parser.add_argument("--image", metavar="IMAGE", help="the app's image, e.g. ghcr.io/acme/web:1.0")
+    parser.add_argument("--port", type=int, metavar="PORT", help="default: the image's only exposed port")
+    parser.add_argument("--public", action=argparse.BooleanOptionalAction, help="reachable from the internet")
+    for key in SIZING:
+        parser.add_argument(f"--{key}", choices=list(questions()[key].choices))
+    parser.add_argument("--yes", action="store_true", help="ask nothing: flags, then defaults")
+    parser.add_argument("--force", action="store_true", help="replace an existing spec")
+    parser.add_argument("--no-inspect", action="store_true", help="do not read the image from its registry")
+    add_registry_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.spec)
+    adding = path.exists() and not args.force
+    if adding and (args.app is None or args.project or args.region or args.env):
+        raise UsageError(
+            f"{args.spec}: error: already exists; add an app with `unhazzle init --app NAME --image IMAGE`, "
+            "or start over with --force"
+        )
+    interactive = sys.stdin.isatty() and not args.yes
+    _check_flags(args, adding=adding, interactive=interactive)
+    ask = Questionnaire(args, Prompter() if interactive else None)
+    try:
+        return ask.run(path, adding=adding)
+    except KeyboardInterrupt:
+        print(f"\nunhazzle init: stopped; {args.spec} was not written", file=sys.stderr)
+        return 130
+
+
+def _check_flags(args: argparse.Namespace, *, adding: bool, interactive: bool) -> None:
+    problems = [p for p in _flag_problems(args) if p]
+    if not interactive:
+        wanted = {"--app NAME": args.app, "--image IMAGE": args.image}
+        if not adding:
+            wanted = {"--project NAME": args.project, **wanted}
+        missing = [flag for flag, value in wanted.items() if value is None]
+        if missing:
+            why = "--yes was given" if args.yes else "stdin is not a terminal"
+            problems.append(
+                f"unhazzle init: error: {why}, so the answers come from flags; missing: {', '.join(missing)}"
+            )
+    if problems:
+        raise UsageError("\n".join(problems))
+
+
+def _flag_problems(args: argparse.Namespace) -> list[str | None]:
+    out = [_flag("--project", args.project, name_problem(args.project, 30) if args.project else None)]
+    out += [_flag("--env", env, name_problem(env, 20)) for env in args.env or []]
+    out += [
+        _flag("--app", args.app, name_problem(args.app, 30) if args.app else None),
+        _flag("--port", args.port, port_problem(str(args.port)) if args.port is not None else None),
+    ]
+    if args.image:
+        parse_image(args.image, flag="--image")
+    return out
+
+
+def _flag(flag: str, value: Any, problem: str | None) -> str | None:
+    return f"{flag}: error: '{value}': {problem}" if problem else None
+
+
+def name_problem(name: str, limit: int) -> str | None:
+    if not _NAME.match(name) or len(name) > limit:
+        return f"use lowercase letters, digits and '-', starting with a letter, at most {limit} characters"
+    return None
+
+
+def port_problem(text: str) -> str | None:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535:
+        return None
+    return "a port is a number from 1 to 65535"
+
+
+class Questionnaire:
+    """One run of the questions: each answer from its flag, else asked (with a terminal), else
+    its default."""
+
+    def __init__(self, args: argparse.Namespace, prompter: Prompter | None) -> None:
+        self.args = args
+        self.ask = prompter
+
+    def say(self, text: str = "") -> None:
+        if self.ask:
+            self.ask.say(text)
+
+    def run(self, path: Path, *, adding: bool) -> int:
+        self.say("unhazzle init: a few questions, then a commented unhazzle.yaml.")
+        self.say("Enter takes the [default]; Ctrl-C stops without writing anything.\n")
+        if adding:
+            apps = list(compile_file(path, display=self.args.spec).spec.apps)  # a broken spec stops here
+            existing = path.read_text(encoding="utf-8")
+            app = self.app(taken=apps)
+            try:
+                text = add_app(existing, app)
+            except ScaffoldProblem as exc:
+                raise UsageError(f"{self.args.spec}: error: {exc}") from None
+        else:
+            project = self.project()
+            app = self.app(taken=[])
+            text = new_spec(project, app)
+        return self.finish(path, text, app.name)
+
+    def project(self) -> ProjectAnswers:
+        args = self.args
+        name = args.project or self._text(
+            "Project name (lowercase letters, digits and '-')",
+            default=_default_project(),
+            check=lambda a: name_problem(a, 30),
+        )
+        region_q = questions()["region"]
+        region = args.region or self._choose("region", default=region_q.default)
+        envs = args.env or self._environments()
+        return ProjectAnswers(name, region, list(dict.fromkeys(envs)))
+
+    def _environments(self) -> list[str]:
+        if not self.ask:
+            return DEFAULT_ENVIRONMENTS
+        answer = self.ask.text(
+            "Environments, separated by commas",
+            default=", ".join(DEFAULT_ENVIRONMENTS),
+            check=_environments_problem,
+        )
+        return _split(answer)
+
+    def app(self, *, taken: list[str]) -> AppAnswers:
+        args = self.args
+        image = args.image or self._text("Image of the app (e.g. ghcr.io/acme/web:1.0)", check=_image_problem)
+        info = self.inspect(image)
+        name = args.app or self._text(
+            "App name", default=_default_app(image, taken), check=lambda a: _app_problem(a, taken)
+        )
+        if info and info.root:
+            self.warn_root()
+        port, note = self.port(info)
+        public = False
+        if port is None and args.public:
+            raise UsageError("--public: error: a public app needs a port to serve on; give --port too")
+        if port is not None:
+            public = (
+                args.public
+                if args.public is not None
+                else self._confirm("Public: reachable from the internet over HTTPS?", default=False)
+            )
+        profile = self.profile(has_port=port is not None)
+        return AppAnswers(
+            name, image, port, public, profile, port_note=note, root_image=bool(info and info.root)
+        )
+
+    def inspect(self, image: str) -> ImageInfo | None:
+        if self.args.no_inspect:
+            return None
+        from unhazzle.compiler.registry import Registry, RegistryError
+
+        self.say(f"Reading {image} from its registry ...")
+        try:
+            with Registry(registry_options(self.args)) as registry:
+                info = registry.inspect(parse_image(image, flag="--image"))
+        except RegistryError as exc:
+            if not self.ask:
+                raise OperationError(f"{exc} (skip reading the image with --no-inspect)") from None
+            self.say(f"  could not read it: {exc}\n  carrying on without it.")
+            return None
+        ports = ", ".join(info.ports) or "no ports"
+        user = f"user {info.user}" if info.user else "root"
+        self.say(f"  {info.digest}: exposes {ports}; runs as {user}; {human_size(info.compressed_size)}")
+        return info
+
+    def warn_root(self) -> None:
+        message = f"warning: {root_note()}"
+        if self.ask:
+            self.say(f"  {message}")
+        else:
+            print(f"unhazzle init: {message}", file=sys.stderr)
+
+    def port(self, info: ImageInfo | None) -> tuple[int | None, str]:
+        if self.args.port is not None:
+            return self.args.port, ""
+        ports = info.port_numbers if info else []
+        if len(ports) == 1:
+            self.say(f"Port: {ports[0]} (the only port the image exposes)")
+            return ports[0], "the only port the image exposes"
+        if len(ports) > 1 and not self.ask:
+            listed = ", ".join(map(str, ports))
+            raise UsageError(
+                f"--port: error: the image exposes {listed}; say which one the app serves on with --port"
+            )
+        if len(ports) > 1:
+            choices = {str(p): "exposed by the image" for p in ports}
+            return int(self._choose_from("Which port does the app serve on?", choices, str(ports[0]))), ""
+        if not self.ask:
+            return None, ""
+        answer = self.ask.text(
+            "Port the app listens on (empty: it serves nothing, like a worker)",
+            check=lambda a: None if not a else port_problem(a),
+        )
+        return (int(answer), "") if answer else (None, "")
+
+    def profile(self, *, has_port: bool) -> dict[str, str]:
+        self.say("\nFive questions size the app; change any answer later in the file.")
+        out = {}
+        for number, key in enumerate(SIZING, 1):
+            question = questions()[key]
+            default = question.default_for(has_port=has_port)
+            given = getattr(self.args, key)
+            out[key] = given or (
+                self._choose(key, default=default, label=f"({number}/5) {question.ask}")
+                if self.ask
+                else default
+            )
+        return out
+
+    def finish(self, path: Path, text: str, app: str) -> int:
+        summary = preview(text, app, display=self.args.spec)
+        if self.ask:
+            self.say("")
+        print("\n".join(summary))
+        if self.ask and not self.ask.confirm(f"Write {self.args.spec}?", default=True):
+            self.say("Nothing written.")
+            return 0
+        write_file_atomic(path, text)
+        print(f"wrote {self.args.spec}; next: `unhazzle plan {self.args.spec}`")
+        return 0
+
+    def _text(self, label: str, *, default: str | None = None, check: Any = None) -> str:
+        if not self.ask:  # flags-only runs checked the required flags already
+            raise UsageError(f"unhazzle init: error: missing {label}")
+        return self.ask.text(label, default=default, check=check)
+
+    def _choose(self, key: str, *, default: str, label: str | None = None) -> str:
+        question = questions()[key]
+        if not self.ask:
+            return default
+        return self.ask.choose(
+            label or question.ask, question.choices, default=default, explain=question.explain
+        )
+
+    def _choose_from(self, label: str, choices: dict[str, str], default: str) -> str:
+        assert self.ask is not None
+        return self.ask.choose(label, choices, default=default)
+
+    def _confirm(self, label: str, *, default: bool) -> bool:
+        return self.ask.confirm(label, default=default) if self.ask else default
+
+
+def preview(text: str, app: str, *, display: str) -> list[str]:
+    """What the app would get in each environment: instances, size and, when priced, cost."""
+    data = plan_json(compile_text(text, name=display).plan)
+    lines = [f"{app} will run:"]
+    width = max(len(env["name"]) for env in data["environments"])
+    for env in data["environments"]:
+        entry = next(a for a in env["apps"] if a["name"] == app)
+        low, high = entry["instances"]["min"], entry["instances"]["max"]
+        count = f"{low} instance{'s' * (low != 1)}" if low == high else f"{low}-{high} instances"
+        line = (
+            f"  {env['name']:<{width}}  {count}, {entry['cpu']['request']:g} vCPU (up to "
+            f"{entry['cpu']['limit']:g}) and {entry['memory_mb']['request']} MB each"
+        )
+        cost = entry.get("cost_eur_month")
+        if isinstance(cost, dict):
+            line += f", {cost['min']:.2f}-{cost['max']:.2f} EUR a month"
+        lines.append(line)
+    return lines
+
+
+def _default_project() -> str | None:
+    name = re.sub(r"[^a-z0-9-]+", "-", Path.cwd().name.lower()).strip("-")
+    return name if name and name_problem(name, 30) is None else None
+
+
+def _default_app(image: str, taken: list[str]) -> str:
+    last = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    name = re.sub(r"[^a-z0-9-]+", "-", last.lower()).strip("-")
+    if name_problem(name, 30) or name in taken:
+        return "web" if "web" not in taken else f"app{len(taken) + 1}"
+    return name
+
+
+def _app_problem(name: str, taken: list[str]) -> str | None:
+    if name in taken:
+        return f"there is already an app named '{name}'"
+    return name_problem(name, 30)
+
+
+def _image_problem(text: str) -> str | None:
+    try:
+        parse_image(text)
+    except UsageError as exc:
+        return str(exc).split("error: ", 1)[-1]
+    return None
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _environments_problem(text: str) -> str | None:
+    names = _split(text)
+    if not names:
+        return "name at least one environment"
+    for name in names:
+        problem = name_problem(name, 20)
+        if problem:
+            return f"'{name}': {problem}"
+    return None
