@@ -7,13 +7,14 @@ import dataclasses
 import json
 
 from unhazzle.commands.common import add_env, add_spec, compile_spec, select_envs
+from unhazzle.compiler.markdown import plan_markdown
 from unhazzle.compiler.report import plan_json, plan_text
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "plan",
-        help="sizing, instances, URLs and warnings per environment",
+        help="sizing, instances, URLs, monthly cost and warnings per environment",
         description="Show what each app gets in each environment.",
     )
     add_spec(parser)
@@ -26,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     compiled = compile_spec(args.spec)
     plan = dataclasses.replace(compiled.plan, environments=select_envs(compiled, args.env))
     if args.output == "json":
-        print(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
+        print(json.dumps(plan_json(plan, compiled.cost), indent=2, ensure_ascii=False))
+    elif args.output == "markdown":
+        print(plan_markdown(plan, compiled.cost), end="")
     else:
-        print(plan_text(plan), end="")
+        print(plan_text(plan, compiled.cost), end="")
     return 0

@@ -1,0 +1,184 @@
+"""The pull-request preview: what a change does to the apps and to the bill. Pure: two compiled
+specs (the base may be missing) in, one JSON-ready dict out; the markdown is drawn from that dict,
+so `--output json` and the comment always carry the same data.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from unhazzle.compiler.cost import AppCost, EnvCost, cents, cost_json
+from unhazzle.compiler.pipeline import Compiled
+from unhazzle.compiler.plan import AppPlan, EnvPlan
+from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.report import warnings
+
+MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
+MAX_DIFF_LINES = 400  # per file; a pull-request comment holds at most 65,536 characters
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: the compiled spec and its rendered files."""
+
+    compiled: Compiled
+    files: dict[str, str]
+
+
+def side(compiled: Compiled) -> Side:
+    return Side(compiled, render_plan(compiled.plan))
+
+
+def build_preview(
+    base: Side | None, head: Side, *, base_ref: str, spec_name: str, base_note: str | None = None
+) -> dict[str, Any]:
+    """The preview of *head* against *base* (None: the spec did not exist or compile at the base)."""
+    out: dict[str, Any] = {"format": 1, "project": head.compiled.spec.project, "base": base_ref, "spec": spec_name}
+    if base is not None and _same(base, head):
+        return {**out, "status": "unchanged", "headline": f"No changes to {spec_name} since {base_ref}."}
+    envs = _env_names(base, head)
+    environments = [_environment(name, base, head) for name in envs]
+    before = base.compiled.cost.total() if base else (ZERO, ZERO)
+    after = head.compiled.cost.total()
+    return {
+        **out,
+        "status": "new" if base is None else "changed",
+        "base_note": base_note,
+        "headline": _headline(before[1], after[1], new=base is None),
+        "cost_eur_month": _money(before, after, had_base=base is not None),
+        "budget": _budget(head.compiled.spec.budget.max_monthly_eur if head.compiled.spec.budget else None, after[1]),
+        "environments": environments,
+        "warnings": warnings(head.compiled.plan),
+    }
+
+
+def _same(base: Side, head: Side) -> bool:
+    return base.files == head.files and base.compiled.cost == head.compiled.cost
+
+
+def _env_names(base: Side | None, head: Side) -> list[str]:
+    names = [env.name for env in head.compiled.plan.environments]
+    old = [env.name for env in base.compiled.plan.environments] if base else []
+    return names + [name for name in old if name not in names]
+
+
+def _headline(before: Decimal, after: Decimal, *, new: bool) -> str:
+    if new:
+        return f"New: costs up to {cents(after)} EUR a month at maximum scale."
+    change = cents(after - before)
+    if change == 0:
+        return f"Cost at maximum scale unchanged: {cents(after)} EUR a month."
+    verb = "up" if change > 0 else "down"
+    return f"Cost at maximum scale {verb} by {abs(change)} EUR a month ({cents(before)} → {cents(after)} EUR)."
+
+
+def _money(before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal], *, had_base: bool) -> dict[str, Any]:
+    return {
+        "base": cost_json(*before) if had_base else None,
+        "head": cost_json(*after),
+        "change": cost_json(after[0] - before[0], after[1] - before[1]),
+    }
+
+
+def _budget(limit: float | None, high: Decimal) -> dict[str, Any] | None:
+    if limit is None:
+        return None
+    return {"max_monthly_eur": limit, "max_cost_eur": float(cents(high)), "within": cents(high) <= Decimal(str(limit))}
+
+
+def _find(side_: Side | None, name: str) -> tuple[EnvPlan, EnvCost] | None:
+    if side_ is None:
+        return None
+    for env in side_.compiled.plan.environments:
+        if env.name == name:
+            return env, side_.compiled.cost.environments[name]
+    return None
+
+
+def _environment(name: str, base: Side | None, head: Side) -> dict[str, Any]:
+    old, new = _find(base, name), _find(head, name)
+    env = (new or old)[0]  # type: ignore[index]  # the name comes from one side or the other
+    apps = _apps(old, new)
+    before = (old[1].min, old[1].max) if old else (ZERO, ZERO)
+    after = (new[1].min, new[1].max) if new else (ZERO, ZERO)
+    diffs = _diffs(name, base.files if base else {}, head.files if new else {})
+    counts = {s: sum(a["status"] == s for a in apps) for s in ("added", "removed", "changed")}
+    status = "added" if old is None else "removed" if new is None else "changed" if diffs else "unchanged"
+    return {
+        "name": name,
+        "badge": env.badge,
+        "status": status,
+        "summary": counts,
+        "apps": apps,
+        "cost_eur_month": _money(before, after, had_base=old is not None),
+        "budget": _budget(env.budget.max_monthly_eur if env.budget and new else None, after[1]),
+        "manifest_diffs": diffs,
+    }
+
+
+def _apps(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None) -> list[dict[str, Any]]:
+    before = {a.name: (a, old[1].apps[a.name]) for a in old[0].apps} if old else {}
+    after = {a.name: (a, new[1].apps[a.name]) for a in new[0].apps} if new else {}
+    names = list(after) + [n for n in before if n not in after]
+    return [_app(before.get(n), after.get(n)) for n in names]
+
+
+def _app_view(app: AppPlan, cost: AppCost) -> dict[str, Any]:
+    s = app.sizing
+    return {
+        "instances": {"min": s.min_instances, "max": s.max_instances},
+        "size": {"cpu": s.cpu_request, "memory_mb": s.memory_request_mb},
+        "volume_gb": round(app.app.volume.size / 1024, 3) if app.app.volume else None,
+        "cost_eur_month": cost_json(cost.min, cost.max),
+        "internal_url": app.internal_url,
+        "public_urls": app.public_urls,
+        "secrets": list(app.secrets),  # names only: values never reach the compiler
+        "image": app.app.image,
+    }
+
+
+def _app(old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | None) -> dict[str, Any]:
+    before = _app_view(*old) if old else None
+    after = _app_view(*new) if new else None
+    current = after or before
+    assert current is not None  # an app is on one side at least
+    name = (new or old)[0].name  # type: ignore[index]
+    status = "added" if old is None else "removed" if new is None else "changed" if before != after else "unchanged"
+    low = (after["cost_eur_month"]["min"] if after else 0) - (before["cost_eur_month"]["min"] if before else 0)
+    high = (after["cost_eur_month"]["max"] if after else 0) - (before["cost_eur_month"]["max"] if before else 0)
+    return {
+        "name": name,
+        "status": status,
+        **current,
+        "before": before,
+        "cost_change": {"min": round(low, 2), "max": round(high, 2)},
+    }
+
+
+def _diffs(env: str, old: dict[str, str], new: dict[str, str]) -> list[dict[str, str]]:
+    prefix = f"{env}/"
+    names = sorted({n for n in (*old, *new) if n.startswith(prefix)})
+    out = []
+    for name in names:
+        a, b = old.get(name), new.get(name)
+        if a == b:
+            continue
+        status = "added" if a is None else "removed" if b is None else "changed"
+        out.append({"file": name, "status": status, "diff": unified(name, a or "", b or "")})
+    return out
+
+
+def unified(name: str, a: str, b: str) -> str:
+    lines = list(
+        difflib.unified_diff(
+            a.splitlines(keepends=True), b.splitlines(keepends=True), f"a/{name}", f"b/{name}", n=3
+        )
+    )
+    if len(lines) > MAX_DIFF_LINES:
+        dropped = len(lines) - MAX_DIFF_LINES
+        lines = [*lines[:MAX_DIFF_LINES], f"... {dropped} more lines (run `unhazzle render` to see all)\n"]
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
