@@ -20,7 +20,9 @@ def budget_problems(spec: Spec, cost: PlanCost, positions: Positions) -> list[Pr
     problems: list[Problem] = []
     if spec.budget:
         _, high = cost.total()
-        drivers = [(f"{app} in {env}", c.max) for env, e in cost.environments.items() for app, c in e.apps.items()]
+        drivers = [
+            (f"{app} in {env}", c.max) for env, e in cost.environments.items() for app, c in e.apps.items()
+        ]
         problem = _over(("budget",), "the project", spec.budget.max_monthly_eur, high, drivers, positions)
         problems += [problem] if problem else []
     for name, env in spec.environments.items():

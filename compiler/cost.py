@@ -60,7 +60,9 @@ def rates_for(table: PriceTable, settings: ClusterSettings) -> Rates:
     weight = node.vcpu * _dec(split.cpu_vcpu_hour) + _dec(node.memory_gb) * _dec(split.ram_gb_hour)
     scale = _dec(node.eur_month) / weight
     lb = table.load_balancers[settings.load_balancer_type]
-    shared = (_dec(lb.eur_month) + _dec(table.primary_ipv4.eur_month)) / settings.public_apps_per_load_balancer
+    shared = (
+        _dec(lb.eur_month) + _dec(table.primary_ipv4.eur_month)
+    ) / settings.public_apps_per_load_balancer
     used = {
         f"server_types.{settings.node_type}": node,
         "volume_gb_month": table.volume_gb_month,
@@ -140,7 +142,9 @@ def app_cost(app: AppPlan, rates: Rates) -> AppCost:
 
 def price_plan(plan: Plan, rates: Rates) -> PlanCost:
     """The cost of every app of every environment."""
-    envs = {env.name: EnvCost({app.name: app_cost(app, rates) for app in env.apps}) for env in plan.environments}
+    envs = {
+        env.name: EnvCost({app.name: app_cost(app, rates) for app in env.apps}) for env in plan.environments
+    }
     return PlanCost(rates=rates, environments=envs)
 
 

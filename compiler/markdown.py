@@ -53,7 +53,10 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
     for env in plan.environments:
         env_cost = cost.environments[env.name]
         budget = f", budget {env.budget.max_monthly_eur:g} EUR" if env.budget else ""
-        lines += [f"### {cell(env.name)} · `{env.badge}` · {eur_range(env_cost.min, env_cost.max)} a month{budget}", ""]
+        lines += [
+            f"### {cell(env.name)} · `{env.badge}` · {eur_range(env_cost.min, env_cost.max)} a month{budget}",
+            "",
+        ]
         rows = [
             [
                 cell(a.name),
@@ -65,10 +68,16 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
             ]
             for a in env.apps
         ]
-        lines += table(["app", "instances", "size", "EUR/month at min", "EUR/month at max", "internal URL"], rows)
+        lines += table(
+            ["app", "instances", "size", "EUR/month at min", "EUR/month at max", "internal URL"], rows
+        )
         lines.append("")
     low, high = cost.total([env.name for env in plan.environments])
-    lines += [f"**Total:** {eur_range(low, high)} a month at minimum–maximum scale.", "", cell(prices_line(cost))]
+    lines += [
+        f"**Total:** {eur_range(low, high)} a month at minimum–maximum scale.",
+        "",
+        cell(prices_line(cost)),
+    ]
     notes = warnings(plan)
     if notes:
         lines += ["", "### Warnings", ""]
@@ -97,13 +106,17 @@ def preview_markdown(data: dict[str, Any]) -> str:
         lines += ["", *_env_section(env)]
     if data["warnings"]:
         lines += ["", "### Warnings", ""]
-        lines += [f"- **{cell(w['app'])}** ({cell(w['environment'])}): {cell(w['message'])}" for w in data["warnings"]]
+        lines += [
+            f"- **{cell(w['app'])}** ({cell(w['environment'])}): {cell(w['message'])}"
+            for w in data["warnings"]
+        ]
     return "\n".join(lines) + "\n"
 
 
 def _budget_text(budget: dict[str, Any]) -> str:
     mark = "✅ within" if budget["within"] else "❌ over"
-    return f"budget: {budget['max_cost_eur']:.2f} of {budget['max_monthly_eur']:g} EUR a month at maximum scale ({mark})."
+    used, limit = budget["max_cost_eur"], budget["max_monthly_eur"]
+    return f"budget: {used:.2f} of {limit:g} EUR a month at maximum scale ({mark})."
 
 
 def _env_section(env: dict[str, Any]) -> list[str]:
@@ -122,7 +135,8 @@ def _env_section(env: dict[str, Any]) -> list[str]:
     ]
     shown = [a for a in env["apps"] if a["status"] != "unchanged"]
     lines += table(
-        ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"], [_app_row(a) for a in shown]
+        ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"],
+        [_app_row(a) for a in shown],
     )
     same = [a["name"] for a in env["apps"] if a["status"] == "unchanged"]
     if same:
@@ -169,7 +183,11 @@ def _diff_blocks(env: dict[str, Any]) -> list[str]:
     diffs = env["manifest_diffs"]
     if not diffs:
         return []
-    lines = ["", f"<details><summary>Manifest changes in {cell(env['name'])}: {len(diffs)} files</summary>", ""]
+    lines = [
+        "",
+        f"<details><summary>Manifest changes in {cell(env['name'])}: {len(diffs)} files</summary>",
+        "",
+    ]
     for d in diffs:
         lines += [f"`{d['file']}` ({d['status']})", "", *fenced(d["diff"], "diff"), ""]
     return [*lines, "</details>"]

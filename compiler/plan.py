@@ -117,7 +117,9 @@ def _app(
 
 
 def _database_warnings(spec: Spec, app: App) -> list[str]:
-    found = (latency_warning(db, spec.databases[db], spec.region) for db in app.databases if db in spec.databases)
+    found = (
+        latency_warning(db, spec.databases[db], spec.region) for db in app.databases if db in spec.databases
+    )
     return [message for message in found if message]
 
 

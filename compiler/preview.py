@@ -37,7 +37,12 @@ def build_preview(
     base: Side | None, head: Side, *, base_ref: str, spec_name: str, base_note: str | None = None
 ) -> dict[str, Any]:
     """The preview of *head* against *base* (None: the spec did not exist or compile at the base)."""
-    out: dict[str, Any] = {"format": 1, "project": head.compiled.spec.project, "base": base_ref, "spec": spec_name}
+    out: dict[str, Any] = {
+        "format": 1,
+        "project": head.compiled.spec.project,
+        "base": base_ref,
+        "spec": spec_name,
+    }
     if base is not None and _same(base, head):
         return {**out, "status": "unchanged", "headline": f"No changes to {spec_name} since {base_ref}."}
     envs = _env_names(base, head)
@@ -50,7 +55,9 @@ def build_preview(
         "base_note": base_note,
         "headline": _headline(before[1], after[1], new=base is None),
         "cost_eur_month": _money(before, after, had_base=base is not None),
-        "budget": _budget(head.compiled.spec.budget.max_monthly_eur if head.compiled.spec.budget else None, after[1]),
+        "budget": _budget(
+            head.compiled.spec.budget.max_monthly_eur if head.compiled.spec.budget else None, after[1]
+        ),
         "environments": environments,
         "warnings": warnings(head.compiled.plan),
     }
@@ -73,10 +80,14 @@ def _headline(before: Decimal, after: Decimal, *, new: bool) -> str:
     if change == 0:
         return f"Cost at maximum scale unchanged: {cents(after)} EUR a month."
     verb = "up" if change > 0 else "down"
-    return f"Cost at maximum scale {verb} by {abs(change)} EUR a month ({cents(before)} → {cents(after)} EUR)."
+    return (
+        f"Cost at maximum scale {verb} by {abs(change)} EUR a month ({cents(before)} → {cents(after)} EUR)."
+    )
 
 
-def _money(before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal], *, had_base: bool) -> dict[str, Any]:
+def _money(
+    before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal], *, had_base: bool
+) -> dict[str, Any]:
     return {
         "base": cost_json(*before) if had_base else None,
         "head": cost_json(*after),
@@ -87,7 +98,11 @@ def _money(before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal], *, h
 def _budget(limit: float | None, high: Decimal) -> dict[str, Any] | None:
     if limit is None:
         return None
-    return {"max_monthly_eur": limit, "max_cost_eur": float(cents(high)), "within": cents(high) <= Decimal(str(limit))}
+    return {
+        "max_monthly_eur": limit,
+        "max_cost_eur": float(cents(high)),
+        "within": cents(high) <= Decimal(str(limit)),
+    }
 
 
 def _find(side_: Side | None, name: str) -> tuple[EnvPlan, EnvCost] | None:
@@ -147,9 +162,21 @@ def _app(old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | Non
     current = after or before
     assert current is not None  # an app is on one side at least
     name = (new or old)[0].name  # type: ignore[index]
-    status = "added" if old is None else "removed" if new is None else "changed" if before != after else "unchanged"
-    low = (after["cost_eur_month"]["min"] if after else 0) - (before["cost_eur_month"]["min"] if before else 0)
-    high = (after["cost_eur_month"]["max"] if after else 0) - (before["cost_eur_month"]["max"] if before else 0)
+    status = (
+        "added"
+        if old is None
+        else "removed"
+        if new is None
+        else "changed"
+        if before != after
+        else "unchanged"
+    )
+    low = (after["cost_eur_month"]["min"] if after else 0) - (
+        before["cost_eur_month"]["min"] if before else 0
+    )
+    high = (after["cost_eur_month"]["max"] if after else 0) - (
+        before["cost_eur_month"]["max"] if before else 0
+    )
     return {
         "name": name,
         "status": status,

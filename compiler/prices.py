@@ -80,7 +80,7 @@ def parse_table(text: str, *, name: str) -> PriceTable:
 def price_tables() -> tuple[PriceTable, ...]:
     """Every bundled table, oldest first."""
     folder = resources.files("unhazzle.compiler").joinpath("data/prices")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".yaml"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
     return tuple(parse_table(f.read_text("utf-8"), name=f.name) for f in files)
 
 

@@ -1,0 +1,52 @@
+"""`unhazzle preview [SPEC] --base GIT_REF [--output markdown|json]`: the pull-request comment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from unhazzle.commands.common import add_spec, compile_spec
+from unhazzle.compiler.gitread import read_at_ref
+from unhazzle.compiler.markdown import preview_markdown
+from unhazzle.compiler.pipeline import compile_text
+from unhazzle.compiler.preview import Side, build_preview, side
+from unhazzle.errors import InputError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "preview",
+        help="what a change does to the apps and the bill, as a pull-request comment",
+        description="Compare the spec in the working tree with the spec at GIT_REF (read from Git, "
+        "without checking anything out): apps, instances, size, monthly cost and manifest changes.",
+    )
+    add_spec(parser)
+    parser.add_argument(
+        "--base", required=True, metavar="GIT_REF", help="the branch, tag or commit to compare with"
+    )
+    parser.add_argument("--output", choices=["markdown", "json"], default="markdown")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    head = side(compile_spec(args.spec))  # bad input here: exit 2, no comment
+    base_side, note = _base(Path(args.spec), args.base)
+    data = build_preview(base_side, head, base_ref=args.base, spec_name=args.spec, base_note=note)
+    if args.output == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(preview_markdown(data), end="")
+    return 0
+
+
+def _base(spec: Path, ref: str) -> tuple[Side | None, str | None]:
+    """The spec at *ref*, compiled without its budget check (a base over budget is still a base)."""
+    at = read_at_ref(spec, ref)
+    if at.data is None:
+        return None, f"{at.path} did not exist at {ref}: everything is new."
+    try:
+        compiled = compile_text(at.data, name=f"{ref}:{at.path}", enforce_budget=False)
+    except InputError as exc:
+        return None, f"{at.path} at {ref} has {len(exc.problems)} problem(s), so everything is shown as new."
+    return side(compiled), None
