@@ -129,8 +129,8 @@ def _env_section(env: dict[str, Any]) -> list[str]:
     lines = [
         f"{title}{status} · {s['added']} added, {s['changed']} changed, {s['removed']} removed",
         "",
-        f"{money['head']['min']:.2f}–{money['head']['max']:.2f} EUR a month"
-        f"{_delta(money['change']['max'])} at maximum scale",
+        f"{money['head']['min']:.2f}{_delta(money['change']['min'])} EUR a month at minimum scale, "
+        f"{money['head']['max']:.2f}{_delta(money['change']['max'])} at maximum scale.",
         "",
     ]
     shown = [a for a in env["apps"] if a["status"] != "unchanged"]

@@ -14,7 +14,7 @@ from unhazzle.compiler.cost import AppCost, EnvCost, cents, cost_json
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.plan import AppPlan, EnvPlan
 from unhazzle.compiler.render import render_plan
-from unhazzle.compiler.report import warnings
+from unhazzle.compiler.report import plan_json, warnings
 
 MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
 MAX_DIFF_LINES = 400  # per file; a pull-request comment holds at most 65,536 characters
@@ -64,7 +64,14 @@ def build_preview(
 
 
 def _same(base: Side, head: Side) -> bool:
-    return base.files == head.files and base.compiled.cost == head.compiled.cost
+    """Nothing a reader of the comment would see differs: manifests, plan, costs, budgets."""
+    old, new = base.compiled, head.compiled
+    return (
+        base.files == head.files
+        and old.cost == new.cost
+        and plan_json(old.plan, old.cost) == plan_json(new.plan, new.cost)
+        and old.spec.budget == new.spec.budget
+    )
 
 
 def _env_names(base: Side | None, head: Side) -> list[str]:

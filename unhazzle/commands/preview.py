@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from unhazzle.commands.common import add_spec, compile_spec
-from unhazzle.compiler.gitread import read_at_ref
+from unhazzle.compiler.gitread import SpecAtRef, read_at_ref
 from unhazzle.compiler.markdown import preview_markdown
 from unhazzle.compiler.pipeline import compile_text
 from unhazzle.compiler.preview import Side, build_preview, side
@@ -31,8 +31,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     head = side(compile_spec(args.spec))  # bad input here: exit 2, no comment
-    base_side, note = _base(Path(args.spec), args.base)
-    data = build_preview(base_side, head, base_ref=args.base, spec_name=args.spec, base_note=note)
+    at = read_at_ref(Path(args.spec), args.base)
+    base_side, note = _base(at)
+    data = build_preview(base_side, head, base_ref=args.base, spec_name=at.path, base_note=note)
     if args.output == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
@@ -40,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _base(spec: Path, ref: str) -> tuple[Side | None, str | None]:
-    """The spec at *ref*, compiled without its budget check (a base over budget is still a base)."""
-    at = read_at_ref(spec, ref)
+def _base(at: SpecAtRef) -> tuple[Side | None, str | None]:
+    """The spec at the base, compiled without its budget check (a base over budget is still a base)."""
+    ref = at.ref
     if at.data is None:
         return None, f"{at.path} did not exist at {ref}: everything is new."
     try:
