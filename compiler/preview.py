@@ -6,77 +6,57 @@ so `--output json` and the comment always carry the same data.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from unhazzle.compiler.cost import AppCost, EnvCost, cents, cost_json
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.plan import AppPlan, EnvPlan
-from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.render import render_apps, render_environment_file
 from unhazzle.compiler.report import plan_json, warnings
 
 MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
 MAX_DIFF_LINES = 400  # per file; a pull-request comment holds at most 65,536 characters
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of the comparison: the compiled spec and its rendered files."""
-
-    compiled: Compiled
-    files: dict[str, str]
-
-
-def side(compiled: Compiled) -> Side:
-    return Side(compiled, render_plan(compiled.plan))
+Files = dict[str, tuple[str | None, str | None]]
 
 
 def build_preview(
-    base: Side | None, head: Side, *, base_ref: str, spec_name: str, base_note: str | None = None
+    base: Compiled | None, head: Compiled, *, base_ref: str, spec_name: str, base_note: str | None = None
 ) -> dict[str, Any]:
     """The preview of *head* against *base* (None: the spec did not exist or compile at the base)."""
-    out: dict[str, Any] = {
-        "format": 1,
-        "project": head.compiled.spec.project,
-        "base": base_ref,
-        "spec": spec_name,
-    }
-    if base is not None and _same(base, head):
+    out: dict[str, Any] = {"format": 1, "project": head.spec.project, "base": base_ref, "spec": spec_name}
+    changed = {name: changed_files(base, head, name) for name in _env_names(base, head)}
+    if base is not None and _same(base, head, changed):
         return {**out, "status": "unchanged", "headline": f"No changes to {spec_name} since {base_ref}."}
-    envs = _env_names(base, head)
-    environments = [_environment(name, base, head) for name in envs]
-    before = base.compiled.cost.total() if base else (ZERO, ZERO)
-    after = head.compiled.cost.total()
+    environments = [_environment(name, base, head, files) for name, files in changed.items()]
+    before = base.cost.total() if base else (ZERO, ZERO)
+    after = head.cost.total()
     return {
         **out,
         "status": "new" if base is None else "changed",
         "base_note": base_note,
         "headline": _headline(before[1], after[1], new=base is None),
         "cost_eur_month": _money(before, after, had_base=base is not None),
-        "budget": _budget(
-            head.compiled.spec.budget.max_monthly_eur if head.compiled.spec.budget else None, after[1]
-        ),
+        "budget": _budget(head.spec.budget.max_monthly_eur if head.spec.budget else None, after[1]),
         "environments": environments,
-        "warnings": warnings(head.compiled.plan),
+        "warnings": warnings(head.plan),
     }
 
 
-def _same(base: Side, head: Side) -> bool:
+def _same(old: Compiled, new: Compiled, changed: dict[str, Files]) -> bool:
     """Nothing a reader of the comment would see differs: manifests, plan, costs, budgets."""
-    old, new = base.compiled, head.compiled
     return (
-        base.files == head.files
+        not any(changed.values())
         and old.cost == new.cost
         and plan_json(old.plan, old.cost) == plan_json(new.plan, new.cost)
         and old.spec.budget == new.spec.budget
     )
 
 
-def _env_names(base: Side | None, head: Side) -> list[str]:
-    names = [env.name for env in head.compiled.plan.environments]
-    old = [env.name for env in base.compiled.plan.environments] if base else []
+def _env_names(base: Compiled | None, head: Compiled) -> list[str]:
+    names = [env.name for env in head.plan.environments]
+    old = [env.name for env in base.plan.environments] if base else []
     return names + [name for name in old if name not in names]
 
 
@@ -112,22 +92,43 @@ def _budget(limit: float | None, high: Decimal) -> dict[str, Any] | None:
     }
 
 
-def _find(side_: Side | None, name: str) -> tuple[EnvPlan, EnvCost] | None:
-    if side_ is None:
+def _find(compiled: Compiled | None, name: str) -> tuple[EnvPlan, EnvCost] | None:
+    if compiled is None:
         return None
-    for env in side_.compiled.plan.environments:
+    for env in compiled.plan.environments:
         if env.name == name:
-            return env, side_.compiled.cost.environments[name]
+            return env, compiled.cost.environments[name]
     return None
 
 
-def _environment(name: str, base: Side | None, head: Side) -> dict[str, Any]:
+def changed_files(base: Compiled | None, head: Compiled, env_name: str) -> Files:
+    """File -> (before, after) for the environment's files that differ; None where one is absent.
+    Apps whose plan is the same on both sides are not rendered at all: their files cannot differ."""
+    old, new = _find(base, env_name), _find(head, env_name)
+    same: set[str] = set()
+    if base is not None and old and new and base.plan.project == head.plan.project:
+        before = {a.name: a for a in old[0].apps}
+        same = {a.name for a in new[0].apps if before.get(a.name) == a}
+    a = _render(base, old[0] if old else None, skip=same)
+    b = _render(head, new[0] if new else None, skip=same)
+    return {name: (a.get(name), b.get(name)) for name in sorted({*a, *b}) if a.get(name) != b.get(name)}
+
+
+def _render(compiled: Compiled | None, env: EnvPlan | None, *, skip: set[str]) -> dict[str, str]:
+    if compiled is None or env is None:
+        return {}
+    files = render_environment_file(compiled.plan, env)
+    files.update(render_apps(compiled.plan, env, [a for a in env.apps if a.name not in skip]))
+    return files
+
+
+def _environment(name: str, base: Compiled | None, head: Compiled, files: Files) -> dict[str, Any]:
     old, new = _find(base, name), _find(head, name)
     env = (new or old)[0]  # type: ignore[index]  # the name comes from one side or the other
     apps = _apps(old, new)
     before = (old[1].min, old[1].max) if old else (ZERO, ZERO)
     after = (new[1].min, new[1].max) if new else (ZERO, ZERO)
-    diffs = _diffs(name, base.files if base else {}, head.files if new else {})
+    diffs = _diffs(files)
     counts = {s: sum(a["status"] == s for a in apps) for s in ("added", "removed", "changed")}
     status = "added" if old is None else "removed" if new is None else "changed" if diffs else "unchanged"
     return {
@@ -193,14 +194,9 @@ def _app(old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | Non
     }
 
 
-def _diffs(env: str, old: dict[str, str], new: dict[str, str]) -> list[dict[str, str]]:
-    prefix = f"{env}/"
-    names = sorted({n for n in (*old, *new) if n.startswith(prefix)})
+def _diffs(files: Files) -> list[dict[str, str]]:
     out = []
-    for name in names:
-        a, b = old.get(name), new.get(name)
-        if a == b:
-            continue
+    for name, (a, b) in files.items():
         status = "added" if a is None else "removed" if b is None else "changed"
         out.append({"file": name, "status": status, "diff": unified(name, a or "", b or "")})
     return out

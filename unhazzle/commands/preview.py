@@ -9,8 +9,8 @@ from pathlib import Path
 from unhazzle.commands.common import add_spec, compile_spec
 from unhazzle.compiler.gitread import SpecAtRef, read_at_ref
 from unhazzle.compiler.markdown import preview_markdown
-from unhazzle.compiler.pipeline import compile_text
-from unhazzle.compiler.preview import Side, build_preview, side
+from unhazzle.compiler.pipeline import Compiled, compile_text
+from unhazzle.compiler.preview import build_preview
 from unhazzle.errors import InputError
 
 
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    head = side(compile_spec(args.spec))  # bad input here: exit 2, no comment
+    head = compile_spec(args.spec)  # bad input here: exit 2, no comment
     at = read_at_ref(Path(args.spec), args.base)
     base_side, note = _base(at)
     data = build_preview(base_side, head, base_ref=args.base, spec_name=at.path, base_note=note)
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _base(at: SpecAtRef) -> tuple[Side | None, str | None]:
+def _base(at: SpecAtRef) -> tuple[Compiled | None, str | None]:
     """The spec at the base, compiled without its budget check (a base over budget is still a base)."""
     ref = at.ref
     if at.data is None:
@@ -50,4 +50,4 @@ def _base(at: SpecAtRef) -> tuple[Side | None, str | None]:
         compiled = compile_text(at.data, name=f"{ref}:{at.path}", enforce_budget=False)
     except InputError as exc:
         return None, f"{at.path} at {ref} has {len(exc.problems)} problem(s), so everything is shown as new."
-    return side(compiled), None
+    return compiled, None
