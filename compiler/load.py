@@ -254,7 +254,7 @@ class _NodeWalker(_Walker):
         if isinstance(node, SequenceNode):
             return [self._item(item, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, ScalarNode):
-            if node.value == "" and node.style is None:
+            if node.value == "" and not node.style:  # plain (libyaml says "", not None)
                 raise _Fallback  # the round-trip path places an empty value differently
             return _scalar(self.constructor.construct_object(node, deep=True))
         raise _Fallback
