@@ -155,10 +155,11 @@ def _app_row(app: dict[str, Any]) -> list[str]:
         inst += "" if before["instances"] == app["instances"] else f" (was {_instances(before['instances'])})"
         old = _size(before["size"], before["volume_gb"])
         size += "" if old == size else f" (was {old})"
-    cost = app["cost_eur_month"] if app["status"] != "removed" else {"min": 0.0, "max": 0.0}
+    cost = app["cost_eur_month"]
+    renamed = f" (renamed from {app['renamed_from']}?)" if app.get("renamed_from") else ""
     return [
         cell(app["name"]),
-        app["status"],
+        cell(app["status"] + renamed),
         cell(inst),
         cell(size),
         f"{cost['min']:.2f}{_delta(app['cost_change']['min'])}",

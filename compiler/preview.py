@@ -19,6 +19,7 @@ MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this 
 MAX_DIFF_LINES = 400  # per file; a pull-request comment holds at most 65,536 characters
 ZERO = Decimal(0)
 Files = dict[str, tuple[str | None, str | None]]
+Planned = tuple[AppPlan, AppCost]
 
 
 def build_preview(
@@ -147,7 +148,19 @@ def _apps(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | No
     before = {a.name: (a, old[1].apps[a.name]) for a in old[0].apps} if old else {}
     after = {a.name: (a, new[1].apps[a.name]) for a in new[0].apps} if new else {}
     names = list(after) + [n for n in before if n not in after]
-    return [_app(before.get(n), after.get(n)) for n in names]
+    apps = [_app(n, before.get(n), after.get(n)) for n in names]
+    _mark_renames(apps)
+    return apps
+
+
+def _mark_renames(apps: list[dict[str, Any]]) -> None:
+    """An added app with the image of exactly one removed app was most likely renamed: say so
+    (the diff still shows one file removed and one added, as the cluster will see it)."""
+    removed = [a for a in apps if a["status"] == "removed"]
+    for app in (a for a in apps if a["status"] == "added"):
+        same = [r["name"] for r in removed if r["image"] == app["image"]]
+        if len(same) == 1:
+            app["renamed_from"] = same[0]
 
 
 def _app_view(app: AppPlan, cost: AppCost) -> dict[str, Any]:
@@ -164,33 +177,24 @@ def _app_view(app: AppPlan, cost: AppCost) -> dict[str, Any]:
     }
 
 
-def _app(old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | None) -> dict[str, Any]:
+def _app(
+    name: str, old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | None
+) -> dict[str, Any]:
     before = _app_view(*old) if old else None
     after = _app_view(*new) if new else None
-    current = after or before
-    assert current is not None  # an app is on one side at least
-    name = (new or old)[0].name  # type: ignore[index]
-    status = (
-        "added"
-        if old is None
-        else "removed"
-        if new is None
-        else "changed"
-        if before != after
-        else "unchanged"
-    )
-    low = (after["cost_eur_month"]["min"] if after else 0) - (
-        before["cost_eur_month"]["min"] if before else 0
-    )
-    high = (after["cost_eur_month"]["max"] if after else 0) - (
-        before["cost_eur_month"]["max"] if before else 0
-    )
+    zero = {"min": 0.0, "max": 0.0}
+    was, now = (before or {}).get("cost_eur_month", zero), (after or {}).get("cost_eur_month", zero)
+    if after is None:
+        status, current = "removed", {**before, "cost_eur_month": zero}  # type: ignore[dict-item]
+    else:
+        status = "added" if before is None else "changed" if before != after else "unchanged"
+        current = after
     return {
         "name": name,
         "status": status,
         **current,
         "before": before,
-        "cost_change": {"min": round(low, 2), "max": round(high, 2)},
+        "cost_change": {k: round(now[k] - was[k], 2) for k in ("min", "max")},
     }
 
 

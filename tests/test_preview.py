@@ -63,7 +63,12 @@ def test_preview_renamed_app_shows_removed_and_added(cli, repo):
     files = {d["file"]: d["status"] for d in prod["manifest_diffs"]}
     assert files["production/jobs.yaml"] == "added" and files["production/worker.yaml"] == "removed"
     markdown = _preview(cli, repo).out
-    assert "| jobs | added |" in markdown and "| worker | removed |" in markdown
+    assert "| jobs | added (renamed from worker?) |" in markdown and "| worker | removed |" in markdown
+    jobs = next(a for a in prod["apps"] if a["name"] == "jobs")
+    assert jobs["renamed_from"] == "worker"
+    worker = next(a for a in prod["apps"] if a["name"] == "worker")
+    assert worker["cost_eur_month"] == {"min": 0.0, "max": 0.0}
+    assert worker["cost_change"]["max"] == -worker["before"]["cost_eur_month"]["max"]
 
 
 def test_preview_removed_environment(cli, repo):
