@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ruamel.yaml import YAML
@@ -76,16 +76,33 @@ def parse_table(text: str, *, name: str) -> PriceTable:
     return table
 
 
+def _folder() -> Any:
+    return resources.files("unhazzle.compiler").joinpath("data/prices")
+
+
 @cache
+def table_dates() -> tuple[dt.date, ...]:
+    """The effective dates of the bundled tables, from their file names, oldest first."""
+    names = (f.name for f in _folder().iterdir() if f.name.endswith(".yaml"))
+    return tuple(sorted(dt.date.fromisoformat(name.removesuffix(".yaml")) for name in names))
+
+
+@cache
+def load_table(effective: dt.date) -> PriceTable:
+    name = f"{effective.isoformat()}.yaml"
+    return parse_table(_folder().joinpath(name).read_text("utf-8"), name=name)
+
+
 def price_tables() -> tuple[PriceTable, ...]:
     """Every bundled table, oldest first."""
-    folder = resources.files("unhazzle.compiler").joinpath("data/prices")
-    files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
-    return tuple(parse_table(f.read_text("utf-8"), name=f.name) for f in files)
+    return tuple(load_table(day) for day in table_dates())
 
 
 def table_for(day: dt.date, tables: tuple[PriceTable, ...] | None = None) -> PriceTable:
-    """The newest table in effect on *day* (the oldest one for days before every table)."""
-    tables = tables or price_tables()
-    in_effect = [t for t in tables if t.effective <= day]
-    return in_effect[-1] if in_effect else tables[0]
+    """The newest table in effect on *day* (the oldest one for days before every table). Only
+    that table is read: the file names carry the dates."""
+    if tables is not None:
+        in_effect = [t for t in tables if t.effective <= day]
+        return in_effect[-1] if in_effect else tables[0]
+    dates = table_dates()
+    return load_table(max((d for d in dates if d <= day), default=dates[0]))
