@@ -131,7 +131,8 @@ def _environment(name: str, base: Compiled | None, head: Compiled, files: Files)
     after = (new[1].min, new[1].max) if new else (ZERO, ZERO)
     diffs = _diffs(files)
     counts = {s: sum(a["status"] == s for a in apps) for s in ("added", "removed", "changed")}
-    status = "added" if old is None else "removed" if new is None else "changed" if diffs else "unchanged"
+    moved = diffs or before != after or any(a["status"] != "unchanged" for a in apps)
+    status = "added" if old is None else "removed" if new is None else "changed" if moved else "unchanged"
     return {
         "name": name,
         "badge": env.badge,

@@ -186,3 +186,25 @@ def test_preview_hostile_names_cannot_break_the_table(cli, repo):
     assert html.count("<details>") == html.count("</details>")
     fences = [t.content for t in tokens if t.type == "fence"]
     assert any("a|b</details>```" in f for f in fences)  # inside the diff, intact
+
+
+def test_preview_renders_every_file_that_differs():
+    """Skipping apps whose plan is unchanged never hides a difference in the rendered files."""
+    from unhazzle.compiler.pipeline import compile_text
+    from unhazzle.compiler.preview import changed_files
+    from unhazzle.compiler.render import render_plan
+
+    base = compile_text(SHOP)
+    edits = [
+        SHOP.replace("LOG_LEVEL: debug", "LOG_LEVEL: trace"),
+        SHOP.replace("project: shop", "project: shop2"),
+        SHOP.replace("memory: 512MB", "memory: 1GB"),
+        SHOP.replace("  staging:\n", "  staging:\n    badge: preview\n"),
+        SHOP.replace("\n  worker:\n", "\n  jobs:\n"),
+    ]
+    for text in edits:
+        head = compile_text(text)
+        old, new = render_plan(base.plan), render_plan(head.plan)
+        full = {n for n in {*old, *new} if old.get(n) != new.get(n)}
+        fast = {n for env in ("production", "staging") for n in changed_files(base, head, env)}
+        assert fast == full
