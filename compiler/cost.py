@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from unhazzle.compiler.cluster import ClusterSettings
+from unhazzle.compiler.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.plan import AppPlan, Plan
-from unhazzle.compiler.prices import PriceTable
+from unhazzle.compiler.prices import PriceTable, table_for
 
 HOURS_PER_MONTH = 730
 CENT = Decimal("0.01")
@@ -47,10 +47,6 @@ class Rates:
     volume_min_gb: int
     public_eur_month: Decimal
     estimates: tuple[str, ...]
-
-    @property
-    def vcpu_eur_hour(self) -> Decimal:
-        return self.vcpu_eur_month / HOURS_PER_MONTH
 
 
 def rates_for(table: PriceTable, settings: ClusterSettings) -> Rates:
@@ -80,6 +76,13 @@ def rates_for(table: PriceTable, settings: ClusterSettings) -> Rates:
         public_eur_month=cents(shared),
         estimates=tuple(name for name, price in used.items() if price.estimate),
     )
+
+
+def current_rates(day: dt.date | None = None) -> Rates:
+    """Unit prices from the price table in effect on *day* (the cluster's pinned date, or today);
+    the tables are data read once, like the sizing rules."""
+    settings = cluster_settings()
+    return rates_for(table_for(day or settings.price_date or dt.date.today()), settings)
 
 
 @dataclass(frozen=True)

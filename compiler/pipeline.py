@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,13 +9,11 @@ from pydantic import ValidationError
 
 from unhazzle.compiler.budget import budget_problems
 from unhazzle.compiler.check import cross_check
-from unhazzle.compiler.cluster import cluster_settings
-from unhazzle.compiler.cost import PlanCost, Rates, price_plan, rates_for
+from unhazzle.compiler.cost import PlanCost, current_rates, price_plan
 from unhazzle.compiler.diagnose import problems_from
 from unhazzle.compiler.load import Document, load_bytes, load_file
 from unhazzle.compiler.model import Spec
 from unhazzle.compiler.plan import Plan, build_plan
-from unhazzle.compiler.prices import table_for
 from unhazzle.compiler.resolve import resolve
 from unhazzle.errors import InputError, Problem
 
@@ -61,9 +58,3 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
         if over:
             raise InputError(over)
     return Compiled(document=document, spec=spec, plan=plan, cost=cost)
-
-
-def current_rates(day: dt.date | None = None) -> Rates:
-    """Unit prices from the price table in effect on *day* (the cluster's pinned date, or today)."""
-    settings = cluster_settings()
-    return rates_for(table_for(day or settings.price_date or dt.date.today()), settings)

@@ -9,12 +9,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from unhazzle.compiler.cost import AppCost, EnvCost, PlanCost, cents, cost_json
+from unhazzle.compiler.cost import (
+    HOURS_PER_MONTH,
+    AppCost,
+    EnvCost,
+    PlanCost,
+    cents,
+    cost_json,
+    current_rates,
+    price_plan,
+)
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan
 
 
-def plan_json(plan: Plan, cost: PlanCost) -> dict[str, Any]:
-    """The machine-readable plan; fields may be added, never renamed."""
+def plan_json(plan: Plan, cost: PlanCost | None = None) -> dict[str, Any]:
+    """The machine-readable plan; fields may be added, never renamed. *cost*: today's by default."""
+    cost = cost or price_plan(plan, current_rates())
     names = [env.name for env in plan.environments]
     return {
         "project": plan.project,
@@ -34,6 +44,8 @@ def prices_json(cost: PlanCost) -> dict[str, Any]:
         "node_type": r.node_type,
         "vcpu_eur_month": float(round(r.vcpu_eur_month, 4)),
         "memory_gb_eur_month": float(round(r.gb_eur_month, 4)),
+        "vcpu_eur_hour": float(round(r.vcpu_eur_month / HOURS_PER_MONTH, 6)),
+        "memory_gb_eur_hour": float(round(r.gb_eur_month / HOURS_PER_MONTH, 6)),
         "volume_gb_eur_month": float(r.volume_gb_eur_month),
         "public_app_eur_month": float(r.public_eur_month),
         "estimates": list(r.estimates),
@@ -102,7 +114,8 @@ def prices_line(cost: PlanCost) -> str:
     )
 
 
-def plan_text(plan: Plan, cost: PlanCost) -> str:
+def plan_text(plan: Plan, cost: PlanCost | None = None) -> str:
+    cost = cost or price_plan(plan, current_rates())
     lines = [f"{plan.project} (region {plan.region})", ""]
     for env in plan.environments:
         lines += _env_text(env, cost.environments[env.name])
