@@ -88,7 +88,17 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
 # --- preview -----------------------------------------------------------------------------------
 
 
+COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters; leave room for the rest
+
+
 def preview_markdown(data: dict[str, Any]) -> str:
+    """The comment; when the manifest diffs would make it too long for a pull request, they give
+    way to a line saying how to see them."""
+    text = _preview_markdown(data, diffs=True)
+    return text if len(text) <= COMMENT_LIMIT else _preview_markdown(data, diffs=False)
+
+
+def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
     head = [MARKER, f"## Unhazzle preview · {cell(data['project'])}", ""]
     if data["status"] == "unchanged":
         return "\n".join([*head, cell(data["headline"])]) + "\n"
@@ -103,7 +113,7 @@ def preview_markdown(data: dict[str, Any]) -> str:
     if data.get("budget"):
         lines += ["", "Project " + _budget_text(data["budget"])]
     for env in data["environments"]:
-        lines += ["", *_env_section(env)]
+        lines += ["", *_env_section(env, diffs=diffs)]
     if data["warnings"]:
         lines += ["", "### Warnings", ""]
         lines += [
@@ -119,7 +129,7 @@ def _budget_text(budget: dict[str, Any]) -> str:
     return f"budget: {used:.2f} of {limit:g} EUR a month at maximum scale ({mark})."
 
 
-def _env_section(env: dict[str, Any]) -> list[str]:
+def _env_section(env: dict[str, Any], *, diffs: bool) -> list[str]:
     s = env["summary"]
     title = f"### {cell(env['name'])} · `{env['badge']}`"
     if env["status"] == "unchanged":
@@ -144,7 +154,7 @@ def _env_section(env: dict[str, Any]) -> list[str]:
     if env.get("budget"):
         lines += ["", "Environment " + _budget_text(env["budget"])]
     lines += _urls_and_secrets(env)
-    return lines + _diff_blocks(env)
+    return lines + (_diff_blocks(env) if diffs else _diff_summary(env))
 
 
 def _app_row(app: dict[str, Any]) -> list[str]:
@@ -178,6 +188,17 @@ def _urls_and_secrets(env: dict[str, Any]) -> list[str]:
     if secrets:
         lines += ["", "Secrets (names only): " + "; ".join(secrets)]
     return lines
+
+
+def _diff_summary(env: dict[str, Any]) -> list[str]:
+    files = env["manifest_diffs"]
+    if not files:
+        return []
+    names = ", ".join(f"`{d['file']}` ({d['status']})" for d in files)
+    return [
+        "",
+        f"Manifest changes (too long to show here; `unhazzle preview --output json` has them): {names}",
+    ]
 
 
 def _diff_blocks(env: dict[str, Any]) -> list[str]:

@@ -208,3 +208,15 @@ def test_preview_renders_every_file_that_differs():
         full = {n for n in {*old, *new} if old.get(n) != new.get(n)}
         fast = {n for env in ("production", "staging") for n in changed_files(base, head, env)}
         assert fast == full
+
+
+def test_preview_markdown_stays_under_the_comment_limit(cli, repo):
+    from bench.preview import spec_text
+
+    repo.commit({"unhazzle.yaml": spec_text(100)}, "base")
+    repo.spec.write_text(spec_text(100, changed=95).replace("LOG_LEVEL: info", "LOG_LEVEL: debug"))
+    markdown = _preview(cli, repo).out
+    assert len(markdown) <= 60_000
+    assert "too long to show here" in markdown and "`production/app-7.yaml` (changed)" in markdown
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    assert [t for t in tokens if t.type == "table_open"]
