@@ -14,7 +14,7 @@ from tests.conftest import MINIMAL
 from unhazzle.commands.dev import watch
 
 
-def _next(lines: queue.Queue[str], want: str, timeout: float = 15) -> list[str]:
+def _next(lines: queue.Queue[str], want: str, timeout: float = 40) -> list[str]:
     seen: list[str] = []
     end = time.monotonic() + timeout
     while time.monotonic() < end:
