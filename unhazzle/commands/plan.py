@@ -7,7 +7,6 @@ import dataclasses
 import json
 
 from unhazzle.commands.common import add_env, add_spec, compile_spec, select_envs
-from unhazzle.compiler.markdown import plan_markdown
 from unhazzle.compiler.report import plan_json, plan_text
 
 
@@ -29,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps(plan_json(plan, compiled.cost), indent=2, ensure_ascii=False))
     elif args.output == "markdown":
+        from unhazzle.compiler.markdown import plan_markdown  # only this output needs it
+
         print(plan_markdown(plan, compiled.cost), end="")
     else:
         print(plan_text(plan, compiled.cost), end="")

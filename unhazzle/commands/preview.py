@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unhazzle.commands.common import add_spec, compile_spec
-from unhazzle.compiler.gitread import SpecAtRef, read_at_ref
-from unhazzle.compiler.markdown import preview_markdown
 from unhazzle.compiler.pipeline import Compiled, compile_text
-from unhazzle.compiler.preview import build_preview
 from unhazzle.errors import InputError
+
+if TYPE_CHECKING:
+    from unhazzle.compiler.gitread import SpecAtRef
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +31,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: GitPython alone costs a quarter of a second (it runs
+    # `git version` when imported), which `validate` in a pre-commit hook should not pay.
+    from unhazzle.compiler.gitread import read_at_ref
+    from unhazzle.compiler.markdown import preview_markdown
+    from unhazzle.compiler.preview import build_preview
+
     head = compile_spec(args.spec)  # bad input here: exit 2, no comment
     at = read_at_ref(Path(args.spec), args.base)
     base_side, note = _base(at)
