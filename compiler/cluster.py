@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from importlib import resources
 
@@ -16,6 +17,19 @@ class ClusterSettings(BaseModel):
     cluster_issuer: str
     base_domain: str
     run_as_user: int = Field(ge=1)
+    node_type: str = "cx33"
+    load_balancer_type: str = "lb11"
+    public_apps_per_load_balancer: int = Field(10, ge=1)
+    price_date: dt.date | None = None
+    cost_split: CostSplit = Field(default_factory=lambda: CostSplit())
+
+
+class CostSplit(BaseModel):
+    """OpenCost's base prices, used only for their ratio when splitting a node's price."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cpu_vcpu_hour: float = Field(0.031611, gt=0)
+    ram_gb_hour: float = Field(0.004237, gt=0)
 
 
 @cache

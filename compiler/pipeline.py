@@ -7,7 +7,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from unhazzle.compiler.budget import budget_problems
 from unhazzle.compiler.check import cross_check
+from unhazzle.compiler.cost import PlanCost, current_rates, price_plan
 from unhazzle.compiler.diagnose import problems_from
 from unhazzle.compiler.load import Document, load_bytes, load_file
 from unhazzle.compiler.model import Spec
@@ -24,6 +26,7 @@ class Compiled:
     document: Document
     spec: Spec
     plan: Plan
+    cost: PlanCost
     # the secrets files next to the spec, by environment, and what checking them found
     stores: dict[str, SecretStore] = field(default_factory=dict)
     secrets: SecretFindings = field(default_factory=SecretFindings)
@@ -34,19 +37,21 @@ class Compiled:
             raise InputError(self.secrets.problems)
 
 
-def compile_file(path: Path, *, display: str | None = None) -> Compiled:
-    """Load, validate and size the spec at *path*, with the secrets files next to it; raises
-    InputError with every problem in the spec (missing secret values are in .secrets)."""
-    compiled = compile_document(load_file(path, display=display))
+def compile_file(path: Path, *, display: str | None = None, enforce_budget: bool = True) -> Compiled:
+    """Load, validate, size and price the spec at *path*, with the secrets files next to it;
+    raises InputError with every problem in the spec (missing secret values are in .secrets)."""
+    compiled = compile_document(load_file(path, display=display), enforce_budget=enforce_budget)
     return with_secrets(compiled, load_stores(path, display=display))
 
 
-def compile_text(text: str | bytes, *, name: str = "unhazzle.yaml") -> Compiled:
+def compile_text(text: str | bytes, *, name: str = "unhazzle.yaml", enforce_budget: bool = True) -> Compiled:
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    return compile_document(load_bytes(raw, name=name))
+    return compile_document(load_bytes(raw, name=name), enforce_budget=enforce_budget)
 
 
-def compile_document(document: Document) -> Compiled:
+def compile_document(document: Document, *, enforce_budget: bool = True) -> Compiled:
+    """The pipeline; with *enforce_budget* off, a spec over budget still compiles (the preview
+    shows the base of a change that way)."""
     problems: list[Problem] = []
     spec: Spec | None = None
     try:
@@ -59,7 +64,13 @@ def compile_document(document: Document) -> Compiled:
     resolved, merge_problems = resolve(spec, document.positions)
     if merge_problems:
         raise InputError(merge_problems)
-    return Compiled(document=document, spec=spec, plan=build_plan(spec, resolved))
+    plan = build_plan(spec, resolved)
+    cost = price_plan(plan, current_rates())
+    if enforce_budget:
+        over = budget_problems(spec, cost, document.positions)
+        if over:
+            raise InputError(over)
+    return Compiled(document=document, spec=spec, plan=plan, cost=cost)
 
 
 def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from unhazzle.compiler.cluster import ClusterSettings, cluster_settings
+from unhazzle.compiler.latency import latency_warning
 from unhazzle.compiler.merge import badge_for
 from unhazzle.compiler.model import App, Budget, Spec
 from unhazzle.compiler.resolve import Resolved
@@ -114,8 +115,15 @@ def _app(
         ),
         settings={key: expand(value, refs) for key, value in app.env.items()},
         secrets=secrets,
-        warnings=list(sizing.warnings),
+        warnings=[*sizing.warnings, *_database_warnings(spec, app)],
     )
+
+
+def _database_warnings(spec: Spec, app: App) -> list[str]:
+    found = (
+        latency_warning(db, spec.databases[db], spec.region) for db in app.databases if db in spec.databases
+    )
+    return [message for message in found if message]
 
 
 def _hosts(

@@ -78,10 +78,30 @@ def render_environment(
 ) -> dict[str, str]:
     """One environment's files: its shared objects, then one file per app."""
     settings = settings or cluster_settings()
-    view = _env_view(plan, env, settings)
+    files = render_environment_file(plan, env, settings=settings)
+    files.update(render_apps(plan, env, env.apps, settings=settings))
+    return files
+
+
+def render_environment_file(
+    plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """The environment's shared objects (namespace first), in ENV/_environment.yaml."""
+    view = _env_view(plan, env, settings or cluster_settings())
+    text = _environment().get_template("environment.yaml.j2").render(env=view)
+    return {f"{env.name}/{ENVIRONMENT_FILE}": text}
+
+
+def render_apps(
+    plan: Plan, env: EnvPlan, apps: list[AppPlan], *, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """The files of *apps* alone. An app's file depends only on the project, the environment's
+    name and namespace, the cluster settings and the app's own plan, so the preview renders just
+    the apps that changed."""
+    view = _env_view(plan, env, settings or cluster_settings())
     jinja = _environment()
-    files = {f"{env.name}/{ENVIRONMENT_FILE}": jinja.get_template("environment.yaml.j2").render(env=view)}
-    for app in env.apps:
+    files = {}
+    for app in apps:
         app_view = _app_view(plan, env, app)
         docs = [
             jinja.get_template(f"app/{name}.yaml.j2").render(env=view, app=app_view)

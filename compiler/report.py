@@ -6,27 +6,64 @@ environments, size), never the cluster's.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from unhazzle.compiler.cost import (
+    HOURS_PER_MONTH,
+    AppCost,
+    EnvCost,
+    PlanCost,
+    cents,
+    cost_json,
+    current_rates,
+    price_plan,
+)
 from unhazzle.compiler.pin import split_pinned
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """The machine-readable plan; fields may be added, never renamed."""
+def plan_json(plan: Plan, cost: PlanCost | None = None) -> dict[str, Any]:
+    """The machine-readable plan; fields may be added, never renamed. *cost*: today's by default."""
+    cost = cost or price_plan(plan, current_rates())
+    names = [env.name for env in plan.environments]
     return {
         "project": plan.project,
         "region": plan.region,
-        "environments": [_env_json(env) for env in plan.environments],
+        "environments": [_env_json(env, cost.environments[env.name]) for env in plan.environments],
+        "cost_eur_month": cost_json(*cost.total(names)),
+        "prices": prices_json(cost),
         "warnings": warnings(plan),
     }
 
 
-def _env_json(env: EnvPlan) -> dict[str, Any]:
-    return {"name": env.name, "badge": env.badge, "apps": [_app_json(app) for app in env.apps]}
+def prices_json(cost: PlanCost) -> dict[str, Any]:
+    """Which price table and unit prices the costs come from."""
+    r = cost.rates
+    return {
+        "table": r.table.isoformat(),
+        "node_type": r.node_type,
+        "vcpu_eur_month": float(round(r.vcpu_eur_month, 4)),
+        "memory_gb_eur_month": float(round(r.gb_eur_month, 4)),
+        "vcpu_eur_hour": float(round(r.vcpu_eur_month / HOURS_PER_MONTH, 6)),
+        "memory_gb_eur_hour": float(round(r.gb_eur_month / HOURS_PER_MONTH, 6)),
+        "volume_gb_eur_month": float(r.volume_gb_eur_month),
+        "public_app_eur_month": float(r.public_eur_month),
+        "estimates": list(r.estimates),
+    }
 
 
-def _app_json(app: AppPlan) -> dict[str, Any]:
+def _env_json(env: EnvPlan, cost: EnvCost) -> dict[str, Any]:
+    return {
+        "name": env.name,
+        "badge": env.badge,
+        "apps": [_app_json(app, cost.apps[app.name]) for app in env.apps],
+        "cost_eur_month": cost_json(cost.min, cost.max),
+        "budget_eur_month": env.budget.max_monthly_eur if env.budget else None,
+    }
+
+
+def _app_json(app: AppPlan, cost: AppCost) -> dict[str, Any]:
     s = app.sizing
     return {
         "name": app.name,
@@ -45,6 +82,7 @@ def _app_json(app: AppPlan) -> dict[str, Any]:
         "volume_gb": round(app.app.volume.size / 1024, 3) if app.app.volume else None,
         "profile": dict(s.answers),
         "secrets": list(app.secrets),
+        "cost_eur_month": cost_json(cost.min, cost.max),
     }
 
 
@@ -62,10 +100,29 @@ def warnings(plan: Plan) -> list[dict[str, str]]:
     return out
 
 
-def plan_text(plan: Plan) -> str:
+def eur_range(low: Decimal, high: Decimal) -> str:
+    """12.40 EUR, or 12.40-62.00 EUR when scale changes the cost."""
+    low, high = cents(low), cents(high)
+    return f"{low} EUR" if low == high else f"{low}-{high} EUR"
+
+
+def prices_line(cost: PlanCost) -> str:
+    r = cost.rates
+    estimated = f"; estimated: {', '.join(r.estimates)}" if r.estimates else ""
+    return (
+        f"prices of {r.table} (Hetzner, net of VAT): {r.node_type} nodes give "
+        f"{r.vcpu_eur_month:.4f} EUR per vCPU and {r.gb_eur_month:.4f} EUR per GB of memory a month"
+        f"{estimated}"
+    )
+
+
+def plan_text(plan: Plan, cost: PlanCost | None = None) -> str:
+    cost = cost or price_plan(plan, current_rates())
     lines = [f"{plan.project} (region {plan.region})", ""]
     for env in plan.environments:
-        lines += _env_text(env)
+        lines += _env_text(env, cost.environments[env.name])
+    low, high = cost.total([env.name for env in plan.environments])
+    lines += [f"total: {eur_range(low, high)} a month (at minimum-maximum scale)", prices_line(cost), ""]
     notes = warnings(plan)
     if notes:
         lines.append("warnings:")
@@ -73,8 +130,9 @@ def plan_text(plan: Plan) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _env_text(env: EnvPlan) -> list[str]:
-    lines = [f"{env.name} [{env.badge}]"]
+def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
+    budget = f", budget {env.budget.max_monthly_eur:g} EUR" if env.budget else ""
+    lines = [f"{env.name} [{env.badge}]  {eur_range(cost.min, cost.max)} a month{budget}"]
     width = max(len(app.name) for app in env.apps)
     for app in env.apps:
         s = app.sizing
@@ -93,6 +151,7 @@ def _env_text(env: EnvPlan) -> list[str]:
         image, digest = split_pinned(app.app.image)
         if digest:
             lines.append(f"{pad}image     {image} @ {digest}")
+        lines.append(f"{pad}cost      {eur_range(cost.apps[app.name].min, cost.apps[app.name].max)} a month")
         if app.app.volume:
             lines.append(f"{pad}volume    {app.app.volume.size / 1024:g} GB at {app.app.volume.path}")
         if app.internal_url:

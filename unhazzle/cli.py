@@ -23,6 +23,8 @@ COMMANDS = {
     "secrets": "secrets",
     "inspect": "inspect",
     "init": "init",
+    "preview": "preview",
+    "dev": "dev",
 }
 
 

@@ -13,7 +13,7 @@ from unhazzle.compiler.report import plan_json, plan_text
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "plan",
-        help="sizing, instances, URLs and warnings per environment",
+        help="sizing, instances, URLs, monthly cost and warnings per environment",
         description="Show what each app gets in each environment.",
     )
     add_spec(parser)
@@ -28,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
     plan = dataclasses.replace(compiled.plan, environments=select_envs(compiled, args.env))
     plan = maybe_pin(plan, args)
     if args.output == "json":
-        print(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
+        print(json.dumps(plan_json(plan, compiled.cost), indent=2, ensure_ascii=False))
+    elif args.output == "markdown":
+        from unhazzle.compiler.markdown import plan_markdown  # only this output needs it
+
+        print(plan_markdown(plan, compiled.cost), end="")
     else:
-        print(plan_text(plan), end="")
+        print(plan_text(plan, compiled.cost), end="")
     return 0

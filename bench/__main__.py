@@ -1,0 +1,17 @@
+"""`python -m bench` (`make bench`): every benchmark module in this folder, one after another."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+
+def main() -> None:
+    for module in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
+        print(f"== bench.{module}")
+        importlib.import_module(f"bench.{module}").main()
+
+
+if __name__ == "__main__":
+    main()

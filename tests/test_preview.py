@@ -1,0 +1,248 @@
+"""`unhazzle preview --base REF`: real Git repositories with commits on two branches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+import pytest
+from markdown_it import MarkdownIt
+
+from tests.conftest import EXAMPLES, MINIMAL
+from unhazzle.compiler.preview import MARKER
+
+SHOP = (EXAMPLES / "shop" / "unhazzle.yaml").read_text(encoding="utf-8")
+
+
+class Repo:
+    """A Git repository in a temp dir: commit on main, then change the working tree on a branch."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.git = git.Repo.init(root, initial_branch="main")
+        with self.git.config_writer() as cfg:
+            cfg.set_value("user", "name", "Test").set_value("user", "email", "test@example.com")
+        self.spec = root / "unhazzle.yaml"
+
+    def commit(self, files: dict[str, str], message: str) -> None:
+        for name, text in files.items():
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / name).write_text(text, encoding="utf-8")
+        self.git.index.add(list(files))
+        self.git.index.commit(message)
+
+    def branch(self, name: str) -> None:
+        self.git.git.checkout("-b", name)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "project")
+
+
+def _preview(cli, repo: Repo, *extra: str):
+    return cli("preview", str(repo.spec), "--base", "main", *extra)
+
+
+def _json(cli, repo: Repo):
+    result = _preview(cli, repo, "--output", "json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_preview_renamed_app_shows_removed_and_added(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.branch("rename")
+    renamed = SHOP.replace("\n  worker:\n", "\n  jobs:\n")
+    repo.commit({"unhazzle.yaml": renamed}, "rename worker to jobs")
+    data = _json(cli, repo)
+    prod = data["environments"][0]
+    status = {a["name"]: a["status"] for a in prod["apps"]}
+    assert status["jobs"] == "added" and status["worker"] == "removed"
+    assert prod["summary"] == {"added": 1, "removed": 1, "changed": 0}
+    files = {d["file"]: d["status"] for d in prod["manifest_diffs"]}
+    assert files["production/jobs.yaml"] == "added" and files["production/worker.yaml"] == "removed"
+    markdown = _preview(cli, repo).out
+    assert "| jobs | added (renamed from worker?) |" in markdown and "| worker | removed |" in markdown
+    jobs = next(a for a in prod["apps"] if a["name"] == "jobs")
+    assert jobs["renamed_from"] == "worker"
+    worker = next(a for a in prod["apps"] if a["name"] == "worker")
+    assert worker["cost_eur_month"] == {"min": 0.0, "max": 0.0}
+    assert worker["cost_change"]["max"] == -worker["before"]["cost_eur_month"]["max"]
+
+
+def test_preview_removed_environment(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.branch("drop-staging")
+    without = SHOP.split("  staging:\n")[0] + "\napps:" + SHOP.split("\napps:", 1)[1]
+    repo.spec.write_text(without, encoding="utf-8")  # uncommitted: the working tree is the head
+    data = _json(cli, repo)
+    staging = next(e for e in data["environments"] if e["name"] == "staging")
+    assert staging["status"] == "removed"
+    assert {a["status"] for a in staging["apps"]} == {"removed"}
+    assert all(d["status"] == "removed" for d in staging["manifest_diffs"])
+    assert staging["cost_eur_month"]["head"] == {"min": 0.0, "max": 0.0}
+    assert data["cost_eur_month"]["change"]["max"] == -staging["cost_eur_month"]["base"]["max"]
+    assert data["headline"].startswith("Cost at maximum scale down by")
+
+
+def test_preview_spec_absent_at_base_shows_everything_new(cli, repo):
+    repo.commit({"README.md": "hello\n"}, "base without a spec")
+    repo.branch("add-spec")
+    repo.spec.write_text(SHOP, encoding="utf-8")
+    data = _json(cli, repo)
+    assert data["status"] == "new"
+    assert "did not exist at main" in data["base_note"]
+    assert {a["status"] for e in data["environments"] for a in e["apps"]} == {"added"}
+    assert {e["status"] for e in data["environments"]} == {"added"}
+    assert data["headline"].startswith("New: costs up to")
+
+
+def test_preview_invalid_spec_at_head_exits_2_without_comment(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.branch("broken")
+    repo.spec.write_text(SHOP.replace("region: fsn1", "region: fsn9").replace("port: 9000", "prot: 9000"))
+    result = _preview(cli, repo)
+    assert result.code == 2
+    assert result.out == ""  # no comment at all
+    lines = result.err.strip().splitlines()
+    assert lines[0].startswith(f"{repo.spec}:6:9: error: region:")
+    prot_line = SHOP.splitlines().index("    port: 9000") + 1
+    assert any(f":{prot_line}:5: error: apps.api: unknown key 'prot'" in line for line in lines)
+
+
+def test_preview_identical_specs_say_so_in_one_line(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    result = _preview(cli, repo)
+    assert result.code == 0
+    body = [line for line in result.out.splitlines() if line and not line.startswith(("<!--", "#"))]
+    assert body == ["No changes to unhazzle.yaml since main."]
+
+
+def test_preview_unknown_base_is_bad_input(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    result = cli("preview", str(repo.spec), "--base", "no-such-branch")
+    assert result.code == 2
+    assert "--base no-such-branch: error: no commit, branch or tag by that name" in result.err
+
+
+def test_preview_outside_git_is_bad_input(cli, write_spec):
+    result = cli("preview", str(write_spec(MINIMAL)), "--base", "main")
+    assert result.code == 2 and "not inside a Git repository" in result.err
+
+
+def test_preview_base_over_budget_still_compares(cli, repo):
+    over = SHOP.replace("budget: {max_monthly_eur: 400}", "budget: {max_monthly_eur: 1}")
+    repo.commit({"unhazzle.yaml": over}, "base over budget")
+    repo.spec.write_text(SHOP, encoding="utf-8")
+    data = _json(cli, repo)
+    assert data["status"] == "changed" and data["budget"]["within"] is True
+
+
+def test_preview_head_over_budget_exits_2(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.spec.write_text(SHOP.replace("max_monthly_eur: 300", "max_monthly_eur: 2"), encoding="utf-8")
+    result = _preview(cli, repo)
+    assert result.code == 2 and result.out == ""
+    line = SHOP.splitlines().index("    budget: {max_monthly_eur: 300}") + 1
+    assert f":{line}:31: error: environments.production.budget.max_monthly_eur:" in result.err
+
+
+def test_preview_markdown_parses_with_tables_and_details(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.branch("scale")
+    changed = SHOP.replace("instances: {max: 2}", "instances: {max: 4}")
+    changed = changed.replace("memory: 512MB", "memory: 1GB")
+    repo.commit({"unhazzle.yaml": changed}, "scale up")
+    markdown = _preview(cli, repo).out
+    assert markdown.startswith(MARKER + "\n")
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    tables = [t for t in tokens if t.type == "table_open"]
+    assert len(tables) == 2  # one per changed environment
+    header = [t.content for t in tokens if t.type == "inline"]
+    assert "EUR/month at max" in header
+    html = "".join(t.content for t in tokens if t.type == "html_block")
+    assert html.count("<details>") == html.count("</details>") >= 2
+    fences = [t for t in tokens if t.type == "fence"]
+    assert fences and all(t.info == "diff" for t in fences)
+    assert '-              memory: "512Mi"' in fences[0].content + fences[-1].content or any(
+        '+              memory: "1Gi"' in f.content for f in fences
+    )
+    assert "Cost at maximum scale up by" in markdown
+
+
+def test_preview_markdown_shows_secret_names_only(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.spec.write_text(SHOP.replace("secrets: [SESSION_KEY]", "secrets: [SESSION_KEY, CSRF_KEY]"))
+    markdown = _preview(cli, repo).out
+    assert "`CSRF_KEY`" in markdown and "`SESSION_KEY`" in markdown
+
+
+def test_preview_hostile_names_cannot_break_the_table(cli, repo):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    hostile = SHOP.replace("LOG_LEVEL: info\n      API_URL", "LOG_LEVEL: 'a|b</details>```'\n      API_URL")
+    repo.spec.write_text(hostile, encoding="utf-8")
+    markdown = _preview(cli, repo).out
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    html = "".join(t.content for t in tokens if t.type == "html_block")
+    assert html.count("<details>") == html.count("</details>")
+    fences = [t.content for t in tokens if t.type == "fence"]
+    assert any("a|b</details>```" in f for f in fences)  # inside the diff, intact
+
+
+def test_preview_renders_every_file_that_differs():
+    """Skipping apps whose plan is unchanged never hides a difference in the rendered files."""
+    from unhazzle.compiler.pipeline import compile_text
+    from unhazzle.compiler.preview import changed_files
+    from unhazzle.compiler.render import render_plan
+
+    base = compile_text(SHOP)
+    edits = [
+        SHOP.replace("LOG_LEVEL: debug", "LOG_LEVEL: trace"),
+        SHOP.replace("project: shop", "project: shop2"),
+        SHOP.replace("memory: 512MB", "memory: 1GB"),
+        SHOP.replace("  staging:\n", "  staging:\n    badge: preview\n"),
+        SHOP.replace("\n  worker:\n", "\n  jobs:\n"),
+    ]
+    for text in edits:
+        head = compile_text(text)
+        old, new = render_plan(base.plan), render_plan(head.plan)
+        full = {n for n in {*old, *new} if old.get(n) != new.get(n)}
+        fast = {n for env in ("production", "staging") for n in changed_files(base, head, env)}
+        assert fast == full
+
+
+def test_preview_markdown_stays_under_the_comment_limit(cli, repo):
+    from bench.preview import spec_text
+
+    repo.commit({"unhazzle.yaml": spec_text(100)}, "base")
+    repo.spec.write_text(spec_text(100, changed=95).replace("LOG_LEVEL: info", "LOG_LEVEL: debug"))
+    markdown = _preview(cli, repo).out
+    assert len(markdown) <= 60_000
+    assert "too long to show here" in markdown and "`production/app-7.yaml` (changed)" in markdown
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    assert [t for t in tokens if t.type == "table_open"]
+
+
+def test_preview_names_changed_secrets_never_their_values(cli, repo):
+    from unhazzle.compiler.age import encrypt
+
+    secrets_dir = EXAMPLES / "shop" / "unhazzle.secrets"
+    files = {"unhazzle.yaml": SHOP}
+    files |= {f"unhazzle.secrets/{p.name}": p.read_text() for p in secrets_dir.glob("*.yaml")}
+    repo.commit(files, "base")
+    assert "No changes" in _preview(cli, repo).out  # same values at the base: nothing to say
+    store = repo.spec.parent / "unhazzle.secrets" / "production.yaml"
+    text = store.read_text()
+    first = text.index("-----BEGIN AGE ENCRYPTED FILE-----")
+    last = text.index("-----END AGE ENCRYPTED FILE-----", first) + len("-----END AGE ENCRYPTED FILE-----")
+    indent = text[text.rindex("\n", 0, first) + 1 : first]
+    canary = "canary-value-7f3a"
+    recipient = SHOP.split("recipients: [", 1)[1].split("]", 1)[0]
+    fresh = encrypt(canary, [recipient]).strip().replace("\n", "\n" + indent)
+    store.write_text(text[:first] + fresh + text[last:])
+    result = _preview(cli, repo)
+    assert result.code == 0, result.err
+    assert "### Secrets" in result.out and " changed" in result.out
+    assert canary not in result.out
