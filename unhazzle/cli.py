@@ -19,6 +19,7 @@ COMMANDS = {
     "plan": "plan",
     "explain": "explain",
     "render": "render",
+    "publish": "publish",
 }
 
 

@@ -1,0 +1,110 @@
+"""`unhazzle publish [SPEC] --to ENV_REPO [--branch BRANCH] [--dry-run] [--output text|json]`:
+render the manifests and commit them to the environment repo the reconciler watches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from unhazzle import __version__
+from unhazzle.commands.common import add_spec, compile_spec
+from unhazzle.compiler.index import project_files
+from unhazzle.compiler.publish import PublishOptions, PublishResult, publish, source_of
+from unhazzle.compiler.render import render_plan
+from unhazzle.errors import UsageError
+
+TRAILER_KEY = "Key: value (a word of letters, digits and '-')"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "publish",
+        help="render and commit the manifests to the environment repo",
+        description="Render every environment and commit the result to ENV_REPO as one commit "
+        "(PROJECT/ENVIRONMENT/ folders), then push; retried when another pipeline pushes first.",
+    )
+    add_spec(parser)
+    parser.add_argument("--to", required=True, metavar="ENV_REPO", help="path or URL of the environment repo")
+    parser.add_argument("--branch", default="main", help="branch to publish to (default: main)")
+    parser.add_argument("--dry-run", action="store_true", help="show the commit; do not commit or push")
+    parser.add_argument("--output", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--allow-delete-environment",
+        action="store_true",
+        help="delete the folders of environments the spec no longer has",
+    )
+    parser.add_argument(
+        "--message-trailer",
+        action="append",
+        default=[],
+        metavar="'KEY: VALUE'",
+        help="an extra trailer for the commit message (repeatable)",
+    )
+    for name in ("repo", "commit", "message"):
+        parser.add_argument(f"--source-{name}", metavar=name.upper(), help=f"the spec's source {name}")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = PublishOptions(
+        branch=_branch(args.branch),
+        allow_delete_environment=args.allow_delete_environment,
+        dry_run=args.dry_run,
+        trailers=_trailers(args.message_trailer),
+    )
+    compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
+    spec_path = Path(args.spec)
+    overrides = {"repo": args.source_repo, "commit": args.source_commit, "message": args.source_message}
+    source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
+    files = project_files(compiled.plan, render_plan(compiled.plan), source=source, version=__version__)
+    result = publish(compiled.plan.project, files, args.to, source=source, options=options)
+    if args.output == "json":
+        print(json.dumps(result_json(result), indent=2, sort_keys=True))
+    else:
+        print(result_text(compiled.plan.project, result), end="")
+    return 0
+
+
+def _branch(name: str) -> str:
+    bad = not name or name.startswith(("-", "/")) or ".." in name or any(c in name for c in " ~^:?*[\\")
+    if bad or name.endswith((".lock", "/", ".")):
+        raise UsageError(f"--branch: '{name}' is not a usable branch name")
+    return name
+
+
+def _trailers(items: list[str]) -> dict[str, str]:
+    trailers = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value or not key.replace("-", "").isalnum() or "\n" in value:
+            raise UsageError(f"--message-trailer: '{item}' should look like {TRAILER_KEY}")
+        trailers[key] = value
+    return trailers
+
+
+def result_json(result: PublishResult) -> dict[str, Any]:
+    return {
+        "commit": result.commit,
+        "changed": result.changed,
+        "dry_run": result.dry_run,
+        "repo": result.repo,
+        "branch": result.branch,
+        "files": [{"path": change.path, "status": change.status} for change in result.files],
+        "message": result.message,
+        "attempts": result.attempts,
+    }
+
+
+def result_text(project: str, result: PublishResult) -> str:
+    where = f"'{result.branch}' of {result.repo}"
+    if not result.changed:
+        return f"{project}: no change in the rendered output; nothing committed to {where}\n"
+    files = "".join(f"  {change.line()}\n" for change in result.files)
+    subject = result.message.split("\n", 1)[0]
+    if result.dry_run:
+        body = "".join(f"  | {line}\n".replace("| \n", "|\n") for line in result.message.splitlines())
+        return f"dry run: would commit to {where}:\n{body}"
+    return f"published {result.commit} to {where}: {subject}\n{files}"
