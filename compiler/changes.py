@@ -21,6 +21,7 @@ Status = Literal["added", "changed", "removed"]
 # the same manifests is not a change worth a commit.
 PROVENANCE = ("source", "compiler")
 SUBJECT_MAX = 100
+LETTERS = {"added": "A", "changed": "M", "removed": "D"}
 
 
 @dataclass(frozen=True, order=True)
@@ -29,7 +30,8 @@ class FileChange:
     status: Status
 
     def line(self) -> str:
-        return f"{self.status[0].upper()} {self.path}"
+        """As `git status --short` would show it: A, M or D and the path."""
+        return f"{LETTERS[self.status]} {self.path}"
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def plan_changes(
         or (_env_of(path) in new_envs and path not in new_files and not path.endswith(f"/{SECRETS_FILE}"))
     )
     writes = {path: data for path, data in new_files.items() if old_blobs.get(path) != blob_id(data)}
-    if not _matters(writes, old_indexes, removals):
+    writes = _without_provenance_only(writes, old_indexes)
+    if not writes and not removals:
         return ChangeSet(project=project, writes={}, removals=[], files=[])
     files = sorted(
         [FileChange(path, "changed" if path in old_blobs else "added") for path in writes]
@@ -125,19 +128,21 @@ def _delete_refusal(project: str, gone: list[str]) -> str:
     )
 
 
-def _matters(
-    writes: Mapping[str, bytes], old_indexes: Mapping[str, Mapping[str, Any]], removals: list[str]
-) -> bool:
-    """Whether anything but provenance changed: a manifest, a removal, or the index's content."""
-    if removals:
-        return True
+def _without_provenance_only(
+    writes: Mapping[str, bytes], old_indexes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, bytes]:
+    """Drop an environment's new index when only its provenance changed and nothing else in that
+    environment did: a new source commit that renders the same leaves the folder alone."""
+    busy = {_env_of(path) for path in writes if not path.endswith(f"/{INDEX_FILE}")}
+    kept = {}
     for path, data in writes.items():
-        if not path.endswith(f"/{INDEX_FILE}"):
-            return True
-        old = old_indexes.get(_env_of(path))
-        if old is None or _content(old) != _content(_load(data)):
-            return True
-    return False
+        env = _env_of(path)
+        old = old_indexes.get(env)
+        if path.endswith(f"/{INDEX_FILE}") and env not in busy and old is not None:
+            if _content(old) == _content(_load(data)):
+                continue
+        kept[path] = data
+    return kept
 
 
 def _content(index: Mapping[str, Any]) -> dict[str, Any]:

@@ -263,7 +263,15 @@ def _fetch(repo: git.Repo, url: str, options: PublishOptions) -> str | None:
     """The branch tip, fetched into the cache; None when the branch (or any commit) is missing."""
     refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
     status, _, err = _run(
-        repo, "fetch", "--quiet", "--no-tags", "--depth=1", url, refspec, timeout=options.timeout_s
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--depth=1",
+        url,
+        refspec,
+        timeout=options.timeout_s,
     )
     if status == 0:
         return _must(repo, "rev-parse", "--verify", f"{TIP_REF}^{{commit}}").strip()
@@ -328,6 +336,8 @@ def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str) -
 def _store(repo: git.Repo, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:
     """Write every new file's blob in one `git hash-object` run; path -> blob id."""
     paths = sorted(writes)
+    if not paths:
+        return {}
     staged = []
     for number, path in enumerate(paths):
         staged_path = Path(scratch) / f"blob-{number}"
