@@ -49,6 +49,10 @@ RETRYABLE = (
 )
 MISSING_BRANCH = "couldn't find remote ref"
 TIP_REF = "refs/unhazzle/tip"
+CREDENTIALS_HINT = (
+    "give credentials the way Git takes them: a credential helper, GIT_ASKPASS, an SSH key, "
+    "or user:token@ in the URL"
+)
 DEFAULT_AUTHOR = ("Unhazzle", "publish@unhazzle.invalid")
 
 
@@ -247,12 +251,14 @@ def _must(repo: git.Repo, *args: str, **kwargs: Any) -> str:
 
 
 def _reason(stderr: str) -> str:
-    """Git's last real complaint, one line, with credentials removed."""
-    lines = [line.strip() for line in scrub(stderr).splitlines() if line.strip()]
-    useful = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines or ["no details"]
-    text = useful[-1]
+    """Git's last real complaint (which may run over a few lines), as one line, scrubbed."""
+    lines = [line.strip() for line in scrub(stderr).splitlines() if line.strip()] or ["no details"]
+    starts = [n for n, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
+    text = " ".join(lines[starts[-1] if starts else -1 :])
     for prefix in ("fatal: ", "error: "):
         text = text.removeprefix(prefix)
+    if "terminal prompts disabled" in text:
+        text += f"; {CREDENTIALS_HINT}"
     return text
 
 

@@ -96,19 +96,23 @@ def spec_text(
 ) -> str:
     env_lines = "".join(f"  {env}: {{}}\n" for env in envs)
     secret_line = f"    secrets: [{', '.join(secrets)}]\n" if secrets else ""
-    return textwrap.dedent(
-        f"""\
+    return (
+        textwrap.dedent(
+            f"""\
         version: 1
         project: {project}
         region: fsn1
         environments:
         """
-    ) + env_lines + (
-        "apps:\n"
-        "  web:\n"
-        f"    image: {image}\n"
-        "    port: 8080\n"
-        f"    instances: {{min: {instances[0]}, max: {instances[1]}}}\n" + secret_line
+        )
+        + env_lines
+        + (
+            "apps:\n"
+            "  web:\n"
+            f"    image: {image}\n"
+            "    port: 8080\n"
+            f"    instances: {{min: {instances[0]}, max: {instances[1]}}}\n" + secret_line
+        )
     )
 
 

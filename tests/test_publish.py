@@ -266,7 +266,14 @@ def test_publish_cache_is_outside_the_checkout(cli, remote, write_spec, tmp_path
 def test_publish_parallel_publishers_lose_no_commit(remote, tmp_path):
     """Six pipelines at once: three projects, one of them published three times with different
     images; some share a machine (a cache), most do not."""
-    jobs = [("shop", "1.1"), ("shop", "1.2"), ("shop", "1.3"), ("blog", "1.0"), ("docs", "1.0"), ("api", "1.0")]
+    jobs = [
+        ("shop", "1.1"),
+        ("shop", "1.2"),
+        ("shop", "1.3"),
+        ("blog", "1.0"),
+        ("docs", "1.0"),
+        ("api", "1.0"),
+    ]
     procs = []
     for number, (project, tag) in enumerate(jobs):
         spec = tmp_path / f"spec-{number}" / "unhazzle.yaml"
@@ -281,7 +288,9 @@ def test_publish_parallel_publishers_lose_no_commit(remote, tmp_path):
         results.append(json.loads(out))
     history = git("--git-dir", str(remote), "rev-list", "--first-parent", "main").split()
     assert sorted(r["commit"] for r in results) == sorted(history)
-    assert all(len(git("--git-dir", str(remote), "rev-list", "--parents", "-1", c).split()) <= 2 for c in history)
+    assert all(
+        len(git("--git-dir", str(remote), "rev-list", "--parents", "-1", c).split()) <= 2 for c in history
+    )
     for commit in history:  # every commit holds whole environments: each index's files are there
         files = tree_files(remote, commit)
         for path in (p for p in files if p.endswith("_index.json")):
