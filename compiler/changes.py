@@ -138,10 +138,14 @@ def _without_provenance_only(
     for path, data in writes.items():
         env = _env_of(path)
         old = old_indexes.get(env)
-        if path.endswith(f"/{INDEX_FILE}") and env not in busy and old is not None:
-            if _content(old) == _content(_load(data)):
-                continue
-        kept[path] = data
+        provenance_only = (
+            path.endswith(f"/{INDEX_FILE}")
+            and env not in busy
+            and old is not None
+            and _content(old) == _content(_load(data))
+        )
+        if not provenance_only:
+            kept[path] = data
     return kept
 
 

@@ -305,12 +305,12 @@ def test_publish_parallel_publishers_lose_no_commit(remote, tmp_path):
 
 def test_index_parse_rejects_what_we_did_not_write():
     for text in ("", "[]", '{"format": 2}', '{"format": 1, "apps": []}', "\xff"):
-        with pytest.raises(BadIndexError, match="^x/_index.json: "):
+        with pytest.raises(BadIndexError, match=r"^x/_index\.json: "):
             parse_index(text, where="x/_index.json")
 
 
 def test_index_list_objects_rejects_non_objects():
-    with pytest.raises(BadIndexError, match="^web.yaml: "):
+    with pytest.raises(BadIndexError, match=r"^web\.yaml: "):
         list_objects({"web.yaml": "just: a mapping\n"})
 
 
