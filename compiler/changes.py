@@ -196,7 +196,7 @@ def _app_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     notes = []
     before, after = _range(old.get("instances")), _range(new.get("instances"))
     if before != after:
-        notes.append(f"{name} {before} -> {after} instances")
+        notes.append(f"{name} {before} -> {after} instance{'' if after == '1' else 's'}")
     if old.get("image") != new.get("image"):
         notes.append(f"{name} image {_short(old.get('image'))} -> {_short(new.get('image'))}")
     return notes

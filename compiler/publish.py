@@ -33,7 +33,7 @@ import git
 from unhazzle import __version__
 from unhazzle.compiler.changes import ChangeSet, FileChange, plan_changes
 from unhazzle.compiler.index import INDEX_FILE, BadIndexError, Source, parse_index
-from unhazzle.errors import OperationError
+from unhazzle.errors import OperationError, UsageError
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
@@ -162,6 +162,8 @@ def scrub(text: str) -> str:
 
 def remote_url(remote: str) -> str:
     """A URL or SSH address as given; a local path made absolute (Git runs in the cache)."""
+    if not remote.strip() or remote.startswith("-"):
+        raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
     if "://" in remote or (SCP_LIKE.match(remote) and not Path(remote).exists()):
         return remote
     return str(Path(remote).expanduser().resolve())

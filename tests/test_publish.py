@@ -22,6 +22,7 @@ from tests.envrepo import (
     tree_files,
 )
 from unhazzle import __version__
+from unhazzle.compiler.changes import blob_id, plan_changes, summarize
 from unhazzle.compiler.index import BadIndexError, list_objects, parse_index
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.publish import remote_url, scrub
@@ -324,3 +325,79 @@ def test_remote_url_keeps_urls_and_ssh_and_resolves_paths(tmp_path, monkeypatch)
     assert remote_url("git@github.com:acme/env.git") == "git@github.com:acme/env.git"
     assert remote_url("https://h/x.git") == "https://h/x.git"
     assert remote_url("env.git") == str(tmp_path / "env.git")
+
+
+@pytest.mark.parametrize("remote", ["--upload-pack=touch /tmp/pwned", "-x", "  "])
+def test_publish_rejects_remotes_that_look_like_options(cli, write_spec, remote):
+    result = cli("publish", str(write_spec(spec_text())), f"--to={remote}")
+    assert result.code == 2
+    assert result.err.startswith("--to: ")
+
+
+def _index(apps: dict, cost: dict | None = None) -> dict:
+    return {"format": 1, "apps": apps, **({"cost_eur_month": cost} if cost else {})}
+
+
+WEB = {"image": "ghcr.io/acme/web:1.0", "instances": {"min": 2, "max": 6}, "secrets": []}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "touched", "summary"),
+    [
+        (None, _index({"web": WEB}), ["web"], "new environment, 1 app (web)"),
+        (_index({"web": WEB}), None, [], "environment removed"),
+        (
+            _index({"web": WEB}),
+            _index({"web": {**WEB, "instances": {"min": 3, "max": 8}, "secrets": ["A"]}}),
+            ["web"],
+            "web 2-6 -> 3-8 instances, +1 secret",
+        ),
+        (
+            _index({"web": WEB}),
+            _index({"web": {**WEB, "instances": {"min": 1, "max": 1}}}),
+            [],
+            "web 2-6 -> 1 instance",
+        ),
+        (_index({"web": {**WEB, "secrets": ["A", "B"]}}), _index({"web": WEB}), [], "-2 secrets"),
+        (_index({"web": WEB}), _index({"api": WEB}), [], "+api, -web"),
+        (
+            _index({"web": WEB}),
+            _index({"web": {**WEB, "image": "r/web@sha256:0123456789abcdef0000"}}),
+            [],
+            "web image 1.0 -> @0123456789ab",
+        ),
+        (
+            _index({"web": WEB}),
+            _index({"web": WEB}),
+            ["web", "_environment"],
+            "web settings, shared settings changed",
+        ),
+        (
+            _index({"web": WEB}, {"min": 10.0, "max": 20.0}),
+            _index({"web": WEB}, {"min": 10.0, "max": 30.0}),
+            ["web"],
+            "cost 10.0-20.0 -> 10.0-30.0 EUR/month",
+        ),
+    ],
+)
+def test_changes_summary_in_words(old, new, touched, summary):
+    assert summarize(old, new, touched) == summary
+
+
+def test_changes_only_this_project_and_secrets_kept():
+    old = {
+        "shop/production/web.yaml": "1" * 40,
+        "shop/production/_secrets.json": "2" * 40,
+        "shop/production/old.yaml": "3" * 40,
+        "shop/README.md": "4" * 40,
+    }
+    new = {"shop/production/web.yaml": b"kind: X\n"}
+    changes = plan_changes("shop", new, old, old_indexes={}, allow_delete=False)
+    assert changes.removals == ["shop/production/old.yaml"]
+    assert set(changes.writes) == {"shop/production/web.yaml"}
+
+
+def test_changes_blob_id_matches_git(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"hello\n")
+    assert blob_id(b"hello\n") == git("hash-object", str(path)).strip()
