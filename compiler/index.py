@@ -83,7 +83,7 @@ def index_text(index: Mapping[str, Any]) -> str:
 def list_objects(files: Mapping[str, str]) -> list[dict[str, str]]:
     """Every Kubernetes object in *files*, sorted by file, kind, namespace and name.
     Cluster-wide objects (the Namespace) have namespace ``""``."""
-    yaml = YAML(typ="safe", pure=True)
+    yaml = YAML(typ="safe")  # the C parser (ruamel.yaml.clib) when present: 4x faster
     objects: list[dict[str, str]] = []
     for name, text in files.items():
         try:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unhazzle import __version__
 from unhazzle.commands.common import add_spec, compile_spec
-from unhazzle.compiler.index import project_files
-from unhazzle.compiler.publish import PublishOptions, PublishResult, publish, source_of
-from unhazzle.compiler.render import render_plan
 from unhazzle.errors import UsageError
+
+if TYPE_CHECKING:
+    from unhazzle.compiler.publish import PublishResult
 
 TRAILER_KEY = "Key: value (a word of letters, digits and '-')"
 
@@ -48,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so that every other command starts without loading Git support.
+    from unhazzle.compiler.index import project_files
+    from unhazzle.compiler.publish import PublishOptions, publish, source_of
+    from unhazzle.compiler.render import render_plan
+
     options = PublishOptions(
         branch=_branch(args.branch),
         allow_delete_environment=args.allow_delete_environment,
