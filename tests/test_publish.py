@@ -401,3 +401,12 @@ def test_changes_blob_id_matches_git(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"hello\n")
     assert blob_id(b"hello\n") == git("hash-object", str(path)).strip()
+
+
+@pytest.mark.parametrize("name", ["github-actions-publish.yml", "gitlab-ci-publish.yml"])
+def test_publish_example_pipelines_run_publish_on_main(name):
+    from ruamel.yaml import YAML
+
+    text = (EXAMPLES / "ci" / name).read_text()
+    assert YAML(typ="safe").load(text)
+    assert "unhazzle publish unhazzle.yaml" in text and "--output json" in text and "main" in text
