@@ -410,3 +410,26 @@ def test_publish_example_pipelines_run_publish_on_main(name):
     text = (EXAMPLES / "ci" / name).read_text()
     assert YAML(typ="safe").load(text)
     assert "unhazzle publish unhazzle.yaml" in text and "--output json" in text and "main" in text
+
+
+def test_publish_retries_on_the_new_tip_when_another_push_wins(cli, remote, write_spec):
+    """A hook on the remote lets a competing commit land while our push is being received, so
+    the first push is rejected for certain; publish must fetch, re-apply and push again."""
+    spec = write_spec(spec_text())
+    assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    rival = seed_commit(remote, {"blog/production/web.yaml": "kind: Rival\n"}, branch="rival")
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        'if [ ! -e "$GIT_DIR/raced" ]; then touch "$GIT_DIR/raced"; '
+        f"unset GIT_QUARANTINE_PATH; git update-ref refs/heads/main {rival}; fi\n"
+    )
+    hook.chmod(0o755)
+    write_spec(spec_text(instances=(3, 8)))
+    result = cli("publish", str(spec), "--to", url(remote), "--output", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["attempts"] == 2
+    assert git("--git-dir", str(remote), "rev-parse", "main^").strip() == rival
+    assert tree_files(remote)["blog/production/web.yaml"] == b"kind: Rival\n"
+    assert index_of(remote, "shop", "production")["apps"]["web"]["instances"] == {"min": 3, "max": 8}
