@@ -172,11 +172,11 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touc
     """One environment's change in words: "web 2-6 -> 3-8 instances, +1 secret"."""
     if new is None:
         return "environment removed"
-    new_apps: Mapping[str, Any] = new.get("apps", {})
+    new_apps = _apps(new)
     if old is None:
         count = len(new_apps)
         return f"new environment, {count} app{'s' if count != 1 else ''} ({', '.join(new_apps)})"
-    old_apps: Mapping[str, Any] = old.get("apps", {})
+    old_apps = _apps(old)
     notes = [f"+{name}" for name in new_apps if name not in old_apps]
     notes += [f"-{name}" for name in old_apps if name not in new_apps]
     for name in (n for n in new_apps if n in old_apps):
@@ -190,6 +190,14 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touc
         notes = notes or ["index updated"]
         notes[-1] += " changed"
     return ", ".join(notes)
+
+
+def _apps(index: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The apps of an index, each a mapping: an old index may have been edited by hand."""
+    apps = index.get("apps")
+    if not isinstance(apps, Mapping):
+        return {}
+    return {str(name): info if isinstance(info, Mapping) else {} for name, info in apps.items()}
 
 
 def _app_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -220,7 +228,8 @@ def _short(image: Any) -> str:
 
 def _secret_notes(old_apps: Mapping[str, Any], new_apps: Mapping[str, Any]) -> list[str]:
     def names(apps: Mapping[str, Any]) -> set[tuple[str, str]]:
-        return {(app, str(s)) for app, info in apps.items() for s in (info.get("secrets") or [])}
+        listed = ((app, info.get("secrets")) for app, info in apps.items())
+        return {(app, str(s)) for app, secrets in listed if isinstance(secrets, list) for s in secrets}
 
     before, after = names(old_apps), names(new_apps)
     notes = []

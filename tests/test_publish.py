@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES
 from tests.envrepo import (
@@ -433,3 +435,20 @@ def test_publish_retries_on_the_new_tip_when_another_push_wins(cli, remote, writ
     assert git("--git-dir", str(remote), "rev-parse", "main^").strip() == rival
     assert tree_files(remote)["blog/production/web.yaml"] == b"kind: Rival\n"
     assert index_of(remote, "shop", "production")["apps"]["web"]["instances"] == {"min": 3, "max": 8}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    old=st.dictionaries(st.sampled_from(["apps", "cost_eur_month", "format"]), JSON, max_size=3),
+    apps=st.dictionaries(st.text(max_size=4), JSON, max_size=3),
+)
+def test_changes_summary_survives_hand_edited_indexes(old, apps):
+    """An index in the repo may have been edited by hand: the summary still comes out as text."""
+    for candidate in (old, {**old, "apps": apps}):
+        assert isinstance(summarize(candidate, _index({"web": WEB}), ["web"]), str)
