@@ -300,9 +300,10 @@ def test_publish_parallel_publishers_lose_no_commit(remote, tmp_path):
             folder = path.rsplit("/", 1)[0]
             listed = {f"{folder}/{o['file']}" for o in json.loads(files[path])["objects"]}
             assert listed <= set(files)
-    last_shop = next(c for c in history if any(r["commit"] == c and "shop" in r["message"] for r in results))
+    tags = {r["commit"]: tag for r, (project, tag) in zip(results, jobs, strict=True) if project == "shop"}
+    last_shop = next(commit for commit in history if commit in tags)  # newest first
     image = index_of(remote, "shop", "production")["apps"]["web"]["image"]
-    assert image == index_of(remote, "shop", "production", last_shop)["apps"]["web"]["image"]
+    assert image == f"ghcr.io/acme/shop:{tags[last_shop]}"
     assert {p.split("/")[0] for p in tree_files(remote)} == {"shop", "blog", "docs", "api"}
 
 
