@@ -203,6 +203,7 @@ def _cache_repo(url: str, options: PublishOptions) -> Iterator[git.Repo]:
 def _open_or_init(path: Path) -> git.Repo:
     try:
         if (path / "HEAD").exists():
+            _clear_stale_locks(path)
             return git.Repo(path)
         staging = Path(tempfile.mkdtemp(prefix=".init.", dir=path.parent))
         git.Repo.init(staging, bare=True).close()
@@ -210,6 +211,13 @@ def _open_or_init(path: Path) -> git.Repo:
         return git.Repo(path)
     except git.GitError as exc:
         raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(str(exc))}") from None
+
+
+def _clear_stale_locks(path: Path) -> None:
+    """Git's own lock files left by a publish that was killed: we hold the machine-wide lock on
+    this copy, so no live Git process can own them, and leaving them would block every fetch."""
+    for stale in [*path.glob("*.lock"), *(path / "refs").rglob("*.lock")]:
+        stale.unlink(missing_ok=True)
 
 
 # --- running git -----------------------------------------------------------------------------

@@ -453,3 +453,14 @@ def test_changes_summary_survives_hand_edited_indexes(old, apps):
     """An index in the repo may have been edited by hand: the summary still comes out as text."""
     for candidate in (old, {**old, "apps": apps}):
         assert isinstance(summarize(candidate, _index({"web": WEB}), ["web"]), str)
+
+
+def test_publish_recovers_from_a_killed_earlier_run(cli, remote, write_spec, tmp_path):
+    spec = write_spec(spec_text())
+    assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    [copy] = [c for c in (tmp_path / "cache" / "envrepos").iterdir() if c.is_dir()]
+    (copy / "shallow.lock").write_text("left by a killed fetch\n")
+    (copy / "refs" / "unhazzle" / "tip.lock").write_text("")
+    write_spec(spec_text(instances=(3, 8)))
+    result = cli("publish", str(spec), "--to", url(remote))
+    assert result.code == 0, result.err
