@@ -460,6 +460,7 @@ def test_publish_recovers_from_a_killed_earlier_run(cli, remote, write_spec, tmp
     assert cli("publish", str(spec), "--to", url(remote)).code == 0
     [copy] = [c for c in (tmp_path / "cache" / "envrepos").iterdir() if c.is_dir()]
     (copy / "shallow.lock").write_text("left by a killed fetch\n")
+    (copy / "refs" / "unhazzle").mkdir(parents=True, exist_ok=True)
     (copy / "refs" / "unhazzle" / "tip.lock").write_text("")
     write_spec(spec_text(instances=(3, 8)))
     result = cli("publish", str(spec), "--to", url(remote))
