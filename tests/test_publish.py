@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES
-from tests.envrepo import (
+from tests.gitrepos import (
     bare_repo,
     commit_count,
     commit_message,

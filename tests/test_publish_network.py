@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.envrepo import bare_repo, commit_count, git, publish_process, spec_text, tip, tree_files
+from tests.gitrepos import bare_repo, commit_count, git, publish_process, spec_text, tip, tree_files
 from tests.gitservers import dropping_proxy, free_port, git_daemon, smart_http
 
 SECRET = "pa55-w0rd-xyz"
