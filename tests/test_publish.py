@@ -25,10 +25,11 @@ from tests.gitrepos import (
 )
 from unhazzle import __version__
 from unhazzle.compiler.changes import blob_id, plan_changes, summarize
-from unhazzle.compiler.index import BadIndexError, list_objects, parse_index
+from unhazzle.compiler.index import BadIndexError, Source, list_objects, parse_index, project_files
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.publish import remote_url, scrub
+from unhazzle.compiler.publish import PublishOptions, publish, remote_url, scrub
 from unhazzle.compiler.render import render_plan
+from unhazzle.errors import OperationError
 
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
 
@@ -465,3 +466,24 @@ def test_publish_recovers_from_a_killed_earlier_run(cli, remote, write_spec, tmp
     write_spec(spec_text(instances=(3, 8)))
     result = cli("publish", str(spec), "--to", url(remote))
     assert result.code == 0, result.err
+
+
+def test_publish_gives_up_after_bounded_attempts(remote, write_spec, tmp_path):
+    """A remote where someone always pushes first: publish stops after its attempts, exit 1."""
+    spec = write_spec(spec_text())
+    seed_commit(remote, {"README.md": "env repo\n"})
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\nunset GIT_QUARANTINE_PATH\n"
+        "new=$(git commit-tree refs/heads/main^{tree} -p refs/heads/main -m rival)\n"
+        "git update-ref refs/heads/main $new\n"
+    )
+    hook.chmod(0o755)
+    compiled = compile_file(spec)
+    files = project_files(compiled.plan, render_plan(compiled.plan), source=Source(), version="test")
+    options = PublishOptions(attempts=3, backoff_s=0.01, cache_dir=tmp_path / "cache")
+    with pytest.raises(OperationError, match="gave up after 3 attempts") as raised:
+        publish("shop", files, url(remote), source=Source(), options=options)
+    assert raised.value.exit_code == 1
+    assert commit_count(remote) == 4  # the seed and three rivals; none of ours
+    assert not any(path.startswith("shop/") for path in tree_files(remote))

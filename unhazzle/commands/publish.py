@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _branch(name: str) -> str:
+    name = name.removeprefix("refs/heads/")
     bad = not name or name.startswith(("-", "/")) or ".." in name or any(c in name for c in " ~^:?*[\\")
     if bad or name.endswith((".lock", "/", ".")):
         raise UsageError(f"--branch: '{name}' is not a usable branch name")
