@@ -168,9 +168,10 @@ def main() -> None:
     setup = time.perf_counter() - started
     count = _git("rev-list", "--count", "main", cwd=repo).strip()
     print(f"env repo: {PROJECTS * APPS} apps, {count} commits ({repo}; ready in {setup:.1f} s)")
+    load = os.getloadavg()[0]
     times = measure(repo)
     peer = statistics.median(wall for wall, _ in times["peer"])
-    print(f"load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average before the runs: {load:.1f} on {os.cpu_count()} cores (wall times grow with it)")
     print(f"{'case':<42} {'runs':>4} {'median s':>9} {'max s':>7} {'cpu s':>6} {'vs peer':>8} {'goal':>7}")
     labels = {
         "cold": "unhazzle publish, fresh cache (new runner)",

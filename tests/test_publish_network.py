@@ -112,3 +112,19 @@ def test_publish_bad_credentials_fail_without_printing_them(cli, served, write_s
     assert SECRET not in result.err + result.out
     assert "Authentication failed" in result.err
     assert tip(served / "env.git") is None
+
+
+def test_publish_over_the_ssh_transport(cli, served, write_spec, tmp_path, monkeypatch):
+    """Git's SSH transport end to end, with one stand-in: no sshd runs here, so GIT_SSH_COMMAND
+    names a script that runs the command Git asks the far side to run, on this machine."""
+    stand_in = tmp_path / "fake-ssh"
+    stand_in.write_text('#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n')
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(stand_in))
+    spec = write_spec(spec_text())
+    for remote in (f"git@envhost:{served}/env.git", f"ssh://git@envhost{served}/env.git"):
+        write_spec(spec_text(image=f"ghcr.io/acme/web:{len(remote)}"))
+        result = cli("publish", str(spec), "--to", remote)
+        assert result.code == 0, result.err
+        assert result.out.startswith("published ")
+    assert commit_count(served / "env.git") == 2
