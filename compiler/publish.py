@@ -206,7 +206,8 @@ def _open_or_init(path: Path) -> git.Repo:
             _clear_stale_locks(path)
             return git.Repo(path)
         staging = Path(tempfile.mkdtemp(prefix=".init.", dir=path.parent))
-        git.Repo.init(staging, bare=True).close()
+        # --git-dir, not `git init DIR`: a GIT_DIR set by the caller would win over DIR
+        git.Git().execute(["git", f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
         staging.rename(path)
         return git.Repo(path)
     except git.GitError as exc:
@@ -240,7 +241,7 @@ def _run(
 ) -> tuple[int, str, str]:
     try:
         result = repo.git.execute(
-            ["git", *args],
+            ["git", f"--git-dir={repo.git_dir}", *args],  # whatever GIT_DIR the caller has set
             istream=cast(BinaryIO | None, stdin),
             with_extended_output=True,
             with_exceptions=False,
@@ -329,9 +330,8 @@ def _project_blobs(repo: git.Repo, tip: str | None, project: str) -> dict[str, s
     return blobs
 
 
-def _blob(repo: git.Repo, sha: str) -> bytes:
-    data: bytes = repo.odb.stream(bytes.fromhex(sha)).read()
-    return data
+def _blob(repo: git.Repo, sha: str) -> str:
+    return _must(repo, "cat-file", "blob", sha)
 
 
 def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str) -> str:

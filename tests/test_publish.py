@@ -487,3 +487,17 @@ def test_publish_gives_up_after_bounded_attempts(remote, write_spec, tmp_path):
     assert raised.value.exit_code == 1
     assert commit_count(remote) == 4  # the seed and three rivals; none of ours
     assert not any(path.startswith("shop/") for path in tree_files(remote))
+
+
+def test_publish_ignores_the_callers_git_dir(cli, remote, write_spec, tmp_path, monkeypatch):
+    """Run from a Git hook (GIT_DIR set to the user's repo): the user's repo is not touched."""
+    users = bare_repo(tmp_path / "users.git")
+    monkeypatch.setenv("GIT_DIR", str(users))
+    spec = write_spec(spec_text())
+    assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    write_spec(spec_text(instances=(3, 8)))
+    result = cli("publish", str(spec), "--to", url(remote))
+    assert result.code == 0, result.err
+    assert "web 2-6 -> 3-8 instances" in result.out  # the old index was read from the right repo
+    assert tip(remote) and tip(users) is None
+    assert git("--git-dir", str(users), "for-each-ref").strip() == ""
