@@ -20,6 +20,7 @@ import hashlib
 import os
 import random
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -186,18 +187,18 @@ def _cache_repo(url: str, options: PublishOptions) -> Iterator[git.Repo]:
     """The bare cache copy for *url*, locked so two publishes on one machine take turns."""
     root = cache_root(options) / "envrepos"
     key = hashlib.sha256(scrub(url).encode()).hexdigest()[:16]
-    path = root / key
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with open(root / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            repo = _open_or_init(path)
-            try:
-                yield repo
-            finally:
-                repo.close()
+        lock = open(root / f"{key}.lock", "w")  # noqa: SIM115 - held for the whole publish
     except OSError as exc:
         raise OperationError(f"{root}: cannot use the cache folder: {exc.strerror or exc}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        repo = _open_or_init(root / key)
+        try:
+            yield repo
+        finally:
+            repo.close()
 
 
 def _open_or_init(path: Path) -> git.Repo:
@@ -206,11 +207,14 @@ def _open_or_init(path: Path) -> git.Repo:
             _clear_stale_locks(path)
             return git.Repo(path)
         staging = Path(tempfile.mkdtemp(prefix=".init.", dir=path.parent))
-        # --git-dir, not `git init DIR`: a GIT_DIR set by the caller would win over DIR
-        git.Git().execute(["git", f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
-        staging.rename(path)
+        try:
+            # --git-dir, not `git init DIR`: a GIT_DIR set by the caller would win over DIR
+            git.Git().execute(["git", f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
+            staging.rename(path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename worked
         return git.Repo(path)
-    except git.GitError as exc:
+    except (git.GitError, OSError) as exc:
         raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(str(exc))}") from None
 
 

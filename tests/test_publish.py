@@ -501,3 +501,13 @@ def test_publish_ignores_the_callers_git_dir(cli, remote, write_spec, tmp_path, 
     assert "web 2-6 -> 3-8 instances" in result.out  # the old index was read from the right repo
     assert tip(remote) and tip(users) is None
     assert git("--git-dir", str(users), "for-each-ref").strip() == ""
+
+
+def test_publish_unusable_cache_folder_fails_in_one_line(cli, remote, write_spec, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should go\n")
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(blocker))
+    result = cli("publish", str(write_spec(spec_text())), "--to", url(remote))
+    assert result.code == 1
+    assert result.err.startswith(f"{blocker / 'envrepos'}: cannot use the cache folder")
+    assert tip(remote) is None
