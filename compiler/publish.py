@@ -255,6 +255,8 @@ def _run(
     except git.GitCommandNotFound:
         raise OperationError("git: not found; install Git to publish") from None
     status, out, err = result
+    if status and timeout is not None and "did not complete in" in str(err):
+        err = f"fatal: no answer within {timeout:g} s (--timeout)"  # GitPython's note names the command
     return int(status or 0), str(out), str(err)
 
 

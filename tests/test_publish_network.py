@@ -5,6 +5,7 @@ away in the middle of a push all fail with exit 1, one clear line, and leave the
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,30 @@ def test_publish_over_the_ssh_transport(cli, served, write_spec, tmp_path, monke
         assert result.code == 0, result.err
         assert result.out.startswith("published ")
     assert commit_count(served / "env.git") == 2
+
+
+def test_publish_silent_remote_times_out(cli, write_spec):
+    """A server that accepts the connection and never answers: --timeout ends the wait."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        result = cli(
+            "publish",
+            str(write_spec(spec_text())),
+            "--to",
+            f"git://127.0.0.1:{port}/env.git",
+            "--timeout",
+            "2",
+        )
+    assert result.code == 1
+    where = f"git://127.0.0.1:{port}/env.git"
+    assert (
+        result.err.strip() == f"{where}: cannot fetch the environment repo: no answer within 2 s (--timeout)"
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1e9"])
+def test_publish_bad_timeout_exits_2(cli, write_spec, value):
+    result = cli("publish", str(write_spec(spec_text())), "--to", "x.git", f"--timeout={value}")
+    assert result.code == 2 and result.err.startswith("--timeout: ")

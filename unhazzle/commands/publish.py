@@ -42,6 +42,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="'KEY: VALUE'",
         help="an extra trailer for the commit message (repeatable)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up on a fetch or push that takes longer (default: 300)",
+    )
     for name in ("repo", "commit", "message"):
         parser.add_argument(f"--source-{name}", metavar=name.upper(), help=f"the spec's source {name}")
     parser.set_defaults(run=run)
@@ -58,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         allow_delete_environment=args.allow_delete_environment,
         dry_run=args.dry_run,
         trailers=_trailers(args.message_trailer),
+        timeout_s=_timeout(args.timeout),
     )
     compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
     spec_path = Path(args.spec)
@@ -78,6 +86,12 @@ def _branch(name: str) -> str:
     if bad or name.endswith((".lock", "/", ".")):
         raise UsageError(f"--branch: '{name}' is not a usable branch name")
     return name
+
+
+def _timeout(seconds: float) -> float:
+    if not 0 < seconds <= 86_400:  # also refuses nan and inf
+        raise UsageError(f"--timeout: {seconds:g} is not a number of seconds between 0 and 86400")
+    return seconds
 
 
 def _trailers(items: list[str]) -> dict[str, str]:
