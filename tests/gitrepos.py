@@ -120,7 +120,20 @@ def publish_process(spec: Path, remote: str, cache: Path, *extra: str) -> subpro
     """`unhazzle publish` as its own process, the way a pipeline runs it."""
     env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "unhazzle", "publish", str(spec), "--to", remote, "--output", "json", *extra],
+        [
+            sys.executable,
+            "-m",
+            "unhazzle",
+            "publish",
+            str(spec),
+            "--to",
+            remote,
+            "--output",
+            "json",
+            "--attempts",
+            "30",
+            *extra,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

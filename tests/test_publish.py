@@ -248,6 +248,7 @@ def test_publish_missing_remote_fails_in_one_line(cli, write_spec, tmp_path):
         (["--branch", "a b"], "--branch"),
         (["--message-trailer", "no colon"], "--message-trailer"),
         (["--message-trailer", "Bad Key: x"], "--message-trailer"),
+        (["--attempts", "0"], "--attempts"),
     ],
 )
 def test_publish_bad_flags_exit_2(cli, remote, write_spec, flags, complaint):

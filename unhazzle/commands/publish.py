@@ -49,6 +49,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="SECONDS",
         help="give up on a fetch or push that takes longer (default: 300)",
     )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=8,
+        metavar="N",
+        help="push attempts when other pipelines keep publishing first (default: 8)",
+    )
     for name in ("repo", "commit", "message"):
         parser.add_argument(f"--source-{name}", metavar=name.upper(), help=f"the spec's source {name}")
     parser.set_defaults(run=run)
@@ -66,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         trailers=_trailers(args.message_trailer),
         timeout_s=_timeout(args.timeout),
+        attempts=_attempts(args.attempts),
     )
     compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
     spec_path = Path(args.spec)
@@ -86,6 +94,12 @@ def _branch(name: str) -> str:
     if bad or name.endswith((".lock", "/", ".")):
         raise UsageError(f"--branch: '{name}' is not a usable branch name")
     return name
+
+
+def _attempts(count: int) -> int:
+    if not 1 <= count <= 100:
+        raise UsageError(f"--attempts: {count} is not between 1 and 100")
+    return count
 
 
 def _timeout(seconds: float) -> float:
