@@ -411,10 +411,12 @@ def source_of(spec: Path, *, spec_bytes: bytes, overrides: Mapping[str, str] | N
     """The spec's repo, commit and commit subject: *overrides* (flags) first, then the Git repo
     the spec sits in, then the CI system's variables (GitHub Actions, GitLab CI)."""
     found = {**_ci_source(), **_git_source(spec), **{k: v for k, v in (overrides or {}).items() if v}}
+    # One line each: they become commit trailers, where a newline could forge another trailer.
+    line = {key: value.strip().split("\n")[0].strip() for key, value in found.items()}
     return Source(
-        repo=scrub(found.get("repo", "")),
-        commit=found.get("commit", ""),
-        message=found.get("message", ""),
+        repo=scrub(line.get("repo", "")),
+        commit=line.get("commit", ""),
+        message=line.get("message", ""),
         spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
     )
 

@@ -512,3 +512,12 @@ def test_publish_unusable_cache_folder_fails_in_one_line(cli, remote, write_spec
     assert result.code == 1
     assert result.err.startswith(f"{blocker / 'envrepos'}: cannot use the cache folder")
     assert tip(remote) is None
+
+
+def test_publish_source_flags_cannot_forge_trailers(cli, remote, write_spec):
+    spec = write_spec(spec_text())
+    forged = "https://git.example.com/acme/shop\nUnhazzle-Version: 99"
+    assert cli("publish", str(spec), "--to", url(remote), "--source-repo", forged).code == 0
+    message = commit_message(remote)
+    assert "Source-Repo: https://git.example.com/acme/shop\n" in message
+    assert "Unhazzle-Version: 99" not in message
