@@ -73,7 +73,7 @@ def test_publish_remote_gone_mid_push_leaves_it_unchanged(cli, served, write_spe
         write_spec(spec_text(instances=(3, 8)))
         with dropping_proxy(port, on_push=daemon.kill) as proxy:
             result = cli("publish", str(spec), "--to", f"git://127.0.0.1:{proxy}/env.git")
-        assert daemon.poll() is not None  # the daemon really went away during the push
+        assert daemon.wait(timeout=10) is not None  # the daemon really went away during the push
     assert result.code == 1
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
