@@ -95,9 +95,10 @@ def test_publish_over_smart_http_with_credentials(cli, served, write_spec, tmp_p
         result = cli("publish", str(spec), "--to", remote)
         assert result.code == 0, result.err
         assert SECRET not in result.out + result.err
-        assert f"of http://127.0.0.1:{port}/env.git" in result.out
-        data = json.loads(cli("publish", str(spec), "--to", remote, "--dry-run", "--output", "json").out)
-        assert data["repo"] == f"http://127.0.0.1:{port}/env.git"
+        assert f"of http://127.0.0.1:{port}/env.git" in result.out, result.out
+        dry = cli("publish", str(spec), "--to", remote, "--dry-run", "--output", "json")
+        assert dry.code == 0, dry.err
+        assert json.loads(dry.out)["repo"] == f"http://127.0.0.1:{port}/env.git"
     assert tree_files(served / "env.git")["shop/production/web.yaml"]
     for path in (tmp_path / "cache").rglob("*"):  # the password is never written to disk
         if path.is_file():
