@@ -9,8 +9,9 @@ from pathlib import Path
 
 def main() -> None:
     for module in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
-        print(f"== bench.{module}")
-        importlib.import_module(f"bench.{module}").main()
+        if not module.startswith("_"):
+            print(f"== bench.{module}")
+            importlib.import_module(f"bench.{module}").main()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ COMMANDS = {
     "init": "init",
     "preview": "preview",
     "dev": "dev",
+    "publish": "publish",
 }
 
 

@@ -1,0 +1,207 @@
+"""`python -m bench.publish`: publishing a one-app change into a large environment repo.
+
+The repo holds 1,000 apps (100 projects of 10) and 5,000 commits, generated once with
+`git fast-import` and cached under ~/.cache/unhazzle/bench. Each run is the whole `unhazzle
+publish` process (Python start, compile, render, fetch, commit, push) changing one app's image of
+the example shop. Cold: a fresh cache (a new CI runner); warm: the cache copy from the last run.
+Peer: plain Git doing the same write the usual way (shallow clone, copy, commit, push).
+Goal: under 2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP = ROOT / "examples" / "shop" / "unhazzle.yaml"
+PROJECTS, APPS, COMMITS = 100, 10, 5_000
+GOAL_S = 2.0
+RUNS = 5
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "PYTHONPATH": str(ROOT),
+}
+APP_YAML = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "{app}"
+  namespace: "{project}-production"
+  labels:
+    app.kubernetes.io/managed-by: "unhazzle"
+    unhazzle.io/app: "{app}"
+spec:
+  selector:
+    matchLabels:
+      unhazzle.io/app: "{app}"
+  template:
+    metadata:
+      labels:
+        unhazzle.io/app: "{app}"
+    spec:
+      containers:
+        - name: "{app}"
+          image: "ghcr.io/acme/{project}-{app}:{tag}"
+          resources:
+            requests: {{cpu: "250m", memory: "256Mi"}}
+            limits: {{cpu: "500m", memory: "256Mi"}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: "{app}"
+  namespace: "{project}-production"
+spec:
+  selector:
+    unhazzle.io/app: "{app}"
+  ports:
+    - port: 8080
+"""
+
+
+def _git(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, env=ENV, check=True)
+    return done.stdout.decode()
+
+
+def _blob(text: str) -> bytes:
+    data = text.encode()
+    return b"data %d\n%s\n" % (len(data), data)
+
+
+def _stream() -> bytes:
+    """A fast-import stream: one commit with every app, then one commit per single-app change."""
+    out = [b"commit refs/heads/main\n", b"committer bench <b@x> 1700000000 +0000\n", _blob("1,000 apps")]
+    for p in range(PROJECTS):
+        for a in range(APPS):
+            text = APP_YAML.format(project=f"p{p:03}", app=f"app{a}", tag="1.0.0")
+            out += [f"M 100644 inline p{p:03}/production/app{a}.yaml\n".encode(), _blob(text)]
+    for n in range(1, COMMITS):
+        p, a = n % PROJECTS, (n // PROJECTS) % APPS
+        text = APP_YAML.format(project=f"p{p:03}", app=f"app{a}", tag=f"1.0.{n}")
+        out += [b"commit refs/heads/main\n", b"committer bench <b@x> %d +0000\n" % (1700000000 + n)]
+        out += [_blob(f"p{p:03}/production: app{a} image -> 1.0.{n}")]
+        out += [f"M 100644 inline p{p:03}/production/app{a}.yaml\n".encode(), _blob(text)]
+    return b"".join(out)
+
+
+def env_repo(cache: Path) -> Path:
+    """The generated repo (made once, then reused), with the shop example already published."""
+    repo = cache / f"envrepo-{PROJECTS * APPS}apps-{COMMITS}commits.git"
+    if (repo / "refs" / "heads" / "main").exists() or (repo / "packed-refs").exists():
+        return repo
+    staging = Path(tempfile.mkdtemp(prefix=".gen.", dir=cache))
+    _git("init", "--quiet", "--bare", "--initial-branch=main", str(staging))
+    _git("fast-import", "--quiet", cwd=staging, stdin=_stream())
+    _git("gc", "--quiet", "--aggressive", cwd=staging)
+    spec = Path(tempfile.mkdtemp()) / "unhazzle.yaml"
+    shutil.copy(SHOP, spec)
+    _publish(spec, f"file://{staging}", staging.parent / ".gen-cache")
+    staging.rename(repo)
+    return repo
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _publish(spec: Path, remote: str, cache: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one whole `unhazzle publish` process (and its Git children)."""
+    started, cpu = time.perf_counter(), _cpu()
+    subprocess.run(
+        [sys.executable, "-m", "unhazzle", "publish", str(spec), "--to", remote],
+        env={**ENV, "UNHAZZLE_CACHE_DIR": str(cache)},
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def _render(spec: Path, out: Path) -> tuple[float, float]:
+    """For scale: the same process without Git (compile and render only)."""
+    started, cpu = time.perf_counter(), _cpu()
+    subprocess.run(
+        [sys.executable, "-m", "unhazzle", "render", str(spec), "--out", str(out)],
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def _plain_git(remote: str, work: Path, tag: str) -> tuple[float, float]:
+    """The peer: what a pipeline script does without Unhazzle, for one changed file."""
+    started, cpu = time.perf_counter(), _cpu()
+    _git("clone", "--quiet", "--depth=1", "--branch=main", remote, str(work))
+    target = work / "shop" / "production" / "web.yaml"
+    target.write_text(target.read_text() + f"# {tag}\n")
+    _git("commit", "--quiet", "-am", f"shop/production: web {tag}", cwd=work)
+    _git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def measure(repo: Path) -> dict[str, list[tuple[float, float]]]:
+    times: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "render": [], "peer": []}
+    remote = f"file://{repo}"
+    with tempfile.TemporaryDirectory() as scratch:
+        spec = Path(scratch) / "unhazzle.yaml"
+        text = SHOP.read_text()
+        for run in range(RUNS):
+            for case in ("cold", "warm"):
+                tag = f"9.{run}.{case}.{time.time_ns()}"
+                spec.write_text(text.replace("shop-web:1.4.2", f"shop-web:{tag}"))
+                cache = Path(scratch) / (f"cold-{run}" if case == "cold" else "warm")
+                if case == "warm" and run == 0:
+                    _publish(spec, remote, cache)  # fill the warm cache
+                    spec.write_text(text.replace("shop-web:1.4.2", f"shop-web:{tag}.again"))
+                times[case].append(_publish(spec, remote, cache))
+            times["render"].append(_render(spec, Path(scratch) / "out"))
+            times["peer"].append(_plain_git(remote, Path(scratch) / f"peer-{run}", f"peer {run}"))
+    return times
+
+
+def main() -> None:
+    cache = Path(os.environ.get("UNHAZZLE_BENCH_CACHE", Path.home() / ".cache" / "unhazzle" / "bench"))
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    repo = env_repo(cache)
+    setup = time.perf_counter() - started
+    count = _git("rev-list", "--count", "main", cwd=repo).strip()
+    print(f"env repo: {PROJECTS * APPS} apps, {count} commits ({repo}; ready in {setup:.1f} s)")
+    load = os.getloadavg()[0]
+    times = measure(repo)
+    peer = statistics.median(wall for wall, _ in times["peer"])
+    print(f"load average before the runs: {load:.1f} on {os.cpu_count()} cores (wall times grow with it)")
+    print(f"{'case':<42} {'runs':>4} {'median s':>9} {'max s':>7} {'cpu s':>6} {'vs peer':>8} {'goal':>7}")
+    labels = {
+        "cold": "unhazzle publish, fresh cache (new runner)",
+        "warm": "unhazzle publish, cache from last run",
+        "render": "unhazzle render, same spec (no Git)",
+        "peer": "plain git: clone --depth 1, commit, push",
+    }
+    for case, label in labels.items():
+        walls = [wall for wall, _ in times[case]]
+        median, worst = statistics.median(walls), max(walls)
+        cpu = statistics.median(c for _, c in times[case])
+        goal = "" if case in ("peer", "render") else ("ok" if median < GOAL_S else "MISSED")
+        print(
+            f"{label:<42} {len(walls):>4} {median:>9.2f} {worst:>7.2f} {cpu:>6.2f} "
+            f"{median / peer:>7.2f}x {goal:>7}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""Publishing to the environment repo: the one module that talks to Git (through GitPython).
+
+Why it is built this way:
+- The cache copy is a *bare* repository under ~/.cache/unhazzle/envrepos/, never the user's own
+  checkout. Each attempt fetches only the branch tip (depth 1) and builds the new tree in a private
+  index file from objects, so no working tree of a 1,000-app repo is ever checked out, and a commit
+  is either a whole tree or nothing: a half-written tree cannot be pushed.
+- The remote URL is passed on each fetch and push and never stored in the cache's config, so
+  credentials in it (or in Git's own helpers) never land on disk; every message is scrubbed.
+- A rejected push (someone else published first) means: fetch the new tip, apply the same files
+  onto it, push again, with exponential backoff and jitter, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
+
+import git
+
+from unhazzle import __version__
+from unhazzle.compiler.changes import ChangeSet, FileChange, plan_changes
+from unhazzle.compiler.index import INDEX_FILE, BadIndexError, Source, parse_index
+from unhazzle.errors import OperationError, UsageError
+
+USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
+SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
+RETRYABLE = (
+    "[rejected]",
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "cannot lock ref",
+    "failed to update ref",
+    "failed to lock",
+    "incorrect old value",
+)
+MISSING_BRANCH = "couldn't find remote ref"
+TIP_REF = "refs/unhazzle/tip"
+CREDENTIALS_HINT = (
+    "give credentials the way Git takes them: a credential helper, GIT_ASKPASS, an SSH key, "
+    "or user:token@ in the URL"
+)
+DEFAULT_AUTHOR = ("Unhazzle", "publish@unhazzle.invalid")
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How to publish; see default_publish_options()."""
+
+    branch: str = "main"
+    # Remove environment folders the spec no longer has (never done without it).
+    allow_delete_environment: bool = False
+    # Work out the commit, and report it, but neither commit nor push.
+    dry_run: bool = False
+    # Push attempts before giving up when other publishers keep winning the race.
+    attempts: int = 8
+    # Backoff before retry n is about backoff_s * 2**(n-1), at most backoff_max_s, with jitter.
+    backoff_s: float = 0.2
+    backoff_max_s: float = 5.0
+    # Where cache copies live; None: $UNHAZZLE_CACHE_DIR, else $XDG_CACHE_HOME/unhazzle, else ~/.cache.
+    cache_dir: Path | None = None
+    # Extra commit trailers (after Source-Commit, Source-Repo and Unhazzle-Version).
+    trailers: Mapping[str, str] = field(default_factory=dict)
+    # A network operation taking longer than this (seconds) is stopped and reported.
+    timeout_s: float = 300.0
+
+
+def default_publish_options() -> PublishOptions:
+    return PublishOptions()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    repo: str  # the remote, without credentials
+    branch: str
+    commit: str | None  # the pushed commit; None for no change or a dry run
+    changed: bool
+    files: list[FileChange]
+    message: str
+    attempts: int
+    dry_run: bool
+
+
+def publish(
+    project: str,
+    files: Mapping[str, bytes],
+    remote: str,
+    *,
+    source: Source,
+    options: PublishOptions | None = None,
+) -> PublishResult:
+    """Make *files* (``PROJECT/ENV/NAME`` -> bytes, every file of the project) the content of
+    PROJECT/ on the branch of *remote*: one commit, pushed, retried when others push first."""
+    options = options or default_publish_options()
+    url = remote_url(remote)
+    with _cache_repo(url, options) as repo:
+        for attempt in range(1, max(1, options.attempts) + 1):
+            tip = _fetch(repo, url, options)
+            changes = _changes(repo, tip, project, files, options)
+            result = _result(url, options, changes, attempt=attempt, source=source)
+            if not changes.changed or options.dry_run:
+                return result
+            commit = _commit(repo, tip, changes, result.message)
+            if _push(repo, url, commit, options):
+                return _with_commit(result, commit)
+            if attempt < options.attempts:
+                time.sleep(backoff(attempt, options))
+    raise OperationError(
+        f"{scrub(url)}: gave up after {options.attempts} attempts; other publishers kept updating "
+        f"'{options.branch}' first. Nothing of {project} was pushed; run publish again"
+    )
+
+
+def _result(
+    url: str, options: PublishOptions, changes: ChangeSet, *, attempt: int, source: Source
+) -> PublishResult:
+    trailers = {
+        "Source-Commit": source.commit,
+        "Source-Repo": source.repo,
+        "Unhazzle-Version": __version__,
+        **options.trailers,
+    }
+    return PublishResult(
+        repo=scrub(url),
+        branch=options.branch,
+        commit=None,
+        changed=changes.changed,
+        files=changes.files,
+        message=changes.message(trailers) if changes.changed else "",
+        attempts=attempt,
+        dry_run=options.dry_run,
+    )
+
+
+def _with_commit(result: PublishResult, commit: str) -> PublishResult:
+    return dataclasses.replace(result, commit=commit)
+
+
+def backoff(attempt: int, options: PublishOptions) -> float:
+    """Half the exponential delay for sure, half at random, so racing publishers spread out."""
+    delay = min(options.backoff_max_s, options.backoff_s * 2.0 ** (attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def scrub(text: str) -> str:
+    """*text* with any user:password@ taken out of URLs in it."""
+    return USERINFO.sub(r"\1", text)
+
+
+def remote_url(remote: str) -> str:
+    """A URL or SSH address as given; a local path made absolute (Git runs in the cache)."""
+    if not remote.strip() or remote.startswith("-"):
+        raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
+    if "://" in remote or (SCP_LIKE.match(remote) and not Path(remote).exists()):
+        return remote
+    return str(Path(remote).expanduser().resolve())
+
+
+def cache_root(options: PublishOptions) -> Path:
+    if options.cache_dir is not None:
+        return options.cache_dir
+    if os.environ.get("UNHAZZLE_CACHE_DIR"):
+        return Path(os.environ["UNHAZZLE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "unhazzle"
+
+
+# --- the cache copy --------------------------------------------------------------------------
+
+
+@contextmanager
+def _cache_repo(url: str, options: PublishOptions) -> Iterator[git.Repo]:
+    """The bare cache copy for *url*, locked so two publishes on one machine take turns."""
+    root = cache_root(options) / "envrepos"
+    key = hashlib.sha256(scrub(url).encode()).hexdigest()[:16]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / f"{key}.lock", "w")  # noqa: SIM115 - held for the whole publish
+    except OSError as exc:
+        raise OperationError(f"{root}: cannot use the cache folder: {exc.strerror or exc}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        repo = _open_or_init(root / key)
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+
+def _open_or_init(path: Path) -> git.Repo:
+    try:
+        if (path / "HEAD").exists():
+            _clear_stale_locks(path)
+            return git.Repo(path)
+        staging = Path(tempfile.mkdtemp(prefix=".init.", dir=path.parent))
+        try:
+            # --git-dir, not `git init DIR`: a GIT_DIR set by the caller would win over DIR
+            git.Git().execute(["git", f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
+            staging.rename(path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename worked
+        return git.Repo(path)
+    except (git.GitError, OSError) as exc:
+        raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(str(exc))}") from None
+
+
+def _clear_stale_locks(path: Path) -> None:
+    """Git's own lock files left by a publish that was killed: we hold the machine-wide lock on
+    this copy, so no live Git process can own them, and leaving them would block every fetch."""
+    for stale in [*path.glob("*.lock"), *(path / "refs").rglob("*.lock")]:
+        stale.unlink(missing_ok=True)
+
+
+# --- running git -----------------------------------------------------------------------------
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Never wait for a password prompt in a pipeline; read Git's messages in English."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", "LC_ALL": "C", "LANGUAGE": "C"}
+    if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    return {**env, **(extra or {})}
+
+
+def _run(
+    repo: git.Repo,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: IO[bytes] | None = None,
+    timeout: float | None = None,
+) -> tuple[int, str, str]:
+    try:
+        result = repo.git.execute(
+            ["git", f"--git-dir={repo.git_dir}", *args],  # whatever GIT_DIR the caller has set
+            istream=cast(BinaryIO | None, stdin),
+            with_extended_output=True,
+            with_exceptions=False,
+            kill_after_timeout=timeout,
+            env=_env(env),
+        )
+    except git.GitCommandNotFound:
+        raise OperationError("git: not found; install Git to publish") from None
+    status, out, err = result
+    if status and timeout is not None and "did not complete in" in str(err):
+        err = f"fatal: no answer within {timeout:g} s (--timeout)"  # GitPython's note names the command
+    return int(status or 0), str(out), str(err)
+
+
+def _must(repo: git.Repo, *args: str, **kwargs: Any) -> str:
+    status, out, err = _run(repo, *args, **kwargs)
+    if status != 0:
+        raise OperationError(f"{repo.git_dir}: git {args[0]} failed: {_reason(err)}")
+    return out
+
+
+def _reason(stderr: str) -> str:
+    """Git's last real complaint (which may run over a few lines), as one line, scrubbed."""
+    lines = [line.strip() for line in scrub(stderr).splitlines() if line.strip()] or ["no details"]
+    starts = [n for n, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
+    text = " ".join(lines[starts[-1] if starts else -1 :])
+    for prefix in ("fatal: ", "error: "):
+        text = text.removeprefix(prefix)
+    if "terminal prompts disabled" in text:
+        text += f"; {CREDENTIALS_HINT}"
+    return text
+
+
+# --- one attempt: fetch, compute, commit, push ------------------------------------------------
+
+
+def _fetch(repo: git.Repo, url: str, options: PublishOptions) -> str | None:
+    """The branch tip, fetched into the cache; None when the branch (or any commit) is missing."""
+    refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
+    status, _, err = _run(
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--depth=1",
+        url,
+        refspec,
+        timeout=options.timeout_s,
+    )
+    if status == 0:
+        return _must(repo, "rev-parse", "--verify", f"{TIP_REF}^{{commit}}").strip()
+    if MISSING_BRANCH in err:
+        return None
+    raise OperationError(f"{scrub(url)}: cannot fetch the environment repo: {_reason(err)}")
+
+
+def _changes(
+    repo: git.Repo, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
+) -> ChangeSet:
+    old_blobs = _project_blobs(repo, tip, project)
+    old_indexes: dict[str, dict[str, Any]] = {}
+    for path, blob in old_blobs.items():
+        parts = path.split("/")
+        if len(parts) == 3 and parts[2] == INDEX_FILE:
+            # a hand-edited index only costs the summary its detail
+            with contextlib.suppress(BadIndexError):
+                old_indexes[parts[1]] = parse_index(_blob(repo, blob), where=path)
+    return plan_changes(
+        project,
+        files,
+        old_blobs,
+        old_indexes=old_indexes,
+        allow_delete=options.allow_delete_environment,
+    )
+
+
+def _project_blobs(repo: git.Repo, tip: str | None, project: str) -> dict[str, str]:
+    if tip is None:
+        return {}
+    out = _must(repo, "ls-tree", "-r", "-z", "--full-tree", tip, "--", f"{project}/")
+    blobs = {}
+    for entry in filter(None, out.split("\0")):
+        meta, path = entry.split("\t", 1)
+        _mode, kind, sha = meta.split()
+        if kind == "blob":
+            blobs[path] = sha
+    return blobs
+
+
+def _blob(repo: git.Repo, sha: str) -> str:
+    return _must(repo, "cat-file", "blob", sha)
+
+
+def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str) -> str:
+    """A commit of *tip*'s tree with *changes* applied, built in a private index file."""
+    with tempfile.TemporaryDirectory(prefix="unhazzle-publish-") as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        _must(repo, "read-tree", *([tip] if tip else ["--empty"]), env=index)
+        entries = [f"0 {'0' * 40}\t{path}" for path in changes.removals]
+        entries += [f"100644 {sha}\t{path}" for path, sha in _store(repo, changes.writes, scratch).items()]
+        with _stdin("\n".join(entries) + "\n") as stdin:
+            _must(repo, "update-index", "--index-info", env=index, stdin=stdin)
+        tree = _must(repo, "write-tree", env=index).strip()
+        with _stdin(message) as stdin:
+            parents = ["-p", tip] if tip else []
+            return _must(repo, "commit-tree", tree, *parents, env=_identity(), stdin=stdin).strip()
+
+
+def _store(repo: git.Repo, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:
+    """Write every new file's blob in one `git hash-object` run; path -> blob id."""
+    paths = sorted(writes)
+    if not paths:
+        return {}
+    staged = []
+    for number, path in enumerate(paths):
+        staged_path = Path(scratch) / f"blob-{number}"
+        staged_path.write_bytes(writes[path])
+        staged.append(str(staged_path))
+    with _stdin("\n".join(staged) + "\n") as stdin:
+        shas = _must(repo, "hash-object", "-w", "--stdin-paths", "--no-filters", stdin=stdin).split()
+    return dict(zip(paths, shas, strict=True))
+
+
+@contextmanager
+def _stdin(text: str) -> Iterator[IO[bytes]]:
+    with tempfile.TemporaryFile() as handle:
+        handle.write(text.encode("utf-8"))
+        handle.seek(0)
+        yield handle
+
+
+def _identity() -> dict[str, str]:
+    """Who commits: the pipeline's Git identity when it sets one, else Unhazzle."""
+    name = os.environ.get("GIT_AUTHOR_NAME") or DEFAULT_AUTHOR[0]
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or DEFAULT_AUTHOR[1]
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME") or name,
+        "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL") or email,
+    }
+
+
+def _push(repo: git.Repo, url: str, commit: str, options: PublishOptions) -> bool:
+    """True when pushed; False when someone else got there first (retry); raises otherwise."""
+    target = f"{commit}:refs/heads/{options.branch}"
+    status, out, err = _run(repo, "push", "--porcelain", url, target, timeout=options.timeout_s)
+    if status == 0:
+        return True
+    if any(marker in out + err for marker in RETRYABLE):
+        return False
+    raise OperationError(
+        f"{scrub(url)}: push failed before the environment repo accepted it, so it is unchanged: "
+        f"{_reason(err or out)}"
+    )
+
+
+# --- where the spec came from ----------------------------------------------------------------
+
+
+def source_of(spec: Path, *, spec_bytes: bytes, overrides: Mapping[str, str] | None = None) -> Source:
+    """The spec's repo, commit and commit subject: *overrides* (flags) first, then the Git repo
+    the spec sits in, then the CI system's variables (GitHub Actions, GitLab CI)."""
+    found = {**_ci_source(), **_git_source(spec), **{k: v for k, v in (overrides or {}).items() if v}}
+    # One line each: they become commit trailers, where a newline could forge another trailer.
+    line = {key: value.strip().split("\n")[0].strip() for key, value in found.items()}
+    return Source(
+        repo=scrub(line.get("repo", "")),
+        commit=line.get("commit", ""),
+        message=line.get("message", ""),
+        spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
+    )
+
+
+def _git_source(spec: Path) -> dict[str, str]:
+    try:
+        with git.Repo(spec.resolve().parent, search_parent_directories=True) as repo:
+            head = repo.head.commit
+            remotes = {remote.name: remote for remote in repo.remotes}
+            origin = remotes.get("origin") or next(iter(remotes.values()), None)
+            where = next(iter(origin.urls), "") if origin else str(repo.working_tree_dir or "")
+            message = head.message if isinstance(head.message, str) else head.message.decode()
+            return {"repo": where, "commit": head.hexsha, "message": message.strip().split("\n")[0]}
+    except (git.GitError, ValueError, OSError):
+        return {}  # not in a repo, or a repo without commits: the CI variables may know
+
+
+def _ci_source() -> dict[str, str]:
+    env = os.environ
+    found: dict[str, str] = {}
+    if env.get("GITHUB_SHA"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        found["commit"] = env["GITHUB_SHA"]
+        if env.get("GITHUB_REPOSITORY"):
+            found["repo"] = f"{server}/{env['GITHUB_REPOSITORY']}"
+    if env.get("CI_COMMIT_SHA"):
+        found["commit"] = env["CI_COMMIT_SHA"]
+        found["repo"] = env.get("CI_PROJECT_URL", found.get("repo", ""))
+        found["message"] = env.get("CI_COMMIT_TITLE", "")
+    return {key: value for key, value in found.items() if value}

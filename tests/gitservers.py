@@ -1,0 +1,192 @@
+"""Real Git servers on loopback for the publish tests: `git daemon` (git://), Git's smart HTTP
+(`git http-backend` behind a small http.server, with Basic auth), and a TCP proxy that kills the
+daemon the moment a push starts sending its commit (a remote that goes away mid-push)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {LOOPBACK}:{port}")
+
+
+@contextlib.contextmanager
+def git_daemon(base: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`git daemon` serving every repo under *base*, pushes allowed; yields (port, process)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            f"--base-path={base}",
+            f"--listen={LOOPBACK}",
+            f"--port={port}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield port, proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def dropping_proxy(target_port: int, on_push: Callable[[], None]) -> Iterator[int]:
+    """A TCP proxy to *target_port*. Fetches pass; on a push, once the server has advertised its
+    refs and the client starts sending its update and pack, *on_push* runs (e.g. kills the
+    daemon) and both connections are cut, so the server never receives the commit."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen()
+    port = int(listener.getsockname()[1])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=_relay, args=(client, target_port, on_push), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        listener.close()
+
+
+def _relay(client: socket.socket, target_port: int, on_push: Callable[[], None]) -> None:
+    server = socket.create_connection((LOOPBACK, target_port))
+    request = client.recv(65536)
+    server.sendall(request)
+    pushing = b"git-receive-pack" in request
+
+    def downstream() -> None:
+        with contextlib.suppress(OSError):
+            while data := server.recv(65536):
+                client.sendall(data)
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_RDWR)
+
+    threading.Thread(target=downstream, daemon=True).start()
+    with contextlib.suppress(OSError):
+        while data := client.recv(65536):
+            if pushing and data.strip(b"0") != b"":
+                on_push()
+                break
+            server.sendall(data)
+    for sock in (client, server):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+class _GitHTTP(BaseHTTPRequestHandler):
+    """Git's smart HTTP protocol through `git http-backend` (CGI), behind Basic auth."""
+
+    root: Path
+    credentials: str
+
+    def do_GET(self) -> None:
+        self._backend()
+
+    def do_POST(self) -> None:
+        self._backend()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _backend(self) -> None:
+        expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="env"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = self._body()
+        path, _, query = self.path.partition("?")
+        env = {
+            **os.environ,
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REMOTE_USER": self.credentials.split(":")[0],
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+        }
+        done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, check=False)
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        status = 200
+        headers = []
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().strip(), 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(chunks)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+
+@contextlib.contextmanager
+def smart_http(root: Path, credentials: str) -> Iterator[int]:
+    """Serve the repos under *root* over HTTP on loopback, for user:password *credentials*."""
+    handler = type("Handler", (_GitHTTP,), {"root": root, "credentials": credentials})
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,164 @@
+"""`unhazzle publish [SPEC] --to ENV_REPO [--branch BRANCH] [--dry-run] [--output text|json]`:
+render the manifests and commit them to the environment repo the reconciler watches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from unhazzle import __version__
+from unhazzle.commands.common import add_pin_digests, add_spec, compile_spec, maybe_pin
+from unhazzle.errors import UsageError
+
+if TYPE_CHECKING:
+    from unhazzle.compiler.pipeline import Compiled
+    from unhazzle.compiler.publish import PublishResult
+
+TRAILER_KEY = "Key: value (a word of letters, digits and '-')"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "publish",
+        help="render and commit the manifests to the environment repo",
+        description="Render every environment and commit the result to ENV_REPO as one commit "
+        "(PROJECT/ENVIRONMENT/ folders), then push; retried when another pipeline pushes first.",
+    )
+    add_spec(parser)
+    parser.add_argument("--to", required=True, metavar="ENV_REPO", help="path or URL of the environment repo")
+    parser.add_argument("--branch", default="main", help="branch to publish to (default: main)")
+    parser.add_argument("--dry-run", action="store_true", help="show the commit; do not commit or push")
+    parser.add_argument("--output", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--allow-delete-environment",
+        action="store_true",
+        help="delete the folders of environments the spec no longer has",
+    )
+    parser.add_argument(
+        "--message-trailer",
+        action="append",
+        default=[],
+        metavar="'KEY: VALUE'",
+        help="an extra trailer for the commit message (repeatable)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up on a fetch or push that takes longer (default: 300)",
+    )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=8,
+        metavar="N",
+        help="push attempts when other pipelines keep publishing first (default: 8)",
+    )
+    for name in ("repo", "commit", "message"):
+        parser.add_argument(f"--source-{name}", metavar=name.upper(), help=f"the spec's source {name}")
+    add_pin_digests(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that every other command starts without loading Git support.
+    from unhazzle.compiler.cost import cost_json
+    from unhazzle.compiler.index import project_files
+    from unhazzle.compiler.publish import PublishOptions, publish, source_of
+    from unhazzle.compiler.render import render_plan
+
+    options = PublishOptions(
+        branch=_branch(args.branch),
+        allow_delete_environment=args.allow_delete_environment,
+        dry_run=args.dry_run,
+        trailers=_trailers(args.message_trailer),
+        timeout_s=_timeout(args.timeout),
+        attempts=_attempts(args.attempts),
+    )
+    compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
+    compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
+    plan = maybe_pin(compiled.plan, args)
+    spec_path = Path(args.spec)
+    overrides = {"repo": args.source_repo, "commit": args.source_commit, "message": args.source_message}
+    source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
+    costs = {name: cost_json(env.min, env.max) for name, env in compiled.cost.environments.items()}
+    files = project_files(plan, render_plan(plan), source=source, version=__version__, costs=costs)
+    files |= _secret_files(compiled)
+    result = publish(compiled.plan.project, files, args.to, source=source, options=options)
+    if args.output == "json":
+        print(json.dumps(result_json(result), indent=2, sort_keys=True))
+    else:
+        print(result_text(compiled.plan.project, result), end="")
+    return 0
+
+
+def _secret_files(compiled: Compiled) -> dict[str, bytes]:
+    """Each environment's `_secrets.json`: ciphertext only, as `unhazzle secrets` stored it."""
+    from unhazzle.compiler.index import SECRETS_FILE
+    from unhazzle.compiler.secrets import secrets_for_environment
+
+    files: dict[str, bytes] = {}
+    for env in compiled.plan.environments:
+        text = secrets_for_environment(compiled, env.name)
+        if text is not None:
+            files[f"{compiled.plan.project}/{env.name}/{SECRETS_FILE}"] = text.encode("utf-8")
+    return files
+
+
+def _branch(name: str) -> str:
+    name = name.removeprefix("refs/heads/")
+    bad = not name or name.startswith(("-", "/")) or ".." in name or any(c in name for c in " ~^:?*[\\")
+    if bad or name.endswith((".lock", "/", ".")):
+        raise UsageError(f"--branch: '{name}' is not a usable branch name")
+    return name
+
+
+def _attempts(count: int) -> int:
+    if not 1 <= count <= 100:
+        raise UsageError(f"--attempts: {count} is not between 1 and 100")
+    return count
+
+
+def _timeout(seconds: float) -> float:
+    if not 0 < seconds <= 86_400:  # also refuses nan and inf
+        raise UsageError(f"--timeout: {seconds:g} is not a number of seconds between 0 and 86400")
+    return seconds
+
+
+def _trailers(items: list[str]) -> dict[str, str]:
+    trailers = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value or not key.replace("-", "").isalnum() or "\n" in value:
+            raise UsageError(f"--message-trailer: '{item}' should look like {TRAILER_KEY}")
+        trailers[key] = value
+    return trailers
+
+
+def result_json(result: PublishResult) -> dict[str, Any]:
+    return {
+        "commit": result.commit,
+        "changed": result.changed,
+        "dry_run": result.dry_run,
+        "repo": result.repo,
+        "branch": result.branch,
+        "files": [{"path": change.path, "status": change.status} for change in result.files],
+        "message": result.message,
+        "attempts": result.attempts,
+    }
+
+
+def result_text(project: str, result: PublishResult) -> str:
+    where = f"'{result.branch}' of {result.repo}"
+    if not result.changed:
+        return f"{project}: no change in the rendered output; nothing committed to {where}\n"
+    files = "".join(f"  {change.line()}\n" for change in result.files)
+    subject = result.message.split("\n", 1)[0]
+    if result.dry_run:
+        body = "".join(f"  | {line}\n".replace("| \n", "|\n") for line in result.message.splitlines())
+        return f"dry run: would commit to {where}:\n{body}"
+    return f"published {result.commit} to {where}: {subject}\n{files}"
