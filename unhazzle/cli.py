@@ -19,6 +19,10 @@ COMMANDS = {
     "plan": "plan",
     "explain": "explain",
     "render": "render",
+    "status": "status",
+    "events": "events",
+    "logs": "logs",
+    "metrics": "metrics",
 }
 
 
