@@ -256,6 +256,21 @@ class Database(_Strict):
     secret: EnvVarName = Field(description="The secret holding its connection URL (TLS required).")
 
 
+class Datadog(_Strict):
+    """Datadog: tag every app for Unified Service Tagging and let the Agent find its logs."""
+
+    enabled: StrictBool = Field(
+        False,
+        description="Add Datadog's env, service and version tags and log collection to every app.",
+    )
+
+
+class Observability(_Strict):
+    """Outside monitoring the apps should be ready for."""
+
+    datadog: Datadog = Field(default_factory=Datadog)
+
+
 class Spec(_Strict):
     """unhazzle.yaml, format version 1."""
 
@@ -268,3 +283,4 @@ class Spec(_Strict):
     environments: dict[EnvName, Environment] = Field(min_length=1)
     apps: dict[Name, App] = Field(min_length=1)
     databases: dict[Name, Database] = Field(default_factory=dict)
+    observability: Observability = Field(default_factory=Observability)
