@@ -206,6 +206,9 @@ def _unschedulable(pod: Dict) -> bool:
 def _no_capacity(pod: Dict) -> Finding:
     conditions = pod.get("status", {}).get("conditions") or []
     message = next((c.get("message", "") for c in conditions if c.get("type") == "PodScheduled"), "")
+    if "unbound" in message.lower() and "persistentvolumeclaim" in message.lower():
+        hint = "the cluster has not created its disk yet; it starts once the volume exists"
+        return Finding("waiting for its volume", hint, "progressing")
     short = "; ".join(
         f"not enough {kind} free" for kind in ("memory", "cpu") if f"insufficient {kind}" in message.lower()
     )

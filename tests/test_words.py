@@ -191,6 +191,22 @@ INSTANCE_CASES = [
         ],
     ),
     (
+        "no volume yet",
+        pod(
+            phase="Pending",
+            conditions=[
+                {
+                    **UNSCHEDULABLE[0],
+                    "message": "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found",
+                }
+            ],
+            ready=False,
+        ),
+        [
+            "waiting for its volume: the cluster has not created its disk yet; it starts once the volume exists"
+        ],
+    ),
+    (
         "health check failing",
         pod(ready=False),
         ["not answering its health check at /healthz: see unhazzle logs web"],
