@@ -367,7 +367,8 @@ def autoscaling(hpa: Dict) -> Autoscaling:
     )
     problem = None
     active = conditions.get("ScalingActive", {})
-    if active.get("status") == "False":
+    fixed = maximum > 0 and int(spec.get("minReplicas") or 1) == maximum  # nothing to scale
+    if active.get("status") == "False" and not fixed:
         problem = Finding(
             "autoscaling cannot read CPU use",
             "the cluster's metrics service is missing or not answering; instance count stays as it is",

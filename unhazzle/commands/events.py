@@ -44,7 +44,19 @@ def translate(
             "warning": event.get("type") == "Warning",
             "message": words.event_words(event),
         })  # fmt: skip
-    return sorted(rows, key=lambda r: (r["time"], r["app"], r["message"]))
+    return _combined(sorted(rows, key=lambda r: (r["time"], r["app"], r["message"])))
+
+
+def _combined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two cluster events that read the same in our words, at the same moment, are one row."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        last = out[-1] if out else None
+        if last and (last["time"], last["app"], last["message"]) == (row["time"], row["app"], row["message"]):
+            last["count"] = max(last["count"], row["count"])
+            continue
+        out.append(row)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
