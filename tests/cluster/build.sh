@@ -34,7 +34,7 @@ stamp() { echo "$2" > "$bin/.$1.version"; }
 go_build() {
   local dir="$1"; shift
   local tmp; tmp="$(mktemp -d "$bin/.tmp.XXXXXX")"
-  (cd "$here/gomod/$dir" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags='-s -w' -o "$tmp/" "$@")
+  (cd "$here/gomod/$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags='-s -w' -o "$tmp/" "$@")
   mv "$tmp"/* "$bin/" && rmdir "$tmp"
 }
 
@@ -52,7 +52,7 @@ build_kube() {
     if have "$c" "$K8S_VERSION"; then say "$c $K8S_VERSION: cached, skipping"; else todo+=("$c"); fi
   done
   [ ${#todo[@]} -eq 0 ] && return
-  say "${todo[*]} $K8S_VERSION: go build k8s.io/kubernetes/cmd/... (build module gomod/kube; slow, ~20-30 min cold on 2 cores)"
+  say "${todo[*]} $K8S_VERSION: go build k8s.io/kubernetes/cmd/... (build module gomod/kube; slow: ~15 min cold on 2 cores)"
   go_build kube "${todo[@]/#/k8s.io/kubernetes/cmd/}"
   for c in "${todo[@]}"; do stamp "$c" "$K8S_VERSION"; done
 }
@@ -65,6 +65,24 @@ build_kwok() {
   stamp kwok "$KWOK_VERSION"
 }
 
+install_kwok_stages() {
+  # The standalone kwok binary (unlike kwokctl) has no built-in stages: it needs Stage objects in
+  # its --config. Copy kwokctl's defaults ("fast" node/pod stages, heartbeat with leases) from the
+  # same kwok module version; unhazzle.devcluster concatenates them into kwok's config.
+  local dest="$cache_root/$K8S_VERSION/kwok-stages" src
+  if [ "$(cat "$dest/.version" 2>/dev/null)" = "$KWOK_VERSION" ]; then
+    say "kwok $KWOK_VERSION stages: cached, skipping"; return
+  fi
+  src="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  say "kwok $KWOK_VERSION stages: copying from $src/kustomize/stage to $dest"
+  mkdir -p "$dest"
+  install -m 644 "$src/kustomize/stage/node/fast/node-initialize.yaml" \
+    "$src/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-ready.yaml" "$src/kustomize/stage/pod/fast/pod-complete.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-delete.yaml" "$dest/"
+  echo "$KWOK_VERSION" > "$dest/.version"
+}
+
 main() {
   command -v go >/dev/null || { say "error: Go is required (go.mod needs go >= 1.26 for kwok)"; exit 1; }
   ensure_debian_packages
@@ -72,7 +90,8 @@ main() {
   say "cache: $bin ($(go version))"
   build_etcd
   build_kwok
+  install_kwok_stages
   build_kube
-  say "done in $((SECONDS - start))s; $(du -sh "$bin" | cut -f1) in $bin"
+  say "done in $((SECONDS - start))s; $(du -sh "$cache_root/$K8S_VERSION" | cut -f1) in $cache_root/$K8S_VERSION"
 }
 main "$@"
