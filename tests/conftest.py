@@ -11,6 +11,8 @@ import pytest
 
 from unhazzle.cli import main
 
+pytest_plugins = ["tests.cluster.plugin"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
