@@ -76,13 +76,18 @@ def app_report(snap: Snapshot, app: str, *, now: datetime) -> dict[str, Any]:
     volume = _volume(deployment, claim, ready=any(_ready(p, app) for p in pods))
     if volume and volume.severity != "ok":
         findings.append(volume)
-    wanted = int((deployment or {}).get("spec", {}).get("replicas") or 0)
+    # The autoscaler's minimum is what the user asked for, even when it is not acting on it.
+    wanted = max(
+        int((deployment or {}).get("spec", {}).get("replicas") or 0), scaling.minimum if scaling else 0
+    )
     status = (deployment or {}).get("status", {})
     image = _image(deployment, app)
     return {
         "name": app,
         "deployed": deployment is not None,
-        "health": _health(findings, deployment=deployment, ready=int(status.get("readyReplicas") or 0)),
+        "health": _health(
+            findings, deployment=deployment, ready=int(status.get("readyReplicas") or 0), wanted=wanted
+        ),
         "image": image,
         "instances": {
             "ready": int(status.get("readyReplicas") or 0),
@@ -137,11 +142,10 @@ def _image(deployment: Obj | None, app: str) -> str | None:
     return str(image) if image else None
 
 
-def _health(findings: list[Finding], *, deployment: Obj | None, ready: int) -> str:
+def _health(findings: list[Finding], *, deployment: Obj | None, ready: int, wanted: int) -> str:
     if deployment is None:
         return "missing"
     worst = max((_RANK[f.severity] for f in findings), default=0)
-    wanted = int(deployment.get("spec", {}).get("replicas") or 0)
     if worst == 0 and ready < wanted:
         worst = 1
     if worst == 3 and ready > 0:
@@ -270,7 +274,7 @@ def _app_lines(app: dict[str, Any], width: int) -> list[str]:
     parts = [f"  {app['name']:<{width}}  {app['health']:<11} {head}"]
     if app["restarts_last_hour"]:
         parts.append(f"{app['restarts_last_hour']} restarts in 1 h")
-    if app["autoscaling"]:
+    if app["autoscaling"] and n["min"] != n["max"]:
         parts.append(app["autoscaling"]["text"])
     if app["volume"] and app["volume"]["severity"] == "ok":
         parts.append(app["volume"]["message"])

@@ -365,16 +365,7 @@ def autoscaling(hpa: Dict) -> Autoscaling:
     at_max = desired >= maximum > 0 or (
         limited.get("status") == "True" and limited.get("reason") == "TooManyReplicas"
     )
-    problem = None
-    active = conditions.get("ScalingActive", {})
-    fixed = maximum > 0 and int(spec.get("minReplicas") or 1) == maximum  # nothing to scale
-    if active.get("status") == "False" and not fixed:
-        problem = Finding(
-            "autoscaling cannot read CPU use",
-            "the cluster's metrics service is missing or not answering; instance count stays as it is",
-        )
-    elif at_max and current is not None and target is not None and current > target:
-        problem = Finding("busy at its maximum instances", "raise instances.max or size.cpu")
+    problem = _scaling_problem(hpa, current=current, target=target, at_max=at_max)
     return Autoscaling(
         minimum=int(spec.get("minReplicas") or 1),
         maximum=maximum,
@@ -385,6 +376,23 @@ def autoscaling(hpa: Dict) -> Autoscaling:
         at_max=at_max,
         problem=problem,
     )
+
+
+def _scaling_problem(hpa: Dict, *, current: int | None, target: int | None, at_max: bool) -> Finding | None:
+    spec, status = hpa.get("spec", {}), hpa.get("status", {})
+    minimum, maximum = int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 0)
+    running = status.get("currentReplicas")
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    blind = conditions.get("ScalingActive", {}).get("status") == "False"
+    why = "the cluster's metrics service is missing or not answering"
+    if running is not None and int(running) < minimum:
+        hint = f"autoscaling is not acting: {why}" if blind else "autoscaling is catching up"
+        return Finding(f"running fewer instances than its minimum of {minimum}", hint)
+    if blind and minimum != maximum:  # a fixed count needs no CPU readings
+        return Finding("autoscaling cannot read CPU use", f"{why}; instance count stays as it is")
+    if at_max and current is not None and target is not None and current > target:
+        return Finding("busy at its maximum instances", "raise instances.max or size.cpu")
+    return None
 
 
 def _cpu_metric(metrics: Iterable[Dict], field: str) -> int | None:

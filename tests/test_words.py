@@ -339,6 +339,18 @@ AUTOSCALING_CASES = [
         "autoscaling 2-10: CPU use unknown",
         "autoscaling cannot read CPU use: the cluster's metrics service is missing or not answering; instance count stays as it is",
     ),
+    (
+        "below its minimum, blind",
+        hpa(current=None, desired=1, active=False),
+        "autoscaling 2-10: CPU use unknown",
+        "running fewer instances than its minimum of 2: autoscaling is not acting: the cluster's metrics service is missing or not answering",
+    ),
+    (
+        "fixed count, blind",
+        hpa(current=None, desired=2, maximum=2, active=False),
+        "autoscaling 2-2: CPU use unknown, at its maximum",
+        None,
+    ),
 ]
 
 

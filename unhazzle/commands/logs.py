@@ -132,15 +132,16 @@ def _read(reader: Any, namespace: str, pod: str, *, app: str, options: dict[str,
         return list(observe.log_lines(reader, namespace, pod, container=app, options=options))
     except observe.ClusterReadError as err:
         if err.status == 400:  # not started yet, or no previous run: say so, read the others
-            print(f"unhazzle: instance {pod}: {_why(str(err))}", file=sys.stderr)
+            why = _why(str(err), previous="previous" in options)
+            print(f"unhazzle: instance {pod}: {why}", file=sys.stderr)
             return []
         raise
 
 
-def _why(message: str) -> str:
+def _why(message: str, *, previous: bool = False) -> str:
     from unhazzle.reconciler.words import scrub
 
-    if "previous terminated container" in message:
+    if previous or "previous terminated container" in message:
         return "has not restarted, so there is no previous run"
     if "waiting to start" in message or "ContainerCreating" in message:
         return "has not started yet"
@@ -194,14 +195,23 @@ class Follower:
         for ident, name in pods:
             if name in self.live and self.live[name].is_alive():
                 continue
-            # A new instance is read from its start; one we already followed from where it stopped.
-            options = {**self.options, "follow": "true"}
-            if not first:
-                options.pop("tailLines", None)
-                options["sinceSeconds"] = str(int(POLL_S) + 1)
+            options = self._options(name, first=first)
             thread = threading.Thread(target=self._pump, args=(ident, name, options), daemon=True)
             self.live[name] = thread
             thread.start()
+
+    def _options(self, name: str, *, first: bool) -> dict[str, str]:
+        """At start: the user's --tail/--since. Later, a new instance is read from its start, and
+        one whose stream ended is re-opened from the last line shown (repeats are dropped)."""
+        options = {**self.options, "follow": "true"}
+        if first:
+            return options
+        options.pop("tailLines", None)
+        last = self.seen.get(name, "")
+        if last:
+            options.pop("sinceSeconds", None)
+            options["sinceTime"] = last[:19] + "Z"
+        return options
 
     def _pump(self, ident: str, name: str, options: dict[str, str]) -> None:
         from unhazzle.reconciler import observe
