@@ -176,10 +176,11 @@ _ALIASES = {
     "revision": ("revision", "last_applied_revision", "lastAppliedRevision", "applied_revision"),
     "source_commit": ("source_commit", "sourceCommit", "commit"),
     "source_message": ("source_message", "sourceMessage", "message"),
-    "applied_at": ("applied_at", "appliedAt", "last_applied_at", "time", "when"),
+    "applied_at": ("applied_at", "appliedAt", "last_applied_at", "time", "when", "updated_at"),
     "health": ("health", "healthy"),
-    "last_error": ("last_error", "lastError", "error"),
-    "last_attempt_at": ("last_attempt_at", "lastAttemptAt", "attempted_at", "updated_at"),
+    "last_error": ("last_error", "lastError", "error", "errors"),
+    "wanted_revision": ("wanted_revision", "wantedRevision"),
+    "waiting": ("waiting",),
 }
 
 
@@ -193,6 +194,10 @@ def _normalise(record: dict[str, Any]) -> dict[str, Any]:
         key = next((a for a in aliases if flat.get(a) not in (None, "")), None)
         out[name] = flat[key] if key else None
         used.update(aliases)
+    if isinstance(out["last_error"], list):  # the reconciler keeps a list; people read one line
+        out["last_error"] = "; ".join(str(e) for e in out["last_error"]) or None
+    if not isinstance(out["waiting"], list):
+        out["waiting"] = []
     out["extra"] = {k: v for k, v in record.items() if k not in used}
     return out
 
@@ -209,6 +214,8 @@ def environment_report(
     health = HEALTH[worst] if snap.exists else "missing"
     if deploy and deploy.get("last_error") and health == "healthy":
         health = "degraded"
+    if deploy and deploy.get("health") == "failed":
+        health = "failing"
     return {
         "name": name,
         "badge": snap.labels.get("unhazzle.io/badge", badge),
@@ -259,6 +266,12 @@ def _deploy_lines(deploy: dict[str, Any] | None, *, now: datetime) -> list[str]:
         what += f' "{message[0][:60]}"'
     when = words.ago(words.parse_time(deploy.get("applied_at")), now) if deploy.get("applied_at") else ""
     lines = [f"  deploy: {what}{', applied ' + when if when else ''}"]
+    wanted = deploy.get("wanted_revision")
+    if wanted and wanted != deploy.get("revision"):
+        waiting = "; ".join(words.scrub(str(w)) for w in deploy.get("waiting") or [])
+        lines.append(
+            f"  deploying revision {str(wanted)[:12]}" + (f", waiting for {waiting}" if waiting else "")
+        )
     if deploy.get("last_error"):
         lines.append(f"  reconciler failing: {words.scrub(str(deploy['last_error']))}")
     return lines

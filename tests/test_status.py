@@ -142,6 +142,16 @@ def test_status_reports_environment_missing_and_reconciler_error() -> None:
         ({"status.json": "{not json"}, None, None),
         ({"status": json.dumps({"lastAppliedRevision": "r1", "lastError": "boom"})}, "r1", "boom"),
         ({"revision": "r2", "error": ""}, "r2", None),
+        (
+            {
+                "status.json": json.dumps(
+                    {"revision": "r3", "errors": ["Deployment/a/b: refused", "x"], "health": "failed"}
+                )
+            },
+            "r3",
+            "Deployment/a/b: refused; x",
+        ),
+        ({"status.json": json.dumps({"revision": "r4", "errors": []})}, "r4", None),
     ],
 )
 def test_deploy_record_tolerates_shapes(
@@ -273,3 +283,21 @@ def test_status_bad_kubeconfig_is_one_line(
     result = cli("status", "--spec", str(write_spec(MINIMAL)), "--kubeconfig", str(kubeconfig))
     assert result.code == 1
     assert result.err.startswith(f"{kubeconfig}: cannot read the cluster connection settings")
+
+
+def test_status_reads_the_reconcilers_record() -> None:
+    """The shape reconciler/status.py writes (ConfigMap unhazzle-status, key status.json)."""
+    snap = snapshot()
+    snap.reconciler = {"status.json": json.dumps({
+        "environment": "shop/production", "namespace": "shop-production", "revision": "aaaa1111bbbb2222",
+        "wanted_revision": "cccc3333dddd4444", "health": "failed", "waiting": ["Deployment/shop-production/web: 1 of 2 available"],
+        "errors": ["Deployment/shop-production/web: admission webhook denied the request"], "objects": 12,
+        "drift_corrected": 0, "applied": 3, "pruned": 0, "updated_at": ts(10), "timings_s": {"apply": 0.4},
+    })}  # fmt: skip
+    env = overview.environment_report(snap, name="production", badge="production", apps=["cache"], now=NOW)
+    assert env["health"] == "failing"
+    assert overview.text(overview.report("shop", [env], now=NOW), now=NOW)[1:4] == [
+        "  deploy: revision aaaa1111bbbb, applied 10 min ago",
+        "  deploying revision cccc3333dddd, waiting for App/shop-production/web: 1 of 2 available",
+        "  reconciler failing: App/shop-production/web: admission webhook denied the request",
+    ]
