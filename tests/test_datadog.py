@@ -78,7 +78,8 @@ def test_datadog_bad_value_is_located(cli: Callable[..., Result], write_spec: Ca
     spec = write_spec(MINIMAL + "observability: {datadog: {enabled: maybe, tags: x}}\n")
     result = cli("validate", str(spec))
     assert result.code == 2
-    assert "observability" in result.err or ":10:" in result.err
+    assert "error: observability.datadog.enabled: must be true or false, not 'maybe'" in result.err
+    assert "error: observability.datadog: unknown key 'tags'" in result.err
     assert "Traceback" not in result.err
 
 

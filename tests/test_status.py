@@ -301,3 +301,46 @@ def test_status_reads_the_reconcilers_record() -> None:
         "  deploying revision cccc3333dddd, waiting for App/shop-production/web: 1 of 2 available",
         "  reconciler failing: App/shop-production/web: admission webhook denied the request",
     ]
+
+
+def test_status_watch_redraws_survives_blips_and_ctrl_c_exits_0(
+    write_spec: Callable[[str], Path], tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}], "users": [{"name": "x", "user": {}}],
+    }))  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "unhazzle",
+        "status",
+        "--watch",
+        "--interval",
+        "0.2",
+        "--spec",
+        str(write_spec(MINIMAL)),
+        "--kubeconfig",
+        str(kubeconfig),
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while (
+        sum(x.startswith("unhazzle status, every 0.2 s") for x in lines) < 2 and time.monotonic() < deadline
+    ):
+        lines.append(proc.stdout.readline())
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
+    assert sum(x.startswith("unhazzle status, every 0.2 s") for x in lines) == 2
+    blips = [x for x in lines if x.startswith("cannot read the cluster right now")]
+    assert blips and all("http://127.0.0.1:9 does not answer" in x for x in blips)
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
