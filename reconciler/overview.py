@@ -106,9 +106,11 @@ def app_report(snap: Snapshot, app: str, *, now: datetime) -> dict[str, Any]:
 def _app_findings(deployment: Obj | None, pods: list[Obj], *, app: str, now: datetime) -> list[Finding]:
     if deployment is None:
         return [Finding("not deployed in this environment yet", "publish and let the reconciler apply it")]
-    findings = words.rollout_findings(deployment)
+    findings: list[Finding] = []
     for pod in pods:
         findings += words.instance_findings(pod, app=app, now=now)
+    # The instances' own reason first: "the deploy did not finish" is the consequence.
+    findings += words.rollout_findings(deployment)
     return sorted(findings, key=lambda f: -_RANK[f.severity])
 
 

@@ -133,9 +133,12 @@ def _read(reader: Any, namespace: str, pod: str, *, app: str, options: dict[str,
     except observe.ClusterReadError as err:
         if err.status == 400:  # not started yet, or no previous run: say so, read the others
             why = _why(str(err), previous="previous" in options)
-            print(f"unhazzle: instance {pod}: {why}", file=sys.stderr)
-            return []
-        raise
+        elif err.status >= 500:  # the API server could not reach the machine: read the others
+            why = "the machine it runs on does not hand over its output right now"
+        else:
+            raise
+        print(f"unhazzle: instance {pod}: {why}", file=sys.stderr)
+        return []
 
 
 def _why(message: str, *, previous: bool = False) -> str:
