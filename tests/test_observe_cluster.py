@@ -27,6 +27,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import ROOT, Result
+from tests.test_prometheus import serve_fake_prometheus
 from unhazzle.compiler.pipeline import compile_text
 from unhazzle.compiler.render import render_plan
 
@@ -285,3 +286,28 @@ def test_logs_follow_picks_up_new_instances_and_exits_cleanly_on_ctrl_c(
         failures.kubectl("-n", "obs-production", "scale", "deployment/web", "--replicas=2")
     assert code == 0
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_metrics_with_prometheus_names_the_series(cli: RunCli, failures: Any, spec_file: Path) -> None:
+    with serve_fake_prometheus() as prom:
+        metrics_with_prometheus(cli, failures, spec_file, prom)
+
+
+def metrics_with_prometheus(cli: RunCli, failures: Any, spec_file: Path, prom: Any) -> None:
+    result = cli(
+        "metrics",
+        "web",
+        "--spec",
+        str(spec_file),
+        "--kubeconfig",
+        str(failures.kubeconfig),
+        "--prometheus",
+        prom.url,
+    )
+    assert result.code == 0, result.err
+    assert (
+        "  requests per app (nginx_ingress_controller_requests, last 5m):\n    web: 12.25/s, errors (5xx) 0.50/s\n"
+        in result.out
+    )
+    assert "api:" not in result.out
+    assert prom.queries[0].endswith('{namespace="obs-production"}[5m]))')
