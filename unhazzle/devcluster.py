@@ -31,7 +31,15 @@ from typing import Any
 
 # Must match tests/cluster/versions.env (a test checks): the cache is keyed by this version.
 K8S_VERSION = "v1.35.4"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+# kubectl is not run here, but build.sh builds one matching the server for tests and humans.
+BINARIES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "kubectl",
+)
 BUILD_SCRIPT = "tests/cluster/build.sh"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
@@ -110,7 +118,7 @@ def find_binaries(bin_dir: Path | None = None) -> Path:
         raise DevClusterError(
             f"control-plane binaries missing from {where}: {', '.join(missing)}. "
             f"Build them with `bash {BUILD_SCRIPT}` from the unhazzle repository "
-            f"(Go required; about half an hour the first time, cached afterwards)."
+            f"(needs Go; 15-20 minutes the first time, cached afterwards)."
         )
     return where
 
