@@ -163,7 +163,7 @@ def test_dev_cluster_command_up_kubeconfig_down(cluster_bin_dir: Path, tmp_path:
             check=True,
         ).stdout.strip()
         nodes = subprocess.run(
-            ["kubectl", "get", "nodes", "-o", "name"],
+            [str(cluster_bin_dir / "kubectl"), "get", "nodes", "-o", "name"],
             capture_output=True,
             text=True,
             env={**os.environ, "KUBECONFIG": kc},
@@ -188,3 +188,10 @@ def test_logs_flow_from_kwok_through_the_api_server(cluster: Cluster) -> None:
     )
     proc = cluster.kubectl("logs", "-n", "smoke", "deployment/web", "--tail=5")
     assert "fake container log line from kwok" in proc.stdout
+
+
+@pytest.mark.cluster
+def test_server_reports_the_pinned_release(cluster: Cluster) -> None:
+    versions = json.loads(cluster.kubectl("version", "-o", "json").stdout)
+    assert versions["serverVersion"]["gitVersion"] == devcluster.K8S_VERSION
+    assert versions["clientVersion"]["gitVersion"] == devcluster.K8S_VERSION
