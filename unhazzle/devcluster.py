@@ -672,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
             state = up(state_dir)
             print(f"dev cluster running at {state.server}")
             print(f"export KUBECONFIG={kubeconfig_path(state_dir)}")
+            print(f"kubectl matching the server: {state.bin_dir}/kubectl")
         elif args.action == "down":
             print("dev cluster stopped" if down(state_dir) else "dev cluster was not running")
         elif running(state_dir) is None:
