@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -72,10 +73,15 @@ def test_deployment_becomes_available_on_kwok_nodes(cluster: Cluster) -> None:
     )["items"]
     assert {p["status"]["phase"] for p in pods} == {"Running"}
     assert {p["spec"]["nodeName"] for p in pods} <= set(devcluster.DEFAULT_NODES)
-    events = cluster.kubectl("get", "events", "-n", "smoke", "-o", "json").stdout
-    reasons = {e["reason"] for e in json.loads(events)["items"]}
-    # Written by the real kube-scheduler and the deployment controller.
-    assert {"Scheduled", "ScalingReplicaSet"} <= reasons
+    # Written by the real kube-scheduler and deployment controller, whose event recorders batch
+    # asynchronously: poll briefly rather than expect them the instant the Deployment is ready.
+    wanted, reasons = {"Scheduled", "ScalingReplicaSet"}, set[str]()
+    deadline = time.monotonic() + 30
+    while not wanted <= reasons and time.monotonic() < deadline:
+        events = cluster.kubectl("get", "events", "-n", "smoke", "-o", "json").stdout
+        reasons = {e["reason"] for e in json.loads(events)["items"]}
+        time.sleep(0.5)
+    assert wanted <= reasons
 
 
 @pytest.mark.cluster
