@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -64,10 +65,15 @@ def test_deployment_becomes_available_on_kwok_nodes(cluster: Cluster) -> None:
     )["items"]
     assert {p["status"]["phase"] for p in pods} == {"Running"}
     assert {p["spec"]["nodeName"] for p in pods} <= set(devcluster.DEFAULT_NODES)
-    events = cluster.kubectl("get", "events", "-n", "smoke", "-o", "json").stdout
-    reasons = {e["reason"] for e in json.loads(events)["items"]}
-    # Written by the real kube-scheduler and the deployment controller.
-    assert {"Scheduled", "ScalingReplicaSet"} <= reasons
+    # Written by the real kube-scheduler and deployment controller, whose event recorders batch
+    # asynchronously: poll briefly rather than expect them the instant the Deployment is ready.
+    wanted, reasons = {"Scheduled", "ScalingReplicaSet"}, set[str]()
+    deadline = time.monotonic() + 30
+    while not wanted <= reasons and time.monotonic() < deadline:
+        events = cluster.kubectl("get", "events", "-n", "smoke", "-o", "json").stdout
+        reasons = {e["reason"] for e in json.loads(events)["items"]}
+        time.sleep(0.5)
+    assert wanted <= reasons
 
 
 @pytest.mark.cluster
@@ -151,7 +157,7 @@ def test_dev_cluster_command_up_kubeconfig_down(cluster_bin_dir: Path, tmp_path:
             check=True,
         ).stdout.strip()
         nodes = subprocess.run(
-            ["kubectl", "get", "nodes", "-o", "name"],
+            [str(cluster_bin_dir / "kubectl"), "get", "nodes", "-o", "name"],
             capture_output=True,
             text=True,
             env={**os.environ, "KUBECONFIG": kc},
@@ -174,3 +180,10 @@ def test_logs_flow_from_kwok_through_the_api_server(cluster: Cluster) -> None:
     cluster.kubectl("wait", "-n", "smoke", "deployment/web", "--for=condition=Available", "--timeout=120s")
     proc = cluster.kubectl("logs", "-n", "smoke", "deployment/web", "--tail=5")
     assert "fake container log line from kwok" in proc.stdout
+
+
+@pytest.mark.cluster
+def test_server_reports_the_pinned_release(cluster: Cluster) -> None:
+    versions = json.loads(cluster.kubectl("version", "-o", "json").stdout)
+    assert versions["serverVersion"]["gitVersion"] == devcluster.K8S_VERSION
+    assert versions["clientVersion"]["gitVersion"] == devcluster.K8S_VERSION

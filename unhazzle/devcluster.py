@@ -31,7 +31,15 @@ from typing import Any
 
 # Must match tests/cluster/versions.env (a test checks): the cache is keyed by this version.
 K8S_VERSION = "v1.35.4"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+# kubectl is not run here, but build.sh builds one matching the server for tests and humans.
+BINARIES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "kubectl",
+)
 BUILD_SCRIPT = "tests/cluster/build.sh"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
@@ -110,7 +118,7 @@ def find_binaries(bin_dir: Path | None = None) -> Path:
         raise DevClusterError(
             f"control-plane binaries missing from {where}: {', '.join(missing)}. "
             f"Build them with `bash {BUILD_SCRIPT}` from the unhazzle repository "
-            f"(Go required; about half an hour the first time, cached afterwards)."
+            f"(needs Go; 15-20 minutes the first time, cached afterwards)."
         )
     return where
 
@@ -474,12 +482,29 @@ def _start(s: ClusterState, name: str, argv: list[str], tie_to_parent: bool) -> 
     s.save()  # saved after every start so `down` can clean up a half-started cluster
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _new_state(state_dir: Path, bin_dir: Path) -> ClusterState:
+    """Fresh ports, except that a restarted cluster keeps its old ones where they are free:
+    etcd's data remembers its peer URL, and kubeconfigs handed out keep working."""
+    old = ClusterState.load(state_dir)
+
+    def port(name: str) -> int:
+        previous: int = getattr(old, name, 0) if old else 0
+        return previous if previous and _port_is_free(previous) else free_port()
+
     return ClusterState(
-        state_dir=str(state_dir), bin_dir=str(bin_dir), etcd_port=free_port(),
-        etcd_peer_port=free_port(), apiserver_port=free_port(),
-        controller_manager_port=free_port(), scheduler_port=free_port(), kwok_port=free_port(),
-        pids={},
+        state_dir=str(state_dir), bin_dir=str(bin_dir), etcd_port=port("etcd_port"),
+        etcd_peer_port=port("etcd_peer_port"), apiserver_port=port("apiserver_port"),
+        controller_manager_port=port("controller_manager_port"),
+        scheduler_port=port("scheduler_port"), kwok_port=port("kwok_port"), pids={},
     )  # fmt: skip
 
 
@@ -554,10 +579,20 @@ def _wait_workers(s: ClusterState, nodes: Sequence[str], timeout: float) -> None
         timeout, d, "kube-controller-manager")  # fmt: skip
 
 
+def _runs_binary(pid: int, bin_dir: str) -> bool:
+    """True if pid is alive and runs a program from bin_dir (`ps` works on Linux and macOS)."""
+    if not _alive(pid):
+        return False
+    proc = subprocess.run(
+        ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False
+    )
+    return proc.stdout.strip().startswith(bin_dir.rstrip("/") + "/")
+
+
 def running(state_dir: Path) -> ClusterState | None:
     """The cluster recorded in state_dir if its API server process is alive."""
     state = ClusterState.load(state_dir)
-    if state and _alive(state.pids.get("kube-apiserver", -1)):
+    if state and _runs_binary(state.pids.get("kube-apiserver", -1), state.bin_dir):
         return state
     return None
 
@@ -599,13 +634,14 @@ def down(state_dir: Path | None = None) -> bool:
     state = ClusterState.load(d)
     if state is None:
         return False
-    was_running = any(_alive(pid) for pid in state.pids.values())
+    # Only pids still running our binaries: after a reboot a recorded pid may be anyone's.
+    pids = {name: pid for name, pid in state.pids.items() if _runs_binary(pid, state.bin_dir)}
     # Clients first, etcd last, so the API server never loses its storage while still serving.
-    stop_processes([pid for name, pid in state.pids.items() if name != "etcd"])
-    stop_processes([state.pids.get("etcd", -1)])
+    stop_processes([pid for name, pid in pids.items() if name != "etcd"])
+    stop_processes([pids.get("etcd", -1)])
     state.pids = {}
     state.save()
-    return was_running
+    return bool(pids)
 
 
 def restart_apiserver(state: ClusterState, tie_to_parent: bool = False) -> None:
@@ -634,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             state = up(state_dir)
             print(f"dev cluster running at {state.server}")
             print(f"export KUBECONFIG={kubeconfig_path(state_dir)}")
+            print(f"kubectl matching the server: {state.bin_dir}/kubectl")
         elif args.action == "down":
             print("dev cluster stopped" if down(state_dir) else "dev cluster was not running")
         elif running(state_dir) is None:

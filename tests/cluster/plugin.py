@@ -28,6 +28,8 @@ class Cluster:
     kubeconfig: Path
     server: str
     state_dir: Path
+    # The kubectl built with the control plane (same version as the server).
+    kubectl_path: Path
 
     def restart_apiserver(self) -> None:
         """Stop and start kube-apiserver on the same URL; etcd keeps the data."""
@@ -39,7 +41,7 @@ class Cluster:
         """Run kubectl against this cluster; `check` raises with stderr on a non-zero exit."""
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         proc = subprocess.run(
-            ["kubectl", *args],
+            [str(self.kubectl_path), *args],
             input=input,
             env=env,
             capture_output=True,
@@ -62,13 +64,14 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def cluster_bin_dir() -> Path:
     """The directory of built control-plane binaries (skip/fail with the reason if absent)."""
-    if shutil.which("kubectl") is None:
-        _unavailable("kubectl is not on PATH (bash tests/cluster/build.sh installs it)")
+    if shutil.which("openssl") is None:
+        _unavailable("openssl is not on PATH (bash tests/cluster/build.sh installs it)")
     try:
         return devcluster.find_binaries()
     except devcluster.DevClusterError as err:
-        _unavailable(str(err))
-        raise  # unreachable: _unavailable always raises
+        reason = str(err)
+    _unavailable(reason)  # outside `except`, so the report is not a chained traceback
+    raise AssertionError("unreachable: _unavailable always raises")
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +83,8 @@ def cluster(cluster_bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     atexit.register(devcluster.down, state_dir)
     try:
         state = devcluster.up(state_dir, bin_dir=cluster_bin_dir, tie_to_parent=True)
-        yield Cluster(state, devcluster.kubeconfig_path(state_dir), state.server, state_dir)
+        kubeconfig = devcluster.kubeconfig_path(state_dir)
+        yield Cluster(state, kubeconfig, state.server, state_dir, cluster_bin_dir / "kubectl")
     finally:
         devcluster.down(state_dir)
         atexit.unregister(devcluster.down)
