@@ -48,7 +48,7 @@ def instance_id(pod_name: str, app: str) -> str:
 
 
 def instance_report(pod: Obj, *, app: str, now: datetime) -> dict[str, Any]:
-    _, status = words._main_container(pod, app)
+    _, status = words.main_container(pod, app)
     state = next(iter(status.get("state") or {"waiting": {}}), "waiting")
     found = words.instance_findings(pod, app=app, now=now)
     return {
@@ -123,7 +123,7 @@ def _unique(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _ready(pod: Obj, app: str) -> bool:
-    _, status = words._main_container(pod, app)
+    _, status = words.main_container(pod, app)
     return bool(status.get("ready"))
 
 

@@ -57,7 +57,7 @@ def usage_rows(metrics: list[Obj], pods: list[Obj], *, only: str | None = None) 
         app = (pod or {}).get("metadata", {}).get("labels", {}).get(APP_LABEL)
         if pod is None or app is None or (only and app != only):
             continue
-        spec, _ = words._main_container(pod, app)
+        spec, _ = words.main_container(pod, app)
         measured = next((c for c in item.get("containers") or [] if c.get("name") == spec.get("name")), None)
         if measured is None:
             continue

@@ -135,7 +135,7 @@ def image_tag(image: str) -> str:
 # ---- one instance ---------------------------------------------------------------------------
 
 
-def _main_container(pod: Dict, app: str) -> tuple[Dict, Dict]:
+def main_container(pod: Dict, app: str) -> tuple[Dict, Dict]:
     """The app's own container spec and status (named after the app), else the first."""
     specs = pod.get("spec", {}).get("containers") or [{}]
     statuses = pod.get("status", {}).get("containerStatuses") or [{}]
@@ -145,13 +145,13 @@ def _main_container(pod: Dict, app: str) -> tuple[Dict, Dict]:
 
 
 def memory_limit_mb(pod: Dict, app: str) -> int | None:
-    spec, _ = _main_container(pod, app)
+    spec, _ = main_container(pod, app)
     return quantity_mb(spec.get("resources", {}).get("limits", {}).get("memory"))
 
 
 def health_check(pod: Dict, app: str) -> str:
     """Where the app's health check looks: 'at /healthz' or 'on port 8080'."""
-    spec, _ = _main_container(pod, app)
+    spec, _ = main_container(pod, app)
     probe = spec.get("readinessProbe") or spec.get("livenessProbe") or {}
     if "httpGet" in probe:
         return f"at {probe['httpGet'].get('path', '/')}"
@@ -166,7 +166,7 @@ def restarts_recent(pod: Dict, app: str, now: datetime, window: timedelta = REST
     """Restarts within *window*. The API keeps a total, not a history: an instance younger than
     the window counts exactly; an older one counts its total only if it last restarted inside
     the window (an upper bound, the best the API allows) and 0 otherwise."""
-    _, status = _main_container(pod, app)
+    _, status = main_container(pod, app)
     total = int(status.get("restartCount") or 0)
     created = parse_time(pod.get("metadata", {}).get("creationTimestamp"))
     if created is not None and now - created <= window:
@@ -180,7 +180,7 @@ def instance_findings(pod: Dict, *, app: str, now: datetime) -> list[Finding]:
     phase = pod.get("status", {}).get("phase")
     if phase == "Pending" and _unschedulable(pod):
         return [_no_capacity(pod)]
-    spec, status = _main_container(pod, app)
+    spec, status = main_container(pod, app)
     state = status.get("state", {})
     last = status.get("lastState", {}).get("terminated")
     findings: list[Finding] = []
