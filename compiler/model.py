@@ -296,6 +296,21 @@ class Database(_Strict):
     secret: EnvVarName = Field(description="The secret holding its connection URL (TLS required).")
 
 
+class Datadog(_Strict):
+    """Datadog: tag every app for Unified Service Tagging and let the Agent find its logs."""
+
+    enabled: StrictBool = Field(
+        False,
+        description="Add Datadog's env, service and version tags and log collection to every app.",
+    )
+
+
+class Observability(_Strict):
+    """Outside monitoring the apps should be ready for."""
+
+    datadog: Datadog = Field(default_factory=Datadog)
+
+
 class Spec(_Strict):
     """unhazzle.yaml, format version 1."""
 
@@ -317,3 +332,5 @@ class Spec(_Strict):
         env = self.environments[environment].secrets
         keys = [*(self.secrets.recipients if self.secrets else []), *(env.recipients if env else [])]
         return sorted(set(keys))
+
+    observability: Observability = Field(default_factory=Observability)

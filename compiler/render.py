@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import cache
 from typing import Any
 
@@ -196,7 +197,9 @@ def mebibytes(mb: int) -> str:
 
 def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
     selector = {"unhazzle.io/app": app.name}
-    labels = {**_env_labels(plan, env), **selector, "app.kubernetes.io/name": app.name}
+    datadog = plan.spec.observability.datadog.enabled
+    tags = datadog_tags(env.name, app.name, app.app.image) if datadog else {}
+    labels = {**_env_labels(plan, env), **selector, "app.kubernetes.io/name": app.name, **tags}
     pod_labels = {**labels, **({PUBLIC_LABEL: "true"} if app.public_hosts else {})}
     sizing = app.sizing
     startup_budget = (
@@ -212,7 +215,16 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "labels": labels,
         "selector": selector,
         "pod_labels": pod_labels,
-        "pod_annotations": {SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {},
+        "pod_annotations": {
+            **({SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {}),
+            **(datadog_annotations(app.name) if datadog else {}),
+        },
+        # Datadog reads these; a setting of the same name the user wrote wins.
+        "datadog_env": [
+            (key, tag) for key, tag in DATADOG_ENV if key not in app.settings and key not in app.secrets
+        ]
+        if datadog
+        else [],
         "settings": app.settings,
         "secrets": app.secrets,
         "secret_object": f"{app.name}-secrets",
@@ -232,3 +244,32 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "hosts": app.public_hosts,
         "tls_secret": f"{app.name}-tls",
     }
+
+
+DATADOG_TAG = "tags.datadoghq.com"
+DATADOG_ENV = (("DD_ENV", "env"), ("DD_SERVICE", "service"), ("DD_VERSION", "version"))
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def datadog_tags(env: str, app: str, image: str) -> dict[str, str]:
+    """Datadog Unified Service Tagging labels: env, service and version (the image's tag, or the
+    first 12 hex digits of its digest; label values allow no ':')."""
+    return {
+        f"{DATADOG_TAG}/env": env,
+        f"{DATADOG_TAG}/service": app,
+        f"{DATADOG_TAG}/version": image_version(image),
+    }
+
+
+def image_version(image: str) -> str:
+    if "@sha256:" in image:
+        return image.split("@sha256:", 1)[1][:12]
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return _LABEL_VALUE.sub("-", tag)[:63].strip("-._") or "latest"
+
+
+def datadog_annotations(app: str) -> dict[str, str]:
+    """Autodiscovery: the Agent collects this app's output as logs, source and service = the app."""
+    logs = json.dumps([{"source": app, "service": app}], separators=(",", ":"))
+    return {f"ad.datadoghq.com/{app}.logs": logs}

@@ -26,6 +26,10 @@ COMMANDS = {
     "preview": "preview",
     "dev": "dev",
     "publish": "publish",
+    "status": "status",
+    "events": "events",
+    "logs": "logs",
+    "metrics": "metrics",
 }
 
 

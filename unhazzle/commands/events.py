@@ -1,0 +1,85 @@
+"""`unhazzle events [APP] [--env ENV] [--since 1h]`: what happened, in plain words."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from unhazzle.commands.target import add_target, environments, resolve
+from unhazzle.errors import UsageError
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "events",
+        help="what happened to your apps, in plain words",
+        description="The cluster's events for your apps, oldest first, translated.",
+    )
+    add_target(parser)
+    parser.add_argument("--since", default="1h", metavar="DURATION", help="how far back (default 1h)")
+    parser.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
+    parser.set_defaults(run=run)
+
+
+def translate(
+    events: list[dict[str, Any]], *, apps: list[str], only: str | None, since: datetime
+) -> list[dict[str, Any]]:
+    """Events as rows {time, app, kind, count, message, warning}, oldest first; events of
+    objects that are not our apps' are left out."""
+    from unhazzle.reconciler import words
+
+    rows = []
+    for event in events:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        app = words.app_of(str(involved.get("kind", "")), str(involved.get("name", "")), apps)
+        when = words.event_time(event)
+        if app is None or (only and app != only) or when is None or when < since:
+            continue
+        rows.append({
+            "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "app": app,
+            "count": words.event_count(event),
+            "warning": event.get("type") == "Warning",
+            "message": words.event_words(event),
+        })  # fmt: skip
+    return _combined(sorted(rows, key=lambda r: (r["time"], r["app"], r["message"])))
+
+
+def _combined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two cluster events that read the same in our words, at the same moment, are one row."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        last = out[-1] if out else None
+        if last and (last["time"], last["app"], last["message"]) == (row["time"], row["app"], row["message"]):
+            last["count"] = max(last["count"], row["count"])
+            continue
+        out.append(row)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from unhazzle.reconciler import observe, words
+
+    try:
+        since = datetime.now(UTC) - words.window(args.since)
+    except ValueError as err:
+        raise UsageError(f"--since: {err}") from None
+    target = resolve(args)
+    reader = observe.connect(args.kubeconfig)
+    found: list[dict[str, Any]] = []
+    for env in environments(target, reader):
+        apps = env.apps or observe.app_names(reader, env.namespace)
+        rows = translate(observe.events(reader, env.namespace), apps=apps, only=target.app, since=since)
+        found += [{"environment": env.name, **row} for row in rows]
+    if args.output == "json":
+        print(json.dumps({"format": 1, "events": found}, indent=2, sort_keys=True))
+        return 0
+    if not found:
+        print(f"no events in the last {args.since}" + (f" for {target.app}" if target.app else ""))
+    for row in found:
+        times = f" (x{row['count']})" if row["count"] > 1 else ""
+        mark = "!" if row["warning"] else " "
+        print(f"{row['time'][11:19]} {mark} {row['environment']}/{row['app']}: {row['message']}{times}")
+    return 0

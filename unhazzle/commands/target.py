@@ -1,0 +1,83 @@
+"""What `status`, `events`, `logs` and `metrics` share: which cluster, which project, which
+environments and apps. The environment's place in the cluster is `<project>-<env>`, taken from the
+spec (default ./unhazzle.yaml) or from --project when there is no spec at hand."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
+from unhazzle.errors import OperationError, UsageError
+
+if TYPE_CHECKING:
+    from unhazzle.reconciler.observe import Reader
+
+NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Env:
+    name: str
+    badge: str
+    namespace: str
+    apps: list[str]
+
+
+@dataclass(frozen=True)
+class Target:
+    project: str
+    environments: list[Env]
+    app: str | None
+
+
+def add_target(parser: argparse.ArgumentParser, *, app: str = "optional") -> None:
+    """APP, --env, --spec, --project and --kubeconfig."""
+    if app == "required":
+        parser.add_argument("app", metavar="APP", help="the app")
+    else:
+        parser.add_argument("app", metavar="APP", nargs="?", help="only this app (default: all)")
+    parser.add_argument("--env", metavar="ENV", help="only this environment (default: all)")
+    parser.add_argument("--spec", metavar="SPEC", help=f"the spec file (default: ./{DEFAULT_SPEC})")
+    parser.add_argument("--project", metavar="NAME", help="the project, when there is no spec at hand")
+    parser.add_argument("--kubeconfig", metavar="FILE", help="cluster connection (default: $KUBECONFIG)")
+
+
+def resolve(args: argparse.Namespace) -> Target:
+    """The project, environments and app the flags name; bad names are input errors (exit 2)."""
+    for flag, value in (("--project", args.project), ("--env", args.env), ("APP", args.app)):
+        if value is not None and not NAME.match(value):
+            raise UsageError(f"{flag}: '{value}' is not a name (lowercase letters, digits and '-')")
+    spec = args.spec or DEFAULT_SPEC
+    if args.project and not args.spec:
+        return _from_project(args.project, args.env, args.app)
+    if not Path(spec).is_file():
+        raise UsageError(f"{spec}: no such spec file; give --spec FILE or --project NAME")
+    compiled = compile_spec(spec)
+    if args.app is not None and args.app not in compiled.spec.apps:
+        raise app_not_found(compiled, args.app)
+    envs = [
+        Env(e.name, e.badge, e.namespace, [a.name for a in e.apps]) for e in select_envs(compiled, args.env)
+    ]
+    return Target(compiled.plan.project, envs, args.app)
+
+
+def _from_project(project: str, env: str | None, app: str | None) -> Target:
+    # Without a spec the environments are found in the cluster later (see environments()).
+    envs = [Env(env, "", f"{project}-{env}", [])] if env else []
+    return Target(project, envs, app)
+
+
+def environments(target: Target, reader: Reader) -> list[Env]:
+    """The target's environments; with --project and no --env, every one the cluster has."""
+    if target.environments:
+        return target.environments
+    from unhazzle.reconciler.observe import project_environments
+
+    found = project_environments(reader, target.project)
+    if not found:
+        raise OperationError(f"{reader.server}: the cluster runs no environment of project {target.project}")
+    return [Env(name, badge, namespace, []) for name, badge, namespace in found]
