@@ -64,7 +64,9 @@ def render_in_subprocess(spec: Path, out: Path) -> dict[str, str]:
         capture_output=True,
         cwd=ROOT,
     )
-    return {p.relative_to(out).as_posix(): p.read_bytes().decode() for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes().decode() for p in sorted(out.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)

@@ -63,8 +63,10 @@ def test_render_files_hold_only_objects_and_namespace_first(spec: Path):
 
 def test_render_secret_values_never_appear(write_spec):
     # Secrets are names in the spec; the rendered objects only reference them by key.
-    spec = MINIMAL + "    secrets: [SESSION_KEY]\n    databases: [main]\n" + (
-        "databases:\n  main: {provider: aiven, region: aws-eu-central-1, secret: DATABASE_URL}\n"
+    spec = (
+        MINIMAL
+        + "    secrets: [SESSION_KEY]\n    databases: [main]\n"
+        + ("databases:\n  main: {provider: aiven, region: aws-eu-central-1, secret: DATABASE_URL}\n")
     )
     found = objects(render_text(spec))
     assert not [o for _, o in found if o["kind"] == "Secret"]
