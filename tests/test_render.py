@@ -88,3 +88,11 @@ def test_render_example_secrets_are_references_only():
                 for var in container.get("env", []):
                     assert ("value" in var) != ("valueFrom" in var)
                     assert "secretKeyRef" in var.get("valueFrom", {"secretKeyRef": 1})
+
+
+def test_render_empty_command_and_args_leave_the_image_defaults():
+    found = objects(render_text(MINIMAL + "    command: []\n    args: []\n"))
+    deployment = next(o for _, o in found if o["kind"] == "Deployment")
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "command" not in container and "args" not in container
