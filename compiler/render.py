@@ -46,7 +46,9 @@ def _scalar(value: Any) -> str:
 # 1.1 parsers fold U+0085, U+2028 and U+2029 like newlines) or byte-order marks. Everything else,
 # and the quote and backslash, is escaped. Characters beyond U+FFFF stay as they are: the
 # surrogate-pair escapes JSON would write for them are rejected by YAML parsers, Go's among them.
-_UNSAFE = re.compile('[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|["\\\\]')
+_UNSAFE = re.compile(
+    r'[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|["\\]'
+)
 _SHORT = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
