@@ -6,6 +6,7 @@ how much anchors and aliases may expand, so no input can make us slow or exhaust
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -19,6 +20,10 @@ from unhazzle.errors import InputError, Problem
 
 MAX_BYTES = 4 * 1024 * 1024  # a 3,000-app spec is under 1 MB; anything far larger is a mistake
 MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
+# Checked on the text before parsing: the YAML parser slows quadratically with flow nesting
+# ('[[[[...') and recurses with block nesting, so deeper files are refused before it sees them.
+SCAN_DEPTH = 200
+FLOW = re.compile(r"[\[\]{}]")
 ALIAS_BUDGET = 10_000  # values reached again through aliases, beyond the first visit
 
 
@@ -61,6 +66,7 @@ def load_bytes(raw: bytes, *, name: str) -> Document:
     if "\x00" in text:
         line, col = _line_col(text, text.index("\x00"))
         raise _error(name, line, col, "file contains a NUL byte; is this a binary file?")
+    _check_nesting(text, name)
     root = _parse(text, name)
     positions = Positions(file=name)
     walker = _Walker(positions, name)
@@ -79,6 +85,30 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
+def _check_nesting(text: str, name: str) -> None:
+    """Refuse absurd nesting, by brackets or by indentation, at the place it happens."""
+    depth = 0
+    for match in FLOW.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > SCAN_DEPTH:
+            raise _error(name, *_line_col(text, match.start()), _too_deep(SCAN_DEPTH))
+    indents: list[int] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        content = line.lstrip(" -")
+        if not content or content.startswith("#"):
+            continue
+        column = len(line) - len(content)
+        while indents and indents[-1] >= column:
+            indents.pop()
+        indents.append(column)
+        if len(indents) > SCAN_DEPTH:
+            raise _error(name, number, column + 1, _too_deep(SCAN_DEPTH))
+
+
+def _too_deep(limit: int) -> str:
+    return f"values nest too deeply (more than {limit} levels)"
+
+
 def _parse(text: str, name: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
@@ -89,7 +119,7 @@ def _parse(text: str, name: str) -> Any:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise _error(name, line, col, _yaml_message(exc)) from None
     except RecursionError:
-        raise _error(name, 1, 1, f"values nest too deeply (more than {MAX_DEPTH} levels)") from None
+        raise _error(name, 1, 1, _too_deep(MAX_DEPTH)) from None
     except YAMLError as exc:
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
     if len(docs) > 1:
@@ -121,7 +151,7 @@ class _Walker:
     def plain(self, node: Any, path: Path) -> Any:
         if len(path) > MAX_DEPTH:
             line, col = self.positions.of_value(path)
-            raise _error(self.name, line, col, f"values nest too deeply (more than {MAX_DEPTH} levels)")
+            raise _error(self.name, line, col, _too_deep(MAX_DEPTH))
         if isinstance(node, CommentedMap | CommentedSeq):
             self._count(node, path)
         if isinstance(node, CommentedMap):
