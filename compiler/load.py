@@ -13,6 +13,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from unhazzle.compiler.positions import Path, Positions
@@ -24,6 +25,7 @@ MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
 # ('[[[[...') and recurses with block nesting, so deeper files are refused before it sees them.
 SCAN_DEPTH = 200
 FLOW = re.compile(r"[\[\]{}]")
+MAX_DIGITS = 100  # an instance count or port has a few digits; a long ID belongs in quotes
 ALIAS_BUDGET = 10_000  # values reached again through aliases, beyond the first visit
 
 
@@ -109,8 +111,27 @@ def _too_deep(limit: int) -> str:
     return f"values nest too deeply (more than {limit} levels)"
 
 
+class _Constructor(RoundTripConstructor):
+    """The round-trip constructor, minus two ways a value could crash it: dates (a spec has none;
+    `2024-02-30` raised) stay text, and integers are refused past MAX_DIGITS, before Python's
+    own digit limit raises and before converting them costs quadratic time."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        if len(node.value) > MAX_DIGITS:
+            raise ConstructorError(
+                problem=f"a number with {len(node.value)} digits; numbers may have at most {MAX_DIGITS}",
+                problem_mark=node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
 def _parse(text: str, name: str) -> Any:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     try:
         docs = list(yaml.load_all(text))
@@ -121,6 +142,8 @@ def _parse(text: str, name: str) -> Any:
     except RecursionError:
         raise _error(name, 1, 1, _too_deep(MAX_DEPTH)) from None
     except YAMLError as exc:
+        raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value the constructor could not build
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
     if len(docs) > 1:
         raise _error(name, 1, 1, "the file holds several YAML documents ('---'); keep one")
