@@ -147,7 +147,9 @@ def _parse(text: str, name: str) -> Any:
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
     if len(docs) > 1:
         raise _error(name, 1, 1, "the file holds several YAML documents ('---'); keep one")
-    return docs[0] if docs else None
+    if not docs or docs[0] is None:
+        raise _error(name, 1, 1, "the file is empty; a spec starts with `version: 1`")
+    return docs[0]
 
 
 def _yaml_message(exc: MarkedYAMLError) -> str:
@@ -200,8 +202,12 @@ class _Walker:
     def _mapping(self, node: CommentedMap, path: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key in node:
-            sub = (*path, _key(key))
             pos = _pos_in_map(node, key)
+            if not _plain_key(key):
+                line, col = (pos[0] + 1, pos[1] + 1) if pos else self.positions.of_value(path)
+                kind = "a list" if isinstance(key, tuple | list) else "a mapping"
+                raise _error(self.name, line, col, f"a key must be a name, not {kind}")
+            sub = (*path, _key(key))
             if pos is not None:
                 self.positions.keys[sub] = (pos[0] + 1, pos[1] + 1)
                 self.positions.values[sub] = (pos[2] + 1, pos[3] + 1)
@@ -228,6 +234,10 @@ def _pos_in_map(node: CommentedMap, key: Any) -> tuple[int, int, int, int] | Non
     except (KeyError, TypeError):
         return None  # keys merged in through '<<' have no position of their own here
     return kline, kcol, vline, vcol
+
+
+def _plain_key(key: Any) -> bool:
+    return key is None or isinstance(key, str | int | float | bool)
 
 
 def _key(key: Any) -> Any:
