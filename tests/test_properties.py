@@ -202,7 +202,7 @@ def assert_ok_or_located(code: int, err: str) -> None:
         assert lines and all(LOCATED.match(line) for line in lines), err
 
 
-@settings(max_examples=250, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
 @given(specs)
 def test_property_no_generated_spec_crashes(spec: dict[str, Any]):
     with tempfile.TemporaryDirectory() as tmp:
@@ -272,7 +272,7 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=100, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_specs())
 def test_property_every_valid_spec_renders_parseable_owned_objects(spec: dict[str, Any]):
     files = render_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
