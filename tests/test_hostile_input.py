@@ -153,21 +153,11 @@ def test_hostile_input_no_traceback_from_a_real_process(tmp_path: Path, command:
     assert_located(result.stderr, spec)
 
 
-FIVE_MISTAKES = """\
-version: 2
-project: Shop
-region: fsn1
-environments:
-  production: {}
-apps:
-  web:
-    image: ghcr.io/acme/web:1.0
-    port: 8080
-    domains: [shop.example.com]
-    env:
-      API_URL: ${apps.apii.url}
-    profile: {traffic: hgh}
-"""
+FIVE_MISTAKES = MINIMAL.replace("version: 1", "version: 2").replace("project: shop", "project: Shop") + (
+    "    domains: [shop.example.com]\n"
+    "    env:\n      API_URL: ${apps.apii.url}\n"
+    "    profile: {traffic: hgh}\n"
+)
 
 
 def test_hostile_input_reports_every_mistake_at_once(write_spec, cli):
