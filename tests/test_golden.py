@@ -41,7 +41,7 @@ def write_golden(folder: Path, files: dict[str, str]) -> None:
 
 
 def test_golden_examples_are_all_covered():
-    assert EXAMPLE_NAMES == ["busy-api", "shop", "static-site"]
+    assert {"busy-api", "shop", "static-site"} <= set(EXAMPLE_NAMES)
     assert sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()) == EXAMPLE_NAMES
 
 
