@@ -60,11 +60,14 @@ class _Checker:
                         f"{hint(app_name, self.apps)}",
                         key=True,
                     )
-            for app_name, base in self.apps.items():
+            merged_apps = {
+                name: deep_merge(_dict(base), _dict(overrides.get(name))) for name, base in self.apps.items()
+            }
+            for app_name, merged in merged_apps.items():
                 override = _dict(overrides.get(app_name))
-                merged = deep_merge(_dict(base), override)
                 where = [("environments", env_name, "apps", app_name), ("apps", app_name)]
                 yield from self._app(app_name, merged, where)
+                yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
                 if "instances" in override:
                     yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
 
@@ -86,21 +89,25 @@ class _Checker:
     def _app(self, name: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         # Same wording in every environment: a base-app problem is reported once (deduplicated).
         label = f"apps.{name}"
-        yield from self._references(app, where)
         yield from self._database_refs(app, where)
         yield from self._exposure(label, app, where)
         yield from self._volume(label, app, where)
         yield from self._names(label, app, where)
 
-    def _references(self, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+    def _references(
+        self, app: dict[Any, Any], where: list[Path], *, targets: dict[Any, Any], env_name: str
+    ) -> Iterator[Problem]:
+        """References resolve per environment: an override may take a target's port away."""
         for key, value in _dict(app.get("env")).items():
             if not isinstance(value, str):
                 continue
             paths = [(*w, "env", key) for w in where]
             for match in REFERENCE.finditer(value.replace("$${", "")):
-                yield from self._reference(match.group(1).strip(), paths)
+                yield from self._reference(match.group(1).strip(), paths, targets, env_name)
 
-    def _reference(self, expr: str, paths: list[Path]) -> Iterator[Problem]:
+    def _reference(
+        self, expr: str, paths: list[Path], targets: dict[Any, Any], env_name: str
+    ) -> Iterator[Problem]:
         found = APP_REF.match(expr)
         if not found:
             yield self.problem(
@@ -115,7 +122,12 @@ class _Checker:
             yield self.problem(paths, f"'${{{expr}}}' names no app '{target}'{hint(target, self.apps)}")
         elif not isinstance(_dict(self.apps[target]).get("port"), int):
             yield self.problem(
-                paths, f"'${{{expr}}}': app '{target}' has no port, so it has address; give it a port"
+                paths, f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port"
+            )
+        elif not isinstance(_dict(targets.get(target)).get("port"), int):
+            yield self.problem(
+                paths,
+                f"'${{{expr}}}': app '{target}' has no port in {env_name}, so it has no address there",
             )
 
     def _database_refs(self, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:

@@ -6,12 +6,14 @@ how much anchors and aliases may expand, so no input can make us slow or exhaust
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
@@ -22,6 +24,11 @@ from unhazzle.errors import InputError, Problem
 
 MAX_BYTES = 4 * 1024 * 1024  # a 3,000-app spec is under 1 MB; anything far larger is a mistake
 MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
+# Checked on the text before parsing: the YAML parser slows quadratically with flow nesting
+# ('[[[[...') and recurses with block nesting, so deeper files are refused before it sees them.
+SCAN_DEPTH = 200
+FLOW = re.compile(r"[\[\]{}]")
+MAX_DIGITS = 100  # an instance count or port has a few digits; a long ID belongs in quotes
 ALIAS_BUDGET = 10_000  # values reached again through aliases, beyond the first visit
 
 
@@ -64,6 +71,7 @@ def load_bytes(raw: bytes, *, name: str) -> Document:
     if "\x00" in text:
         line, col = _line_col(text, text.index("\x00"))
         raise _error(name, line, col, "file contains a NUL byte; is this a binary file?")
+    _check_nesting(text, name)
     fast = _fast_load(text, name)
     if fast is not None:
         return fast
@@ -85,8 +93,51 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
+def _check_nesting(text: str, name: str) -> None:
+    """Refuse absurd nesting, by brackets or by indentation, at the place it happens."""
+    depth = 0
+    for match in FLOW.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > SCAN_DEPTH:
+            raise _error(name, *_line_col(text, match.start()), _too_deep(SCAN_DEPTH))
+    indents: list[int] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        content = line.lstrip(" -")
+        if not content or content.startswith("#"):
+            continue
+        column = len(line) - len(content)
+        while indents and indents[-1] >= column:
+            indents.pop()
+        indents.append(column)
+        if len(indents) > SCAN_DEPTH:
+            raise _error(name, number, column + 1, _too_deep(SCAN_DEPTH))
+
+
+def _too_deep(limit: int) -> str:
+    return f"values nest too deeply (more than {limit} levels)"
+
+
+class _Constructor(RoundTripConstructor):
+    """The round-trip constructor, minus two ways a value could crash it: dates (a spec has none;
+    `2024-02-30` raised) stay text, and integers are refused past MAX_DIGITS, before Python's
+    own digit limit raises and before converting them costs quadratic time."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        if len(node.value) > MAX_DIGITS:
+            raise ConstructorError(
+                problem=f"a number with {len(node.value)} digits; numbers may have at most {MAX_DIGITS}",
+                problem_mark=node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
 def _parse(text: str, name: str) -> Any:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     try:
         docs = list(yaml.load_all(text))
@@ -95,12 +146,16 @@ def _parse(text: str, name: str) -> Any:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise _error(name, line, col, _yaml_message(exc)) from None
     except RecursionError:
-        raise _error(name, 1, 1, f"values nest too deeply (more than {MAX_DEPTH} levels)") from None
+        raise _error(name, 1, 1, _too_deep(MAX_DEPTH)) from None
     except YAMLError as exc:
+        raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value the constructor could not build
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
     if len(docs) > 1:
         raise _error(name, 1, 1, "the file holds several YAML documents ('---'); keep one")
-    return docs[0] if docs else None
+    if not docs or docs[0] is None:
+        raise _error(name, 1, 1, "the file is empty; a spec starts with `version: 1`")
+    return docs[0]
 
 
 def _yaml_message(exc: MarkedYAMLError) -> str:
@@ -127,7 +182,7 @@ class _Walker:
     def plain(self, node: Any, path: Path) -> Any:
         if len(path) > MAX_DEPTH:
             line, col = self.positions.of_value(path)
-            raise _error(self.name, line, col, f"values nest too deeply (more than {MAX_DEPTH} levels)")
+            raise _error(self.name, line, col, _too_deep(MAX_DEPTH))
         if isinstance(node, CommentedMap | CommentedSeq):
             self._count(node, path)
         if isinstance(node, CommentedMap):
@@ -153,8 +208,12 @@ class _Walker:
     def _mapping(self, node: CommentedMap, path: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key in node:
-            sub = (*path, _key(key))
             pos = _pos_in_map(node, key)
+            if not _plain_key(key):
+                line, col = (pos[0] + 1, pos[1] + 1) if pos else self.positions.of_value(path)
+                kind = "a list" if isinstance(key, tuple | list) else "a mapping"
+                raise _error(self.name, line, col, f"a key must be a name, not {kind}")
+            sub = (*path, _key(key))
             if pos is not None:
                 self.positions.keys[sub] = (pos[0] + 1, pos[1] + 1)
                 self.positions.values[sub] = (pos[2] + 1, pos[3] + 1)
@@ -181,6 +240,10 @@ def _pos_in_map(node: CommentedMap, key: Any) -> tuple[int, int, int, int] | Non
     except (KeyError, TypeError):
         return None  # keys merged in through '<<' have no position of their own here
     return kline, kcol, vline, vcol
+
+
+def _plain_key(key: Any) -> bool:
+    return key is None or isinstance(key, str | int | float | bool)
 
 
 def _key(key: Any) -> Any:

@@ -40,8 +40,31 @@ def _scalar(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=True)  # a JSON string is a YAML double-quoted scalar
+        return quoted(value)
     raise TypeError(f"template tried to print a {type(value).__name__}; render it field by field")
+
+
+# Characters a YAML double-quoted scalar may hold as they are: printable, and no line breaks (YAML
+# 1.1 parsers fold U+0085, U+2028 and U+2029 like newlines) or byte-order marks. Everything else,
+# and the quote and backslash, is escaped. Characters beyond U+FFFF stay as they are: the
+# surrogate-pair escapes JSON would write for them are rejected by YAML parsers, Go's among them.
+_UNSAFE = re.compile(
+    r'[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|["\\]'
+)
+_SHORT = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _SHORT:
+        return _SHORT[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def quoted(text: str) -> str:
+    """*text* as one double-quoted YAML scalar that parses back to exactly *text*."""
+    return f'"{_UNSAFE.sub(_escape, text)}"'
 
 
 @cache
@@ -54,6 +77,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the package; a stat per use cost 5% of a large render
     )
     env.filters["raw"] = Markup
     # A macro's text, less its last newline: the template line that calls it supplies one.

@@ -11,7 +11,12 @@ from pathlib import Path
 
 def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
     """Write *files* (relative path -> text) under *out*, replacing each top-level folder they
-    touch as a whole, so a stale app file never survives and a crash leaves the old folder."""
+    touch as a whole, so a stale app file never survives and a crash leaves the old folder.
+
+    Files are not fsynced one by one: rendered output is a pure function of the spec, so after a
+    power loss `unhazzle render` simply runs again, while 3,000 fsyncs made a large render wait
+    on the disk for a minute. The folder swap (a rename) still keeps readers from ever seeing a
+    half-written tree."""
     out.mkdir(parents=True, exist_ok=True)
     groups: dict[str, dict[str, str]] = {}
     for rel, text in files.items():
@@ -31,8 +36,6 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
         old = target.with_name(f".{target.name}.old")
         if old.exists():
             shutil.rmtree(old)

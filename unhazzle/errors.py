@@ -30,7 +30,15 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: error: {self.message}"
+        return f"{self.file}:{self.line}:{self.column}: error: {printable(self.message)}"
+
+
+def printable(text: str) -> str:
+    """*text* on one visible line: control characters (newlines, escapes, separators) that a
+    hostile name or value could carry are shown escaped, so one problem is always one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 class InputError(UnhazzleError):
