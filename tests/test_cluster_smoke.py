@@ -77,6 +77,45 @@ def test_deployment_becomes_available_on_kwok_nodes(cluster: Cluster) -> None:
 
 
 @pytest.mark.cluster
+def test_compiler_output_applies_and_apps_become_available(cluster: Cluster, tmp_path: Path) -> None:
+    # The shop example as `unhazzle render` writes it, applied as a user would with kubectl.
+    from unhazzle.compiler.pipeline import compile_file
+    from unhazzle.compiler.render import render_plan
+    from unhazzle.compiler.write import write_tree
+
+    plan = compile_file(REPO / "examples" / "shop" / "unhazzle.yaml").plan
+    write_tree(tmp_path, render_plan(plan, environments=["production"]))
+    folder = tmp_path / "production"
+    # The namespace first, as the reconciler stages it, then everything else.
+    cluster.kubectl(
+        "apply", "--server-side", "--field-manager=unhazzle", "-f", str(folder / "_environment.yaml")
+    )
+    proc = cluster.kubectl("apply", "--server-side", "--field-manager=unhazzle", "-f", str(folder))
+    assert "deployment.apps/web serverside-applied" in proc.stdout
+    assert "ingress.networking.k8s.io/web serverside-applied" in proc.stdout
+    for app in ("web", "api", "worker"):  # the cache waits for a volume this plane cannot provide
+        cluster.kubectl(
+            "wait",
+            "-n",
+            "shop-production",
+            f"deployment/{app}",
+            "--for=condition=Available",
+            "--timeout=120s",
+        )
+    # No replicas in the manifests: the autoscaler lifts each app to its minimum.
+    deadline, ready = time.monotonic() + 90, 0
+    while time.monotonic() < deadline:
+        dep = json.loads(
+            cluster.kubectl("get", "deployment", "web", "-n", "shop-production", "-o", "json").stdout
+        )
+        ready = dep["status"].get("availableReplicas", 0)
+        if ready >= 2:
+            break
+        time.sleep(1)
+    assert ready == 2
+
+
+@pytest.mark.cluster
 def test_two_field_managers_conflict(cluster: Cluster) -> None:
     name = f"conflict-{uuid.uuid4().hex[:6]}"
     doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: default}\ndata: {k: %s}\n"

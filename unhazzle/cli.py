@@ -30,6 +30,7 @@ COMMANDS = {
     "events": "events",
     "logs": "logs",
     "metrics": "metrics",
+    "dev-cluster": "devcluster",
 }
 
 

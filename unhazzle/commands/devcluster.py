@@ -1,0 +1,23 @@
+"""`unhazzle dev-cluster up|down|kubeconfig`: the local control plane the tests use, for humans."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "dev-cluster",
+        help="start or stop a local cluster to try the reconciler on a laptop",
+        description="A real local control plane (built by tests/cluster/build.sh) with two simulated "
+        "machines, so `unhazzle reconcile` can be tried without any cloud.",
+    )
+    parser.add_argument("action", choices=["up", "down", "kubeconfig"])
+    parser.add_argument("--state-dir", metavar="DIR", help="where its state lives")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from unhazzle.devcluster import main  # starts nothing at import; kept lazy like other commands
+
+    return main([args.action, *(["--state-dir", args.state_dir] if args.state_dir else [])])
