@@ -19,6 +19,8 @@ COMMANDS = {
     "plan": "plan",
     "explain": "explain",
     "render": "render",
+    "reconcile": "reconcile",
+    "reconciler": "reconciler",
 }
 
 
