@@ -68,7 +68,10 @@ def same_quantity(a: Any, b: Any) -> bool:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == {} or value == []
+    """None, or maps and lists holding only empties: the server drops them all."""
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    return value is None or value == []
 
 
 def contains(desired: Any, live: Any, *, quantity: bool = False) -> bool:

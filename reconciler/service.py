@@ -60,9 +60,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
             settings.kubeconfig, settings.context, timeout=max(2.0, settings.lease_duration / 3)
         )
         duration = settings.lease_duration
-        lease = LeaseOptions(
-            namespace=settings.lease_namespace, duration=duration, renew_every=duration / 3
-        )
+        lease = LeaseOptions(namespace=settings.lease_namespace, duration=duration, renew_every=duration / 3)
         leader = LeaderElector(lease_client, settings.identity, lease)
     options = LoopOptions(
         once=settings.once,

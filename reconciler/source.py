@@ -161,7 +161,7 @@ def parse_environment(key: str, files: dict[str, str]) -> Environment:
             problems.append(f"{key}: {ref} is outside the environment's namespace '{namespace}'")
     apps = frozenset(obj["metadata"].get("labels", {}).get("unhazzle.io/app", "") for obj in objects) - {""}
     secrets = _secrets(key, files, problems)
-    if not objects and not problems:
+    if not objects:
         problems.append(
             f"{key}: the revision holds no objects for this environment; refusing to delete it all"
         )
