@@ -268,7 +268,7 @@ def test_revision_of_the_shop_example_parses_with_namespaces_first() -> None:
 @pytest.mark.parametrize(
     ("files", "problem"),
     [({"_environment.yaml": "", "web.yaml": ""}, "holds no objects"),
-     ({"_environment.yaml": NS + "---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: kube-x}\n"},
+     ({"_environment.yaml": NS + "---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\n"},
       "outside the environment's namespace"),
      ({"_environment.yaml": "kind: [", "web.yaml": ""}, "not valid YAML"),
      ({"_environment.yaml": "- just\n- a list\n"}, "not a Kubernetes object"),
