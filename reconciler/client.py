@@ -146,22 +146,20 @@ class Client:
         if uid:  # never delete a same-named object someone re-created since we looked
             body["preconditions"] = {"uid": uid}
         try:
-            self._request("DELETE", self.path(ref), body=json.dumps(body), where=str(ref))
+            self._request("DELETE", self.path(ref), body=body, where=str(ref))
         except NotFound:
             return
 
     def create(self, obj: Obj) -> Obj:
         ref = Ref.of(obj)
         res = self.resource(ref.api_version, ref.kind)
-        result: Obj = self._request(
-            "POST", res.collection(ref.namespace), body=json.dumps(obj), where=str(ref)
-        )
+        result: Obj = self._request("POST", res.collection(ref.namespace), body=obj, where=str(ref))
         return result
 
     def replace(self, obj: Obj) -> Obj:
         """PUT with the object's resourceVersion: optimistic concurrency (409 when stale)."""
         ref = Ref.of(obj)
-        result: Obj = self._request("PUT", self.path(ref), body=json.dumps(obj), where=str(ref))
+        result: Obj = self._request("PUT", self.path(ref), body=obj, where=str(ref))
         return result
 
     # -- transport ---------------------------------------------------------------------------
@@ -173,7 +171,7 @@ class Client:
         *,
         where: str,
         query: list[tuple[str, str]] | None = None,
-        body: str | None = None,
+        body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
         dry = any(k == "dryRun" for k, _ in query or [])
@@ -195,7 +193,7 @@ class Client:
         path: str,
         *,
         query: list[tuple[str, str]] | None,
-        body: str | None,
+        body: Any,
         headers: dict[str, str] | None,
         label: str,
     ) -> Any:

@@ -109,7 +109,8 @@ class Reconciler:
         try:
             tip = self.source.remote_tip()
         except SourceError as err:
-            return self._source_failed(str(err))
+            self._source_failed(str(err))
+            return self._fall_back_to_mirror()
         if tip in (self.tip, self.bad_tip):
             self.source_error = "" if tip == self.tip else self.source_error
             return False
@@ -120,6 +121,20 @@ class Reconciler:
             return self._source_failed(str(err))
         return self._take(revision)
 
+    def _fall_back_to_mirror(self) -> bool:
+        """Just started and Git is down: the mirror's last fetched commit is the last good one."""
+        local = None if self.good else self.source.local_tip()
+        if local is None or local == self.bad_tip:
+            return False
+        try:
+            revision = self.source.read(local)
+        except SourceError:
+            return False
+        error = self.source_error
+        taken = self._take(revision)
+        self.source_error = error  # still an error to report: the remote is unreachable
+        return taken
+
     def _source_failed(self, message: str) -> bool:
         self.source_error = message
         self.log.error("source.error", error=message, keeping=self.tip or None)
@@ -128,6 +143,8 @@ class Reconciler:
     def _take(self, revision: Revision) -> bool:
         if not revision.environments:
             self.bad_tip = revision.commit
+            if not self.good:
+                self.good = self._recover_all()
             return self._source_failed(
                 f"{self.source.url}@{revision.commit[:12]}: the commit has no environments; "
                 "refusing to remove everything"
@@ -138,14 +155,46 @@ class Reconciler:
             if env.problems:
                 for problem in env.problems:
                     self.log.error("source.problem", environment=key, commit=revision.commit, error=problem)
-                if key in self.good:
-                    fresh[key] = self.good[key]
+                last = self.good.get(key) or self._recover(key, env.namespace)
+                if last:
+                    fresh[key] = last
                 continue
             fresh[key] = (revision.commit, env)
         self.good = fresh
         self.problems = {k: e.problems for k, e in revision.environments.items() if e.problems}
         self.log.info("source.revision", commit=revision.commit, environments=sorted(revision.environments))
         return True
+
+    def _recover(self, key: str, namespace: str) -> tuple[str, Environment] | None:
+        """After a restart: an environment's last good revision is the commit its status says
+        was applied, read back from the mirror."""
+        try:
+            old = self._read_status(namespace) if namespace else None
+            if old is None or not old.revision:
+                return None
+            env = self.source.read(old.revision).environments.get(key)
+        except (SourceError, ClusterError):
+            return None
+        return (old.revision, env) if env is not None and not env.problems else None
+
+    def _recover_all(self) -> dict[str, tuple[str, Environment]]:
+        recovered = {}
+        for inventory in self._our_inventories():
+            last = self._recover(inventory.environment, inventory.namespace)
+            if last:
+                recovered[inventory.environment] = last
+        return recovered
+
+    def _our_inventories(self) -> list[Inventory]:
+        """Inventories this source recorded (another repo's environments are not ours)."""
+        found = []
+        for obj in self.client.list_kind("v1", "ConfigMap", selector=f"{INVENTORY_LABEL}=true"):
+            if (obj.get("data") or {}).get("source") == self.source.url:
+                try:
+                    found.append(inv_mod.from_configmap(obj))
+                except ValueError as err:
+                    self.log.error("inventory.unreadable", error=str(err))
+        return found
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -158,6 +207,8 @@ class Reconciler:
             outcome = self.reconcile_env(commit, env)
             outcome.errors = [*self.problems.get(key, []), *outcome.errors]
             outcomes.append(outcome)
+        for key in sorted(set(self.problems) - set(self.good)):  # broken, and nothing to fall back on
+            outcomes.append(EnvOutcome(key, "", self.tip, errors=list(self.problems[key])))
         if self.tip and self._may_write():
             outcomes += self._remove_dropped()
         return outcomes
@@ -293,11 +344,12 @@ class Reconciler:
     def _remove_dropped(self) -> list[EnvOutcome]:
         """Environments with an inventory from this source whose folder the tip no longer has."""
         outcomes = []
-        for obj in self.client.list_kind("v1", "ConfigMap", selector=f"{INVENTORY_LABEL}=true"):
-            if (obj.get("data") or {}).get("source") != self.source.url:
-                continue  # another source's environment: not ours to remove
-            inventory = inv_mod.from_configmap(obj)
-            if inventory.environment in self.good or not inventory.refs:
+        for inventory in self._our_inventories():
+            if (
+                inventory.environment in self.good
+                or inventory.environment in self.problems
+                or not inventory.refs
+            ):
                 continue
             outcome = EnvOutcome(inventory.environment, inventory.namespace, self.tip, removed=True)
             live = fetch_live(self.client, sorted(inventory.refs))
@@ -352,10 +404,15 @@ class Reconciler:
 
     def report(self, outcomes: list[EnvOutcome]) -> None:
         for outcome in outcomes:
-            new = self._status(outcome)
+            if not outcome.namespace:  # a folder too broken to name its namespace: the log only
+                self.log.error("status", environment=outcome.key, errors=outcome.errors)
+                continue
             old = self.statuses.get(outcome.key) or self._read_status(outcome.namespace)
+            new = self._status(outcome, old)
             if old is not None:
                 new = replace(new, drift_corrected=old.drift_corrected + outcome.drift)
+                if not (outcome.applied or outcome.pruned):  # `applied`/`pruned` describe the last change
+                    new = replace(new, applied=old.applied, pruned=old.pruned, timings_s=old.timings_s)
             if old is None or old.essence() != new.essence():
                 if not self.options.dry_run:
                     self.client.apply(status.to_configmap(new))
@@ -364,10 +421,9 @@ class Reconciler:
             self._metrics(outcome, new)
             self._notify(outcome, old, new)
 
-    def _status(self, outcome: EnvOutcome) -> status.EnvStatus:
+    def _status(self, outcome: EnvOutcome, previous: status.EnvStatus | None) -> status.EnvStatus:
         health = outcome.health
         applied = not outcome.errors
-        previous = self.statuses.get(outcome.key)
         return status.EnvStatus(
             environment=outcome.key,
             namespace=outcome.namespace,

@@ -82,6 +82,18 @@ class GitSource:
                 return sha
         raise SourceError(f"{self.url}: branch '{self.branch}' does not exist")
 
+    def local_tip(self) -> str | None:
+        """The last commit fetched into the mirror: what a restarted reconciler applies (and
+        heals drift from) while the remote is unreachable."""
+        if not self.mirror.exists():
+            return None
+        try:
+            return str(
+                self._local().git.rev_parse("--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}")
+            )
+        except git.exc.GitCommandError:
+            return None
+
     def fetch(self, commit: str) -> None:
         """Bring `commit` into the mirror (a no-op when it is already there)."""
         repo = self._local()
@@ -89,7 +101,7 @@ class GitSource:
             return
         spec = f"+refs/heads/{self.branch}:refs/heads/{self.branch}"
         try:
-            repo.git.fetch(self.url, spec, "--no-tags", "--depth=1")
+            repo.git.fetch(self.url, spec, "--no-tags")  # full history: older commits stay readable
         except git.exc.GitCommandError as exc:
             raise SourceError(f"{self.url}: fetch of {commit[:12]} failed: {_first_line(exc)}") from None
         if not self._has(repo, commit):

@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.webhook_secret_file}: cannot read the webhook secret: {exc.strerror}"
             ) from None
     stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
     settings = Settings(
         repo=_repo(args.repo),
         branch=args.branch,
@@ -106,4 +106,8 @@ def run(args: argparse.Namespace) -> int:
         identity=args.identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
         workers=args.workers,
     )
-    return serve(settings, stop=stop)
+    try:
+        return serve(settings, stop=stop)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
