@@ -11,6 +11,8 @@ import pytest
 
 from unhazzle.cli import main
 
+pytest_plugins = ["tests.cluster.plugin"]  # the `cluster` fixture: the real local control plane
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
