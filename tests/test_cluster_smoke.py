@@ -38,9 +38,7 @@ def test_k8s_version_matches_build_script() -> None:
 
 @pytest.mark.cluster
 def test_server_side_apply_of_rendered_manifests(cluster: Cluster) -> None:
-    proc = cluster.kubectl(
-        "apply", "--server-side", "--field-manager=unhazzle", "-f", str(FIXTURES)
-    )
+    proc = cluster.kubectl("apply", "--server-side", "--field-manager=unhazzle", "-f", str(FIXTURES))
     assert "deployment.apps/web serverside-applied" in proc.stdout
     assert "horizontalpodautoscaler.autoscaling/web serverside-applied" in proc.stdout
     got = json.loads(
@@ -58,17 +56,11 @@ def test_server_side_apply_of_rendered_manifests(cluster: Cluster) -> None:
 @pytest.mark.cluster
 def test_deployment_becomes_available_on_kwok_nodes(cluster: Cluster) -> None:
     _apply_app(cluster)
-    cluster.kubectl(
-        "wait", "-n", "smoke", "deployment/web", "--for=condition=Available", "--timeout=120s"
-    )
-    dep = json.loads(
-        cluster.kubectl("get", "deployment", "web", "-n", "smoke", "-o", "json").stdout
-    )
+    cluster.kubectl("wait", "-n", "smoke", "deployment/web", "--for=condition=Available", "--timeout=120s")
+    dep = json.loads(cluster.kubectl("get", "deployment", "web", "-n", "smoke", "-o", "json").stdout)
     assert dep["status"]["availableReplicas"] == 2
     pods = json.loads(
-        cluster.kubectl(
-            "get", "pods", "-n", "smoke", "-l", "app.kubernetes.io/name=web", "-o", "json"
-        ).stdout
+        cluster.kubectl("get", "pods", "-n", "smoke", "-l", "app.kubernetes.io/name=web", "-o", "json").stdout
     )["items"]
     assert {p["status"]["phase"] for p in pods} == {"Running"}
     assert {p["spec"]["nodeName"] for p in pods} <= set(devcluster.DEFAULT_NODES)
@@ -81,9 +73,7 @@ def test_deployment_becomes_available_on_kwok_nodes(cluster: Cluster) -> None:
 @pytest.mark.cluster
 def test_two_field_managers_conflict(cluster: Cluster) -> None:
     name = f"conflict-{uuid.uuid4().hex[:6]}"
-    doc = (
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: default}\ndata: {k: %s}\n"
-    )
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: default}\ndata: {k: %s}\n"
     cluster.kubectl(
         "apply",
         "--server-side",
@@ -121,9 +111,7 @@ spec:
     metadata: {labels: {app: two}}
     spec: {containers: [{name: c, image: busybox}]}
 """
-    proc = cluster.kubectl(
-        "apply", "--server-side", "--validate=false", "-f", "-", input=bad, check=False
-    )
+    proc = cluster.kubectl("apply", "--server-side", "--validate=false", "-f", "-", input=bad, check=False)
     assert proc.returncode != 0
     assert "is invalid" in proc.stderr
     assert "`selector` does not match template `labels`" in proc.stderr
@@ -183,8 +171,6 @@ def test_dev_cluster_command_up_kubeconfig_down(cluster_bin_dir: Path, tmp_path:
 def test_logs_flow_from_kwok_through_the_api_server(cluster: Cluster) -> None:
     # `kubectl logs` makes the API server call the node's kubelet API, which kwok serves.
     _apply_app(cluster)
-    cluster.kubectl(
-        "wait", "-n", "smoke", "deployment/web", "--for=condition=Available", "--timeout=120s"
-    )
+    cluster.kubectl("wait", "-n", "smoke", "deployment/web", "--for=condition=Available", "--timeout=120s")
     proc = cluster.kubectl("logs", "-n", "smoke", "deployment/web", "--tail=5")
     assert "fake container log line from kwok" in proc.stdout

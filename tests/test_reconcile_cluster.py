@@ -107,8 +107,8 @@ class Env:
         return dict(json.loads(json.loads(out)["data"]["status.json"]))
 
     def spawn(self, *extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "unhazzle", *self.args(*extra)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        argv = [sys.executable, "-m", "unhazzle", *self.args(*extra)]
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _events(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -158,8 +158,11 @@ def test_reconcile_dry_run_prints_changes_masks_secrets_and_writes_nothing(
     env: Env, cli: Callable[..., Any]
 ) -> None:
     layout = files("dry")
-    secret = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-secrets\n  namespace: dry-production\n  labels:\n"
-              "    app.kubernetes.io/managed-by: unhazzle\n    unhazzle.io/app: web\ndata:\n  SESSION_KEY: aHVudGVyMg==\n")  # fmt: skip
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-secrets\n  namespace: dry-production\n"
+        "  labels:\n    app.kubernetes.io/managed-by: unhazzle\n    unhazzle.io/app: web\n"
+        "data:\n  SESSION_KEY: aHVudGVyMg==\n"
+    )
     layout["dry/production/web.yaml"] += "---\n" + secret
     env.repo.publish(layout)
     assert env.once(cli)[0] == 0
@@ -375,7 +378,8 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
     port = _free_port()
     env.repo.publish(files("obs"))
     proc = env.spawn("--interval", "1", "--no-leader-election", "--metrics-addr", f"127.0.0.1:{port}",
-                     "--webhook", f"http://127.0.0.1:{server.server_address[1]}/", "--webhook-secret-file", str(secret))  # fmt: skip
+                     "--webhook", f"http://127.0.0.1:{server.server_address[1]}/",
+                     "--webhook-secret-file", str(secret))  # fmt: skip
     try:
         _wait_for(lambda: bool(_Hook.got), 120)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -386,8 +390,9 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
     body, signature = _Hook.got[0]
     assert signature == sign(b"s3cret", body)
     assert json.loads(body)["event"] == "deploy.succeeded"
-    for name in ("unhazzle_reconcile_total", "unhazzle_reconcile_duration_seconds", "unhazzle_objects_applied_total",
-                 "unhazzle_objects_pruned_total", "unhazzle_drift_corrections_total", "unhazzle_last_applied_revision"):  # fmt: skip
+    for name in ("unhazzle_reconcile_total", "unhazzle_reconcile_duration_seconds",
+                 "unhazzle_objects_applied_total", "unhazzle_objects_pruned_total",
+                 "unhazzle_drift_corrections_total", "unhazzle_last_applied_revision"):  # fmt: skip
         assert name in metrics
     assert proc.returncode == 0
 

@@ -336,9 +336,7 @@ def api_request(
         return err.code, json.loads(err.read() or b"{}")
 
 
-def wait_for(
-    what: str, check: Callable[[], bool], timeout: float, state_dir: Path, log: str
-) -> None:
+def wait_for(what: str, check: Callable[[], bool], timeout: float, state_dir: Path, log: str) -> None:
     """Poll `check` until true; fail with the component's log tail on timeout or its exit."""
     state = ClusterState.load(state_dir)
     pid = state.pids.get(log) if state else None
