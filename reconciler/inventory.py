@@ -27,29 +27,28 @@ class Inventory:
         return Inventory(self.environment, self.namespace, revision or self.revision, refs)
 
 
-def _label_value(environment: str) -> str:
-    return environment.replace("/", ".")
-
-
-def to_configmap(inventory: Inventory) -> Obj:
+def bookkeeping_configmap(
+    name: str, namespace: str, environment: str, kind_label: str, data: dict[str, str]
+) -> Obj:
+    """One of the reconciler's own ConfigMaps in an environment's namespace."""
+    labels = {MANAGED_BY: OURS, kind_label: "true", ENVIRONMENT_LABEL: environment.replace("/", ".")}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": INVENTORY_NAME,
-            "namespace": inventory.namespace,
-            "labels": {
-                MANAGED_BY: OURS,
-                INVENTORY_LABEL: "true",
-                ENVIRONMENT_LABEL: _label_value(inventory.environment),
-            },
-        },
-        "data": {
-            "environment": inventory.environment,
-            "revision": inventory.revision,
-            "objects": "".join(f"{ref.key()}\n" for ref in sorted(inventory.refs)),
-        },
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": data,
     }
+
+
+def to_configmap(inventory: Inventory) -> Obj:
+    data = {
+        "environment": inventory.environment,
+        "revision": inventory.revision,
+        "objects": "".join(f"{ref.key()}\n" for ref in sorted(inventory.refs)),
+    }
+    return bookkeeping_configmap(
+        INVENTORY_NAME, inventory.namespace, inventory.environment, INVENTORY_LABEL, data
+    )
 
 
 def from_configmap(obj: Obj) -> Inventory:

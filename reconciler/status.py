@@ -8,8 +8,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from unhazzle.reconciler.inventory import ENVIRONMENT_LABEL, STATUS_LABEL, STATUS_NAME
-from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
+from unhazzle.reconciler.inventory import STATUS_LABEL, STATUS_NAME, bookkeeping_configmap
+from unhazzle.reconciler.objects import Obj
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,8 @@ class EnvStatus:
 
 
 def to_configmap(status: EnvStatus) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": STATUS_NAME,
-            "namespace": status.namespace,
-            "labels": {
-                MANAGED_BY: OURS,
-                STATUS_LABEL: "true",
-                ENVIRONMENT_LABEL: status.environment.replace("/", "."),
-            },
-        },
-        "data": {"status.json": json.dumps(asdict(status), sort_keys=True, indent=2)},
-    }
+    data = {"status.json": json.dumps(asdict(status), sort_keys=True, indent=2)}
+    return bookkeeping_configmap(STATUS_NAME, status.namespace, status.environment, STATUS_LABEL, data)
 
 
 def from_configmap(obj: Obj | None) -> EnvStatus | None:

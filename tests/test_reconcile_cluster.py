@@ -154,6 +154,22 @@ def test_reconcile_removed_app_is_deleted_and_nothing_else(env: Env, cli: Callab
     assert len(deletes) == 2
 
 
+def test_reconcile_removed_environment_keeps_its_namespace_and_volumes(
+    env: Env, cli: Callable[..., Any]
+) -> None:
+    env.repo.publish(files("envrm", envs=("production", "staging")))
+    assert env.once(cli)[0] == 0
+    env.repo.publish(files("envrm", envs=("production",)))
+    code, events, _ = env.once(cli)
+    assert code == 0, events
+    left = set(env.objects("envrm-staging"))
+    kept = {"PersistentVolumeClaim/cache-data", "ServiceAccount/default"}
+    assert left == kept | {"ConfigMap/unhazzle-inventory", "ConfigMap/unhazzle-status"}
+    assert env.cluster.kubectl("get", "namespace", "envrm-staging").returncode == 0
+    assert env.status("envrm-staging")["health"] == "removed"
+    assert "Deployment/web" in env.objects("envrm-production")
+
+
 def test_reconcile_dry_run_prints_changes_masks_secrets_and_writes_nothing(
     env: Env, cli: Callable[..., Any]
 ) -> None:
