@@ -506,7 +506,10 @@ def run_once(rec: Reconciler) -> int:
     if rec.options.dry_run:
         print_dry_run(rec, outcomes)
         return 0 if all(not o.errors for o in outcomes) and not rec.source_error else 1
-    rec.wait_healthy(outcomes, timeout=rec.options.timeout)
+    deadline = time.monotonic() + rec.options.timeout
+    while rec.wait_healthy(outcomes, timeout=max(0.0, deadline - time.monotonic())):
+        rec.poll()  # a new commit cut the wait short: apply it, then wait for it instead
+        outcomes = _pass(rec)
     rec.report(outcomes)
     if rec.webhook:
         rec.webhook.drain()

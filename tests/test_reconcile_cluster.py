@@ -170,6 +170,18 @@ def test_reconcile_removed_environment_keeps_its_namespace_and_volumes(
     assert "Deployment/web" in env.objects("envrm-production")
 
 
+def test_reconcile_new_commit_interrupts_a_health_wait(env: Env) -> None:
+    # 500GB matches no volume here, so the first revision can never become healthy
+    env.repo.publish(files("wait", edit=("size: 5GB", "size: 500GB")))
+    proc = env.spawn("--once")
+    time.sleep(12)
+    env.repo.publish(files("wait", drop_app="cache"))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert '"event": "health.wait.interrupted"' in err
+    assert "Deployment/cache" not in env.objects("wait-production")
+
+
 def test_reconcile_dry_run_prints_changes_masks_secrets_and_writes_nothing(
     env: Env, cli: Callable[..., Any]
 ) -> None:
