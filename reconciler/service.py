@@ -4,9 +4,13 @@ testable with whatever parts a test hands it."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from unhazzle.errors import OperationError
 from unhazzle.reconciler.client import connect
@@ -37,11 +41,33 @@ class Settings:
     lease_duration: float
     identity: str
     workers: int
+    secrets_key_file: Path | None = None
 
 
-def decryptor() -> Decryptor | None:
-    """The secrets half's decryption, once it is installed (issue 7); None until then."""
-    return None
+def decryptor(key_file: Path | None) -> Decryptor | None:
+    """Decryption of `_secrets.json` with an age key file, by the secrets half (issue 7:
+    `unhazzle.compiler.secretdelivery.decrypt_secrets_json`). Looked up at run time so this half
+    builds and tests without it; no key file, no decryption (such environments are refused)."""
+    if key_file is None:
+        return None
+    try:
+        identity = key_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OperationError(f"{key_file}: cannot read the secrets key: {exc.strerror}") from None
+    try:
+        delivery = importlib.import_module("unhazzle.compiler.secretdelivery")
+    except ImportError:
+        raise OperationError(
+            f"{key_file}: this build cannot decrypt secrets (issue 7 not installed)"
+        ) from None
+
+    def decrypt(document: dict[str, Any]) -> Mapping[str, Mapping[str, str]]:
+        values: Mapping[str, Mapping[str, str]] = delivery.decrypt_secrets_json(
+            json.dumps(document), identity
+        )
+        return values
+
+    return decrypt
 
 
 def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) -> Reconciler:
@@ -76,7 +102,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
         log=log,
         metrics=metrics,
         webhook=Webhook(settings.webhook, settings.webhook_secret or b"") if settings.webhook else None,
-        decrypt=decryptor(),
+        decrypt=decryptor(settings.secrets_key_file),
         leader=leader,
         stop=stop,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -20,9 +21,11 @@ from hypothesis import strategies as st
 
 from tests.envrepo import EnvRepo, shop_files
 from unhazzle.reconciler import diff, health, inventory, manifests, prune
+from unhazzle.reconciler.loop import EnvOutcome, LoopOptions, Reconciler
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.secrets import secret_objects
 from unhazzle.reconciler.source import GitSource, SourceError, parse_environment, parse_revision
+from unhazzle.reconciler.telemetry import Log
 from unhazzle.reconciler.webhook import SIGNATURE_HEADER, Webhook, sign
 
 
@@ -316,6 +319,28 @@ def test_secret_objects_one_per_app_with_base64_values() -> None:
     assert [o["metadata"]["name"] for o in objs] == ["web-secrets"]
     assert base64.b64decode(objs[0]["data"]["SESSION_KEY"]) == b"s3cret"
     assert objs[0]["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "unhazzle"
+
+
+def test_environment_with_secrets_needs_a_decryptor_and_then_gets_one_secret_per_app() -> None:
+    env = parse_environment(
+        "shop/production", {**_folder(), "_secrets.json": '{"format": 1, "apps": {"web": {}}}'}
+    )
+    assert env.problems == [] and env.secrets is not None
+    outcome = EnvOutcome(env.key, env.namespace, "c" * 40)
+    refused = Reconciler(None, None, LoopOptions(), log=Log(io.StringIO()))  # type: ignore[arg-type]
+    assert refused._with_secrets(env, outcome) is None
+    assert "cannot be decrypted here" in outcome.errors[0]
+    opened = Reconciler(
+        None, None, LoopOptions(), log=Log(io.StringIO()), decrypt=lambda doc: {"web": {"K": "v"}}
+    )  # type: ignore[arg-type]
+    objects = opened._with_secrets(env, EnvOutcome(env.key, env.namespace, "c" * 40))
+    assert objects is not None and objects[-1]["kind"] == "Secret"
+    assert objects[-1]["metadata"]["name"] == "web-secrets"
+
+
+def _folder() -> dict[str, str]:
+    files = shop_files(environments=["production"])
+    return {path.rsplit("/", 1)[1]: text for path, text in files.items()}
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics")
     p.add_argument("--webhook", metavar="URL", help="POST deploy results here (JSON, signed)")
     p.add_argument("--webhook-secret-file", metavar="FILE", help="the key that signs webhook bodies")
+    p.add_argument("--secrets-key-file", type=Path, metavar="FILE", help="age key that opens _secrets.json")
     p.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR", help="local copy of the repo"
     )
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         lease_duration=args.lease_duration,
         identity=args.identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
         workers=args.workers,
+        secrets_key_file=args.secrets_key_file,
     )
     try:
         return serve(settings, stop=stop)
