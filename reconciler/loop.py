@@ -419,7 +419,7 @@ class Reconciler:
                 self.log.info("status", **{k: v for k, v in new.__dict__.items() if k != "timings_s"})
             self.statuses[outcome.key] = new
             self._metrics(outcome, new)
-            self._notify(outcome, old, new)
+            self._notify(outcome, new)
 
     def _status(self, outcome: EnvOutcome, previous: status.EnvStatus | None) -> status.EnvStatus:
         health = outcome.health
@@ -455,20 +455,16 @@ class Reconciler:
         if new.revision:
             self.metrics.set_revision(outcome.key, new.revision)
 
-    def _notify(self, outcome: EnvOutcome, old: status.EnvStatus | None, new: status.EnvStatus) -> None:
+    def _notify(self, outcome: EnvOutcome, new: status.EnvStatus) -> None:
         if self.webhook is None or self.options.dry_run:
             return
-        changed = outcome.applied or outcome.pruned or old is None or old.revision != new.revision
-        verdict = (
-            "failed"
-            if outcome.errors or new.health == "failed"
-            else "succeeded"
-            if new.health in ("healthy", "removed")
-            else ""
-        )
-        if not verdict or (not changed and self.notified.get(outcome.key, ("", ""))[0] == outcome.commit):
-            return
-        if self.notified.get(outcome.key) == (outcome.commit, verdict):
+        # One notice per commit and verdict: a deploy that converges, or fails, is reported once.
+        verdict = ""
+        if outcome.errors or new.health == "failed":
+            verdict = "failed"
+        elif new.health in ("healthy", "removed"):
+            verdict = "succeeded"
+        if not verdict or self.notified.get(outcome.key) == (outcome.commit, verdict):
             return
         self.notified[outcome.key] = (outcome.commit, verdict)
         self.webhook.send({"event": f"deploy.{verdict}", **{k: v for k, v in new.__dict__.items()}})
