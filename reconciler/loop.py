@@ -520,6 +520,7 @@ def run_loop(rec: Reconciler) -> int:
     was_leader = None
     try:
         while not rec.stop.is_set():
+            started = time.monotonic()
             leading = rec.leader is None or rec.leader.is_leader()
             if leading != was_leader:
                 rec.log.info(
@@ -541,8 +542,8 @@ def run_loop(rec: Reconciler) -> int:
                     if not outcome.errors and not outcome.removed:
                         _assess_quietly(rec, outcome)
             rec.report(outcomes)
-            if not interrupted:
-                rec.stop.wait(rec.options.interval)
+            if not interrupted:  # start to start: a push waits at most one interval to be seen
+                rec.stop.wait(max(0.0, rec.options.interval - (time.monotonic() - started)))
     finally:
         if rec.leader:
             rec.leader.stop()

@@ -9,8 +9,10 @@ This and nothing else in the reconciler imports `git`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,17 +120,56 @@ class GitSource:
         return True
 
     def read(self, commit: str) -> Revision:
-        """Parse every environment folder of `commit`; SourceError when it cannot be read."""
-        try:
-            tree = self._local().commit(commit).tree
-            files = {
-                str(blob.path): blob.data_stream.read().decode("utf-8")
-                for blob in tree.traverse()
-                if isinstance(blob, git.Blob) and str(blob.path).count("/") == 2
-            }
-        except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError) as exc:
+        """Parse every environment folder of `commit`; SourceError when it cannot be read.
+        The parsed form is kept next to the mirror (JSON loads ten times faster than YAML), so a
+        restarted or `--once` reconciler does not parse the same commit again."""
+        cached = self.mirror / "parsed" / f"{commit}.json"
+        if _SHA.match(commit) and cached.exists():
+            try:
+                return _revision_from_json(commit, json.loads(cached.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError, OSError):
+                pass  # a damaged cache entry: parse again
+        revision = parse_revision(commit, self._files(commit))
+        if _SHA.match(commit):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
+            tmp.replace(cached)
+        return revision
+
+    def _files(self, commit: str) -> dict[str, str]:
+        try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
+            data = self._local().git.archive("--format=tar", commit, stdout_as_string=False)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                files = {
+                    member.name: _read(tar, member)
+                    for member in tar.getmembers()
+                    if member.isfile() and member.name.count("/") == 2
+                }
+        except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
-        return parse_revision(commit, files)
+        return files
+
+
+def _revision_to_json(revision: Revision) -> dict[str, Any]:
+    return {
+        key: {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
+              "problems": e.problems}
+        for key, e in revision.environments.items()
+    }  # fmt: skip
+
+
+def _revision_from_json(commit: str, data: dict[str, Any]) -> Revision:
+    envs = {
+        key: Environment(key, e["namespace"], e["objects"], frozenset(e["apps"]), e["secrets"], e["problems"])
+        for key, e in data.items()
+    }
+    return Revision(commit, envs)
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    handle = tar.extractfile(member)
+    return handle.read().decode("utf-8") if handle else ""
 
 
 def _first_line(exc: git.exc.GitCommandError) -> str:
