@@ -139,7 +139,12 @@ class GitSource:
 
     def _files(self, commit: str) -> dict[str, str]:
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
-            data = self._local().git.archive("--format=tar", commit, stdout_as_string=False)
+            repo = self._local()
+            if not repo.git.ls_tree("--name-only", commit):
+                return {}  # an empty tree (tarfile cannot open an archive of nothing)
+            data = repo.git.archive(
+                "--format=tar", commit, stdout_as_string=False, strip_newline_in_stdout=False
+            )
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 files = {
                     member.name: _read(tar, member)

@@ -175,7 +175,13 @@ def test_reconcile_new_commit_interrupts_a_health_wait(env: Env) -> None:
     env.repo.publish(files("wait", edit=("size: 5GB", "size: 500GB")))
     proc = env.spawn("--once")
     time.sleep(12)
-    env.repo.publish(files("wait", drop_app="cache"))
+    env.repo.publish(
+        files(
+            "wait",
+            drop_app="cache",
+            edit=("      CACHE_URL: redis://${apps.cache.host}:${apps.cache.port}\n", ""),
+        )
+    )
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     assert '"event": "health.wait.interrupted"' in err
@@ -241,7 +247,9 @@ def test_reconcile_empty_or_corrupt_revision_is_refused(env: Env, cli: Callable[
     corrupt = {k: v for k, v in corrupt.items() if k != "bad/production/worker.yaml"}
     env.repo.publish(corrupt, message="a corrupt commit")
     code, events, _ = env.once(cli)
-    assert code == 1 and any("not valid YAML" in e.get("error", "") for e in events)
+    assert code == 1 and any("not valid YAML" in e.get("error", "") for e in events), [
+        e for e in events if e["level"] == "error"
+    ]
     # staging (broken) keeps its last good revision; production (valid) applies: api and worker go
     assert set(env.objects("bad-staging")) == before["bad-staging"]
     gone = before["bad-production"] - set(env.objects("bad-production"))

@@ -295,6 +295,10 @@ def test_git_source_polls_the_tip_and_reads_a_commit(tmp_path: Path) -> None:
     assert source.remote_tip() == second
     source.fetch(second)
     assert len(source.read(second).environments) == 2
+    empty = repo.publish({})
+    source.fetch(empty)
+    assert source.read(empty).environments == {}
+    assert source.read(second).environments.keys() == {"shop/production", "shop/staging"}  # cached form
 
 
 def test_git_source_errors_say_where(tmp_path: Path) -> None:
