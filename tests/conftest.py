@@ -11,7 +11,7 @@ import pytest
 
 from unhazzle.cli import main
 
-pytest_plugins = ["tests.registries", "tests.cluster.plugin"]
+pytest_plugins = ["tests.registries", "tests.cluster.plugin"]  # registry fixtures; the real control plane
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -31,6 +31,8 @@ COMMANDS = {
     "logs": "logs",
     "metrics": "metrics",
     "dev-cluster": "devcluster",
+    "reconcile": "reconcile",
+    "reconciler": "reconciler",
 }
 
 

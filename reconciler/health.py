@@ -1,0 +1,83 @@
+"""Is an environment healthy? Pure: fresh live objects in, a verdict in the user's words out.
+
+Healthy means: every app has its instances available (at least the autoscaler's minimum, on the
+current version), every volume is bound, and every autoscaler reports it is able to scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from unhazzle.reconciler.objects import Obj
+
+HEALTH_KINDS = (
+    ("apps/v1", "Deployment"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("v1", "PersistentVolumeClaim"),
+)
+
+
+@dataclass(frozen=True)
+class Health:
+    waiting: list[str] = field(default_factory=list)  # not there yet
+    failed: list[str] = field(default_factory=list)  # will not get there without a change
+
+    @property
+    def healthy(self) -> bool:
+        return not self.waiting and not self.failed
+
+    @property
+    def word(self) -> str:
+        return "failed" if self.failed else "progressing" if self.waiting else "healthy"
+
+
+def _condition(obj: Obj, kind: str) -> dict[str, str] | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def assess(objects: list[Obj]) -> Health:
+    health = Health()
+    minimums = {
+        o["spec"]["scaleTargetRef"]["name"]: int(o["spec"].get("minReplicas") or 1)
+        for o in objects
+        if o.get("kind") == "HorizontalPodAutoscaler"
+    }
+    for obj in sorted(objects, key=lambda o: (o.get("kind", ""), o["metadata"]["name"])):
+        kind = obj.get("kind")
+        if kind == "Deployment":
+            _deployment(obj, minimums.get(obj["metadata"]["name"]), health)
+        elif kind == "HorizontalPodAutoscaler":
+            _autoscaler(obj, health)
+        elif kind == "PersistentVolumeClaim":
+            phase = (obj.get("status") or {}).get("phase", "Pending")
+            if phase != "Bound":
+                health.waiting.append(f"volume {obj['metadata']['name']}: {phase.lower()}, not bound yet")
+    return health
+
+
+def _deployment(obj: Obj, minimum: int | None, health: Health) -> None:
+    name = obj["metadata"]["name"]
+    status = obj.get("status") or {}
+    want = minimum if minimum is not None else int(obj["spec"].get("replicas", 1))
+    progressing = _condition(obj, "Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        health.failed.append(f"app {name}: new version did not become available in time")
+        return
+    if status.get("observedGeneration", 0) < obj["metadata"].get("generation", 0):
+        health.waiting.append(f"app {name}: change not picked up yet")
+        return
+    available, updated = int(status.get("availableReplicas", 0)), int(status.get("updatedReplicas", 0))
+    if available < want or updated < want:
+        health.waiting.append(f"app {name}: {min(available, updated)} of {want} instances available")
+
+
+def _autoscaler(obj: Obj, health: Health) -> None:
+    name = obj["spec"]["scaleTargetRef"]["name"]
+    able = _condition(obj, "AbleToScale")
+    if able is None:
+        health.waiting.append(f"app {name}: autoscaler not checked yet")
+    elif able.get("status") != "True":
+        health.waiting.append(f"app {name}: autoscaler cannot scale ({able.get('reason', 'unknown')})")

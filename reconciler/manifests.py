@@ -1,0 +1,166 @@
+"""Install manifests for running the reconciler in a cluster, for one `kubectl apply -f -`. Pure.
+
+RBAC is as narrow as the job allows. The reconciler applies into environment namespaces that come
+and go with the environment repo, so it needs a ClusterRole, but only for the kinds `unhazzle
+render` produces (plus Secrets and its own ConfigMaps), only the verbs server-side apply and
+pruning use, and no `escalate`, `bind`, pods, exec or nodes. Namespaces it may create and patch,
+never delete. The Lease lives in a Role in its own namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
+
+APPLY_VERBS = ["get", "list", "create", "patch", "delete"]
+# group -> resources the rendered manifests contain (templates/), plus what the reconciler keeps
+RULES: list[tuple[str, list[str]]] = [
+    (
+        "",
+        [
+            "configmaps",
+            "secrets",
+            "services",
+            "serviceaccounts",
+            "persistentvolumeclaims",
+            "resourcequotas",
+            "limitranges",
+        ],
+    ),
+    ("apps", ["deployments"]),
+    ("autoscaling", ["horizontalpodautoscalers"]),
+    ("policy", ["poddisruptionbudgets"]),
+    ("networking.k8s.io", ["ingresses", "networkpolicies"]),
+]
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """image: the reconciler image. repo/branch: the environment repo to follow.
+    namespace: where the reconciler runs. replicas: 2 or more for a hot standby (leader election)."""
+
+    image: str = "ghcr.io/unhazzle/reconciler:latest"
+    repo: str = "https://git.example.com/acme/environments.git"
+    branch: str = "main"
+    namespace: str = "unhazzle-system"
+    replicas: int = 2
+    interval: int = 30
+
+
+def _meta(name: str, namespace: str | None = None) -> Obj:
+    meta: Obj = {"name": name, "labels": {MANAGED_BY: OURS, "app.kubernetes.io/name": "unhazzle-reconciler"}}
+    if namespace:
+        meta["namespace"] = namespace
+    return meta
+
+
+def objects(opts: InstallOptions) -> list[Obj]:
+    name, ns = "unhazzle-reconciler", opts.namespace
+    cluster_rules = [{"apiGroups": [g], "resources": r, "verbs": APPLY_VERBS} for g, r in RULES]
+    cluster_rules.append(
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "create", "patch"]}
+    )
+    subject = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(ns)},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, ns)},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": _meta(name),
+            "rules": cluster_rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": _meta(name),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": subject,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(f"{name}-leader", ns),
+            "rules": [
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["get", "create", "update"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(f"{name}-leader", ns),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-leader"},
+            "subjects": subject,
+        },
+        _deployment(opts, name),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(f"{name}-metrics", ns),
+            "spec": {
+                "selector": {"app.kubernetes.io/name": name},
+                "ports": [{"name": "metrics", "port": 9090, "targetPort": "metrics"}],
+            },
+        },
+    ]
+
+
+def _deployment(opts: InstallOptions, name: str) -> Obj:
+    args = ["reconcile", "--repo", opts.repo, "--branch", opts.branch, "--interval", str(opts.interval)]
+    args += [
+        "--metrics-addr",
+        "0.0.0.0:9090",
+        "--lease-namespace",
+        opts.namespace,
+        "--cache-dir",
+        "/var/cache/unhazzle",
+    ]
+    container = {
+        "name": "reconciler",
+        "image": opts.image,
+        "args": args,
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "ports": [{"name": "metrics", "containerPort": 9090}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "readinessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "cache", "mountPath": "/var/cache/unhazzle"}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(name, opts.namespace),
+        "spec": {
+            "replicas": opts.replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": name}},
+                "spec": {
+                    "serviceAccountName": name,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": [{"name": "cache", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def render(opts: InstallOptions) -> str:
+    return "---\n".join(yaml.safe_dump(obj, sort_keys=False) for obj in objects(opts))

@@ -1,0 +1,63 @@
+"""Plain Kubernetes objects as dicts, and the reference that names one. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+OURS = "unhazzle"
+APP_LABEL = "unhazzle.io/app"
+
+# Applied first, in this order: what everything else lives in or refers to.
+CLUSTER_WIDE_FIRST = ("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding")
+STAGE_ONE = frozenset(
+    {"ServiceAccount", "ResourceQuota", "LimitRange", "Secret", "ConfigMap", "PersistentVolumeClaim"}
+)
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """apiVersion/kind/namespace/name: one object, printed as `Kind/namespace/name`."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: Obj) -> Ref:
+        meta = obj.get("metadata") or {}
+        return cls(
+            str(obj["apiVersion"]), str(obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"])
+        )
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.kind, self.namespace, self.name) if p)
+
+    def key(self) -> str:
+        """The stable text form stored in an inventory."""
+        return f"{self.api_version}|{self.kind}|{self.namespace}|{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> Ref:
+        api_version, kind, namespace, name = text.split("|")
+        return cls(api_version, kind, namespace, name)
+
+
+def labels(obj: Obj) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
+
+
+def is_ours(obj: Obj) -> bool:
+    return labels(obj).get(MANAGED_BY) == OURS
+
+
+def stage(obj: Obj) -> int:
+    """0 for namespaces and cluster-wide objects, then what other objects refer to, then the rest."""
+    kind = obj.get("kind", "")
+    if kind in CLUSTER_WIDE_FIRST:
+        return 0
+    return 1 if kind in STAGE_ONE else 2

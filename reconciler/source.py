@@ -1,0 +1,282 @@
+"""The environment repo: ask for the branch tip cheaply, fetch only when it moved, read a commit.
+
+Polling is `git ls-remote` (one small round trip, no objects); a fetch happens only for a new tip,
+into a local bare mirror, and a revision is read straight from the commit's tree (no checkout),
+so a half-fetched or corrupt commit fails here, as `SourceError`, and never reaches the cluster.
+This and nothing else in the reconciler imports `git`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+import yaml
+
+from unhazzle.errors import InputError, OperationError
+from unhazzle.reconciler.guard import guard_environment
+from unhazzle.reconciler.objects import Obj, Ref
+
+ENVIRONMENT_FILE = "_environment.yaml"
+INDEX_FILE = "_index.json"
+SECRETS_FILE = "_secrets.json"
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+class SourceError(OperationError):
+    """The environment repo could not be reached or a commit could not be read."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One `<project>/<environment>/` folder of a commit, parsed and checked."""
+
+    key: str  # "project/environment"
+    namespace: str
+    objects: list[Obj]
+    apps: frozenset[str]
+    secrets: dict[str, Any] | None = None  # the `_secrets.json` document, still encrypted
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Revision:
+    commit: str
+    environments: dict[str, Environment]
+
+
+class GitSource:
+    """A remote branch and its local mirror under `cache_dir`."""
+
+    def __init__(self, url: str, branch: str, cache_dir: Path) -> None:
+        self.url = url
+        self.branch = branch
+        digest = hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:16]
+        self.mirror = cache_dir / digest
+        self._repo: git.Repo | None = None
+
+    def _local(self) -> git.Repo:
+        if self._repo is None:
+            try:
+                self._repo = git.Repo(self.mirror) if self.mirror.exists() else None
+            except git.exc.GitError:
+                self._repo = None  # a broken mirror is only a cache: start it again
+            if self._repo is None:
+                self.mirror.mkdir(parents=True, exist_ok=True)
+                self._repo = git.Repo.init(self.mirror, bare=True)
+        return self._repo
+
+    def remote_tip(self) -> str:
+        """The branch tip's commit id, asking the remote only (no objects transferred)."""
+        try:
+            out = git.cmd.Git().ls_remote(self.url, f"refs/heads/{self.branch}")
+        except git.exc.GitCommandError as exc:
+            raise SourceError(f"{self.url}: cannot reach the environment repo: {_first_line(exc)}") from None
+        for line in str(out).splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == f"refs/heads/{self.branch}" and _SHA.match(sha):
+                return sha
+        raise SourceError(f"{self.url}: branch '{self.branch}' does not exist")
+
+    def local_tip(self) -> str | None:
+        """The last commit fetched into the mirror: what a restarted reconciler applies (and
+        heals drift from) while the remote is unreachable."""
+        if not self.mirror.exists():
+            return None
+        try:
+            return str(
+                self._local().git.rev_parse("--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}")
+            )
+        except git.exc.GitCommandError:
+            return None
+
+    def fetch(self, commit: str) -> None:
+        """Bring `commit` into the mirror (a no-op when it is already there)."""
+        repo = self._local()
+        if self._has(repo, commit):
+            return
+        spec = f"+refs/heads/{self.branch}:refs/heads/{self.branch}"
+        try:
+            repo.git.fetch(self.url, spec, "--no-tags")  # full history: older commits stay readable
+        except git.exc.GitCommandError as exc:
+            raise SourceError(f"{self.url}: fetch of {commit[:12]} failed: {_first_line(exc)}") from None
+        if not self._has(repo, commit):
+            raise SourceError(
+                f"{self.url}: {commit[:12]} is no longer the tip of '{self.branch}'; will retry"
+            )
+
+    @staticmethod
+    def _has(repo: git.Repo, commit: str) -> bool:
+        try:
+            repo.git.cat_file("-e", f"{commit}^{{commit}}")
+        except git.exc.GitCommandError:
+            return False
+        return True
+
+    def read(self, commit: str) -> Revision:
+        """Parse every environment folder of `commit`; SourceError when it cannot be read.
+        The parsed form is kept next to the mirror (JSON loads ten times faster than YAML), so a
+        restarted or `--once` reconciler does not parse the same commit again."""
+        cached = self.mirror / "parsed" / f"{commit}.json"
+        if _SHA.match(commit) and cached.exists():
+            try:
+                return _revision_from_json(commit, json.loads(cached.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError, OSError):
+                pass  # a damaged cache entry: parse again
+        revision = parse_revision(commit, self._files(commit))
+        if _SHA.match(commit):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
+            tmp.replace(cached)
+        return revision
+
+    def _files(self, commit: str) -> dict[str, str]:
+        try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
+            repo = self._local()
+            if not repo.git.ls_tree("--name-only", commit):
+                return {}  # an empty tree (tarfile cannot open an archive of nothing)
+            data = repo.git.archive(
+                "--format=tar", commit, stdout_as_string=False, strip_newline_in_stdout=False
+            )
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                files = {
+                    member.name: _read(tar, member)
+                    for member in tar.getmembers()
+                    if member.isfile() and member.name.count("/") == 2
+                }
+        except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
+            raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
+        return files
+
+
+def _revision_to_json(revision: Revision) -> dict[str, Any]:
+    return {
+        key: {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
+              "problems": e.problems}
+        for key, e in revision.environments.items()
+    }  # fmt: skip
+
+
+def _revision_from_json(commit: str, data: dict[str, Any]) -> Revision:
+    envs = {
+        key: Environment(key, e["namespace"], e["objects"], frozenset(e["apps"]), e["secrets"], e["problems"])
+        for key, e in data.items()
+    }
+    return Revision(commit, envs)
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    handle = tar.extractfile(member)
+    return handle.read().decode("utf-8") if handle else ""
+
+
+def _first_line(exc: git.exc.GitCommandError) -> str:
+    text = str(exc.stderr or exc).strip().strip("'").replace("stderr: ", "").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "git failed"
+
+
+def parse_revision(commit: str, files: dict[str, str]) -> Revision:
+    """Pure: relative path -> text for `<project>/<environment>/<file>`, into environments."""
+    folders = sorted({path.rsplit("/", 1)[0] for path in files if path.endswith("/" + ENVIRONMENT_FILE)})
+    envs = {}
+    for folder in folders:
+        own = {p.rsplit("/", 1)[1]: text for p, text in files.items() if p.rsplit("/", 1)[0] == folder}
+        envs[folder] = parse_environment(folder, own)
+    return Revision(commit, envs)
+
+
+def parse_environment(key: str, files: dict[str, str]) -> Environment:
+    """One folder's files (name -> text). Problems are collected, not raised: the loop refuses an
+    environment with problems and keeps its last good revision."""
+    problems: list[str] = []
+    objects: list[Obj] = []
+    for name in sorted(files, key=lambda n: (n != ENVIRONMENT_FILE, n)):
+        if not name.endswith(".yaml"):
+            continue
+        try:
+            docs = [d for d in yaml.load_all(files[name], Loader=_Loader) if d is not None]
+        except yaml.YAMLError as exc:
+            problems.append(f"{key}/{name}: not valid YAML: {str(exc).splitlines()[0]}")
+            continue
+        for doc in docs:
+            problem = _check_object(doc)
+            if problem:
+                problems.append(f"{key}/{name}: {problem}")
+            else:
+                objects.append(doc)
+    namespace = _namespace(key, objects, files, problems)
+    for obj in objects:
+        ref = Ref.of(obj)
+        if obj["kind"] != "Namespace" and ref.namespace != namespace:
+            problems.append(f"{key}: {ref} is outside the environment's namespace '{namespace}'")
+    apps = frozenset(obj["metadata"].get("labels", {}).get("unhazzle.io/app", "") for obj in objects) - {""}
+    secrets = _secrets(key, files, problems)
+    problems += _guard(key, files)
+    if not objects:
+        problems.append(
+            f"{key}: the revision holds no objects for this environment; refusing to delete it all"
+        )
+    return Environment(key, namespace, objects, apps, secrets, problems)
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _check_object(doc: Any) -> str:
+    if not isinstance(doc, dict):
+        return "a document that is not a Kubernetes object"
+    meta = doc.get("metadata")
+    if not isinstance(doc.get("apiVersion"), str) or not isinstance(doc.get("kind"), str):
+        return "an object without apiVersion or kind"
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        return f"a {doc['kind']} without metadata.name"
+    if doc["kind"] != "Namespace" and not isinstance(meta.get("namespace"), str):
+        return f"{doc['kind']}/{meta['name']} has no namespace (only a Namespace may be cluster-wide)"
+    return ""
+
+
+def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:
+    spaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
+    if INDEX_FILE in files:
+        try:
+            index = json.loads(files[INDEX_FILE])
+            spaces.append(str(index["namespace"]))
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{key}/{INDEX_FILE}: not a valid index")
+    if len(set(spaces)) != 1:
+        problems.append(f"{key}: expected exactly one namespace, found {sorted(set(spaces)) or 'none'}")
+        return str(spaces[0]) if spaces else ""
+    return str(spaces[0])
+
+
+def _guard(key: str, files: dict[str, str]) -> list[str]:
+    """The tenant guard (reconciler/guard.py): this folder may touch only its own namespace, only
+    with the kinds the compiler renders, and no hand edit may run an app privileged or on the host."""
+    project, _, environment = key.partition("/")
+    try:
+        guard_environment(project, environment, {name: text.encode("utf-8") for name, text in files.items()})
+    except InputError as refused:
+        return refused.lines()
+    return []
+
+
+def _secrets(key: str, files: dict[str, str], problems: list[str]) -> dict[str, Any] | None:
+    if SECRETS_FILE not in files:
+        return None
+    try:
+        doc = json.loads(files[SECRETS_FILE])
+        if isinstance(doc, dict) and isinstance(doc.get("apps"), dict):
+            return doc
+    except ValueError:
+        pass
+    problems.append(f"{key}/{SECRETS_FILE}: not a valid secrets file")
+    return None

@@ -1,0 +1,115 @@
+"""`unhazzle reconcile --repo ENV_REPO ...`: make the cluster match the environment repo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import threading
+from pathlib import Path
+
+from unhazzle.errors import UsageError
+
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "unhazzle" / "reconciler"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "reconcile",
+        help="apply the environment repo to the cluster, and keep it applied",
+        description="Poll the environment repo and make the cluster match it: apply what changed, "
+        "remove what was removed, repair manual changes, report health.",
+    )
+    p.add_argument("--repo", required=True, metavar="ENV_REPO", help="the environment repo (URL or path)")
+    p.add_argument("--branch", default="main", help="the branch to follow (default: main)")
+    p.add_argument("--once", action="store_true", help="one pass; exit 0 when all is applied and healthy")
+    p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS", help="seconds between checks")
+    p.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    p.add_argument(
+        "--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for health"
+    )
+    p.add_argument(
+        "--kubeconfig", metavar="PATH", help="cluster credentials (default: in-cluster or ~/.kube/config)"
+    )
+    p.add_argument("--context", metavar="NAME", help="the kubeconfig context to use")
+    p.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics")
+    p.add_argument("--webhook", metavar="URL", help="POST deploy results here (JSON, signed)")
+    p.add_argument("--webhook-secret-file", metavar="FILE", help="the key that signs webhook bodies")
+    p.add_argument("--secrets-key-file", type=Path, metavar="FILE", help="age key that opens _secrets.json")
+    p.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR", help="local copy of the repo"
+    )
+    p.add_argument("--no-leader-election", action="store_true", help="apply even when other replicas run")
+    p.add_argument(
+        "--lease-namespace", default="unhazzle-system", metavar="NS", help="where the leader lease is"
+    )
+    p.add_argument(
+        "--lease-duration", type=float, default=15.0, metavar="SECONDS", help="leader lease duration"
+    )
+    p.add_argument(
+        "--identity", default=None, help="this replica's name in the lease (default: host and pid)"
+    )
+    p.add_argument("--workers", type=int, default=8, help="parallel requests while applying (default: 8)")
+    p.set_defaults(run=run)
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.interval <= 0 or args.timeout < 0 or args.lease_duration < 1 or args.workers < 1:
+        raise UsageError("unhazzle reconcile: --interval, --lease-duration and --workers must be positive")
+    if args.metrics_addr and not re.fullmatch(r"[\w.:\[\]-]*:\d{1,5}", args.metrics_addr):
+        raise UsageError(f"--metrics-addr: expected HOST:PORT, got '{args.metrics_addr}'")
+    if bool(args.webhook) != bool(args.webhook_secret_file):
+        raise UsageError("unhazzle reconcile: --webhook and --webhook-secret-file go together")
+    if args.webhook and not re.match(r"https?://", args.webhook):
+        raise UsageError(f"--webhook: expected an http(s) URL, got '{args.webhook}'")
+
+
+def _repo(value: str) -> str:
+    """A local path becomes absolute (the mirror fetches from elsewhere); URLs pass through."""
+    if re.match(r"^[\w+.-]+://", value) or re.match(r"^[\w.-]+@[\w.-]+:", value):
+        return value
+    return str(Path(value).resolve())
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    from unhazzle.reconciler.service import Settings, serve  # the cluster client loads lazily
+
+    secret = None
+    if args.webhook_secret_file:
+        try:
+            secret = Path(args.webhook_secret_file).read_bytes().strip()
+        except OSError as exc:
+            raise UsageError(
+                f"{args.webhook_secret_file}: cannot read the webhook secret: {exc.strerror}"
+            ) from None
+    stop = threading.Event()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
+    settings = Settings(
+        repo=_repo(args.repo),
+        branch=args.branch,
+        once=args.once or args.dry_run,
+        interval=args.interval,
+        dry_run=args.dry_run,
+        timeout=args.timeout,
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        metrics_addr=args.metrics_addr,
+        webhook=args.webhook,
+        webhook_secret=secret,
+        cache_dir=args.cache_dir,
+        leader_election=not (args.no_leader_election or args.once or args.dry_run),
+        lease_namespace=args.lease_namespace,
+        lease_duration=args.lease_duration,
+        identity=args.identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
+        workers=args.workers,
+        secrets_key_file=args.secrets_key_file,
+    )
+    try:
+        return serve(settings, stop=stop)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
