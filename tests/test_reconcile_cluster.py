@@ -506,3 +506,27 @@ def test_reconcile_refuses_a_hostile_folder_and_goes_on_with_the_others(
     assert env.objects("ten-staging")  # the other environment went on
     namespaces = env.cluster.kubectl("get", "namespaces", "-o", "name").stdout
     assert "namespace/ten-production" not in namespaces  # nothing of the refused one was applied
+
+
+def test_reconcile_with_the_wrong_key_fails_that_environment_and_touches_nothing(
+    env: Env, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    from unhazzle.compiler.age import encrypt, generate_identity
+
+    recipient = SHOP.read_text().split("recipients: [", 1)[1].split("]", 1)[0]
+    doc = {
+        "format": 1,
+        "recipients": [recipient],
+        "apps": {"web": {"SESSION_KEY": encrypt("hunter2", [recipient])}},
+    }
+    layout = files("wrongkey", envs=("production", "staging"))
+    env.repo.publish(layout | {"wrongkey/production/_secrets.json": json.dumps(doc)})
+    other = tmp_path / "other.agekey"
+    other.write_text(generate_identity()[0] + "\n")
+    code, events, out = env.once(cli, "--secrets-key-file", str(other))
+    assert code == 1
+    assert "wrongkey/production/_secrets.json: cannot decrypt" in json.dumps(events)
+    assert "hunter2" not in json.dumps(events) and "hunter2" not in out
+    namespaces = env.cluster.kubectl("get", "namespaces", "-o", "name").stdout
+    assert "namespace/wrongkey-production" not in namespaces
+    assert env.objects("wrongkey-staging")  # the other environment was applied
