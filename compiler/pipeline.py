@@ -31,9 +31,19 @@ class Compiled:
     stores: dict[str, SecretStore] = field(default_factory=dict)
     secrets: SecretFindings = field(default_factory=SecretFindings)
 
+    @property
+    def manages_secrets(self) -> bool:
+        """Whether this project keeps its secret values with Unhazzle: its spec names recipients
+        or a secrets file exists. A project that does not (its values come from elsewhere, or are
+        not set up yet) gets warnings in the plan, not validation errors."""
+        spec = self.spec
+        keys = spec.secrets is not None or any(env.secrets for env in spec.environments.values())
+        return keys or bool(self.stores)
+
     def require_secrets(self) -> None:
-        """For validate and publish: a secret with no value is an error (plan only warns)."""
-        if self.secrets.problems:
+        """For validate and publish: in a project that manages its secrets with Unhazzle, a secret
+        with no value is an error (plan only warns)."""
+        if self.manages_secrets and self.secrets.problems:
             raise InputError(self.secrets.problems)
 
 

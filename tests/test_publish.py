@@ -173,7 +173,7 @@ def test_publish_writes_secrets_as_ciphertext_only(cli, remote, tmp_path):
 
 
 def test_publish_refuses_secrets_without_values(cli, remote, write_spec):
-    spec = write_spec(spec_text(secrets=("SESSION_KEY",)))
+    spec = write_spec(spec_text(secrets=("SESSION_KEY",), recipient=generate_identity()[1]))
     result = cli("publish", str(spec), "--to", url(remote))
     assert result.code == 2
     assert "SESSION_KEY has no value" in result.err

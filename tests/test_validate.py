@@ -36,3 +36,27 @@ def test_validate_reference_to_an_app_without_port_in_one_environment(cli, write
         f"{spec}:13:20: error: '${{apps.api.url}}': app 'api' has no port in staging, "
         "so it has no address there"
     ]
+
+
+def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):
+    # A project that has not set up Unhazzle-managed secrets (no recipients, no secrets files)
+    # validates: the plan warns about the missing values instead.
+    spec = write_spec(MINIMAL + "    secrets: [SESSION_KEY]\n")
+    assert cli("validate", str(spec)).code == 0
+    plan = cli("plan", str(spec))
+    assert plan.code == 0 and "SESSION_KEY has no value yet" in plan.out
+
+
+def test_validate_managed_secrets_without_values_fail(cli, write_spec):
+    from unhazzle.compiler.age import generate_identity
+
+    keys = f"secrets: {{recipients: [{generate_identity()[1]}]}}\n"
+    spec = write_spec(
+        MINIMAL.replace("environments:", keys + "environments:") + "    secrets: [SESSION_KEY]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert (
+        "secret SESSION_KEY has no value; set it with `unhazzle secrets set web SESSION_KEY --env production`"
+        in result.err
+    )
