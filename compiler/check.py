@@ -91,7 +91,6 @@ class _Checker:
         label = f"apps.{name}"
         yield from self._database_refs(app, where)
         yield from self._exposure(label, app, where)
-        yield from self._volume(label, app, where)
         yield from self._names(label, app, where)
 
     def _references(
@@ -159,18 +158,6 @@ class _Checker:
             yield self.problem(
                 [(*w, "health") for w in where], f"{label}.health: a health check needs the app's port"
             )
-
-    def _volume(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
-        if not isinstance(app.get("volume"), dict):
-            return
-        instances = _dict(app.get("instances"))
-        for bound in ("min", "max"):
-            value = instances.get(bound)
-            if isinstance(value, int) and not isinstance(value, bool) and value > 1:
-                yield self.problem(
-                    [(*w, "instances", bound) for w in where],
-                    f"{label}.instances.{bound}: an app with a volume runs exactly 1 instance, not {value}",
-                )
 
     def _names(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         settings = _dict(app.get("env"))

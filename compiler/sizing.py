@@ -108,6 +108,12 @@ def _instances(
         reasons["min_instances"] = reasons["max_instances"] = (
             "volume: an app with a volume runs exactly 1 instance (the disk attaches to one)"
         )
+        asked = [v for v in (app.instances.min, app.instances.max) if v is not None and v > 1]
+        if asked:
+            warnings.append(
+                f"has a volume, so it runs exactly 1 instance; instances {max(asked)} is not possible "
+                "(the disk attaches to one instance at a time)"
+            )
         return 1, 1
     traffic = rules.traffic[answers["traffic"]]
     pattern = rules.pattern[answers["pattern"]]

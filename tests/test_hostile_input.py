@@ -186,7 +186,6 @@ BAD_SPECS = {
     ),
     "domains on private": MINIMAL + "    domains: [a.example.com]\n",
     "public without port": MINIMAL.replace("    port: 8080\n", "    public: true\n"),
-    "volume with instances": MINIMAL + "    volume: {size: 1GB, path: /data}\n    instances: {min: 2}\n",
     "min over max": MINIMAL + "    instances: {min: 5, max: 2}\n",
     "unknown database": MINIMAL + "    databases: [main]\n",
     "reference to worker": MINIMAL + "    env: {X: '${apps.w.url}'}\n  w:\n    image: nginx\n",

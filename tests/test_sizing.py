@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from typing import Any
 
@@ -160,11 +161,14 @@ def test_sizing_volume_runs_exactly_one_instance_recreated():
     assert found["PersistentVolumeClaim"]["spec"]["resources"]["requests"]["storage"] == "5Gi"
 
 
-def test_sizing_volume_with_more_instances_is_an_error(cli, write_spec):
-    spec = write_spec(MINIMAL + "    volume: {size: 5GB, path: /data}\n    instances: {max: 3}\n")
-    result = cli("validate", str(spec))
-    assert result.code == 2
-    assert "an app with a volume runs exactly 1 instance, not 3" in result.err
+def test_sizing_volume_wins_over_more_instances_with_a_warning(cli, write_spec):
+    # CONTRACT.md: "an app with a volume runs 1 instance", even where instances asks for more.
+    spec = write_spec(MINIMAL + "    volume: {size: 5GB, path: /data}\n    instances: {min: 2, max: 3}\n")
+    assert cli("validate", str(spec)).code == 0
+    plan = json.loads(cli("plan", str(spec), "--output", "json").out)
+    web = plan["environments"][0]["apps"][0]
+    assert web["instances"] == {"min": 1, "max": 1}
+    assert any("runs exactly 1 instance" in w["message"] for w in plan["warnings"])
 
 
 EXPLAIN_ROWS = {
