@@ -25,7 +25,11 @@ MODELINE = f"yaml-language-server: $schema={SCHEMA_ID}"
 
 
 class ScaffoldProblem(ValueError):
-    """The existing spec cannot take the new app; the message says why."""
+    """The existing spec cannot take the new app; the message says why, *line* and *column* where."""
+
+    def __init__(self, message: str, *, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,10 @@ def add_app(text: str, app: AppAnswers) -> str:
     if not isinstance(apps, CommentedMap):
         raise ScaffoldProblem("has no apps: mapping to add to")
     if app.name in apps:
-        raise ScaffoldProblem(f"already has an app named '{app.name}'; pick another name")
+        line, column = apps.lc.key(app.name)
+        raise ScaffoldProblem(
+            f"already has an app named '{app.name}'; pick another name", line=line + 1, column=column + 1
+        )
     if apps.fa.flow_style():
         apps.fa.set_block_style()
     _insert_app(apps, app, indent=guessed or 2)

@@ -262,7 +262,11 @@ def test_init_add_existing_app_name_is_bad_input(cli, docker_config, workdir):
     shutil.copy(EXAMPLES / "shop" / "unhazzle.yaml", workdir / "unhazzle.yaml")
     result = cli("init", "--app", "web", "--image", "ghcr.io/acme/web:2", "--no-inspect")
     assert result.code == 2
-    assert result.err == "unhazzle.yaml: error: already has an app named 'web'; pick another name\n"
+    web_line = (EXAMPLES / "shop" / "unhazzle.yaml").read_text().splitlines().index("  web:") + 1
+    assert (
+        result.err
+        == f"unhazzle.yaml:{web_line}:3: error: already has an app named 'web'; pick another name\n"
+    )
 
 
 def test_init_add_to_broken_spec_reports_its_errors(cli, docker_config, workdir):

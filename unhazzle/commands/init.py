@@ -18,7 +18,7 @@ from unhazzle.compiler.questions import SIZING, questions
 from unhazzle.compiler.report import plan_json
 from unhazzle.compiler.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
 from unhazzle.compiler.write import write_file_atomic
-from unhazzle.errors import OperationError, UsageError
+from unhazzle.errors import InputError, OperationError, Problem, UsageError
 from unhazzle.prompt import Prompter
 
 DEFAULT_ENVIRONMENTS = ["production", "staging"]
@@ -135,7 +135,7 @@ class Questionnaire:
             try:
                 text = add_app(existing, app)
             except ScaffoldProblem as exc:
-                raise UsageError(f"{self.args.spec}: error: {exc}") from None
+                raise InputError([Problem(str(self.args.spec), exc.line, exc.column, str(exc))]) from None
         else:
             project = self.project()
             app = self.app(taken=[])
