@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -51,12 +52,16 @@ def git_daemon(base: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # `git daemon` runs git-daemon as a child of the `git` wrapper: kill the whole group, or
+        # the real daemon outlives the test.
+        start_new_session=True,
     )
     try:
         wait_for_port(port)
         yield port, proc
     finally:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 

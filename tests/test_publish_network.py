@@ -5,6 +5,8 @@ away in the middle of a push all fail with exit 1, one clear line, and leave the
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 from pathlib import Path
 
@@ -71,7 +73,8 @@ def test_publish_remote_gone_mid_push_leaves_it_unchanged(cli, served, write_spe
         assert cli("publish", str(spec), "--to", f"git://127.0.0.1:{port}/env.git").code == 0
         before = tip(served / "env.git")
         write_spec(spec_text(instances=(3, 8)))
-        with dropping_proxy(port, on_push=daemon.kill) as proxy:
+        # the whole daemon (the `git` wrapper and the git-daemon it started) goes away
+        with dropping_proxy(port, on_push=lambda: os.killpg(daemon.pid, signal.SIGKILL)) as proxy:
             result = cli("publish", str(spec), "--to", f"git://127.0.0.1:{proxy}/env.git")
         assert daemon.wait(timeout=10) is not None  # the daemon really went away during the push
     assert result.code == 1
