@@ -53,7 +53,7 @@ def volumes(cluster: Any) -> None:
         {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"reconcile-pv-{i}"},
          "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOnce"],
                   "hostPath": {"path": f"/tmp/reconcile-pv-{i}"}}}
-        for i in range(40)
+        for i in range(160)  # a bound volume is not reused: one per volume app in every test
     ]  # fmt: skip
     cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
 
