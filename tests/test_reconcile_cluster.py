@@ -60,8 +60,13 @@ def volumes(cluster: Any) -> None:
 
 @pytest.fixture
 def env(tmp_path: Path, cluster: Any, volumes: None) -> Iterator[Env]:
+    before = set(cluster.kubectl("get", "namespaces", "-o", "name").stdout.split())
     with FaultProxy(Path(cluster.kubeconfig)) as proxy:
         yield Env(tmp_path, cluster, proxy)
+    # Free the simulated machines for the next test: its environments' instances are not needed.
+    made = set(cluster.kubectl("get", "namespaces", "-o", "name").stdout.split()) - before
+    if made:
+        cluster.kubectl("delete", "--wait=false", *sorted(made), check=False)
 
 
 class Env:

@@ -524,8 +524,11 @@ def _node_manifest(name: str) -> dict[str, Any]:
             },
         },
         # No taint, unlike kwok's examples: ordinary workloads must schedule here unchanged.
-        "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-                   "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"}},
+        # Roomy simulated machines, since a test session leaves many environments running and a
+        # full node would leave instances pending for reasons no test is about; but each stays
+        # under 60 vCPU, the size the status tests use for an app that fits nowhere.
+        "status": {"allocatable": {"cpu": "56", "memory": "1Ti", "pods": "1000"},
+                   "capacity": {"cpu": "56", "memory": "1Ti", "pods": "1000"}},
     }  # fmt: skip
 
 
