@@ -421,7 +421,9 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
     secret = tmp_path / "hook.key"
     secret.write_text("s3cret\n")
     port = _free_port()
-    env.repo.publish(files("obs"))
+    # No volume app: the test is about metrics and webhooks, and a deploy succeeds only when
+    # healthy, which must not wait on the session's pool of static volumes.
+    env.repo.publish(files("obs", edit=("    volume: {size: 5GB, path: /data}\n", "")))
     proc = env.spawn("--interval", "1", "--no-leader-election", "--metrics-addr", f"127.0.0.1:{port}",
                      "--webhook", f"http://127.0.0.1:{server.server_address[1]}/",
                      "--webhook-secret-file", str(secret))  # fmt: skip
