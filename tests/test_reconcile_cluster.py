@@ -23,6 +23,7 @@ import pytest
 
 from tests.envrepo import ROOT, SHOP, EnvRepo, render_layout
 from tests.faultproxy import FaultProxy
+from unhazzle.devcluster import free_port
 from unhazzle.reconciler.webhook import SIGNATURE_HEADER, sign
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -420,7 +421,7 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
     threading.Thread(target=server.serve_forever, daemon=True).start()
     secret = tmp_path / "hook.key"
     secret.write_text("s3cret\n")
-    port = _free_port()
+    port = free_port()
     # No volume app: the test is about metrics and webhooks, and a deploy succeeds only when
     # healthy, which must not wait on the session's pool of static volumes.
     env.repo.publish(files("obs", edit=("    volume: {size: 5GB, path: /data}\n", "")))
@@ -428,12 +429,13 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
                      "--webhook", f"http://127.0.0.1:{server.server_address[1]}/",
                      "--webhook-secret-file", str(secret))  # fmt: skip
     try:
-        _wait_for(lambda: bool(_Hook.got), 120)
+        _wait_for(lambda: bool(_Hook.got), 180)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+        _, log = proc.communicate(timeout=30)
         server.shutdown()
+        print(log[-6000:])  # shown by pytest only when the test fails: what the reconciler saw
     body, signature = _Hook.got[0]
     assert signature == sign(b"s3cret", body)
     assert json.loads(body)["event"] == "deploy.succeeded"
@@ -442,14 +444,6 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
                  "unhazzle_drift_corrections_total", "unhazzle_last_applied_revision"):  # fmt: skip
         assert name in metrics
     assert proc.returncode == 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- the whole pipeline: publish, then reconcile with secrets -----------------------------------

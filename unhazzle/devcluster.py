@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -225,12 +226,28 @@ def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
 # --- processes ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A port the kernel just handed out on loopback; it is free unless someone races us."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; macOS starts at 49152, so this is below either way
+
+
+def free_port(taken: frozenset[int] = frozenset()) -> int:
+    """A free loopback port below the kernel's ephemeral range. A port from `bind(0)` comes from
+    that range, so between choosing it and a component listening on it, any outgoing connection
+    (the API server dialling etcd, a client dialling the API server) may take it as its source
+    port and the component dies with "address already in use"; ports below the range are only
+    ever taken by someone listening on purpose."""
+    low = max(_ephemeral_low(), 2048)
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        if port not in taken and _port_is_free(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # a crowded range: any free port
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        fallback: int = s.getsockname()[1]
+        return fallback
 
 
 def _die_with_parent() -> None:
@@ -496,9 +513,14 @@ def _new_state(state_dir: Path, bin_dir: Path) -> ClusterState:
     etcd's data remembers its peer URL, and kubeconfigs handed out keep working."""
     old = ClusterState.load(state_dir)
 
+    chosen: set[int] = set()
+
     def port(name: str) -> int:
         previous: int = getattr(old, name, 0) if old else 0
-        return previous if previous and _port_is_free(previous) else free_port()
+        if not (previous and previous not in chosen and _port_is_free(previous)):
+            previous = free_port(frozenset(chosen))
+        chosen.add(previous)
+        return previous
 
     return ClusterState(
         state_dir=str(state_dir), bin_dir=str(bin_dir), etcd_port=port("etcd_port"),
@@ -620,15 +642,22 @@ def up(
     d.mkdir(parents=True, exist_ok=True)
     make_pki(d / "pki")
     write_kwok_config(d, binaries)
-    s = _new_state(d, binaries)
-    write_kubeconfig(kubeconfig_path(d), s.server, d / "pki")
-    try:
-        _start_control_plane(s, tie_to_parent)
-        _wait_workers(s, nodes, timeout)
-    except BaseException:
-        down(d)
-        raise
-    return s
+    for attempt in range(3):
+        s = _new_state(d, binaries)  # a port taken meanwhile is chosen anew
+        write_kubeconfig(kubeconfig_path(d), s.server, d / "pki")
+        try:
+            _start_control_plane(s, tie_to_parent)
+            _wait_workers(s, nodes, timeout)
+            return s
+        except DevClusterError as err:
+            down(d)
+            # Someone else started listening on a chosen port meanwhile: try again.
+            if attempt == 2 or "address already in use" not in str(err):
+                raise
+        except BaseException:
+            down(d)
+            raise
+    raise AssertionError("unreachable")
 
 
 def down(state_dir: Path | None = None) -> bool:
