@@ -414,12 +414,23 @@ class Reconciler:
                 if not (outcome.applied or outcome.pruned):  # `applied`/`pruned` describe the last change
                     new = replace(new, applied=old.applied, pruned=old.pruned, timings_s=old.timings_s)
             if old is None or old.essence() != new.essence():
-                if not self.options.dry_run:
-                    self.client.apply(status.to_configmap(new))
+                if not self._write_status(new):
+                    continue  # not remembered as written: the next pass tries again
                 self.log.info("status", **{k: v for k, v in new.__dict__.items() if k != "timings_s"})
             self.statuses[outcome.key] = new
             self._metrics(outcome, new)
             self._notify(outcome, new)
+
+    def _write_status(self, new: status.EnvStatus) -> bool:
+        # A namespace being deleted, or a flaky API server, must not stop the loop: report it.
+        if self.options.dry_run:
+            return True
+        try:
+            self.client.apply(status.to_configmap(new))
+        except ClusterError as err:
+            self.log.error("status.write_failed", environment=new.environment, error=str(err))
+            return False
+        return True
 
     def _status(self, outcome: EnvOutcome, previous: status.EnvStatus | None) -> status.EnvStatus:
         health = outcome.health
@@ -532,16 +543,11 @@ def run_loop(rec: Reconciler) -> int:
             if not leading:
                 rec.stop.wait(min(rec.options.interval, 1.0))
                 continue
-            rec.poll()
-            outcomes = _pass(rec)
-            interrupted = False
-            if any(o.applied or o.pruned for o in outcomes):
-                interrupted = rec.wait_healthy(outcomes, timeout=rec.options.timeout)
-            else:
-                for outcome in outcomes:
-                    if not outcome.errors and not outcome.removed:
-                        _assess_quietly(rec, outcome)
-            rec.report(outcomes)
+            try:
+                interrupted = _steady_pass(rec)
+            except ClusterError as err:  # the loop outlives any one failed pass; the next one retries
+                rec.log.error("reconcile.pass_failed", error=str(err))
+                interrupted = False
             if not interrupted:  # start to start: a push waits at most one interval to be seen
                 rec.stop.wait(max(0.0, rec.options.interval - (time.monotonic() - started)))
     finally:
@@ -549,6 +555,21 @@ def run_loop(rec: Reconciler) -> int:
             rec.leader.stop()
     rec.log.info("stopped")
     return 0
+
+
+def _steady_pass(rec: Reconciler) -> bool:
+    """One pass of the loop; True when a new commit cut its health wait short."""
+    rec.poll()
+    outcomes = _pass(rec)
+    interrupted = False
+    if any(o.applied or o.pruned for o in outcomes):
+        interrupted = rec.wait_healthy(outcomes, timeout=rec.options.timeout)
+    else:
+        for outcome in outcomes:
+            if not outcome.errors and not outcome.removed:
+                _assess_quietly(rec, outcome)
+    rec.report(outcomes)
+    return interrupted
 
 
 def _assess_quietly(rec: Reconciler, outcome: EnvOutcome) -> None:

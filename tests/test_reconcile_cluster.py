@@ -424,7 +424,7 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
     port = free_port()
     # No volume app: the test is about metrics and webhooks, and a deploy succeeds only when
     # healthy, which must not wait on the session's pool of static volumes.
-    env.repo.publish(files("obs", edit=("    volume: {size: 5GB, path: /data}\n", "")))
+    env.repo.publish(files("hooks", edit=("    volume: {size: 5GB, path: /data}\n", "")))
     proc = env.spawn("--interval", "1", "--no-leader-election", "--metrics-addr", f"127.0.0.1:{port}",
                      "--webhook", f"http://127.0.0.1:{server.server_address[1]}/",
                      "--webhook-secret-file", str(secret))  # fmt: skip
@@ -444,6 +444,39 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
                  "unhazzle_drift_corrections_total", "unhazzle_last_applied_revision"):  # fmt: skip
         assert name in metrics
     assert proc.returncode == 0
+
+
+def test_reconcile_loop_outlives_a_namespace_being_deleted_then_recreates_it(env: Env) -> None:
+    """A namespace held in deletion (here by a finalizer) refuses every write: each pass reports
+    it and the loop goes on; once the deletion completes, the environment is created again."""
+    kubectl = env.cluster.kubectl
+    kubectl("create", "namespace", "gone-production")
+    held = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "held", "namespace": "gone-production", "finalizers": ["example.com/hold"]}}  # fmt: skip
+    kubectl("apply", "-f", "-", input=json.dumps(held))
+    kubectl("delete", "namespace", "gone-production", "--wait=false")
+    env.repo.publish(files("gone", edit=("    volume: {size: 5GB, path: /data}\n", "")))
+    proc = env.spawn("--interval", "1", "--no-leader-election")
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(iter(proc.stderr.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        _wait_for(
+            lambda: _count(log, '"event": "reconcile.pass"') >= 2 and _count(log, "being terminated") > 0, 120
+        )
+        assert proc.poll() is None
+        kubectl("patch", "configmap", "held", "-n", "gone-production", "--type=merge",
+                "-p", '{"metadata": {"finalizers": null}}')  # fmt: skip
+        _wait_for(lambda: any('"health": "healthy"' in line for line in log), 180)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        print("".join(log)[-6000:])  # shown by pytest only when the test fails
+    assert "Deployment/web" in env.objects("gone-production")
+    assert proc.returncode == 0
+
+
+def _count(lines: list[str], text: str) -> int:
+    return sum(text in line for line in lines)
 
 
 # -- the whole pipeline: publish, then reconcile with secrets -----------------------------------
