@@ -31,5 +31,5 @@ run dev-cluster up --state-dir "$state"
 kubeconfig=$("$bin/unhazzle" dev-cluster kubeconfig --state-dir "$state")
 run reconcile --repo "$out/env-repo.git" --once --kubeconfig "$kubeconfig" \
   --secrets-key-file "$key" --cache-dir "$out/reconciler-cache" --no-leader-election 2>"$out/reconcile.log" \
-  || echo "(not every app is healthy yet: the cache waits for a volume this local cluster cannot provide; see $out/reconcile.log)"
+  || echo "(not every app is healthy yet; see $out/reconcile.log)"
 run status --spec "$spec" --kubeconfig "$kubeconfig" --env production

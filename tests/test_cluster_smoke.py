@@ -93,7 +93,7 @@ def test_compiler_output_applies_and_apps_become_available(cluster: Cluster, tmp
     proc = cluster.kubectl("apply", "--server-side", "--field-manager=unhazzle", "-f", str(folder))
     assert "deployment.apps/web serverside-applied" in proc.stdout
     assert "ingress.networking.k8s.io/web serverside-applied" in proc.stdout
-    for app in ("web", "api", "worker"):  # the cache waits for a volume this plane cannot provide
+    for app in ("web", "api", "worker", "cache"):  # the cache's volume comes from the host-path disks
         cluster.kubectl(
             "wait",
             "-n",

@@ -46,21 +46,8 @@ def files(project: str, *, envs: tuple[str, ...] = ("production",), **kw: Any) -
     return render_layout(spec(project, **kw), environments=list(envs))
 
 
-@pytest.fixture(scope="session")
-def volumes(cluster: Any) -> None:
-    """Static volumes for the apps that ask for one: no provisioner runs here, and the volume
-    controller binds a claim to a matching PersistentVolume like on any cluster."""
-    docs = [
-        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"reconcile-pv-{i}"},
-         "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOnce"],
-                  "hostPath": {"path": f"/tmp/reconcile-pv-{i}"}}}
-        for i in range(160)  # a bound volume is not reused: one per volume app in every test
-    ]  # fmt: skip
-    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
-
-
 @pytest.fixture
-def env(tmp_path: Path, cluster: Any, volumes: None) -> Iterator[Env]:
+def env(tmp_path: Path, cluster: Any) -> Iterator[Env]:
     before = set(cluster.kubectl("get", "namespaces", "-o", "name").stdout.split())
     with FaultProxy(Path(cluster.kubeconfig)) as proxy:
         yield Env(tmp_path, cluster, proxy)
@@ -177,8 +164,8 @@ def test_reconcile_removed_environment_keeps_its_namespace_and_volumes(
 
 
 def test_reconcile_new_commit_interrupts_a_health_wait(env: Env) -> None:
-    # 500GB matches no volume here, so the first revision can never become healthy
-    env.repo.publish(files("wait", edit=("size: 5GB", "size: 500GB")))
+    # 60 vCPU fit on no machine here, so the first revision can never become healthy
+    env.repo.publish(files("wait", edit=("size: {memory: 512MB}", "size: {memory: 512MB, cpu: 60}")))
     proc = env.spawn("--once")
     time.sleep(12)
     env.repo.publish(
@@ -422,9 +409,7 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
     secret = tmp_path / "hook.key"
     secret.write_text("s3cret\n")
     port = free_port()
-    # No volume app: the test is about metrics and webhooks, and a deploy succeeds only when
-    # healthy, which must not wait on the session's pool of static volumes.
-    env.repo.publish(files("hooks", edit=("    volume: {size: 5GB, path: /data}\n", "")))
+    env.repo.publish(files("hooks"))
     proc = env.spawn("--interval", "1", "--no-leader-election", "--metrics-addr", f"127.0.0.1:{port}",
                      "--webhook", f"http://127.0.0.1:{server.server_address[1]}/",
                      "--webhook-secret-file", str(secret))  # fmt: skip
@@ -455,7 +440,7 @@ def test_reconcile_loop_outlives_a_namespace_being_deleted_then_recreates_it(env
             "metadata": {"name": "held", "namespace": "gone-production", "finalizers": ["example.com/hold"]}}  # fmt: skip
     kubectl("apply", "-f", "-", input=json.dumps(held))
     kubectl("delete", "namespace", "gone-production", "--wait=false")
-    env.repo.publish(files("gone", edit=("    volume: {size: 5GB, path: /data}\n", "")))
+    env.repo.publish(files("gone"))
     proc = env.spawn("--interval", "1", "--no-leader-election")
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(iter(proc.stderr.readline, "")), daemon=True).start()  # type: ignore[union-attr]

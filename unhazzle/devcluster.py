@@ -44,6 +44,8 @@ BINARIES = (
 BUILD_SCRIPT = "tests/cluster/build.sh"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
+# The local plane's only disks: host directories, made by the controller manager on demand.
+LOCAL_DISKS = "local-host-path"
 # kwok only drives nodes carrying this annotation, so it never touches a node it did not fake.
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 DEFAULT_NODES = ("kwok-node-0", "kwok-node-1")
@@ -434,6 +436,9 @@ def controller_manager_argv(s: ClusterState, kubeconfig: Path) -> list[str]:
         f"--cluster-signing-cert-file={pki / 'ca.crt'}",
         f"--cluster-signing-key-file={pki / 'ca.key'}",
         f"--service-cluster-ip-range={SERVICE_CIDR}", "--v=1",
+        # Volumes for apps that ask for one: the controller manager's own host-path provisioner
+        # (development only, one machine) behind the default StorageClass made in _storage_class.
+        "--enable-hostpath-provisioner",
     ]  # fmt: skip
 
 
@@ -604,6 +609,21 @@ def _wait_workers(s: ClusterState, nodes: Sequence[str], timeout: float) -> None
         timeout, d, "kube-controller-manager")  # fmt: skip
 
 
+def _storage_class(s: ClusterState) -> None:
+    """The default StorageClass: a volume claim is provisioned as a directory under /tmp, the
+    stand-in for the cloud's disks (named as such: LOCAL_DISKS), so apps with volumes start."""
+    body = {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": LOCAL_DISKS,
+                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": "kubernetes.io/host-path", "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+    }  # fmt: skip
+    status, reply = api_request(s, "POST", "/apis/storage.k8s.io/v1/storageclasses", body)
+    if status not in (201, 409):
+        raise DevClusterError(f"creating the StorageClass failed ({status}): {reply.get('message')}")
+
+
 def _runs_binary(pid: int, bin_dir: str) -> bool:
     """True if pid is alive and runs a program from bin_dir (`ps` works on Linux and macOS)."""
     if not _alive(pid):
@@ -648,6 +668,7 @@ def up(
         try:
             _start_control_plane(s, tie_to_parent)
             _wait_workers(s, nodes, timeout)
+            _storage_class(s)
             return s
         except DevClusterError as err:
             down(d)
