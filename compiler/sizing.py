@@ -78,6 +78,11 @@ def size_app(app: App, rules: Rules | None = None) -> Sizing:
     reasons["scale_down_cooldown_s"] = reasons["scale_up_cooldown_s"]
     reasons["scale_up_policy"] = f"startup: {answers['startup']} -> {startup.why}"
     startup_probe, readiness, liveness = _probes(app, answers, rules, reasons)
+    if answers["workload"] == "worker" and app.port:
+        warnings.append(
+            f"is a worker (serves no requests) yet has port {app.port}: it is sized and scaled as a "
+            "worker; if other apps call it, set profile.workload to web"
+        )
     return Sizing(
         answers=answers,
         min_instances=low,

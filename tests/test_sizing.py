@@ -214,3 +214,9 @@ def test_sizing_explain_quotes_the_numbers_and_answers(cli):
         r"instances\.max\s+9\s+traffic: medium -> 6; pattern: daily-peaks -> x1.5 = 9", result.out
     )
     assert re.search(r"autoscaling\s+at 60% CPU\s+latency: sensitive", result.out)
+
+
+def test_worker_with_a_port_is_accepted_with_a_warning() -> None:
+    assert any("is a worker" in w for w in size(port=9000, profile={"workload": "worker"}).warnings)
+    assert not any("is a worker" in w for w in size(port=None, profile={"workload": "worker"}).warnings)
+    assert not any("is a worker" in w for w in size(port=9000, profile={"workload": "web"}).warnings)
