@@ -385,6 +385,8 @@ def _scaling_problem(hpa: Dict, *, current: int | None, target: int | None, at_m
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     blind = conditions.get("ScalingActive", {}).get("status") == "False"
     why = "the cluster's metrics service is missing or not answering"
+    if not conditions:  # the autoscaler has not looked at the app yet: its counts are still zero
+        return None
     if running is not None and int(running) < minimum:
         hint = f"autoscaling is not acting: {why}" if blind else "autoscaling is catching up"
         return Finding(f"running fewer instances than its minimum of {minimum}", hint)

@@ -346,6 +346,12 @@ AUTOSCALING_CASES = [
         "running fewer instances than its minimum of 2: autoscaling is not acting: the cluster's metrics service is missing or not answering",
     ),
     (
+        "just created, not yet looked at",
+        {"spec": hpa(current=None)["spec"], "status": {"currentReplicas": 0, "desiredReplicas": 0}},
+        "autoscaling 2-10: CPU use unknown",
+        None,
+    ),
+    (
         "fixed count, blind",
         hpa(current=None, desired=2, maximum=2, active=False),
         "autoscaling 2-2: CPU use unknown, at its maximum",
