@@ -245,8 +245,8 @@ def _error(where: str, status: int, data: bytes) -> ClusterError:
         return NotFound(where, status, message)
     if status == 409:
         return Conflict(where, status, message)
-    if status == 403:
-        return Forbidden(where, status, message)
+    if status == 403:  # plain words first (users read them in `unhazzle status`), the server's after
+        return Forbidden(where, status, f"the cluster refused this: not allowed here; {message}")
     return ClusterError(where, status, message)
 
 

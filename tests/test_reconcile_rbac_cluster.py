@@ -132,6 +132,7 @@ def test_reconcile_with_the_guard_switched_off_still_cannot_grant_cluster_admin(
             if "RoleBinding/noguard-production/take-over" in e
         ]
         assert refused and "HTTP 403" in refused[0], result.err[-2000:]
+        assert "the cluster refused this: not allowed here" in refused[0]
         found = cluster.kubectl("get", "rolebinding", "take-over", "-n", "noguard-production", check=False)
         assert found.returncode != 0
     finally:
@@ -197,3 +198,21 @@ def test_reconcile_converges_with_only_the_installed_rights(
         assert result.code == 1 and "HTTP 403" in result.err
     finally:
         cluster.kubectl("delete", "namespace", "narrow-production", "--wait=false", check=False)
+
+
+def test_dry_run_of_a_new_environment_shows_everything_and_creates_nothing(
+    cluster: Any, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    # Before its first real pass an environment has no applier yet (nothing may be written in a
+    # dry run, not even that): its objects are all shown as created, and nothing is made.
+    role = json.dumps(rbac.applier_cluster_role())
+    cluster.kubectl("apply", "-f", "-", input=role)
+    repo = EnvRepo(tmp_path / "env-repo")
+    repo.publish(files("dryfresh"))
+    args = ["reconcile", "--repo", repo.url, "--kubeconfig", str(cluster.kubeconfig), "--dry-run",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    result = cli(*args)
+    assert result.code == 0, result.err[-3000:]
+    assert "dryfresh/production (namespace dryfresh-production)" in result.out
+    assert "23 to change" in result.out and "created: Deployment/dryfresh-production/web" in result.out
+    assert cluster.kubectl("get", "namespace", "dryfresh-production", check=False).returncode != 0
