@@ -250,7 +250,7 @@ class Reconciler:
             return
         old = previous.refs if previous else frozenset()
         live = self._fetch_live(tenant, sorted(desired | old))
-        tenant = self._apply_stages(objects, live, outcome, env, old | desired)
+        tenant = self._apply_stages(objects, live, outcome, env, old | desired, tenant=tenant)
         if tenant is None or self.stop.is_set():
             return
         self._prune(tenant, env, outcome, previous, desired, live)
@@ -270,6 +270,8 @@ class Reconciler:
         outcome: EnvOutcome,
         env: Environment,
         union: frozenset[Ref],
+        *,
+        tenant: Client | None,
     ) -> Client | None:
         """Stage 0 (the Namespace) as the reconciler, the rest as the environment's applier.
         The client that applied, or None when a stage failed."""
@@ -280,8 +282,9 @@ class Reconciler:
         outcome.changes += apply_objects(self.client, first, live, options)
         if self._failed(outcome):
             return None
-        # A dry run of a new environment has no applier yet: its objects all count as created.
-        tenant = self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
+        # The namespace may be new: its applier comes now. A dry run makes none (so every
+        # object of a new environment counts as created).
+        tenant = tenant or self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
         # Before anything else is created, record it: a crash mid-apply still knows what to prune.
         self._write_inventory(
             tenant, Inventory(env.key, env.namespace, outcome.commit, union), keep_revision=True
