@@ -10,10 +10,14 @@ an API server that refuses it: the applier has no rights outside its namespace o
 from __future__ import annotations
 
 import threading
+import time
 
 from unhazzle.reconciler import diff, rbac
 from unhazzle.reconciler.client import Client, ClusterError, Forbidden
+from unhazzle.reconciler.inventory import INVENTORY_NAME
 from unhazzle.reconciler.objects import Obj, Ref
+
+RIGHTS_WAIT_S = 15.0  # a new RoleBinding reaches the API server's authorizer within about a second
 
 NOT_INSTALLED = (
     "the cluster is not set up for Unhazzle yet, or for an older version: install the reconciler "
@@ -52,6 +56,7 @@ class Tenancy:
         if self.client.get(Ref("v1", "Namespace", "", namespace)) is None:
             return None
         self._check_role()
+        wrote = False
         for obj in rbac.applier_objects(namespace):
             desired = diff.with_hash(obj)
             live = self.client.get(Ref.of(obj))
@@ -62,7 +67,11 @@ class Tenancy:
                     return None
                 continue
             self.client.apply(desired)
-        return self.client_for(namespace)
+            wrote = True
+        tenant = self.client_for(namespace)
+        if wrote:
+            _await_rights(tenant, namespace)
+        return tenant
 
     def _check_role(self) -> None:
         """The applier ClusterRole must hold exactly this version's rules. Credentials that may
@@ -81,6 +90,20 @@ class Tenancy:
             except Forbidden:
                 raise ClusterError(str(ref), 403, NOT_INSTALLED) from None
         self._role_ok = True
+
+
+def _await_rights(tenant: Client, namespace: str) -> None:
+    """Until the API server's authorizer has seen a binding just written (it follows RBAC objects
+    from a cache), the applier is refused: ask as it with a cheap read until it is not."""
+    deadline = time.monotonic() + RIGHTS_WAIT_S
+    while True:
+        try:
+            tenant.get(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME))
+            return
+        except Forbidden:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _rules(role: Obj) -> list[Obj]:
