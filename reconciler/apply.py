@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from unhazzle.reconciler import diff
-from unhazzle.reconciler.client import Client, ClusterError, NotFound
+from unhazzle.reconciler.client import Client, ClusterError, Forbidden, NotFound
 from unhazzle.reconciler.objects import Obj, Ref, stage
 
 
@@ -113,8 +113,8 @@ def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Ch
         return Change(ref, "created")
     try:
         merged = client.apply(desired, dry_run=True)
-    except NotFound:  # its namespace does not exist yet: it will, in the first stage
-        merged = desired
+    except (NotFound, Forbidden):  # its namespace (and the identity that applies there) does not
+        merged = desired  # exist yet: they will, in the first stage of a real pass
     return Change(ref, "created", diff=diff.render_diff(None, merged, name=str(ref)) if options.diffs else "")
 
 

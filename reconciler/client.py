@@ -49,6 +49,10 @@ class Conflict(ClusterError):
     """409: a field-manager conflict or a stale resourceVersion."""
 
 
+class Forbidden(ClusterError):
+    """403: the identity the request was made as has no right to it."""
+
+
 @dataclass(frozen=True)
 class Resource:
     """Where a kind lives in the API: its URL plural and whether it is namespaced."""
@@ -74,11 +78,23 @@ class Client:
         self._retries = retries
         self._resources: dict[tuple[str, str], Resource] = {}
         self._lock = threading.Lock()
+        self._headers: dict[str, str] = {}
         self.requests: Counter[str] = Counter()
+        self.user: str | None = None  # None: the identity of the credentials themselves
 
     @property
     def server(self) -> str:
         return str(self._api.configuration.host)
+
+    def impersonating(self, user: str) -> Client:
+        """The same connection, acting as `user` (the `Impersonate-User` header): the API server
+        authorizes each request against that user's rights, and also checks that ours include
+        `impersonate` on it. Shares the connection pool, discovery cache and request counter."""
+        other = Client.__new__(Client)
+        other.__dict__.update(self.__dict__)
+        other._headers = {"Impersonate-User": user}
+        other.user = user
+        return other
 
     def writes(self) -> int:
         """Requests that changed (or could have changed) something: not reads, not dry-runs."""
@@ -197,7 +213,8 @@ class Client:
         headers: dict[str, str] | None,
         label: str,
     ) -> Any:
-        hdrs = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
+        hdrs = {"Accept": "application/json", "Content-Type": "application/json", **self._headers}
+        hdrs.update(headers or {})
         serialized = self._api.param_serialize(
             method=method, resource_path=path, query_params=query or [], header_params=hdrs,
             body=body, auth_settings=["BearerToken"],
@@ -228,6 +245,8 @@ def _error(where: str, status: int, data: bytes) -> ClusterError:
         return NotFound(where, status, message)
     if status == 409:
         return Conflict(where, status, message)
+    if status == 403:  # plain words first (users read them in `unhazzle status`), the server's after
+        return Forbidden(where, status, f"the cluster refused this: not allowed here; {message}")
     return ClusterError(where, status, message)
 
 

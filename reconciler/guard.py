@@ -35,6 +35,9 @@ ALLOWED_KINDS = {
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("networking.k8s.io/v1", "Ingress"),
 }
+# The identity each environment is applied as (rbac.py): a folder may neither redefine it nor run
+# an app as it, or an app could reach the API server with the applier's rights and skip this check.
+APPLIER_NAME = "unhazzle-applier"
 NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
     MANAGED_BY[0]: MANAGED_BY[1],
@@ -182,6 +185,8 @@ def _reasons(body: dict[str, Any], *, project: str, environment: str, namespace:
     labels = _mapping(meta.get("labels"))
     if labels.get(MANAGED_BY[0]) != MANAGED_BY[1]:
         yield f"lacks the label {MANAGED_BY[0]}: {MANAGED_BY[1]}"
+    if meta["name"] == APPLIER_NAME:
+        yield f"the name '{APPLIER_NAME}' is reserved for the identity Unhazzle deploys with"
     if kind == "Namespace":
         yield from _namespace(meta, labels, project=project, environment=environment, namespace=namespace)
         return
@@ -217,6 +222,8 @@ def pod_violations(pod: dict[str, Any]) -> Iterator[str]:
     for flag in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(flag):
             yield f"uses {flag}"
+    if APPLIER_NAME in (pod.get("serviceAccountName"), pod.get("serviceAccount")):
+        yield f"runs as '{APPLIER_NAME}', the identity Unhazzle deploys with"
     security = _mapping(pod.get("securityContext"))
     if security.get("runAsUser") == 0 or security.get("runAsNonRoot") is False:
         yield "runs as root"

@@ -30,6 +30,7 @@ from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.secrets import Decryptor, secret_objects
 from unhazzle.reconciler.source import Environment, GitSource, Revision, SourceError
 from unhazzle.reconciler.telemetry import Log, Metrics
+from unhazzle.reconciler.tenancy import Tenancy
 from unhazzle.reconciler.webhook import Webhook
 
 
@@ -87,8 +88,11 @@ class Reconciler:
         leader: LeaderElector | None = None,
         stop: threading.Event | None = None,
         out: TextIO | None = None,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self.client, self.source, self.options = client, source, options
+        # Who writes each environment's namespace; by default the client's own identity.
+        self.tenancy = tenancy or Tenancy(client, impersonate=False, dry_run=options.dry_run)
         self.log, self.metrics, self.webhook, self.decrypt = log, metrics, webhook, decrypt
         self.leader = leader
         self.stop = stop or threading.Event()
@@ -232,7 +236,8 @@ class Reconciler:
         if objects is None:
             return
         desired = frozenset(Ref.of(o) for o in objects)
-        previous = self._read_inventory(env.namespace)
+        tenant = self.tenancy.prepare(env.namespace)  # None: the namespace is not there yet
+        previous = self._read_inventory(tenant, env.namespace) if tenant else None
         if previous is not None and previous.environment != env.key:
             outcome.errors.append(
                 f"Namespace/{env.namespace}: recorded as environment '{previous.environment}'; refusing"
@@ -244,12 +249,19 @@ class Reconciler:
             )
             return
         old = previous.refs if previous else frozenset()
-        live = fetch_live(self.client, sorted(desired | old))
-        if not self._apply_stages(objects, live, outcome, env, old | desired):
+        live = self._fetch_live(tenant, sorted(desired | old))
+        tenant = self._apply_stages(objects, live, outcome, env, old | desired, tenant=tenant)
+        if tenant is None or self.stop.is_set():
             return
-        if self.stop.is_set():
-            return
-        self._prune(env, outcome, previous, desired, live)
+        self._prune(tenant, env, outcome, previous, desired, live)
+
+    def _fetch_live(self, tenant: Client | None, refs: list[Ref]) -> dict[Ref, Obj | None]:
+        """Cluster-wide objects (the Namespace) are read as the reconciler itself, the rest as the
+        environment's applier; with no applier yet (a new namespace), nothing of it is live."""
+        live = fetch_live(self.client, [r for r in refs if not r.namespace])
+        if tenant is not None:
+            live |= fetch_live(tenant, [r for r in refs if r.namespace])
+        return live
 
     def _apply_stages(
         self,
@@ -258,19 +270,27 @@ class Reconciler:
         outcome: EnvOutcome,
         env: Environment,
         union: frozenset[Ref],
-    ) -> bool:
+        *,
+        tenant: Client | None,
+    ) -> Client | None:
+        """Stage 0 (the Namespace) as the reconciler, the rest as the environment's applier.
+        The client that applied, or None when a stage failed."""
         options = ApplyOptions(
             dry_run=self.options.dry_run, workers=self.options.workers, diffs=self.options.dry_run
         )
         first = [o for o in objects if stage(o) == 0]
         outcome.changes += apply_objects(self.client, first, live, options)
-        if not self._failed(outcome):
-            # Before anything else is created, record it: a crash mid-apply still knows what to prune.
-            self._write_inventory(
-                Inventory(env.key, env.namespace, outcome.commit, union), keep_revision=True
-            )
-            outcome.changes += apply_objects(self.client, [o for o in objects if stage(o) > 0], live, options)
-        return not self._failed(outcome)
+        if self._failed(outcome):
+            return None
+        # The namespace may be new: its applier comes now. A dry run makes none (so every
+        # object of a new environment counts as created).
+        tenant = tenant or self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
+        # Before anything else is created, record it: a crash mid-apply still knows what to prune.
+        self._write_inventory(
+            tenant, Inventory(env.key, env.namespace, outcome.commit, union), keep_revision=True
+        )
+        outcome.changes += apply_objects(tenant, [o for o in objects if stage(o) > 0], live, options)
+        return None if self._failed(outcome) else tenant
 
     def _failed(self, outcome: EnvOutcome) -> bool:
         failed = [c for c in outcome.changes if c.action == "failed"]
@@ -281,6 +301,7 @@ class Reconciler:
 
     def _prune(
         self,
+        client: Client,
         env: Environment,
         outcome: EnvOutcome,
         previous: Inventory | None,
@@ -290,13 +311,13 @@ class Reconciler:
         started = time.monotonic()
         old = previous.refs if previous else frozenset()
         pruning = prune.plan(old, desired, live, apps=env.apps)
-        result = prune.execute(self.client, pruning, dry_run=self.options.dry_run)
+        result = prune.execute(client, pruning, dry_run=self.options.dry_run)
         outcome.pruned = result.deleted
         outcome.errors += list(result.failed.values())
         for ref, why in pruning.keep:
             self.log.info("prune.kept", environment=env.key, object=str(ref), reason=why)
         refs = desired | frozenset(result.failed)
-        self._write_inventory(Inventory(env.key, env.namespace, outcome.commit, refs))
+        self._write_inventory(client, Inventory(env.key, env.namespace, outcome.commit, refs))
         outcome.timings["prune_s"] = round(time.monotonic() - started, 3)
 
     def _with_secrets(self, env: Environment, outcome: EnvOutcome) -> list[Obj] | None:
@@ -319,8 +340,8 @@ class Reconciler:
 
     # -- inventory ---------------------------------------------------------------------------
 
-    def _read_inventory(self, namespace: str) -> Inventory | None:
-        obj = self.client.get(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME))
+    def _read_inventory(self, client: Client, namespace: str) -> Inventory | None:
+        obj = client.get(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME))
         if obj is None:
             return None
         try:
@@ -328,18 +349,18 @@ class Reconciler:
         except ValueError as err:
             raise ClusterError(str(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME)), 0, str(err)) from None
 
-    def _write_inventory(self, inventory: Inventory, *, keep_revision: bool = False) -> None:
+    def _write_inventory(self, client: Client, inventory: Inventory, *, keep_revision: bool = False) -> None:
         if self.options.dry_run:
             return
         ref = Ref("v1", "ConfigMap", inventory.namespace, INVENTORY_NAME)
-        current = self.client.get(ref)
+        current = client.get(ref)
         old = inv_mod.from_configmap(current) if current else None
         if keep_revision and old is not None:
             inventory = inventory.with_refs(inventory.refs, revision=old.revision)
         if not inv_mod.same(old, inventory):
             body = inv_mod.to_configmap(inventory)
             body["data"]["source"] = self.source.url
-            self.client.apply(body)
+            client.apply(body)
 
     def _remove_dropped(self) -> list[EnvOutcome]:
         """Environments with an inventory from this source whose folder the tip no longer has."""
@@ -352,21 +373,28 @@ class Reconciler:
             ):
                 continue
             outcome = EnvOutcome(inventory.environment, inventory.namespace, self.tip, removed=True)
-            live = fetch_live(self.client, sorted(inventory.refs))
-            pruning = prune.plan(inventory.refs, frozenset(), live, apps=None)
-            result = prune.execute(self.client, pruning, dry_run=self.options.dry_run)
-            outcome.pruned, outcome.errors = result.deleted, list(result.failed.values())
-            self._write_inventory(inventory.with_refs(frozenset(result.failed), revision=self.tip))
+            try:
+                self._remove(inventory, outcome)
+            except ClusterError as err:
+                outcome.errors.append(str(err))
             self._log_outcome(outcome)
             outcomes.append(outcome)
         return outcomes
+
+    def _remove(self, inventory: Inventory, outcome: EnvOutcome) -> None:
+        client = self.tenancy.prepare(inventory.namespace) or self.tenancy.client_for(inventory.namespace)
+        live = self._fetch_live(client, sorted(inventory.refs))
+        pruning = prune.plan(inventory.refs, frozenset(), live, apps=None)
+        result = prune.execute(client, pruning, dry_run=self.options.dry_run)
+        outcome.pruned, outcome.errors = result.deleted, list(result.failed.values())
+        self._write_inventory(client, inventory.with_refs(frozenset(result.failed), revision=self.tip))
 
     # -- health and status -------------------------------------------------------------------
 
     def assess(self, outcome: EnvOutcome) -> None:
         objects: list[Obj] = []
         for api_version, kind in health_mod.HEALTH_KINDS:
-            objects += self.client.list_kind(
+            objects += self.tenancy.client_for(outcome.namespace).list_kind(
                 api_version,
                 kind,
                 namespace=outcome.namespace,
@@ -426,7 +454,7 @@ class Reconciler:
         if self.options.dry_run:
             return True
         try:
-            self.client.apply(status.to_configmap(new))
+            self.tenancy.client_for(new.namespace).apply(status.to_configmap(new))
         except ClusterError as err:
             self.log.error("status.write_failed", environment=new.environment, error=str(err))
             return False
@@ -452,7 +480,8 @@ class Reconciler:
 
     def _read_status(self, namespace: str) -> status.EnvStatus | None:
         try:
-            return status.from_configmap(self.client.get(Ref("v1", "ConfigMap", namespace, STATUS_NAME)))
+            client = self.tenancy.client_for(namespace)
+            return status.from_configmap(client.get(Ref("v1", "ConfigMap", namespace, STATUS_NAME)))
         except ClusterError:
             return None
 

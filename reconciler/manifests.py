@@ -1,10 +1,11 @@
 """Install manifests for running the reconciler in a cluster, for one `kubectl apply -f -`. Pure.
 
-RBAC is as narrow as the job allows. The reconciler applies into environment namespaces that come
-and go with the environment repo, so it needs a ClusterRole, but only for the kinds `unhazzle
-render` produces (plus Secrets and its own ConfigMaps), only the verbs server-side apply and
-pruning use, and no `escalate`, `bind`, pods, exec or nodes. Namespaces it may create and patch,
-never delete. The Lease lives in a Role in its own namespace.
+RBAC is as narrow as the job allows (rbac.py says who may do what): the reconciler's own
+ClusterRole creates and labels Namespaces (never deletes them), puts the applier's ServiceAccount
+and RoleBinding in each, binds and impersonates that applier, and lists ConfigMaps to find its
+inventories -- it cannot write a tenant's objects itself. The applier ClusterRole, granted per
+namespace, holds the kinds guard.py allows. No `escalate`, pods, exec or nodes anywhere. The Lease
+lives in a Role in the reconciler's own namespace.
 """
 
 from __future__ import annotations
@@ -13,28 +14,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from unhazzle.reconciler import rbac
 from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
-
-APPLY_VERBS = ["get", "list", "create", "patch", "delete"]
-# group -> resources the rendered manifests contain (templates/), plus what the reconciler keeps
-RULES: list[tuple[str, list[str]]] = [
-    (
-        "",
-        [
-            "configmaps",
-            "secrets",
-            "services",
-            "serviceaccounts",
-            "persistentvolumeclaims",
-            "resourcequotas",
-            "limitranges",
-        ],
-    ),
-    ("apps", ["deployments"]),
-    ("autoscaling", ["horizontalpodautoscalers"]),
-    ("policy", ["poddisruptionbudgets"]),
-    ("networking.k8s.io", ["ingresses", "networkpolicies"]),
-]
 
 
 @dataclass(frozen=True)
@@ -59,10 +40,6 @@ def _meta(name: str, namespace: str | None = None) -> Obj:
 
 def objects(opts: InstallOptions) -> list[Obj]:
     name, ns = "unhazzle-reconciler", opts.namespace
-    cluster_rules = [{"apiGroups": [g], "resources": r, "verbs": APPLY_VERBS} for g, r in RULES]
-    cluster_rules.append(
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "create", "patch"]}
-    )
     subject = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(ns)},
@@ -71,7 +48,7 @@ def objects(opts: InstallOptions) -> list[Obj]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": _meta(name),
-            "rules": cluster_rules,
+            "rules": rbac.reconciler_rules(),
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -80,6 +57,7 @@ def objects(opts: InstallOptions) -> list[Obj]:
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
             "subjects": subject,
         },
+        rbac.applier_cluster_role(),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",

@@ -19,6 +19,7 @@ from unhazzle.reconciler.loop import LoopOptions, Reconciler, run_loop, run_once
 from unhazzle.reconciler.secrets import Decryptor
 from unhazzle.reconciler.source import GitSource
 from unhazzle.reconciler.telemetry import Log, Metrics
+from unhazzle.reconciler.tenancy import Tenancy
 from unhazzle.reconciler.webhook import Webhook
 
 
@@ -42,6 +43,7 @@ class Settings:
     identity: str
     workers: int
     secrets_key_file: Path | None = None
+    impersonate: bool = True
 
 
 def decryptor(key_file: Path | None) -> Decryptor | None:
@@ -95,6 +97,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
         decrypt=decryptor(settings.secrets_key_file),
         leader=leader,
         stop=stop,
+        tenancy=Tenancy(client, impersonate=settings.impersonate, dry_run=settings.dry_run),
     )
 
 

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.envrepo import EnvRepo, shop_files
-from unhazzle.reconciler import diff, health, inventory, manifests, prune
+from unhazzle.reconciler import diff, guard, health, inventory, manifests, prune, rbac
 from unhazzle.reconciler.loop import EnvOutcome, LoopOptions, Reconciler
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.secrets import secret_objects
@@ -394,20 +394,40 @@ def test_install_manifests_are_narrow_and_complete() -> None:
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
+        "ClusterRole",
         "Role",
         "RoleBinding",
         "Deployment",
         "Service",
     ]
-    rules = docs[2]["rules"]
-    assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
-    assert not any(res in ("pods", "nodes", "pods/exec") for r in rules for res in r["resources"])
-    assert next(r for r in rules if "namespaces" in r["resources"])["verbs"] == [
-        "get",
-        "list",
-        "create",
-        "patch",
-    ]
+    own, applier = docs[2]["rules"], docs[4]["rules"]
+    for rules in (own, applier):
+        assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
+        assert not any(res in ("pods", "nodes", "pods/exec") for r in rules for res in r["resources"])
+        assert not any("escalate" in r["verbs"] for r in rules)
+    # The reconciler itself writes no tenant object: every write it may do is named, or a Namespace.
+    writes = [r for r in own if set(r["verbs"]) - {"get", "list"}]
+    assert all(
+        r.get("resourceNames") == ["unhazzle-applier"] or r["resources"] == ["namespaces"] for r in writes
+    )
+    assert next(r for r in own if "namespaces" in r["resources"])["verbs"] == ["get", "create", "patch"]
+    assert {"bind", "impersonate"} <= {v for r in own for v in r["verbs"]}
+    # The applier holds exactly the kinds our own check allows (plus the reconciler's ConfigMaps
+    # and Secrets), and nothing cluster-wide or about RBAC.
+    granted = {res for r in applier for res in r["resources"]}
+    assert granted == {rbac.plural(kind) for _, kind in guard.ALLOWED_KINDS if kind != "Namespace"} | {
+        "configmaps",
+        "secrets",
+    }
+    assert not {"namespaces", "roles", "rolebindings", "clusterroles"} & granted
+
+
+@pytest.mark.parametrize(
+    ("kind", "plural"),
+    [("NetworkPolicy", "networkpolicies"), ("Ingress", "ingresses"), ("Deployment", "deployments")],
+)
+def test_rbac_plural_matches_the_api_names(kind: str, plural: str) -> None:
+    assert rbac.plural(kind) == plural
 
 
 def test_install_manifests_validate_against_the_kubernetes_schema() -> None:

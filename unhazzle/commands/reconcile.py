@@ -52,6 +52,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--identity", default=None, help="this replica's name in the lease (default: host and pid)"
     )
     p.add_argument("--workers", type=int, default=8, help="parallel requests while applying (default: 8)")
+    p.add_argument(
+        "--no-impersonation",
+        action="store_true",
+        help="apply with these credentials themselves, not as each environment's own identity "
+        "(for clusters where the reconciler may not create roles; its credentials then need every "
+        "right an environment uses)",
+    )
     p.set_defaults(run=run)
 
 
@@ -107,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         identity=args.identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",
         workers=args.workers,
         secrets_key_file=args.secrets_key_file,
+        impersonate=not args.no_impersonation,
     )
     try:
         return serve(settings, stop=stop)
