@@ -3,6 +3,8 @@
 Polling is `git ls-remote` (one small round trip, no objects); a fetch happens only for a new tip,
 into a local bare mirror, and a revision is read straight from the commit's tree (no checkout),
 so a half-fetched or corrupt commit fails here, as `SourceError`, and never reaches the cluster.
+With trusted keys configured, a commit is read only after Git has checked its signature
+(signatures.py); an unsigned or wrongly signed commit fails as `SignatureError`.
 This and nothing else in the reconciler imports `git`.
 """
 
@@ -23,6 +25,7 @@ import yaml
 from unhazzle.errors import InputError, OperationError
 from unhazzle.reconciler.guard import guard_environment
 from unhazzle.reconciler.objects import Obj, Ref
+from unhazzle.reconciler.signatures import FORMAT, Trust, refusal
 
 ENVIRONMENT_FILE = "_environment.yaml"
 INDEX_FILE = "_index.json"
@@ -32,6 +35,10 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 class SourceError(OperationError):
     """The environment repo could not be reached or a commit could not be read."""
+
+
+class SignatureError(SourceError):
+    """The commit is not signed by a trusted key: it must not be read, let alone applied."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,10 @@ class Revision:
 class GitSource:
     """A remote branch and its local mirror under `cache_dir`."""
 
-    def __init__(self, url: str, branch: str, cache_dir: Path) -> None:
+    def __init__(self, url: str, branch: str, cache_dir: Path, *, trust: Trust | None = None) -> None:
         self.url = url
         self.branch = branch
+        self.trust = trust
         digest = hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:16]
         self.mirror = cache_dir / digest
         self._repo: git.Repo | None = None
@@ -124,6 +132,7 @@ class GitSource:
         """Parse every environment folder of `commit`; SourceError when it cannot be read.
         The parsed form is kept next to the mirror (JSON loads ten times faster than YAML), so a
         restarted or `--once` reconciler does not parse the same commit again."""
+        self.verify(commit)  # before the cache too: it may predate the trusted keys
         cached = self.mirror / "parsed" / f"{commit}.json"
         if _SHA.match(commit) and cached.exists():
             try:
@@ -137,6 +146,21 @@ class GitSource:
             tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
             tmp.replace(cached)
         return revision
+
+    def verify(self, commit: str) -> None:
+        """SignatureError unless `commit` carries a good signature by a trusted key (a no-op
+        when no keys are configured). Git checks it, as `git verify-commit` would."""
+        if self.trust is None:
+            return
+        try:
+            line = self._local().git.log("-1", f"--format={FORMAT}", commit, "--", env=self.trust.git_env())
+        except git.exc.GitCommandError as exc:
+            raise SourceError(
+                f"{self.url}@{commit[:12]}: cannot check the signature: {_first_line(exc)}"
+            ) from None
+        why = refusal(str(line))
+        if why:
+            raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
 
     def _files(self, commit: str) -> dict[str, str]:
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
