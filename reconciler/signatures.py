@@ -102,7 +102,8 @@ def load(ssh_file: Path | None, gpg_file: Path | None, home: Path) -> Trust | No
     home.mkdir(parents=True, exist_ok=True)
     allowed = home / "no-ssh-signers"
     if ssh_file is not None:
-        allowed = ssh_file.resolve()  # read by Git on every check: a mounted ConfigMap's update counts
+        # Git reads it on every check; not resolved, as a mounted ConfigMap swaps a symlink
+        allowed = ssh_file.absolute()
     else:
         allowed.write_text("", encoding="utf-8")
     gnupg = home / "gnupg"
