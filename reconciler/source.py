@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import git
-import yaml
 
-from unhazzle.errors import InputError, OperationError
-from unhazzle.reconciler.guard import guard_environment
-from unhazzle.reconciler.objects import Obj, Ref
+from unhazzle.errors import OperationError
+from unhazzle.reconciler.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
+from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.signatures import FORMAT, Trust, refusal
 
-ENVIRONMENT_FILE = "_environment.yaml"
 INDEX_FILE = "_index.json"
 SECRETS_FILE = "_secrets.json"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -220,31 +218,17 @@ def parse_revision(commit: str, files: dict[str, str]) -> Revision:
 
 def parse_environment(key: str, files: dict[str, str]) -> Environment:
     """One folder's files (name -> text). Problems are collected, not raised: the loop refuses an
-    environment with problems and keeps its last good revision."""
-    problems: list[str] = []
-    objects: list[Obj] = []
-    for name in sorted(files, key=lambda n: (n != ENVIRONMENT_FILE, n)):
-        if not name.endswith(".yaml"):
-            continue
-        try:
-            docs = [d for d in yaml.load_all(files[name], Loader=_Loader) if d is not None]
-        except yaml.YAMLError as exc:
-            problems.append(f"{key}/{name}: not valid YAML: {str(exc).splitlines()[0]}")
-            continue
-        for doc in docs:
-            problem = _check_object(doc)
-            if problem:
-                problems.append(f"{key}/{name}: {problem}")
-            else:
-                objects.append(doc)
+    environment with problems and keeps its last good revision. The guard (reconciler/guard.py)
+    parses the folder once and checks it: this folder may touch only its own namespace, only with
+    the kinds the compiler renders, and no hand edit may run an app privileged or on the host."""
+    project, _, environment = key.partition("/")
+    manifests, refused = parse_folder(key, {name: text.encode("utf-8") for name, text in files.items()})
+    refused += check_manifests(manifests, project=project, environment=environment)
+    problems = [str(problem) for problem in sorted(set(refused))]
+    objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
     namespace = _namespace(key, objects, files, problems)
-    for obj in objects:
-        ref = Ref.of(obj)
-        if obj["kind"] != "Namespace" and ref.namespace != namespace:
-            problems.append(f"{key}: {ref} is outside the environment's namespace '{namespace}'")
     apps = frozenset(obj["metadata"].get("labels", {}).get("unhazzle.io/app", "") for obj in objects) - {""}
     secrets = _secrets(key, files, problems)
-    problems += _guard(key, files)
     if not objects:
         problems.append(
             f"{key}: the revision holds no objects for this environment; refusing to delete it all"
@@ -252,45 +236,21 @@ def parse_environment(key: str, files: dict[str, str]) -> Environment:
     return Environment(key, namespace, objects, apps, secrets, problems)
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _check_object(doc: Any) -> str:
-    if not isinstance(doc, dict):
-        return "a document that is not a Kubernetes object"
-    meta = doc.get("metadata")
-    if not isinstance(doc.get("apiVersion"), str) or not isinstance(doc.get("kind"), str):
-        return "an object without apiVersion or kind"
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
-        return f"a {doc['kind']} without metadata.name"
-    if doc["kind"] != "Namespace" and not isinstance(meta.get("namespace"), str):
-        return f"{doc['kind']}/{meta['name']} has no namespace (only a Namespace may be cluster-wide)"
-    return ""
-
-
 def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:
+    """The one namespace the Namespace object and the index agree on. The guard has checked that
+    the Namespace object and every other object use the folder's own; the index is checked here."""
     spaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
     if INDEX_FILE in files:
         try:
-            index = json.loads(files[INDEX_FILE])
-            spaces.append(str(index["namespace"]))
+            spaces.append(str(json.loads(files[INDEX_FILE])["namespace"]))
         except (ValueError, KeyError, TypeError):
             problems.append(f"{key}/{INDEX_FILE}: not a valid index")
+        else:
+            if spaces[-1] != key.replace("/", "-", 1):
+                problems.append(f"{key}/{INDEX_FILE}: the namespace '{spaces[-1]}' is not the environment's")
     if len(set(spaces)) != 1:
         problems.append(f"{key}: expected exactly one namespace, found {sorted(set(spaces)) or 'none'}")
-        return str(spaces[0]) if spaces else ""
-    return str(spaces[0])
-
-
-def _guard(key: str, files: dict[str, str]) -> list[str]:
-    """The tenant guard (reconciler/guard.py): this folder may touch only its own namespace, only
-    with the kinds the compiler renders, and no hand edit may run an app privileged or on the host."""
-    project, _, environment = key.partition("/")
-    try:
-        guard_environment(project, environment, {name: text.encode("utf-8") for name, text in files.items()})
-    except InputError as refused:
-        return refused.lines()
-    return []
+    return str(spaces[0]) if spaces else ""
 
 
 def _secrets(key: str, files: dict[str, str], problems: list[str]) -> dict[str, Any] | None:
