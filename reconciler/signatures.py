@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from unhazzle.errors import InputError, Problem
+from unhazzle.errors import InputError, Problem, printable
 
 # The first word of an SSH public key, as allowed_signers lines carry it (ssh-keygen(1)).
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-", "sk-ssh-ed25519@", "sk-ecdsa-sha2-", "ssh-dss")
@@ -61,7 +61,8 @@ def refusal(log_line: str) -> str:
 
 def _signer(signer: str) -> str:
     line = signer.strip().splitlines()[0] if signer.strip() else ""
-    return f"signer {line}" if line and len(line) < 200 and not line.startswith("Good ") else ""
+    # a key's user id is free text: one short printable line of it, or nothing
+    return f"signer {printable(line)}" if line and len(line) < 200 and not line.startswith("Good ") else ""
 
 
 def ssh_signers(text: str, *, where: str) -> int:

@@ -149,6 +149,10 @@ def test_refused_tip_keeps_the_last_good_revision_until_a_signed_fix(
         ("E\x007CC44BB5\x00", "signed by a key not trusted (key 7CC44BB5)"),
         ("Y\x00K\x00Ops <ops@example.com>", "signed by an expired key (key K, signer Ops <ops@example.com>)"),
         ("R\x00K\x00", "signed by a revoked key (key K)"),
+        (
+            "X\x00K\x00Eve \x1b[2J<e@x>\nsecond line",
+            "the signature has expired (key K, signer Eve \\x1b[2J<e@x>)",
+        ),
         ("", "the signature could not be checked (git says '')"),
     ],
 )
