@@ -77,6 +77,9 @@ class PublishOptions:
     trailers: Mapping[str, str] = field(default_factory=dict)
     # A network operation taking longer than this (seconds) is stopped and reported.
     timeout_s: float = 300.0
+    # Sign the commit (`git commit-tree -S`) with the user's Git signing settings (user.signingkey,
+    # gpg.format), for a reconciler that applies only signed tips.
+    sign: bool = False
 
 
 def default_publish_options() -> PublishOptions:
@@ -114,7 +117,7 @@ def publish(
             result = _result(url, options, changes, attempt=attempt, source=source)
             if not changes.changed or options.dry_run:
                 return result
-            commit = _commit(repo, tip, changes, result.message)
+            commit = _commit(repo, tip, changes, result.message, sign=options.sign)
             if _push(repo, url, commit, options):
                 return _with_commit(result, commit)
             if attempt < options.attempts:
@@ -340,7 +343,7 @@ def _blob(repo: git.Repo, sha: str) -> str:
     return _must(repo, "cat-file", "blob", sha)
 
 
-def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str) -> str:
+def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str, *, sign: bool = False) -> str:
     """A commit of *tip*'s tree with *changes* applied, built in a private index file."""
     with tempfile.TemporaryDirectory(prefix="unhazzle-publish-") as scratch:
         index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
@@ -352,7 +355,8 @@ def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str) -
         tree = _must(repo, "write-tree", env=index).strip()
         with _stdin(message) as stdin:
             parents = ["-p", tip] if tip else []
-            return _must(repo, "commit-tree", tree, *parents, env=_identity(), stdin=stdin).strip()
+            signing = ["-S"] if sign else []
+            return _must(repo, "commit-tree", *signing, tree, *parents, env=_identity(), stdin=stdin).strip()
 
 
 def _store(repo: git.Repo, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
 
 from unhazzle.errors import InputError, Problem
 
@@ -42,7 +41,8 @@ NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
     MANAGED_BY[0]: MANAGED_BY[1],
 }
-DOC_START = re.compile(r"^---[ \t]*(#.*)?$")
+ENVIRONMENT_FILE = "_environment.yaml"  # its objects (the Namespace first) come first
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: folders can be large
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
@@ -63,44 +63,36 @@ class Manifest:
 def guard_environment(project: str, environment: str, files: dict[str, bytes]) -> list[Manifest]:
     """Every object of one environment folder (relative path -> bytes), or an InputError listing
     every refusal, each starting with the file and line and naming the object."""
-    namespace = f"{project}-{environment}"
-    manifests: list[Manifest] = []
-    problems: list[Problem] = []
-    total = sum(len(data) for data in files.values())
-    if total > MAX_FOLDER_BYTES:
-        raise InputError(
-            [
-                Problem(
-                    f"{project}/{environment}",
-                    1,
-                    1,
-                    f"folder holds {total / 1e6:.0f} MB; at most {MAX_FOLDER_BYTES // 2**20} MB",
-                )
-            ]
-        )
-    for name, data in sorted(files.items()):
-        if not name.endswith((".yaml", ".yml")):
-            continue
-        found, errors = _parse_file(f"{project}/{environment}/{name}", data)
-        manifests += found
-        problems += errors
-    problems += _check_all(manifests, project=project, environment=environment, namespace=namespace)
+    manifests, problems = parse_folder(f"{project}/{environment}", files)
+    problems += check_manifests(manifests, project=project, environment=environment)
     if problems:
         raise InputError(problems)
     return manifests
 
 
+def parse_folder(folder: str, files: dict[str, bytes]) -> tuple[list[Manifest], list[Problem]]:
+    """The folder's objects, each with its file and line (the `_environment.yaml` ones first),
+    and what could not be read as a Kubernetes object. The reconciler applies exactly these
+    bodies, so what the guard checks is what reaches the cluster (one parse, one view)."""
+    total = sum(len(data) for data in files.values())
+    if total > MAX_FOLDER_BYTES:
+        message = f"folder holds {total / 1e6:.0f} MB; at most {MAX_FOLDER_BYTES // 2**20} MB"
+        return [], [Problem(folder, 1, 1, message)]
+    manifests: list[Manifest] = []
+    problems: list[Problem] = []
+    for name in sorted(files, key=lambda n: (n != ENVIRONMENT_FILE, n)):
+        if name.endswith((".yaml", ".yml")):
+            found, errors = _parse_file(f"{folder}/{name}", files[name])
+            manifests += found
+            problems += errors
+    return manifests, problems
+
+
 def _parse_file(path: str, data: bytes) -> tuple[list[Manifest], list[Problem]]:
     if len(data) > MAX_FILE_BYTES:
-        return [], [
-            Problem(
-                path,
-                1,
-                1,
-                f"file is {len(data) / 1e6:.1f} MB; a manifest file may be "
-                f"at most {MAX_FILE_BYTES // 2**20} MB",
-            )
-        ]
+        limit = MAX_FILE_BYTES // 2**20
+        size = f"file is {len(data) / 1e6:.1f} MB; a manifest file may be at most {limit} MB"
+        return [], [Problem(path, 1, 1, size)]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -108,43 +100,54 @@ def _parse_file(path: str, data: bytes) -> tuple[list[Manifest], list[Problem]]:
         return [], [Problem(path, line, 1, "not UTF-8 text")]
     manifests: list[Manifest] = []
     problems: list[Problem] = []
-    for start, chunk in _documents(text):
-        body, problem = _parse_document(path, start, chunk)
-        if problem:
-            problems.append(problem)
-        elif body is not None:
-            manifests.append(Manifest(path, start, body))
+    try:
+        for line, body in _documents(text):
+            shape = _shape(body)
+            if shape:
+                problems.append(Problem(path, line, 1, shape))
+            elif body is not None:
+                manifests.append(Manifest(path, line, body))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.append(Problem(path, line, col, f"not valid YAML: {exc.problem or exc.context}"))
+    except (yaml.YAMLError, RecursionError) as exc:
+        problems.append(Problem(path, 1, 1, f"not valid YAML: {type(exc).__name__}"))
     return manifests, problems
 
 
-def _documents(text: str) -> Iterator[tuple[int, str]]:
-    """(first line, text) of each YAML document, split on '---' lines."""
-    start, lines = 1, list[str]()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if DOC_START.match(line):
-            yield start, "\n".join(lines)
-            start, lines = number + 1, []
-        else:
-            lines.append(line)
-    yield start, "\n".join(lines)
-
-
-def _parse_document(path: str, start: int, chunk: str) -> tuple[dict[str, Any] | None, Problem | None]:
+def _documents(text: str) -> Iterator[tuple[int, Any]]:
+    """(first line, value) of each YAML document, in one pass of libyaml when available."""
+    loader = _Loader(text)
     try:
-        body = YAML(typ="safe").load(chunk)  # libyaml when available: folders can be large
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (start + mark.line, mark.column + 1) if mark else (start, 1)
-        return None, Problem(path, line, col, f"not valid YAML: {exc.problem or exc.context}")
-    except (YAMLError, RecursionError) as exc:
-        return None, Problem(path, start, 1, f"not valid YAML: {type(exc).__name__}")
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                yield node.start_mark.line + 1, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _shape(body: Any) -> str:
+    """Why *body* is not an object the reconciler can place ("" when it is; None is an empty
+    document between separators)."""
     if body is None:
-        return None, None  # an empty document between separators
-    if not isinstance(body, dict) or not all(k in body for k in ("apiVersion", "kind", "metadata")):
-        return None, Problem(path, start, 1, "not a Kubernetes object (needs apiVersion, kind and metadata)")
-    if not isinstance(body.get("metadata"), dict) or not isinstance(body["metadata"].get("name"), str):
-        return None, Problem(path, start, 1, f"{body.get('kind')}: metadata.name is missing")
-    return body, None
+        return ""
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("apiVersion", "kind")):
+        return "not a Kubernetes object (needs apiVersion, kind and metadata)"
+    meta = body.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        return f"{body['kind']}: metadata.name is missing"
+    if body["kind"] != "Namespace" and not isinstance(meta.get("namespace"), str):
+        return f"{body['kind']}/{meta['name']} has no namespace (only a Namespace may be cluster-wide)"
+    return ""
+
+
+def check_manifests(manifests: list[Manifest], *, project: str, environment: str) -> list[Problem]:
+    """Every refusal for the folder's objects: duplicates, kinds, namespaces, labels, pods."""
+    return _check_all(
+        manifests, project=project, environment=environment, namespace=f"{project}-{environment}"
+    )
 
 
 def _check_all(manifests: list[Manifest], *, project: str, environment: str, namespace: str) -> list[Problem]:
@@ -191,7 +194,7 @@ def _reasons(body: dict[str, Any], *, project: str, environment: str, namespace:
         yield from _namespace(meta, labels, project=project, environment=environment, namespace=namespace)
         return
     if meta.get("namespace", namespace) != namespace:
-        yield f"names the namespace '{meta.get('namespace')}'; this folder may only use '{namespace}'"
+        yield f"names the namespace '{meta['namespace']}', outside the environment's namespace '{namespace}'"
     spec = _mapping(body.get("spec"))
     if kind == "Service" and spec.get("type", "ClusterIP") != "ClusterIP":
         yield f"Service type {spec.get('type')} opens the app outside the cluster's ingress; only ClusterIP"

@@ -2,8 +2,9 @@
 report. One `Reconciler` per process; `run()` is the steady loop or a single pass (`once`).
 
 Safety rules, in the order they bite:
-- Git trouble (unreachable, empty or unreadable commit) never reaches the cluster: the last good
-  revision stays in force and drift is still corrected from it.
+- Git trouble (unreachable, empty or unreadable commit, or a tip not signed by a trusted key when
+  signatures are required) never reaches the cluster: the last good revision stays in force and
+  drift is still corrected from it.
 - An environment whose folder in a new commit has problems keeps its last good revision.
 - A failed apply stops that environment before pruning; a SIGTERM stops before the next step.
 - Pruning deletes only what the previous inventory lists (see prune.py for what is kept).
@@ -28,7 +29,7 @@ from unhazzle.reconciler.inventory import INVENTORY_LABEL, INVENTORY_NAME, STATU
 from unhazzle.reconciler.leader import LeaderElector
 from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.secrets import Decryptor, secret_objects
-from unhazzle.reconciler.source import Environment, GitSource, Revision, SourceError
+from unhazzle.reconciler.source import Environment, GitSource, Revision, SignatureError, SourceError
 from unhazzle.reconciler.telemetry import Log, Metrics
 from unhazzle.reconciler.tenancy import Tenancy
 from unhazzle.reconciler.webhook import Webhook
@@ -121,9 +122,20 @@ class Reconciler:
         try:
             self.source.fetch(tip)
             revision = self.source.read(tip)
+        except SignatureError as err:
+            return self._refuse_tip(tip, str(err))
         except SourceError as err:
             return self._source_failed(str(err))
         return self._take(revision)
+
+    def _refuse_tip(self, tip: str, message: str) -> bool:
+        """A tip that must not be applied (not signed by a trusted key, or no environments at
+        all): remembered, so it is not read again every interval and does not cut health waits
+        short; the last good revision stays (after a restart: recovered from the status)."""
+        self.bad_tip = tip
+        if not self.good:
+            self.good = self._recover_all()
+        return self._source_failed(message)
 
     def _fall_back_to_mirror(self) -> bool:
         """Just started and Git is down: the mirror's last fetched commit is the last good one."""
@@ -146,12 +158,10 @@ class Reconciler:
 
     def _take(self, revision: Revision) -> bool:
         if not revision.environments:
-            self.bad_tip = revision.commit
-            if not self.good:
-                self.good = self._recover_all()
-            return self._source_failed(
+            return self._refuse_tip(
+                revision.commit,
                 f"{self.source.url}@{revision.commit[:12]}: the commit has no environments; "
-                "refusing to remove everything"
+                "refusing to remove everything",
             )
         self.tip, self.source_error = revision.commit, ""
         fresh = {}

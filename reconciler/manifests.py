@@ -29,6 +29,12 @@ class InstallOptions:
     namespace: str = "unhazzle-system"
     replicas: int = 2
     interval: int = 30
+    trusted_signers: str | None = None  # allowed_signers text: only a tip signed by these applies
+    trusted_gpg_keys: str | None = None  # armored GPG public keys, likewise
+
+
+TRUST_DIR = "/etc/unhazzle/trust"
+TRUST_FILES = {"trusted_signers": "allowed_signers", "trusted_gpg_keys": "gpg-keys.asc"}
 
 
 def _meta(name: str, namespace: str | None = None) -> Obj:
@@ -77,6 +83,7 @@ def objects(opts: InstallOptions) -> list[Obj]:
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{name}-leader"},
             "subjects": subject,
         },
+        *_trust_configmap(opts, name),
         _deployment(opts, name),
         {
             "apiVersion": "v1",
@@ -90,6 +97,36 @@ def objects(opts: InstallOptions) -> list[Obj]:
     ]
 
 
+def _trust(opts: InstallOptions) -> dict[str, str]:
+    """Option -> text of the trusted keys that are set (the ConfigMap's data, by file name)."""
+    return {TRUST_FILES[k]: v for k in TRUST_FILES if (v := getattr(opts, k))}
+
+
+def _trust_configmap(opts: InstallOptions, name: str) -> list[Obj]:
+    """Public keys only, so a ConfigMap; set once per cluster, mounted read-only."""
+    data = _trust(opts)
+    if not data:
+        return []
+    return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(f"{name}-trust", opts.namespace),
+             "data": data}]  # fmt: skip
+
+
+def _volumes(opts: InstallOptions, name: str) -> tuple[list[Obj], list[Obj], list[str]]:
+    """Mounts, volumes and arguments: the cache, a /tmp (the root filesystem is read-only and Git
+    writes a signature there to check it), and the trusted keys when set."""
+    mounts: list[Obj] = [{"name": "cache", "mountPath": "/var/cache/unhazzle"}]
+    mounts.append({"name": "tmp", "mountPath": "/tmp"})
+    volumes: list[Obj] = [{"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+    trust, args = _trust(opts), []
+    for option, file in TRUST_FILES.items():
+        if file in trust:
+            args += [f"--{option.replace('_', '-')}", f"{TRUST_DIR}/{file}"]
+    if trust:
+        mounts.append({"name": "trust", "mountPath": TRUST_DIR, "readOnly": True})
+        volumes.append({"name": "trust", "configMap": {"name": f"{name}-trust"}})
+    return mounts, volumes, args
+
+
 def _deployment(opts: InstallOptions, name: str) -> Obj:
     args = ["reconcile", "--repo", opts.repo, "--branch", opts.branch, "--interval", str(opts.interval)]
     args += [
@@ -100,6 +137,8 @@ def _deployment(opts: InstallOptions, name: str) -> Obj:
         "--cache-dir",
         "/var/cache/unhazzle",
     ]
+    mounts, volumes, trust_args = _volumes(opts, name)
+    args += trust_args
     container = {
         "name": "reconciler",
         "image": opts.image,
@@ -114,7 +153,7 @@ def _deployment(opts: InstallOptions, name: str) -> Obj:
             "runAsNonRoot": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "cache", "mountPath": "/var/cache/unhazzle"}],
+        "volumeMounts": mounts,
     }
     return {
         "apiVersion": "apps/v1",
@@ -133,7 +172,7 @@ def _deployment(opts: InstallOptions, name: str) -> Obj:
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],
-                    "volumes": [{"name": "cache", "emptyDir": {}}],
+                    "volumes": volumes,
                 },
             },
         },

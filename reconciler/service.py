@@ -17,6 +17,7 @@ from unhazzle.reconciler.client import connect
 from unhazzle.reconciler.leader import LeaderElector, LeaseOptions
 from unhazzle.reconciler.loop import LoopOptions, Reconciler, run_loop, run_once
 from unhazzle.reconciler.secrets import Decryptor
+from unhazzle.reconciler.signatures import load as load_trust
 from unhazzle.reconciler.source import GitSource
 from unhazzle.reconciler.telemetry import Log, Metrics
 from unhazzle.reconciler.tenancy import Tenancy
@@ -44,6 +45,8 @@ class Settings:
     workers: int
     secrets_key_file: Path | None = None
     impersonate: bool = True
+    trusted_signers: Path | None = None  # SSH allowed_signers: the tip must be signed by one of them
+    trusted_gpg_keys: Path | None = None  # armored GPG public keys, likewise
 
 
 def decryptor(key_file: Path | None) -> Decryptor | None:
@@ -64,6 +67,7 @@ def decryptor(key_file: Path | None) -> Decryptor | None:
 
 def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) -> Reconciler:
     log = log or Log()
+    trust = load_trust(settings.trusted_signers, settings.trusted_gpg_keys, settings.cache_dir / "trust")
     client = connect(settings.kubeconfig, settings.context)
     metrics = Metrics()
     if settings.metrics_addr:
@@ -89,7 +93,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
     )
     return Reconciler(
         client,
-        GitSource(settings.repo, settings.branch, settings.cache_dir),
+        GitSource(settings.repo, settings.branch, settings.cache_dir, trust=trust),
         options,
         log=log,
         metrics=metrics,

@@ -3,6 +3,8 @@
 Polling is `git ls-remote` (one small round trip, no objects); a fetch happens only for a new tip,
 into a local bare mirror, and a revision is read straight from the commit's tree (no checkout),
 so a half-fetched or corrupt commit fails here, as `SourceError`, and never reaches the cluster.
+With trusted keys configured, a commit is read only after Git has checked its signature
+(signatures.py); an unsigned or wrongly signed commit fails as `SignatureError`.
 This and nothing else in the reconciler imports `git`.
 """
 
@@ -18,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import git
-import yaml
 
-from unhazzle.errors import InputError, OperationError
-from unhazzle.reconciler.guard import guard_environment
-from unhazzle.reconciler.objects import Obj, Ref
+from unhazzle.errors import OperationError
+from unhazzle.reconciler.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
+from unhazzle.reconciler.objects import Obj
+from unhazzle.reconciler.signatures import FORMAT, Trust, refusal
 
-ENVIRONMENT_FILE = "_environment.yaml"
 INDEX_FILE = "_index.json"
 SECRETS_FILE = "_secrets.json"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -32,6 +33,10 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 class SourceError(OperationError):
     """The environment repo could not be reached or a commit could not be read."""
+
+
+class SignatureError(SourceError):
+    """The commit is not signed by a trusted key: it must not be read, let alone applied."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,10 @@ class Revision:
 class GitSource:
     """A remote branch and its local mirror under `cache_dir`."""
 
-    def __init__(self, url: str, branch: str, cache_dir: Path) -> None:
+    def __init__(self, url: str, branch: str, cache_dir: Path, *, trust: Trust | None = None) -> None:
         self.url = url
         self.branch = branch
+        self.trust = trust
         digest = hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:16]
         self.mirror = cache_dir / digest
         self._repo: git.Repo | None = None
@@ -124,6 +130,7 @@ class GitSource:
         """Parse every environment folder of `commit`; SourceError when it cannot be read.
         The parsed form is kept next to the mirror (JSON loads ten times faster than YAML), so a
         restarted or `--once` reconciler does not parse the same commit again."""
+        self.verify(commit)  # before the cache too: it may predate the trusted keys
         cached = self.mirror / "parsed" / f"{commit}.json"
         if _SHA.match(commit) and cached.exists():
             try:
@@ -137,6 +144,21 @@ class GitSource:
             tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
             tmp.replace(cached)
         return revision
+
+    def verify(self, commit: str) -> None:
+        """SignatureError unless `commit` carries a good signature by a trusted key (a no-op
+        when no keys are configured). Git checks it, as `git verify-commit` would."""
+        if self.trust is None:
+            return
+        try:
+            line = self._local().git.log("-1", f"--format={FORMAT}", commit, "--", env=self.trust.git_env())
+        except git.exc.GitCommandError as exc:
+            raise SourceError(
+                f"{self.url}@{commit[:12]}: cannot check the signature: {_first_line(exc)}"
+            ) from None
+        why = refusal(str(line))
+        if why:
+            raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
 
     def _files(self, commit: str) -> dict[str, str]:
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
@@ -196,31 +218,17 @@ def parse_revision(commit: str, files: dict[str, str]) -> Revision:
 
 def parse_environment(key: str, files: dict[str, str]) -> Environment:
     """One folder's files (name -> text). Problems are collected, not raised: the loop refuses an
-    environment with problems and keeps its last good revision."""
-    problems: list[str] = []
-    objects: list[Obj] = []
-    for name in sorted(files, key=lambda n: (n != ENVIRONMENT_FILE, n)):
-        if not name.endswith(".yaml"):
-            continue
-        try:
-            docs = [d for d in yaml.load_all(files[name], Loader=_Loader) if d is not None]
-        except yaml.YAMLError as exc:
-            problems.append(f"{key}/{name}: not valid YAML: {str(exc).splitlines()[0]}")
-            continue
-        for doc in docs:
-            problem = _check_object(doc)
-            if problem:
-                problems.append(f"{key}/{name}: {problem}")
-            else:
-                objects.append(doc)
+    environment with problems and keeps its last good revision. The guard (reconciler/guard.py)
+    parses the folder once and checks it: this folder may touch only its own namespace, only with
+    the kinds the compiler renders, and no hand edit may run an app privileged or on the host."""
+    project, _, environment = key.partition("/")
+    manifests, refused = parse_folder(key, {name: text.encode("utf-8") for name, text in files.items()})
+    refused += check_manifests(manifests, project=project, environment=environment)
+    problems = [str(problem) for problem in sorted(set(refused))]
+    objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
     namespace = _namespace(key, objects, files, problems)
-    for obj in objects:
-        ref = Ref.of(obj)
-        if obj["kind"] != "Namespace" and ref.namespace != namespace:
-            problems.append(f"{key}: {ref} is outside the environment's namespace '{namespace}'")
     apps = frozenset(obj["metadata"].get("labels", {}).get("unhazzle.io/app", "") for obj in objects) - {""}
     secrets = _secrets(key, files, problems)
-    problems += _guard(key, files)
     if not objects:
         problems.append(
             f"{key}: the revision holds no objects for this environment; refusing to delete it all"
@@ -228,45 +236,21 @@ def parse_environment(key: str, files: dict[str, str]) -> Environment:
     return Environment(key, namespace, objects, apps, secrets, problems)
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _check_object(doc: Any) -> str:
-    if not isinstance(doc, dict):
-        return "a document that is not a Kubernetes object"
-    meta = doc.get("metadata")
-    if not isinstance(doc.get("apiVersion"), str) or not isinstance(doc.get("kind"), str):
-        return "an object without apiVersion or kind"
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
-        return f"a {doc['kind']} without metadata.name"
-    if doc["kind"] != "Namespace" and not isinstance(meta.get("namespace"), str):
-        return f"{doc['kind']}/{meta['name']} has no namespace (only a Namespace may be cluster-wide)"
-    return ""
-
-
 def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:
+    """The one namespace the Namespace object and the index agree on. The guard has checked that
+    the Namespace object and every other object use the folder's own; the index is checked here."""
     spaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
     if INDEX_FILE in files:
         try:
-            index = json.loads(files[INDEX_FILE])
-            spaces.append(str(index["namespace"]))
+            spaces.append(str(json.loads(files[INDEX_FILE])["namespace"]))
         except (ValueError, KeyError, TypeError):
             problems.append(f"{key}/{INDEX_FILE}: not a valid index")
+        else:
+            if spaces[-1] != key.replace("/", "-", 1):
+                problems.append(f"{key}/{INDEX_FILE}: the namespace '{spaces[-1]}' is not the environment's")
     if len(set(spaces)) != 1:
         problems.append(f"{key}: expected exactly one namespace, found {sorted(set(spaces)) or 'none'}")
-        return str(spaces[0]) if spaces else ""
-    return str(spaces[0])
-
-
-def _guard(key: str, files: dict[str, str]) -> list[str]:
-    """The tenant guard (reconciler/guard.py): this folder may touch only its own namespace, only
-    with the kinds the compiler renders, and no hand edit may run an app privileged or on the host."""
-    project, _, environment = key.partition("/")
-    try:
-        guard_environment(project, environment, {name: text.encode("utf-8") for name, text in files.items()})
-    except InputError as refused:
-        return refused.lines()
-    return []
+    return str(spaces[0]) if spaces else ""
 
 
 def _secrets(key: str, files: dict[str, str], problems: list[str]) -> dict[str, Any] | None:

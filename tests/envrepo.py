@@ -85,7 +85,10 @@ class EnvRepo:
     def url(self) -> str:
         return str(self.remote)
 
-    def publish(self, files: dict[str, str], message: str = "publish") -> str:
+    def publish(
+        self, files: dict[str, str], message: str = "publish", *, env: dict[str, str] | None = None
+    ) -> str:
+        """`env`: extra Git environment for the commit (tests/signing.py signs with it)."""
         top = Path(self.work.working_dir)
         for child in top.iterdir():
             if child.name != ".git":
@@ -95,7 +98,7 @@ class EnvRepo:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         self.work.git.add("-A")
-        self.work.git.commit("--allow-empty", "-m", message)
+        self.work.git.commit("--allow-empty", "-m", message, env=env)
         self.work.git.push("origin", f"HEAD:refs/heads/{self.branch}", "--force")
         return self.work.head.commit.hexsha
 

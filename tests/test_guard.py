@@ -134,3 +134,13 @@ def test_guard_refuses_duplicate_objects():
 
 def test_guard_ignores_files_that_are_not_yaml(tmp_path: Path):
     assert guard_environment("shop", "production", {**_folder(), "_index.json": b"{}"})
+
+
+def test_guard_checks_the_objects_as_they_are_applied():
+    # `off` is false in the YAML the applied objects are read with: one parse, so the guard sees it too
+    web = _folder()["web.yaml"].decode()
+    assert "runAsNonRoot: true" in web
+    refusals = _refusals(
+        {**_folder(), "web.yaml": web.replace("runAsNonRoot: true", "runAsNonRoot: off").encode()}
+    )
+    assert any(line.startswith("shop/production/web.yaml:") and "runs as root" in line for line in refusals)

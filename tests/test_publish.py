@@ -540,3 +540,35 @@ def test_publish_source_flags_cannot_forge_trailers(cli, remote, write_spec):
     message = commit_message(remote)
     assert "Source-Repo: https://git.example.com/acme/shop\n" in message
     assert "Unhazzle-Version: 99" not in message
+
+
+def test_publish_sign_makes_a_commit_the_reconciler_trusts(cli, remote, tmp_path, monkeypatch):
+    from tests.signing import ssh_key
+    from unhazzle.reconciler.signatures import load
+    from unhazzle.reconciler.source import GitSource
+
+    key = ssh_key(tmp_path / "keys", "ci")
+    for name, value in key.env.items():  # the user's Git signing settings
+        monkeypatch.setenv(name, value)
+    result = cli("publish", str(SHOP), "--to", url(remote), "--sign")
+    assert result.code == 0, result.err
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(key.trusted_line, encoding="utf-8")
+    source = GitSource(
+        str(remote), "main", tmp_path / "rc", trust=load(allowed, None, tmp_path / "rc" / "trust")
+    )
+    commit = tip(remote)
+    assert commit is not None
+    source.fetch(commit)
+    assert sorted(source.read(commit).environments) == ["shop/production", "shop/staging"]
+
+
+def test_publish_sign_without_a_signing_key_fails_and_pushes_nothing(cli, remote, monkeypatch):
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "2")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "gpg.format")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "ssh")
+    monkeypatch.setenv("GIT_CONFIG_KEY_1", "user.signingkey")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_1", "/nonexistent/key")
+    result = cli("publish", str(SHOP), "--to", url(remote), "--sign")
+    assert result.code == 1 and "commit-tree failed" in result.err, result.err
+    assert tip(remote) is None

@@ -23,6 +23,7 @@ import pytest
 
 from tests.envrepo import ROOT, SHOP, EnvRepo, render_layout
 from tests.faultproxy import FaultProxy
+from tests.signing import ssh_key
 from unhazzle.devcluster import free_port
 from unhazzle.reconciler.webhook import SIGNATURE_HEADER, sign
 
@@ -550,3 +551,37 @@ def test_reconcile_with_the_wrong_key_fails_that_environment_and_touches_nothing
     namespaces = env.cluster.kubectl("get", "namespaces", "-o", "name").stdout
     assert "namespace/wrongkey-production" not in namespaces
     assert env.objects("wrongkey-staging")  # the other environment was applied
+
+
+def test_reconcile_applies_only_signed_tips(env: Env, cli: Callable[..., Any], tmp_path: Path) -> None:
+    ops = ssh_key(tmp_path / "keys", "ops")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(ops.trusted_line, encoding="utf-8")
+    trusted = ("--trusted-signers", str(allowed))
+    signed = env.repo.publish(files("sig"), env=ops.env)
+    code, events, _ = env.once(cli, *trusted)
+    assert code == 0, events
+    before = env.objects("sig-production")
+
+    change = {"drop_app": "worker", "edit": ("shop-web:1.4.2", "shop-web:1.4.3")}
+    unsigned = env.repo.publish(files("sig", **change))
+    env.cluster.kubectl("-n", "sig-production", "set", "image", "deploy/web", "web=evil:1")
+    code, events, _ = env.once(cli, *trusted)
+    assert code == 1
+    refusal = f"{unsigned[:12]}: not applied: the commit is not signed"
+    assert any(refusal in e.get("error", "") for e in _events(events, "source.error")), events
+    after = env.objects("sig-production")
+    assert set(after) == set(before)  # the worker is still there: nothing of the unsigned tip applied
+    image = after["Deployment/web"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "ghcr.io/acme/shop-web:1.4.2"  # and drift is healed from the signed revision
+    status = env.status("sig-production")
+    assert status["revision"] == signed and any(refusal in error for error in status["errors"])
+
+    fixed = env.repo.publish(files("sig", **change), env=ops.env)
+    code, events, _ = env.once(cli, *trusted)
+    assert code == 0, [e for e in events if e["level"] == "error"]
+    after = env.objects("sig-production")
+    assert set(before) - set(after) == {"Deployment/worker", "HorizontalPodAutoscaler/worker"}
+    image = after["Deployment/web"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "ghcr.io/acme/shop-web:1.4.3"
+    assert env.status("sig-production")["revision"] == fixed and env.status("sig-production")["errors"] == []

@@ -32,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--dry-run", action="store_true", help="show the commit; do not commit or push")
     parser.add_argument("--output", choices=["text", "json"], default="text")
     parser.add_argument(
+        "--sign",
+        action="store_true",
+        help="sign the commit with your Git signing key (user.signingkey; SSH or GPG per gpg.format)",
+    )
+    parser.add_argument(
         "--allow-delete-environment",
         action="store_true",
         help="delete the folders of environments the spec no longer has",
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         trailers=_trailers(args.message_trailer),
         timeout_s=_timeout(args.timeout),
         attempts=_attempts(args.attempts),
+        sign=args.sign,
     )
     compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
     compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value

@@ -39,6 +39,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--webhook-secret-file", metavar="FILE", help="the key that signs webhook bodies")
     p.add_argument("--secrets-key-file", type=Path, metavar="FILE", help="age key that opens _secrets.json")
     p.add_argument(
+        "--trusted-signers",
+        type=Path,
+        metavar="FILE",
+        help="apply only a tip signed by one of these SSH keys (an allowed_signers file)",
+    )
+    p.add_argument(
+        "--trusted-gpg-keys",
+        type=Path,
+        metavar="FILE",
+        help="apply only a tip signed by one of these GPG keys (armored public keys)",
+    )
+    p.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR", help="local copy of the repo"
     )
     p.add_argument("--no-leader-election", action="store_true", help="apply even when other replicas run")
@@ -115,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         secrets_key_file=args.secrets_key_file,
         impersonate=not args.no_impersonation,
+        trusted_signers=args.trusted_signers,
+        trusted_gpg_keys=args.trusted_gpg_keys,
     )
     try:
         return serve(settings, stop=stop)

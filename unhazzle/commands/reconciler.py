@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,14 +22,34 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m.add_argument("--image", default="ghcr.io/unhazzle/reconciler:latest")
     m.add_argument("--namespace", default="unhazzle-system")
     m.add_argument("--replicas", type=int, default=2, help="2 or more: a standby takes over in seconds")
+    m.add_argument(
+        "--trusted-signers",
+        type=Path,
+        metavar="FILE",
+        help="SSH allowed_signers: the reconciler applies only a tip signed by one of these keys",
+    )
+    m.add_argument(
+        "--trusted-gpg-keys",
+        type=Path,
+        metavar="FILE",
+        help="armored GPG public keys: the reconciler applies only a tip signed by one of them",
+    )
     m.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from unhazzle.reconciler.manifests import InstallOptions, render
+    from unhazzle.reconciler.signatures import read_trusted_keys
 
+    signers, gpg_keys = read_trusted_keys(args.trusted_signers, args.trusted_gpg_keys)
     opts = InstallOptions(
-        image=args.image, repo=args.repo, branch=args.branch, namespace=args.namespace, replicas=args.replicas
+        image=args.image,
+        repo=args.repo,
+        branch=args.branch,
+        namespace=args.namespace,
+        replicas=args.replicas,
+        trusted_signers=signers,
+        trusted_gpg_keys=gpg_keys,
     )
     print(render(opts), end="")
     return 0
