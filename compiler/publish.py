@@ -32,6 +32,7 @@ from typing import IO, Any, BinaryIO, cast
 import git
 
 from unhazzle import __version__
+from unhazzle.compiler.cachedir import user_cache_dir
 from unhazzle.compiler.changes import ChangeSet, FileChange, plan_changes
 from unhazzle.compiler.index import INDEX_FILE, BadIndexError, Source, parse_index
 from unhazzle.errors import OperationError, UsageError
@@ -171,12 +172,7 @@ def remote_url(remote: str) -> str:
 
 
 def cache_root(options: PublishOptions) -> Path:
-    if options.cache_dir is not None:
-        return options.cache_dir
-    if os.environ.get("UNHAZZLE_CACHE_DIR"):
-        return Path(os.environ["UNHAZZLE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "unhazzle"
+    return options.cache_dir if options.cache_dir is not None else user_cache_dir()
 
 
 # --- the cache copy --------------------------------------------------------------------------
