@@ -7,10 +7,10 @@ Git's failures are turned into ours here, so they never reach the pipeline or th
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from unhazzle.compiler.gitrun import run_git, text
 from unhazzle.errors import OperationError, UsageError
 
 
@@ -63,23 +63,23 @@ def _toplevel(spec: Path) -> Path:
         raise UsageError(
             f"{spec}: error: is not inside a Git repository, so there is no base to compare with"
         )
-    done = _git(start, ["rev-parse", "--show-toplevel"], stdin=b"", what=str(start))
-    if done.returncode != 0 or not done.stdout.strip():
-        if b"not a git repository" in done.stderr.lower():
+    done = run_git(["rev-parse", "--show-toplevel"], cwd=start)
+    if done.status != 0 or not done.out.strip():
+        if b"not a git repository" in done.err.lower():
             raise UsageError(
                 f"{spec}: error: is not inside a Git repository, so there is no base to compare with"
             )
-        raise OperationError(f"{start}: git cannot read the repository: {_first_line(done.stderr)}")
-    return Path(done.stdout.decode().strip()).resolve()
+        raise OperationError(f"{start}: git cannot read the repository: {_first_line(done.err)}")
+    return Path(text(done.out).strip()).resolve()
 
 
 def _objects(root: Path, names: list[str], *, what: str) -> list[_Object]:
     """Each named object (`REV`, `REV:PATH`) in one `git cat-file --batch`."""
     stdin = "".join(f"{name}\n" for name in names).encode()
-    done = _git(root, ["cat-file", "--batch"], stdin=stdin, what=what)
-    if done.returncode != 0:
-        raise OperationError(f"{root}: cannot read {what}: {_first_line(done.stderr)}")
-    out, at, found = done.stdout, 0, []
+    done = run_git(["cat-file", "--batch"], cwd=root, stdin=stdin)
+    if done.status != 0:
+        raise OperationError(f"{root}: cannot read {what}: {_first_line(done.err)}")
+    out, at, found = done.out, 0, []
     for _ in names:
         end = out.index(b"\n", at)
         header = out[at:end].split(b" ")
@@ -110,13 +110,6 @@ def _tree_blobs(root: Path, tree: _Object, *, width: int, what: str) -> dict[str
     return {name: obj.data for (name, _), obj in zip(blobs, objects, strict=True) if obj.kind == "blob"}
 
 
-def _git(cwd: Path, args: list[str], *, stdin: bytes, what: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False)
-    except OSError as exc:
-        raise OperationError(f"{what}: cannot run git: {exc.strerror or exc}") from None
-
-
 def _first_line(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    lines = text(stderr).strip().splitlines()
     return lines[0] if lines else "git failed"
