@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 from unhazzle import __version__
@@ -89,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug: say so plainly, and show it only when asked
         if debug:
+            import traceback  # only here: a bug report, not every start, pays for it
+
             traceback.print_exc()
         print(
             f"unhazzle: internal error: {type(exc).__name__}: {exc} (run again with --debug for details)",
