@@ -11,8 +11,8 @@ from typing import Any
 
 import pyrage
 
-ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
-ARMOR_END = "-----END AGE ENCRYPTED FILE-----"
+from unhazzle.compiler.armor import ARMOR_BEGIN as ARMOR_BEGIN  # re-exported: callers know it here
+from unhazzle.compiler.armor import ARMOR_END as ARMOR_END
 
 
 class AgeError(Exception):

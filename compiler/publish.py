@@ -1,4 +1,4 @@
-"""Publishing to the environment repo: the one module that talks to Git (through GitPython).
+"""Publishing to the environment repo, with Git's plumbing commands run as plain processes.
 
 Why it is built this way:
 - The cache copy is a *bare* repository under ~/.cache/unhazzle/envrepos/, never the user's own
@@ -27,12 +27,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
-
-import git
+from typing import IO, Any
 
 from unhazzle import __version__
+from unhazzle.compiler.cachedir import user_cache_dir
 from unhazzle.compiler.changes import ChangeSet, FileChange, plan_changes
+from unhazzle.compiler.gitrun import run_git, text
 from unhazzle.compiler.index import INDEX_FILE, BadIndexError, Source, parse_index
 from unhazzle.errors import OperationError, UsageError
 
@@ -174,19 +174,14 @@ def remote_url(remote: str) -> str:
 
 
 def cache_root(options: PublishOptions) -> Path:
-    if options.cache_dir is not None:
-        return options.cache_dir
-    if os.environ.get("UNHAZZLE_CACHE_DIR"):
-        return Path(os.environ["UNHAZZLE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "unhazzle"
+    return options.cache_dir if options.cache_dir is not None else user_cache_dir()
 
 
 # --- the cache copy --------------------------------------------------------------------------
 
 
 @contextmanager
-def _cache_repo(url: str, options: PublishOptions) -> Iterator[git.Repo]:
+def _cache_repo(url: str, options: PublishOptions) -> Iterator[Path]:
     """The bare cache copy for *url*, locked so two publishes on one machine take turns."""
     root = cache_root(options) / "envrepos"
     key = hashlib.sha256(scrub(url).encode()).hexdigest()[:16]
@@ -197,27 +192,26 @@ def _cache_repo(url: str, options: PublishOptions) -> Iterator[git.Repo]:
         raise OperationError(f"{root}: cannot use the cache folder: {exc.strerror or exc}") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        repo = _open_or_init(root / key)
-        try:
-            yield repo
-        finally:
-            repo.close()
+        yield _open_or_init(root / key)
 
 
-def _open_or_init(path: Path) -> git.Repo:
+def _open_or_init(path: Path) -> Path:
+    """The bare cache copy's folder (its git dir), made when missing."""
     try:
         if (path / "HEAD").exists():
             _clear_stale_locks(path)
-            return git.Repo(path)
+            return path
         staging = Path(tempfile.mkdtemp(prefix=".init.", dir=path.parent))
         try:
             # --git-dir, not `git init DIR`: a GIT_DIR set by the caller would win over DIR
-            git.Git().execute(["git", f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
+            done = run_git([f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
+            if done.status != 0:
+                raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(text(done.err))}")
             staging.rename(path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename worked
-        return git.Repo(path)
-    except (git.GitError, OSError) as exc:
+        return path
+    except OSError as exc:
         raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(str(exc))}") from None
 
 
@@ -240,33 +234,24 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def _run(
-    repo: git.Repo,
+    repo: Path,
     *args: str,
     env: Mapping[str, str] | None = None,
     stdin: IO[bytes] | None = None,
     timeout: float | None = None,
 ) -> tuple[int, str, str]:
-    try:
-        result = repo.git.execute(
-            ["git", f"--git-dir={repo.git_dir}", *args],  # whatever GIT_DIR the caller has set
-            istream=cast(BinaryIO | None, stdin),
-            with_extended_output=True,
-            with_exceptions=False,
-            kill_after_timeout=timeout,
-            env=_env(env),
-        )
-    except git.GitCommandNotFound:
-        raise OperationError("git: not found; install Git to publish") from None
-    status, out, err = result
-    if status and timeout is not None and "did not complete in" in str(err):
-        err = f"fatal: no answer within {timeout:g} s (--timeout)"  # GitPython's note names the command
-    return int(status or 0), str(out), str(err)
+    """Status, output and messages of `git ARGS` in the cache copy *repo*."""
+    # --git-dir: whatever GIT_DIR the caller has set
+    done = run_git([f"--git-dir={repo}", *args], env=_env(env), stdin=stdin, timeout=timeout)
+    if done.timed_out:
+        return 1, "", f"fatal: no answer within {timeout:g} s (--timeout)"
+    return done.status, text(done.out), text(done.err)
 
 
-def _must(repo: git.Repo, *args: str, **kwargs: Any) -> str:
+def _must(repo: Path, *args: str, **kwargs: Any) -> str:
     status, out, err = _run(repo, *args, **kwargs)
     if status != 0:
-        raise OperationError(f"{repo.git_dir}: git {args[0]} failed: {_reason(err)}")
+        raise OperationError(f"{repo}: git {args[0]} failed: {_reason(err)}")
     return out
 
 
@@ -285,7 +270,7 @@ def _reason(stderr: str) -> str:
 # --- one attempt: fetch, compute, commit, push ------------------------------------------------
 
 
-def _fetch(repo: git.Repo, url: str, options: PublishOptions) -> str | None:
+def _fetch(repo: Path, url: str, options: PublishOptions) -> str | None:
     """The branch tip, fetched into the cache; None when the branch (or any commit) is missing."""
     refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
     status, _, err = _run(
@@ -307,7 +292,7 @@ def _fetch(repo: git.Repo, url: str, options: PublishOptions) -> str | None:
 
 
 def _changes(
-    repo: git.Repo, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
+    repo: Path, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
 ) -> ChangeSet:
     old_blobs = _project_blobs(repo, tip, project)
     old_indexes: dict[str, dict[str, Any]] = {}
@@ -326,7 +311,7 @@ def _changes(
     )
 
 
-def _project_blobs(repo: git.Repo, tip: str | None, project: str) -> dict[str, str]:
+def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:
     if tip is None:
         return {}
     out = _must(repo, "ls-tree", "-r", "-z", "--full-tree", tip, "--", f"{project}/")
@@ -339,11 +324,11 @@ def _project_blobs(repo: git.Repo, tip: str | None, project: str) -> dict[str, s
     return blobs
 
 
-def _blob(repo: git.Repo, sha: str) -> str:
+def _blob(repo: Path, sha: str) -> str:
     return _must(repo, "cat-file", "blob", sha)
 
 
-def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str, *, sign: bool = False) -> str:
+def _commit(repo: Path, tip: str | None, changes: ChangeSet, message: str, *, sign: bool = False) -> str:
     """A commit of *tip*'s tree with *changes* applied, built in a private index file."""
     with tempfile.TemporaryDirectory(prefix="unhazzle-publish-") as scratch:
         index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
@@ -359,7 +344,7 @@ def _commit(repo: git.Repo, tip: str | None, changes: ChangeSet, message: str, *
             return _must(repo, "commit-tree", *signing, tree, *parents, env=_identity(), stdin=stdin).strip()
 
 
-def _store(repo: git.Repo, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:
+def _store(repo: Path, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:
     """Write every new file's blob in one `git hash-object` run; path -> blob id."""
     paths = sorted(writes)
     if not paths:
@@ -394,7 +379,7 @@ def _identity() -> dict[str, str]:
     }
 
 
-def _push(repo: git.Repo, url: str, commit: str, options: PublishOptions) -> bool:
+def _push(repo: Path, url: str, commit: str, options: PublishOptions) -> bool:
     """True when pushed; False when someone else got there first (retry); raises otherwise."""
     target = f"{commit}:refs/heads/{options.branch}"
     status, out, err = _run(repo, "push", "--porcelain", url, target, timeout=options.timeout_s)
@@ -426,16 +411,24 @@ def source_of(spec: Path, *, spec_bytes: bytes, overrides: Mapping[str, str] | N
 
 
 def _git_source(spec: Path) -> dict[str, str]:
-    try:
-        with git.Repo(spec.resolve().parent, search_parent_directories=True) as repo:
-            head = repo.head.commit
-            remotes = {remote.name: remote for remote in repo.remotes}
-            origin = remotes.get("origin") or next(iter(remotes.values()), None)
-            where = next(iter(origin.urls), "") if origin else str(repo.working_tree_dir or "")
-            message = head.message if isinstance(head.message, str) else head.message.decode()
-            return {"repo": where, "commit": head.hexsha, "message": message.strip().split("\n")[0]}
-    except (git.GitError, ValueError, OSError):
-        return {}  # not in a repo, or a repo without commits: the CI variables may know
+    """The checkout's HEAD commit, its subject line and where it came from (the origin remote's
+    URL, else the first remote's, else the checkout's folder); {} outside a repo or before the
+    first commit: the CI variables may know."""
+    folder = spec.resolve().parent
+    if not folder.is_dir():
+        return {}
+    head = run_git(["log", "-1", "--format=%H%x00%B", "HEAD", "--"], cwd=folder)
+    if head.status != 0 or b"\0" not in head.out:
+        return {}
+    commit, _, message = text(head.out).partition("\0")
+    names = text(run_git(["remote"], cwd=folder).out).split()
+    remote = "origin" if "origin" in names else next(iter(names), None)
+    if remote is None:
+        where = text(run_git(["rev-parse", "--show-toplevel"], cwd=folder).out).strip()
+    else:
+        urls = text(run_git(["remote", "get-url", "--all", remote], cwd=folder).out).splitlines()
+        where = next(iter(urls), "")
+    return {"repo": where, "commit": commit.strip(), "message": message.strip().split("\n")[0]}
 
 
 def _ci_source() -> dict[str, str]:

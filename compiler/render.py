@@ -20,6 +20,7 @@ from markupsafe import Markup
 from unhazzle import __version__
 from unhazzle.compiler.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan
+from unhazzle.compiler.templatecache import template_cache
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "unhazzle"}
 PUBLIC_LABEL = "unhazzle.io/public"
@@ -82,6 +83,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
     env.filters["raw"] = Markup
     # A macro's text, less its last newline: the template line that calls it supplies one.
     env.filters["block"] = lambda text: Markup(str(text).rstrip("\n"))
+    env.bytecode_cache = template_cache(env)
     return env
 
 

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from unhazzle.compiler import age
 from unhazzle.compiler.secretstore import FORMAT, SecretStore
 from unhazzle.errors import OperationError
 
@@ -117,6 +116,8 @@ def decrypt_secrets_json(text: str, identity: str, *, where: str = SECRETS_FILE)
 
     Raises OperationError naming the file, app and secret (never a value) when the key cannot
     open a value, so the reconciler fails that environment alone and touches nothing."""
+    from unhazzle.compiler import age  # the encryption library: only here, not on every compile
+
     try:
         identities = age.parse_identities(identity)
     except age.AgeError as exc:

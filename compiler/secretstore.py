@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unhazzle.compiler.age import ARMOR_BEGIN, ARMOR_END
+from unhazzle.compiler.armor import ARMOR_BEGIN, ARMOR_END
 from unhazzle.compiler.load import load_bytes, load_file
 from unhazzle.compiler.model import ENV_VAR_RE, NAME_RE
 from unhazzle.compiler.positions import Positions

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 from unhazzle import __version__
@@ -43,7 +42,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (given a known *command*) one with only that command's sub-parser:
+    importing every command module costs more than rendering a small project (issue 2)."""
     parser = _Parser(
         prog="unhazzle",
         description="Run your apps on Kubernetes from one unhazzle.yaml, without learning Kubernetes.",
@@ -52,16 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show internal details on failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in COMMANDS.values():
+    modules = [COMMANDS[command]] if command in COMMANDS else COMMANDS.values()
+    for module in modules:
         importlib.import_module(f"unhazzle.commands.{module}").add_parser(sub)
     return parser
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command *argv* names, or None when the top-level parser must see every command (for
+    `--help`, `--version`, a missing or misspelt command). No top-level option takes a value."""
+    for arg in argv:
+        if arg in ("-h", "--help", "--version"):
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command_in(argv)).parse_args(argv)
         result: int = args.run(args)
         return result
     except UnhazzleError as exc:
@@ -75,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug: say so plainly, and show it only when asked
         if debug:
+            import traceback  # only here: a bug report, not every start, pays for it
+
             traceback.print_exc()
         print(
             f"unhazzle: internal error: {type(exc).__name__}: {exc} (run again with --debug for details)",

@@ -32,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here, not at the top: GitPython alone costs a quarter of a second (it runs
-    # `git version` when imported), which `validate` in a pre-commit hook should not pay.
+    # Imported here, not at the top: `unhazzle --help` loads every command module, and should
+    # not pay for what only the preview uses.
     from unhazzle.compiler.gitread import read_at_ref
     from unhazzle.compiler.markdown import preview_markdown
     from unhazzle.compiler.preview import build_preview

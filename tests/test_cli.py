@@ -1,0 +1,67 @@
+"""The command line: a named command loads only its own module (start-up time, issue 2), and
+what a user sees of the parser is the same either way."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from unhazzle.cli import COMMANDS, build_parser
+
+PROBE = (
+    "import sys; from unhazzle.cli import build_parser, _command_in; "
+    "build_parser(_command_in(sys.argv[1:])); import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('unhazzle.commands.'))))"
+)
+
+
+def _loaded(*argv: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    names: list[str] = json.loads(done.stdout)
+    return names
+
+
+def test_cli_named_command_loads_only_its_module():
+    assert _loaded("--debug", "render", "x.yaml", "--out", "o") == [
+        "unhazzle.commands.common",
+        "unhazzle.commands.render",
+    ]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["rendr"], [], ["--debug"]])
+def test_cli_help_version_and_unknown_commands_load_every_command(argv: list[str]):
+    assert len(_loaded(*argv)) >= len(COMMANDS)
+
+
+def test_cli_help_lists_every_command(cli):
+    result = cli("--help")
+    assert result.code == 0
+    for name in COMMANDS:
+        assert name in result.out
+
+
+def test_cli_command_help_is_the_same_as_from_the_whole_parser(cli):
+    assert cli("render", "--help").out == _help(build_parser(), "render")
+
+
+def test_cli_misspelt_command_names_the_choices(cli):
+    result = cli("rendr", "x.yaml")
+    assert result.code == 2
+    assert "invalid choice: 'rendr'" in result.err
+    assert "'render'" in result.err and "'publish'" in result.err
+
+
+def test_cli_bad_flag_of_named_command_is_a_usage_error(cli):
+    result = cli("render", "--bogus")
+    assert result.code == 2
+    assert result.err.startswith("usage: unhazzle render")
+
+
+def _help(parser, command: str) -> str:
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return sub.choices[command].format_help()

@@ -1,0 +1,65 @@
+"""Compiled templates are kept in the user's cache folder between runs (issue 2); whatever state
+that folder is in, `unhazzle render` writes exactly the same files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLES, ROOT
+from unhazzle.compiler import render
+from unhazzle.compiler.cluster import cluster_settings
+from unhazzle.compiler.pipeline import compile_file
+
+SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
+
+
+def _render(out: Path, cache: Path) -> dict[str, str]:
+    env = {**os.environ, "UNHAZZLE_CACHE_DIR": str(cache)}
+    cmd = [sys.executable, "-m", "unhazzle", "render", str(SHOP), "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)
+    return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.yaml"))}
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted((cache / "templates").glob("*/*.cache"))
+
+
+def test_render_cache_is_filled_then_used_with_same_output(tmp_path: Path):
+    cache = tmp_path / "cache"
+    first = _render(tmp_path / "a", cache)
+    entries = _entries(cache)
+    assert len(entries) >= 6  # the environment file and the app templates, at least
+    stamps = [p.stat().st_mtime_ns for p in entries]
+    assert _render(tmp_path / "b", cache) == first
+    assert [p.stat().st_mtime_ns for p in _entries(cache)] == stamps  # read, not written again
+
+
+def test_render_cache_damaged_entries_are_compiled_again(tmp_path: Path):
+    cache = tmp_path / "cache"
+    first = _render(tmp_path / "a", cache)
+    for number, entry in enumerate(_entries(cache)):
+        entry.write_bytes(entry.read_bytes()[: number * 7])  # empty, cut in the header, in the code
+    assert _render(tmp_path / "b", cache) == first
+
+
+def test_render_cache_folder_that_cannot_be_made_changes_nothing(tmp_path: Path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    first = _render(tmp_path / "a", tmp_path / "cache")
+    assert _render(tmp_path / "b", blocker) == first
+
+
+def test_render_cache_folder_gone_before_writing_changes_nothing(tmp_path: Path, monkeypatch):
+    # (the tests run as root, so a read-only folder would not stop the write; a vanished one does)
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(tmp_path / "cache"))
+    jinja = render._environment.__wrapped__()
+    assert jinja.bytecode_cache is not None
+    shutil.rmtree(tmp_path / "cache")
+    plan = compile_file(SHOP).plan
+    view = render._env_view(plan, plan.environments[0], cluster_settings())
+    text = jinja.get_template("environment.yaml.j2").render(env=view)
+    assert text == render._environment().get_template("environment.yaml.j2").render(env=view)
