@@ -169,7 +169,9 @@ def test_reconcile_new_commit_interrupts_a_health_wait(env: Env) -> None:
     # 60 vCPU fit on no machine here, so the first revision can never become healthy
     env.repo.publish(files("wait", edit=("size: {memory: 512MB}", "size: {memory: 512MB, cpu: 60}")))
     proc = env.spawn("--once")
-    time.sleep(12)
+    # The first revision is applied and its health wait has begun: only now comes the new commit.
+    _wait_for(lambda: "Deployment/cache" in env.objects("wait-production"), 120)
+    time.sleep(2)
     env.repo.publish(
         files(
             "wait",

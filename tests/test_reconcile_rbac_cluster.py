@@ -16,13 +16,12 @@ import pytest
 import yaml
 
 from tests.envrepo import EnvRepo
-from tests.test_reconcile_cluster import files, volumes
+from tests.test_reconcile_cluster import files
 from unhazzle.reconciler import guard, manifests, rbac
 from unhazzle.reconciler.client import Client, Forbidden, connect
 from unhazzle.reconciler.tenancy import Tenancy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
-__all__ = ["volumes"]  # the session's static volumes (a fixture), for the shop's volume app
 
 CLUSTER_ADMIN_BINDING = {
     "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -160,7 +159,7 @@ def _narrow_kubeconfig(cluster: Any, path: Path) -> Path:
 
 
 def test_reconcile_converges_with_only_the_installed_rights(
-    cluster: Any, volumes: None, tmp_path: Path, cli: Callable[..., Any]
+    cluster: Any, tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
     kubeconfig = _narrow_kubeconfig(cluster, tmp_path / "narrow.kubeconfig")
     repo = EnvRepo(tmp_path / "env-repo")
