@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import Result
+from tests.conftest import ROOT, Result
 from unhazzle import devcluster, devmetrics
 from unhazzle.compiler.pipeline import compile_text
 from unhazzle.compiler.render import render_plan
@@ -137,3 +139,12 @@ def test_metrics_api_registered_on_the_plane(measured: tuple[Any, Path]) -> None
         "name": "metrics-server", "namespace": "kube-system", "port": cluster.state.metrics_server_port,
     }  # fmt: skip
     assert "insecureSkipTLSVerify" not in body["spec"]
+
+
+def test_metrics_server_is_the_pinned_release(cluster: Any) -> None:
+    versions = (ROOT / "tests" / "cluster" / "versions.env").read_text()
+    match = re.search(r"^METRICS_SERVER_VERSION=(\S+)$", versions, re.M)
+    assert match is not None
+    binary = Path(cluster.state.bin_dir) / devmetrics.BINARY
+    proc = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == match.group(1)

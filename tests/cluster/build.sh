@@ -82,9 +82,11 @@ build_metrics_server() {
     say "metrics-server $METRICS_SERVER_VERSION: cached, skipping"; return
   fi
   # Like kwok, its go.mod has no replace directives; it uses its own (older) k8s.io libraries,
-  # so this is a cold build of its own (~4 min on 2 cores), not a reuse of the kube build cache.
+  # so this is a cold build of its own (~10 CPU-minutes), not a reuse of the kube build cache.
   say "metrics-server $METRICS_SERVER_VERSION: go install sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
-  GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' \
+  # The version stamp its own Makefile links in (else `metrics-server --version` says v0.0.0-master).
+  GOBIN="$bin" CGO_ENABLED=0 go install -trimpath \
+    -ldflags="-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
     "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
   stamp metrics-server "$METRICS_SERVER_VERSION"
 }
