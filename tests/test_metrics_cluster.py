@@ -4,7 +4,6 @@ metrics-server built by tests/cluster/build.sh serves them through the API serve
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
@@ -14,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from tests.conftest import ROOT, Result
+from tests.test_observe_cluster import rendered
 from unhazzle import devcluster, devmetrics
-from unhazzle.compiler.pipeline import compile_text
-from unhazzle.compiler.render import render_plan
 
 pytest.importorskip("tests.cluster.plugin", reason="the local control plane (branch cluster) is not here")
 pytestmark = pytest.mark.cluster
@@ -40,18 +37,13 @@ RunCli = Callable[..., Result]
 
 def manifests() -> str:
     """The spec rendered by unhazzle, each app's instances annotated with their emulated usage."""
-    docs: list[dict[str, Any]] = []
-    for text in render_plan(compile_text(SPEC).plan).values():
-        for doc in YAML(typ="safe").load_all(text):
-            if doc["kind"] == "Deployment":
-                cpu, memory = USAGE[doc["metadata"]["name"]]
-                annotations = doc["spec"]["template"]["metadata"].setdefault("annotations", {})
-                annotations |= {devmetrics.USAGE_CPU: cpu, devmetrics.USAGE_MEMORY: memory}
-            docs.append(doc)
-    docs.sort(key=lambda d: d["kind"] != "Namespace")
-    out = io.StringIO()
-    YAML().dump_all(docs, out)
-    return out.getvalue()
+
+    def annotate(app: str, template: dict[str, Any]) -> None:
+        cpu, memory = USAGE[app]
+        annotations = template["metadata"].setdefault("annotations", {})
+        annotations |= {devmetrics.USAGE_CPU: cpu, devmetrics.USAGE_MEMORY: memory}
+
+    return rendered(SPEC, annotate)
 
 
 @pytest.fixture(scope="module")

@@ -64,15 +64,23 @@ RunCli = Callable[..., Result]
 
 def manifests(spec: str) -> str:
     """The spec rendered by unhazzle; the scenario apps are placed on the failures node."""
+
+    def place(name: str, template: dict[str, Any]) -> None:
+        if name in SCENARIOS:
+            template["metadata"].setdefault("annotations", {}).update(SCENARIOS[name])
+            template["spec"]["nodeName"] = FAILURES_NODE
+            template["spec"]["tolerations"] = [{"key": "unhazzle.test/failures", "operator": "Exists"}]
+
+    return rendered(spec, place)
+
+
+def rendered(spec: str, edit: Callable[[str, dict[str, Any]], None]) -> str:
+    """The spec rendered by unhazzle, `edit(app, template)` applied to each app's instance template."""
     docs: list[dict[str, Any]] = []
     for text in render_plan(compile_text(spec).plan).values():
         for doc in YAML(typ="safe").load_all(text):
-            name = doc["metadata"]["name"]
-            if doc["kind"] == "Deployment" and name in SCENARIOS:
-                template = doc["spec"]["template"]
-                template["metadata"].setdefault("annotations", {}).update(SCENARIOS[name])
-                template["spec"]["nodeName"] = FAILURES_NODE
-                template["spec"]["tolerations"] = [{"key": "unhazzle.test/failures", "operator": "Exists"}]
+            if doc["kind"] == "Deployment":
+                edit(doc["metadata"]["name"], doc["spec"]["template"])
             docs.append(doc)
     docs.sort(key=lambda d: d["kind"] != "Namespace")
     out = io.StringIO()
