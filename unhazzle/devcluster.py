@@ -1,7 +1,8 @@
 """A local Kubernetes control plane for trying unhazzle without a cloud.
 
 It runs the real components (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) plus
-kwok, which fakes nodes and the kubelet so pods are scheduled and become Running. The binaries are
+kwok, which fakes nodes and the kubelet so pods are scheduled and become Running, and, when built,
+metrics-server for the metrics API (wired as unhazzle.devmetrics describes). The binaries are
 built by ``tests/cluster/build.sh`` into a cache keyed by Kubernetes version; this module only
 locates and runs them. Everything listens on 127.0.0.1 only.
 
