@@ -87,44 +87,42 @@ def argv(bin_dir: Path, pki: Path, *, port: int, kubeconfig: Path) -> list[str]:
     ]  # fmt: skip
 
 
+# kwok's kustomize/metrics/resource/metrics-resource.yaml: (series, dimension, kind, CEL value).
+_CPU, _MEMORY = 'pod.CumulativeUsage("cpu", container.name)', 'pod.Usage("memory", container.name)'
+SERIES = (
+    ("scrape_error", "node", "gauge", "0"),
+    ("container_start_time_seconds", "container", "gauge", "pod.SinceSecond()"),
+    ("container_cpu_usage_seconds_total", "container", "counter", _CPU),
+    ("container_memory_working_set_bytes", "container", "gauge", _MEMORY),
+    ("pod_cpu_usage_seconds_total", "pod", "counter", 'pod.CumulativeUsage("cpu")'),
+    ("pod_memory_working_set_bytes", "pod", "gauge", 'pod.Usage("memory")'),
+    ("node_cpu_usage_seconds_total", "node", "counter", 'node.CumulativeUsage("cpu")'),
+    ("node_memory_working_set_bytes", "node", "gauge", 'node.Usage("memory")'),
+)
+_POD = (("namespace", "pod.metadata.namespace"), ("pod", "pod.metadata.name"))
+LABELS = {"container": (("container", "container.name"), *_POD), "pod": _POD, "node": ()}
+
+
+def _series(name: str, dimension: str, kind: str, value: str) -> dict[str, Any]:
+    labels = [{"name": label, "value": expr} for label, expr in LABELS[dimension]]
+    return {"name": name, "dimension": dimension, "kind": kind, "help": name, "value": value} | (
+        {"labels": labels} if labels else {}
+    )
+
+
+def _from_annotation(key: str, default: str) -> dict[str, str]:
+    found = "pod.metadata.annotations"
+    return {"expression": f'"{key}" in {found} ? Quantity({found}["{key}"]) : Quantity("{default}")'}
+
+
 def kwok_config() -> list[dict[str, Any]]:
     """kwok's metrics emulation: the kubelet's resource metrics, and usage from annotations."""
-    labels = [
-        {"name": "container", "value": "container.name"},
-        {"name": "namespace", "value": "pod.metadata.namespace"},
-        {"name": "pod", "value": "pod.metadata.name"},
-    ]
-    pod_labels = labels[1:]
-
-    def metric(name: str, dimension: str, kind: str, value: str) -> dict[str, Any]:
-        found = {"name": name, "dimension": dimension, "kind": kind, "help": name, "value": value}
-        return found | ({"labels": labels if dimension == "container" else pod_labels}
-                        if dimension != "node" else {})  # fmt: skip
-
-    # The same series as kwok's kustomize/metrics/resource/metrics-resource.yaml.
-    metrics = [
-        metric("scrape_error", "node", "gauge", "0"),
-        metric("container_start_time_seconds", "container", "gauge", "pod.SinceSecond()"),
-        metric("container_cpu_usage_seconds_total", "container", "counter",
-               'pod.CumulativeUsage("cpu", container.name)'),
-        metric("container_memory_working_set_bytes", "container", "gauge",
-               'pod.Usage("memory", container.name)'),
-        metric("pod_cpu_usage_seconds_total", "pod", "counter", 'pod.CumulativeUsage("cpu")'),
-        metric("pod_memory_working_set_bytes", "pod", "gauge", 'pod.Usage("memory")'),
-        metric("node_cpu_usage_seconds_total", "node", "counter", 'node.CumulativeUsage("cpu")'),
-        metric("node_memory_working_set_bytes", "node", "gauge", 'node.Usage("memory")'),
-    ]  # fmt: skip
-
-    def from_annotation(key: str, default: str) -> dict[str, str]:
-        annotations = "pod.metadata.annotations"
-        return {"expression": f'"{key}" in {annotations} ? Quantity({annotations}["{key}"]) '
-                              f': Quantity("{default}")'}  # fmt: skip
-
-    usage = {"cpu": from_annotation(USAGE_CPU, "1m"), "memory": from_annotation(USAGE_MEMORY, "1Mi")}
+    usage = {"cpu": _from_annotation(USAGE_CPU, "1m"), "memory": _from_annotation(USAGE_MEMORY, "1Mi")}
     return [
         {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Metric",
          "metadata": {"name": "metrics-resource"},
-         "spec": {"path": "/metrics/nodes/{nodeName}/metrics/resource", "metrics": metrics}},
+         "spec": {"path": "/metrics/nodes/{nodeName}/metrics/resource",
+                  "metrics": [_series(*row) for row in SERIES]}},
         {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterResourceUsage",
          "metadata": {"name": "usage-from-annotation"}, "spec": {"usages": [{"usage": usage}]}},
     ]  # fmt: skip
