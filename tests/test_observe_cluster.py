@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import ROOT, Result
 from tests.test_prometheus import serve_fake_prometheus
+from unhazzle import devcluster
 from unhazzle.compiler.pipeline import compile_text
 from unhazzle.compiler.render import render_plan
 
@@ -63,15 +64,23 @@ RunCli = Callable[..., Result]
 
 def manifests(spec: str) -> str:
     """The spec rendered by unhazzle; the scenario apps are placed on the failures node."""
+
+    def place(name: str, template: dict[str, Any]) -> None:
+        if name in SCENARIOS:
+            template["metadata"].setdefault("annotations", {}).update(SCENARIOS[name])
+            template["spec"]["nodeName"] = FAILURES_NODE
+            template["spec"]["tolerations"] = [{"key": "unhazzle.test/failures", "operator": "Exists"}]
+
+    return rendered(spec, place)
+
+
+def rendered(spec: str, edit: Callable[[str, dict[str, Any]], None]) -> str:
+    """The spec rendered by unhazzle, `edit(app, template)` applied to each app's instance template."""
     docs: list[dict[str, Any]] = []
     for text in render_plan(compile_text(spec).plan).values():
         for doc in YAML(typ="safe").load_all(text):
-            name = doc["metadata"]["name"]
-            if doc["kind"] == "Deployment" and name in SCENARIOS:
-                template = doc["spec"]["template"]
-                template["metadata"].setdefault("annotations", {}).update(SCENARIOS[name])
-                template["spec"]["nodeName"] = FAILURES_NODE
-                template["spec"]["tolerations"] = [{"key": "unhazzle.test/failures", "operator": "Exists"}]
+            if doc["kind"] == "Deployment":
+                edit(doc["metadata"]["name"], doc["spec"]["template"])
             docs.append(doc)
     docs.sort(key=lambda d: d["kind"] != "Namespace")
     out = io.StringIO()
@@ -196,9 +205,25 @@ def test_events_translated_from_the_cluster(cli: RunCli, failures: Any, spec_fil
     assert "production/crash:" in only and "production/web:" not in only
 
 
+@pytest.fixture
+def without_metrics_api(failures: Any) -> Iterator[Any]:
+    """The plane as a cluster without a metrics service: its metrics API unregistered for the
+    test (metrics-server keeps running), registered again after it."""
+    state = failures.state
+    if state.metrics_server_port:
+        devcluster.remove_metrics_api(state)
+    try:
+        yield failures
+    finally:
+        if state.metrics_server_port:
+            devcluster.register_metrics_api(state)
+            devcluster.wait_metrics_api(state, timeout=60)
+
+
 def test_metrics_without_metrics_service_is_one_line_not_an_error(
-    cli: RunCli, failures: Any, spec_file: Path
+    cli: RunCli, without_metrics_api: Any, spec_file: Path
 ) -> None:
+    failures = without_metrics_api
     result = cli("metrics", "--spec", str(spec_file), "--kubeconfig", str(failures.kubeconfig))
     assert result.code == 0, result.err
     assert "  CPU and memory: not available (the cluster has no metrics service installed)" in result.out

@@ -211,7 +211,14 @@ def test_usage_rows_against_size() -> None:
         }
     ]
     rows = usage_rows(metrics, [pod()], only=None)
-    assert [r.text() for r in rows] == ["web [x2kqp]  CPU 0.25 of 1 (25%), memory 128 MB of 512 MB (25%)"]
+    assert [r.text() for r in rows] == [
+        "web [x2kqp]  CPU 0.25 of 0.5 (50%, may burst to 1), memory 128 MB of 512 MB (25%)"
+    ]
+    assert rows[0].as_json() == {
+        "app": "web", "instance": "x2kqp", "cpu": 0.25, "cpu_size": 0.5, "cpu_limit": 1.0,
+        "cpu_percent_of_size": 50, "memory_mb": 128, "memory_size_mb": 512, "memory_limit_mb": 512,
+        "memory_percent_of_size": 25,
+    }  # fmt: skip
     assert usage_rows(metrics, [pod()], only="cache") == []
 
 

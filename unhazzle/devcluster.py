@@ -1,7 +1,8 @@
 """A local Kubernetes control plane for trying unhazzle without a cloud.
 
 It runs the real components (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) plus
-kwok, which fakes nodes and the kubelet so pods are scheduled and become Running. The binaries are
+kwok, which fakes nodes and the kubelet so pods are scheduled and become Running, and, when built,
+metrics-server for the metrics API (wired as unhazzle.devmetrics describes). The binaries are
 built by ``tests/cluster/build.sh`` into a cache keyed by Kubernetes version; this module only
 locates and runs them. Everything listens on 127.0.0.1 only.
 
@@ -29,6 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from unhazzle import devmetrics
 
 # Must match tests/cluster/versions.env (a test checks): the cache is keyed by this version.
 K8S_VERSION = "v1.35.4"
@@ -69,6 +72,8 @@ class ClusterState:
     scheduler_port: int
     kwok_port: int
     pids: dict[str, int]
+    # 0 when the cache has no metrics-server (built before it was added): no metrics API then.
+    metrics_server_port: int = 0
 
     @property
     def server(self) -> str:
@@ -191,6 +196,13 @@ def make_pki(pki: Path) -> None:
     )  # fmt: skip
     _ec_key(pki / "sa.key")
     _openssl("ec", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
+
+
+def make_metrics_pki(pki: Path) -> None:
+    """The metrics API's certificates, each made once (also in a state dir made before them)."""
+    for name, subject, extensions in devmetrics.CERTS:
+        if not (pki / f"{name}.crt").exists():
+            _signed_cert(pki, name, subject, extensions)
 
 
 def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
@@ -421,6 +433,7 @@ def apiserver_argv(s: ClusterState) -> list[str]:
         f"--kubelet-client-key={pki / 'admin.key'}",
         "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false", "--v=1",
+        *devmetrics.apiserver_flags(pki),
     ]  # fmt: skip
 
 
@@ -488,7 +501,8 @@ def write_kwok_config(state_dir: Path, bin_dir: Path) -> None:
     }
     # The standalone kwok has no built-in stages; without Node and Pod stages it exits.
     stages = [f.read_text() for f in sorted(kwok_stages_dir(bin_dir).glob("*.yaml"))]
-    docs = [*stages, json.dumps(config, indent=2) + "\n"]
+    extra = [config, *devmetrics.kwok_config()]  # metrics emulation: cheap, so always on
+    docs = [*stages, *(json.dumps(doc, indent=2) + "\n" for doc in extra)]
     (state_dir / "kwok.yaml").write_text("---\n".join(docs))
 
 
@@ -532,6 +546,7 @@ def _new_state(state_dir: Path, bin_dir: Path) -> ClusterState:
         etcd_peer_port=port("etcd_peer_port"), apiserver_port=port("apiserver_port"),
         controller_manager_port=port("controller_manager_port"),
         scheduler_port=port("scheduler_port"), kwok_port=port("kwok_port"), pids={},
+        metrics_server_port=port("metrics_server_port") if devmetrics.available(bin_dir) else 0,
     )  # fmt: skip
 
 
@@ -542,7 +557,8 @@ def _node_manifest(name: str) -> dict[str, Any]:
         "kind": "Node",
         "metadata": {
             "name": name,
-            "annotations": {key: value, "node.alpha.kubernetes.io/ttl": "0"},
+            "annotations": {key: value, "node.alpha.kubernetes.io/ttl": "0",
+                            **devmetrics.node_annotations(name)},
             "labels": {
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
@@ -584,6 +600,9 @@ def _start_control_plane(s: ClusterState, tie: bool) -> None:
     _start(s, "kube-controller-manager", controller_manager_argv(s, kubeconfig), tie)
     _start(s, "kube-scheduler", scheduler_argv(s, kubeconfig), tie)
     _start(s, "kwok", kwok_argv(s, kubeconfig), tie)
+    if s.metrics_server_port:
+        _start(s, devmetrics.BINARY, devmetrics.argv(Path(s.bin_dir), pki,
+               port=s.metrics_server_port, kubeconfig=kubeconfig), tie)  # fmt: skip
 
 
 def _healthz_check(port: int) -> Callable[[], bool]:
@@ -607,6 +626,47 @@ def _wait_workers(s: ClusterState, nodes: Sequence[str], timeout: float) -> None
     wait_for("the default ServiceAccount", lambda: api_request(
         s, "GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200,
         timeout, d, "kube-controller-manager")  # fmt: skip
+    if s.metrics_server_port:
+        wait_for(devmetrics.BINARY, _healthz_check(s.metrics_server_port), timeout, d,
+                 devmetrics.BINARY)  # fmt: skip
+        register_metrics_api(s)
+        wait_metrics_api(s, timeout)
+
+
+def wait_metrics_api(s: ClusterState, timeout: float) -> None:
+    """Until the API server answers the metrics API (through its aggregator, from metrics-server)."""
+
+    def answers() -> bool:
+        try:
+            return api_request(s, "GET", devmetrics.PODS_PATH)[0] == 200
+        except ValueError:  # "service unavailable" as plain text while the aggregator catches up
+            return False
+
+    wait_for("the metrics API", answers, timeout, Path(s.state_dir), devmetrics.BINARY)
+
+
+def register_metrics_api(s: ClusterState) -> None:
+    """Point the API server's aggregator at metrics-server (after it serves, so the first
+    availability check already succeeds rather than waiting for the next resync)."""
+    pki = Path(s.state_dir) / "pki"
+    for collection, obj in devmetrics.objects(pki, port=s.metrics_server_port):
+        status, body = api_request(s, "POST", collection, obj)
+        if status == 409:  # a restarted plane: same name, maybe another port
+            name = obj["metadata"]["name"]
+            status, body = api_request(s, "PUT", f"{collection}/{name}", _with_version(s, collection, obj))
+        if status not in (200, 201):
+            raise DevClusterError(f"registering the metrics API failed ({status}): {body.get('message')}")
+
+
+def _with_version(s: ClusterState, collection: str, obj: dict[str, Any]) -> dict[str, Any]:
+    _, current = api_request(s, "GET", f"{collection}/{obj['metadata']['name']}")
+    version = current.get("metadata", {}).get("resourceVersion")
+    return obj | {"metadata": obj["metadata"] | {"resourceVersion": version}}
+
+
+def remove_metrics_api(s: ClusterState) -> None:
+    """Unregister the metrics API (metrics-server keeps running); register_metrics_api undoes it."""
+    api_request(s, "DELETE", f"/apis/apiregistration.k8s.io/v1/apiservices/{devmetrics.APISERVICE}")
 
 
 def _storage_class(s: ClusterState) -> None:
@@ -661,6 +721,7 @@ def up(
     binaries = find_binaries(bin_dir)
     d.mkdir(parents=True, exist_ok=True)
     make_pki(d / "pki")
+    make_metrics_pki(d / "pki")
     write_kwok_config(d, binaries)
     for attempt in range(3):
         s = _new_state(d, binaries)  # a port taken meanwhile is chosen anew

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok, and a matching kubectl) from Go modules into a cache outside the repo, keyed by version:
+# kube-scheduler, kwok, metrics-server and a matching kubectl) from Go modules into a cache outside the repo, keyed by version:
 #   ${UNHAZZLE_K8S_CACHE:-~/.cache/unhazzle/k8s}/<k8s version>/bin
 # Idempotent: a binary that is already there for the pinned version is skipped.
 # CI calls this before pytest; a warm cache makes it a no-op that takes about a second.
@@ -77,6 +77,20 @@ build_kwok() {
   stamp kwok "$KWOK_VERSION"
 }
 
+build_metrics_server() {
+  if have metrics-server "$METRICS_SERVER_VERSION"; then
+    say "metrics-server $METRICS_SERVER_VERSION: cached, skipping"; return
+  fi
+  # Like kwok, its go.mod has no replace directives; it uses its own (older) k8s.io libraries,
+  # so this is a cold build of its own (~10 CPU-minutes), not a reuse of the kube build cache.
+  say "metrics-server $METRICS_SERVER_VERSION: go install sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+  # The version stamp its own Makefile links in (else `metrics-server --version` says v0.0.0-master).
+  GOBIN="$bin" CGO_ENABLED=0 go install -trimpath \
+    -ldflags="-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+  stamp metrics-server "$METRICS_SERVER_VERSION"
+}
+
 install_kwok_stages() {
   # The standalone kwok binary (unlike kwokctl) has no built-in stages: it needs Stage objects in
   # its --config. Copy kwokctl's defaults ("fast" node/pod stages, heartbeat with leases) from the
@@ -103,6 +117,7 @@ main() {
   build_etcd
   build_kwok
   install_kwok_stages
+  build_metrics_server
   build_kube
   say "done in $((SECONDS - start))s; $(du -sh "$cache_root/$K8S_VERSION" | cut -f1) in $cache_root/$K8S_VERSION"
 }
