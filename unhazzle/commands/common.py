@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from unhazzle.commands import DEFAULT_SPEC as DEFAULT_SPEC  # re-exported for the commands
 from unhazzle.compiler.pipeline import Compiled, compile_file
 from unhazzle.compiler.plan import EnvPlan, Plan
 from unhazzle.compiler.reference import BadReference, ImageRef, parse_reference
@@ -14,8 +15,6 @@ from unhazzle.errors import InputError, Problem, UsageError
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registry
     from unhazzle.compiler.registry import RegistryOptions
-
-DEFAULT_SPEC = "unhazzle.yaml"
 
 
 def add_spec(parser: argparse.ArgumentParser) -> None:

@@ -10,21 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
+from unhazzle.commands import DEFAULT_SPEC, targetcache
+from unhazzle.commands.targetcache import Env as Env  # re-exported: status, logs, metrics use it
 from unhazzle.errors import OperationError, UsageError
 
 if TYPE_CHECKING:
     from unhazzle.reconciler.observe import Reader
 
 NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
-
-
-@dataclass(frozen=True)
-class Env:
-    name: str
-    badge: str
-    namespace: str
-    apps: list[str]
 
 
 @dataclass(frozen=True)
@@ -56,13 +49,24 @@ def resolve(args: argparse.Namespace) -> Target:
         return _from_project(args.project, args.env, args.app)
     if not Path(spec).is_file():
         raise UsageError(f"{spec}: no such spec file; give --spec FILE or --project NAME")
+    view = targetcache.recall(Path(spec))
+    if view is None:
+        view = _compile_view(spec)
+        targetcache.remember(Path(spec), view)
+    envs = [e for e in view.environments if args.env in (None, e.name)]
+    if not envs or (args.app is not None and args.app not in view.apps):
+        _compile_view(spec, env=args.env, app=args.app)  # the located error, as the compiler words it
+    return Target(view.project, envs, args.app)
+
+
+def _compile_view(spec: str, *, env: str | None = None, app: str | None = None) -> targetcache.View:
+    from unhazzle.commands.common import app_not_found, compile_spec, select_envs
+
     compiled = compile_spec(spec)
-    if args.app is not None and args.app not in compiled.spec.apps:
-        raise app_not_found(compiled, args.app)
-    envs = [
-        Env(e.name, e.badge, e.namespace, [a.name for a in e.apps]) for e in select_envs(compiled, args.env)
-    ]
-    return Target(compiled.plan.project, envs, args.app)
+    if app is not None and app not in compiled.spec.apps:
+        raise app_not_found(compiled, app)
+    envs = [Env(e.name, e.badge, e.namespace, [a.name for a in e.apps]) for e in select_envs(compiled, env)]
+    return targetcache.View(compiled.plan.project, envs, list(compiled.spec.apps))
 
 
 def _from_project(project: str, env: str | None, app: str | None) -> Target:

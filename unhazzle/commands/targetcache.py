@@ -1,0 +1,73 @@
+"""What `status`, `events`, `logs` and `metrics` need of a spec (project, environments, apps),
+remembered per spec content: these commands are run again and again on an unchanged spec, and
+compiling it costs more than the cluster's answer (pydantic, the pricing data). A changed spec or
+compiler misses, and anything unreadable is simply compiled again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import unhazzle
+from unhazzle.compiler.cachedir import user_cache_dir
+
+# The modules whose logic decides the view: an edit to one (a development install) misses.
+_DECIDERS = ("compiler/plan.py", "compiler/merge.py", "compiler/model.py", "compiler/resolve.py")
+
+
+@dataclass(frozen=True)
+class Env:
+    name: str
+    badge: str
+    namespace: str
+    apps: list[str]
+
+
+@dataclass(frozen=True)
+class View:
+    project: str
+    environments: list[Env]
+    apps: list[str]
+
+
+def _entry(spec: Path) -> Path | None:
+    try:
+        digest = hashlib.sha256(spec.read_bytes())
+    except OSError:
+        return None
+    root = Path(unhazzle.__file__).parent
+    digest.update(unhazzle.__version__.encode())
+    for name in _DECIDERS:
+        try:
+            digest.update(str((root / name).stat().st_mtime_ns).encode())
+        except OSError:
+            digest.update(b"-")
+    return user_cache_dir() / "targets" / f"{digest.hexdigest()}.json"
+
+
+def recall(spec: Path) -> View | None:
+    entry = _entry(spec)
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8")) if entry else None
+        if data is None:
+            return None
+        envs = [Env(e["name"], e["badge"], e["namespace"], list(e["apps"])) for e in data["environments"]]
+        return View(str(data["project"]), envs, [str(a) for a in data["apps"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember(spec: Path, view: View) -> None:
+    """Best effort: an unwritable cache only means compiling next time too."""
+    entry = _entry(spec)
+    if entry is None:
+        return
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        scratch = entry.with_suffix(".tmp")
+        scratch.write_text(json.dumps(asdict(view)), encoding="utf-8")
+        scratch.replace(entry)
+    except OSError:
+        pass
