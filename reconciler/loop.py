@@ -22,7 +22,7 @@ from typing import TextIO
 from unhazzle.reconciler import health as health_mod
 from unhazzle.reconciler import inventory as inv_mod
 from unhazzle.reconciler import prune, status
-from unhazzle.reconciler.apply import ApplyOptions, Change, apply_objects, fetch_live
+from unhazzle.reconciler.apply import ApplyOptions, Change, Verified, apply_objects, fetch_live
 from unhazzle.reconciler.client import Client, ClusterError
 from unhazzle.reconciler.inventory import INVENTORY_LABEL, INVENTORY_NAME, STATUS_NAME, Inventory
 from unhazzle.reconciler.leader import LeaderElector
@@ -100,6 +100,7 @@ class Reconciler:
         self.statuses: dict[str, status.EnvStatus] = {}
         self.notified: dict[str, tuple[str, str]] = {}
         self.problems: dict[str, list[str]] = {}  # env key -> problems of its folder in the tip
+        self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)
 
     # -- Git ---------------------------------------------------------------------------------
 
@@ -260,7 +261,10 @@ class Reconciler:
         union: frozenset[Ref],
     ) -> bool:
         options = ApplyOptions(
-            dry_run=self.options.dry_run, workers=self.options.workers, diffs=self.options.dry_run
+            dry_run=self.options.dry_run,
+            workers=self.options.workers,
+            diffs=self.options.dry_run,
+            verified=self.verified,
         )
         first = [o for o in objects if stage(o) == 0]
         outcome.changes += apply_objects(self.client, first, live, options)
