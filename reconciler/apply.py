@@ -33,7 +33,9 @@ class Verified:
     the very one we compared it with: the earlier verdict "applying it changes nothing" still
     holds, and neither the field-by-field comparison nor a dry-run is needed again. Any change
     (a manual edit, the autoscaler's instance count, a status update) falls back to the full
-    check, so drift is still found every pass and what others own is judged as before.
+    check, so drift is still found every pass and what others own is judged as before. A
+    dry-run's "no change" is remembered the same way; it also depends on the server's mutating
+    admission, which an object meets again as soon as anything changes it.
     """
 
     LIMIT = 200_000  # forget everything past this many objects: a memory bound, not a verdict
@@ -142,7 +144,7 @@ def _apply_batch(
     pending: list[tuple[Ref, Obj, str]] = []
     for obj in batch:
         ref, desired = Ref.of(obj), diff.with_hash(obj)
-        digest = _live_hash(desired)
+        digest = _hash_of(desired)
         if options.verified.holds(ref, digest, live.get(ref)) or diff.up_to_date(desired, live.get(ref)):
             results[ref] = Change(ref, "unchanged")
             options.verified.record(ref, digest, live.get(ref), unchanged=True)
@@ -166,7 +168,7 @@ def apply_one(client: Client, desired: Obj, live: Obj | None, options: ApplyOpti
         merged = client.apply(desired, dry_run=True)
         if not diff.changed(merged, live):
             return Change(ref, "unchanged")
-        drift = _live_hash(desired) == _live_hash(live)
+        drift = _hash_of(desired) == _hash_of(live)
         text = diff.render_diff(live, merged, name=str(ref)) if options.diffs else ""
         if not options.dry_run:
             client.apply(desired)
@@ -186,7 +188,7 @@ def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Ch
     return Change(ref, "created", diff=diff.render_diff(None, merged, name=str(ref)) if options.diffs else "")
 
 
-def _live_hash(obj: Obj) -> str:
+def _hash_of(obj: Obj) -> str:
     """The hash annotation an object carries ("" when none)."""
     return str(((obj.get("metadata") or {}).get("annotations") or {}).get(diff.HASH_ANNOTATION, ""))
 
