@@ -24,6 +24,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from unhazzle.errors import OperationError
+from unhazzle.reconciler import decode
 from unhazzle.reconciler.objects import Obj, Ref
 
 FIELD_MANAGER = "unhazzle"
@@ -227,7 +228,7 @@ class Client:
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
             raise ClusterError(path, 0, f"no answer from the API server ({type(exc).__name__})") from None
         if 200 <= response.status < 300:
-            return json.loads(data) if data else {}
+            return decode.loads(data) if data else {}
         raise _error(path, response.status, data)
 
 

@@ -332,6 +332,52 @@ def test_reconcile_manual_edit_is_healed_but_instance_count_is_not_fought(
     assert len(patches) == 1 and "force=true" in patches[0] and "fieldManager=unhazzle" in patches[0]
 
 
+def test_reconcile_loop_skips_proved_objects_but_heals_every_later_edit(env: Env) -> None:
+    """A running loop remembers what it proved up to date (apply.Verified): its passes write
+    nothing, yet an edit made after that proof -- metadata only, then the spec -- is still healed,
+    and the instance count someone else set is left alone."""
+    namespace = "loopedit-production"
+    env.repo.publish(files("loopedit", edit=("    volume: {size: 5GB, path: /data}\n", "")))
+    proc = env.spawn("--interval", "1", "--no-leader-election")
+    listing = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+
+    def passes() -> int:
+        return sum(m == "GET" and p.split("?")[0] == listing for m, p in list(env.requests))
+
+    def api() -> dict[str, Any]:
+        return env.objects(namespace)["Deployment/api"]
+
+    try:
+        _wait_for(lambda: _has_status(env, namespace) and env.status(namespace)["health"] == "healthy", 180)
+        env.requests.clear()
+        _wait_for(lambda: passes() >= 3, 60)  # proved in the first, skipped in the next two
+        assert env.writes() == []
+        env.cluster.kubectl("-n", namespace, "scale", "deploy", "api", "--replicas=5")
+        env.cluster.kubectl(
+            "-n", namespace, "label", "--overwrite", "deploy", "api", "unhazzle.io/app=hacked"
+        )
+        _wait_for(lambda: api()["metadata"]["labels"]["unhazzle.io/app"] == "api", 30)
+        env.cluster.kubectl("-n", namespace, "set", "image", "deploy/api", "api=evil:1")
+        _wait_for(lambda: api()["spec"]["template"]["spec"]["containers"][0]["image"] != "evil:1", 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, log = proc.communicate(timeout=30)
+        print(log[-6000:])
+    shown = env.cluster.kubectl(
+        "get", "deploy", "api", "-n", namespace, "-o", "json", "--show-managed-fields"
+    )
+    ours = [m for m in json.loads(shown.stdout)["metadata"]["managedFields"] if m["manager"] == "unhazzle"]
+    assert ours and "f:replicas" not in ours[0]["fieldsV1"].get("f:spec", {})  # never ours to set
+    patches = [p for m, p in env.writes() if m == "PATCH" and "/deployments/api" in p]
+    assert len(patches) == 2, patches  # one forced patch per edit, nothing else
+    assert proc.returncode == 0
+
+
+def _has_status(env: Env, namespace: str) -> bool:
+    out = env.cluster.kubectl("get", "configmap", "unhazzle-status", "-n", namespace, check=False)
+    return out.returncode == 0
+
+
 def test_reconcile_leaves_an_object_labelled_ours_but_not_in_the_inventory(
     env: Env, cli: Callable[..., Any]
 ) -> None:

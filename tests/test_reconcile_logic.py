@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from tests.envrepo import EnvRepo, shop_files
 from unhazzle.reconciler import diff, guard, health, inventory, manifests, prune, rbac
+from unhazzle.reconciler.apply import Verified
 from unhazzle.reconciler.loop import EnvOutcome, LoopOptions, Reconciler
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.secrets import secret_objects
@@ -103,6 +104,35 @@ def test_hash_ignores_key_order_and_marks_what_was_applied() -> None:
     assert diff.up_to_date(stamped, stamped)
     assert not diff.up_to_date(stamped, diff.with_hash(deployment(replicas=2, paused=False)))
     assert not diff.up_to_date(stamped, None)
+
+
+def test_verified_holds_only_for_the_same_desired_object_and_live_version() -> None:
+    ref = Ref("apps/v1", "Deployment", "shop-production", "web")
+    live = deployment(replicas=1)
+    live["metadata"]["resourceVersion"] = "41"
+    edited = json.loads(json.dumps(live))
+    edited["metadata"]["resourceVersion"] = "42"  # any stored change: an edit, a status update
+    verified = Verified()
+    verified.record(ref, "hash-a", live, unchanged=True)
+    assert verified.holds(ref, "hash-a", live)
+    assert not verified.holds(ref, "hash-b", live)  # the desired object changed
+    assert not verified.holds(ref, "hash-a", edited)  # the live object changed
+    assert not verified.holds(ref, "hash-a", None)  # the live object is gone
+    verified.record(ref, "hash-a", live, unchanged=False)  # a later check found a difference
+    assert not verified.holds(ref, "hash-a", live)
+    verified.record(ref, "hash-a", deployment(), unchanged=True)  # no version: nothing to prove
+    assert not verified.holds(ref, "hash-a", deployment())
+
+
+def test_hash_and_stamp_leave_the_desired_object_untouched() -> None:
+    obj = deployment(replicas=1)
+    obj["metadata"]["annotations"] = {"a": "b", diff.HASH_ANNOTATION: "from-git"}
+    before = json.dumps(obj)
+    stamped = diff.with_hash(obj)
+    assert json.dumps(obj) == before
+    assert stamped["metadata"]["annotations"] == {"a": "b", diff.HASH_ANNOTATION: diff.applied_hash(obj)}
+    del obj["metadata"]["annotations"][diff.HASH_ANNOTATION]
+    assert diff.applied_hash(obj) == diff.applied_hash(stamped)  # the annotation is not hashed
 
 
 @given(
