@@ -261,10 +261,12 @@ class Reconciler:
             return
         old = previous.refs if previous else frozenset()
         live = self._fetch_live(tenant, sorted(desired | old))
-        tenant = self._apply_stages(objects, live, outcome, env, old | desired, tenant=tenant)
-        if tenant is None or self.stop.is_set():
+        union = old | desired
+        applied = self._apply_stages(objects, live, outcome, env, union, tenant=tenant, previous=previous)
+        if applied is None or self.stop.is_set():
             return
-        self._prune(tenant, env, outcome, previous, desired, live)
+        tenant, recorded = applied
+        self._prune(tenant, env, outcome, previous, desired, live, recorded=recorded)
 
     def _fetch_live(self, tenant: Client | None, refs: list[Ref]) -> dict[Ref, Obj | None]:
         """Cluster-wide objects (the Namespace) are read as the reconciler itself, the rest as the
@@ -283,9 +285,10 @@ class Reconciler:
         union: frozenset[Ref],
         *,
         tenant: Client | None,
-    ) -> Client | None:
+        previous: Inventory | None,
+    ) -> tuple[Client, Inventory | None] | None:
         """Stage 0 (the Namespace) as the reconciler, the rest as the environment's applier.
-        The client that applied, or None when a stage failed."""
+        The client that applied and the inventory now recorded, or None when a stage failed."""
         options = ApplyOptions(
             dry_run=self.options.dry_run,
             workers=self.options.workers,
@@ -300,11 +303,11 @@ class Reconciler:
         # object of a new environment counts as created).
         tenant = tenant or self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
         # Before anything else is created, record it: a crash mid-apply still knows what to prune.
-        self._write_inventory(
-            tenant, Inventory(env.key, env.namespace, outcome.commit, union), keep_revision=True
+        recorded = self._write_inventory(
+            tenant, Inventory(env.key, env.namespace, outcome.commit, union), previous, keep_revision=True
         )
         outcome.changes += apply_objects(tenant, [o for o in objects if stage(o) > 0], live, options)
-        return None if self._failed(outcome) else tenant
+        return None if self._failed(outcome) else (tenant, recorded)
 
     def _failed(self, outcome: EnvOutcome) -> bool:
         failed = [c for c in outcome.changes if c.action == "failed"]
@@ -321,6 +324,8 @@ class Reconciler:
         previous: Inventory | None,
         desired: frozenset[Ref],
         live: dict[Ref, Obj | None],
+        *,
+        recorded: Inventory | None,
     ) -> None:
         started = time.monotonic()
         old = previous.refs if previous else frozenset()
@@ -331,7 +336,7 @@ class Reconciler:
         for ref, why in pruning.keep:
             self.log.info("prune.kept", environment=env.key, object=str(ref), reason=why)
         refs = desired | frozenset(result.failed)
-        self._write_inventory(client, Inventory(env.key, env.namespace, outcome.commit, refs))
+        self._write_inventory(client, Inventory(env.key, env.namespace, outcome.commit, refs), recorded)
         outcome.timings["prune_s"] = round(time.monotonic() - started, 3)
 
     def _with_secrets(self, env: Environment, outcome: EnvOutcome) -> list[Obj] | None:
@@ -363,18 +368,21 @@ class Reconciler:
         except ValueError as err:
             raise ClusterError(str(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME)), 0, str(err)) from None
 
-    def _write_inventory(self, client: Client, inventory: Inventory, *, keep_revision: bool = False) -> None:
+    def _write_inventory(
+        self, client: Client, inventory: Inventory, old: Inventory | None, *, keep_revision: bool = False
+    ) -> Inventory | None:
+        """Record *inventory* unless *old*, the one this pass already read or wrote, lists the same
+        objects; returns what is recorded now (nothing new in a dry run)."""
         if self.options.dry_run:
-            return
-        ref = Ref("v1", "ConfigMap", inventory.namespace, INVENTORY_NAME)
-        current = client.get(ref)
-        old = inv_mod.from_configmap(current) if current else None
+            return old
         if keep_revision and old is not None:
             inventory = inventory.with_refs(inventory.refs, revision=old.revision)
-        if not inv_mod.same(old, inventory):
-            body = inv_mod.to_configmap(inventory)
-            body["data"]["source"] = self.source.url
-            client.apply(body)
+        if inv_mod.same(old, inventory):
+            return old
+        body = inv_mod.to_configmap(inventory)
+        body["data"]["source"] = self.source.url
+        client.apply(body)
+        return inventory
 
     def _remove_dropped(self) -> list[EnvOutcome]:
         """Environments with an inventory from this source whose folder the tip no longer has."""
@@ -401,7 +409,8 @@ class Reconciler:
         pruning = prune.plan(inventory.refs, frozenset(), live, apps=None)
         result = prune.execute(client, pruning, dry_run=self.options.dry_run)
         outcome.pruned, outcome.errors = result.deleted, list(result.failed.values())
-        self._write_inventory(client, inventory.with_refs(frozenset(result.failed), revision=self.tip))
+        left = inventory.with_refs(frozenset(result.failed), revision=self.tip)
+        self._write_inventory(client, left, inventory)
 
     # -- health and status -------------------------------------------------------------------
 
