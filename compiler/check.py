@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from unhazzle.compiler.merge import deep_merge
+from unhazzle.compiler.namespace import MAX_NAMESPACE, namespace_for
 from unhazzle.compiler.positions import Path, Positions
 from unhazzle.compiler.suggest import hint
 from unhazzle.errors import Problem
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
-MAX_NAMESPACE = 63
 
 
 def cross_check(data: Any, positions: Positions) -> list[Problem]:
@@ -76,7 +76,7 @@ class _Checker:
         if not isinstance(project, str):
             return
         for env_name in self.environments:
-            namespace = f"{project}-{env_name}"
+            namespace = namespace_for(project, env_name)
             if len(namespace) > MAX_NAMESPACE:
                 yield self.problem(
                     [("environments", env_name)],

@@ -9,6 +9,7 @@ from unhazzle.compiler.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.latency import latency_warning
 from unhazzle.compiler.merge import badge_for
 from unhazzle.compiler.model import App, Budget, Spec
+from unhazzle.compiler.namespace import namespace_for
 from unhazzle.compiler.resolve import Resolved
 from unhazzle.compiler.sizing import Sizing, size_app
 
@@ -65,7 +66,7 @@ def build_plan(spec: Spec, resolved: Resolved, settings: ClusterSettings | None 
 def _environment(spec: Spec, name: str, apps: dict[str, App], settings: ClusterSettings) -> EnvPlan:
     env = spec.environments[name]
     badge = env.badge or badge_for(name)
-    namespace = f"{spec.project}-{name}"
+    namespace = namespace_for(spec.project, name)
     refs = {app_name: _references(app_name, namespace, app.port) for app_name, app in apps.items()}
     plans = [
         _app(

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from unhazzle.compiler.namespace import namespace_for
 from unhazzle.errors import InputError, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a 3,000-app environment renders files of a few KB each
@@ -146,7 +147,7 @@ def _shape(body: Any) -> str:
 def check_manifests(manifests: list[Manifest], *, project: str, environment: str) -> list[Problem]:
     """Every refusal for the folder's objects: duplicates, kinds, namespaces, labels, pods."""
     return _check_all(
-        manifests, project=project, environment=environment, namespace=f"{project}-{environment}"
+        manifests, project=project, environment=environment, namespace=namespace_for(project, environment)
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import git
 
+from unhazzle.compiler.namespace import namespace_for
 from unhazzle.errors import OperationError
 from unhazzle.reconciler.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
 from unhazzle.reconciler.objects import Obj
@@ -246,7 +247,8 @@ def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: li
         except (ValueError, KeyError, TypeError):
             problems.append(f"{key}/{INDEX_FILE}: not a valid index")
         else:
-            if spaces[-1] != key.replace("/", "-", 1):
+            project, _, environment = key.partition("/")
+            if spaces[-1] != namespace_for(project, environment):
                 problems.append(f"{key}/{INDEX_FILE}: the namespace '{spaces[-1]}' is not the environment's")
     if len(set(spaces)) != 1:
         problems.append(f"{key}: expected exactly one namespace, found {sorted(set(spaces)) or 'none'}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from unhazzle.commands import DEFAULT_SPEC, targetcache
 from unhazzle.commands.targetcache import Env as Env  # re-exported: status, logs, metrics use it
+from unhazzle.compiler.namespace import namespace_for
 from unhazzle.errors import OperationError, UsageError
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _compile_view(spec: str, *, env: str | None = None, app: str | None = None) 
 
 def _from_project(project: str, env: str | None, app: str | None) -> Target:
     # Without a spec the environments are found in the cluster later (see environments()).
-    envs = [Env(env, "", f"{project}-{env}", [])] if env else []
+    envs = [Env(env, "", namespace_for(project, env), [])] if env else []
     return Target(project, envs, app)
 
 
