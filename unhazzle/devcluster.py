@@ -617,9 +617,7 @@ def _wait_workers(s: ClusterState, nodes: Sequence[str], timeout: float) -> None
         wait_for(name, _healthz_check(port), timeout, d, name)
     wait_for("kwok", _healthz_check(s.kwok_port), timeout, d, "kwok")
     for node in nodes:
-        status, body = api_request(s, "POST", "/api/v1/nodes", _node_manifest(node))
-        if status not in (201, 409):
-            raise DevClusterError(f"creating node {node} failed ({status}): {body.get('message')}")
+        _create(s, "/api/v1/nodes", _node_manifest(node), f"node {node}")
     wait_for(f"kwok nodes {', '.join(nodes)} Ready", lambda: _nodes_ready(s, nodes), timeout, d,
              "kwok")  # fmt: skip
     # Pods are refused until the service-account controller made the namespace's `default` SA.
@@ -679,9 +677,14 @@ def _storage_class(s: ClusterState) -> None:
         "provisioner": "kubernetes.io/host-path", "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
     }  # fmt: skip
-    status, reply = api_request(s, "POST", "/apis/storage.k8s.io/v1/storageclasses", body)
+    _create(s, "/apis/storage.k8s.io/v1/storageclasses", body, "the StorageClass")
+
+
+def _create(s: ClusterState, collection: str, body: dict[str, Any], what: str) -> None:
+    """Create *body* unless it exists (a restarted plane keeps its objects in etcd)."""
+    status, reply = api_request(s, "POST", collection, body)
     if status not in (201, 409):
-        raise DevClusterError(f"creating the StorageClass failed ({status}): {reply.get('message')}")
+        raise DevClusterError(f"creating {what} failed ({status}): {reply.get('message')}")
 
 
 def _runs_binary(pid: int, bin_dir: str) -> bool:
