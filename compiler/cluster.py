@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field
-from ruamel.yaml import YAML
+
+from unhazzle.compiler.datafiles import read_data
 
 
 class ClusterSettings(BaseModel):
@@ -34,5 +34,4 @@ class CostSplit(BaseModel):
 
 @cache
 def cluster_settings() -> ClusterSettings:
-    text = resources.files("unhazzle.compiler").joinpath("data/cluster.yaml").read_text("utf-8")
-    return ClusterSettings.model_validate(YAML(typ="safe").load(text))
+    return ClusterSettings.model_validate(read_data("cluster.yaml"))

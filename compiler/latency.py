@@ -7,11 +7,10 @@ every message says so.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field
-from ruamel.yaml import YAML
 
+from unhazzle.compiler.datafiles import read_data
 from unhazzle.compiler.model import Database
 
 
@@ -35,8 +34,7 @@ class LatencyTable(BaseModel):
 
 @cache
 def latency_table() -> LatencyTable:
-    text = resources.files("unhazzle.compiler").joinpath("data/latency.yaml").read_text("utf-8")
-    return LatencyTable.model_validate(YAML(typ="safe").load(text))
+    return LatencyTable.model_validate(read_data("latency.yaml"))
 
 
 def _family(region: str) -> str:

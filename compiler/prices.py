@@ -12,7 +12,8 @@ from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from ruamel.yaml import YAML
+
+from unhazzle.compiler.datafiles import parse_cached
 
 Location = Literal["fsn1", "nbg1", "hel1"]
 
@@ -68,9 +69,10 @@ class PriceTable(_Strict):
         ]
 
 
-def parse_table(text: str, *, name: str) -> PriceTable:
+def parse_table(text: str | bytes, *, name: str) -> PriceTable:
     """One table from its YAML text; the file name must be its effective date."""
-    table = PriceTable.model_validate(YAML(typ="safe").load(text))
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    table = PriceTable.model_validate(parse_cached(raw))
     if name.removesuffix(".yaml") != table.effective.isoformat():
         raise ValueError(f"{name}: file name must be its effective date, {table.effective}.yaml")
     return table
@@ -90,7 +92,7 @@ def table_dates() -> tuple[dt.date, ...]:
 @cache
 def load_table(effective: dt.date) -> PriceTable:
     name = f"{effective.isoformat()}.yaml"
-    return parse_table(_folder().joinpath(name).read_text("utf-8"), name=name)
+    return parse_table(_folder().joinpath(name).read_bytes(), name=name)
 
 
 def price_tables() -> tuple[PriceTable, ...]:

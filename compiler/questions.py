@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import get_args
 
-from ruamel.yaml import YAML
-
+from unhazzle.compiler.datafiles import read_data
 from unhazzle.compiler.model import Latency, Pattern, Region, Startup, Traffic, Workload
 from unhazzle.compiler.rules import sizing_rules
 
@@ -42,8 +40,7 @@ class Question:
 
 @cache
 def questions() -> dict[str, Question]:
-    text = resources.files("unhazzle.compiler").joinpath("data/questions.yaml").read_text("utf-8")
-    data = YAML(typ="safe").load(text)
+    data = read_data("questions.yaml")
     defaults = sizing_rules().defaults.model_dump()
     defaults["workload"] = defaults["workload_with_port"]
     out = {}

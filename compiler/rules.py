@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field
-from ruamel.yaml import YAML
+
+from unhazzle.compiler.datafiles import read_data
 
 
 class _Row(BaseModel):
@@ -80,5 +80,4 @@ class Rules(BaseModel):
 @cache
 def sizing_rules() -> Rules:
     """The packaged rules; a broken table is a bug caught by its own test, not user input."""
-    text = resources.files("unhazzle.compiler").joinpath("data/sizing.yaml").read_text("utf-8")
-    return Rules.model_validate(YAML(typ="safe").load(text))
+    return Rules.model_validate(read_data("sizing.yaml"))

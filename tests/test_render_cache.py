@@ -1,17 +1,22 @@
-"""Compiled templates are kept in the user's cache folder between runs (issue 2); whatever state
-that folder is in, `unhazzle render` writes exactly the same files."""
+"""Compiled templates and parsed data files are kept in the user's cache folder between runs
+(issue 2); whatever state that folder is in, `unhazzle render` writes exactly the same files."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from ruamel.yaml import YAML
+
 from tests.conftest import EXAMPLES, ROOT
 from unhazzle.compiler import render
 from unhazzle.compiler.cluster import cluster_settings
+from unhazzle.compiler.datafiles import parse_cached
 from unhazzle.compiler.pipeline import compile_file
 
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
@@ -63,3 +68,62 @@ def test_render_cache_folder_gone_before_writing_changes_nothing(tmp_path: Path,
     view = render._env_view(plan, plan.environments[0], cluster_settings())
     text = jinja.get_template("environment.yaml.j2").render(env=view)
     assert text == render._environment().get_template("environment.yaml.j2").render(env=view)
+
+
+# The packaged data files (sizing rules, prices, ...) are kept parsed in the same folder.
+
+PRICES = b"effective: 2026-04-01\nrates: {cx33: 6.49}\nnote: |\n  two lines\n  of text\n"
+
+
+def _data_entries(cache: Path) -> list[Path]:
+    return sorted((cache / "data").glob("*.pickle"))
+
+
+def test_data_file_is_parsed_once_then_read_from_the_cache(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(tmp_path / "cache"))
+    first = parse_cached(PRICES)
+    assert first == YAML(typ="safe").load(PRICES)
+    assert first["effective"] == dt.date(2026, 4, 1)
+    [entry] = _data_entries(tmp_path / "cache")
+    stamp = entry.stat().st_mtime_ns
+    assert parse_cached(PRICES) == first
+    assert entry.stat().st_mtime_ns == stamp  # read, not written again
+    assert parse_cached(PRICES.replace(b"6.49", b"7.99"))["rates"] == {"cx33": 7.99}  # edited: new entry
+    assert len(_data_entries(tmp_path / "cache")) == 2
+
+
+def test_data_cache_damaged_entry_is_parsed_again(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(tmp_path / "cache"))
+    first = parse_cached(PRICES)
+    [entry] = _data_entries(tmp_path / "cache")
+    for cut in (0, 5, len(entry.read_bytes()) - 3):
+        entry.write_bytes(entry.read_bytes()[:cut])
+        assert parse_cached(PRICES) == first
+        entry.write_bytes(pickle.dumps(first))
+
+
+class _Planted:
+    """What someone with write access to the cache folder might leave there."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.target),))
+
+
+def test_data_cache_entry_naming_other_code_is_parsed_again_never_run(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(tmp_path / "cache"))
+    first = parse_cached(PRICES)
+    [entry] = _data_entries(tmp_path / "cache")
+    entry.write_bytes(pickle.dumps({"effective": _Planted(tmp_path / "ran")}))
+    assert parse_cached(PRICES) == first
+    assert not (tmp_path / "ran").exists()
+
+
+def test_data_cache_folder_that_cannot_be_made_changes_nothing(tmp_path: Path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(blocker))
+    assert parse_cached(PRICES) == YAML(typ="safe").load(PRICES)
+    assert blocker.read_text() == "a file where the cache folder would go"
