@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -73,6 +74,9 @@ def _command_in(argv: list[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # pydantic reads every installed package's metadata for plugins on its first model, and a
+    # plugin (an observability SDK's, say) would see users' specs and secrets files: run none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         args = build_parser(_command_in(argv)).parse_args(argv)
         result: int = args.run(args)
