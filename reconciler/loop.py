@@ -247,7 +247,12 @@ class Reconciler:
         if objects is None:
             return
         desired = frozenset(Ref.of(o) for o in objects)
-        tenant = self.tenancy.prepare(env.namespace)  # None: the namespace is not there yet
+        # Cluster-wide objects (the Namespace) first, read as the reconciler: whether the
+        # namespace exists decides whether its applier can act yet.
+        cluster_wide = fetch_live(self.client, sorted(r for r in desired if not r.namespace))
+        namespace = Ref("v1", "Namespace", "", env.namespace)
+        present = cluster_wide[namespace] is not None if namespace in cluster_wide else None
+        tenant = self.tenancy.prepare(env.namespace, present=present)  # None: no namespace yet
         previous = self._read_inventory(tenant, env.namespace) if tenant else None
         if previous is not None and previous.environment != env.key:
             outcome.errors.append(
@@ -260,7 +265,7 @@ class Reconciler:
             )
             return
         old = previous.refs if previous else frozenset()
-        live = self._fetch_live(tenant, sorted(desired | old))
+        live = cluster_wide | self._fetch_live(tenant, sorted((desired | old) - cluster_wide.keys()))
         union = old | desired
         applied = self._apply_stages(objects, live, outcome, env, union, tenant=tenant, previous=previous)
         if applied is None or self.stop.is_set():

@@ -47,13 +47,16 @@ class Tenancy:
                 self._clients[namespace] = self.client.impersonating(rbac.applier_user(namespace))
             return self._clients[namespace]
 
-    def prepare(self, namespace: str) -> Client | None:
+    def prepare(self, namespace: str, *, present: bool | None = None) -> Client | None:
         """The client for `namespace` once its applier is in place (created or repaired here);
         None while the namespace does not exist, or in a dry run before its first real pass.
-        A no-change pass costs three reads and no write."""
+        `present` is whether the namespace exists, when the caller has just read it; else it is
+        read here. A no-change pass costs the applier's two objects' reads and no write."""
         if not self.impersonate:
             return self.client
-        if self.client.get(Ref("v1", "Namespace", "", namespace)) is None:
+        if present is None:
+            present = self.client.get(Ref("v1", "Namespace", "", namespace)) is not None
+        if not present:
             return None
         self._check_role()
         wrote = False

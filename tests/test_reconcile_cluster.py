@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -342,7 +343,10 @@ def test_reconcile_loop_skips_proved_objects_but_heals_every_later_edit(env: Env
     listing = f"/apis/apps/v1/namespaces/{namespace}/deployments"
 
     def passes() -> int:
-        return sum(m == "GET" and p.split("?")[0] == listing for m, p in list(env.requests))
+        return reads(listing)
+
+    def reads(path: str) -> int:
+        return sum(m == "GET" and p.split("?")[0] == path for m, p in list(env.requests))
 
     def api() -> dict[str, Any]:
         return env.objects(namespace)["Deployment/api"]
@@ -352,6 +356,11 @@ def test_reconcile_loop_skips_proved_objects_but_heals_every_later_edit(env: Env
         env.requests.clear()
         _wait_for(lambda: passes() >= 3, 60)  # proved in the first, skipped in the next two
         assert env.writes() == []
+        # each pass reads the namespace once, as it reads the applier's ServiceAccount
+        applier = f"/api/v1/namespaces/{namespace}/serviceaccounts/unhazzle-applier"
+        _wait_for(lambda: reads(applier) >= 3, 60)
+        seen = Counter(p.split("?")[0] for m, p in list(env.requests) if m == "GET")
+        assert seen[f"/api/v1/namespaces/{namespace}"] <= seen[applier] + 1  # (a pass was under way)
         env.cluster.kubectl("-n", namespace, "scale", "deploy", "api", "--replicas=5")
         env.cluster.kubectl(
             "-n", namespace, "label", "--overwrite", "deploy", "api", "unhazzle.io/app=hacked"
