@@ -9,12 +9,14 @@ import pickle
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from tests.conftest import EXAMPLES, ROOT
-from unhazzle.compiler import render
+from unhazzle.cli import main
+from unhazzle.compiler import cachedir, render
 from unhazzle.compiler.cluster import cluster_settings
 from unhazzle.compiler.datafiles import parse_cached
 from unhazzle.compiler.pipeline import compile_file
@@ -127,3 +129,24 @@ def test_data_cache_folder_that_cannot_be_made_changes_nothing(tmp_path: Path, m
     monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(blocker))
     assert parse_cached(PRICES) == YAML(typ="safe").load(PRICES)
     assert blocker.read_text() == "a file where the cache folder would go"
+
+
+def test_render_with_no_home_folder_keeps_its_caches_for_the_run_only(tmp_path: Path, monkeypatch):
+    """A container run as an arbitrary user id has no HOME and no user entry."""
+
+    def no_home(cls: type[Path]) -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    for name in ("UNHAZZLE_CACHE_DIR", "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    folder = cachedir.user_cache_dir()
+    assert (
+        folder == cachedir.user_cache_dir()
+        and folder.is_dir()
+        and str(folder).startswith(tempfile.gettempdir())
+    )
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert parse_cached(PRICES) == YAML(typ="safe").load(PRICES)
+    assert main(["render", str(SHOP), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "production" / "web.yaml").is_file()
