@@ -70,7 +70,8 @@ def app_report(snap: Snapshot, app: str, *, now: datetime) -> dict[str, Any]:
     hpa = next((h for h in snap.autoscalers if _name(h) == app), None)
     claim = next((c for c in snap.claims if _name(c) == f"{app}-data"), None)
     findings = _app_findings(deployment, pods, app=app, now=now)
-    scaling = words.autoscaling(hpa) if hpa else None
+    running = int(deployment.get("status", {}).get("replicas") or 0) if deployment else None
+    scaling = words.autoscaling(hpa, running=running, now=now) if hpa else None
     if scaling and scaling.problem:
         findings.append(scaling.problem)
     volume = _volume(deployment, claim, ready=any(_ready(p, app) for p in pods))

@@ -353,8 +353,10 @@ class Autoscaling:
         }
 
 
-def autoscaling(hpa: Dict) -> Autoscaling:
-    """The autoscaler's state (autoscaling/v2 shape): CPU now against target, and whether it is stuck."""
+def autoscaling(hpa: Dict, *, running: int | None = None, now: datetime | None = None) -> Autoscaling:
+    """The autoscaler's state (autoscaling/v2 shape): CPU now against target, and whether it is
+    stuck. *running* is how many instances the app has now (the autoscaler's own count lags it by
+    up to one of its passes, 15 s); *now* lets a fresh lack of CPU readings count as starting."""
     spec, status = hpa.get("spec", {}), hpa.get("status", {})
     target = _cpu_metric(spec.get("metrics") or [], "target")
     current = _cpu_metric(status.get("currentMetrics") or [], "current")
@@ -365,7 +367,7 @@ def autoscaling(hpa: Dict) -> Autoscaling:
     at_max = desired >= maximum > 0 or (
         limited.get("status") == "True" and limited.get("reason") == "TooManyReplicas"
     )
-    problem = _scaling_problem(hpa, current=current, target=target, at_max=at_max)
+    problem = _scaling_problem(hpa, current=current, target=target, at_max=at_max, running=running, now=now)
     return Autoscaling(
         minimum=int(spec.get("minReplicas") or 1),
         maximum=maximum,
@@ -378,23 +380,69 @@ def autoscaling(hpa: Dict) -> Autoscaling:
     )
 
 
-def _scaling_problem(hpa: Dict, *, current: int | None, target: int | None, at_max: bool) -> Finding | None:
+# A new instance's first CPU reading takes the metrics service a scrape or two (10-60 s), and the
+# autoscaler's next pass (15 s) to pick it up.
+READINGS_GRACE = timedelta(minutes=2)
+_NO_READINGS = ("no metrics returned", "did not receive metrics")
+
+
+def _scaling_problem(
+    hpa: Dict,
+    *,
+    current: int | None,
+    target: int | None,
+    at_max: bool,
+    running: int | None,
+    now: datetime | None,
+) -> Finding | None:
     spec, status = hpa.get("spec", {}), hpa.get("status", {})
     minimum, maximum = int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 0)
-    running = status.get("currentReplicas")
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
-    blind = conditions.get("ScalingActive", {}).get("status") == "False"
-    why = "the cluster's metrics service is missing or not answering"
     if not conditions:  # the autoscaler has not looked at the app yet: its counts are still zero
         return None
-    if running is not None and int(running) < minimum:
-        hint = f"autoscaling is not acting: {why}" if blind else "autoscaling is catching up"
-        return Finding(f"running fewer instances than its minimum of {minimum}", hint)
+    if running is None and status.get("currentReplicas") is not None:
+        running = int(status["currentReplicas"])
+    if running is not None and running < minimum:
+        # The autoscaler raises an app to its minimum without CPU readings; only a failed
+        # change of the instance count stops it.
+        if conditions.get("AbleToScale", {}).get("status") == "False":
+            return Finding(
+                f"running fewer instances than its minimum of {minimum}",
+                "autoscaling cannot change the instance count; contact your cluster operator",
+            )
+        return Finding(
+            f"running fewer instances than its minimum of {minimum}",
+            "autoscaling is catching up",
+            "progressing",
+        )
+    blind = _blind(conditions.get("ScalingActive", {}), now=now)
     if blind and minimum != maximum:  # a fixed count needs no CPU readings
-        return Finding("autoscaling cannot read CPU use", f"{why}; instance count stays as it is")
+        return blind
     if at_max and current is not None and target is not None and current > target:
         return Finding("busy at its maximum instances", "raise instances.max or size.cpu")
     return None
+
+
+def _blind(active: Dict, *, now: datetime | None) -> Finding | None:
+    """Why the autoscaler has no CPU readings, or None when it has them."""
+    if active.get("status") != "False":
+        return None
+    stays = "instance count stays as it is"
+    if not any(words in str(active.get("message") or "") for words in _NO_READINGS):
+        return Finding(
+            "autoscaling cannot read CPU use",
+            f"the cluster's metrics service is missing or not answering; {stays}",
+        )
+    since = parse_time(active.get("lastTransitionTime"))
+    if now is not None and since is not None and now - since < READINGS_GRACE:
+        return Finding(
+            "autoscaling has no CPU readings yet",
+            "new instances get their first within a minute",
+            "progressing",
+        )
+    return Finding(
+        "autoscaling cannot read CPU use", f"the cluster's metrics service is not measuring this app; {stays}"
+    )
 
 
 def _cpu_metric(metrics: Iterable[Dict], field: str) -> int | None:

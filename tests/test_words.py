@@ -343,7 +343,8 @@ AUTOSCALING_CASES = [
         "below its minimum, blind",
         hpa(current=None, desired=1, active=False),
         "autoscaling 2-10: CPU use unknown",
-        "running fewer instances than its minimum of 2: autoscaling is not acting: the cluster's metrics service is missing or not answering",
+        # the autoscaler raises an app to its minimum without CPU readings
+        "running fewer instances than its minimum of 2: autoscaling is catching up",
     ),
     (
         "just created, not yet looked at",
@@ -367,6 +368,73 @@ def test_autoscaling_state(case: str, obj: dict[str, Any], text: str, problem: s
     state = words.autoscaling(obj)
     assert state.text() == text
     assert (str(state.problem) if state.problem else None) == problem
+
+
+def _condition(obj: dict[str, Any], kind: str, status: str, message: str, ago: timedelta) -> dict[str, Any]:
+    since = (NOW - ago).isoformat().replace("+00:00", "Z")
+    rest = [c for c in obj["status"]["conditions"] if c["type"] != kind]
+    condition = {"type": kind, "status": status, "message": message, "lastTransitionTime": since}
+    return obj | {"status": obj["status"] | {"conditions": [*rest, condition]}}
+
+
+NO_READINGS = "failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"  # fmt: skip
+NO_SERVICE = "unable to fetch metrics from resource metrics API: the server could not find the requested resource (get pods.metrics.k8s.io)"  # fmt: skip
+
+LIVE_AUTOSCALING_CASES = [
+    # The autoscaler's own count lags the app's by up to one of its passes (15 s).
+    ("its own count is behind, the app has its minimum", hpa(current=35, desired=1), 2, None, None),
+    (
+        "the app has fewer than its minimum",
+        hpa(current=35, desired=2),
+        1,
+        "running fewer instances than its minimum of 2: autoscaling is catching up",
+        "progressing",
+    ),
+    (
+        "it cannot change the instance count",
+        _condition(hpa(current=35, desired=2), "AbleToScale", "False", "FailedUpdateScale", timedelta(0)),
+        1,
+        "running fewer instances than its minimum of 2: autoscaling cannot change the instance count; "
+        "contact your cluster operator",
+        "warning",
+    ),
+    (
+        "new instances, no readings yet",
+        _condition(hpa(current=None), "ScalingActive", "False", NO_READINGS, timedelta(seconds=40)),
+        2,
+        "autoscaling has no CPU readings yet: new instances get their first within a minute",
+        "progressing",
+    ),
+    (
+        "no readings for minutes",
+        _condition(hpa(current=None), "ScalingActive", "False", NO_READINGS, timedelta(minutes=5)),
+        2,
+        "autoscaling cannot read CPU use: the cluster's metrics service is not measuring this app; "
+        "instance count stays as it is",
+        "warning",
+    ),
+    (
+        "no metrics service, even just now",
+        _condition(hpa(current=None), "ScalingActive", "False", NO_SERVICE, timedelta(seconds=5)),
+        2,
+        "autoscaling cannot read CPU use: the cluster's metrics service is missing or not answering; "
+        "instance count stays as it is",
+        "warning",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "obj", "running", "problem", "severity"),
+    LIVE_AUTOSCALING_CASES,
+    ids=[c[0] for c in LIVE_AUTOSCALING_CASES],
+)
+def test_autoscaling_problem_from_the_app_and_the_time(
+    case: str, obj: dict[str, Any], running: int, problem: str | None, severity: str | None
+) -> None:
+    state = words.autoscaling(obj, running=running, now=NOW)
+    assert (str(state.problem) if state.problem else None) == problem
+    assert (state.problem.severity if state.problem else None) == severity
 
 
 def claim(phase: str | None) -> dict[str, Any]:
