@@ -49,7 +49,9 @@ class Tenancy:
 
     def prepare(self, namespace: str, *, present: bool | None = None) -> Client | None:
         """The client for `namespace` once its applier is in place (created or repaired here);
-        None while the namespace does not exist, or in a dry run before its first real pass.
+        None while the namespace does not exist. A dry run writes nothing, not even the applier:
+        where it is not in place yet (an environment applied before impersonation), the dry run
+        looks with the reconciler's own credentials.
         `present` is whether the namespace exists, when the caller has just read it; else it is
         read here. A no-change pass costs the applier's two objects' reads and no write."""
         if not self.impersonate:
@@ -67,7 +69,7 @@ class Tenancy:
                 continue
             if self.dry_run:
                 if live is None:
-                    return None
+                    return self.client
                 continue
             self.client.apply(desired)
             wrote = True

@@ -215,3 +215,26 @@ def test_dry_run_of_a_new_environment_shows_everything_and_creates_nothing(
     assert "dryfresh/production (namespace dryfresh-production)" in result.out
     assert "23 to change" in result.out and "created: Deployment/dryfresh-production/web" in result.out
     assert cluster.kubectl("get", "namespace", "dryfresh-production", check=False).returncode != 0
+
+
+def test_dry_run_of_an_environment_applied_before_impersonation_shows_what_really_changes(
+    cluster: Any, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    # Applied by a reconciler that did not impersonate (an older version, or --no-impersonation):
+    # the namespace has no applier yet, and a dry run may not write one. It looks with its own
+    # credentials instead of showing every object as new.
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(rbac.applier_cluster_role()))
+    repo = EnvRepo(tmp_path / "env-repo")
+    repo.publish(files("dryold"))
+    args = ["reconcile", "--repo", repo.url, "--kubeconfig", str(cluster.kubeconfig),
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert cli(*args, "--once", "--no-impersonation").code == 0
+    assert cluster.kubectl("get", "serviceaccount", "unhazzle-applier", "-n", "dryold-production",
+                           check=False).returncode != 0  # fmt: skip
+    repo.publish(files("dryold", edit=("shop-web:1.4.2", "shop-web:1.4.3")))
+    result = cli(*args, "--dry-run")
+    assert result.code == 0, result.err[-3000:]
+    assert ": 1 to change, 0 to delete, 22 unchanged" in result.out
+    assert "configured: Deployment/dryold-production/web" in result.out
+    assert cluster.kubectl("get", "serviceaccount", "unhazzle-applier", "-n", "dryold-production",
+                           check=False).returncode != 0  # fmt: skip
