@@ -92,9 +92,21 @@ def dropping_proxy(target_port: int, on_push: Callable[[], None]) -> Iterator[in
         listener.close()
 
 
+def _first_packet(client: socket.socket) -> bytes:
+    """The client's first pkt-line (4 hex digits of length, then the request), whole: TCP may
+    hand it over in pieces, and a request cut after its length would hide a push."""
+    data = b""
+    while len(data) < 4 or len(data) < int(data[:4], 16):
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def _relay(client: socket.socket, target_port: int, on_push: Callable[[], None]) -> None:
     server = socket.create_connection((LOOPBACK, target_port))
-    request = client.recv(65536)
+    request = _first_packet(client)
     server.sendall(request)
     pushing = b"git-receive-pack" in request
 
