@@ -78,6 +78,10 @@ def _message(detail: ErrorDetails, loc: Path, root: type[BaseModel]) -> str:
     handler = MESSAGES.get(kind)
     if handler is not None:
         return handler(value, ctx, loc, root)
+    if kind == "string_type" and isinstance(value, bool | int | float):
+        # YAML 1.2 reads 1.10, 0E0, true unquoted as a number or true/false (1.10 becomes 1.1)
+        read_as = "true/false" if isinstance(value, bool) else "a number"
+        return f"must be text, not {_shown(value)} (YAML reads it as {read_as}): put it in quotes"
     if kind in TYPE_WORDS:
         return f"must be {TYPE_WORDS[kind]}, not {_shown(value)}"
     if kind == "value_error":

@@ -60,3 +60,17 @@ def test_validate_managed_secrets_without_values_fail(cli, write_spec):
         "secret SESSION_KEY has no value; set it with `unhazzle secrets set web SESSION_KEY --env production`"
         in result.err
     )
+
+
+def test_validate_unquoted_number_where_text_goes_says_to_quote_it(cli, write_spec):
+    spec = write_spec(MINIMAL.replace("port: 8080", "port: 8080\n    command: [run, 1.10, 0E0, true]"))
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:10:20: error: apps.web.command[1]: must be text, not 1.1 (YAML reads it as a number): "
+        "put it in quotes",
+        f"{spec}:10:26: error: apps.web.command[2]: must be text, not 0.0 (YAML reads it as a number): "
+        "put it in quotes",
+        f"{spec}:10:31: error: apps.web.command[3]: must be text, not true (YAML reads it as true/false): "
+        "put it in quotes",
+    ]
