@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     WithJsonSchema,
     model_validator,
@@ -126,7 +127,7 @@ SIZE_JSON = {
 }
 Megabytes = Annotated[StrictInt, BeforeValidator(_size_mb), Field(gt=0), WithJsonSchema(SIZE_JSON)]
 SettingValue = Annotated[
-    Annotated[StrictBool | int | float | str, Field(union_mode="left_to_right")],
+    Annotated[StrictBool | StrictInt | StrictFloat | str, Field(union_mode="left_to_right")],
     BeforeValidator(_scalar_setting),
 ]
 
