@@ -20,6 +20,7 @@ PATTERN_WORDS = {
     model.ENV_VAR_RE: "use letters, digits and '_', not starting with a digit",
     model.IMAGE_RE: "write an image reference such as ghcr.io/acme/web:1.4.2 or "
     "redis:7.2-alpine (lowercase repository, optional :tag or @sha256:digest)",
+    model.HEALTH_PATH_RE: "write a path that starts with '/' and has no spaces, such as /healthz",
     model.DOMAIN_RE: "write a lowercase domain name such as shop.example.com",
     model.AGE_RECIPIENT_RE: "write an age public key: age1 and 58 more lowercase letters and digits "
     "(`age-keygen -y KEYFILE` prints yours)",

@@ -29,6 +29,7 @@ IMAGE_RE = (
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
+HEALTH_PATH_RE = r"^/[^\s]*$"
 DOMAIN_RE = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(MB|GB|TB|MiB|GiB|TiB|Mi|Gi|Ti|M|G|T)?\s*$", re.IGNORECASE)
 UNIT_MB = {
@@ -164,7 +165,7 @@ class Health(_Strict):
     """How to tell the app is healthy; default: its port accepts connections."""
 
     path: str = Field(
-        pattern=r"^/[^\s]*$",
+        pattern=HEALTH_PATH_RE,
         max_length=1024,
         description="An HTTP path answering 2xx/3xx when healthy, e.g. /healthz.",
     )

@@ -60,3 +60,13 @@ def test_validate_managed_secrets_without_values_fail(cli, write_spec):
         "secret SESSION_KEY has no value; set it with `unhazzle secrets set web SESSION_KEY --env production`"
         in result.err
     )
+
+
+def test_validate_health_path_without_leading_slash_says_how_to_write_it(cli, write_spec):
+    spec = write_spec(MINIMAL + "    health: {path: healthz}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:10:20: error: apps.web.health.path: 'healthz' is not valid: "
+        "write a path that starts with '/' and has no spaces, such as /healthz\n"
+    )
