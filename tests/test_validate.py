@@ -70,3 +70,13 @@ def test_validate_health_path_without_leading_slash_says_how_to_write_it(cli, wr
         f"{spec}:10:20: error: apps.web.health.path: 'healthz' is not valid: "
         "write a path that starts with '/' and has no spaces, such as /healthz\n"
     )
+
+
+def test_validate_size_over_the_limit_says_the_limit_as_the_user_writes_it(cli, write_spec):
+    spec = write_spec(MINIMAL + "    size: {cpu: 100, memory: 300GB}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec}:10:17: error: apps.web.size.cpu: 100 is too large: must be at most 64",
+        f"{spec}:10:30: error: apps.web.size.memory: '300GB' is too large: must be at most 256GB",
+    ]
