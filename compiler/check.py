@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from unhazzle.compiler.merge import deep_merge
@@ -66,10 +67,21 @@ class _Checker:
             for app_name, merged in merged_apps.items():
                 override = _dict(overrides.get(app_name))
                 where = [("environments", env_name, "apps", app_name), ("apps", app_name)]
-                yield from self._app(app_name, merged, where)
+                yield from self._app_in(env_name, app_name, merged, override, where)
                 yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
                 if "instances" in override:
                     yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
+
+    def _app_in(
+        self, env_name: str, name: str, merged: dict[Any, Any], override: dict[Any, Any], where: list[Path]
+    ) -> Iterator[Problem]:
+        """A problem only an environment's override causes names that environment."""
+        in_base = {p.message for p in self._app(name, _dict(self.apps[name]), where)} if override else None
+        for found in self._app(name, merged, where):
+            if in_base is not None and found.message not in in_base:
+                label = f"apps.{name}"
+                found = replace(found, message=found.message.replace(label, f"{label} (in {env_name})", 1))
+            yield found
 
     def _namespaces(self) -> Iterator[Problem]:
         project = self.data.get("project")

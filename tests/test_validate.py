@@ -80,3 +80,17 @@ def test_validate_size_over_the_limit_says_the_limit_as_the_user_writes_it(cli, 
         f"{spec}:10:17: error: apps.web.size.cpu: 100 is too large: must be at most 64",
         f"{spec}:10:30: error: apps.web.size.memory: '300GB' is too large: must be at most 256GB",
     ]
+
+
+def test_validate_problem_only_an_environment_causes_names_that_environment(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace(
+            "  production: {}\n", "  production: {}\n  staging:\n    apps:\n      web: {public: false}\n"
+        )
+        + "    public: true\n    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:14:14: error: apps.web (in staging).domains: domains need public: true on the app\n"
+    )
