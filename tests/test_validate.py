@@ -94,3 +94,18 @@ def test_validate_problem_only_an_environment_causes_names_that_environment(cli,
     assert result.err == (
         f"{spec}:14:14: error: apps.web (in staging).domains: domains need public: true on the app\n"
     )
+
+
+def test_validate_two_apps_with_the_same_domain_fail(cli, write_spec):
+    spec = write_spec(
+        MINIMAL
+        + "    public: true\n    domains: [shop.example.com]\n"
+        + "  shop:\n    image: ghcr.io/acme/shop:1.0\n    port: 8080\n    public: true\n"
+        + "    domains: [www.example.com, shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:16:32: error: apps.shop.domains: 'shop.example.com' is already the address of app 'web' "
+        "in production; give each app its own domain\n"
+    )
