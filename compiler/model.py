@@ -109,6 +109,12 @@ def _age_recipient(value: str) -> str:
     return value
 
 
+def _volume_size(megabytes: int) -> int:
+    if megabytes > 10 * 1024 * 1024:
+        raise ValueError("a volume holds at most 10TB (the largest Hetzner Cloud volume)")
+    return megabytes
+
+
 def _absolute_path(value: str) -> str:
     if not value.startswith("/") or "\x00" in value or "/../" in f"{value}/":
         raise ValueError(f"'{value}' must be an absolute path such as /data")
@@ -155,7 +161,9 @@ class Budget(_Strict):
 class Volume(_Strict):
     """A persistent disk; an app with a volume runs exactly one instance."""
 
-    size: Megabytes = Field(description="Disk size, e.g. 10GB.")
+    size: Annotated[Megabytes, AfterValidator(_volume_size)] = Field(
+        description="Disk size, e.g. 10GB; at most 10TB."
+    )
     path: Annotated[str, AfterValidator(_absolute_path)] = Field(
         description="Where the disk appears inside the app, e.g. /data."
     )

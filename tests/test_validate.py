@@ -109,3 +109,13 @@ def test_validate_two_apps_with_the_same_domain_fail(cli, write_spec):
         f"{spec}:16:32: error: apps.shop.domains: 'shop.example.com' is already the address of app 'web' "
         "in production; give each app its own domain\n"
     )
+
+
+def test_validate_volume_larger_than_a_hetzner_volume_fails(cli, write_spec):
+    spec = write_spec(MINIMAL + "    volume: {size: 11TB, path: /data}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert (
+        result.err
+        == f"{spec}:10:20: error: apps.web.volume.size: a volume holds at most 10TB (the largest Hetzner Cloud volume)\n"
+    )
