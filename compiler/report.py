@@ -110,7 +110,7 @@ def prices_line(cost: PlanCost) -> str:
     r = cost.rates
     estimated = f"; estimated: {', '.join(r.estimates)}" if r.estimates else ""
     return (
-        f"prices of {r.table} (Hetzner, net of VAT): {r.node_type} nodes give "
+        f"prices of {r.table} (Hetzner, net of VAT): {r.node_type} servers give "
         f"{r.vcpu_eur_month:.4f} EUR per vCPU and {r.gb_eur_month:.4f} EUR per GB of memory a month"
         f"{estimated}"
     )

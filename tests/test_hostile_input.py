@@ -304,3 +304,18 @@ def test_hostile_input_values_survive_a_strict_yaml_parser():
         deployment = next(d for d in docs if d["kind"] == "Deployment")
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["env"][0]["value"] == value
+
+
+def test_hostile_input_explain_and_plan_use_no_kubernetes_words_for_checks_and_servers(cli, write_spec):
+    # the words of health checks and servers are the user's too: no probes, readiness, liveness, nodes
+    spec = write_spec(MINIMAL + "    health: {path: /healthz}\n")
+    words = re.compile(r"\b(probes?|readiness|liveness|nodes?)\b", re.IGNORECASE)
+    for args in (
+        ("explain", str(spec), "web"),
+        ("plan", str(spec)),
+        ("plan", str(spec), "--output", "markdown"),
+    ):
+        result = cli(*args)
+        assert result.code == 0, result.err
+        assert not words.search(result.out), (args, words.search(result.out))
+        assert not KUBERNETES_WORDS.search(re.sub(r"\S+://\S+", "", result.out)), args
