@@ -17,6 +17,7 @@ from unhazzle.compiler.positions import Path, Positions
 from unhazzle.compiler.suggest import hint
 from unhazzle.errors import Problem
 
+MAX_PROJECT, MAX_ENVIRONMENT = 30, 20  # the spec's limits on these names
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
 
@@ -85,9 +86,11 @@ class _Checker:
 
     def _namespaces(self) -> Iterator[Problem]:
         project = self.data.get("project")
-        if not isinstance(project, str):
-            return
+        if not isinstance(project, str) or len(project) > MAX_PROJECT:
+            return  # a name over its own limit is reported (shortened) by validation already
         for env_name in self.environments:
+            if not isinstance(env_name, str) or len(env_name) > MAX_ENVIRONMENT:
+                continue
             namespace = namespace_for(project, env_name)
             if len(namespace) > MAX_NAMESPACE:
                 yield self.problem(

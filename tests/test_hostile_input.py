@@ -319,3 +319,12 @@ def test_hostile_input_explain_and_plan_use_no_kubernetes_words_for_checks_and_s
         assert result.code == 0, result.err
         assert not words.search(result.out), (args, words.search(result.out))
         assert not KUBERNETES_WORDS.search(re.sub(r"\S+://\S+", "", result.out)), args
+
+
+def test_hostile_input_huge_project_name_is_one_short_error(cli, write_spec):
+    spec = write_spec(MINIMAL.replace("project: shop", "project: " + "a" * 100_000))
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert len(result.err.splitlines()) == 1
+    assert "is too long: at most 30 characters" in result.err
+    assert len(result.err) < 300
