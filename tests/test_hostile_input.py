@@ -328,3 +328,19 @@ def test_hostile_input_huge_project_name_is_one_short_error(cli, write_spec):
     assert len(result.err.splitlines()) == 1
     assert "is too long: at most 30 characters" in result.err
     assert len(result.err) < 300
+
+
+def test_hostile_input_huge_names_are_quoted_back_shortened(cli, write_spec):
+    huge = "b" * 1000  # YAML allows keys up to 1024 characters
+    spec = write_spec(
+        MINIMAL
+        + f"    databases: [{huge}]\n    env:\n      A: '${{apps.{huge}.url}}'\n    {huge}: 1\n{huge}: 2\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert len(lines) >= 4
+    for line in lines:
+        assert LOCATED.match(line), line
+        assert len(line) < 400, line[:200]
+    assert any("unknown key 'bbbbbbbbbb" in line and "...'" in line for line in lines)
