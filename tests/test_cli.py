@@ -76,3 +76,7 @@ def test_render_out_that_cannot_be_a_folder_is_bad_input(cli, write_spec, out):
     assert result.err.startswith("--out: error: ")
     assert "internal error" not in result.err and "Traceback" not in result.err
     assert len(result.err.splitlines()) == 1
+
+
+def test_explain_usage_says_one_spec_and_one_app(cli):
+    assert cli("explain", "--help").out.startswith("usage: unhazzle explain [-h] [--env ENV] [SPEC] APP\n")
