@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from unhazzle.compiler.merge import deep_merge
-from unhazzle.compiler.namespace import MAX_NAMESPACE, namespace_for
+from unhazzle.compiler.namespace import MAX_NAMESPACE, namespace_for, reserved
 from unhazzle.compiler.positions import Path, Positions
 from unhazzle.compiler.suggest import hint
 from unhazzle.errors import Problem
@@ -98,6 +98,14 @@ class _Checker:
                     f"environments.{env_name}: '{project}' and '{env_name}' together "
                     f"are {len(namespace)} characters; keep them within "
                     f"{MAX_NAMESPACE - 1}",
+                    key=True,
+                )
+            elif reserved(namespace):
+                yield self.problem(
+                    [("environments", env_name)],
+                    f"environments.{env_name}: '{project}' and '{env_name}' together make "
+                    f"'{namespace}', a name the cluster keeps for itself; rename the project "
+                    "or the environment",
                     key=True,
                 )
 

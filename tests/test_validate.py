@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import EXAMPLES, MINIMAL
 
 
@@ -118,4 +120,21 @@ def test_validate_volume_larger_than_a_hetzner_volume_fails(cli, write_spec):
     assert (
         result.err
         == f"{spec}:10:20: error: apps.web.volume.size: a volume holds at most 10TB (the largest Hetzner Cloud volume)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("project", "environment"), [("kube", "system"), ("kube", "public"), ("unhazzle", "system")]
+)
+def test_validate_project_and_environment_that_name_the_cluster_own_parts_fail(
+    cli, write_spec, project, environment
+):
+    spec = write_spec(
+        MINIMAL.replace("project: shop", f"project: {project}").replace("production", environment)
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:5:3: error: environments.{environment}: '{project}' and '{environment}' together make "
+        f"'{project}-{environment}', a name the cluster keeps for itself; rename the project or the environment\n"
     )
