@@ -80,3 +80,10 @@ def test_render_out_that_cannot_be_a_folder_is_bad_input(cli, write_spec, out):
 
 def test_explain_usage_says_one_spec_and_one_app(cli):
     assert cli("explain", "--help").out.startswith("usage: unhazzle explain [-h] [--env ENV] [SPEC] APP\n")
+
+
+def test_debug_after_the_command_is_accepted(cli, write_spec):
+    spec = write_spec(MINIMAL)
+    result = cli("validate", str(spec), "--debug")
+    assert result.code == 0, result.err
+    assert result.out.endswith(": OK (1 environment, 1 app)\n")
