@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from unhazzle.compiler.merge import deep_merge
-from unhazzle.compiler.namespace import MAX_NAMESPACE, namespace_for, reserved
+from unhazzle.compiler.namespace import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_for, reserved
 from unhazzle.compiler.positions import Path, Positions
 from unhazzle.compiler.suggest import hint
 from unhazzle.errors import Problem
@@ -52,6 +52,14 @@ class _Checker:
 
     def run(self) -> Iterator[Problem]:
         yield from self._namespaces()
+        for app_name in self.apps:
+            if app_name in RESERVED_APP_NAMES:
+                yield self.problem(
+                    [("apps", app_name)],
+                    f"apps.{app_name}: the name '{app_name}' is kept for the identity Unhazzle "
+                    "deploys with; rename the app",
+                    key=True,
+                )
         for env_name, env in self.environments.items():
             overrides = _dict(_dict(env).get("apps"))
             for app_name in overrides:

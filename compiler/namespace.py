@@ -17,3 +17,8 @@ PLATFORM_NAMESPACES = frozenset({"unhazzle-system", "ingress-nginx", "cert-manag
 def reserved(namespace: str) -> bool:
     """Whether *namespace* belongs to Kubernetes or the platform, not to a project."""
     return namespace.startswith("kube-") or namespace in PLATFORM_NAMESPACES
+
+
+# The identity the reconciler applies each environment as (reconciler/guard.py APPLIER_NAME): an
+# app of that name is refused there, so it is refused here first.
+RESERVED_APP_NAMES = frozenset({"unhazzle-applier"})

@@ -138,3 +138,14 @@ def test_validate_project_and_environment_that_name_the_cluster_own_parts_fail(
         f"{spec}:5:3: error: environments.{environment}: '{project}' and '{environment}' together make "
         f"'{project}-{environment}', a name the cluster keeps for itself; rename the project or the environment\n"
     )
+
+
+def test_validate_app_named_like_the_deploying_identity_fails(cli, write_spec):
+    # the cluster's guard refuses such an app every round; validate says so before publishing
+    spec = write_spec(MINIMAL.replace("  web:", "  unhazzle-applier:"))
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:7:3: error: apps.unhazzle-applier: the name 'unhazzle-applier' is kept for the identity "
+        "Unhazzle deploys with; rename the app\n"
+    )
