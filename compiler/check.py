@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from unhazzle.compiler.merge import deep_merge
-from unhazzle.compiler.namespace import MAX_NAMESPACE, namespace_for
+from unhazzle.compiler.namespace import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_for, reserved
 from unhazzle.compiler.positions import Path, Positions
 from unhazzle.compiler.suggest import hint
 from unhazzle.errors import Problem
 
+MAX_PROJECT, MAX_ENVIRONMENT = 30, 20  # the spec's limits on these names
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
 
@@ -50,6 +52,14 @@ class _Checker:
 
     def run(self) -> Iterator[Problem]:
         yield from self._namespaces()
+        for app_name in self.apps:
+            if app_name in RESERVED_APP_NAMES:
+                yield self.problem(
+                    [("apps", app_name)],
+                    f"apps.{app_name}: the name '{app_name}' is kept for the identity Unhazzle "
+                    "deploys with; rename the app",
+                    key=True,
+                )
         for env_name, env in self.environments.items():
             overrides = _dict(_dict(env).get("apps"))
             for app_name in overrides:
@@ -66,16 +76,29 @@ class _Checker:
             for app_name, merged in merged_apps.items():
                 override = _dict(overrides.get(app_name))
                 where = [("environments", env_name, "apps", app_name), ("apps", app_name)]
-                yield from self._app(app_name, merged, where)
+                yield from self._app_in(env_name, app_name, merged, override, where)
                 yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
                 if "instances" in override:
                     yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
 
+    def _app_in(
+        self, env_name: str, name: str, merged: dict[Any, Any], override: dict[Any, Any], where: list[Path]
+    ) -> Iterator[Problem]:
+        """A problem only an environment's override causes names that environment."""
+        in_base = {p.message for p in self._app(name, _dict(self.apps[name]), where)} if override else None
+        for found in self._app(name, merged, where):
+            if in_base is not None and found.message not in in_base:
+                label = f"apps.{name}"
+                found = replace(found, message=found.message.replace(label, f"{label} (in {env_name})", 1))
+            yield found
+
     def _namespaces(self) -> Iterator[Problem]:
         project = self.data.get("project")
-        if not isinstance(project, str):
-            return
+        if not isinstance(project, str) or len(project) > MAX_PROJECT:
+            return  # a name over its own limit is reported (shortened) by validation already
         for env_name in self.environments:
+            if not isinstance(env_name, str) or len(env_name) > MAX_ENVIRONMENT:
+                continue
             namespace = namespace_for(project, env_name)
             if len(namespace) > MAX_NAMESPACE:
                 yield self.problem(
@@ -83,6 +106,14 @@ class _Checker:
                     f"environments.{env_name}: '{project}' and '{env_name}' together "
                     f"are {len(namespace)} characters; keep them within "
                     f"{MAX_NAMESPACE - 1}",
+                    key=True,
+                )
+            elif reserved(namespace):
+                yield self.problem(
+                    [("environments", env_name)],
+                    f"environments.{env_name}: '{project}' and '{env_name}' together make "
+                    f"'{namespace}', a name the cluster keeps for itself; rename the project "
+                    "or the environment",
                     key=True,
                 )
 

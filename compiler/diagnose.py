@@ -20,6 +20,7 @@ PATTERN_WORDS = {
     model.ENV_VAR_RE: "use letters, digits and '_', not starting with a digit",
     model.IMAGE_RE: "write an image reference such as ghcr.io/acme/web:1.4.2 or "
     "redis:7.2-alpine (lowercase repository, optional :tag or @sha256:digest)",
+    model.HEALTH_PATH_RE: "write a path that starts with '/' and has no spaces, such as /healthz",
     model.DOMAIN_RE: "write a lowercase domain name such as shop.example.com",
     model.AGE_RECIPIENT_RE: "write an age public key: age1 and 58 more lowercase letters and digits "
     "(`age-keygen -y KEYFILE` prints yours)",
@@ -124,7 +125,7 @@ def _too_short(value: Any, ctx: Any, loc: Path, root: type[BaseModel]) -> str:
 
 def _bound(word: str) -> Callable[[Any, Any, Path, type[BaseModel]], str]:
     def message(value: Any, ctx: Any, loc: Path, root: type[BaseModel]) -> str:
-        limit = next(iter(ctx.values())) if ctx else "?"
+        limit = _limit(value, next(iter(ctx.values()))) if ctx else "?"
         return (
             f"{_shown(value)} is too {'small' if 'than' in word or 'least' in word else 'large'}: "
             f"must be {word} {limit}"
@@ -149,8 +150,17 @@ MESSAGES: dict[str, Callable[[Any, Any, Path, type[BaseModel]], str]] = {
     "greater_than": _bound("more than"),
     "greater_than_equal": _bound("at least"),
     "less_than": lambda v, c, loc, r: f"{_shown(v)} is too large: must be less than {c.get('lt')}",
-    "less_than_equal": lambda v, c, loc, r: f"{_shown(v)} is too large: must be at most {c.get('le')}",
+    "less_than_equal": _bound("at most"),
 }
+
+
+def _limit(value: Any, limit: Any) -> Any:
+    """A size written with a unit ('300GB') is checked in MB; say the limit in the user's units."""
+    if isinstance(value, str) and isinstance(limit, int) and model.SIZE_RE.match(value):
+        return f"{limit // 1024}GB" if limit % 1024 == 0 else f"{limit}MB"
+    if isinstance(limit, float) and limit.is_integer():
+        return int(limit)  # 64, not 64.0
+    return limit
 
 
 def _shown(value: Any) -> str:

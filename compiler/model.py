@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     WithJsonSchema,
     model_validator,
@@ -28,6 +29,7 @@ IMAGE_RE = (
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
+HEALTH_PATH_RE = r"^/[^\s]*$"
 DOMAIN_RE = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(MB|GB|TB|MiB|GiB|TiB|Mi|Gi|Ti|M|G|T)?\s*$", re.IGNORECASE)
 UNIT_MB = {
@@ -107,6 +109,12 @@ def _age_recipient(value: str) -> str:
     return value
 
 
+def _volume_size(megabytes: int) -> int:
+    if megabytes > 10 * 1024 * 1024:
+        raise ValueError("a volume holds at most 10TB (the largest Hetzner Cloud volume)")
+    return megabytes
+
+
 def _absolute_path(value: str) -> str:
     if not value.startswith("/") or "\x00" in value or "/../" in f"{value}/":
         raise ValueError(f"'{value}' must be an absolute path such as /data")
@@ -126,7 +134,7 @@ SIZE_JSON = {
 }
 Megabytes = Annotated[StrictInt, BeforeValidator(_size_mb), Field(gt=0), WithJsonSchema(SIZE_JSON)]
 SettingValue = Annotated[
-    Annotated[StrictBool | int | float | str, Field(union_mode="left_to_right")],
+    Annotated[StrictBool | StrictInt | StrictFloat | str, Field(union_mode="left_to_right")],
     BeforeValidator(_scalar_setting),
 ]
 
@@ -153,7 +161,9 @@ class Budget(_Strict):
 class Volume(_Strict):
     """A persistent disk; an app with a volume runs exactly one instance."""
 
-    size: Megabytes = Field(description="Disk size, e.g. 10GB.")
+    size: Annotated[Megabytes, AfterValidator(_volume_size)] = Field(
+        description="Disk size, e.g. 10GB; at most 10TB."
+    )
     path: Annotated[str, AfterValidator(_absolute_path)] = Field(
         description="Where the disk appears inside the app, e.g. /data."
     )
@@ -163,7 +173,7 @@ class Health(_Strict):
     """How to tell the app is healthy; default: its port accepts connections."""
 
     path: str = Field(
-        pattern=r"^/[^\s]*$",
+        pattern=HEALTH_PATH_RE,
         max_length=1024,
         description="An HTTP path answering 2xx/3xx when healthy, e.g. /healthz.",
     )

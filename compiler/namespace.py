@@ -7,3 +7,18 @@ MAX_NAMESPACE = 63  # a namespace name is a DNS label
 
 def namespace_for(project: str, environment: str) -> str:
     return f"{project}-{environment}"
+
+
+# Namespaces a project environment must never land in: Kubernetes reserves kube-*, and the
+# shared cluster's own parts run in these (the reconciler, the ingress controller, cert-manager).
+PLATFORM_NAMESPACES = frozenset({"unhazzle-system", "ingress-nginx", "cert-manager"})
+
+
+def reserved(namespace: str) -> bool:
+    """Whether *namespace* belongs to Kubernetes or the platform, not to a project."""
+    return namespace.startswith("kube-") or namespace in PLATFORM_NAMESPACES
+
+
+# The identity the reconciler applies each environment as (reconciler/guard.py APPLIER_NAME): an
+# app of that name is refused there, so it is refused here first.
+RESERVED_APP_NAMES = frozenset({"unhazzle-applier"})

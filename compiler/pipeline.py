@@ -14,6 +14,8 @@ from unhazzle.compiler.diagnose import problems_from
 from unhazzle.compiler.load import Document, load_bytes, load_file
 from unhazzle.compiler.model import Spec
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan, build_plan
+from unhazzle.compiler.positions import Path as SpecPath
+from unhazzle.compiler.positions import Positions
 from unhazzle.compiler.resolve import resolve
 from unhazzle.compiler.secretcheck import SecretFindings, check_secrets, fix_command
 from unhazzle.compiler.secretdelivery import secrets_checksum, used_ciphertexts
@@ -75,12 +77,44 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     if merge_problems:
         raise InputError(merge_problems)
     plan = build_plan(spec, resolved)
+    shared = _shared_hosts(plan, document.positions)
+    if shared:
+        raise InputError(shared)
     cost = price_plan(plan, current_rates())
     if enforce_budget:
         over = budget_problems(spec, cost, document.positions)
         if over:
             raise InputError(over)
     return Compiled(document=document, spec=spec, plan=plan, cost=cost)
+
+
+def _shared_hosts(plan: Plan, positions: Positions) -> list[Problem]:
+    """In one environment a host name serves one app: two apps claiming the same domain would
+    fight over it."""
+    problems: list[Problem] = []
+    for env in plan.environments:
+        owner: dict[str, str] = {}
+        for app in env.apps:
+            for host in app.public_hosts:
+                first = owner.setdefault(host, app.name)
+                if first == app.name:
+                    continue
+                index = app.app.domains.index(host) if host in app.app.domains else 0
+                paths: list[SpecPath] = [
+                    ("environments", env.name, "apps", app.name, "domains", index),
+                    ("apps", app.name, "domains", index),
+                ]
+                line, col = positions.first_of(paths, key=False)
+                problems.append(
+                    Problem(
+                        positions.file,
+                        line,
+                        col,
+                        f"apps.{app.name}.domains: '{host}' is already the address of app '{first}' "
+                        f"in {env.name}; give each app its own domain",
+                    )
+                )
+    return problems
 
 
 def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled:

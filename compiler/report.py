@@ -110,7 +110,7 @@ def prices_line(cost: PlanCost) -> str:
     r = cost.rates
     estimated = f"; estimated: {', '.join(r.estimates)}" if r.estimates else ""
     return (
-        f"prices of {r.table} (Hetzner, net of VAT): {r.node_type} nodes give "
+        f"prices of {r.table} (Hetzner, net of VAT): {r.node_type} servers give "
         f"{r.vcpu_eur_month:.4f} EUR per vCPU and {r.gb_eur_month:.4f} EUR per GB of memory a month"
         f"{estimated}"
     )
@@ -141,11 +141,15 @@ def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
             if s.min_instances == s.max_instances
             else f"{s.min_instances}-{s.max_instances} instances"
         )
+        scaling = (
+            "no autoscaling"
+            if s.min_instances == s.max_instances
+            else f"autoscales at {s.target_cpu_percent}% CPU, up after {s.scale_up_cooldown_s} s, "
+            f"down after {s.scale_down_cooldown_s} s"
+        )
         lines.append(
             f"  {app.name:<{width}}  {count}  "
-            f"{s.cpu_request:g} vCPU (up to {s.cpu_limit:g})  {s.memory_request_mb} MB  "
-            f"autoscales at {s.target_cpu_percent}% CPU, up after {s.scale_up_cooldown_s} s, "
-            f"down after {s.scale_down_cooldown_s} s"
+            f"{s.cpu_request:g} vCPU (up to {s.cpu_limit:g})  {s.memory_request_mb} MB  {scaling}"
         )
         pad = " " * (width + 4)
         image, digest = split_pinned(app.app.image)

@@ -179,7 +179,7 @@ def _size(
     reasons["cpu_limit"] = (
         f"{row.cpu_limit_factor:g}x the request, so short bursts are not "
         "throttled; memory limit = request, so an instance is never killed "
-        "for memory the node promised elsewhere"
+        "for memory its server promised elsewhere"
     )
     return cpu, cpu_limit, memory
 
@@ -198,8 +198,8 @@ def _probes(
     what = f"GET {path}" if path else f"a connection to port {app.port}"
     reasons["checks"] = (
         f"{what}; startup: {answers['startup']} -> up to {startup.budget_s} s to "
-        f"start; readiness every {latency.readiness_period_s} s "
-        f"(latency: {answers['latency']}); liveness every "
+        f"start; checked ready for traffic every {latency.readiness_period_s} s "
+        f"(latency: {answers['latency']}); checked alive every "
         f"{checks.liveness_period_s} s"
     )
     return (

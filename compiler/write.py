@@ -31,6 +31,7 @@ def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
 def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # a folder like mkdir makes, not mkdtemp's private 0700
         for rel, text in sorted(files.items()):
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,10 @@ def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o644 & ~umask
+        return 0o644 & ~_umask()
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

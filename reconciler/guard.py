@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from unhazzle.compiler.namespace import namespace_for
+from unhazzle.compiler.namespace import namespace_for, reserved
 from unhazzle.errors import InputError, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a 3,000-app environment renders files of a few KB each
@@ -212,6 +212,8 @@ def _namespace(
 ) -> Iterator[str]:
     if meta["name"] != namespace:
         yield f"this folder may only create the namespace '{namespace}', not '{meta['name']}'"
+    elif reserved(namespace):
+        yield f"the namespace '{namespace}' belongs to the cluster itself, not to a project"
     wanted = {**NAMESPACE_LABELS, "unhazzle.io/project": project, "unhazzle.io/environment": environment}
     for key, value in wanted.items():
         if labels.get(key) != value:

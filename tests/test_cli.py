@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import MINIMAL, ROOT
 from unhazzle.cli import COMMANDS, build_parser
 
 PROBE = (
@@ -65,3 +65,25 @@ def test_cli_bad_flag_of_named_command_is_a_usage_error(cli):
 def _help(parser, command: str) -> str:
     sub = next(a for a in parser._actions if a.dest == "command")
     return sub.choices[command].format_help()
+
+
+@pytest.mark.parametrize("out", ["a-file", "a-file/sub"])
+def test_render_out_that_cannot_be_a_folder_is_bad_input(cli, write_spec, out):
+    spec = write_spec(MINIMAL)
+    (spec.parent / "a-file").write_text("not a folder\n")
+    result = cli("render", str(spec), "--out", str(spec.parent / out))
+    assert result.code == 2
+    assert result.err.startswith("--out: error: ")
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    assert len(result.err.splitlines()) == 1
+
+
+def test_explain_usage_says_one_spec_and_one_app(cli):
+    assert cli("explain", "--help").out.startswith("usage: unhazzle explain [-h] [--env ENV] [SPEC] APP\n")
+
+
+def test_debug_after_the_command_is_accepted(cli, write_spec):
+    spec = write_spec(MINIMAL)
+    result = cli("validate", str(spec), "--debug")
+    assert result.code == 0, result.err
+    assert result.out.endswith(": OK (1 environment, 1 app)\n")

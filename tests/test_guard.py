@@ -144,3 +144,16 @@ def test_guard_checks_the_objects_as_they_are_applied():
         {**_folder(), "web.yaml": web.replace("runAsNonRoot: true", "runAsNonRoot: off").encode()}
     )
     assert any(line.startswith("shop/production/web.yaml:") and "runs as root" in line for line in refusals)
+
+
+def test_guard_refuses_an_environment_in_the_cluster_own_namespace():
+    # a hand-made kube/system folder: its objects would land in kube-system
+    files = {
+        "_environment.yaml": _folder()["_environment.yaml"]
+        .replace(b"shop-production", b"kube-system")
+        .replace(b'"shop"', b'"kube"')
+        .replace(b'"production"', b'"system"')
+    }
+    with pytest.raises(InputError) as caught:
+        guard_environment("kube", "system", files)
+    assert any("belongs to the cluster itself" in line for line in caught.value.lines())

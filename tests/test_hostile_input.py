@@ -304,3 +304,43 @@ def test_hostile_input_values_survive_a_strict_yaml_parser():
         deployment = next(d for d in docs if d["kind"] == "Deployment")
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["env"][0]["value"] == value
+
+
+def test_hostile_input_explain_and_plan_use_no_kubernetes_words_for_checks_and_servers(cli, write_spec):
+    # the words of health checks and servers are the user's too: no probes, readiness, liveness, nodes
+    spec = write_spec(MINIMAL + "    health: {path: /healthz}\n")
+    words = re.compile(r"\b(probes?|readiness|liveness|nodes?)\b", re.IGNORECASE)
+    for args in (
+        ("explain", str(spec), "web"),
+        ("plan", str(spec)),
+        ("plan", str(spec), "--output", "markdown"),
+    ):
+        result = cli(*args)
+        assert result.code == 0, result.err
+        assert not words.search(result.out), (args, words.search(result.out))
+        assert not KUBERNETES_WORDS.search(re.sub(r"\S+://\S+", "", result.out)), args
+
+
+def test_hostile_input_huge_project_name_is_one_short_error(cli, write_spec):
+    spec = write_spec(MINIMAL.replace("project: shop", "project: " + "a" * 100_000))
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert len(result.err.splitlines()) == 1
+    assert "is too long: at most 30 characters" in result.err
+    assert len(result.err) < 300
+
+
+def test_hostile_input_huge_names_are_quoted_back_shortened(cli, write_spec):
+    huge = "b" * 1000  # YAML allows keys up to 1024 characters
+    spec = write_spec(
+        MINIMAL
+        + f"    databases: [{huge}]\n    env:\n      A: '${{apps.{huge}.url}}'\n    {huge}: 1\n{huge}: 2\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert len(lines) >= 4
+    for line in lines:
+        assert LOCATED.match(line), line
+        assert len(line) < 400, line[:200]
+    assert any("unknown key 'bbbbbbbbbb" in line and "...'" in line for line in lines)

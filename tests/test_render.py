@@ -3,6 +3,7 @@ never carrying a secret value."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,37 @@ def test_render_empty_command_and_args_leave_the_image_defaults():
     kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "command" not in container and "args" not in container
+
+
+def test_render_quoted_setting_that_looks_like_a_number_stays_text_as_written():
+    # a quoted value is text: '0123' (a zip code), "1e3", "1_000" reach the app exactly as written
+    text = (
+        MINIMAL
+        + """\
+    env:
+      ZIP: '0123'
+      EXP: "1e3"
+      GROUPED: "1_000"
+      HALF: "0.50"
+      COUNT: 7
+"""
+    )
+    deployment = next(o for _, o in objects(render_text(text)) if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ZIP"] == "0123"
+    assert env["EXP"] == "1e3"
+    assert env["GROUPED"] == "1_000"
+    assert env["HALF"] == "0.50"
+    assert env["COUNT"] == "7"
+
+
+def test_render_folders_are_readable_like_the_files_in_them(cli, write_spec, tmp_path):
+    # mkdir's mode (0755 under the usual umask), so a CI step running as another user can read them
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        assert cli("render", str(write_spec(MINIMAL)), "--out", str(out)).code == 0
+        assert (out / "production").stat().st_mode & 0o777 == 0o755
+        assert (out / "production" / "web.yaml").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(umask)

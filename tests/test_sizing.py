@@ -220,3 +220,11 @@ def test_worker_with_a_port_is_accepted_with_a_warning() -> None:
     assert any("is a worker" in w for w in size(port=9000, profile={"workload": "worker"}).warnings)
     assert not any("is a worker" in w for w in size(port=None, profile={"workload": "worker"}).warnings)
     assert not any("is a worker" in w for w in size(port=9000, profile={"workload": "web"}).warnings)
+
+
+def test_sizing_plan_text_does_not_promise_autoscaling_to_a_fixed_count(cli, write_spec):
+    spec = write_spec(MINIMAL + "    volume: {size: 5GB, path: /data}\n")
+    text = cli("plan", str(spec)).out
+    web = next(line for line in text.splitlines() if line.startswith("  web  "))
+    assert "1 instance " in web and web.endswith("no autoscaling")
+    assert "autoscales" not in web

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import EXAMPLES, MINIMAL
 
 
@@ -74,3 +76,90 @@ def test_validate_unquoted_number_where_text_goes_says_to_quote_it(cli, write_sp
         f"{spec}:10:31: error: apps.web.command[3]: must be text, not true (YAML reads it as true/false): "
         "put it in quotes",
     ]
+
+
+def test_validate_health_path_without_leading_slash_says_how_to_write_it(cli, write_spec):
+    spec = write_spec(MINIMAL + "    health: {path: healthz}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:10:20: error: apps.web.health.path: 'healthz' is not valid: "
+        "write a path that starts with '/' and has no spaces, such as /healthz\n"
+    )
+
+
+def test_validate_size_over_the_limit_says_the_limit_as_the_user_writes_it(cli, write_spec):
+    spec = write_spec(MINIMAL + "    size: {cpu: 100, memory: 300GB}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec}:10:17: error: apps.web.size.cpu: 100 is too large: must be at most 64",
+        f"{spec}:10:30: error: apps.web.size.memory: '300GB' is too large: must be at most 256GB",
+    ]
+
+
+def test_validate_problem_only_an_environment_causes_names_that_environment(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace(
+            "  production: {}\n", "  production: {}\n  staging:\n    apps:\n      web: {public: false}\n"
+        )
+        + "    public: true\n    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:14:14: error: apps.web (in staging).domains: domains need public: true on the app\n"
+    )
+
+
+def test_validate_two_apps_with_the_same_domain_fail(cli, write_spec):
+    spec = write_spec(
+        MINIMAL
+        + "    public: true\n    domains: [shop.example.com]\n"
+        + "  shop:\n    image: ghcr.io/acme/shop:1.0\n    port: 8080\n    public: true\n"
+        + "    domains: [www.example.com, shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:16:32: error: apps.shop.domains: 'shop.example.com' is already the address of app 'web' "
+        "in production; give each app its own domain\n"
+    )
+
+
+def test_validate_volume_larger_than_a_hetzner_volume_fails(cli, write_spec):
+    spec = write_spec(MINIMAL + "    volume: {size: 11TB, path: /data}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert (
+        result.err
+        == f"{spec}:10:20: error: apps.web.volume.size: a volume holds at most 10TB (the largest Hetzner Cloud volume)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("project", "environment"), [("kube", "system"), ("kube", "public"), ("unhazzle", "system")]
+)
+def test_validate_project_and_environment_that_name_the_cluster_own_parts_fail(
+    cli, write_spec, project, environment
+):
+    spec = write_spec(
+        MINIMAL.replace("project: shop", f"project: {project}").replace("production", environment)
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:5:3: error: environments.{environment}: '{project}' and '{environment}' together make "
+        f"'{project}-{environment}', a name the cluster keeps for itself; rename the project or the environment\n"
+    )
+
+
+def test_validate_app_named_like_the_deploying_identity_fails(cli, write_spec):
+    # the cluster's guard refuses such an app every round; validate says so before publishing
+    spec = write_spec(MINIMAL.replace("  web:", "  unhazzle-applier:"))
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:7:3: error: apps.unhazzle-applier: the name 'unhazzle-applier' is kept for the identity "
+        "Unhazzle deploys with; rename the app\n"
+    )

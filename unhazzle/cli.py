@@ -74,6 +74,8 @@ def _command_in(argv: list[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if debug:  # accepted anywhere (`unhazzle plan --debug` too): it is the top-level parser's
+        argv = ["--debug", *(arg for arg in argv if arg != "--debug")]
     # pydantic reads every installed package's metadata for plugins on its first model, and a
     # plugin (an observability SDK's, say) would see users' specs and secrets files: run none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

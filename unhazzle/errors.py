@@ -6,6 +6,7 @@ object or remote concerned for operational failures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,7 +31,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: error: {printable(self.message)}"
+        return f"{self.file}:{self.line}:{self.column}: error: {printable(shortened(self.message))}"
+
+
+LONG_RUN = re.compile(r"[^\s']{200,}")
+
+
+def shortened(text: str) -> str:
+    """*text* with any run of 200 or more characters (a hostile key or name quoted back) cut to
+    its first 60 and '...', so one problem stays one readable line."""
+    return LONG_RUN.sub(lambda m: m.group()[:60] + "...", text)
 
 
 def printable(text: str) -> str:

@@ -14,8 +14,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "explain",
         help="why an app got its instances and size",
         description="Show each sizing number of APP and the answer or rule that chose it.",
+        usage="unhazzle explain [-h] [--env ENV] [SPEC] APP",
     )
-    parser.add_argument("names", nargs="+", metavar="[SPEC] APP")
+    parser.add_argument(
+        "names", nargs="+", metavar="[SPEC] APP", help="the spec (default: ./unhazzle.yaml) and the app"
+    )
     add_env(parser, "the environment to explain (default: every environment)")
     parser.set_defaults(run=run)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
 from unhazzle.compiler.render import render_plan
 from unhazzle.compiler.write import write_tree
+from unhazzle.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +29,18 @@ def run(args: argparse.Namespace) -> int:
     compiled = compile_spec(args.spec)
     envs = [env.name for env in select_envs(compiled, args.env)]
     files = render_plan(maybe_pin(compiled.plan, args), environments=envs)
+    _check_out(Path(args.out))
     written = write_tree(Path(args.out), files)
     objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())
     print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {args.out}")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """--out names a folder we can create or write to; anything else is a bad flag (exit 2)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"--out: error: '{out}' is a file, not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"--out: error: cannot write to '{out}': {exc.strerror or exc}") from None
