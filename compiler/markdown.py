@@ -21,6 +21,16 @@ def cell(value: object) -> str:
     return re.sub(r"([<>*_`\[\]])", r"\\\1", text)
 
 
+def prose(value: object) -> str:
+    """A sentence of ours for a list item: escaped as a cell, except the `commands` we quote in
+    backticks, which stay code spans (a code span shows its text as is, so it needs no escape)."""
+    parts = re.split(r"(`[^`\n]+`)", str(value).replace("\n", " "))
+    return "".join(
+        part if part.startswith("`") and part.endswith("`") and len(part) > 1 else cell(part)
+        for part in parts
+    )
+
+
 def table(head: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -81,7 +91,7 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
     notes = warnings(plan)
     if notes:
         lines += ["", "### Warnings", ""]
-        lines += [f"- **{cell(w['app'])}** ({cell(w['environment'])}): {cell(w['message'])}" for w in notes]
+        lines += [f"- **{cell(w['app'])}** ({cell(w['environment'])}): {prose(w['message'])}" for w in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -129,7 +139,7 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
 def _warning_lines(warnings: list[dict[str, str]]) -> list[str]:
     """At most WARNINGS_SHOWN: a comment is read on a phone; the plan has the full list."""
     lines = [
-        f"- **{cell(w['app'])}** ({cell(w['environment'])}): {cell(w['message'])}"
+        f"- **{cell(w['app'])}** ({cell(w['environment'])}): {prose(w['message'])}"
         for w in warnings[:WARNINGS_SHOWN]
     ]
     hidden = len(warnings) - WARNINGS_SHOWN

@@ -246,3 +246,15 @@ def test_preview_names_changed_secrets_never_their_values(cli, repo):
     assert result.code == 0, result.err
     assert "### Secrets" in result.out and " changed" in result.out
     assert canary not in result.out
+
+
+def test_plan_markdown_warnings_show_commands_as_code(cli, tmp_path):
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text((EXAMPLES / "shop" / "unhazzle.yaml").read_text())  # no secrets file: values missing
+    markdown = cli("plan", str(spec), "--output", "markdown").out
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    spans = [
+        c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "code_inline"
+    ]
+    assert "unhazzle secrets set web SESSION_KEY --env production" in spans
+    assert "\\`" not in markdown
