@@ -89,15 +89,15 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
 
 
 def _shared_hosts(plan: Plan, positions: Positions) -> list[Problem]:
-    """In one environment a host name serves one app: two apps claiming the same domain would
-    fight over it."""
+    """A host name serves one app of one environment: two claiming the same domain would fight
+    over it on the shared cluster (a staging override that repeats production's domain, too)."""
     problems: list[Problem] = []
+    owner: dict[str, tuple[str, str]] = {}
     for env in plan.environments:
-        owner: dict[str, str] = {}
         for app in env.apps:
             for host in app.public_hosts:
-                first = owner.setdefault(host, app.name)
-                if first == app.name:
+                first, first_env = owner.setdefault(host, (app.name, env.name))
+                if (first, first_env) == (app.name, env.name):
                     continue
                 index = app.app.domains.index(host) if host in app.app.domains else 0
                 paths: list[SpecPath] = [
@@ -105,15 +105,14 @@ def _shared_hosts(plan: Plan, positions: Positions) -> list[Problem]:
                     ("apps", app.name, "domains", index),
                 ]
                 line, col = positions.first_of(paths, key=False)
-                problems.append(
-                    Problem(
-                        positions.file,
-                        line,
-                        col,
-                        f"apps.{app.name}.domains: '{host}' is already the address of app '{first}' "
-                        f"in {env.name}; give each app its own domain",
-                    )
-                )
+                where = f"apps.{app.name} (in {env.name}).domains: '{host}'"
+                if first == app.name:  # base domains shared by two production environments
+                    fix = f"give it domains of its own under environments.{env.name}.apps.{app.name}"
+                    message = f"{where} already serves this app in {first_env}; {fix}"
+                else:
+                    taken = f"is already the address of app '{first}' in {first_env}"
+                    message = f"{where} {taken}; give each app its own domain"
+                problems.append(Problem(positions.file, line, col, message))
     return problems
 
 

@@ -122,8 +122,38 @@ def test_validate_two_apps_with_the_same_domain_fail(cli, write_spec):
     result = cli("validate", str(spec))
     assert result.code == 2
     assert result.err == (
-        f"{spec}:16:32: error: apps.shop.domains: 'shop.example.com' is already the address of app 'web' "
-        "in production; give each app its own domain\n"
+        f"{spec}:16:32: error: apps.shop (in production).domains: 'shop.example.com' is already the "
+        "address of app 'web' in production; give each app its own domain\n"
+    )
+
+
+def test_validate_an_environment_repeating_another_ones_domain_fails(cli, write_spec):
+    # staging's override claims production's address
+    spec = write_spec(
+        MINIMAL.replace(
+            "production: {}",
+            "production: {}\n  staging:\n    apps:\n      web: {domains: [shop.example.com]}",
+        )
+        + "    public: true\n    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == (
+        f"{spec}:8:23: error: apps.web (in staging).domains: 'shop.example.com' already serves this app in "
+        "production; give it domains of its own under environments.staging.apps.web\n"
+    )
+
+
+def test_validate_two_production_environments_sharing_base_domains_fail(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("production: {}", "production: {}\n  production-eu: {badge: production}")
+        + "    public: true\n    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert (
+        "apps.web (in production-eu).domains: 'shop.example.com' already serves this app in production"
+        in (result.err)
     )
 
 
