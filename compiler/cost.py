@@ -40,6 +40,8 @@ class Rates:
 
     table: dt.date
     node_type: str
+    node_vcpu: int
+    node_memory_gb: float
     node_eur_month: Decimal
     vcpu_eur_month: Decimal
     gb_eur_month: Decimal
@@ -68,6 +70,8 @@ def rates_for(table: PriceTable, settings: ClusterSettings) -> Rates:
     return Rates(
         table=table.effective,
         node_type=settings.node_type,
+        node_vcpu=node.vcpu,
+        node_memory_gb=node.memory_gb,
         node_eur_month=_dec(node.eur_month),
         vcpu_eur_month=scale * _dec(split.cpu_vcpu_hour),
         gb_eur_month=scale * _dec(split.ram_gb_hour),

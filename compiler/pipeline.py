@@ -11,6 +11,7 @@ from unhazzle.compiler.budget import budget_problems
 from unhazzle.compiler.check import cross_check
 from unhazzle.compiler.cost import PlanCost, current_rates, price_plan
 from unhazzle.compiler.diagnose import problems_from
+from unhazzle.compiler.fit import oversized
 from unhazzle.compiler.load import Document, load_bytes, load_file
 from unhazzle.compiler.model import Spec
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan, build_plan
@@ -77,10 +78,11 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     if merge_problems:
         raise InputError(merge_problems)
     plan = build_plan(spec, resolved)
-    shared = _shared_hosts(plan, document.positions)
-    if shared:
-        raise InputError(shared)
-    cost = price_plan(plan, current_rates())
+    rates = current_rates()
+    unplaceable = _shared_hosts(plan, document.positions) + oversized(plan, rates, document.positions)
+    if unplaceable:
+        raise InputError(unplaceable)
+    cost = price_plan(plan, rates)
     if enforce_budget:
         over = budget_problems(spec, cost, document.positions)
         if over:

@@ -193,3 +193,20 @@ def test_validate_app_named_like_the_deploying_identity_fails(cli, write_spec):
         f"{spec}:7:3: error: apps.unhazzle-applier: the name 'unhazzle-applier' is kept for the identity "
         "Unhazzle deploys with; rename the app\n"
     )
+
+
+def test_validate_instance_bigger_than_a_server_fails(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace(
+            "production: {}", "production: {}\n  staging:\n    apps:\n      web: {size: {memory: 64GB}}"
+        )
+        + "    size: {cpu: 16, memory: 512MB}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB is more than one cx33 server has "
+        "(4 vCPU and 8 GB), and an instance runs on one server; use a smaller size and more instances",
+        f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU is more than one cx33 server has (4 vCPU and "
+        "8 GB), and an instance runs on one server; use a smaller size and more instances",
+    ]
