@@ -6,7 +6,7 @@ Field descriptions become the JSON Schema that editors show, so they speak the u
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -148,8 +148,58 @@ Pattern = Literal["steady", "daily-peaks", "spiky"]
 Provider = Literal["aiven", "supabase", "external"]
 
 
+def _empty_allowed(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The JSON Schema says what validation accepts: a key written with nothing after it where
+    that means the default (see _Strict), and an empty entry of a mapping of entries."""
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in properties or not _empty_is_default(field):
+            continue
+        prop = properties[key]
+        notes = {k: prop.pop(k) for k in ("description", "default", "title") if k in prop}
+        properties[key] = {**_or_null(prop), **notes}
+    for name in getattr(model, "EMPTY_ENTRIES", ()):
+        entries = properties[name].get("anyOf", [properties[name]])[0]
+        if "additionalProperties" in entries:
+            entries["additionalProperties"] = _or_null(entries["additionalProperties"])
+        for pattern, entry in entries.get("patternProperties", {}).items():
+            entries["patternProperties"][pattern] = _or_null(entry)
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _empty_is_default(field: Any) -> bool:
+    return field.default_factory is not None or (not field.is_required() and field.default is not None)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=_empty_allowed
+    )
+    # mappings whose entries may be written empty (`production:` with nothing under it)
+    EMPTY_ENTRIES: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        """`env:`, `secrets:` or `staging:` with nothing after it (YAML reads null) means what
+        leaving it out means, where that is a default; where None is itself a value (an
+        override's `port: null` removes the port) it stays."""
+        if not isinstance(data, dict):
+            return data
+        fields = {field.alias or name: field for name, field in cls.model_fields.items()}
+        out = {
+            key: value
+            for key, value in data.items()
+            if not (value is None and key in fields and _empty_is_default(fields[key]))
+        }
+        for name in cls.EMPTY_ENTRIES:
+            if isinstance(out.get(name), dict):
+                out[name] = {k: {} if v is None else v for k, v in out[name].items()}
+        return out
 
 
 class Budget(_Strict):
@@ -283,6 +333,8 @@ class SecretSettings(_Strict):
 class Environment(_Strict):
     """A place the project runs (production, staging, ...): one isolated area of the cluster."""
 
+    EMPTY_ENTRIES = ("apps",)
+
     badge: Badge | None = Field(
         None, description="production | staging | preview | development (default: from the name)."
     )
@@ -323,6 +375,8 @@ class Observability(_Strict):
 
 class Spec(_Strict):
     """unhazzle.yaml, format version 1."""
+
+    EMPTY_ENTRIES = ("environments", "apps", "databases")
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="unhazzle.yaml")
 

@@ -48,3 +48,39 @@ def test_schema_rejects_an_unknown_key():
     spec["apps"] = {"web": {"image": "ghcr.io/acme/web:1.0", "imgae": "x"}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(spec)
+
+
+EMPTY_KEYS = """\
+version: 1
+project: shop
+region: fsn1
+budget:
+environments:
+  production:
+  staging:
+    apps:
+      web:
+apps:
+  web:
+    image: ghcr.io/acme/web:1.0
+    port: 8080
+    env:
+    secrets:
+    profile:
+    size:
+databases:
+"""
+
+
+def test_schema_and_validation_agree_that_a_key_written_empty_means_its_default(cli, write_spec):
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(EMPTY_KEYS))
+    empty = cli("plan", str(write_spec(EMPTY_KEYS)), "--output", "json")
+    assert empty.code == 0, empty.err
+    spelled = EMPTY_KEYS.replace("budget:\n", "").replace("databases:\n", "")
+    spelled = spelled.replace("  production:\n", "  production: {}\n").replace(
+        "      web:\n", "      web: {}\n"
+    )
+    for key in ("env", "secrets", "profile", "size"):
+        spelled = spelled.replace(f"    {key}:\n", "")
+    assert json.loads(empty.out) == json.loads(cli("plan", str(write_spec(spelled)), "--output", "json").out)
