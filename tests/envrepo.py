@@ -33,6 +33,23 @@ def render_layout(spec_text: str, *, environments: list[str] | None = None) -> d
     return dict(sorted(out.items()))
 
 
+def beyond_any_machine(text: str, app: str) -> str:
+    """Manifests *text* with *app*'s instances asking for 60 vCPU, more than any simulated
+    machine has (56), and the environment's quota raised to allow it: a cluster with no room for
+    the app. The spec cannot ask for that itself (an instance larger than one server fails
+    validation), so the manifests are edited, as a full cluster would have it."""
+    docs = [doc for doc in yaml.safe_load_all(text) if doc]
+    if not docs:
+        return text
+    for doc in docs:
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] == app:
+            resources = doc["spec"]["template"]["spec"]["containers"][0]["resources"]
+            resources["requests"]["cpu"] = resources["limits"]["cpu"] = "60"
+        if doc["kind"] == "ResourceQuota":
+            doc["spec"]["hard"].update({"requests.cpu": "1000", "limits.cpu": "1000"})
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
 def _index(project: str, env: EnvPlan, files: dict[str, str], spec_text: str) -> str:
     name = env.name
     objects = []

@@ -27,6 +27,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import ROOT, Result
+from tests.envrepo import beyond_any_machine
 from tests.test_prometheus import serve_fake_prometheus
 from unhazzle import devcluster
 from unhazzle.compiler.pipeline import compile_text
@@ -48,7 +49,7 @@ apps:
   crash: {image: "ghcr.io/acme/crash:1.0", port: 8080, instances: {min: 1, max: 1}}
   fetch: {image: "ghcr.io/acme/fetch:1.4.3", port: 8080, instances: {min: 1, max: 1}}
   sick: {image: "ghcr.io/acme/sick:1.0", port: 8080, health: {path: /healthz}, instances: {min: 1, max: 1}}
-  huge: {image: "ghcr.io/acme/huge:1.0", port: 8080, size: {cpu: 60}, instances: {min: 1, max: 1}}
+  huge: {image: "ghcr.io/acme/huge:1.0", port: 8080, instances: {min: 1, max: 1}}
 """
 CRASH = {"unhazzle.test/scenario": "crashloop"}
 SCENARIOS: dict[str, dict[str, str]] = {
@@ -71,7 +72,7 @@ def manifests(spec: str) -> str:
             template["spec"]["nodeName"] = FAILURES_NODE
             template["spec"]["tolerations"] = [{"key": "unhazzle.test/failures", "operator": "Exists"}]
 
-    return rendered(spec, place)
+    return beyond_any_machine(rendered(spec, place), "huge")
 
 
 def rendered(spec: str, edit: Callable[[str, dict[str, Any]], None]) -> str:
