@@ -12,12 +12,12 @@ from dataclasses import replace
 from typing import Any
 
 from unhazzle.compiler.merge import deep_merge
+from unhazzle.compiler.model import MAX_ENV_NAME, MAX_NAME
 from unhazzle.compiler.namespace import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_for, reserved
 from unhazzle.compiler.positions import Path, Positions
 from unhazzle.compiler.suggest import hint
 from unhazzle.errors import Problem
 
-MAX_PROJECT, MAX_ENVIRONMENT = 30, 20  # the spec's limits on these names
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
 
@@ -94,10 +94,10 @@ class _Checker:
 
     def _namespaces(self) -> Iterator[Problem]:
         project = self.data.get("project")
-        if not isinstance(project, str) or len(project) > MAX_PROJECT:
+        if not isinstance(project, str) or len(project) > MAX_NAME:
             return  # a name over its own limit is reported (shortened) by validation already
         for env_name in self.environments:
-            if not isinstance(env_name, str) or len(env_name) > MAX_ENVIRONMENT:
+            if not isinstance(env_name, str) or len(env_name) > MAX_ENV_NAME:
                 continue
             namespace = namespace_for(project, env_name)
             if len(namespace) > MAX_NAMESPACE:

@@ -121,8 +121,9 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=30)]
-EnvName = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=20)]
+MAX_NAME, MAX_ENV_NAME = 30, 20  # project and app names; environment names
+Name = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=MAX_NAME)]
+EnvName = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=MAX_ENV_NAME)]
 EnvVarName = Annotated[str, Field(pattern=ENV_VAR_RE, max_length=128)]
 Domain = Annotated[str, Field(pattern=DOMAIN_RE, max_length=253)]
 AgeRecipient = Annotated[str, Field(pattern=AGE_RECIPIENT_RE), AfterValidator(_age_recipient)]

@@ -19,6 +19,7 @@ def reserved(namespace: str) -> bool:
     return namespace.startswith("kube-") or namespace in PLATFORM_NAMESPACES
 
 
-# The identity the reconciler applies each environment as (reconciler/guard.py APPLIER_NAME): an
-# app of that name is refused there, so it is refused here first.
-RESERVED_APP_NAMES = frozenset({"unhazzle-applier"})
+# The identity the reconciler applies each environment as (reconciler/rbac.py): the guard refuses
+# a folder that names an object after it, so an app of that name is refused here first.
+APPLIER_NAME = "unhazzle-applier"
+RESERVED_APP_NAMES = frozenset({APPLIER_NAME})

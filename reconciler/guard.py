@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from unhazzle.compiler.namespace import namespace_for, reserved
+from unhazzle.compiler.namespace import APPLIER_NAME, namespace_for, reserved
 from unhazzle.errors import InputError, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a 3,000-app environment renders files of a few KB each
@@ -35,9 +35,9 @@ ALLOWED_KINDS = {
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("networking.k8s.io/v1", "Ingress"),
 }
-# The identity each environment is applied as (rbac.py): a folder may neither redefine it nor run
-# an app as it, or an app could reach the API server with the applier's rights and skip this check.
-APPLIER_NAME = "unhazzle-applier"
+# The identity each environment is applied as (APPLIER_NAME, rbac.py): a folder may neither
+# redefine it nor run an app as it, or an app could reach the API server with the applier's
+# rights and skip this check.
 NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
     MANAGED_BY[0]: MANAGED_BY[1],

@@ -13,7 +13,8 @@ Two identities, so that a hole in our own check (guard.py) is not a hole in the 
 
 from __future__ import annotations
 
-from unhazzle.reconciler.guard import ALLOWED_KINDS, APPLIER_NAME
+from unhazzle.compiler.namespace import APPLIER_NAME
+from unhazzle.reconciler.guard import ALLOWED_KINDS
 from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
 
 APPLIER = APPLIER_NAME
