@@ -11,12 +11,10 @@ from unhazzle.compiler.budget import budget_problems
 from unhazzle.compiler.check import cross_check
 from unhazzle.compiler.cost import PlanCost, current_rates, price_plan
 from unhazzle.compiler.diagnose import problems_from
-from unhazzle.compiler.fit import oversized
 from unhazzle.compiler.load import Document, load_bytes, load_file
 from unhazzle.compiler.model import Spec
+from unhazzle.compiler.placement import placement_problems
 from unhazzle.compiler.plan import AppPlan, EnvPlan, Plan, build_plan
-from unhazzle.compiler.positions import Path as SpecPath
-from unhazzle.compiler.positions import Positions
 from unhazzle.compiler.resolve import resolve
 from unhazzle.compiler.secretcheck import SecretFindings, check_secrets, fix_command
 from unhazzle.compiler.secretdelivery import secrets_checksum, used_ciphertexts
@@ -79,7 +77,7 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
         raise InputError(merge_problems)
     plan = build_plan(spec, resolved)
     rates = current_rates()
-    unplaceable = _shared_hosts(plan, document.positions) + oversized(plan, rates, document.positions)
+    unplaceable = placement_problems(plan, rates, document.positions)
     if unplaceable:
         raise InputError(unplaceable)
     cost = price_plan(plan, rates)
@@ -88,34 +86,6 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
         if over:
             raise InputError(over)
     return Compiled(document=document, spec=spec, plan=plan, cost=cost)
-
-
-def _shared_hosts(plan: Plan, positions: Positions) -> list[Problem]:
-    """A host name serves one app of one environment: two claiming the same domain would fight
-    over it on the shared cluster (a staging override that repeats production's domain, too)."""
-    problems: list[Problem] = []
-    owner: dict[str, tuple[str, str]] = {}
-    for env in plan.environments:
-        for app in env.apps:
-            for host in app.public_hosts:
-                first, first_env = owner.setdefault(host, (app.name, env.name))
-                if (first, first_env) == (app.name, env.name):
-                    continue
-                index = app.app.domains.index(host) if host in app.app.domains else 0
-                paths: list[SpecPath] = [
-                    ("environments", env.name, "apps", app.name, "domains", index),
-                    ("apps", app.name, "domains", index),
-                ]
-                line, col = positions.first_of(paths, key=False)
-                where = f"apps.{app.name} (in {env.name}).domains: '{host}'"
-                if first == app.name:  # base domains shared by two production environments
-                    fix = f"give it domains of its own under environments.{env.name}.apps.{app.name}"
-                    message = f"{where} already serves this app in {first_env}; {fix}"
-                else:
-                    taken = f"is already the address of app '{first}' in {first_env}"
-                    message = f"{where} {taken}; give each app its own domain"
-                problems.append(Problem(positions.file, line, col, message))
-    return problems
 
 
 def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled:
