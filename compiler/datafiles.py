@@ -12,15 +12,15 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
-import os
 import pickle
-import tempfile
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import ruamel.yaml
 
 from unhazzle.compiler.cachedir import user_cache_dir
+from unhazzle.compiler.write import write_file_atomic
 
 
 def read_data(relative: str) -> Any:
@@ -54,15 +54,7 @@ class _PlainData(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
 
 
-def _store(entry: Any, data: Any) -> None:
+def _store(entry: Path, data: Any) -> None:
     """Write *data* to *entry* atomically (a concurrent run reads a whole entry or none)."""
     with contextlib.suppress(OSError):
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, entry)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        write_file_atomic(entry, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

@@ -50,15 +50,16 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
     return [target / rel for rel in sorted(files)]
 
 
-def write_file_atomic(path: Path, text: str) -> None:
-    """Replace *path* with *text* in one rename, so readers never see half a file. The file
-    keeps its permissions (a new one gets the usual 0644 less the umask, not mkstemp's 0600)."""
+def write_file_atomic(path: Path, content: str | bytes) -> None:
+    """Replace *path* with *content* (text is written as UTF-8) in one rename, so readers never
+    see half a file. The file keeps its permissions (a new one gets the usual 0644 less the
+    umask, not mkstemp's 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.chmod(tmp, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

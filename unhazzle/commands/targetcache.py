@@ -5,6 +5,7 @@ compiler misses, and anything unreadable is simply compiled again."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import unhazzle
 from unhazzle.compiler.cachedir import user_cache_dir
+from unhazzle.compiler.write import write_file_atomic
 
 # The modules whose logic decides the view: an edit to one (a development install) misses.
 _DECIDERS = ("compiler/plan.py", "compiler/merge.py", "compiler/model.py", "compiler/resolve.py")
@@ -64,10 +66,5 @@ def remember(spec: Path, view: View) -> None:
     entry = _entry(spec)
     if entry is None:
         return
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        scratch = entry.with_suffix(".tmp")
-        scratch.write_text(json.dumps(asdict(view)), encoding="utf-8")
-        scratch.replace(entry)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_file_atomic(entry, json.dumps(asdict(view)))
