@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -17,6 +16,8 @@ def closest(word: object, options: Iterable[str]) -> str | None:
     prefixed = sorted(o for o in choices if len(word) >= 3 and o.startswith(word))
     if len(prefixed) == 1:
         return prefixed[0]
+    import difflib  # here: only a spec with a mistake pays for importing it
+
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return match[0] if match else None
 
