@@ -216,6 +216,16 @@ def test_sizing_explain_quotes_the_numbers_and_answers(cli):
     assert re.search(r"autoscaling\s+at 60% CPU\s+latency: sensitive", result.out)
 
 
+def test_sizing_explain_speaks_of_health_checks_only_where_there_are_some(cli):
+    """The scale-up reason is about adding instances; check timings belong to the health checks row,
+    and a worker (no port) has none."""
+    result = cli("explain", str(EXAMPLES / "shop" / "unhazzle.yaml"), "worker", "--env", "production")
+    assert result.code == 0
+    adds = next(line for line in result.out.splitlines() if line.strip().startswith("adds at most"))
+    assert "checked" not in adds and "instances every 15 s" in adds
+    assert re.search(r"health checks\s+none\s+no port", result.out)
+
+
 def test_worker_with_a_port_is_accepted_with_a_warning() -> None:
     assert any("is a worker" in w for w in size(port=9000, profile={"workload": "worker"}).warnings)
     assert not any("is a worker" in w for w in size(port=None, profile={"workload": "worker"}).warnings)
