@@ -13,7 +13,7 @@ from typing import Any
 from unhazzle.compiler.cost import PlanCost
 from unhazzle.compiler.plan import Plan
 from unhazzle.compiler.preview import MARKER
-from unhazzle.compiler.report import eur_range, prices_line, warnings
+from unhazzle.compiler.report import eur_range, prices_line, warnings, where
 
 
 def cell(value: object) -> str:
@@ -91,7 +91,7 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
     notes = warnings(plan)
     if notes:
         lines += ["", "### Warnings", ""]
-        lines += [f"- **{cell(w['app'])}** ({cell(w['environment'])}): {prose(w['message'])}" for w in notes]
+        lines += [f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}" for w in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -136,10 +136,10 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _warning_lines(warnings: list[dict[str, str]]) -> list[str]:
+def _warning_lines(warnings: list[dict[str, Any]]) -> list[str]:
     """At most WARNINGS_SHOWN: a comment is read on a phone; the plan has the full list."""
     lines = [
-        f"- **{cell(w['app'])}** ({cell(w['environment'])}): {prose(w['message'])}"
+        f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}"
         for w in warnings[:WARNINGS_SHOWN]
     ]
     hidden = len(warnings) - WARNINGS_SHOWN

@@ -86,18 +86,25 @@ def _app_json(app: AppPlan, cost: AppCost) -> dict[str, Any]:
     }
 
 
-def warnings(plan: Plan) -> list[dict[str, str]]:
-    """Each warning once, with the app (and environment) it concerns."""
-    seen: set[tuple[str, str]] = set()
-    out: list[dict[str, str]] = []
+def warnings(plan: Plan) -> list[dict[str, Any]]:
+    """Each warning once, with the app and every environment it concerns ("environment" is the
+    first of them, as the field was before the list was added)."""
+    found: dict[tuple[str, str], list[str]] = {}
     for env in plan.environments:
         for app in env.apps:
             for message in app.warnings:
-                if (app.name, message) in seen:
-                    continue
-                seen.add((app.name, message))
-                out.append({"app": app.name, "environment": env.name, "message": message})
-    return out
+                where = found.setdefault((app.name, message), [])
+                if env.name not in where:
+                    where.append(env.name)
+    return [
+        {"app": app, "environment": envs[0], "environments": envs, "message": message}
+        for (app, message), envs in found.items()
+    ]
+
+
+def where(warning: dict[str, Any]) -> str:
+    """The environments a warning concerns, for a line of text."""
+    return ", ".join(warning["environments"])
 
 
 def eur_range(low: Decimal, high: Decimal) -> str:
@@ -126,7 +133,7 @@ def plan_text(plan: Plan, cost: PlanCost | None = None) -> str:
     notes = warnings(plan)
     if notes:
         lines.append("warnings:")
-        lines += [f"  {w['app']} ({w['environment']}): {w['message']}" for w in notes]
+        lines += [f"  {w['app']} ({where(w)}): {w['message']}" for w in notes]
     return "\n".join(lines).rstrip() + "\n"
 
 

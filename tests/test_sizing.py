@@ -171,6 +171,20 @@ def test_sizing_volume_wins_over_more_instances_with_a_warning(cli, write_spec):
     assert any("runs exactly 1 instance" in w["message"] for w in plan["warnings"])
 
 
+def test_plan_names_every_environment_a_warning_concerns(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("  production: {}\n", "  production: {}\n  staging: {}\n")
+        + "    profile: {workload: worker}\n"
+    )
+    plan = json.loads(cli("plan", str(spec), "--output", "json").out)
+    (warning,) = plan["warnings"]
+    assert warning["environments"] == ["production", "staging"]
+    assert warning["environment"] == "production"  # the field as it was, kept for readers of it
+    assert "  web (production, staging): is a worker" in cli("plan", str(spec)).out
+    markdown = cli("plan", str(spec), "--output", "markdown").out
+    assert "- **web** (production, staging): is a worker" in markdown
+
+
 EXPLAIN_ROWS = {
     "instances.min": ("traffic:", "instances.min:", "volume:"),
     "instances.max": ("traffic:", "instances.max:", "volume:"),
