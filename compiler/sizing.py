@@ -119,6 +119,11 @@ def _instances(
                 f"has a volume, so it runs exactly 1 instance; instances {max(asked)} is not possible "
                 "(the disk attaches to one instance at a time)"
             )
+        elif app.port and answers["latency"] == "sensitive":
+            warnings.append(
+                "latency-sensitive, yet it has a volume, so it runs a single instance: every restart "
+                "or deploy is a short downtime"
+            )
         return 1, 1
     traffic = rules.traffic[answers["traffic"]]
     pattern = rules.pattern[answers["pattern"]]

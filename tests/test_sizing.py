@@ -171,6 +171,17 @@ def test_sizing_volume_wins_over_more_instances_with_a_warning(cli, write_spec):
     assert any("runs exactly 1 instance" in w["message"] for w in plan["warnings"])
 
 
+def test_sizing_latency_sensitive_app_with_a_volume_is_warned_of_downtime(cli, write_spec):
+    # A volume means one instance; a latency-sensitive app must hear what that costs it.
+    spec = write_spec(MINIMAL + "    volume: {size: 5GB, path: /data}\n    profile: {latency: sensitive}\n")
+    plan = json.loads(cli("plan", str(spec), "--output", "json").out)
+    assert plan["environments"][0]["apps"][0]["instances"] == {"min": 1, "max": 1}
+    assert [w["message"] for w in plan["warnings"]] == [
+        "latency-sensitive, yet it has a volume, so it runs a single instance: every restart or "
+        "deploy is a short downtime"
+    ]
+
+
 def test_plan_names_every_environment_a_warning_concerns(cli, write_spec):
     spec = write_spec(
         MINIMAL.replace("  production: {}\n", "  production: {}\n  staging: {}\n")
