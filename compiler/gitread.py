@@ -41,7 +41,9 @@ def read_at_ref(spec: Path, ref: str, *, folder: str | None = None) -> SpecAtRef
     except ValueError:
         raise UsageError(f"{spec}: error: is not inside the Git repository at {root}") from None
     bad_ref = UsageError(f"--base {ref}: error: no commit, branch or tag by that name in {root}")
-    if not ref or any(ch in ref for ch in "\n\r\0"):
+    # A ':' would make the name a path inside a commit (REV:PATH), which git cat-file refuses as a
+    # whole batch; no branch or tag can hold one.
+    if not ref or any(ch in ref for ch in "\n\r\0:"):
         raise bad_ref
     parent = rel.rpartition("/")[0]
     names = [f"{ref}^{{commit}}", f"{ref}^{{commit}}:{rel}"]

@@ -120,11 +120,14 @@ def test_preview_identical_specs_say_so_in_one_line(cli, repo):
     assert body == ["No changes to unhazzle.yaml since main."]
 
 
-def test_preview_unknown_base_is_bad_input(cli, repo):
+@pytest.mark.parametrize(
+    "base", ["no-such-branch", "HEAD:../../etc", "HEAD:unhazzle.yaml", "--upload-pack=x"]
+)
+def test_preview_unknown_base_is_bad_input(cli, repo, base):
     repo.commit({"unhazzle.yaml": SHOP}, "base")
-    result = cli("preview", str(repo.spec), "--base", "no-such-branch")
+    result = cli("preview", str(repo.spec), f"--base={base}")
     assert result.code == 2
-    assert "--base no-such-branch: error: no commit, branch or tag by that name" in result.err
+    assert f"--base {base}: error: no commit, branch or tag by that name" in result.err
 
 
 def test_preview_outside_git_is_bad_input(cli, write_spec):
