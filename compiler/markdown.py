@@ -139,8 +139,7 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
 def _warning_lines(warnings: list[dict[str, Any]]) -> list[str]:
     """At most WARNINGS_SHOWN: a comment is read on a phone; the plan has the full list."""
     lines = [
-        f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}"
-        for w in warnings[:WARNINGS_SHOWN]
+        f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}" for w in warnings[:WARNINGS_SHOWN]
     ]
     hidden = len(warnings) - WARNINGS_SHOWN
     if hidden > 0:
