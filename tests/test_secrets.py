@@ -213,6 +213,7 @@ def test_missing_secrets_folder_fails_validate_but_plan_warns(cli, project):
     assert {
         "app": "web",
         "environment": "staging",
+        "environments": ["staging"],
         "message": "secret SESSION_KEY has no value yet; set it with "
         "`unhazzle secrets set web SESSION_KEY --env staging`",
     } in warnings
