@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.gitrepos import bare_repo, commit_count, commit_message, seed_commit, show, tip, tree_files
 from unhazzle.compiler.volumes import Disk, VolumeChange, disks_in_manifests, refusal, volume_changes
+from unhazzle.reconciler.objects import Ref
+from unhazzle.reconciler.volumes import refusal_in_words, waits_for_room
 
 SHOP = (EXAMPLES / "shop" / "unhazzle.yaml").read_text(encoding="utf-8")
 KUBE_WORDS = re.compile(r"persistent ?volume ?claim|\bpvc\b|namespace|\bpod\b|deployment", re.IGNORECASE)
@@ -299,3 +301,52 @@ def test_disks_in_manifests_reads_what_render_writes(cli, write_spec, tmp_path):
         "production": {"cache": Disk(5120)},
         "staging": {"cache": Disk(5120)},
     }
+
+
+# -- the cluster's refusals, in words (reconciler/volumes.py) ------------------------------------
+
+CLAIM_REF = Ref("v1", "PersistentVolumeClaim", "shop-production", "cache-data")
+ASKED = {
+    "metadata": {"labels": {"unhazzle.io/app": "cache"}},
+    "spec": {"resources": {"requests": {"storage": "2Gi"}}},
+}
+LIVE = {"status": {"capacity": {"storage": "5Gi"}}}
+
+
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [  # the API server's messages, as kube-apiserver 1.35 sent them to tests/cluster
+        (
+            'The PersistentVolumeClaim "cache-data" is invalid: spec.resources.requests.storage: '
+            "Forbidden: field can not be less than status.capacity (HTTP 422)",
+            "shop-production: app 'cache': its volume cannot be made smaller, from 5 GB to 2 GB",
+        ),
+        (
+            'persistentvolumeclaims "cache-data" is forbidden: only dynamically provisioned pvc can be '
+            "resized and the storageclass that provisions the pvc must support resize (HTTP 403)",
+            "shop-production: app 'cache': its volume cannot grow from 5 GB to 2 GB: this cluster's disks",
+        ),
+        (
+            'The PersistentVolumeClaim "cache-data" is invalid: spec: Forbidden: spec is immutable after '
+            "creation except resources.requests and volumeAttributesClassName for bound claims (HTTP 422)",
+            "its volume cannot change (to 2 GB) before its disk has been created",
+        ),
+        (
+            'persistentvolumeclaims "cache-data" is forbidden: exceeded quota: unhazzle-quota, requested: '
+            "persistentvolumeclaims=1,requests.storage=2Gi (HTTP 403)",
+            "its new 2 GB volume cannot be created yet",
+        ),
+    ],
+)
+def test_volume_refusals_are_said_in_plain_words(message, words):
+    said = refusal_in_words(CLAIM_REF, f"{CLAIM_REF}: {message}", desired=ASKED, live=LIVE)
+    assert said is not None and words in said
+    assert not KUBE_WORDS.search(said) and "Forbidden" not in said and "storageclass" not in said
+
+
+def test_volume_refusals_leave_other_messages_alone():
+    other = Ref("apps/v1", "Deployment", "shop-production", "cache")
+    assert refusal_in_words(other, "exceeded quota", desired=ASKED, live=LIVE) is None
+    assert refusal_in_words(CLAIM_REF, "connection refused", desired=ASKED, live=None) is None
+    assert waits_for_room(CLAIM_REF, "is forbidden: exceeded quota: unhazzle-quota")
+    assert not waits_for_room(other, "is forbidden: exceeded quota: unhazzle-quota")
