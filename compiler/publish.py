@@ -34,8 +34,14 @@ from unhazzle.compiler.cachedir import user_cache_dir
 from unhazzle.compiler.changes import ChangeSet, FileChange, app_images, likely_renames, plan_changes
 from unhazzle.compiler.gitrun import run_git, text
 from unhazzle.compiler.index import INDEX_FILE, BadIndexError, Source, parse_index
-from unhazzle.compiler.volumes import VolumeChange, disks_in_manifests, refusal, volume_changes
-from unhazzle.errors import OperationError, UsageError
+from unhazzle.compiler.volumes import (
+    CLAIM_KIND,
+    VolumeChange,
+    disks_in_manifests,
+    refusal,
+    volume_changes,
+)
+from unhazzle.errors import OperationError, UsageError, printable, shortened
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
@@ -90,7 +96,8 @@ class VolumeRefusal(UsageError):
     """Publishing would lose an app's data (or ask for what a disk cannot do): one line each."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        # names come from the environment repo too, which anyone may have edited: one line each
+        self.problems = [printable(shortened(problem)) for problem in problems]
         super().__init__("\n".join(problems))
 
     def lines(self) -> list[str]:
@@ -339,9 +346,14 @@ def _volume_changes(
     *,
     old_indexes: Mapping[str, Mapping[str, Any]],
 ) -> list[VolumeChange]:
-    """The volumes this publish deletes, detaches or resizes: only files it removes or rewrites
-    can hold one, so only those are read from the repo."""
-    touched = [p for p in [*changes.removals, *changes.writes] if p in old_blobs and p.endswith(".yaml")]
+    """The volumes this publish deletes, detaches or resizes: only files it removes or rewrites,
+    and that hold a volume by their environment's index, are read from the repo (one small
+    `git cat-file` each; a change to every app of a project has few volumes among them)."""
+    touched = [
+        p
+        for p in [*changes.removals, *changes.writes]
+        if p in old_blobs and p.endswith(".yaml") and _may_hold_volume(p, old_indexes)
+    ]
     before = disks_in_manifests({p: _blob(repo, old_blobs[p]) for p in touched})
     after = disks_in_manifests({p: files[p].decode("utf-8") for p in touched if p in files})
     new_indexes = {
@@ -355,6 +367,16 @@ def _volume_changes(
         for env, index in new_indexes.items()
     }
     return volume_changes(before, after, apps_after=apps_after, renames=renames)
+
+
+def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) -> bool:
+    """False only when the environment's index lists the file's objects and no volume among them."""
+    _, env, name = path.split("/")
+    objects = old_indexes.get(env, {}).get("objects")
+    if not isinstance(objects, list):
+        return True  # an unreadable index: read the file itself
+    listed = [o for o in objects if isinstance(o, Mapping) and o.get("file") == name]
+    return not listed or any(o.get("kind") == CLAIM_KIND for o in listed)
 
 
 def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:

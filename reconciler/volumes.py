@@ -33,6 +33,8 @@ def refusal_in_words(ref: Ref, message: str, *, desired: Obj, live: Obj | None) 
     if ref.kind != CLAIM:
         return None
     for marker, explain in _KNOWN:
+        if marker == QUOTA and live is not None:
+            explain = _no_room_to_grow
         if marker in message:
             app = labels(desired).get(APP_LABEL) or ref.name.removesuffix("-data")
             where = f"{ref.namespace}: app '{app}'"
@@ -67,6 +69,13 @@ def _no_room(asked: str, has: str) -> str:
         f"its new {asked} volume cannot be created yet: the environment's room for disks is used "
         "up, by a volume this change removes until it is deleted (or by a volume the environment "
         "repo asks for beyond what its spec allows); it is tried again on every pass"
+    )
+
+
+def _no_room_to_grow(asked: str, has: str) -> str:
+    return (
+        f"its volume cannot grow from {has} to {asked} yet: the environment's room for disks is "
+        f"used up; it is tried again on every pass ({WAITS})"
     )
 
 

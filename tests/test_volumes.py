@@ -239,6 +239,18 @@ def test_publish_compares_with_the_repo_not_the_old_spec(cli, write_spec, remote
     assert "shop/production: app 'cache' has its volume made smaller, from 40 GB to 5 GB" in refused.err
 
 
+def test_publish_finds_volumes_behind_an_unreadable_index_and_hostile_labels(cli, write_spec, remote):
+    assert publish(cli, write_spec, remote, SMALL).code == 0
+    manifest = show(remote, "main:shop/production/cache.yaml").decode()
+    hostile = manifest.replace('unhazzle.io/app: "cache"', 'unhazzle.io/app: "ca\\u001b[2Jche"')
+    assert hostile != manifest
+    seed_commit(remote, {"shop/production/_index.json": "{not json", "shop/production/cache.yaml": hostile})
+    refused = publish(cli, write_spec, remote, without_app(SMALL, "cache"))
+    assert refused.code == 2
+    assert "shop/production: app 'ca\\x1b[2Jche' is removed, so its 5 GB volume" in refused.err
+    assert "\x1b" not in refused.err
+
+
 def test_publish_removed_environment_keeps_its_volumes_so_needs_only_its_own_flag(cli, write_spec, remote):
     assert publish(cli, write_spec, remote, SMALL).code == 0
     only_production = SMALL.replace("  staging: {}\n", "")
@@ -336,10 +348,15 @@ LIVE = {"status": {"capacity": {"storage": "5Gi"}}}
             "persistentvolumeclaims=1,requests.storage=2Gi (HTTP 403)",
             "its new 2 GB volume cannot be created yet",
         ),
+        (
+            'persistentvolumeclaims "cache-data" is forbidden: exceeded quota: unhazzle-quota (HTTP 403)',
+            "its volume cannot grow from 5 GB to 2 GB yet: the environment's room for disks is used up",
+        ),
     ],
 )
 def test_volume_refusals_are_said_in_plain_words(message, words):
-    said = refusal_in_words(CLAIM_REF, f"{CLAIM_REF}: {message}", desired=ASKED, live=LIVE)
+    live = None if "new" in words else LIVE  # a quota refusal of a volume not made yet
+    said = refusal_in_words(CLAIM_REF, f"{CLAIM_REF}: {message}", desired=ASKED, live=live)
     assert said is not None and words in said
     assert not KUBE_WORDS.search(said) and "Forbidden" not in said and "storageclass" not in said
 
