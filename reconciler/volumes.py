@@ -10,8 +10,6 @@ Pure: the object we asked for, the live one and the server's message in, a sente
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from unhazzle.compiler.quantity import quantity_mb, size_text
 from unhazzle.reconciler.objects import APP_LABEL, Obj, Ref, labels
 
@@ -32,58 +30,44 @@ def refusal_in_words(ref: Ref, message: str, *, desired: Obj, live: Obj | None) 
     """The refusal of a volume change in words; None when *message* is not one we know."""
     if ref.kind != CLAIM:
         return None
-    for marker, explain in _KNOWN:
-        if marker == QUOTA and live is not None:
-            explain = _no_room_to_grow
+    for marker, template in _KNOWN:
         if marker in message:
+            if marker == QUOTA and live is not None:
+                template = NO_ROOM_TO_GROW
             app = labels(desired).get(APP_LABEL) or ref.name.removesuffix("-data")
-            where = f"{ref.namespace}: app '{app}'"
-            return f"{where}: {explain(_size(_asked(desired)), _size(_has(live)))}"
+            sizes = {"asked": _size(_asked(desired)), "has": _size(_has(live)), "waits": WAITS}
+            return f"{ref.namespace}: app '{app}': " + template.format(**sizes)
     return None
 
 
-def _shrink(asked: str, has: str) -> str:
-    return (
-        f"its volume cannot be made smaller, from {has} to {asked}: a disk only grows. The app keeps "
-        f"its {has} disk and the data on it; set the size back to {has} or more ({WAITS})"
-    )
-
-
-def _cannot_grow(asked: str, has: str) -> str:
-    return (
-        f"its volume cannot grow from {has} to {asked}: this cluster's disks cannot be resized. "
-        f"The app keeps its {has} disk and the data on it; set the size back to {has}, or ask "
-        f"the cluster's operator for disks that can grow ({WAITS})"
-    )
-
-
-def _not_created(asked: str, has: str) -> str:
-    return (
-        f"its volume cannot change (to {asked}) before its disk has been created; the change "
-        f"is tried again on every pass ({WAITS})"
-    )
-
-
-def _no_room(asked: str, has: str) -> str:
-    return (
-        f"its new {asked} volume cannot be created yet: the environment's room for disks is used "
-        "up, by a volume this change removes until it is deleted (or by a volume the environment "
-        "repo asks for beyond what its spec allows); it is tried again on every pass"
-    )
-
-
-def _no_room_to_grow(asked: str, has: str) -> str:
-    return (
-        f"its volume cannot grow from {has} to {asked} yet: the environment's room for disks is "
-        f"used up; it is tried again on every pass ({WAITS})"
-    )
-
-
-_KNOWN: tuple[tuple[str, Callable[[str, str], str]], ...] = (
-    (QUOTA, _no_room),
-    ("can not be less than", _shrink),
-    ("must support resize", _cannot_grow),
-    ("immutable after creation", _not_created),
+# The API server's words (as kube-apiserver 1.35 says them) -> ours; {has} is the disk's size now.
+_KNOWN = (
+    (
+        QUOTA,
+        "its new {asked} volume cannot be created yet: the environment's room for disks is used up, "
+        "by a volume this change removes until it is deleted (or by a volume the environment repo "
+        "asks for beyond what its spec allows); it is tried again on every pass",
+    ),
+    (
+        "can not be less than",
+        "its volume cannot be made smaller, from {has} to {asked}: a disk only grows. The app keeps "
+        "its {has} disk and the data on it; set the size back to {has} or more ({waits})",
+    ),
+    (
+        "must support resize",
+        "its volume cannot grow from {has} to {asked}: this cluster's disks cannot be resized. The "
+        "app keeps its {has} disk and the data on it; set the size back to {has}, or ask the "
+        "cluster's operator for disks that can grow ({waits})",
+    ),
+    (
+        "immutable after creation",
+        "its volume cannot change (to {asked}) before its disk has been created; the change is "
+        "tried again on every pass ({waits})",
+    ),
+)
+NO_ROOM_TO_GROW = (
+    "its volume cannot grow from {has} to {asked} yet: the environment's room for disks is used "
+    "up; it is tried again on every pass ({waits})"
 )
 
 
