@@ -44,9 +44,9 @@ def refusal_in_words(ref: Ref, message: str, *, desired: Obj, live: Obj | None) 
 _KNOWN = (
     (
         QUOTA,
-        "its new {asked} volume cannot be created yet: the environment's room for disks is used up, "
-        "by a volume this change removes until it is deleted (or by a volume the environment repo "
-        "asks for beyond what its spec allows); it is tried again on every pass",
+        "its new {asked} volume cannot be created yet: the environment's room for disks is taken "
+        "by volumes still on the cluster (one this change removes, until it is deleted, or one kept "
+        "for its data after its app stopped using it); it is tried again on every pass",
     ),
     (
         "can not be less than",
