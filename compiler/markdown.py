@@ -152,8 +152,7 @@ def _volume_section(volumes: dict[str, Any]) -> list[str]:
 def _warning_lines(warnings: list[dict[str, Any]]) -> list[str]:
     """At most WARNINGS_SHOWN: a comment is read on a phone; the plan has the full list."""
     lines = [
-        f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}"
-        for w in warnings[:WARNINGS_SHOWN]
+        f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}" for w in warnings[:WARNINGS_SHOWN]
     ]
     hidden = len(warnings) - WARNINGS_SHOWN
     if hidden > 0:
