@@ -43,6 +43,8 @@ class ChangeSet:
     removals: list[str]
     files: list[FileChange]
     summaries: dict[str, str] = field(default_factory=dict)
+    # What happens to volumes and their data, in words (compiler/volumes.py), for the message.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -60,9 +62,11 @@ class ChangeSet:
         return f"{self.project}: {len(self.summaries)} environments changed ({', '.join(self.summaries)})"
 
     def message(self, trailers: Mapping[str, str]) -> str:
-        """Subject, one line per environment when several changed, the files, then trailers."""
+        """Subject, one line per environment when several changed, what happens to volumes, the
+        files, then trailers."""
         body = [f"{self.project}/{env}: {text}" for env, text in self.summaries.items()]
-        parts = [self.subject(), "\n".join(body) if len(body) > 1 else "", _files_block(self.files)]
+        notes = "\n".join(self.notes)
+        parts = [self.subject(), "\n".join(body) if len(body) > 1 else "", notes, _files_block(self.files)]
         parts.append("\n".join(f"{key}: {value}" for key, value in trailers.items() if value))
         return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -190,6 +194,25 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touc
         notes = notes or ["index updated"]
         notes[-1] += " changed"
     return ", ".join(notes)
+
+
+def likely_renames(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, str]:
+    """Removed app -> added app, where an added app has the image of exactly one removed app
+    and no other added app has it too: most likely the same app under a new name. *before* and
+    *after* map app names to their images."""
+    removed = {name: image for name, image in before.items() if name not in after}
+    added = {name: image for name, image in after.items() if name not in before}
+    guesses: dict[str, list[str]] = {}
+    for name, image in added.items():
+        same = [old for old, old_image in removed.items() if old_image == image]
+        if len(same) == 1:
+            guesses.setdefault(same[0], []).append(name)
+    return {old: new[0] for old, new in guesses.items() if len(new) == 1}
+
+
+def app_images(index: Mapping[str, Any]) -> dict[str, Any]:
+    """App -> image in an index (None where a hand edit lost it)."""
+    return {name: info.get("image") for name, info in _apps(index).items()}
 
 
 def _apps(index: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

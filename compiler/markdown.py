@@ -123,6 +123,8 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
         lines += ["", f"_{cell(data['base_note'])}_"]
     if data.get("budget"):
         lines += ["", "Project " + _budget_text(data["budget"])]
+    if data.get("volumes"):
+        lines += ["", *_volume_section(data["volumes"])]
     for env in data["environments"]:
         lines += ["", *_env_section(env, diffs=diffs)]
     if data.get("secret_changes"):
@@ -134,6 +136,17 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
     if data["warnings"]:
         lines += ["", "### Warnings", "", *_warning_lines(data["warnings"])]
     return "\n".join(lines) + "\n"
+
+
+def _volume_section(volumes: dict[str, Any]) -> list[str]:
+    """First after the cost: a deleted disk is the one change nobody can take back."""
+    title = "### ⚠️ Data on volumes will be lost" if volumes["data_lost"] else "### Volumes"
+    lines = [title, "", *[f"- {prose(c['message'])}." for c in volumes["changes"]]]
+    if volumes["data_lost"]:
+        lines += ["", f"`unhazzle publish` refuses this unless given `{volumes['allow_flag']}`."]
+    if not all(c["possible"] for c in volumes["changes"]):
+        lines += ["", "`unhazzle publish` refuses a smaller volume: a disk cannot shrink."]
+    return lines
 
 
 def _warning_lines(warnings: list[dict[str, Any]]) -> list[str]:

@@ -10,12 +10,14 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from unhazzle.compiler.changes import likely_renames
 from unhazzle.compiler.cost import AppCost, EnvCost, cents, cost_json
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.plan import AppPlan, EnvPlan
 from unhazzle.compiler.render import render_apps, render_environment_file
 from unhazzle.compiler.report import plan_json, warnings
 from unhazzle.compiler.secretdelivery import diff_stores
+from unhazzle.compiler.volumes import DELETE_FLAG, Disk, volume_changes
 
 MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
 MAX_DIFF_LINES = 400  # per file; a pull-request comment holds at most 65,536 characters
@@ -44,6 +46,7 @@ def build_preview(
         "cost_eur_month": _money(before, after, had_base=base is not None),
         "budget": _budget(head.spec.budget.max_monthly_eur if head.spec.budget else None, after[1]),
         "environments": environments,
+        "volumes": _volumes(environments),
         "secret_changes": [asdict(change) for change in secrets],  # names only, never values
         "warnings": warnings(head.plan),
     }
@@ -146,6 +149,43 @@ def _environment(name: str, base: Compiled | None, head: Compiled, files: Files)
         "cost_eur_month": _money(before, after, had_base=old is not None),
         "budget": _budget(env.budget.max_monthly_eur if env.budget and new else None, after[1]),
         "manifest_diffs": diffs,
+        "volume_changes": _volume_changes(name, old, new, apps),
+    }
+
+
+def _volume_changes(
+    name: str,
+    old: tuple[EnvPlan, EnvCost] | None,
+    new: tuple[EnvPlan, EnvCost] | None,
+    apps: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """What happens to the environment's disks and the data on them (compiler/volumes.py)."""
+    if old is None or new is None:
+        return []  # a new environment has no data yet; a removed one keeps its volumes
+    renames = {a["renamed_from"]: a["name"] for a in apps if a.get("renamed_from")}
+    found = volume_changes(
+        {name: _disks(old[0])},
+        {name: _disks(new[0])},
+        apps_after={name: [a.name for a in new[0].apps]},
+        renames={name: renames},
+    )
+    return [change.as_json() for change in found]
+
+
+def _disks(env: EnvPlan) -> dict[str, Disk]:
+    return {a.name: Disk(a.app.volume.size, a.app.volume.path) for a in env.apps if a.app.volume}
+
+
+def _volumes(environments: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Every volume change of the preview in one place, with what publish will ask for."""
+    changes = [change for env in environments for change in env["volume_changes"]]
+    if not changes:
+        return None
+    return {
+        "changes": changes,
+        "data_lost": any(c["data_lost"] for c in changes),
+        "publish_refuses": any(c["data_lost"] or not c["possible"] for c in changes),
+        "allow_flag": DELETE_FLAG,
     }
 
 
@@ -161,11 +201,11 @@ def _apps(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | No
 def _mark_renames(apps: list[dict[str, Any]]) -> None:
     """An added app with the image of exactly one removed app was most likely renamed: say so
     (the diff still shows one file removed and one added, as the cluster will see it)."""
-    removed = [a for a in apps if a["status"] == "removed"]
-    for app in (a for a in apps if a["status"] == "added"):
-        same = [r["name"] for r in removed if r["image"] == app["image"]]
-        if len(same) == 1:
-            app["renamed_from"] = same[0]
+    before = {a["name"]: a["before"]["image"] for a in apps if a["before"]}
+    after = {a["name"]: a["image"] for a in apps if a["status"] != "removed"}
+    by_name = {a["name"]: a for a in apps}
+    for old, new in likely_renames(before, after).items():
+        by_name[new]["renamed_from"] = old
 
 
 def _app_view(app: AppPlan, cost: AppCost) -> dict[str, Any]:

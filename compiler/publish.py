@@ -31,10 +31,17 @@ from typing import IO, Any
 
 from unhazzle import __version__
 from unhazzle.compiler.cachedir import user_cache_dir
-from unhazzle.compiler.changes import ChangeSet, FileChange, plan_changes
+from unhazzle.compiler.changes import ChangeSet, FileChange, app_images, likely_renames, plan_changes
 from unhazzle.compiler.gitrun import run_git, text
 from unhazzle.compiler.index import INDEX_FILE, BadIndexError, Source, parse_index
-from unhazzle.errors import OperationError, UsageError
+from unhazzle.compiler.volumes import (
+    CLAIM_KIND,
+    VolumeChange,
+    disks_in_manifests,
+    refusal,
+    volume_changes,
+)
+from unhazzle.errors import OperationError, UsageError, printable, shortened
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
@@ -64,6 +71,9 @@ class PublishOptions:
     branch: str = "main"
     # Remove environment folders the spec no longer has (never done without it).
     allow_delete_environment: bool = False
+    # Remove or rename an app with a volume, or take the volume from an app, though the app's data
+    # goes with it (never done without it; compiler/volumes.py says what each change does).
+    allow_delete_volume: bool = False
     # Work out the commit, and report it, but neither commit nor push.
     dry_run: bool = False
     # Push attempts before giving up when other publishers keep winning the race.
@@ -80,6 +90,18 @@ class PublishOptions:
     # Sign the commit (`git commit-tree -S`) with the user's Git signing settings (user.signingkey,
     # gpg.format), for a reconciler that applies only signed tips.
     sign: bool = False
+
+
+class VolumeRefusal(UsageError):
+    """Publishing would lose an app's data (or ask for what a disk cannot do): one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        # names come from the environment repo too, which anyone may have edited: one line each
+        self.problems = [printable(shortened(problem)) for problem in problems]
+        super().__init__("\n".join(problems))
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
 
 
 def default_publish_options() -> PublishOptions:
@@ -302,13 +324,59 @@ def _changes(
             # a hand-edited index only costs the summary its detail
             with contextlib.suppress(BadIndexError):
                 old_indexes[parts[1]] = parse_index(_blob(repo, blob), where=path)
-    return plan_changes(
+    changes = plan_changes(
         project,
         files,
         old_blobs,
         old_indexes=old_indexes,
         allow_delete=options.allow_delete_environment,
     )
+    volumes = _volume_changes(repo, changes, old_blobs, files, old_indexes=old_indexes)
+    refused = refusal(volumes, allow_delete=options.allow_delete_volume, project=project)
+    if refused:
+        raise VolumeRefusal(refused)
+    return dataclasses.replace(changes, notes=[c.message() for c in volumes])
+
+
+def _volume_changes(
+    repo: Path,
+    changes: ChangeSet,
+    old_blobs: Mapping[str, str],
+    files: Mapping[str, bytes],
+    *,
+    old_indexes: Mapping[str, Mapping[str, Any]],
+) -> list[VolumeChange]:
+    """The volumes this publish deletes, detaches or resizes: only files it removes or rewrites,
+    and that hold a volume by their environment's index, are read from the repo (one small
+    `git cat-file` each; a change to every app of a project has few volumes among them)."""
+    touched = [
+        p
+        for p in [*changes.removals, *changes.writes]
+        if p in old_blobs and p.endswith(".yaml") and _may_hold_volume(p, old_indexes)
+    ]
+    before = disks_in_manifests({p: _blob(repo, old_blobs[p]) for p in touched})
+    after = disks_in_manifests({p: files[p].decode("utf-8") for p in touched if p in files})
+    new_indexes = {
+        path.split("/")[1]: parse_index(data, where=path)
+        for path, data in files.items()
+        if path.endswith(f"/{INDEX_FILE}")
+    }
+    apps_after = {env: list(app_images(index)) for env, index in new_indexes.items()}
+    renames = {
+        env: likely_renames(app_images(old_indexes.get(env, {})), app_images(index))
+        for env, index in new_indexes.items()
+    }
+    return volume_changes(before, after, apps_after=apps_after, renames=renames)
+
+
+def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) -> bool:
+    """False only when the environment's index lists the file's objects and no volume among them."""
+    _, env, name = path.split("/")
+    objects = old_indexes.get(env, {}).get("objects")
+    if not isinstance(objects, list):
+        return True  # an unreadable index: read the file itself
+    listed = [o for o in objects if isinstance(o, Mapping) and o.get("file") == name]
+    return not listed or any(o.get("kind") == CLAIM_KIND for o in listed)
 
 
 def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from unhazzle.reconciler import diff
 from unhazzle.reconciler.client import Client, ClusterError, Forbidden, NotFound
 from unhazzle.reconciler.objects import Obj, Ref, stage
+from unhazzle.reconciler.volumes import refusal_in_words, waits_for_room
 
 
 class Verified:
@@ -80,7 +81,8 @@ class ApplyOptions:
 
 @dataclass(frozen=True)
 class Change:
-    """What happened to one object: created, configured, unchanged, skipped or failed.
+    """What happened to one object: created, configured, unchanged, skipped, waiting or failed.
+    `waiting`: a new volume the environment has no room for yet (reconciler/volumes.py).
     `drift` marks a configured object whose desired state had not changed: someone edited it."""
 
     ref: Ref
@@ -174,7 +176,11 @@ def apply_one(client: Client, desired: Obj, live: Obj | None, options: ApplyOpti
             client.apply(desired)
         return Change(ref, "configured", drift=drift, diff=text)
     except ClusterError as err:
-        return Change(ref, "failed", error=str(err))
+        words = refusal_in_words(ref, str(err), desired=desired, live=live)
+        if live is None and waits_for_room(ref, str(err)):
+            # not a failure: the room comes when pruning deletes what this revision removed
+            return Change(ref, "waiting", error=words or str(err))
+        return Change(ref, "failed", error=words or str(err))
 
 
 def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Change:

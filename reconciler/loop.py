@@ -316,7 +316,7 @@ class Reconciler:
 
     def _failed(self, outcome: EnvOutcome) -> bool:
         failed = [c for c in outcome.changes if c.action == "failed"]
-        for change in failed:
+        for change in [c for c in outcome.changes if c.action in ("failed", "waiting")]:
             if change.error not in outcome.errors:
                 outcome.errors.append(change.error)
         return bool(failed)

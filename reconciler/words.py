@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from unhazzle.compiler.quantity import quantity_mb as quantity_mb  # re-exported: usage.py, tests
+from unhazzle.compiler.quantity import size_text
+
 Dict = Mapping[str, Any]
 Severity = Literal["ok", "progressing", "warning", "failing"]
 RESTART_WINDOW = timedelta(hours=1)
@@ -81,22 +84,6 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def quantity_mb(value: Any) -> int | None:
-    """A memory quantity ('512Mi', '1Gi', '536870912', '500M') in MB (binary, as sizes are written)."""
-    if not isinstance(value, str | int):
-        return None
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGTE]i?|k|m)?\s*", str(value))
-    if not match:
-        return None
-    factors = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "K": 1e3, "M": 1e6}
-    factors |= {"G": 1e9, "T": 1e12, "m": 1e-3, "Ei": 2**60, "E": 1e18}
-    try:
-        number = float(match.group(1))
-    except ValueError:
-        return None
-    return round(number * factors.get(match.group(2) or "", 1) / 2**20)
-
-
 def cpu_cores(value: Any) -> float | None:
     """A CPU quantity ('500m', '1', '250000n') in cores."""
     match = re.fullmatch(r"\s*([0-9.]+)\s*([num]?)\s*", str(value)) if value is not None else None
@@ -107,10 +94,6 @@ def cpu_cores(value: Any) -> float | None:
     except ValueError:
         return None
     return number * {"": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}[match.group(2)]
-
-
-def size_text(mb: int) -> str:
-    return f"{mb // 1024} GB" if mb >= 1024 and mb % 1024 == 0 else f"{mb} MB"
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

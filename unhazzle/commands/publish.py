@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="delete the folders of environments the spec no longer has",
     )
     parser.add_argument(
+        "--allow-delete-volume",
+        action="store_true",
+        help="publish even though an app with a volume is removed or renamed (its disk and the "
+        "data on it are deleted), or an app loses its volume (it starts without that data)",
+    )
+    parser.add_argument(
         "--message-trailer",
         action="append",
         default=[],
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     options = PublishOptions(
         branch=_branch(args.branch),
         allow_delete_environment=args.allow_delete_environment,
+        allow_delete_volume=args.allow_delete_volume,
         dry_run=args.dry_run,
         trailers=_trailers(args.message_trailer),
         timeout_s=_timeout(args.timeout),
