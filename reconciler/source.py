@@ -36,6 +36,18 @@ class SourceError(OperationError):
     """The environment repo could not be reached or a commit could not be read."""
 
 
+class NoSuchRepo(SourceError):
+    """The repo named on the command line is not a Git repo: a typo to fix, not an outage."""
+
+    exit_code = 2
+
+
+class NoSuchBranch(SourceError):
+    """The repo answers but has no such branch: a typo, or nothing published there yet."""
+
+    exit_code = 2
+
+
 class SignatureError(SourceError):
     """The commit is not signed by a trusted key: it must not be read, let alone applied."""
 
@@ -82,15 +94,31 @@ class GitSource:
 
     def remote_tip(self) -> str:
         """The branch tip's commit id, asking the remote only (no objects transferred)."""
+        heads = self._heads(f"refs/heads/{self.branch}")
+        if self.branch in heads:
+            return heads[self.branch]
+        others = sorted(self._heads())
+        has = f"it has {', '.join(others)}" if others else "nothing is published there yet"
+        raise NoSuchBranch(f"{self.url}: branch '{self.branch}' does not exist; {has}")
+
+    def _heads(self, *patterns: str) -> dict[str, str]:
+        """Branch name -> tip of the remote's branches (matching *patterns*, else all)."""
         try:
-            out = git.cmd.Git().ls_remote(self.url, f"refs/heads/{self.branch}")
+            out = git.cmd.Git().ls_remote("--heads", self.url, *patterns)
         except git.exc.GitCommandError as exc:
-            raise SourceError(f"{self.url}: cannot reach the environment repo: {_first_line(exc)}") from None
+            reason = _first_line(exc)
+            if "not a git repository" in reason or "does not appear to be a git repository" in reason:
+                there = Path(self.url).exists()
+                raise NoSuchRepo(
+                    f"{self.url}: {'not a Git repo' if there else 'no such environment repo'}"
+                ) from None
+            raise SourceError(f"{self.url}: cannot reach the environment repo: {reason}") from None
+        heads = {}
         for line in str(out).splitlines():
             sha, _, ref = line.partition("\t")
-            if ref == f"refs/heads/{self.branch}" and _SHA.match(sha):
-                return sha
-        raise SourceError(f"{self.url}: branch '{self.branch}' does not exist")
+            if ref.startswith("refs/heads/") and _SHA.match(sha):
+                heads[ref.removeprefix("refs/heads/")] = sha
+        return heads
 
     def local_tip(self) -> str | None:
         """The last commit fetched into the mirror: what a restarted reconciler applies (and
@@ -202,8 +230,13 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
 
 
 def _first_line(exc: git.exc.GitCommandError) -> str:
+    """Git's own reason: its first `fatal:` or `error:` line (the lines after it are advice,
+    which cut to one line reads as nonsense: "and the repository exists.")."""
     text = str(exc.stderr or exc).strip().strip("'").replace("stderr: ", "").strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip().strip("'") for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
     return lines[-1] if lines else "git failed"
 
 

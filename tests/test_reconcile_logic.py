@@ -25,7 +25,14 @@ from unhazzle.reconciler.apply import Verified
 from unhazzle.reconciler.loop import EnvOutcome, LoopOptions, Reconciler
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.secrets import secret_objects
-from unhazzle.reconciler.source import GitSource, SourceError, parse_environment, parse_revision
+from unhazzle.reconciler.source import (
+    GitSource,
+    NoSuchBranch,
+    NoSuchRepo,
+    SourceError,
+    parse_environment,
+    parse_revision,
+)
 from unhazzle.reconciler.telemetry import Log
 from unhazzle.reconciler.webhook import SIGNATURE_HEADER, Webhook, sign
 
@@ -333,11 +340,11 @@ def test_git_source_polls_the_tip_and_reads_a_commit(tmp_path: Path) -> None:
 
 def test_git_source_errors_say_where(tmp_path: Path) -> None:
     source = GitSource(str(tmp_path / "missing.git"), "main", tmp_path / "cache")
-    with pytest.raises(SourceError, match=r"missing\.git: cannot reach"):
+    with pytest.raises(NoSuchRepo, match=r"missing\.git: no such environment repo"):
         source.remote_tip()
     repo = EnvRepo(tmp_path / "r")
     repo.publish(shop_files(environments=["staging"]))
-    with pytest.raises(SourceError, match="branch 'other' does not exist"):
+    with pytest.raises(NoSuchBranch, match="branch 'other' does not exist; it has main"):
         GitSource(repo.url, "other", tmp_path / "cache").remote_tip()
     with pytest.raises(SourceError, match="cannot read the commit"):
         GitSource(repo.url, "main", tmp_path / "cache").read("f" * 40)
