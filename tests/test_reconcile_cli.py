@@ -102,3 +102,76 @@ def test_reconcile_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
 
+
+BROKEN_CONNECTIONS = [
+    ("missing", None, "no such file"),
+    ("garbage", "{{{ not yaml", "not a cluster connection file"),
+    ("a list", "[]", "not a cluster connection file"),
+    ("empty", "", "not a cluster connection file"),
+    ("clusters not a list", "clusters: 5\n", "not a cluster connection file"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "reason"), BROKEN_CONNECTIONS, ids=[c[0] for c in BROKEN_CONNECTIONS]
+)
+@pytest.mark.parametrize("command", [["reconcile", "--repo", ".", "--once"], ["status", "--project", "shop"],
+                                     ["events", "--project", "shop"], ["logs", "web", "--project", "shop"]])  # fmt: skip
+def test_cluster_commands_explain_a_broken_connection_file(
+    cli: RunCli, tmp_path: Path, command: list[str], case: str, text: str | None, reason: str
+) -> None:
+    path = tmp_path / "kubeconfig"
+    if text is not None:
+        path.write_text(text)
+    result = cli(*command, "--kubeconfig", str(path))
+    assert result.code == 1, result.err
+    assert result.err.startswith(f"{path}: "), result.err
+    assert reason in result.err, result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert "object" not in result.err and "indices" not in result.err  # no Python internals
+
+
+@pytest.mark.parametrize("command", [["reconcile", "--repo", ".", "--once"], ["status", "--project", "shop"]])
+def test_cluster_commands_without_any_connection_say_how_to_give_one(
+    cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)  # not inside a cluster either
+    result = cli(*command)
+    assert result.code == 1, result.err
+    assert "give --kubeconfig FILE or set KUBECONFIG" in result.err, result.err
+    assert "Service host/port" not in result.err
+
+
+def test_cluster_commands_name_an_unknown_context(cli: RunCli, tmp_path: Path, nowhere: Path) -> None:
+    result = cli("reconcile", "--repo", ".", "--once", "--kubeconfig", str(nowhere), "--context", "prod")
+    assert result.code == 1, result.err
+    assert result.err.strip() == f"{nowhere}: cannot load cluster settings: no context named 'prod'; it has x"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status", "--project", "shop"], ["events", "--project", "shop"], ["logs", "web", "--project", "shop"],
+     ["status", "--project", "shop", "--output", "json"]],
+)  # fmt: skip
+def test_cluster_commands_say_plainly_that_the_cluster_does_not_answer(
+    cli: RunCli, nowhere: Path, command: list[str]
+) -> None:
+    result = cli(*command, "--kubeconfig", str(nowhere))
+    assert result.code == 1, result.err
+    assert "the cluster at http://127.0.0.1:9 does not answer (connection refused)" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    for inner in ("/api/", "namespaces", "pods", "Pool", "Errno", "Retry"):
+        assert inner not in result.err, result.err  # the request's path and urllib3's wrappers
+
+
+def test_reconcile_says_plainly_that_the_cluster_does_not_answer(
+    cli: RunCli, tmp_path: Path, nowhere: Path
+) -> None:
+    repo = EnvRepo(tmp_path / "env")
+    repo.publish(shop_files(environments=["staging"], edit=("secrets: [SESSION_KEY]", "secrets: []")))
+    result = reconcile(cli, tmp_path, nowhere, "--repo", repo.url, "--once", "--timeout", "1")
+    assert result.code == 1, result.err
+    assert "the cluster at http://127.0.0.1:9 does not answer (connection refused)" in result.err
+    assert "MaxRetryError" not in result.err and "API server" not in result.err
