@@ -252,7 +252,7 @@ def test_reconcile_empty_or_corrupt_revision_is_refused(env: Env, cli: Callable[
     corrupt = {k: v for k, v in corrupt.items() if k != "bad/production/worker.yaml"}
     env.repo.publish(corrupt, message="a corrupt commit")
     code, events, _ = env.once(cli)
-    assert code == 1 and any("not valid YAML" in e.get("error", "") for e in events), [
+    assert code == 2 and any("not valid YAML" in e.get("error", "") for e in events), [
         e for e in events if e["level"] == "error"
     ]
     # staging (broken) keeps its last good revision; production (valid) applies: api and worker go
@@ -581,7 +581,7 @@ def test_reconcile_refuses_a_hostile_folder_and_goes_on_with_the_others(
     layout["ten/production/web.yaml"] = web.replace("allowPrivilegeEscalation: false", "privileged: true", 1)
     env.repo.publish(layout)
     code, events, _ = env.once(cli)
-    assert code == 1  # not converged: one environment was refused
+    assert code == 2  # bad input: one environment was refused for what its folder asks
     problems = json.dumps(events)
     assert "ten/production/web.yaml" in problems and "runs privileged" in problems
     assert env.objects("ten-staging")  # the other environment went on

@@ -25,14 +25,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--repo", required=True, metavar="ENV_REPO", help="the environment repo (URL or path)")
     p.add_argument("--branch", default="main", help="the branch to follow (default: main)")
-    p.add_argument("--once", action="store_true", help="one pass; exit 0 when all is applied and healthy")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="one pass; exit 0 when all is applied and healthy, 2 when the repo holds what may not be "
+        "applied (each reason on stderr), 1 for any other trouble",
+    )
     p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS", help="seconds between checks")
     p.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     p.add_argument(
         "--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for health"
     )
     p.add_argument(
-        "--kubeconfig", metavar="PATH", help="cluster credentials (default: in-cluster or ~/.kube/config)"
+        "--kubeconfig",
+        metavar="PATH",
+        help="cluster credentials (default: the cluster's own when run inside it, else $KUBECONFIG, "
+        "else ~/.kube/config)",
     )
     p.add_argument("--context", metavar="NAME", help="the kubeconfig context to use")
     p.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics")

@@ -37,7 +37,12 @@ def add_target(parser: argparse.ArgumentParser, *, app: str = "optional") -> Non
     parser.add_argument("--env", metavar="ENV", help="only this environment (default: all)")
     parser.add_argument("--spec", metavar="SPEC", help=f"the spec file (default: ./{DEFAULT_SPEC})")
     parser.add_argument("--project", metavar="NAME", help="the project, when there is no spec at hand")
-    parser.add_argument("--kubeconfig", metavar="FILE", help="cluster connection (default: $KUBECONFIG)")
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="cluster connection (default: $KUBECONFIG, else ~/.kube/config, else the cluster's own when "
+        "run inside it)",
+    )
 
 
 def resolve(args: argparse.Namespace) -> Target:
