@@ -22,7 +22,7 @@ from typing import Any
 import git
 
 from unhazzle.compiler.namespace import namespace_for
-from unhazzle.errors import OperationError
+from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.signatures import FORMAT, Trust, refusal
@@ -166,7 +166,7 @@ class GitSource:
                 return _revision_from_json(commit, json.loads(cached.read_text(encoding="utf-8")))
             except (ValueError, KeyError, TypeError, OSError):
                 pass  # a damaged cache entry: parse again
-        revision = parse_revision(commit, self._files(commit))
+        revision = parse_revision(commit, *self._files(commit))
         if _SHA.match(commit):
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".tmp")
@@ -189,23 +189,23 @@ class GitSource:
         if why:
             raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
 
-    def _files(self, commit: str) -> dict[str, str]:
+    def _files(self, commit: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The commit's `<project>/<environment>/<file>` texts, and its links there (path ->
+        target), which are never followed: reported, so a folder holding one is refused."""
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
             repo = self._local()
             if not repo.git.ls_tree("--name-only", commit):
-                return {}  # an empty tree (tarfile cannot open an archive of nothing)
+                return {}, {}  # an empty tree (tarfile cannot open an archive of nothing)
             data = repo.git.archive(
                 "--format=tar", commit, stdout_as_string=False, strip_newline_in_stdout=False
             )
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                files = {
-                    member.name: _read(tar, member)
-                    for member in tar.getmembers()
-                    if member.isfile() and member.name.count("/") == 2
-                }
+                members = [m for m in tar.getmembers() if m.name.count("/") == 2]
+                files = {m.name: _read(tar, m) for m in members if m.isfile()}
+                links = {m.name: m.linkname for m in members if m.issym() or m.islnk()}
         except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
-        return files
+        return files, links
 
 
 def _revision_to_json(revision: Revision) -> dict[str, Any]:
@@ -240,17 +240,19 @@ def _first_line(exc: git.exc.GitCommandError) -> str:
     return lines[-1] if lines else "git failed"
 
 
-def parse_revision(commit: str, files: dict[str, str]) -> Revision:
-    """Pure: relative path -> text for `<project>/<environment>/<file>`, into environments."""
+def parse_revision(commit: str, files: dict[str, str], links: dict[str, str] | None = None) -> Revision:
+    """Pure: relative path -> text for `<project>/<environment>/<file>`, into environments;
+    `links`: the symbolic links among them (path -> target)."""
     folders = sorted({path.rsplit("/", 1)[0] for path in files if path.endswith("/" + ENVIRONMENT_FILE)})
     envs = {}
     for folder in folders:
         own = {p.rsplit("/", 1)[1]: text for p, text in files.items() if p.rsplit("/", 1)[0] == folder}
-        envs[folder] = parse_environment(folder, own)
+        own_links = {p: target for p, target in (links or {}).items() if p.rsplit("/", 1)[0] == folder}
+        envs[folder] = parse_environment(folder, own, links=own_links)
     return Revision(commit, envs)
 
 
-def parse_environment(key: str, files: dict[str, str]) -> Environment:
+def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] | None = None) -> Environment:
     """One folder's files (name -> text). Problems are collected, not raised: the loop refuses an
     environment with problems and keeps its last good revision. The guard (reconciler/guard.py)
     parses the folder once and checks it: this folder may touch only its own namespace, only with
@@ -258,6 +260,9 @@ def parse_environment(key: str, files: dict[str, str]) -> Environment:
     project, _, environment = key.partition("/")
     manifests, refused = parse_folder(key, {name: text.encode("utf-8") for name, text in files.items()})
     refused += check_manifests(manifests, project=project, environment=environment)
+    # A link could point anywhere (out of the repo, at another environment's files): not followed.
+    refused += [Problem(path, 1, 1, f"a symbolic link (to '{target}'); only plain files are read")
+                for path, target in (links or {}).items()]  # fmt: skip
     problems = [str(problem) for problem in sorted(set(refused))]
     objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
     namespace = _namespace(key, objects, files, problems)

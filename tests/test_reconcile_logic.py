@@ -338,6 +338,19 @@ def test_git_source_polls_the_tip_and_reads_a_commit(tmp_path: Path) -> None:
     assert source.read(second).environments.keys() == {"shop/production", "shop/staging"}  # cached form
 
 
+def test_git_source_refuses_a_folder_holding_a_symbolic_link(tmp_path: Path) -> None:
+    repo = EnvRepo(tmp_path)
+    links = {"shop/production/passwd.yaml": "/etc/passwd", "shop/production/web2.yaml": "web.yaml"}
+    tip = repo.publish(shop_files(environments=["production", "staging"]), links=links)
+    source = GitSource(repo.url, "main", tmp_path / "cache")
+    source.fetch(tip)
+    revision = source.read(tip)
+    problems = revision.environments["shop/production"].problems
+    for link in links:
+        assert any(p.startswith(f"{link}:1:1: error: a symbolic link") for p in problems), problems
+    assert revision.environments["shop/staging"].problems == []  # the other folder goes on
+
+
 def test_git_source_errors_say_where(tmp_path: Path) -> None:
     source = GitSource(str(tmp_path / "missing.git"), "main", tmp_path / "cache")
     with pytest.raises(NoSuchRepo, match=r"missing\.git: no such environment repo"):
