@@ -175,3 +175,23 @@ def test_reconcile_says_plainly_that_the_cluster_does_not_answer(
     assert result.code == 1, result.err
     assert "the cluster at http://127.0.0.1:9 does not answer (connection refused)" in result.err
     assert "MaxRetryError" not in result.err and "API server" not in result.err
+
+
+def test_reconcile_refused_folder_is_bad_input_listed_like_a_bad_spec(
+    cli: RunCli, tmp_path: Path, nowhere: Path
+) -> None:
+    """A repo whose only environment is refused (nothing good to fall back on) is exit 2 too,
+    and every reason is a plain FILE:LINE:COLUMN: error: line, not only inside the JSON log."""
+    layout = shop_files(environments=["production"])
+    layout["shop/production/notes.yaml"] = "not: [yaml\n"
+    layout["shop/production/web.yaml"] += "---\nhello: world\n"
+    repo = EnvRepo(tmp_path / "env")
+    repo.publish(layout)
+    result = reconcile(cli, tmp_path, nowhere, "--repo", repo.url, "--once", "--timeout", "1")
+    assert result.code == 2, result.err
+    plain = [line for line in result.err.splitlines() if not line.startswith("{")]
+    assert any(line.startswith("shop/production/notes.yaml:2:1: error: not valid YAML") for line in plain), (
+        plain
+    )
+    assert any(line.startswith("shop/production/web.yaml:") and "error: not a Kubernetes object" in line
+               for line in plain), plain  # fmt: skip
