@@ -132,6 +132,10 @@ def publish(
     PROJECT/ on the branch of *remote*: one commit, pushed, retried when others push first."""
     options = options or default_publish_options()
     url = remote_url(remote)
+    if url.startswith("/") and not Path(url).exists():  # a local path (remote_url made it absolute)
+        raise UsageError(
+            f"{url}: no such environment repo; make it with `git init --bare {url}` or give its URL"
+        )
     with _cache_repo(url, options) as repo:
         for attempt in range(1, max(1, options.attempts) + 1):
             tip = _fetch(repo, url, options)

@@ -18,13 +18,14 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from unhazzle.errors import OperationError
-from unhazzle.reconciler import decode
+from unhazzle.reconciler import connection, decode
 from unhazzle.reconciler.objects import Obj, Ref
 
 FIELD_MANAGER = "unhazzle"
@@ -226,7 +227,8 @@ class Client:
             response = self._api.call_api(*serialized, _request_timeout=self._timeout)
             data = response.read()  # type: ignore[no-untyped-call]
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
-            raise ClusterError(path, 0, f"no answer from the API server ({type(exc).__name__})") from None
+            server = str(self._api.configuration.host)
+            raise ClusterError(path, 0, connection.no_answer(server, exc)) from None
         if 200 <= response.status < 300:
             return decode.loads(data) if data else {}
         raise _error(path, response.status, data)
@@ -264,8 +266,10 @@ def connect(kubeconfig: str | None = None, context: str | None = None, *, timeou
             k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context, client_configuration=configuration
             )
-    except (ConfigException, OSError, TypeError, ValueError) as exc:
-        raise OperationError(f"{kubeconfig or 'kubeconfig'}: cannot load cluster settings: {exc}") from None
+    except (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError) as exc:
+        path = connection.chosen(kubeconfig)
+        reason = connection.problem(path, context) or " ".join(str(exc).split())
+        raise OperationError(f"{path or 'kubeconfig'}: cannot load cluster settings: {reason}") from None
     configuration.retries = 0  # we retry ourselves, only what is safe to retry
     configuration.connection_pool_maxsize = 16
     return Client(k8s.ApiClient(configuration), timeout=timeout)

@@ -14,6 +14,7 @@ Safety rules, in the order they bite:
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -565,11 +566,11 @@ def run_once(rec: Reconciler) -> int:
     rec.poll()
     if not rec.good:
         rec.log.error("reconcile.nothing", error=rec.source_error or "no environment to apply")
-        return 1
+        return _exit_code(rec, ok=False)
     outcomes = _pass(rec)
     if rec.options.dry_run:
         print_dry_run(rec, outcomes)
-        return 0 if all(not o.errors for o in outcomes) and not rec.source_error else 1
+        return _exit_code(rec, ok=all(not o.errors for o in outcomes))
     deadline = time.monotonic() + rec.options.timeout
     while rec.wait_healthy(outcomes, timeout=max(0.0, deadline - time.monotonic())):
         rec.poll()  # a new commit cut the wait short: apply it, then wait for it instead
@@ -577,7 +578,18 @@ def run_once(rec: Reconciler) -> int:
     rec.report(outcomes)
     if rec.webhook:
         rec.webhook.drain()
-    return 0 if all(o.ok for o in outcomes) and not rec.source_error else 1
+    return _exit_code(rec, ok=all(o.ok for o in outcomes))
+
+
+def _exit_code(rec: Reconciler, *, ok: bool) -> int:
+    """2 when a folder of the tip was refused for what it holds (bad input, like a bad spec: it
+    is the commit to fix, not the cluster), else 0 when all is well and 1 for any other trouble."""
+    if rec.problems:
+        # Also as plain lines, like a bad spec's: the JSON log is for machines watching the loop.
+        for problem in sorted({p for problems in rec.problems.values() for p in problems}):
+            print(problem, file=sys.stderr)
+        return 2
+    return 0 if ok and not rec.source_error else 1
 
 
 def run_loop(rec: Reconciler) -> int:

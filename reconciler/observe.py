@@ -9,10 +9,8 @@ reads, and it speaks the same raw REST (JSON in, dicts out) so folding it is a m
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from unhazzle.errors import OperationError
+from unhazzle.reconciler import connection
 from unhazzle.reconciler.overview import Snapshot
 
 Obj = dict[str, Any]
@@ -45,17 +44,17 @@ class MetricsUnavailable(ClusterReadError):
 
 def connect(kubeconfig: str | None = None, *, timeout: float = 10.0) -> Reader:
     """A reader for the cluster in *kubeconfig* (else $KUBECONFIG, ~/.kube/config, in-cluster)."""
-    path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
+    path = connection.chosen(kubeconfig)
     try:
-        if path or Path("~/.kube/config").expanduser().exists():
+        if path:
             api = k8s_config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
         else:
             cfg = k8s.Configuration()
             k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
             api = k8s.ApiClient(cfg)
-    except (ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
         where = path or "~/.kube/config"
-        detail = " ".join(str(exc).split())
+        detail = connection.problem(path) or " ".join(str(exc).split())
         raise OperationError(f"{where}: cannot read the cluster connection settings: {detail}") from None
     return Reader(api, timeout=timeout)
 
@@ -104,8 +103,7 @@ class Reader:
         except ApiException as exc:
             raise _refused(where, exc.status or 0, exc.body) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            message = f"the cluster at {self.server} does not answer ({exc})"
-            raise ClusterReadError(where, 0, message) from None
+            raise ClusterReadError(where, 0, connection.no_answer(self.server, exc)) from None
 
     def items(self, path: str, *, where: str, selector: str = "") -> list[Obj]:
         query = [("labelSelector", selector)] if selector else []

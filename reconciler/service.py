@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.compiler.secretdelivery import decrypt_secrets_json
-from unhazzle.errors import OperationError
+from unhazzle.errors import OperationError, UsageError
 from unhazzle.reconciler.client import connect
 from unhazzle.reconciler.leader import LeaderElector, LeaseOptions
 from unhazzle.reconciler.loop import LoopOptions, Reconciler, run_loop, run_once
 from unhazzle.reconciler.secrets import Decryptor
 from unhazzle.reconciler.signatures import load as load_trust
-from unhazzle.reconciler.source import GitSource
+from unhazzle.reconciler.source import GitSource, NoSuchBranch, NoSuchRepo, SourceError
 from unhazzle.reconciler.telemetry import Log, Metrics
 from unhazzle.reconciler.tenancy import Tenancy
 from unhazzle.reconciler.webhook import Webhook
@@ -57,7 +57,7 @@ def decryptor(key_file: Path | None) -> Decryptor | None:
     try:
         identity = key_file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise OperationError(f"{key_file}: cannot read the secrets key: {exc.strerror}") from None
+        raise UsageError(f"{key_file}: cannot read the secrets key: {exc.strerror}") from None
 
     def decrypt(document: dict[str, Any]) -> Mapping[str, Mapping[str, str]]:
         return decrypt_secrets_json(json.dumps(document), identity)
@@ -105,8 +105,23 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
     )
 
 
+def check_source(source: GitSource, *, once: bool) -> None:
+    """Refuse, before the first pass, a repo that is not there (and for one pass, a branch that
+    is not) when it was never read: a typo, bad input, exit 2. One read before (its mirror is in
+    the cache) that has gone is an outage, which the pass reports and rides out on the mirror;
+    and a loop waits for a missing branch (the first publish creates it)."""
+    try:
+        source.remote_tip()
+    except (NoSuchRepo, NoSuchBranch) as err:
+        if source.local_tip() is None and (once or isinstance(err, NoSuchRepo)):
+            raise
+    except SourceError:
+        pass
+
+
 def serve(settings: Settings, *, stop: threading.Event) -> int:
     reconciler = build(settings, stop=stop)
+    check_source(reconciler.source, once=settings.once)
     reconciler.log.info(
         "start", repo=settings.repo, branch=settings.branch, once=settings.once, dry_run=settings.dry_run
     )

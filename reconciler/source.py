@@ -22,7 +22,7 @@ from typing import Any
 import git
 
 from unhazzle.compiler.namespace import namespace_for
-from unhazzle.errors import OperationError
+from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.signatures import FORMAT, Trust, refusal
@@ -34,6 +34,18 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 class SourceError(OperationError):
     """The environment repo could not be reached or a commit could not be read."""
+
+
+class NoSuchRepo(SourceError):
+    """The repo named on the command line is not a Git repo: a typo to fix, not an outage."""
+
+    exit_code = 2
+
+
+class NoSuchBranch(SourceError):
+    """The repo answers but has no such branch: a typo, or nothing published there yet."""
+
+    exit_code = 2
 
 
 class SignatureError(SourceError):
@@ -82,15 +94,31 @@ class GitSource:
 
     def remote_tip(self) -> str:
         """The branch tip's commit id, asking the remote only (no objects transferred)."""
+        heads = self._heads(f"refs/heads/{self.branch}")
+        if self.branch in heads:
+            return heads[self.branch]
+        others = sorted(self._heads())
+        has = f"it has {', '.join(others)}" if others else "nothing is published there yet"
+        raise NoSuchBranch(f"{self.url}: branch '{self.branch}' does not exist; {has}")
+
+    def _heads(self, *patterns: str) -> dict[str, str]:
+        """Branch name -> tip of the remote's branches (matching *patterns*, else all)."""
         try:
-            out = git.cmd.Git().ls_remote(self.url, f"refs/heads/{self.branch}")
+            out = git.cmd.Git().ls_remote("--heads", self.url, *patterns)
         except git.exc.GitCommandError as exc:
-            raise SourceError(f"{self.url}: cannot reach the environment repo: {_first_line(exc)}") from None
+            reason = _first_line(exc)
+            if "not a git repository" in reason or "does not appear to be a git repository" in reason:
+                there = Path(self.url).exists()
+                raise NoSuchRepo(
+                    f"{self.url}: {'not a Git repo' if there else 'no such environment repo'}"
+                ) from None
+            raise SourceError(f"{self.url}: cannot reach the environment repo: {reason}") from None
+        heads = {}
         for line in str(out).splitlines():
             sha, _, ref = line.partition("\t")
-            if ref == f"refs/heads/{self.branch}" and _SHA.match(sha):
-                return sha
-        raise SourceError(f"{self.url}: branch '{self.branch}' does not exist")
+            if ref.startswith("refs/heads/") and _SHA.match(sha):
+                heads[ref.removeprefix("refs/heads/")] = sha
+        return heads
 
     def local_tip(self) -> str | None:
         """The last commit fetched into the mirror: what a restarted reconciler applies (and
@@ -138,7 +166,7 @@ class GitSource:
                 return _revision_from_json(commit, json.loads(cached.read_text(encoding="utf-8")))
             except (ValueError, KeyError, TypeError, OSError):
                 pass  # a damaged cache entry: parse again
-        revision = parse_revision(commit, self._files(commit))
+        revision = parse_revision(commit, *self._files(commit))
         if _SHA.match(commit):
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".tmp")
@@ -161,23 +189,23 @@ class GitSource:
         if why:
             raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
 
-    def _files(self, commit: str) -> dict[str, str]:
+    def _files(self, commit: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The commit's `<project>/<environment>/<file>` texts, and its links there (path ->
+        target), which are never followed: reported, so a folder holding one is refused."""
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
             repo = self._local()
             if not repo.git.ls_tree("--name-only", commit):
-                return {}  # an empty tree (tarfile cannot open an archive of nothing)
+                return {}, {}  # an empty tree (tarfile cannot open an archive of nothing)
             data = repo.git.archive(
                 "--format=tar", commit, stdout_as_string=False, strip_newline_in_stdout=False
             )
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                files = {
-                    member.name: _read(tar, member)
-                    for member in tar.getmembers()
-                    if member.isfile() and member.name.count("/") == 2
-                }
+                members = [m for m in tar.getmembers() if m.name.count("/") == 2]
+                files = {m.name: _read(tar, m) for m in members if m.isfile()}
+                links = {m.name: m.linkname for m in members if m.issym() or m.islnk()}
         except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
-        return files
+        return files, links
 
 
 def _revision_to_json(revision: Revision) -> dict[str, Any]:
@@ -202,22 +230,29 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
 
 
 def _first_line(exc: git.exc.GitCommandError) -> str:
+    """Git's own reason: its first `fatal:` or `error:` line (the lines after it are advice,
+    which cut to one line reads as nonsense: "and the repository exists.")."""
     text = str(exc.stderr or exc).strip().strip("'").replace("stderr: ", "").strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip().strip("'") for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
     return lines[-1] if lines else "git failed"
 
 
-def parse_revision(commit: str, files: dict[str, str]) -> Revision:
-    """Pure: relative path -> text for `<project>/<environment>/<file>`, into environments."""
+def parse_revision(commit: str, files: dict[str, str], links: dict[str, str] | None = None) -> Revision:
+    """Pure: relative path -> text for `<project>/<environment>/<file>`, into environments;
+    `links`: the symbolic links among them (path -> target)."""
     folders = sorted({path.rsplit("/", 1)[0] for path in files if path.endswith("/" + ENVIRONMENT_FILE)})
     envs = {}
     for folder in folders:
         own = {p.rsplit("/", 1)[1]: text for p, text in files.items() if p.rsplit("/", 1)[0] == folder}
-        envs[folder] = parse_environment(folder, own)
+        own_links = {p: target for p, target in (links or {}).items() if p.rsplit("/", 1)[0] == folder}
+        envs[folder] = parse_environment(folder, own, links=own_links)
     return Revision(commit, envs)
 
 
-def parse_environment(key: str, files: dict[str, str]) -> Environment:
+def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] | None = None) -> Environment:
     """One folder's files (name -> text). Problems are collected, not raised: the loop refuses an
     environment with problems and keeps its last good revision. The guard (reconciler/guard.py)
     parses the folder once and checks it: this folder may touch only its own namespace, only with
@@ -225,6 +260,9 @@ def parse_environment(key: str, files: dict[str, str]) -> Environment:
     project, _, environment = key.partition("/")
     manifests, refused = parse_folder(key, {name: text.encode("utf-8") for name, text in files.items()})
     refused += check_manifests(manifests, project=project, environment=environment)
+    # A link could point anywhere (out of the repo, at another environment's files): not followed.
+    refused += [Problem(path, 1, 1, f"a symbolic link (to '{target}'); only plain files are read")
+                for path, target in (links or {}).items()]  # fmt: skip
     problems = [str(problem) for problem in sorted(set(refused))]
     objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
     namespace = _namespace(key, objects, files, problems)

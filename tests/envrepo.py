@@ -103,9 +103,15 @@ class EnvRepo:
         return str(self.remote)
 
     def publish(
-        self, files: dict[str, str], message: str = "publish", *, env: dict[str, str] | None = None
+        self,
+        files: dict[str, str],
+        message: str = "publish",
+        *,
+        env: dict[str, str] | None = None,
+        links: dict[str, str] | None = None,
     ) -> str:
-        """`env`: extra Git environment for the commit (tests/signing.py signs with it)."""
+        """`env`: extra Git environment for the commit (tests/signing.py signs with it);
+        `links`: symbolic links to commit too (relative path -> target)."""
         top = Path(self.work.working_dir)
         for child in top.iterdir():
             if child.name != ".git":
@@ -114,6 +120,9 @@ class EnvRepo:
             path = top / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        for rel, target in (links or {}).items():
+            (top / rel).parent.mkdir(parents=True, exist_ok=True)
+            (top / rel).symlink_to(target)
         self.work.git.add("-A")
         self.work.git.commit("--allow-empty", "-m", message, env=env)
         self.work.git.push("origin", f"HEAD:refs/heads/{self.branch}", "--force")

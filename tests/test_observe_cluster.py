@@ -327,3 +327,36 @@ def metrics_with_prometheus(cli: RunCli, failures: Any, spec_file: Path, prom: A
     )
     assert "api:" not in result.out
     assert prom.queries[0].endswith('{namespace="obs-production"}[5m]))')
+
+
+def test_observe_by_project_names_an_unknown_environment_or_app(cli: RunCli, cluster: Any) -> None:
+    """With --project and no spec, the cluster says which environments and apps there are: a
+    typo in either is bad input with a suggestion, as it is with a spec."""
+    project = "byname"
+    for env in ("production", "staging"):
+        labels = {"unhazzle.io/project": project, "unhazzle.io/environment": env, "unhazzle.io/badge": env}
+        cluster.kubectl("create", "namespace", f"{project}-{env}")
+        cluster.kubectl("label", "namespace", f"{project}-{env}", *[f"{k}={v}" for k, v in labels.items()])
+    cluster.kubectl(
+        "-n", f"{project}-production", "create", "deployment", "web", "--image=ghcr.io/acme/web:1"
+    )
+    cluster.kubectl("-n", f"{project}-production", "label", "deployment", "web",
+                    "app.kubernetes.io/managed-by=unhazzle", "unhazzle.io/app=web")  # fmt: skip
+    where = ["--project", project, "--kubeconfig", str(cluster.kubeconfig)]
+    for args, said in [
+        (
+            ["status", "--env", "prod"],
+            "--env: project byname has no environment 'prod' (did you mean 'production'?)",
+        ),
+        (["events", "--env", "prod"], "it has production, staging"),
+        (
+            ["logs", "wbe", "--env", "production"],
+            "APP: no app 'wbe' runs in project byname (did you mean 'web'?)",
+        ),
+        (["status", "wbe"], "it runs web"),
+    ]:
+        result = cli(*args, *where)
+        assert result.code == 2, (args, result.err)
+        assert said in result.err, (args, result.err)
+    assert cli("status", "--env", "production", *where).code == 0
+    cluster.kubectl("delete", "--wait=false", "namespace", f"{project}-production", f"{project}-staging")

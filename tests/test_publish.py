@@ -252,11 +252,12 @@ def test_publish_takes_the_source_from_ci_variables(cli, remote, write_spec, mon
     assert source["commit"] == "f" * 40 and source["repo"] == "https://github.com/acme/shop"
 
 
-def test_publish_missing_remote_fails_in_one_line(cli, write_spec, tmp_path):
+def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, tmp_path):
     result = cli("publish", str(write_spec(spec_text())), "--to", str(tmp_path / "nowhere.git"))
-    assert result.code == 1
+    assert result.code == 2  # a path that is not there is a typo (or a repo not made yet), not an outage
     assert len(result.err.strip().splitlines()) == 1
-    assert result.err.startswith(f"{tmp_path / 'nowhere.git'}: cannot fetch the environment repo")
+    assert result.err.startswith(f"{tmp_path / 'nowhere.git'}: no such environment repo")
+    assert "git init --bare" in result.err
     assert "Traceback" not in result.err
 
 

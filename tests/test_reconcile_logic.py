@@ -25,7 +25,14 @@ from unhazzle.reconciler.apply import Verified
 from unhazzle.reconciler.loop import EnvOutcome, LoopOptions, Reconciler
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.secrets import secret_objects
-from unhazzle.reconciler.source import GitSource, SourceError, parse_environment, parse_revision
+from unhazzle.reconciler.source import (
+    GitSource,
+    NoSuchBranch,
+    NoSuchRepo,
+    SourceError,
+    parse_environment,
+    parse_revision,
+)
 from unhazzle.reconciler.telemetry import Log
 from unhazzle.reconciler.webhook import SIGNATURE_HEADER, Webhook, sign
 
@@ -331,13 +338,26 @@ def test_git_source_polls_the_tip_and_reads_a_commit(tmp_path: Path) -> None:
     assert source.read(second).environments.keys() == {"shop/production", "shop/staging"}  # cached form
 
 
+def test_git_source_refuses_a_folder_holding_a_symbolic_link(tmp_path: Path) -> None:
+    repo = EnvRepo(tmp_path)
+    links = {"shop/production/passwd.yaml": "/etc/passwd", "shop/production/web2.yaml": "web.yaml"}
+    tip = repo.publish(shop_files(environments=["production", "staging"]), links=links)
+    source = GitSource(repo.url, "main", tmp_path / "cache")
+    source.fetch(tip)
+    revision = source.read(tip)
+    problems = revision.environments["shop/production"].problems
+    for link in links:
+        assert any(p.startswith(f"{link}:1:1: error: a symbolic link") for p in problems), problems
+    assert revision.environments["shop/staging"].problems == []  # the other folder goes on
+
+
 def test_git_source_errors_say_where(tmp_path: Path) -> None:
     source = GitSource(str(tmp_path / "missing.git"), "main", tmp_path / "cache")
-    with pytest.raises(SourceError, match=r"missing\.git: cannot reach"):
+    with pytest.raises(NoSuchRepo, match=r"missing\.git: no such environment repo"):
         source.remote_tip()
     repo = EnvRepo(tmp_path / "r")
     repo.publish(shop_files(environments=["staging"]))
-    with pytest.raises(SourceError, match="branch 'other' does not exist"):
+    with pytest.raises(NoSuchBranch, match="branch 'other' does not exist; it has main"):
         GitSource(repo.url, "other", tmp_path / "cache").remote_tip()
     with pytest.raises(SourceError, match="cannot read the commit"):
         GitSource(repo.url, "main", tmp_path / "cache").read("f" * 40)

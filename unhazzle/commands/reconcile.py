@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -24,14 +25,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--repo", required=True, metavar="ENV_REPO", help="the environment repo (URL or path)")
     p.add_argument("--branch", default="main", help="the branch to follow (default: main)")
-    p.add_argument("--once", action="store_true", help="one pass; exit 0 when all is applied and healthy")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="one pass; exit 0 when all is applied and healthy, 2 when the repo holds what may not be "
+        "applied (each reason on stderr), 1 for any other trouble",
+    )
     p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS", help="seconds between checks")
     p.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     p.add_argument(
         "--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for health"
     )
     p.add_argument(
-        "--kubeconfig", metavar="PATH", help="cluster credentials (default: in-cluster or ~/.kube/config)"
+        "--kubeconfig",
+        metavar="PATH",
+        help="cluster credentials (default: the cluster's own when run inside it, else $KUBECONFIG, "
+        "else ~/.kube/config)",
     )
     p.add_argument("--context", metavar="NAME", help="the kubeconfig context to use")
     p.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics")
@@ -75,8 +84,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _check(args: argparse.Namespace) -> None:
-    if args.interval <= 0 or args.timeout < 0 or args.lease_duration < 1 or args.workers < 1:
-        raise UsageError("unhazzle reconcile: --interval, --lease-duration and --workers must be positive")
+    limits = [
+        ("--interval", args.interval, 0.0, False),
+        ("--timeout", args.timeout, 0.0, True),
+        ("--lease-duration", args.lease_duration, 1.0, True),
+        ("--workers", args.workers, 1, True),
+    ]
+    for flag, value, low, inclusive in limits:
+        # `not (...)` so that nan, which compares false with everything, is refused too
+        if not (math.isfinite(value) and (value >= low if inclusive else value > low)):
+            wanted = f"at least {low:g}" if inclusive else f"more than {low:g}"
+            raise UsageError(f"{flag}: {value:g} is out of range; give a number {wanted}")
     if args.metrics_addr and not re.fullmatch(r"[\w.:\[\]-]*:\d{1,5}", args.metrics_addr):
         raise UsageError(f"--metrics-addr: expected HOST:PORT, got '{args.metrics_addr}'")
     if bool(args.webhook) != bool(args.webhook_secret_file):
@@ -87,6 +105,8 @@ def _check(args: argparse.Namespace) -> None:
 
 def _repo(value: str) -> str:
     """A local path becomes absolute (the mirror fetches from elsewhere); URLs pass through."""
+    if not value.strip():
+        raise UsageError("--repo: empty; give the environment repo's URL or path")
     if re.match(r"^[\w+.-]+://", value) or re.match(r"^[\w.-]+@[\w.-]+:", value):
         return value
     return str(Path(value).resolve())
@@ -94,6 +114,7 @@ def _repo(value: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    repo = _repo(args.repo)
     from unhazzle.reconciler.service import Settings, serve  # the cluster client loads lazily
 
     secret = None
@@ -108,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
     settings = Settings(
-        repo=_repo(args.repo),
+        repo=repo,
         branch=args.branch,
         once=args.once or args.dry_run,
         interval=args.interval,

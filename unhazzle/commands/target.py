@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from unhazzle.commands import DEFAULT_SPEC, targetcache
 from unhazzle.commands.targetcache import Env as Env  # re-exported: status, logs, metrics use it
-from unhazzle.compiler.namespace import namespace_for
 from unhazzle.errors import OperationError, UsageError
 
 if TYPE_CHECKING:
@@ -26,6 +25,7 @@ class Target:
     project: str
     environments: list[Env]
     app: str | None
+    env: str | None = None  # with --project and no spec: --env, checked against the cluster
 
 
 def add_target(parser: argparse.ArgumentParser, *, app: str = "optional") -> None:
@@ -37,7 +37,12 @@ def add_target(parser: argparse.ArgumentParser, *, app: str = "optional") -> Non
     parser.add_argument("--env", metavar="ENV", help="only this environment (default: all)")
     parser.add_argument("--spec", metavar="SPEC", help=f"the spec file (default: ./{DEFAULT_SPEC})")
     parser.add_argument("--project", metavar="NAME", help="the project, when there is no spec at hand")
-    parser.add_argument("--kubeconfig", metavar="FILE", help="cluster connection (default: $KUBECONFIG)")
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="cluster connection (default: $KUBECONFIG, else ~/.kube/config, else the cluster's own when "
+        "run inside it)",
+    )
 
 
 def resolve(args: argparse.Namespace) -> Target:
@@ -72,17 +77,36 @@ def _compile_view(spec: str, *, env: str | None = None, app: str | None = None) 
 
 def _from_project(project: str, env: str | None, app: str | None) -> Target:
     # Without a spec the environments are found in the cluster later (see environments()).
-    envs = [Env(env, "", namespace_for(project, env), [])] if env else []
-    return Target(project, envs, app)
+    return Target(project, [], app, env)
 
 
 def environments(target: Target, reader: Reader) -> list[Env]:
-    """The target's environments; with --project and no --env, every one the cluster has."""
+    """The target's environments; with --project, those the cluster has (only --env's, when
+    given). A name the cluster does not have is bad input with a suggestion, as with a spec."""
     if target.environments:
         return target.environments
-    from unhazzle.reconciler.observe import project_environments
+    from unhazzle.reconciler.observe import app_names, project_environments
 
     found = project_environments(reader, target.project)
     if not found:
         raise OperationError(f"{reader.server}: the cluster runs no environment of project {target.project}")
-    return [Env(name, badge, namespace, []) for name, badge, namespace in found]
+    envs = [Env(name, badge, namespace, []) for name, badge, namespace in found]
+    if target.env is not None:
+        names = [e.name for e in envs]
+        envs = [e for e in envs if e.name == target.env]
+        if not envs:
+            raise _unknown("--env", f"project {target.project} has no environment '{target.env}'", target.env,
+                           "it has", names)  # fmt: skip
+    if target.app is not None:
+        apps = sorted({app for env in envs for app in app_names(reader, env.namespace)})
+        if target.app not in apps:
+            raise _unknown("APP", f"no app '{target.app}' runs in project {target.project}", target.app,
+                           "it runs", apps)  # fmt: skip
+    return envs
+
+
+def _unknown(flag: str, what: str, name: str, has: str, names: list[str]) -> UsageError:
+    from unhazzle.compiler.suggest import hint
+
+    listed = f"{has} {', '.join(names)}" if names else f"{has} none yet"
+    return UsageError(f"{flag}: {what}{hint(name, names)}; {listed}")

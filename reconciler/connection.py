@@ -1,0 +1,74 @@
+"""Why a cluster connection file (a kubeconfig) cannot be used, in plain words.
+
+The cluster library's own reasons are its internals ("'str' object does not support item
+assignment", "Service host/port is not set"), which tell a user nothing; both doors to the
+cluster (client.py, observe.py) ask here when the library refuses a file. Reads one file, no
+cluster library, so it is the same answer from every command.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+HOW = "give --kubeconfig FILE or set KUBECONFIG"
+
+
+def chosen(path: str | None) -> str | None:
+    """The file a command uses: *path*, else the first of $KUBECONFIG, else ~/.kube/config when
+    it exists; None means the cluster's own service account (running inside the cluster)."""
+    if path:
+        return path
+    first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    default = Path("~/.kube/config").expanduser()
+    return first or (str(default) if default.exists() else None)
+
+
+def problem(path: str | None, context: str | None = None) -> str | None:
+    """What is wrong with the connection file at *path* (None: none was found), or None when
+    nothing obvious is and the library's own reason is the best there is."""
+    if path is None:
+        return f"none found (not inside a cluster, and no ~/.kube/config); {HOW}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"no such file; {HOW}"
+    except IsADirectoryError:
+        return "a folder, not a cluster connection file"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read it: {getattr(exc, 'strerror', None) or exc}"
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    if not isinstance(doc, dict) or not isinstance(doc.get("clusters"), list) or not doc["clusters"]:
+        return "not a cluster connection file (it names no cluster)"
+    names = [c.get("name") for c in doc.get("contexts") or [] if isinstance(c, dict)]
+    if context and context not in names:
+        return f"no context named '{context}'; it has {', '.join(map(str, names)) or 'none'}"
+    return None
+
+
+# What urllib3's nested wrappers mean (their text also carries the request's path, which is
+# full of Kubernetes words); first match wins.
+_NO_ANSWER = (
+    ("refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("name or service not known", "unknown host"),
+    ("temporary failure in name resolution", "unknown host"),
+    ("nodename nor servname", "unknown host"),
+    ("certificate", "its certificate is not trusted"),
+    ("ssl", "the secure connection failed"),
+    ("reset by peer", "the connection was cut"),
+    ("remote end closed", "the connection was cut"),
+    ("unreachable", "no route to it"),
+)
+
+
+def no_answer(server: str, exc: BaseException) -> str:
+    """One plain line for a request that got no answer from the cluster at *server*."""
+    text = str(exc).lower()
+    reason = next((plain for key, plain in _NO_ANSWER if key in text), "no connection")
+    return f"the cluster at {server} does not answer ({reason})"
