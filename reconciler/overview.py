@@ -7,6 +7,7 @@ The JSON shape (`as_json`) is a contract for dashboards: fields may be added, ne
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,8 @@ from unhazzle.reconciler.words import Finding
 
 Obj = dict[str, Any]
 FORMAT = 1
+# A reason the guard gave for refusing an environment repo file: FILE:LINE:COLUMN: error: ...
+LOCATED = re.compile(r"^\S+:\d+:\d+: error: ")
 APP_LABEL = "unhazzle.io/app"
 _RANK = {"ok": 0, "progressing": 1, "warning": 2, "failing": 3}
 HEALTH = {0: "healthy", 1: "progressing", 2: "degraded", 3: "failing"}
@@ -197,8 +200,10 @@ def _normalise(record: dict[str, Any]) -> dict[str, Any]:
         key = next((a for a in aliases if flat.get(a) not in (None, "")), None)
         out[name] = flat[key] if key else None
         used.update(aliases)
-    if isinstance(out["last_error"], list):  # the reconciler keeps a list; people read one line
-        out["last_error"] = "; ".join(str(e) for e in out["last_error"]) or None
+    errors = out["last_error"]
+    out["errors"] = [str(e) for e in errors] if isinstance(errors, list) else [str(errors)] if errors else []
+    if isinstance(errors, list):  # the reconciler keeps a list; people read one line
+        out["last_error"] = "; ".join(out["errors"]) or None
     if not isinstance(out["waiting"], list):
         out["waiting"] = []
     out["extra"] = {k: v for k, v in record.items() if k not in used}
@@ -275,8 +280,17 @@ def _deploy_lines(deploy: dict[str, Any] | None, *, now: datetime) -> list[str]:
         lines.append(
             f"  deploying revision {str(wanted)[:12]}" + (f", waiting for {waiting}" if waiting else "")
         )
-    if deploy.get("last_error"):
-        lines.append(f"  reconciler failing: {words.scrub(str(deploy['last_error']))}")
+    refused = [e for e in deploy.get("errors") or [] if LOCATED.match(e)]
+    other = [e for e in deploy.get("errors") or [] if not LOCATED.match(e)]
+    if other:
+        lines.append(f"  reconciler failing: {'; '.join(words.scrub(e) for e in other)}")
+    if refused:
+        # The guard's reasons name what the files say (kinds, fields): quoted as written, since a
+        # word swap would garble them ("only a Environment may be cluster-wide").
+        lines.append(
+            "  latest revision refused, nothing of it applied; fix these files in the environment repo:"
+        )
+        lines += [f"    {e}" for e in refused]
     return lines
 
 

@@ -134,6 +134,27 @@ def test_status_reports_environment_missing_and_reconciler_error() -> None:
     assert "  reconciler failing: App/shop-production/web: the instance spec is invalid" in text
 
 
+def test_status_quotes_refused_environment_repo_files_as_written():
+    # The guard's reasons name what the files say; a word swap made "only a Environment may be
+    # cluster-wide" and "outside the environment's environment". Other errors are still in words.
+    refusals = [
+        "shop/production/web.yaml:12:3: error: Deployment/web: names the namespace 'other-production', "
+        "outside the environment's namespace 'shop-production'",
+        "shop/production/x.yaml:1:1: error: ClusterRoleBinding/x has no namespace (only a Namespace "
+        "may be cluster-wide)",
+    ]
+    snap = snapshot()
+    snap.reconciler = {"revision": "abc", "last_error": [*refusals, "Deployment/web: no answer"]}
+    env = overview.environment_report(snap, name="production", badge="production", apps=["cache"], now=NOW)
+    lines = overview.text(overview.report("shop", [env], now=NOW), now=NOW)
+    assert "  reconciler failing: App/web: no answer" in lines
+    at = lines.index(
+        "  latest revision refused, nothing of it applied; fix these files in the environment repo:"
+    )
+    assert lines[at + 1 : at + 3] == [f"    {r}" for r in refusals]
+    assert env["health"] == "degraded"
+
+
 @pytest.mark.parametrize(
     ("data", "revision", "error"),
     [
