@@ -128,7 +128,8 @@ def _delete_refusal(project: str, gone: list[str]) -> str:
     noun = "environment" if len(gone) == 1 else "environments"
     return (
         f"{names}: the spec no longer has this {noun}, so publishing would delete its folder from "
-        "the environment repo (and stop what runs there); pass --allow-delete-environment to do that"
+        "the environment repo (and stop what runs there; its volumes and their data stay on the "
+        "cluster); pass --allow-delete-environment to do that"
     )
 
 

@@ -133,6 +133,7 @@ def test_publish_removed_environment_needs_the_flag(cli, remote, write_spec):
     refused = cli("publish", str(spec), "--to", url(remote))
     assert refused.code == 2
     assert "shop/staging" in refused.err and "--allow-delete-environment" in refused.err
+    assert "its volumes and their data stay on the cluster" in refused.err  # prune.py keeps them
     assert len(refused.err.strip().splitlines()) == 1
     assert tip(remote) == before
     allowed = cli("publish", str(spec), "--to", url(remote), "--allow-delete-environment")
