@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
-import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -266,9 +265,9 @@ def connect(kubeconfig: str | None = None, context: str | None = None, *, timeou
             k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context, client_configuration=configuration
             )
-    except (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError) as exc:
+    except (ConfigException, *connection.LOAD_ERRORS) as exc:
         path = connection.chosen(kubeconfig)
-        reason = connection.problem(path, context) or " ".join(str(exc).split())
+        reason = connection.reason(path, exc, context)
         raise OperationError(f"{path or 'kubeconfig'}: cannot load cluster settings: {reason}") from None
     configuration.retries = 0  # we retry ourselves, only what is safe to retry
     configuration.connection_pool_maxsize = 16

@@ -51,6 +51,16 @@ def problem(path: str | None, context: str | None = None) -> str | None:
     return None
 
 
+# What the cluster library raises, besides its own ConfigException, for a file it cannot use.
+LOAD_ERRORS = (OSError, TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError)
+
+
+def reason(path: str | None, exc: BaseException, context: str | None = None) -> str:
+    """Why the connection file at *path* cannot be used: ours when we can tell, else the
+    library's own, on one line."""
+    return problem(path, context) or " ".join(str(exc).split())
+
+
 # What urllib3's nested wrappers mean (their text also carries the request's path, which is
 # full of Kubernetes words); first match wins.
 _NO_ANSWER = (

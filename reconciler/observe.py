@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
-import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -52,9 +51,9 @@ def connect(kubeconfig: str | None = None, *, timeout: float = 10.0) -> Reader:
             cfg = k8s.Configuration()
             k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
             api = k8s.ApiClient(cfg)
-    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError) as exc:
+    except (ConfigException, *connection.LOAD_ERRORS) as exc:
         where = path or "~/.kube/config"
-        detail = connection.problem(path) or " ".join(str(exc).split())
+        detail = connection.reason(path, exc)
         raise OperationError(f"{where}: cannot read the cluster connection settings: {detail}") from None
     return Reader(api, timeout=timeout)
 
