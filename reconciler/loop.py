@@ -316,11 +316,10 @@ class Reconciler:
         return None if self._failed(outcome) else (tenant, recorded)
 
     def _failed(self, outcome: EnvOutcome) -> bool:
-        failed = [c for c in outcome.changes if c.action == "failed"]
-        for change in [c for c in outcome.changes if c.action in ("failed", "waiting")]:
-            if change.error not in outcome.errors:
+        for change in outcome.changes:
+            if change.action in ("failed", "waiting") and change.error not in outcome.errors:
                 outcome.errors.append(change.error)
-        return bool(failed)
+        return any(c.action == "failed" for c in outcome.changes)
 
     def _prune(
         self,
