@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from unhazzle.compiler.quantity import quantity_mb
 from unhazzle.reconciler import words
 from unhazzle.reconciler.overview import APP_LABEL, instance_id
 
@@ -80,8 +81,8 @@ def usage_rows(metrics: list[Obj], pods: list[Obj], *, only: str | None = None) 
             cpu=words.cpu_cores(measured.get("usage", {}).get("cpu")) or 0.0,
             cpu_size=words.cpu_cores(requests.get("cpu")),
             cpu_limit=words.cpu_cores(limits.get("cpu")),
-            memory_mb=words.quantity_mb(measured.get("usage", {}).get("memory")) or 0,
-            memory_size_mb=words.quantity_mb(requests.get("memory")),
-            memory_limit_mb=words.quantity_mb(limits.get("memory")),
+            memory_mb=quantity_mb(measured.get("usage", {}).get("memory")) or 0,
+            memory_size_mb=quantity_mb(requests.get("memory")),
+            memory_limit_mb=quantity_mb(limits.get("memory")),
         ))  # fmt: skip
     return sorted(rows, key=lambda r: (r.app, r.instance))

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from unhazzle.compiler.quantity import quantity_mb as quantity_mb  # re-exported: usage.py, tests
-from unhazzle.compiler.quantity import size_text
+from unhazzle.compiler.quantity import quantity_mb, size_text
 
 Dict = Mapping[str, Any]
 Severity = Literal["ok", "progressing", "warning", "failing"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from unhazzle.compiler.quantity import quantity_mb
 from unhazzle.reconciler import words
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -584,7 +585,7 @@ def test_window_rejects_hostile(text: str) -> None:
     ],
 )
 def test_quantity_mb(value: Any, mb: int | None) -> None:
-    assert words.quantity_mb(value) == mb
+    assert quantity_mb(value) == mb
 
 
 @pytest.mark.parametrize(
