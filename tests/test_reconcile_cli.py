@@ -5,7 +5,6 @@ points at a port where nothing listens (a request would fail with exit code 1, n
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,19 +17,6 @@ from tests.envrepo import EnvRepo, shop_files
 
 RunCli = Callable[..., Any]
 pytestmark = pytest.mark.timeout(60)  # a regression would wait for a repo forever
-
-
-@pytest.fixture
-def nowhere(tmp_path: Path) -> Path:
-    """A kubeconfig for a cluster that does not answer."""
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "x",
-        "clusters": [{"name": "x", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
-        "users": [{"name": "x", "user": {}}],
-    }))  # fmt: skip
-    return path
 
 
 def reconcile(cli: RunCli, tmp_path: Path, nowhere: Path, *args: str) -> Any:

@@ -286,16 +286,9 @@ def test_status_without_spec_asks_for_one(
 
 
 def test_status_unreachable_cluster_is_one_line(
-    cli: RunCli, write_spec: Callable[[str], Path], tmp_path: Path
+    cli: RunCli, write_spec: Callable[[str], Path], nowhere: Path
 ) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "x",
-        "clusters": [{"name": "x", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
-        "users": [{"name": "x", "user": {}}],
-    }))  # fmt: skip
-    result = cli("status", "--spec", str(write_spec(MINIMAL)), "--kubeconfig", str(kubeconfig))
+    result = cli("status", "--spec", str(write_spec(MINIMAL)), "--kubeconfig", str(nowhere))
     assert result.code == 1
     assert result.err.startswith(
         "environment shop-production: the cluster at http://127.0.0.1:9 does not answer"
