@@ -16,7 +16,7 @@ PLATFORM_NAMESPACES = frozenset({"unhazzle-system", "ingress-nginx", "cert-manag
 
 def reserved(namespace: str) -> bool:
     """Whether *namespace* belongs to Kubernetes or the platform, not to a project."""
-    return namespace.startswith("kube-") or namespace in PLATFORM_NAMESPACES
+    return namespace.startswith("kube-") or namespace in PLATFORM_NAMESPACES or namespace == "default"
 
 
 # The identity the reconciler applies each environment as (reconciler/rbac.py): the guard refuses

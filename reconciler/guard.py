@@ -17,6 +17,7 @@ import yaml
 
 from unhazzle.compiler.namespace import APPLIER_NAME, namespace_for, reserved
 from unhazzle.errors import InputError, Problem
+from unhazzle.reconciler.objects import ENVIRONMENT_NAME_LABEL, PROJECT_LABEL
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a 3,000-app environment renders files of a few KB each
 MAX_FOLDER_BYTES = 64 * 1024 * 1024
@@ -214,7 +215,7 @@ def _namespace(
         yield f"this folder may only create the namespace '{namespace}', not '{meta['name']}'"
     elif reserved(namespace):
         yield f"the namespace '{namespace}' belongs to the cluster itself, not to a project"
-    wanted = {**NAMESPACE_LABELS, "unhazzle.io/project": project, "unhazzle.io/environment": environment}
+    wanted = {**NAMESPACE_LABELS, PROJECT_LABEL: project, ENVIRONMENT_NAME_LABEL: environment}
     for key, value in wanted.items():
         if labels.get(key) != value:
             yield f"label {key} must be '{value}' (found {labels.get(key)!r})"

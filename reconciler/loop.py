@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TextIO
@@ -29,6 +30,7 @@ from unhazzle.reconciler.client import Client, ClusterError
 from unhazzle.reconciler.inventory import INVENTORY_LABEL, INVENTORY_NAME, STATUS_NAME, Inventory
 from unhazzle.reconciler.leader import LeaderElector
 from unhazzle.reconciler.objects import Obj, Ref, stage
+from unhazzle.reconciler.ownership import namespace_refusal, takeover_refusal
 from unhazzle.reconciler.secrets import Decryptor, secret_objects
 from unhazzle.reconciler.source import Environment, GitSource, Revision, SignatureError, SourceError
 from unhazzle.reconciler.telemetry import Log, Metrics
@@ -49,6 +51,7 @@ class LoopOptions:
     timeout: float = 300.0
     poll_during_wait: float = 2.0
     workers: int = 8
+    own_namespace: str = ""  # where the reconciler itself runs: never an environment's
 
 
 @dataclass
@@ -62,6 +65,8 @@ class EnvOutcome:
     health: health_mod.Health | None = None
     timings: dict[str, float] = field(default_factory=dict)
     removed: bool = False
+    refused: bool = False  # the cluster holds what this environment may not touch (ownership.py)
+    not_ours: bool = False  # ... its very namespace: nothing, not even a status, is written there
 
     @property
     def applied(self) -> int:
@@ -167,7 +172,10 @@ class Reconciler:
             )
         self.tip, self.source_error = revision.commit, ""
         fresh = {}
-        for key, env in revision.environments.items():
+        for key, env in list(revision.environments.items()):
+            if env.namespace and env.namespace == self.options.own_namespace:
+                problem = f"{key}: refused: the namespace '{env.namespace}' is the reconciler's own"
+                env = revision.environments[key] = replace(env, problems=[*env.problems, problem])
             if env.problems:
                 for problem in env.problems:
                     self.log.error("source.problem", environment=key, commit=revision.commit, error=problem)
@@ -251,9 +259,13 @@ class Reconciler:
         # Cluster-wide objects (the Namespace) first, read as the reconciler: whether the
         # namespace exists decides whether its applier can act yet.
         cluster_wide = fetch_live(self.client, sorted(r for r in desired if not r.namespace))
-        namespace = Ref("v1", "Namespace", "", env.namespace)
-        present = cluster_wide[namespace] is not None if namespace in cluster_wide else None
-        tenant = self.tenancy.prepare(env.namespace, present=present)  # None: no namespace yet
+        namespace = cluster_wide.get(Ref("v1", "Namespace", "", env.namespace))
+        project, _, name = env.key.partition("/")
+        why = namespace_refusal(namespace, namespace=env.namespace, project=project, environment=name)
+        if self._refuse(outcome, why):
+            outcome.not_ours = True
+            return
+        tenant = self.tenancy.prepare(env.namespace, live=namespace, read=False)  # None: no namespace yet
         previous = self._read_inventory(tenant, env.namespace) if tenant else None
         if previous is not None and previous.environment != env.key:
             outcome.errors.append(
@@ -267,12 +279,21 @@ class Reconciler:
             return
         old = previous.refs if previous else frozenset()
         live = cluster_wide | self._fetch_live(tenant, sorted((desired | old) - cluster_wide.keys()))
+        if self._refuse(outcome, *(takeover_refusal(ref, live.get(ref), old) for ref in sorted(desired))):
+            return
         union = old | desired
         applied = self._apply_stages(objects, live, outcome, env, union, tenant=tenant, previous=previous)
         if applied is None or self.stop.is_set():
             return
         tenant, recorded = applied
         self._prune(tenant, env, outcome, previous, desired, live, recorded=recorded)
+
+    def _refuse(self, outcome: EnvOutcome, *reasons: str) -> bool:
+        """Refuse the whole environment for what the cluster holds: nothing of it is written."""
+        found = [reason for reason in reasons if reason]
+        outcome.errors += found
+        outcome.refused = outcome.refused or bool(found)
+        return bool(found)
 
     def _fetch_live(self, tenant: Client | None, refs: list[Ref]) -> dict[Ref, Obj | None]:
         """Cluster-wide objects (the Namespace) are read as the reconciler itself, the rest as the
@@ -409,7 +430,14 @@ class Reconciler:
         return outcomes
 
     def _remove(self, inventory: Inventory, outcome: EnvOutcome) -> None:
-        client = self.tenancy.prepare(inventory.namespace) or self.tenancy.client_for(inventory.namespace)
+        namespace = self.client.get(Ref("v1", "Namespace", "", inventory.namespace))
+        project, _, name = inventory.environment.partition("/")
+        why = namespace_refusal(namespace, namespace=inventory.namespace, project=project, environment=name)
+        if namespace is None or self._refuse(outcome, why):
+            outcome.not_ours = namespace is not None
+            return  # gone already, or not ours to prune in
+        client = self.tenancy.prepare(inventory.namespace, live=namespace, read=False)
+        client = client or self.tenancy.client_for(inventory.namespace)
         live = self._fetch_live(client, sorted(inventory.refs))
         pruning = prune.plan(inventory.refs, frozenset(), live, apps=None)
         result = prune.execute(client, pruning, dry_run=self.options.dry_run)
@@ -460,7 +488,7 @@ class Reconciler:
 
     def report(self, outcomes: list[EnvOutcome]) -> None:
         for outcome in outcomes:
-            if not outcome.namespace:  # a folder too broken to name its namespace: the log only
+            if not outcome.namespace or outcome.not_ours:  # nowhere of ours to write: the log only
                 self.log.error("status", environment=outcome.key, errors=outcome.errors)
                 continue
             old = self.statuses.get(outcome.key) or self._read_status(outcome.namespace)
@@ -569,7 +597,7 @@ def run_once(rec: Reconciler) -> int:
     outcomes = _pass(rec)
     if rec.options.dry_run:
         print_dry_run(rec, outcomes)
-        return _exit_code(rec, ok=all(not o.errors for o in outcomes))
+        return _exit_code(rec, ok=all(not o.errors for o in outcomes), outcomes=outcomes)
     deadline = time.monotonic() + rec.options.timeout
     while rec.wait_healthy(outcomes, timeout=max(0.0, deadline - time.monotonic())):
         rec.poll()  # a new commit cut the wait short: apply it, then wait for it instead
@@ -577,16 +605,19 @@ def run_once(rec: Reconciler) -> int:
     rec.report(outcomes)
     if rec.webhook:
         rec.webhook.drain()
-    return _exit_code(rec, ok=all(o.ok for o in outcomes))
+    return _exit_code(rec, ok=all(o.ok for o in outcomes), outcomes=outcomes)
 
 
-def _exit_code(rec: Reconciler, *, ok: bool) -> int:
-    """2 when a folder of the tip was refused for what it holds (bad input, like a bad spec: it
-    is the commit to fix, not the cluster), else 0 when all is well and 1 for any other trouble."""
-    if rec.problems:
+def _exit_code(rec: Reconciler, *, ok: bool, outcomes: Sequence[EnvOutcome] = ()) -> int:
+    """2 when a folder of the tip was refused for what it holds, or for what it would touch in
+    the cluster (bad input, like a bad spec: it is the commit to fix, not the cluster), else 0
+    when all is well and 1 for any other trouble."""
+    refusals = {p for problems in rec.problems.values() for p in problems}
+    refusals |= {error for o in outcomes if o.refused for error in o.errors}
+    if refusals:
         # Also as plain lines, like a bad spec's: the JSON log is for machines watching the loop.
-        for problem in sorted({p for problems in rec.problems.values() for p in problems}):
-            print(problem, file=sys.stderr)
+        for refusal in sorted(refusals):
+            print(refusal, file=sys.stderr)
         return 2
     return 0 if ok and not rec.source_error else 1
 

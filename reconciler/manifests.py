@@ -5,7 +5,8 @@ ClusterRole creates and labels Namespaces (never deletes them), puts the applier
 and RoleBinding in each, binds and impersonates that applier, and lists ConfigMaps to find its
 inventories -- it cannot write a tenant's objects itself. The applier ClusterRole, granted per
 namespace, holds the kinds guard.py allows. No `escalate`, pods, exec or nodes anywhere. The Lease
-lives in a Role in the reconciler's own namespace.
+lives in a Role in the reconciler's own namespace. Two admission policies (rbac.py) make the API
+server itself keep both identities to namespaces labelled as Unhazzle's.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def objects(opts: InstallOptions) -> list[Obj]:
             "subjects": subject,
         },
         rbac.applier_cluster_role(),
+        *rbac.applier_policy(),
+        *rbac.reconciler_policy(f"system:serviceaccount:{ns}:{name}"),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",

@@ -13,7 +13,7 @@ Two identities, so that a hole in our own check (guard.py) is not a hole in the 
 
 from __future__ import annotations
 
-from unhazzle.compiler.namespace import APPLIER_NAME
+from unhazzle.compiler.namespace import APPLIER_NAME, PLATFORM_NAMESPACES
 from unhazzle.reconciler.guard import ALLOWED_KINDS
 from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
 
@@ -104,4 +104,113 @@ def reconciler_rules() -> list[Obj]:
          "resourceNames": [APPLIER]},
         # Read-only: finds the inventories it recorded (by label) to remove dropped environments.
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]},
+        # get: check the API server's own namespace checks are installed (it cannot change them).
+        {"apiGroups": ["admissionregistration.k8s.io"],
+         "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
+         "verbs": ["get"], "resourceNames": [APPLIER_POLICY, RECONCILER_POLICY]},
     ]  # fmt: skip
+
+
+# -- the API server's own check that the applier stays in Unhazzle's namespaces -----------------
+# RBAC grants per namespace but cannot say "only namespaces with this label". A
+# ValidatingAdmissionPolicy can: so even if our own checks (guard.py, ownership.py) had a bug and
+# an applier binding landed in `kube-system` or in someone's namespace, the API server would
+# refuse every write it made there.
+ADMISSION_API = "admissionregistration.k8s.io/v1"
+APPLIER_POLICY = "unhazzle-applier-namespaces"
+RECONCILER_POLICY = "unhazzle-reconciler-namespaces"
+_OURS_CEL = (
+    "has({o}.metadata.labels) && '{label}' in {o}.metadata.labels"
+    " && {o}.metadata.labels['{label}'] == '{ours}'"
+)
+_NOT_RESERVED_CEL = "!{o}.metadata.name.startsWith('kube-') && !({o}.metadata.name in {platform})"
+
+
+def _ours(obj: str) -> str:
+    return _OURS_CEL.format(o=obj, label=MANAGED_BY, ours=OURS)
+
+
+def _not_reserved(obj: str) -> str:
+    platform = sorted(PLATFORM_NAMESPACES | {"default"})
+    return _NOT_RESERVED_CEL.format(o=obj, platform="[" + ", ".join(f"'{n}'" for n in platform) + "]")
+
+
+def _policy(name: str, spec: Obj) -> list[Obj]:
+    """A policy that denies what fails its validations, and the binding that puts it in force
+    for every request it matches."""
+    policy = {
+        "apiVersion": ADMISSION_API,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": _meta(name),
+        "spec": {"failurePolicy": "Fail", **spec},
+    }
+    binding = {
+        "apiVersion": ADMISSION_API,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": _meta(name),
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }
+    return [policy, binding]
+
+
+def _rule(group: str, resources: list[str], *, scope: str = "*", delete: bool = False) -> Obj:
+    operations = ["CREATE", "UPDATE", *(["DELETE"] if delete else [])]
+    return {"apiGroups": [group], "apiVersions": ["*"], "resources": resources,
+            "operations": operations, "scope": scope}  # fmt: skip
+
+
+def _denied_unless(expression: str, message: str) -> Obj:
+    return {"expression": expression, "reason": "Forbidden", "message": message}
+
+
+def applier_policy() -> list[Obj]:
+    """Any applier (`system:serviceaccount:*:unhazzle-applier`) writes only in its own namespace,
+    and only when that namespace is labelled as Unhazzle's and is not one of the cluster's own."""
+    own = f"'system:serviceaccount:' + namespaceObject.metadata.name + ':{APPLIER}'"
+    check = f"request.userInfo.username == {own} && {_ours('namespaceObject')}"
+    check += f" && {_not_reserved('namespaceObject')}"
+    is_applier = "request.userInfo.username.startsWith('system:serviceaccount:')"
+    is_applier += f" && request.userInfo.username.endsWith(':{APPLIER}')"
+    message = f"{APPLIER} writes only in its own namespace, and only when it is labelled {MANAGED_BY}={OURS}"
+    return _policy(
+        APPLIER_POLICY,
+        {
+            "matchConstraints": {"resourceRules": [_rule("*", ["*/*"], scope="Namespaced", delete=True)]},
+            "matchConditions": [{"name": "the-applier", "expression": is_applier}],
+            "validations": [_denied_unless(check, message)],
+        },
+    )
+
+
+def reconciler_policy(user: str) -> list[Obj]:
+    """The reconciler's own identity (`user`) creates only namespaces labelled as ours (never one
+    of the cluster's own), never labels an existing namespace as ours (adopting one is an
+    administrator's step), and puts the applier's account and binding only in our namespaces."""
+    namespace = f"{_ours('object')} && {_not_reserved('object')}"
+    namespace += f" && (request.operation == 'CREATE' || ({_ours('oldObject')}))"
+    inside = f"{_ours('namespaceObject')} && {_not_reserved('namespaceObject')}"
+    return _policy(
+        RECONCILER_POLICY,
+        {
+            "matchConstraints": {
+                "resourceRules": [
+                    _rule("", ["namespaces", "serviceaccounts"]),
+                    _rule("rbac.authorization.k8s.io", ["rolebindings"]),
+                ]
+            },
+            "matchConditions": [
+                {"name": "the-reconciler", "expression": f"request.userInfo.username == '{user}'"}
+            ],
+            "validations": [
+                _denied_unless(
+                    f"request.resource.resource != 'namespaces' || ({namespace})",
+                    f"the reconciler creates only namespaces labelled {MANAGED_BY}={OURS}, and never "
+                    "takes over one made by someone else",
+                ),
+                _denied_unless(
+                    f"request.resource.resource == 'namespaces' || ({inside})",
+                    f"the reconciler binds {APPLIER} only in namespaces labelled {MANAGED_BY}={OURS}",
+                ),
+            ],
+        },
+    )

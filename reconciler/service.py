@@ -90,6 +90,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
         dry_run=settings.dry_run,
         timeout=settings.timeout,
         workers=settings.workers,
+        own_namespace=settings.lease_namespace,
     )
     return Reconciler(
         client,

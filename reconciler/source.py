@@ -21,7 +21,7 @@ from typing import Any
 
 import git
 
-from unhazzle.compiler.namespace import namespace_for
+from unhazzle.compiler.namespace import MAX_NAMESPACE, namespace_for, reserved
 from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
 from unhazzle.reconciler.objects import Obj
@@ -30,6 +30,7 @@ from unhazzle.reconciler.signatures import FORMAT, Trust, refusal
 INDEX_FILE = "_index.json"
 SECRETS_FILE = "_secrets.json"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+FOLDER_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the spec's names for projects and environments
 
 
 class SourceError(OperationError):
@@ -276,21 +277,31 @@ def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] 
 
 
 def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:
-    """The one namespace the Namespace object and the index agree on. The guard has checked that
-    the Namespace object and every other object use the folder's own; the index is checked here."""
-    spaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
+    """The namespace the reconciler derives from the folder's two names, and nothing else: what
+    the folder's Namespace object or its index say must agree with it. A folder whose names
+    would derive a namespace of the cluster's own (`kube/system/`) is refused outright."""
+    project, _, environment = key.partition("/")
+    namespace = namespace_for(project, environment)
+    if not (FOLDER_NAME.match(project) and FOLDER_NAME.match(environment)) or len(namespace) > MAX_NAMESPACE:
+        problems.append(f"{key}: not an environment folder (PROJECT/ENVIRONMENT, lowercase names)")
+        return ""
+    if reserved(namespace):
+        problems.append(
+            f"{key}: refused: it would reach the namespace '{namespace}', which belongs to the "
+            "cluster itself, not to a project"
+        )
+        return ""
     if INDEX_FILE in files:
         try:
-            spaces.append(str(json.loads(files[INDEX_FILE])["namespace"]))
+            indexed = str(json.loads(files[INDEX_FILE])["namespace"])
         except (ValueError, KeyError, TypeError):
             problems.append(f"{key}/{INDEX_FILE}: not a valid index")
         else:
-            project, _, environment = key.partition("/")
-            if spaces[-1] != namespace_for(project, environment):
-                problems.append(f"{key}/{INDEX_FILE}: the namespace '{spaces[-1]}' is not the environment's")
-    if len(set(spaces)) != 1:
-        problems.append(f"{key}: expected exactly one namespace, found {sorted(set(spaces)) or 'none'}")
-    return str(spaces[0]) if spaces else ""
+            if indexed != namespace:
+                problems.append(f"{key}/{INDEX_FILE}: the namespace '{indexed}' is not the environment's")
+    if not any(o["kind"] == "Namespace" and o["metadata"]["name"] == namespace for o in objects):
+        problems.append(f"{key}/{ENVIRONMENT_FILE}: no Namespace '{namespace}'; a folder creates its own")
+    return namespace
 
 
 def _secrets(key: str, files: dict[str, str], problems: list[str]) -> dict[str, Any] | None:

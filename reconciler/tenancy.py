@@ -12,17 +12,22 @@ from __future__ import annotations
 import threading
 import time
 
+from unhazzle.compiler.namespace import reserved
 from unhazzle.reconciler import diff, rbac
 from unhazzle.reconciler.client import Client, ClusterError, Forbidden
 from unhazzle.reconciler.inventory import INVENTORY_NAME
-from unhazzle.reconciler.objects import Obj, Ref
+from unhazzle.reconciler.objects import Obj, Ref, is_ours
 
 RIGHTS_WAIT_S = 15.0  # a new RoleBinding reaches the API server's authorizer within about a second
 
 NOT_INSTALLED = (
     "the cluster is not set up for Unhazzle yet, or for an older version: install the reconciler "
     "with `unhazzle reconciler manifests | kubectl apply -f -` (the role unhazzle-applier is "
-    "missing or outdated)"
+    "missing or outdated, or the policy unhazzle-applier-namespaces)"
+)
+NOT_OURS = (
+    "refused: the namespace is not labelled as Unhazzle's, so no environment is applied there "
+    "(the applier is bound only in namespaces labelled app.kubernetes.io/managed-by=unhazzle)"
 )
 
 
@@ -47,28 +52,33 @@ class Tenancy:
                 self._clients[namespace] = self.client.impersonating(rbac.applier_user(namespace))
             return self._clients[namespace]
 
-    def prepare(self, namespace: str, *, present: bool | None = None) -> Client | None:
+    def prepare(self, namespace: str, *, live: Obj | None = None, read: bool = True) -> Client | None:
         """The client for `namespace` once its applier is in place (created or repaired here);
         None while the namespace does not exist. A dry run writes nothing, not even the applier:
         where it is not in place yet (an environment applied before impersonation), the dry run
         looks with the reconciler's own credentials.
-        `present` is whether the namespace exists, when the caller has just read it; else it is
-        read here. A no-change pass costs the applier's two objects' reads and no write."""
+        `live` is the Namespace as the caller has just read it (`read=False`); else it is read
+        here. A namespace not labelled as Unhazzle's is refused (ClusterError): the applier is
+        bound only in our own (ownership.py says why in words first; this is the backstop, and
+        the API server's policy, rbac.applier_policy, the last one). A no-change pass costs the
+        applier's two objects' reads and no write."""
         if not self.impersonate:
             return self.client
-        if present is None:
-            present = self.client.get(Ref("v1", "Namespace", "", namespace)) is not None
-        if not present:
+        if read:
+            live = self.client.get(Ref("v1", "Namespace", "", namespace))
+        if live is None:
             return None
+        if not is_ours(live) or reserved(namespace):
+            raise ClusterError(f"Namespace/{namespace}", 0, NOT_OURS)
         self._check_role()
         wrote = False
         for obj in rbac.applier_objects(namespace):
             desired = diff.with_hash(obj)
-            live = self.client.get(Ref.of(obj))
-            if diff.up_to_date(desired, live):
+            found = self.client.get(Ref.of(obj))
+            if diff.up_to_date(desired, found):
                 continue
             if self.dry_run:
-                if live is None:
+                if found is None:
                     return self.client
                 continue
             self.client.apply(desired)
@@ -79,15 +89,17 @@ class Tenancy:
         return tenant
 
     def _check_role(self) -> None:
-        """The applier ClusterRole must hold exactly this version's rules. Credentials that may
-        write RBAC (an admin's kubeconfig) install it; the reconciler's own narrow identity
-        cannot (that would take `escalate`), so it reports how to install it."""
+        """The applier ClusterRole must hold exactly this version's rules, and the API server's
+        policy that keeps the applier in our namespaces must be in force. Credentials that may
+        write them (an admin's kubeconfig) install them; the reconciler's own narrow identity
+        cannot (that would take `escalate`), so it reports how to install them."""
         if self._role_ok:
             return
-        desired = rbac.applier_cluster_role()
-        ref = Ref.of(desired)
-        live = self.client.get(ref)
-        if live is None or _rules(live) != _rules(desired):
+        for desired in [rbac.applier_cluster_role(), *rbac.applier_policy()]:
+            ref = Ref.of(desired)
+            live = self.client.get(ref)
+            if live is not None and _current(desired, live):
+                continue
             if self.dry_run:
                 raise ClusterError(str(ref), 0, NOT_INSTALLED)
             try:
@@ -109,6 +121,14 @@ def _await_rights(tenant: Client, namespace: str) -> None:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
+
+
+def _current(desired: Obj, live: Obj) -> bool:
+    """Installed as this version wants it, by us or by `kubectl apply` of the install manifests:
+    a role by its rules (the API server keeps them as given), a policy by its spec."""
+    if desired["kind"] == "ClusterRole":
+        return _rules(live) == _rules(desired)
+    return diff.contains(desired["spec"], live.get("spec"))
 
 
 def _rules(role: Obj) -> list[Obj]:

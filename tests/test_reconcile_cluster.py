@@ -26,6 +26,7 @@ from tests.envrepo import ROOT, SHOP, EnvRepo, beyond_any_machine, render_layout
 from tests.faultproxy import FaultProxy
 from tests.signing import ssh_key
 from unhazzle.devcluster import free_port
+from unhazzle.reconciler.ownership import owner_labels
 from unhazzle.reconciler.webhook import SIGNATURE_HEADER, sign
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -497,7 +498,13 @@ def test_reconcile_loop_outlives_a_namespace_being_deleted_then_recreates_it(env
     """A namespace held in deletion (here by a finalizer) refuses every write: each pass reports
     it and the loop goes on; once the deletion completes, the environment is created again."""
     kubectl = env.cluster.kubectl
-    kubectl("create", "namespace", "gone-production")
+    kubectl("create", "namespace", "gone-production")  # made by an earlier pass: labelled as ours
+    kubectl(
+        "label",
+        "namespace",
+        "gone-production",
+        *[f"{k}={v}" for k, v in owner_labels("gone", "production").items()],
+    )
     held = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "held", "namespace": "gone-production", "finalizers": ["example.com/hold"]}}  # fmt: skip
     kubectl("apply", "-f", "-", input=json.dumps(held))

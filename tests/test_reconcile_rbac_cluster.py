@@ -19,6 +19,7 @@ from tests.envrepo import EnvRepo
 from tests.test_reconcile_cluster import files
 from unhazzle.reconciler import guard, manifests, rbac
 from unhazzle.reconciler.client import Client, Forbidden, connect
+from unhazzle.reconciler.ownership import owner_labels
 from unhazzle.reconciler.tenancy import Tenancy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -52,6 +53,19 @@ def _deployment(namespace: str) -> dict[str, Any]:
     }
 
 
+def _owner_labels(namespace: str) -> list[str]:
+    project, _, environment = namespace.partition("-")
+    return [f"{k}={v}" for k, v in owner_labels(project, environment).items()]
+
+
+def _install_applier_role(cluster: Any) -> None:
+    """What `unhazzle reconciler manifests` installs for the applier: its role and its policy."""
+    items = [rbac.applier_cluster_role(), *rbac.applier_policy()]
+    cluster.kubectl(
+        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    )
+
+
 def _refused(client: Client, obj: dict[str, Any]) -> str:
     with pytest.raises(Forbidden) as caught:
         client.apply(obj)
@@ -65,8 +79,9 @@ def admin(cluster: Any) -> Iterator[Client]:
 
 
 def test_applier_is_refused_by_the_api_server_outside_its_rights(cluster: Any, admin: Client) -> None:
-    for ns in ("rbac-production", "other-production"):
+    for ns in ("rbac-production", "other-production"):  # two environments' namespaces, as made by Unhazzle
         cluster.kubectl("create", "namespace", ns, check=False)
+        cluster.kubectl("label", "namespace", ns, *_owner_labels(ns))
     tenancy = Tenancy(admin)
     applier = tenancy.prepare("rbac-production")
     assert applier is not None and applier.user == "system:serviceaccount:rbac-production:unhazzle-applier"
@@ -204,8 +219,7 @@ def test_dry_run_of_a_new_environment_shows_everything_and_creates_nothing(
 ) -> None:
     # Before its first real pass an environment has no applier yet (nothing may be written in a
     # dry run, not even that): its objects are all shown as created, and nothing is made.
-    role = json.dumps(rbac.applier_cluster_role())
-    cluster.kubectl("apply", "-f", "-", input=role)
+    _install_applier_role(cluster)
     repo = EnvRepo(tmp_path / "env-repo")
     repo.publish(files("dryfresh"))
     args = ["reconcile", "--repo", repo.url, "--kubeconfig", str(cluster.kubeconfig), "--dry-run",
@@ -223,7 +237,7 @@ def test_dry_run_of_an_environment_applied_before_impersonation_shows_what_reall
     # Applied by a reconciler that did not impersonate (an older version, or --no-impersonation):
     # the namespace has no applier yet, and a dry run may not write one. It looks with its own
     # credentials instead of showing every object as new.
-    cluster.kubectl("apply", "-f", "-", input=json.dumps(rbac.applier_cluster_role()))
+    _install_applier_role(cluster)
     repo = EnvRepo(tmp_path / "env-repo")
     repo.publish(files("dryold"))
     args = ["reconcile", "--repo", repo.url, "--kubeconfig", str(cluster.kubeconfig),
