@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from tests.envrepo import EnvRepo, render_layout
-from unhazzle import devcluster
+from unhazzle.devcluster import cluster as devcluster
 
 INTERVAL = 5.0
 

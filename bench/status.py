@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from unhazzle import devcluster
+from unhazzle.devcluster import cluster as devcluster
 
 PROJECT = "bench"
 
@@ -83,7 +83,7 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 
 def in_process(spec_path: Path, kubeconfig: Path) -> Callable[[], object]:
     from unhazzle.commands import status, target
-    from unhazzle.reconciler import observe
+    from unhazzle.observe import reads as observe
 
     args = argparse.Namespace(app=None, env="production", spec=str(spec_path), project=None, kubeconfig=None)
     tgt = target.resolve(args)

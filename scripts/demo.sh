@@ -20,7 +20,7 @@ run secrets list --spec "$spec"
 git init -q --bare -b main "$out/env-repo.git"
 run publish "$spec" --to "$out/env-repo.git"
 
-if ! "$bin/python" -c 'from unhazzle.devcluster import find_binaries; find_binaries()' 2>/dev/null; then
+if ! "$bin/python" -c 'from unhazzle.devcluster.cluster import find_binaries; find_binaries()' 2>/dev/null; then
   echo
   echo "(the local control plane is not built: run 'bash tests/cluster/build.sh' to reconcile too)"
   exit 0

@@ -13,8 +13,8 @@ import git
 import yaml
 
 from unhazzle.compiler.pipeline import compile_text
-from unhazzle.compiler.plan import EnvPlan
-from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.planning.plan import EnvPlan
+from unhazzle.compiler.rendering.render import render_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "examples" / "shop" / "unhazzle.yaml"

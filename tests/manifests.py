@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from unhazzle.compiler.pipeline import compile_file, compile_text
-from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.rendering.render import render_plan
 
 # The Kubernetes version whose OpenAPI schemas the rendered objects must satisfy: the one the
 # local control plane runs (tests/cluster, v1.35.x); kubernetes-validate ships its schemas.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ruamel.yaml import YAML
 
 from tests.conftest import ROOT
-from unhazzle.compiler.preview import MARKER
+from unhazzle.compiler.presentation.preview import MARKER
 
 
 def _load(name: str):

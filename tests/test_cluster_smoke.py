@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.plugin import Cluster
-from unhazzle import devcluster
+from unhazzle.devcluster import cluster as devcluster
 
 FIXTURES = Path(__file__).parent / "cluster" / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -80,8 +80,8 @@ def test_deployment_becomes_available_on_kwok_nodes(cluster: Cluster) -> None:
 def test_compiler_output_applies_and_apps_become_available(cluster: Cluster, tmp_path: Path) -> None:
     # The shop example as `unhazzle render` writes it, applied as a user would with kubectl.
     from unhazzle.compiler.pipeline import compile_file
-    from unhazzle.compiler.render import render_plan
-    from unhazzle.compiler.write import write_tree
+    from unhazzle.compiler.rendering.render import render_plan
+    from unhazzle.compiler.rendering.write import write_tree
 
     plan = compile_file(REPO / "examples" / "shop" / "unhazzle.yaml").plan
     write_tree(tmp_path, render_plan(plan, environments=["production"]))
@@ -178,7 +178,7 @@ def test_objects_survive_apiserver_restart(cluster: Cluster) -> None:
 @pytest.mark.cluster
 def test_dev_cluster_command_up_kubeconfig_down(cluster_bin_dir: Path, tmp_path: Path) -> None:
     """The human entry point starts its own plane and leaves nothing behind on `down`."""
-    cli = [sys.executable, "-m", "unhazzle.devcluster"]
+    cli = [sys.executable, "-m", "unhazzle.devcluster.cluster"]
     state_dir = tmp_path / "state"
     try:
         up = subprocess.run(

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, MINIMAL
-from unhazzle.compiler.cluster import cluster_settings
-from unhazzle.compiler.cost import price_plan, rates_for
 from unhazzle.compiler.pipeline import compile_file, compile_text
-from unhazzle.compiler.prices import table_for
+from unhazzle.compiler.planning.cost import price_plan, rates_for
+from unhazzle.compiler.rules.cluster import cluster_settings
+from unhazzle.compiler.rules.prices import table_for
 
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
 APRIL = rates_for(table_for(dt.date(2026, 4, 1)), cluster_settings())

@@ -1,4 +1,4 @@
-"""unhazzle.devcluster pieces that need no control plane."""
+"""unhazzle.devcluster.cluster pieces that need no control plane."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from unhazzle import devcluster
+from unhazzle.devcluster import cluster as devcluster
 
 
 def test_down_never_signals_a_recorded_pid_running_something_else(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from unhazzle.compiler.flatjson import parse_flat_json
-from unhazzle.compiler.load import load_bytes
-from unhazzle.compiler.model import ENV_VAR_RE
-from unhazzle.compiler.settings import guess_indent, merge_settings
+from unhazzle.compiler.editing.flatjson import parse_flat_json
+from unhazzle.compiler.editing.settings import guess_indent, merge_settings
+from unhazzle.compiler.spec.load import load_bytes
+from unhazzle.compiler.spec.model import ENV_VAR_RE
 from unhazzle.errors import InputError
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepos import git
-from unhazzle.compiler.gitread import read_at_ref
+from unhazzle.compiler.publishing.gitread import read_at_ref
 from unhazzle.errors import UsageError
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import EXAMPLES, ROOT
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.rendering.render import render_plan
 
 GOLDEN = ROOT / "tests" / "golden"
 EXAMPLE_NAMES = sorted(path.parent.name for path in EXAMPLES.glob("*/unhazzle.yaml"))

@@ -12,9 +12,9 @@ from ruamel.yaml import YAML
 
 from tests.conftest import EXAMPLES
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.errors import InputError
-from unhazzle.reconciler.guard import guard_environment
+from unhazzle.reconciler.source.guard import guard_environment
 
 
 @cache

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from tests.conftest import MINIMAL
-from unhazzle.compiler.latency import latency_table, latency_warning
-from unhazzle.compiler.model import Database
-from unhazzle.compiler.tls import tls_warning
+from unhazzle.compiler.planning.tls import tls_warning
+from unhazzle.compiler.rules.latency import latency_table, latency_warning
+from unhazzle.compiler.spec.model import Database
 
 
 def test_latency_table_loads_and_says_it_is_an_estimate():

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from tests.conftest import EXAMPLES
-from unhazzle.compiler import load
-from unhazzle.compiler.positions import Positions
+from unhazzle.compiler.spec import load
+from unhazzle.compiler.spec.positions import Positions
 from unhazzle.errors import InputError
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, Result
 from tests.test_observe_cluster import rendered
-from unhazzle import devcluster, devmetrics
+from unhazzle.devcluster import cluster as devcluster
+from unhazzle.devcluster import metrics as devmetrics
 
 pytest.importorskip("tests.cluster.plugin", reason="the local control plane (branch cluster) is not here")
 pytestmark = pytest.mark.cluster

@@ -29,9 +29,9 @@ from ruamel.yaml import YAML
 from tests.conftest import ROOT, Result
 from tests.envrepo import beyond_any_machine
 from tests.test_prometheus import serve_fake_prometheus
-from unhazzle import devcluster
 from unhazzle.compiler.pipeline import compile_text
-from unhazzle.compiler.render import render_plan
+from unhazzle.compiler.rendering.render import render_plan
+from unhazzle.devcluster import cluster as devcluster
 
 pytest.importorskip("tests.cluster.plugin", reason="the local control plane (branch cluster) is not here")
 pytestmark = pytest.mark.cluster

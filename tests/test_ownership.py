@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from unhazzle.reconciler.objects import Ref
-from unhazzle.reconciler.ownership import adopt_command, namespace_refusal, takeover_refusal
-from unhazzle.reconciler.source import parse_environment
+from unhazzle.reconciler.source.git import parse_environment
+from unhazzle.reconciler.sync.ownership import adopt_command, namespace_refusal, takeover_refusal
 
 OURS = {"app.kubernetes.io/managed-by": "unhazzle"}
 

@@ -7,7 +7,7 @@ import json
 
 from ruamel.yaml import YAML
 
-from unhazzle.compiler.pin import pin_plan
+from unhazzle.compiler.images.pin import pin_plan
 from unhazzle.compiler.pipeline import compile_text
 
 DIGEST = "sha256:" + "12" * 32

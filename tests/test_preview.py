@@ -10,7 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from tests.conftest import EXAMPLES, MINIMAL
-from unhazzle.compiler.preview import MARKER
+from unhazzle.compiler.presentation.preview import MARKER
 
 SHOP = (EXAMPLES / "shop" / "unhazzle.yaml").read_text(encoding="utf-8")
 
@@ -197,8 +197,8 @@ def test_preview_hostile_names_cannot_break_the_table(cli, repo):
 def test_preview_renders_every_file_that_differs():
     """Skipping apps whose plan is unchanged never hides a difference in the rendered files."""
     from unhazzle.compiler.pipeline import compile_text
-    from unhazzle.compiler.preview import changed_files
-    from unhazzle.compiler.render import render_plan
+    from unhazzle.compiler.presentation.preview import changed_files
+    from unhazzle.compiler.rendering.render import render_plan
 
     base = compile_text(SHOP)
     edits = [
@@ -229,7 +229,7 @@ def test_preview_markdown_stays_under_the_comment_limit(cli, repo):
 
 
 def test_preview_names_changed_secrets_never_their_values(cli, repo):
-    from unhazzle.compiler.age import encrypt
+    from unhazzle.shared.age import encrypt
 
     secrets_dir = EXAMPLES / "shop" / "unhazzle.secrets"
     files = {"unhazzle.yaml": SHOP}

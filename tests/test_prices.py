@@ -7,16 +7,16 @@ from importlib import resources
 
 import pytest
 
-from unhazzle.compiler.cluster import cluster_settings
-from unhazzle.compiler.prices import parse_table, price_tables, table_for
+from unhazzle.compiler.rules.cluster import cluster_settings
+from unhazzle.compiler.rules.prices import parse_table, price_tables, table_for
 
-FOLDER = resources.files("unhazzle.compiler").joinpath("data/prices")
+FOLDER = resources.files("unhazzle.compiler.rules").joinpath("data/prices")
 TABLES = sorted(f.name for f in FOLDER.iterdir() if f.name.endswith(".yaml"))
 
 
 @pytest.mark.parametrize("name", TABLES)
 def test_price_table_loads(name):
-    text = resources.files("unhazzle.compiler").joinpath(f"data/prices/{name}").read_text("utf-8")
+    text = resources.files("unhazzle.compiler.rules").joinpath(f"data/prices/{name}").read_text("utf-8")
     table = parse_table(text, name=name)
     assert table.effective.isoformat() == name.removesuffix(".yaml")
     assert cluster_settings().node_type in table.server_types
@@ -49,7 +49,7 @@ def test_price_table_chosen_by_date(day, effective):
 
 
 def test_price_table_rejects_unknown_source_and_wrong_name():
-    text = resources.files("unhazzle.compiler").joinpath(f"data/prices/{TABLES[-1]}").read_text("utf-8")
+    text = resources.files("unhazzle.compiler.rules").joinpath(f"data/prices/{TABLES[-1]}").read_text("utf-8")
     with pytest.raises(ValueError, match="unknown source"):
         parse_table(text.replace("source: api-fsn1-2026-05-27", "source: nowhere", 1), name=TABLES[-1])
     with pytest.raises(ValueError, match="file name must be its effective date"):

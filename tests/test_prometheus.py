@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from unhazzle.errors import OperationError
-from unhazzle.reconciler import prometheus
+from unhazzle.observe import prometheus
 
 
 class FakePrometheus:

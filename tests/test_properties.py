@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 from tests.manifests import objects, render_text
 from tests.test_sizing import LATENCY, PATTERN, STARTUP, TRAFFIC, WORKLOAD
 from unhazzle.cli import main
-from unhazzle.compiler.model import App
-from unhazzle.compiler.sizing import size_app
+from unhazzle.compiler.planning.sizing import size_app
+from unhazzle.compiler.spec.model import App
 
 # The explain phase re-runs failures hundreds of times to annotate them; slow, and not needed.
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink]

@@ -25,14 +25,14 @@ from tests.gitrepos import (
     tree_files,
 )
 from unhazzle import __version__
-from unhazzle.compiler.age import generate_identity
-from unhazzle.compiler.changes import blob_id, plan_changes, summarize
-from unhazzle.compiler.index import BadIndexError, Source, list_objects, parse_index, project_files
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.publish import PublishOptions, publish, remote_url, scrub
-from unhazzle.compiler.render import render_plan
-from unhazzle.compiler.secrets import set_secrets
+from unhazzle.compiler.publishing.changes import blob_id, plan_changes, summarize
+from unhazzle.compiler.publishing.index import BadIndexError, Source, list_objects, parse_index, project_files
+from unhazzle.compiler.publishing.publish import PublishOptions, publish, remote_url, scrub
+from unhazzle.compiler.rendering.render import render_plan
+from unhazzle.compiler.secrets.actions import set_secrets
 from unhazzle.errors import OperationError
+from unhazzle.shared.age import generate_identity
 
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
 
@@ -158,7 +158,7 @@ def test_publish_never_touches_other_projects(cli, remote, write_spec, tmp_path)
 
 
 def test_publish_writes_secrets_as_ciphertext_only(cli, remote, tmp_path):
-    from unhazzle.compiler.secretdelivery import decrypt_secrets_json
+    from unhazzle.compiler.secrets.delivery import decrypt_secrets_json
 
     shop = tmp_path / "shop"
     shutil.copytree(EXAMPLES / "shop", shop)
@@ -546,8 +546,8 @@ def test_publish_source_flags_cannot_forge_trailers(cli, remote, write_spec):
 
 def test_publish_sign_makes_a_commit_the_reconciler_trusts(cli, remote, tmp_path, monkeypatch):
     from tests.signing import ssh_key
-    from unhazzle.reconciler.signatures import load
-    from unhazzle.reconciler.source import GitSource
+    from unhazzle.reconciler.source.git import GitSource
+    from unhazzle.reconciler.source.signatures import load
 
     key = ssh_key(tmp_path / "keys", "ci")
     for name, value in key.env.items():  # the user's Git signing settings

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepos import git
-from unhazzle.compiler.publish import source_of
+from unhazzle.compiler.publishing.publish import source_of
 
 
 def _checkout(root: Path, *, commit: bool = True) -> Path:

@@ -25,9 +25,9 @@ import pytest
 from tests.envrepo import ROOT, SHOP, EnvRepo, beyond_any_machine, render_layout
 from tests.faultproxy import FaultProxy
 from tests.signing import ssh_key
-from unhazzle.devcluster import free_port
-from unhazzle.reconciler.ownership import owner_labels
-from unhazzle.reconciler.webhook import SIGNATURE_HEADER, sign
+from unhazzle.devcluster.cluster import free_port
+from unhazzle.reconciler.run.webhook import SIGNATURE_HEADER, sign
+from unhazzle.reconciler.sync.ownership import owner_labels
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -195,7 +195,7 @@ def test_reconcile_dry_run_prints_changes_masks_secrets_and_writes_nothing(
 ) -> None:
     # Secret values reach the cluster only as `_secrets.json` ciphertext (a plain Secret in the
     # repo is refused by the guard); the dry run names what changed and never shows a value.
-    from unhazzle.compiler.age import encrypt
+    from unhazzle.shared.age import encrypt
 
     key = ROOT / "tests" / "fixtures" / "shop-cluster.agekey"
     recipient = SHOP.read_text().split("recipients: [", 1)[1].split("]", 1)[0]
@@ -542,7 +542,7 @@ def test_publish_then_reconcile_delivers_secrets_and_no_plaintext_anywhere(
     import base64
     import shutil
 
-    from unhazzle.compiler.secretdelivery import decrypt_secrets_json
+    from unhazzle.compiler.secrets.delivery import decrypt_secrets_json
 
     project = tmp_path / "project"
     shutil.copytree(ROOT / "examples" / "shop", project)
@@ -599,7 +599,7 @@ def test_reconcile_refuses_a_hostile_folder_and_goes_on_with_the_others(
 def test_reconcile_with_the_wrong_key_fails_that_environment_and_touches_nothing(
     env: Env, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from unhazzle.compiler.age import encrypt, generate_identity
+    from unhazzle.shared.age import encrypt, generate_identity
 
     recipient = SHOP.read_text().split("recipients: [", 1)[1].split("]", 1)[0]
     doc = {

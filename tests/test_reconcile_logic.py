@@ -20,12 +20,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.envrepo import EnvRepo, shop_files
-from unhazzle.reconciler import diff, guard, health, inventory, manifests, prune, rbac
-from unhazzle.reconciler.apply import Verified
-from unhazzle.reconciler.loop import EnvOutcome, LoopOptions, Reconciler
+from unhazzle.reconciler import install as manifests
 from unhazzle.reconciler.objects import Ref, stage
-from unhazzle.reconciler.secrets import secret_objects
-from unhazzle.reconciler.source import (
+from unhazzle.reconciler.run.loop import EnvOutcome, LoopOptions, Reconciler
+from unhazzle.reconciler.run.telemetry import Log
+from unhazzle.reconciler.run.webhook import SIGNATURE_HEADER, Webhook, sign
+from unhazzle.reconciler.source import guard
+from unhazzle.reconciler.source.git import (
     GitSource,
     NoSuchBranch,
     NoSuchRepo,
@@ -33,8 +34,9 @@ from unhazzle.reconciler.source import (
     parse_environment,
     parse_revision,
 )
-from unhazzle.reconciler.telemetry import Log
-from unhazzle.reconciler.webhook import SIGNATURE_HEADER, Webhook, sign
+from unhazzle.reconciler.sync import diff, health, inventory, prune, rbac
+from unhazzle.reconciler.sync.apply import Verified
+from unhazzle.reconciler.sync.secrets import secret_objects
 
 
 def deployment(**spec: Any) -> dict[str, Any]:

@@ -20,10 +20,13 @@ import yaml
 from tests.envrepo import EnvRepo
 from tests.test_reconcile_cluster import files
 from tests.test_reconcile_rbac_cluster import _install_applier_role, _narrow_kubeconfig
-from unhazzle.reconciler import guard, loop, rbac, source, tenancy
-from unhazzle.reconciler.client import Client, Forbidden, connect
+from unhazzle.reconciler.cluster.client import Client, Forbidden, connect
 from unhazzle.reconciler.objects import Ref
-from unhazzle.reconciler.ownership import adopt_command
+from unhazzle.reconciler.run import loop
+from unhazzle.reconciler.source import git as source
+from unhazzle.reconciler.source import guard
+from unhazzle.reconciler.sync import rbac, tenancy
+from unhazzle.reconciler.sync.ownership import adopt_command
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 

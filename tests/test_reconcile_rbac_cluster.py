@@ -17,10 +17,12 @@ import yaml
 
 from tests.envrepo import EnvRepo
 from tests.test_reconcile_cluster import files
-from unhazzle.reconciler import guard, manifests, rbac
-from unhazzle.reconciler.client import Client, Forbidden, connect
-from unhazzle.reconciler.ownership import owner_labels
-from unhazzle.reconciler.tenancy import Tenancy
+from unhazzle.reconciler import install as manifests
+from unhazzle.reconciler.cluster.client import Client, Forbidden, connect
+from unhazzle.reconciler.source import guard
+from unhazzle.reconciler.sync import rbac
+from unhazzle.reconciler.sync.ownership import owner_labels
+from unhazzle.reconciler.sync.tenancy import Tenancy
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 

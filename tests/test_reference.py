@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from unhazzle.compiler.credentials import credentials_for
-from unhazzle.compiler.reference import BadReference, parse_reference
-from unhazzle.compiler.registry import parse_challenge
+from unhazzle.compiler.images.credentials import credentials_for
+from unhazzle.compiler.images.reference import BadReference, parse_reference
+from unhazzle.compiler.images.registry import parse_challenge
 
 DIGEST = "sha256:" + "ab" * 32
 

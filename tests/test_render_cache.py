@@ -16,10 +16,11 @@ from ruamel.yaml import YAML
 
 from tests.conftest import EXAMPLES, ROOT
 from unhazzle.cli import main
-from unhazzle.compiler import cachedir, render
-from unhazzle.compiler.cluster import cluster_settings
-from unhazzle.compiler.datafiles import parse_cached
+from unhazzle.compiler import cachedir
 from unhazzle.compiler.pipeline import compile_file
+from unhazzle.compiler.rendering import render
+from unhazzle.compiler.rules.cluster import cluster_settings
+from unhazzle.compiler.rules.datafiles import parse_cached
 
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
 

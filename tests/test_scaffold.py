@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from unhazzle.compiler.image import (
+from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
+from unhazzle.compiler.images.inspection import (
     OCI_INDEX,
     ManifestProblem,
     choose_platform,
@@ -20,9 +21,8 @@ from unhazzle.compiler.image import (
     parse_json,
 )
 from unhazzle.compiler.pipeline import compile_text
-from unhazzle.compiler.questions import SIZING, questions
-from unhazzle.compiler.rules import sizing_rules
-from unhazzle.compiler.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
+from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.rules.sizingtable import sizing_rules
 
 NAMES = st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z")
 

@@ -12,21 +12,21 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLES, ROOT
-from unhazzle.compiler.schema import SCHEMA_FILE
+from unhazzle.compiler.spec.schema import SCHEMA_FILE
 
-REGENERATE = "python -m unhazzle.compiler.schema --write"
+REGENERATE = "python -m unhazzle.compiler.spec.schema --write"
 
 
 def generated_schema() -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "unhazzle.compiler.schema"], check=True, capture_output=True, cwd=ROOT
+        [sys.executable, "-m", "unhazzle.compiler.spec.schema"], check=True, capture_output=True, cwd=ROOT
     )
     return result.stdout.decode("utf-8")
 
 
 def test_schema_committed_file_is_current():
-    committed = (ROOT / "schemas" / "unhazzle.schema.json").read_text(encoding="utf-8")
-    assert SCHEMA_FILE.resolve() == (ROOT / "schemas" / "unhazzle.schema.json").resolve()
+    committed = (ROOT / "unhazzle" / "schemas" / "unhazzle.schema.json").read_text(encoding="utf-8")
+    assert SCHEMA_FILE.resolve() == (ROOT / "unhazzle" / "schemas" / "unhazzle.schema.json").resolve()
     assert committed == generated_schema(), f"schemas/unhazzle.schema.json is stale; run `{REGENERATE}`"
 
 

@@ -14,20 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT
-from unhazzle.compiler import age
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.render import SECRETS_CHECKSUM, render_plan
-from unhazzle.compiler.secretdelivery import (
+from unhazzle.compiler.rendering.render import SECRETS_CHECKSUM, render_plan
+from unhazzle.compiler.secrets.actions import secrets_for_environment
+from unhazzle.compiler.secrets.delivery import (
     decrypt_secrets_json,
     describe_changes,
     diff_stores,
     secrets_checksum,
     secrets_json,
 )
-from unhazzle.compiler.secretops import set_values
-from unhazzle.compiler.secrets import secrets_for_environment
-from unhazzle.compiler.secretstore import SecretStore, StoredSecret, dump_store, parse_store
+from unhazzle.compiler.secrets.ops import set_values
+from unhazzle.compiler.secrets.store import SecretStore, StoredSecret, dump_store, parse_store
 from unhazzle.errors import InputError, OperationError
+from unhazzle.shared import age
 
 SPEC = """\
 version: 1

@@ -15,10 +15,11 @@ import yaml
 from tests.envrepo import EnvRepo, shop_files
 from tests.signing import Key, gpg_key, push, ssh_key, stop_gpg_agent, tampered
 from unhazzle.errors import InputError
-from unhazzle.reconciler import manifests, signatures
-from unhazzle.reconciler.loop import LoopOptions, Reconciler
-from unhazzle.reconciler.source import GitSource, SignatureError
-from unhazzle.reconciler.telemetry import Log
+from unhazzle.reconciler import install as manifests
+from unhazzle.reconciler.run.loop import LoopOptions, Reconciler
+from unhazzle.reconciler.run.telemetry import Log
+from unhazzle.reconciler.source import signatures
+from unhazzle.reconciler.source.git import GitSource, SignatureError
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Sizing: the five answers become numbers by the table in compiler/data/sizing.yaml, the spec's
+"""Sizing: the five answers become numbers by the table in compiler/rules/data/sizing.yaml, the spec's
 `instances:` and `size:` override them, and the rules keep the invariants an SRE expects."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 
 from tests.conftest import EXAMPLES, MINIMAL
 from tests.manifests import objects, render_text
-from unhazzle.compiler.model import App
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.rules import sizing_rules
-from unhazzle.compiler.sizing import Sizing, size_app
+from unhazzle.compiler.planning.sizing import Sizing, size_app
+from unhazzle.compiler.rules.sizingtable import sizing_rules
+from unhazzle.compiler.spec.model import App
 
 IMAGE = "ghcr.io/acme/app:1.0"
 TRAFFIC = ["low", "medium", "high", "very-high"]

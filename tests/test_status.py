@@ -15,8 +15,8 @@ from tests.conftest import MINIMAL, Result
 from tests.test_words import BACKOFF, KUBE_WORDS, NOW, OOM_LAST, claim, hpa, pod, ts
 from unhazzle.commands.events import translate
 from unhazzle.commands.logs import merge, split_stamp
-from unhazzle.reconciler import overview
-from unhazzle.reconciler.usage import usage_rows
+from unhazzle.observe import overview
+from unhazzle.observe.usage import usage_rows
 
 
 def deployment(name: str, *, replicas: int, ready: int, volume: bool = False) -> dict[str, Any]:
@@ -307,7 +307,7 @@ def test_status_bad_kubeconfig_is_one_line(
 
 
 def test_status_reads_the_reconcilers_record() -> None:
-    """The shape reconciler/status.py writes (ConfigMap unhazzle-status, key status.json)."""
+    """The shape reconciler/sync/status.py writes (ConfigMap unhazzle-status, key status.json)."""
     snap = snapshot()
     snap.reconciler = {"status.json": json.dumps({
         "environment": "shop/production", "namespace": "shop-production", "revision": "aaaa1111bbbb2222",

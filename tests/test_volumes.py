@@ -1,5 +1,5 @@
 """Nobody loses data by accident: what preview and publish say and do when a change would delete
-an app's volume, take it from the app, or ask a disk to shrink (compiler/volumes.py). Real Git
+an app's volume, take it from the app, or ask a disk to shrink (compiler/publishing/volumes.py). Real Git
 repositories for the spec and for the environment repo; the cluster side is in
 test_volumes_cluster.py."""
 
@@ -14,9 +14,15 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.gitrepos import bare_repo, commit_count, commit_message, seed_commit, show, tip, tree_files
-from unhazzle.compiler.volumes import Disk, VolumeChange, disks_in_manifests, refusal, volume_changes
+from unhazzle.compiler.publishing.volumes import (
+    Disk,
+    VolumeChange,
+    disks_in_manifests,
+    refusal,
+    volume_changes,
+)
 from unhazzle.reconciler.objects import Ref
-from unhazzle.reconciler.volumes import refusal_in_words, waits_for_room
+from unhazzle.reconciler.sync.volumes import refusal_in_words, waits_for_room
 
 SHOP = (EXAMPLES / "shop" / "unhazzle.yaml").read_text(encoding="utf-8")
 KUBE_WORDS = re.compile(r"persistent ?volume ?claim|\bpvc\b|namespace|\bpod\b|deployment", re.IGNORECASE)
@@ -315,7 +321,7 @@ def test_disks_in_manifests_reads_what_render_writes(cli, write_spec, tmp_path):
     }
 
 
-# -- the cluster's refusals, in words (reconciler/volumes.py) ------------------------------------
+# -- the cluster's refusals, in words (reconciler/sync/volumes.py) ------------------------------------
 
 CLAIM_REF = Ref("v1", "PersistentVolumeClaim", "shop-production", "cache-data")
 ASKED = {

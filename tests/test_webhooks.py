@@ -15,7 +15,8 @@ import pytest
 
 from tests.test_status import snapshot
 from tests.test_words import NOW
-from unhazzle.reconciler import overview, webhooks
+from unhazzle.observe import overview
+from unhazzle.reconciler.run import webhooks
 
 SECRET = "s3cret-shared-with-the-receiver"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from unhazzle.compiler.quantity import quantity_mb
-from unhazzle.reconciler import words
+from unhazzle.observe import words
+from unhazzle.shared.quantity import quantity_mb
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KUBE_WORDS = re.compile(

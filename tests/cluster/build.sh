@@ -94,7 +94,7 @@ build_metrics_server() {
 install_kwok_stages() {
   # The standalone kwok binary (unlike kwokctl) has no built-in stages: it needs Stage objects in
   # its --config. Copy kwokctl's defaults ("fast" node/pod stages, heartbeat with leases) from the
-  # same kwok module version; unhazzle.devcluster concatenates them into kwok's config.
+  # same kwok module version; unhazzle.devcluster.cluster concatenates them into kwok's config.
   local dest="$cache_root/$K8S_VERSION/kwok-stages" src
   if [ "$(cat "$dest/.version" 2>/dev/null)" = "$KWOK_VERSION" ]; then
     say "kwok $KWOK_VERSION stages: cached, skipping"; return

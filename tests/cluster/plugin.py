@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from unhazzle import devcluster
+from unhazzle.devcluster import cluster as devcluster
 
 
 @dataclass

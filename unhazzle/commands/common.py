@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unhazzle.commands import DEFAULT_SPEC as DEFAULT_SPEC  # re-exported for the commands
+from unhazzle.compiler.images.reference import BadReference, ImageRef, parse_reference
 from unhazzle.compiler.pipeline import Compiled, compile_file
-from unhazzle.compiler.plan import EnvPlan, Plan
-from unhazzle.compiler.reference import BadReference, ImageRef, parse_reference
-from unhazzle.compiler.suggest import hint
+from unhazzle.compiler.planning.plan import EnvPlan, Plan
+from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import InputError, Problem, UsageError
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registry
-    from unhazzle.compiler.registry import RegistryOptions
+    from unhazzle.compiler.images.registry import RegistryOptions
 
 
 def add_spec(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +76,7 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
 
 
 def registry_options(args: argparse.Namespace) -> RegistryOptions:
-    from unhazzle.compiler.registry import RegistryOptions
+    from unhazzle.compiler.images.registry import RegistryOptions
 
     return RegistryOptions(insecure=args.insecure, ca_file=args.ca_file)
 
@@ -101,6 +101,6 @@ def maybe_pin(plan: Plan, args: argparse.Namespace) -> Plan:
     """The plan with tags pinned to digests when --pin-digests was given."""
     if not args.pin_digests:
         return plan
-    from unhazzle.compiler.pin import pin_digests
+    from unhazzle.compiler.images.pin import pin_digests
 
     return pin_digests(plan, registry_options(args))

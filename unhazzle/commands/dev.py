@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from unhazzle.commands.common import add_spec, compile_spec
-from unhazzle.compiler.devloop import Snapshot, changes, describe, snapshot
+from unhazzle.compiler.presentation.devloop import Snapshot, changes, describe, snapshot
 from unhazzle.errors import InputError
 
 Emit = Callable[[str], None]

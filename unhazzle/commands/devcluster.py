@@ -18,6 +18,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.devcluster import main  # starts nothing at import; kept lazy like other commands
+    from unhazzle.devcluster.cluster import main  # starts nothing at import; kept lazy like other commands
 
     return main([args.action, *(["--state-dir", args.state_dir] if args.state_dir else [])])

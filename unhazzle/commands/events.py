@@ -28,7 +28,7 @@ def translate(
 ) -> list[dict[str, Any]]:
     """Events as rows {time, app, kind, count, message, warning}, oldest first; events of
     objects that are not our apps' are left out."""
-    from unhazzle.reconciler import words
+    from unhazzle.observe import words
 
     rows = []
     for event in events:
@@ -60,7 +60,8 @@ def _combined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.reconciler import observe, words
+    from unhazzle.observe import reads as observe
+    from unhazzle.observe import words
 
     try:
         since = datetime.now(UTC) - words.window(args.since)

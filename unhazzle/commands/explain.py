@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from unhazzle.commands.common import DEFAULT_SPEC, add_env, app_not_found, compile_spec, select_envs
-from unhazzle.compiler.explain import explain_text
+from unhazzle.compiler.presentation.explain import explain_text
 from unhazzle.errors import UsageError
 
 

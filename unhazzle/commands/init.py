@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.commands.common import DEFAULT_SPEC, add_registry_options, parse_image, registry_options
-from unhazzle.compiler.image import ImageInfo, human_size, root_note
-from unhazzle.compiler.model import NAME_RE
+from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
+from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note
 from unhazzle.compiler.pipeline import compile_file, compile_text
-from unhazzle.compiler.questions import SIZING, questions
-from unhazzle.compiler.report import plan_json
-from unhazzle.compiler.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
-from unhazzle.compiler.write import write_file_atomic
+from unhazzle.compiler.presentation.report import plan_json
+from unhazzle.compiler.rendering.write import write_file_atomic
+from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.spec.model import NAME_RE
 from unhazzle.errors import InputError, OperationError, Problem, UsageError
 from unhazzle.prompt import Prompter
 
@@ -191,7 +191,7 @@ class Questionnaire:
     def inspect(self, image: str) -> ImageInfo | None:
         if self.args.no_inspect:
             return None
-        from unhazzle.compiler.registry import Registry, RegistryError
+        from unhazzle.compiler.images.registry import Registry, RegistryError
 
         self.say(f"Reading {image} from its registry ...")
         try:

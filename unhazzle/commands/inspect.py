@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.compiler.image import info_json, info_text
-    from unhazzle.compiler.registry import Registry
+    from unhazzle.compiler.images.inspection import info_json, info_text
+    from unhazzle.compiler.images.registry import Registry
 
     ref = parse_image(args.image)
     if args.platform.count("/") not in (1, 2) or " " in args.platform:

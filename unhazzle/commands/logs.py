@@ -68,7 +68,8 @@ def _line(ident: str, text: str, key: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.reconciler import observe, words
+    from unhazzle.observe import reads as observe
+    from unhazzle.observe import words
 
     if not 0 <= args.tail <= 100_000:
         raise UsageError(f"--tail: {args.tail} is out of range (0-100000)")
@@ -108,7 +109,7 @@ def _one_env(envs: list[Env], app: str) -> Env:
 def _chosen(pods: list[dict[str, Any]], *, app: str, instance: str | None) -> list[tuple[str, str]]:
     """(short id, full name) of the instances to read, oldest first; --instance picks one by its
     number in this order (1, 2, ...) or by its id."""
-    from unhazzle.reconciler.overview import instance_id
+    from unhazzle.observe.overview import instance_id
 
     ordered = sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"]))
     found = [(instance_id(p["metadata"]["name"], app), p["metadata"]["name"]) for p in ordered]
@@ -126,7 +127,7 @@ def _chosen(pods: list[dict[str, Any]], *, app: str, instance: str | None) -> li
 
 
 def _read(reader: Any, namespace: str, pod: str, *, app: str, options: dict[str, str]) -> list[bytes]:
-    from unhazzle.reconciler import observe
+    from unhazzle.observe import reads as observe
 
     try:
         return list(observe.log_lines(reader, namespace, pod, container=app, options=options))
@@ -142,7 +143,7 @@ def _read(reader: Any, namespace: str, pod: str, *, app: str, options: dict[str,
 
 
 def _why(message: str, *, previous: bool = False) -> str:
-    from unhazzle.reconciler.words import scrub
+    from unhazzle.observe.words import scrub
 
     if previous or "previous terminated container" in message:
         return "has not restarted, so there is no previous run"
@@ -184,7 +185,7 @@ class Follower:
             self.stop.set()
 
     def _poll(self) -> None:
-        from unhazzle.reconciler import observe
+        from unhazzle.observe import reads as observe
 
         try:
             pods = _chosen(
@@ -217,7 +218,7 @@ class Follower:
         return options
 
     def _pump(self, ident: str, name: str, options: dict[str, str]) -> None:
-        from unhazzle.reconciler import observe
+        from unhazzle.observe import reads as observe
 
         try:
             for line in observe.log_lines(

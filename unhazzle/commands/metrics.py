@@ -30,9 +30,9 @@ def add_parser(sub: Any) -> None:
 
 def collect(reader: Any, env: Env, *, app: str | None, prometheus: str | None) -> dict[str, Any]:
     from unhazzle.errors import OperationError
-    from unhazzle.reconciler import observe
-    from unhazzle.reconciler import prometheus as prom
-    from unhazzle.reconciler.usage import usage_rows
+    from unhazzle.observe import prometheus as prom
+    from unhazzle.observe import reads as observe
+    from unhazzle.observe.usage import usage_rows
 
     out: dict[str, Any] = {"environment": env.name, "instances": None, "traffic": None, "notes": []}
     try:
@@ -60,7 +60,7 @@ def collect(reader: Any, env: Env, *, app: str | None, prometheus: str | None) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.reconciler import observe
+    from unhazzle.observe import reads as observe
 
     target = resolve(args)
     reader = observe.connect(args.kubeconfig)

@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
-from unhazzle.compiler.report import plan_json, plan_text
+from unhazzle.compiler.presentation.report import plan_json, plan_text
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps(plan_json(plan, compiled.cost), indent=2, ensure_ascii=False))
     elif args.output == "markdown":
-        from unhazzle.compiler.markdown import plan_markdown  # only this output needs it
+        from unhazzle.compiler.presentation.markdown import plan_markdown  # only this output needs it
 
         print(plan_markdown(plan, compiled.cost), end="")
     else:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from unhazzle.commands.common import add_spec, compile_spec
 from unhazzle.compiler.pipeline import Compiled, compile_text, with_secrets
-from unhazzle.compiler.secretstore import STORE_DIR, SecretStore, parse_store
+from unhazzle.compiler.secrets.store import STORE_DIR, SecretStore, parse_store
 from unhazzle.errors import InputError
 
 if TYPE_CHECKING:
-    from unhazzle.compiler.gitread import SpecAtRef
+    from unhazzle.compiler.publishing.gitread import SpecAtRef
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,9 +34,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `unhazzle --help` loads every command module, and should
     # not pay for what only the preview uses.
-    from unhazzle.compiler.gitread import read_at_ref
-    from unhazzle.compiler.markdown import preview_markdown
-    from unhazzle.compiler.preview import build_preview
+    from unhazzle.compiler.presentation.markdown import preview_markdown
+    from unhazzle.compiler.presentation.preview import build_preview
+    from unhazzle.compiler.publishing.gitread import read_at_ref
 
     head = compile_spec(args.spec)  # bad input here: exit 2, no comment
     at = read_at_ref(Path(args.spec), args.base, folder=STORE_DIR)

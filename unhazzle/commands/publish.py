@@ -14,7 +14,7 @@ from unhazzle.errors import UsageError
 
 if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
-    from unhazzle.compiler.publish import PublishResult
+    from unhazzle.compiler.publishing.publish import PublishResult
 
 TRAILER_KEY = "Key: value (a word of letters, digits and '-')"
 
@@ -76,10 +76,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that every other command starts without loading Git support.
-    from unhazzle.compiler.cost import cost_json
-    from unhazzle.compiler.index import project_files
-    from unhazzle.compiler.publish import PublishOptions, publish, source_of
-    from unhazzle.compiler.render import render_plan
+    from unhazzle.compiler.planning.cost import cost_json
+    from unhazzle.compiler.publishing.index import project_files
+    from unhazzle.compiler.publishing.publish import PublishOptions, publish, source_of
+    from unhazzle.compiler.rendering.render import render_plan
 
     options = PublishOptions(
         branch=_branch(args.branch),
@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _secret_files(compiled: Compiled) -> dict[str, bytes]:
     """Each environment's `_secrets.json`: ciphertext only, as `unhazzle secrets` stored it."""
-    from unhazzle.compiler.index import SECRETS_FILE
-    from unhazzle.compiler.secrets import secrets_for_environment
+    from unhazzle.compiler.publishing.index import SECRETS_FILE
+    from unhazzle.compiler.secrets.actions import secrets_for_environment
 
     files: dict[str, bytes] = {}
     for env in compiled.plan.environments:

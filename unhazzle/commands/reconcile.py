@@ -115,7 +115,7 @@ def _repo(value: str) -> str:
 def run(args: argparse.Namespace) -> int:
     _check(args)
     repo = _repo(args.repo)
-    from unhazzle.reconciler.service import Settings, serve  # the cluster client loads lazily
+    from unhazzle.reconciler.run.service import Settings, serve  # the cluster client loads lazily
 
     secret = None
     if args.webhook_secret_file:

@@ -38,8 +38,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.reconciler.manifests import InstallOptions, render
-    from unhazzle.reconciler.signatures import read_trusted_keys
+    from unhazzle.reconciler.install import InstallOptions, render
+    from unhazzle.reconciler.source.signatures import read_trusted_keys
 
     signers, gpg_keys = read_trusted_keys(args.trusted_signers, args.trusted_gpg_keys)
     opts = InstallOptions(

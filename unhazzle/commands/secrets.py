@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import TypeAlias
 
 from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
-from unhazzle.compiler.flatjson import read_flat_json
-from unhazzle.compiler.model import ENV_VAR_RE
+from unhazzle.compiler.editing.flatjson import read_flat_json
 from unhazzle.compiler.pipeline import Compiled
-from unhazzle.compiler.secrets import SecretsResult, listing, rekey_secrets, set_secrets, unset_secrets
+from unhazzle.compiler.secrets.actions import (
+    SecretsResult,
+    listing,
+    rekey_secrets,
+    set_secrets,
+    unset_secrets,
+)
+from unhazzle.compiler.spec.model import ENV_VAR_RE
 from unhazzle.errors import UsageError
 
 MAX_VALUE = 1024 * 1024

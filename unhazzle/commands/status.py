@@ -34,7 +34,8 @@ def add_parser(sub: Any) -> None:
 
 def collect(target: Target, reader: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """The whole report for the target, read from the cluster now."""
-    from unhazzle.reconciler import observe, overview
+    from unhazzle.observe import overview
+    from unhazzle.observe import reads as observe
 
     now = now or datetime.now(UTC)
     envs = []
@@ -49,7 +50,7 @@ def collect(target: Target, reader: Any, *, now: datetime | None = None) -> dict
 
 
 def render(data: dict[str, Any], output: str) -> str:
-    from unhazzle.reconciler import overview
+    from unhazzle.observe import overview
 
     if output == "json":
         return json.dumps(data, indent=2, sort_keys=True)
@@ -58,7 +59,7 @@ def render(data: dict[str, Any], output: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from unhazzle.reconciler.observe import connect
+    from unhazzle.observe.reads import connect
 
     if args.interval <= 0 or args.interval > 3600:
         raise UsageError(f"--interval: {args.interval} is out of range (0-3600 seconds)")

@@ -15,7 +15,7 @@ from unhazzle.commands.targetcache import Env as Env  # re-exported: status, log
 from unhazzle.errors import OperationError, UsageError
 
 if TYPE_CHECKING:
-    from unhazzle.reconciler.observe import Reader
+    from unhazzle.observe.reads import Reader
 
 NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 
@@ -85,7 +85,7 @@ def environments(target: Target, reader: Reader) -> list[Env]:
     given). A name the cluster does not have is bad input with a suggestion, as with a spec."""
     if target.environments:
         return target.environments
-    from unhazzle.reconciler.observe import app_names, project_environments
+    from unhazzle.observe.reads import app_names, project_environments
 
     found = project_environments(reader, target.project)
     if not found:
@@ -106,7 +106,7 @@ def environments(target: Target, reader: Reader) -> list[Env]:
 
 
 def _unknown(flag: str, what: str, name: str, has: str, names: list[str]) -> UsageError:
-    from unhazzle.compiler.suggest import hint
+    from unhazzle.compiler.spec.suggest import hint
 
     listed = f"{has} {', '.join(names)}" if names else f"{has} none yet"
     return UsageError(f"{flag}: {what}{hint(name, names)}; {listed}")

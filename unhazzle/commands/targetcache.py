@@ -13,10 +13,15 @@ from pathlib import Path
 
 import unhazzle
 from unhazzle.compiler.cachedir import user_cache_dir
-from unhazzle.compiler.write import write_file_atomic
+from unhazzle.compiler.rendering.write import write_file_atomic
 
 # The modules whose logic decides the view: an edit to one (a development install) misses.
-_DECIDERS = ("compiler/plan.py", "compiler/merge.py", "compiler/model.py", "compiler/resolve.py")
+_DECIDERS = (
+    "compiler/planning/plan.py",
+    "compiler/spec/merge.py",
+    "compiler/spec/model.py",
+    "compiler/spec/resolve.py",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Editing unhazzle.yaml for the user (`init`, `env import`), keeping their comments."""

@@ -1,0 +1,162 @@
+"""Writing unhazzle.yaml for `unhazzle init`: answers in, commented YAML text out.
+
+Every key carries a comment saying what the answer means and how to change it, so the file teaches
+its own format. A new app is added to an existing spec through a ruamel.yaml round trip, which
+keeps the user's comments, quoting and layout. Pure: text and answers in, text out.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from unhazzle.compiler.images.inspection import root_note
+from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.spec.schema import SCHEMA_ID
+
+MODELINE = f"yaml-language-server: $schema={SCHEMA_ID}"
+
+
+class ScaffoldProblem(ValueError):
+    """The existing spec cannot take the new app; the message says why, *line* and *column* where."""
+
+    def __init__(self, message: str, *, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+@dataclass(frozen=True)
+class AppAnswers:
+    name: str
+    image: str
+    port: int | None
+    public: bool
+    profile: dict[str, str]  # the five sizing answers
+    port_note: str = ""  # where the port came from, e.g. "the only port the image exposes"
+    root_image: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectAnswers:
+    project: str
+    region: str
+    environments: list[str] = field(default_factory=lambda: ["production", "staging"])
+
+
+def new_spec(project: ProjectAnswers, app: AppAnswers) -> str:
+    """A whole commented unhazzle.yaml for a project with its first app."""
+    doc = CommentedMap()
+    doc["version"] = 1
+    doc["project"] = project.project
+    doc["region"] = project.region
+    doc["environments"] = CommentedMap((name, CommentedMap()) for name in project.environments)
+    doc["apps"] = CommentedMap()
+    doc.yaml_set_start_comment(
+        f"{MODELINE}\n"
+        "What Unhazzle runs, and how big. Written by `unhazzle init`; edit it freely.\n"
+        "`unhazzle validate` checks it, `unhazzle plan` shows what it becomes."
+    )
+    region = questions()["region"]
+    comments = {
+        "project": "The project's name; part of every internal address (APP.PROJECT-ENVIRONMENT).",
+        "region": f"Where the apps run: {_choices(region.choices)}.",
+        "environments": "Each environment runs its own copy of every app. Change an app in one\n"
+        "environment only under ENVIRONMENT: {apps: {APP: {...}}}, e.g. {instances: {max: 2}}.",
+        "apps": "The apps to run. Add another with `unhazzle init --app NAME --image IMAGE`.",
+    }
+    for key, text in comments.items():
+        doc.yaml_set_comment_before_after_key(key, before=f"\n{text}", indent=0)
+    _insert_app(doc["apps"], app, indent=2)
+    return _dump(doc, _yaml(2, 4, 2))
+
+
+def add_app(text: str, app: AppAnswers) -> str:
+    """*text* (an existing spec) with *app* added at the end of `apps:`, comments kept."""
+    try:
+        _, guessed, offset = load_yaml_guess_indent(text)
+        yaml = _yaml(guessed or 2, guessed or 2, offset or 0)
+        doc = yaml.load(text)
+    except YAMLError as exc:
+        raise ScaffoldProblem(f"is not valid YAML ({str(exc).splitlines()[0]}); fix it first") from None
+    apps = doc.get("apps") if isinstance(doc, CommentedMap) else None
+    if not isinstance(apps, CommentedMap):
+        raise ScaffoldProblem("has no apps: mapping to add to")
+    if app.name in apps:
+        line, column = apps.lc.key(app.name)
+        raise ScaffoldProblem(
+            f"already has an app named '{app.name}'; pick another name", line=line + 1, column=column + 1
+        )
+    if apps.fa.flow_style():
+        apps.fa.set_block_style()
+    _insert_app(apps, app, indent=guessed or 2)
+    return _dump(doc, yaml)
+
+
+def _insert_app(apps: CommentedMap, app: AppAnswers, *, indent: int) -> None:
+    node = CommentedMap()
+    node["image"] = app.image
+    if app.port is not None:
+        node["port"] = app.port
+        node["public"] = app.public
+    node["profile"] = _profile(app.profile, column=indent * 3)
+    inner = indent * 2
+    for key, text in _app_comments(app).items():
+        if key in node:
+            node.yaml_set_comment_before_after_key(key, before=text, indent=inner)
+    apps[app.name] = node
+    first = len(apps) == 1
+    apps.yaml_set_comment_before_after_key(
+        app.name, before=None if first else f"\nAdded by `unhazzle init --app {app.name}`.", indent=indent
+    )
+
+
+def _app_comments(app: AppAnswers) -> dict[str, str]:
+    image = "The image to run. `unhazzle render --pin-digests` records the exact digest that runs."
+    if app.root_image:
+        image += "\n" + textwrap.fill(f"Note: {root_note()}.", width=96)
+    port = "The port the app listens on"
+    port += f" ({app.port_note})" if app.port_note else ""
+    return {
+        "image": image,
+        "port": f"{port};\nremove it (and public) for an app that serves nothing.",
+        "public": "true: reachable from the internet over HTTPS (add `domains: [...]` for your own);\n"
+        "false: only the project's other apps reach it.",
+        "profile": "The five sizing questions. Change an answer, then `unhazzle plan` shows the new size\n"
+        f"and `unhazzle explain {app.name}` which answer chose each number.",
+    }
+
+
+def _profile(answers: dict[str, str], *, column: int) -> CommentedMap:
+    profile = CommentedMap((key, answers[key]) for key in SIZING)
+    width = max(len(f"{key}: {value}") for key, value in profile.items())
+    for key in SIZING:
+        question = questions()[key]
+        profile.yaml_add_eol_comment(
+            f"{' | '.join(question.choices)}: {question.explain}", key, column=column + width + 2
+        )
+    return profile
+
+
+def _choices(choices: dict[str, str]) -> str:
+    return ", ".join(f"{key} ({text})" for key, text in choices.items())
+
+
+def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    yaml.width = 4096  # never re-wrap a user's long lines
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def _dump(doc: Any, yaml: YAML) -> str:
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue().rstrip("\n") + "\n"

@@ -1,0 +1,211 @@
+"""`unhazzle env import`: plain settings merged into unhazzle.yaml by round-trip editing, so the
+user's comments, key order, quoting and layout survive and only the changed lines differ.
+
+Pure: spec text and settings in, new spec text and a report out; the caller validates and writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+
+from unhazzle.compiler.editing.flatjson import Entry
+
+Leaf = tuple[CommentedBase, Any]  # a container and the key or index of its item
+
+
+@dataclass(frozen=True)
+class SettingsEdit:
+    """The edited spec text and which setting names were added, changed or already so."""
+
+    text: str
+    added: list[str]
+    changed: list[str]
+    unchanged: list[str]
+
+
+def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment: str | None) -> SettingsEdit:
+    """*entries* written into `apps.APP.env`, or `environments.ENV.apps.APP.env` when
+    *environment* is given (creating that override). The spec must already be valid."""
+    yaml = _yaml(text)
+    root = yaml.load(text)
+    path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
+    anchor = _anchor(root, path)
+    before = _last_leaf(anchor, commented=True)
+    target = _target(root, path)
+    added, changed, unchanged = [], [], []
+    for entry in entries:
+        if entry.key not in target:
+            added.append(entry.key)
+            target[entry.key] = _safe(entry.value)
+        elif _same(target[entry.key], entry.value):
+            unchanged.append(entry.key)
+        else:
+            changed.append(entry.key)
+            target[entry.key] = _safe(_styled_like(target[entry.key], entry.value))
+    if not added and not changed:
+        return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
+    if before is not None and added:
+        _move_trailing_comment(before, _last_leaf(anchor))
+    edited = _dump(yaml, root)
+    spliced = splice(text, _dump(yaml, yaml.load(text)), edited)
+    if yaml.load(spliced) != yaml.load(edited):  # never trade correctness for looks
+        spliced = edited
+    return SettingsEdit(text=spliced, added=added, changed=changed, unchanged=unchanged)
+
+
+def _dump(yaml: YAML, root: Any) -> str:
+    out = io.StringIO()
+    yaml.dump(root, out)
+    return out.getvalue()
+
+
+def splice(original: str, normalized: str, edited: str) -> str:
+    """*edited*, but with every line it did not change taken from *original* as the user wrote
+    it: ruamel re-spaces `key:   value`, drops trailing blanks and line-end style; we do not.
+
+    *normalized* is ruamel's dump of the unchanged *original*; when the two have the same lines
+    one to one (the usual case), lines equal in *normalized* and *edited* come from *original*."""
+    old = original.splitlines(keepends=True)
+    base = normalized.splitlines(keepends=True)
+    new = edited.splitlines(keepends=True)
+    eol = "\r\n" if "\r\n" in original else "\n"
+    if len(old) != len(base):
+        return edited.replace("\n", eol) if eol != "\n" else edited
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, base, new, autojunk=False).get_opcodes():
+        out += old[i1:i2] if tag == "equal" else [line.rstrip("\r\n") + eol for line in new[j1:j2]]
+    lines = [line if line.endswith("\n") else line + eol for line in out[:-1]] + out[-1:]
+    return "".join(lines)
+
+
+def _yaml(text: str) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the user's long lines
+    yaml.explicit_start = bool(re.match(r"(?:\s*#[^\n]*\n|\s*\n)*---(?:\s|$)", text))
+    mapping, offset = guess_indent(text)
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    return yaml
+
+
+BLOCK_KEY = re.compile(r"^( *)(?:- +)?[^\s#-][^#]*:\s*(?:#.*)?$")
+CONTENT = re.compile(r"^( *)(\S)")
+
+
+def guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, dash offset) as the file writes them: the first nested mapping and the
+    first block list under a key decide (ruamel can keep only one of each per file)."""
+    mapping = offset = None
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for line, following in itertools.pairwise(lines):
+        key, child = BLOCK_KEY.match(line), CONTENT.match(following)
+        if not key or not child:
+            continue
+        step = (
+            len(child.group(1)) - len(key.group(1)) - (len(line) - len(line.lstrip(" -")) - len(key.group(1)))
+        )
+        if child.group(2) == "-" and offset is None and step >= 0:
+            offset = step
+        elif child.group(2) != "-" and mapping is None and step > 0:
+            mapping = step
+    return mapping or 2, offset if offset is not None else 0
+
+
+def _anchor(root: CommentedMap, path: list[str]) -> CommentedMap:
+    """The deepest mapping on *path* that exists: new keys are appended to it."""
+    node = root
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, CommentedMap):
+            break
+        node = child
+    return node
+
+
+def _target(root: CommentedMap, path: list[str]) -> CommentedMap:
+    """The mapping at the end of *path*, created on the way where missing."""
+    node = root
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, CommentedMap):
+            child = CommentedMap()
+            node[key] = child
+        if not child and child.fa.flow_style():
+            child.fa.set_block_style()  # `production: {}` becomes a block to hold the new keys
+        node = child
+    return node
+
+
+def _same(current: Any, new: str | int | float | bool) -> bool:
+    if isinstance(current, bool) or isinstance(new, bool):
+        return isinstance(current, bool) and isinstance(new, bool) and current == new
+    if isinstance(current, str) or isinstance(new, str):
+        return isinstance(current, str) and isinstance(new, str) and str(current) == new
+    return isinstance(current, int | float) and float(current) == float(new) and type(new) is _kind(current)
+
+
+def _kind(value: Any) -> type:
+    return int if isinstance(value, int) else float
+
+
+def _styled_like(current: Any, new: str | int | float | bool) -> Any:
+    """A changed text value keeps the quoting the user chose for the old one."""
+    if isinstance(current, ScalarString) and isinstance(new, str) and "\n" not in new:
+        return type(current)(new)
+    return new
+
+
+def _safe(value: Any) -> Any:
+    """Text with line breaks or invisible characters is written double-quoted, where YAML
+    escapes them (\\n, \\N, \\t): in other styles a reader would fold or drop them."""
+    if isinstance(value, str) and not all(ch.isprintable() or ch == " " for ch in value):
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def _last_leaf(node: Any, *, commented: bool = False) -> Leaf | None:
+    """The deepest last item under *node* (with *commented*: the deepest that carries comment
+    lines; ruamel keeps the comments after a block on the last item inside it)."""
+    found: Leaf | None = None
+    while isinstance(node, CommentedMap | CommentedSeq) and len(node):
+        key = list(node.keys())[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        if not commented or _comment(node, key) is not None:
+            found = (node, key)
+        node = node[key]
+    return found
+
+
+def _slot(node: CommentedBase) -> int:
+    return 2 if isinstance(node, CommentedMap) else 0
+
+
+def _comment(node: CommentedBase, key: Any) -> Any:
+    item = node.ca.items.get(key)
+    return item[_slot(node)] if item else None
+
+
+def _move_trailing_comment(old: Leaf, new: Leaf | None) -> None:
+    """Comment lines after the old last item belong to what follows the block (the next
+    section's heading), so they move below the appended keys; its end-of-line comment stays."""
+    node, key = old
+    token = _comment(node, key)
+    head, newline, rest = token.value.partition("\n")
+    if not newline or not rest or new is None or new == old:
+        return
+    token.value = head + "\n"
+    moved = copy.copy(token)
+    moved.value = "\n" + rest
+    target, target_key = new
+    item = target.ca.items.setdefault(target_key, [None, None, None, None])
+    item[_slot(target)] = moved

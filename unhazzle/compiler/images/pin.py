@@ -1,0 +1,54 @@
+"""Digest pinning: every image tag resolved to the digest it points at now, so rendered manifests
+(and the environment repo) record exactly what runs, `repo:tag@sha256:...`, while people still
+read the tag.
+
+`pin_plan` is pure (the resolver is passed in); `pin_digests` is the edge that asks the registry,
+for `render --pin-digests`, `plan --pin-digests` and publish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from unhazzle.compiler.images.reference import ImageRef, parse_reference
+from unhazzle.compiler.planning.plan import AppPlan, Plan
+
+if TYPE_CHECKING:  # httpx is imported only when a registry is asked
+    from unhazzle.compiler.images.registry import RegistryOptions
+
+Resolver = Callable[[ImageRef], str]  # a reference -> the sha256 digest it points at
+
+
+def pin_plan(plan: Plan, resolve: Resolver) -> Plan:
+    """*plan* with each tag-only image replaced by `image@digest`; each image is resolved once,
+    and images already pinned by digest are left as written."""
+    pinned: dict[str, str] = {}
+
+    def pin(app: AppPlan) -> AppPlan:
+        image = app.app.image
+        ref = parse_reference(image)
+        if ref.digest:
+            return app
+        if image not in pinned:
+            pinned[image] = f"{image}@{resolve(ref)}"
+        return dataclasses.replace(app, app=app.app.model_copy(update={"image": pinned[image]}))
+
+    envs = [dataclasses.replace(env, apps=[pin(app) for app in env.apps]) for env in plan.environments]
+    return dataclasses.replace(plan, environments=envs)
+
+
+def pin_digests(plan: Plan, options: RegistryOptions | None = None) -> Plan:
+    """Resolve every tag in *plan* through its registry (logins from Docker's config file);
+    registry failures raise RegistryError (exit 1)."""
+    from unhazzle.compiler.images.registry import Registry
+
+    with Registry(options) as registry:
+        return pin_plan(plan, registry.digest)
+
+
+def split_pinned(image: str) -> tuple[str, str | None]:
+    """`repo:tag@sha256:...` -> (`repo:tag`, `sha256:...`), for showing both."""
+    name, sep, digest = image.partition("@")
+    return (name, digest) if sep else (image, None)

@@ -1,0 +1,116 @@
+"""The compiler's front door: a spec file in, a validated, sized plan out (or every problem)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from unhazzle.compiler.planning.budget import budget_problems
+from unhazzle.compiler.planning.cost import PlanCost, current_rates, price_plan
+from unhazzle.compiler.planning.placement import placement_problems
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan, build_plan
+from unhazzle.compiler.secrets.check import SecretFindings, check_secrets, fix_command
+from unhazzle.compiler.secrets.delivery import secrets_checksum, used_ciphertexts
+from unhazzle.compiler.secrets.store import SecretStore, load_stores
+from unhazzle.compiler.spec.check import cross_check
+from unhazzle.compiler.spec.diagnose import problems_from
+from unhazzle.compiler.spec.load import Document, load_bytes, load_file
+from unhazzle.compiler.spec.model import Spec
+from unhazzle.compiler.spec.resolve import resolve
+from unhazzle.errors import InputError, Problem
+
+
+@dataclass(frozen=True)
+class Compiled:
+    document: Document
+    spec: Spec
+    plan: Plan
+    cost: PlanCost
+    # the secrets files next to the spec, by environment, and what checking them found
+    stores: dict[str, SecretStore] = field(default_factory=dict)
+    secrets: SecretFindings = field(default_factory=SecretFindings)
+
+    @property
+    def manages_secrets(self) -> bool:
+        """Whether this project keeps its secret values with Unhazzle: its spec names recipients
+        or a secrets file exists. A project that does not (its values come from elsewhere, or are
+        not set up yet) gets warnings in the plan, not validation errors."""
+        spec = self.spec
+        keys = spec.secrets is not None or any(env.secrets for env in spec.environments.values())
+        return keys or bool(self.stores)
+
+    def require_secrets(self) -> None:
+        """For validate and publish: in a project that manages its secrets with Unhazzle, a secret
+        with no value is an error (plan only warns)."""
+        if self.manages_secrets and self.secrets.problems:
+            raise InputError(self.secrets.problems)
+
+
+def compile_file(path: Path, *, display: str | None = None, enforce_budget: bool = True) -> Compiled:
+    """Load, validate, size and price the spec at *path*, with the secrets files next to it;
+    raises InputError with every problem in the spec (missing secret values are in .secrets)."""
+    compiled = compile_document(load_file(path, display=display), enforce_budget=enforce_budget)
+    return with_secrets(compiled, load_stores(path, display=display))
+
+
+def compile_text(text: str | bytes, *, name: str = "unhazzle.yaml", enforce_budget: bool = True) -> Compiled:
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return compile_document(load_bytes(raw, name=name), enforce_budget=enforce_budget)
+
+
+def compile_document(document: Document, *, enforce_budget: bool = True) -> Compiled:
+    """The pipeline; with *enforce_budget* off, a spec over budget still compiles (the preview
+    shows the base of a change that way)."""
+    problems: list[Problem] = []
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(document.data)
+    except ValidationError as exc:
+        problems += problems_from(exc, positions=document.positions, root=Spec, prefixes=[()])
+    problems += cross_check(document.data, document.positions)
+    if spec is None or problems:
+        raise InputError(problems)
+    resolved, merge_problems = resolve(spec, document.positions)
+    if merge_problems:
+        raise InputError(merge_problems)
+    plan = build_plan(spec, resolved)
+    rates = current_rates()
+    unplaceable = placement_problems(plan, rates, document.positions)
+    if unplaceable:
+        raise InputError(unplaceable)
+    cost = price_plan(plan, rates)
+    if enforce_budget:
+        over = budget_problems(spec, cost, document.positions)
+        if over:
+            raise InputError(over)
+    return Compiled(document=document, spec=spec, plan=plan, cost=cost)
+
+
+def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled:
+    """*compiled* checked against *stores*: findings, plan warnings for missing values, and the
+    checksum each app with secrets carries into its manifests."""
+    findings = check_secrets(compiled.plan, compiled.document.positions, stores)
+    missing = {(m.environment, m.app, m.name) for m in findings.missing}
+    environments = [
+        replace(env, apps=[_app_with_secrets(env, app, stores, missing) for app in env.apps])
+        for env in compiled.plan.environments
+    ]
+    plan = replace(compiled.plan, environments=environments)
+    return replace(compiled, plan=plan, stores=stores, secrets=findings)
+
+
+def _app_with_secrets(
+    env: EnvPlan, app: AppPlan, stores: dict[str, SecretStore], missing: set[tuple[str, str, str]]
+) -> AppPlan:
+    if not app.secrets:
+        return app
+    store = stores.get(env.name) or SecretStore(environment=env.name)
+    present = used_ciphertexts(store, {app.name: app.secrets}).get(app.name, {})
+    notes = [
+        f"secret {name} has no value yet; set it with `{fix_command(env.name, app.name, name)}`"
+        for name in app.secrets
+        if (env.name, app.name, name) in missing
+    ]
+    return replace(app, warnings=[*app.warnings, *notes], secrets_checksum=secrets_checksum(present))

@@ -1,0 +1,153 @@
+"""The plan: per environment, each app's sizing, URLs and settings. Pure: spec in, plan out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from unhazzle.compiler.planning.sizing import Sizing, size_app
+from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
+from unhazzle.compiler.rules.latency import latency_warning
+from unhazzle.compiler.spec.merge import badge_for
+from unhazzle.compiler.spec.model import App, Budget, Spec
+from unhazzle.compiler.spec.resolve import Resolved
+from unhazzle.shared.names import namespace_for
+
+APP_REF = re.compile(r"\$\{\s*apps\.([^.}\s]+)\.(url|host|port)\s*\}")
+
+
+@dataclass(frozen=True)
+class AppPlan:
+    name: str
+    app: App
+    sizing: Sizing
+    internal_url: str | None
+    public_hosts: list[str]
+    settings: dict[str, str]
+    secrets: list[str]
+    warnings: list[str] = field(default_factory=list)
+    # sha256 of the app's secret ciphertexts (set by the pipeline from unhazzle.secrets/), so a
+    # changed value restarts the app; None when the app lists no secrets
+    secrets_checksum: str | None = None
+
+    @property
+    def public_urls(self) -> list[str]:
+        return [f"https://{host}" for host in self.public_hosts]
+
+
+@dataclass(frozen=True)
+class EnvPlan:
+    name: str
+    badge: str
+    namespace: str
+    budget: Budget | None
+    apps: list[AppPlan]
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    region: str
+    budget: Budget | None
+    environments: list[EnvPlan]
+    spec: Spec
+
+    def environment(self, name: str) -> EnvPlan:
+        return next(env for env in self.environments if env.name == name)
+
+
+def build_plan(spec: Spec, resolved: Resolved, settings: ClusterSettings | None = None) -> Plan:
+    """Size every app of every environment and work out its URLs and settings."""
+    settings = settings or cluster_settings()
+    envs = [_environment(spec, name, resolved[name], settings) for name in spec.environments]
+    return Plan(project=spec.project, region=spec.region, budget=spec.budget, environments=envs, spec=spec)
+
+
+def _environment(spec: Spec, name: str, apps: dict[str, App], settings: ClusterSettings) -> EnvPlan:
+    env = spec.environments[name]
+    badge = env.badge or badge_for(name)
+    namespace = namespace_for(spec.project, name)
+    refs = {app_name: _references(app_name, namespace, app.port) for app_name, app in apps.items()}
+    plans = [
+        _app(
+            spec,
+            app_name,
+            app,
+            badge=badge,
+            namespace=namespace,
+            refs=refs,
+            settings=settings,
+            own_domains="domains" in getattr(env.apps.get(app_name), "model_fields_set", ()),
+        )
+        for app_name, app in apps.items()
+    ]
+    return EnvPlan(name=name, badge=badge, namespace=namespace, budget=env.budget, apps=plans)
+
+
+def _references(app: str, namespace: str, port: int | None) -> dict[str, str]:
+    if not port:
+        return {}
+    host = f"{app}.{namespace}.svc.cluster.local"
+    return {"url": f"http://{host}:{port}", "host": host, "port": str(port)}
+
+
+def _app(
+    spec: Spec,
+    name: str,
+    app: App,
+    *,
+    badge: str,
+    namespace: str,
+    refs: dict[str, dict[str, str]],
+    settings: ClusterSettings,
+    own_domains: bool,
+) -> AppPlan:
+    sizing = size_app(app)
+    secrets = sorted(
+        {*app.secrets, *(spec.databases[db].secret for db in app.databases if db in spec.databases)}
+    )
+    return AppPlan(
+        name=name,
+        app=app,
+        sizing=sizing,
+        internal_url=refs[name].get("url"),
+        public_hosts=_hosts(
+            name, app, badge=badge, namespace=namespace, settings=settings, own_domains=own_domains
+        ),
+        settings={key: expand(value, refs) for key, value in app.env.items()},
+        secrets=secrets,
+        warnings=[*sizing.warnings, *_database_warnings(spec, app)],
+    )
+
+
+def _database_warnings(spec: Spec, app: App) -> list[str]:
+    found = (
+        latency_warning(db, spec.databases[db], spec.region) for db in app.databases if db in spec.databases
+    )
+    return [message for message in found if message]
+
+
+def _hosts(
+    name: str, app: App, *, badge: str, namespace: str, settings: ClusterSettings, own_domains: bool
+) -> list[str]:
+    """Custom domains serve production; other environments get their own host unless their
+    override names domains, so staging never claims production's domain on a shared cluster."""
+    if not app.public:
+        return []
+    if app.domains and (badge == "production" or own_domains):
+        return list(app.domains)
+    return [f"{name}.{namespace}.{settings.base_domain}"]
+
+
+def expand(value: str | bool | int | float, refs: dict[str, dict[str, str]]) -> str:
+    """A setting as the app sees it: text, with ${apps.NAME.url|host|port} filled in and
+    $${ standing for a literal ${."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str):
+        return str(value)
+    parts = value.split("$${")
+    expanded = [
+        APP_REF.sub(lambda m: refs.get(m.group(1), {}).get(m.group(2), m.group(0)), part) for part in parts
+    ]
+    return "${".join(expanded)

@@ -1,0 +1,1 @@
+"""The plan as people and programs read it: text, JSON, Markdown, the pull-request preview, explain."""

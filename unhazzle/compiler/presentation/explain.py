@@ -1,0 +1,42 @@
+"""`unhazzle explain`: each sizing number of one app and the answer or rule that chose it."""
+
+from __future__ import annotations
+
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan
+
+
+def explain_text(env: EnvPlan, app: AppPlan) -> str:
+    s = app.sizing
+    r = s.reasons
+    answers = ", ".join(f"{k} {v}" for k, v in s.answers.items())
+    given = app.app.profile.model_fields_set
+    defaulted = [k for k in s.answers if k not in given]
+    rows = [
+        ("instances.min", str(s.min_instances), r["min_instances"]),
+        ("instances.max", str(s.max_instances), r["max_instances"]),
+        ("size.cpu", f"{s.cpu_request:g} vCPU, bursting to {s.cpu_limit:g}", r["cpu"]),
+        ("", "", r["cpu_limit"]),
+        ("size.memory", f"{s.memory_request_mb} MB", r["memory"]),
+        ("autoscaling", f"at {s.target_cpu_percent}% CPU", r["target_cpu_percent"]),
+        ("scale up after", f"{s.scale_up_cooldown_s} s", r["scale_up_cooldown_s"]),
+        ("scale down after", f"{s.scale_down_cooldown_s} s", r["scale_down_cooldown_s"]),
+        ("adds at most", _scale_up(app), r["scale_up_policy"]),
+        ("health checks", "yes" if s.startup_probe else "none", r["checks"]),
+    ]
+    lines = [f"{app.name} in {env.name} [{env.badge}]", f"  answers: {answers}"]
+    if defaulted:
+        lines.append(f"  (defaults used for: {', '.join(defaulted)})")
+    lines.append("")
+    width = max(len(label) for label, _, _ in rows)
+    vwidth = max(len(value) for _, value, _ in rows)
+    lines += [f"  {label:<{width}}  {value:<{vwidth}}  {why}" for label, value, why in rows]
+    lines += [f"  warning: {w}" for w in app.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _scale_up(app: AppPlan) -> str:
+    s = app.sizing
+    amount = f"{s.scale_up_pods} instance{'s' if s.scale_up_pods > 1 else ''}"
+    if s.scale_up_percent:
+        amount += f" or {s.scale_up_percent}%"
+    return f"{amount} per {s.scale_up_period_s} s"

@@ -1,0 +1,252 @@
+"""Markdown for people: the plan (`plan --output markdown`) and the pull-request preview comment.
+
+Pure: data in, text out. The preview is drawn from the same dict `preview --output json` prints.
+Every table cell is escaped, and every code fence is longer than any backtick run it holds, so no
+app name, setting or manifest can break the comment's layout.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from unhazzle.compiler.planning.cost import PlanCost
+from unhazzle.compiler.planning.plan import Plan
+from unhazzle.compiler.presentation.preview import MARKER
+from unhazzle.compiler.presentation.report import eur_range, prices_line, warnings, where
+
+
+def cell(value: object) -> str:
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return re.sub(r"([<>*_`\[\]])", r"\\\1", text)
+
+
+def prose(value: object) -> str:
+    """A sentence of ours for a list item: escaped as a cell, except the `commands` we quote in
+    backticks, which stay code spans (a code span shows its text as is, so it needs no escape)."""
+    parts = re.split(r"(`[^`\n]+`)", str(value).replace("\n", " "))
+    return "".join(
+        part if part.startswith("`") and part.endswith("`") and len(part) > 1 else cell(part)
+        for part in parts
+    )
+
+
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def fenced(text: str, lang: str) -> list[str]:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{lang}", text.rstrip("\n"), fence]
+
+
+def _instances(inst: dict[str, int]) -> str:
+    return str(inst["min"]) if inst["min"] == inst["max"] else f"{inst['min']}–{inst['max']}"
+
+
+def _size(size: dict[str, Any], volume_gb: float | None = None) -> str:
+    text = f"{size['cpu']:g} vCPU · {size['memory_mb']} MB"
+    return text + (f" · {volume_gb:g} GB disk" if volume_gb else "")
+
+
+def _delta(value: float) -> str:
+    return "" if round(value, 2) == 0 else f" ({value:+.2f})"
+
+
+# --- plan --------------------------------------------------------------------------------------
+
+
+def plan_markdown(plan: Plan, cost: PlanCost) -> str:
+    lines = [f"## {cell(plan.project)} (region {plan.region})", ""]
+    for env in plan.environments:
+        env_cost = cost.environments[env.name]
+        budget = f", budget {env.budget.max_monthly_eur:g} EUR" if env.budget else ""
+        lines += [
+            f"### {cell(env.name)} · `{env.badge}` · {eur_range(env_cost.min, env_cost.max)} a month{budget}",
+            "",
+        ]
+        rows = [
+            [
+                cell(a.name),
+                _instances({"min": a.sizing.min_instances, "max": a.sizing.max_instances}),
+                cell(_size({"cpu": a.sizing.cpu_request, "memory_mb": a.sizing.memory_request_mb})),
+                f"{env_cost.apps[a.name].min:.2f}",
+                f"{env_cost.apps[a.name].max:.2f}",
+                cell(a.internal_url or "—"),
+            ]
+            for a in env.apps
+        ]
+        lines += table(
+            ["app", "instances", "size", "EUR/month at min", "EUR/month at max", "internal URL"], rows
+        )
+        lines.append("")
+    low, high = cost.total([env.name for env in plan.environments])
+    lines += [
+        f"**Total:** {eur_range(low, high)} a month at minimum–maximum scale.",
+        "",
+        cell(prices_line(cost)),
+    ]
+    notes = warnings(plan)
+    if notes:
+        lines += ["", "### Warnings", ""]
+        lines += [f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}" for w in notes]
+    return "\n".join(lines) + "\n"
+
+
+# --- preview -----------------------------------------------------------------------------------
+
+
+WARNINGS_SHOWN = 25
+COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters; leave room for the rest
+
+
+def preview_markdown(data: dict[str, Any]) -> str:
+    """The comment; when the manifest diffs would make it too long for a pull request, they give
+    way to a line saying how to see them."""
+    text = _preview_markdown(data, diffs=True)
+    return text if len(text) <= COMMENT_LIMIT else _preview_markdown(data, diffs=False)
+
+
+def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
+    head = [MARKER, f"## Unhazzle preview · {cell(data['project'])}", ""]
+    if data["status"] == "unchanged":
+        return "\n".join([*head, cell(data["headline"])]) + "\n"
+    lines = [*head, f"**{cell(data['headline'])}**", ""]
+    money = data["cost_eur_month"]
+    lines.append(
+        f"At minimum scale: {money['head']['min']:.2f} EUR a month{_delta(money['change']['min'])}. "
+        "Euros a month, net of VAT, from Hetzner's dated price table."
+    )
+    if data.get("base_note"):
+        lines += ["", f"_{cell(data['base_note'])}_"]
+    if data.get("budget"):
+        lines += ["", "Project " + _budget_text(data["budget"])]
+    if data.get("volumes"):
+        lines += ["", *_volume_section(data["volumes"])]
+    for env in data["environments"]:
+        lines += ["", *_env_section(env, diffs=diffs)]
+    if data.get("secret_changes"):
+        lines += ["", "### Secrets", "", "Values are never shown; only which names changed.", ""]
+        lines += [
+            f"- {cell(c['environment'])} · `{c['app']}`: `{c['name']}` {c['change']}"
+            for c in data["secret_changes"]
+        ]
+    if data["warnings"]:
+        lines += ["", "### Warnings", "", *_warning_lines(data["warnings"])]
+    return "\n".join(lines) + "\n"
+
+
+def _volume_section(volumes: dict[str, Any]) -> list[str]:
+    """First after the cost: a deleted disk is the one change nobody can take back."""
+    title = "### ⚠️ Data on volumes will be lost" if volumes["data_lost"] else "### Volumes"
+    lines = [title, "", *[f"- {prose(c['message'])}." for c in volumes["changes"]]]
+    if volumes["data_lost"]:
+        lines += ["", f"`unhazzle publish` refuses this unless given `{volumes['allow_flag']}`."]
+    if not all(c["possible"] for c in volumes["changes"]):
+        lines += ["", "`unhazzle publish` refuses a smaller volume: a disk cannot shrink."]
+    return lines
+
+
+def _warning_lines(warnings: list[dict[str, Any]]) -> list[str]:
+    """At most WARNINGS_SHOWN: a comment is read on a phone; the plan has the full list."""
+    lines = [
+        f"- **{cell(w['app'])}** ({cell(where(w))}): {prose(w['message'])}" for w in warnings[:WARNINGS_SHOWN]
+    ]
+    hidden = len(warnings) - WARNINGS_SHOWN
+    if hidden > 0:
+        lines.append(f"- … and {hidden} more: run `unhazzle plan` to see them all.")
+    return lines
+
+
+def _budget_text(budget: dict[str, Any]) -> str:
+    mark = "✅ within" if budget["within"] else "❌ over"
+    used, limit = budget["max_cost_eur"], budget["max_monthly_eur"]
+    return f"budget: {used:.2f} of {limit:g} EUR a month at maximum scale ({mark})."
+
+
+def _env_section(env: dict[str, Any], *, diffs: bool) -> list[str]:
+    s = env["summary"]
+    title = f"### {cell(env['name'])} · `{env['badge']}`"
+    if env["status"] == "unchanged":
+        return [title, "", "No changes."]
+    status = {"added": " · new environment", "removed": " · removed environment"}.get(env["status"], "")
+    money = env["cost_eur_month"]
+    lines = [
+        f"{title}{status} · {s['added']} added, {s['changed']} changed, {s['removed']} removed",
+        "",
+        f"{money['head']['min']:.2f}{_delta(money['change']['min'])} EUR a month at minimum scale, "
+        f"{money['head']['max']:.2f}{_delta(money['change']['max'])} at maximum scale.",
+        "",
+    ]
+    shown = [a for a in env["apps"] if a["status"] != "unchanged"]
+    lines += table(
+        ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"],
+        [_app_row(a) for a in shown],
+    )
+    same = [a["name"] for a in env["apps"] if a["status"] == "unchanged"]
+    if same:
+        lines += ["", f"Unchanged: {', '.join(cell(n) for n in same)}."]
+    if env.get("budget"):
+        lines += ["", "Environment " + _budget_text(env["budget"])]
+    lines += _urls_and_secrets(env)
+    return lines + (_diff_blocks(env) if diffs else _diff_summary(env))
+
+
+def _app_row(app: dict[str, Any]) -> list[str]:
+    before = app["before"]
+    inst = _instances(app["instances"])
+    size = _size(app["size"], app["volume_gb"])
+    if before and app["status"] == "changed":
+        inst += "" if before["instances"] == app["instances"] else f" (was {_instances(before['instances'])})"
+        old = _size(before["size"], before["volume_gb"])
+        size += "" if old == size else f" (was {old})"
+    cost = app["cost_eur_month"]
+    renamed = f" (renamed from {app['renamed_from']}?)" if app.get("renamed_from") else ""
+    return [
+        cell(app["name"]),
+        cell(app["status"] + renamed),
+        cell(inst),
+        cell(size),
+        f"{cost['min']:.2f}{_delta(app['cost_change']['min'])}",
+        f"{cost['max']:.2f}{_delta(app['cost_change']['max'])}",
+    ]
+
+
+def _urls_and_secrets(env: dict[str, Any]) -> list[str]:
+    live = [a for a in env["apps"] if a["status"] != "removed"]
+    urls = [f"`{a['name']}` {a['internal_url']}" for a in live if a["internal_url"]]
+    urls += [f"`{a['name']}` {url}" for a in live for url in a["public_urls"]]
+    secrets = [f"`{a['name']}`: {', '.join(f'`{s}`' for s in a['secrets'])}" for a in live if a["secrets"]]
+    lines = []
+    if urls:
+        lines += ["", "<details><summary>URLs</summary>", "", *[f"- {u}" for u in urls], "", "</details>"]
+    if secrets:
+        lines += ["", "Secrets (names only): " + "; ".join(secrets)]
+    return lines
+
+
+def _diff_summary(env: dict[str, Any]) -> list[str]:
+    files = env["manifest_diffs"]
+    if not files:
+        return []
+    names = ", ".join(f"`{d['file']}` ({d['status']})" for d in files)
+    return [
+        "",
+        f"Manifest changes (too long to show here; `unhazzle preview --output json` has them): {names}",
+    ]
+
+
+def _diff_blocks(env: dict[str, Any]) -> list[str]:
+    diffs = env["manifest_diffs"]
+    if not diffs:
+        return []
+    lines = [
+        "",
+        f"<details><summary>Manifest changes in {cell(env['name'])}: {len(diffs)} files</summary>",
+        "",
+    ]
+    for d in diffs:
+        lines += [f"`{d['file']}` ({d['status']})", "", *fenced(d["diff"], "diff"), ""]
+    return [*lines, "</details>"]

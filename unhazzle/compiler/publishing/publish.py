@@ -1,0 +1,524 @@
+"""Publishing to the environment repo, with Git's plumbing commands run as plain processes.
+
+Why it is built this way:
+- The cache copy is a *bare* repository under ~/.cache/unhazzle/envrepos/, never the user's own
+  checkout. Each attempt fetches only the branch tip (depth 1) and builds the new tree in a private
+  index file from objects, so no working tree of a 1,000-app repo is ever checked out, and a commit
+  is either a whole tree or nothing: a half-written tree cannot be pushed.
+- The remote URL is passed on each fetch and push and never stored in the cache's config, so
+  credentials in it (or in Git's own helpers) never land on disk; every message is scrubbed.
+- A rejected push (someone else published first) means: fetch the new tip, apply the same files
+  onto it, push again, with exponential backoff and jitter, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from unhazzle import __version__
+from unhazzle.compiler.cachedir import user_cache_dir
+from unhazzle.compiler.publishing.changes import (
+    ChangeSet,
+    FileChange,
+    app_images,
+    likely_renames,
+    plan_changes,
+)
+from unhazzle.compiler.publishing.gitrun import run_git, text
+from unhazzle.compiler.publishing.index import INDEX_FILE, BadIndexError, Source, parse_index
+from unhazzle.compiler.publishing.volumes import (
+    CLAIM_KIND,
+    VolumeChange,
+    disks_in_manifests,
+    refusal,
+    volume_changes,
+)
+from unhazzle.errors import OperationError, UsageError, printable, shortened
+
+USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
+SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
+RETRYABLE = (
+    "[rejected]",
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "cannot lock ref",
+    "failed to update ref",
+    "failed to lock",
+    "incorrect old value",
+)
+MISSING_BRANCH = "couldn't find remote ref"
+TIP_REF = "refs/unhazzle/tip"
+CREDENTIALS_HINT = (
+    "give credentials the way Git takes them: a credential helper, GIT_ASKPASS, an SSH key, "
+    "or user:token@ in the URL"
+)
+DEFAULT_AUTHOR = ("Unhazzle", "publish@unhazzle.invalid")
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How to publish; see default_publish_options()."""
+
+    branch: str = "main"
+    # Remove environment folders the spec no longer has (never done without it).
+    allow_delete_environment: bool = False
+    # Remove or rename an app with a volume, or take the volume from an app, though the app's data
+    # goes with it (never done without it; compiler/publishing/volumes.py says what each change does).
+    allow_delete_volume: bool = False
+    # Work out the commit, and report it, but neither commit nor push.
+    dry_run: bool = False
+    # Push attempts before giving up when other publishers keep winning the race.
+    attempts: int = 8
+    # Backoff before retry n is about backoff_s * 2**(n-1), at most backoff_max_s, with jitter.
+    backoff_s: float = 0.2
+    backoff_max_s: float = 5.0
+    # Where cache copies live; None: $UNHAZZLE_CACHE_DIR, else $XDG_CACHE_HOME/unhazzle, else ~/.cache.
+    cache_dir: Path | None = None
+    # Extra commit trailers (after Source-Commit, Source-Repo and Unhazzle-Version).
+    trailers: Mapping[str, str] = field(default_factory=dict)
+    # A network operation taking longer than this (seconds) is stopped and reported.
+    timeout_s: float = 300.0
+    # Sign the commit (`git commit-tree -S`) with the user's Git signing settings (user.signingkey,
+    # gpg.format), for a reconciler that applies only signed tips.
+    sign: bool = False
+
+
+class VolumeRefusal(UsageError):
+    """Publishing would lose an app's data (or ask for what a disk cannot do): one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        # names come from the environment repo too, which anyone may have edited: one line each
+        self.problems = [printable(shortened(problem)) for problem in problems]
+        super().__init__("\n".join(problems))
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
+
+
+def default_publish_options() -> PublishOptions:
+    return PublishOptions()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    repo: str  # the remote, without credentials
+    branch: str
+    commit: str | None  # the pushed commit; None for no change or a dry run
+    changed: bool
+    files: list[FileChange]
+    message: str
+    attempts: int
+    dry_run: bool
+
+
+def publish(
+    project: str,
+    files: Mapping[str, bytes],
+    remote: str,
+    *,
+    source: Source,
+    options: PublishOptions | None = None,
+) -> PublishResult:
+    """Make *files* (``PROJECT/ENV/NAME`` -> bytes, every file of the project) the content of
+    PROJECT/ on the branch of *remote*: one commit, pushed, retried when others push first."""
+    options = options or default_publish_options()
+    url = remote_url(remote)
+    if url.startswith("/") and not Path(url).exists():  # a local path (remote_url made it absolute)
+        raise UsageError(
+            f"{url}: no such environment repo; make it with `git init --bare {url}` or give its URL"
+        )
+    with _cache_repo(url, options) as repo:
+        for attempt in range(1, max(1, options.attempts) + 1):
+            tip = _fetch(repo, url, options)
+            changes = _changes(repo, tip, project, files, options)
+            result = _result(url, options, changes, attempt=attempt, source=source)
+            if not changes.changed or options.dry_run:
+                return result
+            commit = _commit(repo, tip, changes, result.message, sign=options.sign)
+            if _push(repo, url, commit, options):
+                return _with_commit(result, commit)
+            if attempt < options.attempts:
+                time.sleep(backoff(attempt, options))
+    raise OperationError(
+        f"{scrub(url)}: gave up after {options.attempts} attempts; other publishers kept updating "
+        f"'{options.branch}' first. Nothing of {project} was pushed; run publish again"
+    )
+
+
+def _result(
+    url: str, options: PublishOptions, changes: ChangeSet, *, attempt: int, source: Source
+) -> PublishResult:
+    trailers = {
+        "Source-Commit": source.commit,
+        "Source-Repo": source.repo,
+        "Unhazzle-Version": __version__,
+        **options.trailers,
+    }
+    return PublishResult(
+        repo=scrub(url),
+        branch=options.branch,
+        commit=None,
+        changed=changes.changed,
+        files=changes.files,
+        message=changes.message(trailers) if changes.changed else "",
+        attempts=attempt,
+        dry_run=options.dry_run,
+    )
+
+
+def _with_commit(result: PublishResult, commit: str) -> PublishResult:
+    return dataclasses.replace(result, commit=commit)
+
+
+def backoff(attempt: int, options: PublishOptions) -> float:
+    """Half the exponential delay for sure, half at random, so racing publishers spread out."""
+    delay = min(options.backoff_max_s, options.backoff_s * 2.0 ** (attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def scrub(text: str) -> str:
+    """*text* with any user:password@ taken out of URLs in it."""
+    return USERINFO.sub(r"\1", text)
+
+
+def remote_url(remote: str) -> str:
+    """A URL or SSH address as given; a local path made absolute (Git runs in the cache)."""
+    if not remote.strip() or remote.startswith("-"):
+        raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
+    if "://" in remote or (SCP_LIKE.match(remote) and not Path(remote).exists()):
+        return remote
+    return str(Path(remote).expanduser().resolve())
+
+
+def cache_root(options: PublishOptions) -> Path:
+    return options.cache_dir if options.cache_dir is not None else user_cache_dir()
+
+
+# --- the cache copy --------------------------------------------------------------------------
+
+
+@contextmanager
+def _cache_repo(url: str, options: PublishOptions) -> Iterator[Path]:
+    """The bare cache copy for *url*, locked so two publishes on one machine take turns."""
+    root = cache_root(options) / "envrepos"
+    key = hashlib.sha256(scrub(url).encode()).hexdigest()[:16]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / f"{key}.lock", "w")  # noqa: SIM115 - held for the whole publish
+    except OSError as exc:
+        raise OperationError(f"{root}: cannot use the cache folder: {exc.strerror or exc}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield _open_or_init(root / key)
+
+
+def _open_or_init(path: Path) -> Path:
+    """The bare cache copy's folder (its git dir), made when missing."""
+    try:
+        if (path / "HEAD").exists():
+            _clear_stale_locks(path)
+            return path
+        staging = Path(tempfile.mkdtemp(prefix=".init.", dir=path.parent))
+        try:
+            # --git-dir, not `git init DIR`: a GIT_DIR set by the caller would win over DIR
+            done = run_git([f"--git-dir={staging}", "init", "--bare", "--quiet"], env=_env())
+            if done.status != 0:
+                raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(text(done.err))}")
+            staging.rename(path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename worked
+        return path
+    except OSError as exc:
+        raise OperationError(f"{path}: cannot prepare the cache copy: {_reason(str(exc))}") from None
+
+
+def _clear_stale_locks(path: Path) -> None:
+    """Git's own lock files left by a publish that was killed: we hold the machine-wide lock on
+    this copy, so no live Git process can own them, and leaving them would block every fetch."""
+    for stale in [*path.glob("*.lock"), *(path / "refs").rglob("*.lock")]:
+        stale.unlink(missing_ok=True)
+
+
+# --- running git -----------------------------------------------------------------------------
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Never wait for a password prompt in a pipeline; read Git's messages in English."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", "LC_ALL": "C", "LANGUAGE": "C"}
+    if "GIT_SSH_COMMAND" not in os.environ and "GIT_SSH" not in os.environ:
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    return {**env, **(extra or {})}
+
+
+def _run(
+    repo: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: IO[bytes] | None = None,
+    timeout: float | None = None,
+) -> tuple[int, str, str]:
+    """Status, output and messages of `git ARGS` in the cache copy *repo*."""
+    # --git-dir: whatever GIT_DIR the caller has set
+    done = run_git([f"--git-dir={repo}", *args], env=_env(env), stdin=stdin, timeout=timeout)
+    if done.timed_out:
+        return 1, "", f"fatal: no answer within {timeout:g} s (--timeout)"
+    return done.status, text(done.out), text(done.err)
+
+
+def _must(repo: Path, *args: str, **kwargs: Any) -> str:
+    status, out, err = _run(repo, *args, **kwargs)
+    if status != 0:
+        raise OperationError(f"{repo}: git {args[0]} failed: {_reason(err)}")
+    return out
+
+
+def _reason(stderr: str) -> str:
+    """Git's last real complaint (which may run over a few lines), as one line, scrubbed."""
+    lines = [line.strip() for line in scrub(stderr).splitlines() if line.strip()] or ["no details"]
+    starts = [n for n, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
+    text = " ".join(lines[starts[-1] if starts else -1 :])
+    for prefix in ("fatal: ", "error: "):
+        text = text.removeprefix(prefix)
+    if "terminal prompts disabled" in text:
+        text += f"; {CREDENTIALS_HINT}"
+    return text
+
+
+# --- one attempt: fetch, compute, commit, push ------------------------------------------------
+
+
+def _fetch(repo: Path, url: str, options: PublishOptions) -> str | None:
+    """The branch tip, fetched into the cache; None when the branch (or any commit) is missing."""
+    refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
+    status, _, err = _run(
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--depth=1",
+        url,
+        refspec,
+        timeout=options.timeout_s,
+    )
+    if status == 0:
+        return _must(repo, "rev-parse", "--verify", f"{TIP_REF}^{{commit}}").strip()
+    if MISSING_BRANCH in err:
+        return None
+    raise OperationError(f"{scrub(url)}: cannot fetch the environment repo: {_reason(err)}")
+
+
+def _changes(
+    repo: Path, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
+) -> ChangeSet:
+    old_blobs = _project_blobs(repo, tip, project)
+    old_indexes: dict[str, dict[str, Any]] = {}
+    for path, blob in old_blobs.items():
+        parts = path.split("/")
+        if len(parts) == 3 and parts[2] == INDEX_FILE:
+            # a hand-edited index only costs the summary its detail
+            with contextlib.suppress(BadIndexError):
+                old_indexes[parts[1]] = parse_index(_blob(repo, blob), where=path)
+    changes = plan_changes(
+        project,
+        files,
+        old_blobs,
+        old_indexes=old_indexes,
+        allow_delete=options.allow_delete_environment,
+    )
+    volumes = _volume_changes(repo, changes, old_blobs, files, old_indexes=old_indexes)
+    refused = refusal(volumes, allow_delete=options.allow_delete_volume, project=project)
+    if refused:
+        raise VolumeRefusal(refused)
+    return dataclasses.replace(changes, notes=[c.message() for c in volumes])
+
+
+def _volume_changes(
+    repo: Path,
+    changes: ChangeSet,
+    old_blobs: Mapping[str, str],
+    files: Mapping[str, bytes],
+    *,
+    old_indexes: Mapping[str, Mapping[str, Any]],
+) -> list[VolumeChange]:
+    """The volumes this publish deletes, detaches or resizes: only files it removes or rewrites,
+    and that hold a volume by their environment's index, are read from the repo (one small
+    `git cat-file` each; a change to every app of a project has few volumes among them)."""
+    touched = [
+        p
+        for p in [*changes.removals, *changes.writes]
+        if p in old_blobs and p.endswith(".yaml") and _may_hold_volume(p, old_indexes)
+    ]
+    before = disks_in_manifests({p: _blob(repo, old_blobs[p]) for p in touched})
+    after = disks_in_manifests({p: files[p].decode("utf-8") for p in touched if p in files})
+    new_indexes = {
+        path.split("/")[1]: parse_index(data, where=path)
+        for path, data in files.items()
+        if path.endswith(f"/{INDEX_FILE}")
+    }
+    apps_after = {env: list(app_images(index)) for env, index in new_indexes.items()}
+    renames = {
+        env: likely_renames(app_images(old_indexes.get(env, {})), app_images(index))
+        for env, index in new_indexes.items()
+    }
+    return volume_changes(before, after, apps_after=apps_after, renames=renames)
+
+
+def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) -> bool:
+    """False only when the environment's index lists the file's objects and no volume among them."""
+    _, env, name = path.split("/")
+    objects = old_indexes.get(env, {}).get("objects")
+    if not isinstance(objects, list):
+        return True  # an unreadable index: read the file itself
+    listed = [o for o in objects if isinstance(o, Mapping) and o.get("file") == name]
+    return not listed or any(o.get("kind") == CLAIM_KIND for o in listed)
+
+
+def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:
+    if tip is None:
+        return {}
+    out = _must(repo, "ls-tree", "-r", "-z", "--full-tree", tip, "--", f"{project}/")
+    blobs = {}
+    for entry in filter(None, out.split("\0")):
+        meta, path = entry.split("\t", 1)
+        _mode, kind, sha = meta.split()
+        if kind == "blob":
+            blobs[path] = sha
+    return blobs
+
+
+def _blob(repo: Path, sha: str) -> str:
+    return _must(repo, "cat-file", "blob", sha)
+
+
+def _commit(repo: Path, tip: str | None, changes: ChangeSet, message: str, *, sign: bool = False) -> str:
+    """A commit of *tip*'s tree with *changes* applied, built in a private index file."""
+    with tempfile.TemporaryDirectory(prefix="unhazzle-publish-") as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        _must(repo, "read-tree", *([tip] if tip else ["--empty"]), env=index)
+        entries = [f"0 {'0' * 40}\t{path}" for path in changes.removals]
+        entries += [f"100644 {sha}\t{path}" for path, sha in _store(repo, changes.writes, scratch).items()]
+        with _stdin("\n".join(entries) + "\n") as stdin:
+            _must(repo, "update-index", "--index-info", env=index, stdin=stdin)
+        tree = _must(repo, "write-tree", env=index).strip()
+        with _stdin(message) as stdin:
+            parents = ["-p", tip] if tip else []
+            signing = ["-S"] if sign else []
+            return _must(repo, "commit-tree", *signing, tree, *parents, env=_identity(), stdin=stdin).strip()
+
+
+def _store(repo: Path, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:
+    """Write every new file's blob in one `git hash-object` run; path -> blob id."""
+    paths = sorted(writes)
+    if not paths:
+        return {}
+    staged = []
+    for number, path in enumerate(paths):
+        staged_path = Path(scratch) / f"blob-{number}"
+        staged_path.write_bytes(writes[path])
+        staged.append(str(staged_path))
+    with _stdin("\n".join(staged) + "\n") as stdin:
+        shas = _must(repo, "hash-object", "-w", "--stdin-paths", "--no-filters", stdin=stdin).split()
+    return dict(zip(paths, shas, strict=True))
+
+
+@contextmanager
+def _stdin(text: str) -> Iterator[IO[bytes]]:
+    with tempfile.TemporaryFile() as handle:
+        handle.write(text.encode("utf-8"))
+        handle.seek(0)
+        yield handle
+
+
+def _identity() -> dict[str, str]:
+    """Who commits: the pipeline's Git identity when it sets one, else Unhazzle."""
+    name = os.environ.get("GIT_AUTHOR_NAME") or DEFAULT_AUTHOR[0]
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or DEFAULT_AUTHOR[1]
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME") or name,
+        "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL") or email,
+    }
+
+
+def _push(repo: Path, url: str, commit: str, options: PublishOptions) -> bool:
+    """True when pushed; False when someone else got there first (retry); raises otherwise."""
+    target = f"{commit}:refs/heads/{options.branch}"
+    status, out, err = _run(repo, "push", "--porcelain", url, target, timeout=options.timeout_s)
+    if status == 0:
+        return True
+    if any(marker in out + err for marker in RETRYABLE):
+        return False
+    raise OperationError(
+        f"{scrub(url)}: push failed before the environment repo accepted it, so it is unchanged: "
+        f"{_reason(err or out)}"
+    )
+
+
+# --- where the spec came from ----------------------------------------------------------------
+
+
+def source_of(spec: Path, *, spec_bytes: bytes, overrides: Mapping[str, str] | None = None) -> Source:
+    """The spec's repo, commit and commit subject: *overrides* (flags) first, then the Git repo
+    the spec sits in, then the CI system's variables (GitHub Actions, GitLab CI)."""
+    found = {**_ci_source(), **_git_source(spec), **{k: v for k, v in (overrides or {}).items() if v}}
+    # One line each: they become commit trailers, where a newline could forge another trailer.
+    line = {key: value.strip().split("\n")[0].strip() for key, value in found.items()}
+    return Source(
+        repo=scrub(line.get("repo", "")),
+        commit=line.get("commit", ""),
+        message=line.get("message", ""),
+        spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
+    )
+
+
+def _git_source(spec: Path) -> dict[str, str]:
+    """The checkout's HEAD commit, its subject line and where it came from (the origin remote's
+    URL, else the first remote's, else the checkout's folder); {} outside a repo or before the
+    first commit: the CI variables may know."""
+    folder = spec.resolve().parent
+    if not folder.is_dir():
+        return {}
+    head = run_git(["log", "-1", "--format=%H%x00%B", "HEAD", "--"], cwd=folder)
+    if head.status != 0 or b"\0" not in head.out:
+        return {}
+    commit, _, message = text(head.out).partition("\0")
+    names = text(run_git(["remote"], cwd=folder).out).split()
+    remote = "origin" if "origin" in names else next(iter(names), None)
+    if remote is None:
+        where = text(run_git(["rev-parse", "--show-toplevel"], cwd=folder).out).strip()
+    else:
+        urls = text(run_git(["remote", "get-url", "--all", remote], cwd=folder).out).splitlines()
+        where = next(iter(urls), "")
+    return {"repo": where, "commit": commit.strip(), "message": message.strip().split("\n")[0]}
+
+
+def _ci_source() -> dict[str, str]:
+    env = os.environ
+    found: dict[str, str] = {}
+    if env.get("GITHUB_SHA"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        found["commit"] = env["GITHUB_SHA"]
+        if env.get("GITHUB_REPOSITORY"):
+            found["repo"] = f"{server}/{env['GITHUB_REPOSITORY']}"
+    if env.get("CI_COMMIT_SHA"):
+        found["commit"] = env["CI_COMMIT_SHA"]
+        found["repo"] = env.get("CI_PROJECT_URL", found.get("repo", ""))
+        found["message"] = env.get("CI_COMMIT_TITLE", "")
+    return {key: value for key, value in found.items() if value}

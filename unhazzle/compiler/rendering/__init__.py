@@ -1,0 +1,1 @@
+"""Manifests from the plan through the templates, and writing them to disk whole."""

@@ -1,0 +1,301 @@
+"""Manifests from the plan, through the jinja2 templates in templates/. Pure: plan in, text out.
+
+Safety: every ``{{ value }}`` passes through a finalizer that writes strings as double-quoted,
+fully escaped YAML scalars, so no setting, command or name can add a key or an object, whatever
+it holds (newlines, ``---``, ``{{``, quotes). Only template-made fragments marked ``|raw`` skip it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import cache
+from typing import Any
+
+from jinja2 import PackageLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from unhazzle import __version__
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
+from unhazzle.compiler.rendering.templatecache import template_cache
+from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "unhazzle"}
+PUBLIC_LABEL = "unhazzle.io/public"
+SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"
+SERVICE_ACCOUNT = "unhazzle-app"
+ENVIRONMENT_FILE = "_environment.yaml"
+APP_TEMPLATES = ("volume", "deployment", "service", "autoscaler", "disruption-budget", "ingress")
+
+
+def _scalar(value: Any) -> str:
+    """The finalizer: one YAML scalar per expression, never more."""
+    if isinstance(value, Markup):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return quoted(value)
+    raise TypeError(f"template tried to print a {type(value).__name__}; render it field by field")
+
+
+# Characters a YAML double-quoted scalar may not hold as they are, so they are escaped: control
+# characters, line breaks (YAML 1.1 parsers fold U+0085, U+2028 and U+2029 like newlines), lone
+# surrogates, the byte-order mark and the non-characters U+FFFE/U+FFFF, and the quote and backslash.
+# Characters beyond U+FFFF stay as they are: the surrogate-pair escapes JSON would write for them
+# are rejected by YAML parsers, Go's among them. (Listed, not negated: a negated class over the
+# whole of Unicode takes the regex compiler 4 ms on every start.)
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"\\]')
+_SHORT = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _SHORT:
+        return _SHORT[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def quoted(text: str) -> str:
+    """*text* as one double-quoted YAML scalar that parses back to exactly *text*."""
+    return f'"{_UNSAFE.sub(_escape, text)}"'
+
+
+@cache
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=PackageLoader("unhazzle.templates", ""),
+        undefined=StrictUndefined,
+        autoescape=False,
+        finalize=_scalar,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the package; a stat per use cost 5% of a large render
+    )
+    env.filters["raw"] = Markup
+    # A macro's text, less its last newline: the template line that calls it supplies one.
+    env.filters["block"] = lambda text: Markup(str(text).rstrip("\n"))
+    env.bytecode_cache = template_cache(env)
+    return env
+
+
+def render_plan(
+    plan: Plan, *, environments: list[str] | None = None, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """Relative file path -> YAML text, for every (or the named) environment, sorted."""
+    settings = settings or cluster_settings()
+    files: dict[str, str] = {}
+    for env in plan.environments:
+        if environments is not None and env.name not in environments:
+            continue
+        files.update(render_environment(plan, env, settings=settings))
+    return dict(sorted(files.items()))
+
+
+def render_environment(
+    plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """One environment's files: its shared objects, then one file per app."""
+    settings = settings or cluster_settings()
+    files = render_environment_file(plan, env, settings=settings)
+    files.update(render_apps(plan, env, env.apps, settings=settings))
+    return files
+
+
+def render_environment_file(
+    plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """The environment's shared objects (namespace first), in ENV/_environment.yaml."""
+    view = _env_view(plan, env, settings or cluster_settings())
+    text = _environment().get_template("environment.yaml.j2").render(env=view)
+    return {f"{env.name}/{ENVIRONMENT_FILE}": text}
+
+
+def render_apps(
+    plan: Plan, env: EnvPlan, apps: list[AppPlan], *, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """The files of *apps* alone. An app's file depends only on the project, the environment's
+    name and namespace, the cluster settings and the app's own plan, so the preview renders just
+    the apps that changed."""
+    view = _env_view(plan, env, settings or cluster_settings())
+    jinja = _environment()
+    files = {}
+    for app in apps:
+        app_view = _app_view(plan, env, app)
+        docs = [
+            jinja.get_template(f"app/{name}.yaml.j2").render(env=view, app=app_view)
+            for name in APP_TEMPLATES
+            if _wanted(name, app)
+        ]
+        files[f"{env.name}/{app.name}.yaml"] = "---\n".join(docs)
+    return files
+
+
+def _wanted(template: str, app: AppPlan) -> bool:
+    return {
+        "volume": app.app.volume is not None,
+        "service": app.app.port is not None,
+        "disruption-budget": app.sizing.min_instances > 1,
+        "ingress": bool(app.public_hosts),
+    }.get(template, True)
+
+
+def _env_labels(plan: Plan, env: EnvPlan) -> dict[str, str]:
+    return {
+        **MANAGED_BY,
+        "app.kubernetes.io/part-of": plan.project,
+        "unhazzle.io/project": plan.project,
+        "unhazzle.io/environment": env.name,
+    }
+
+
+def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, Any]:
+    labels = _env_labels(plan, env)
+    security = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    return {
+        "namespace": env.namespace,
+        "labels": labels,
+        "namespace_labels": {
+            **labels,
+            **security,
+            "unhazzle.io/badge": env.badge,
+            "pod-security.kubernetes.io/enforce-version": "latest",
+        },
+        "service_account": SERVICE_ACCOUNT,
+        "quota": quota(env),
+        "default_request": {"cpu": "100m", "memory": "128Mi"},
+        "default_limit": {"cpu": "500m", "memory": "256Mi"},
+        "public_label": PUBLIC_LABEL,
+        "ingress_namespace": settings.ingress_namespace,
+        "ingress_class": settings.ingress_class,
+        "cluster_issuer": settings.cluster_issuer,
+        "run_as_user": settings.run_as_user,
+        "version": __version__,
+    }
+
+
+def surge(app: AppPlan) -> int:
+    """Extra instances a rolling update may add at maximum scale (maxSurge 25%)."""
+    return 0 if app.app.volume else math.ceil(app.sizing.max_instances * 0.25)
+
+
+def quota(env: EnvPlan) -> dict[str, str]:
+    """The environment's ceiling: every app at maximum scale, plus rolling-update surge."""
+    pods = cpu_req = cpu_lim = mem_req = mem_lim = storage = claims = 0
+    for app in env.apps:
+        count = app.sizing.max_instances + surge(app)
+        pods += count
+        cpu_req += count * millicores(app.sizing.cpu_request)
+        cpu_lim += count * millicores(app.sizing.cpu_limit)
+        mem_req += count * app.sizing.memory_request_mb
+        mem_lim += count * app.sizing.memory_limit_mb
+        if app.app.volume:
+            claims += 1
+            storage += app.app.volume.size
+    return {
+        "pods": str(pods),
+        "requests.cpu": f"{cpu_req}m",
+        "limits.cpu": f"{cpu_lim}m",
+        "requests.memory": f"{mem_req}Mi",
+        "limits.memory": f"{mem_lim}Mi",
+        "persistentvolumeclaims": str(claims),
+        "requests.storage": mebibytes(storage),
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+
+
+def millicores(cpu: float) -> int:
+    return round(cpu * 1000)
+
+
+def mebibytes(mb: int) -> str:
+    return f"{mb // 1024}Gi" if mb and mb % 1024 == 0 else f"{mb}Mi"
+
+
+def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
+    selector = {"unhazzle.io/app": app.name}
+    datadog = plan.spec.observability.datadog.enabled
+    tags = datadog_tags(env.name, app.name, app.app.image) if datadog else {}
+    labels = {**_env_labels(plan, env), **selector, "app.kubernetes.io/name": app.name, **tags}
+    pod_labels = {**labels, **({PUBLIC_LABEL: "true"} if app.public_hosts else {})}
+    sizing = app.sizing
+    startup_budget = (
+        sizing.startup_probe.period_s * sizing.startup_probe.failures if sizing.startup_probe else 0
+    )
+    volume = app.app.volume
+    return {
+        "name": app.name,
+        "image": app.app.image,
+        "port": app.app.port,
+        "command": app.app.command,
+        "args": app.app.args,
+        "labels": labels,
+        "selector": selector,
+        "pod_labels": pod_labels,
+        "pod_annotations": {
+            **({SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {}),
+            **(datadog_annotations(app.name) if datadog else {}),
+        },
+        # Datadog reads these; a setting of the same name the user wrote wins.
+        "datadog_env": [
+            (key, tag) for key, tag in DATADOG_ENV if key not in app.settings and key not in app.secrets
+        ]
+        if datadog
+        else [],
+        "settings": app.settings,
+        "secrets": app.secrets,
+        "secret_object": f"{app.name}-secrets",
+        "sizing": sizing,
+        "spread": sizing.max_instances > 1,
+        "cpu_request": f"{millicores(sizing.cpu_request)}m",
+        "cpu_limit": f"{millicores(sizing.cpu_limit)}m",
+        "memory_request": mebibytes(sizing.memory_request_mb),
+        "memory_limit": mebibytes(sizing.memory_limit_mb),
+        "startup_probe": sizing.startup_probe,
+        "readiness_probe": sizing.readiness_probe,
+        "liveness_probe": sizing.liveness_probe,
+        "progress_deadline_s": max(600, startup_budget + 120),
+        "volume": {"claim": f"{app.name}-data", "size": mebibytes(volume.size), "path": volume.path}
+        if volume
+        else None,
+        "hosts": app.public_hosts,
+        "tls_secret": f"{app.name}-tls",
+    }
+
+
+DATADOG_TAG = "tags.datadoghq.com"
+DATADOG_ENV = (("DD_ENV", "env"), ("DD_SERVICE", "service"), ("DD_VERSION", "version"))
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def datadog_tags(env: str, app: str, image: str) -> dict[str, str]:
+    """Datadog Unified Service Tagging labels: env, service and version (the image's tag, or the
+    first 12 hex digits of its digest; label values allow no ':')."""
+    return {
+        f"{DATADOG_TAG}/env": env,
+        f"{DATADOG_TAG}/service": app,
+        f"{DATADOG_TAG}/version": image_version(image),
+    }
+
+
+def image_version(image: str) -> str:
+    if "@sha256:" in image:
+        return image.split("@sha256:", 1)[1][:12]
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return _LABEL_VALUE.sub("-", tag)[:63].strip("-._") or "latest"
+
+
+def datadog_annotations(app: str) -> dict[str, str]:
+    """Autodiscovery: the Agent collects this app's output as logs, source and service = the app."""
+    logs = json.dumps([{"source": app, "service": app}], separators=(",", ":"))
+    return {f"ad.datadoghq.com/{app}.logs": logs}

@@ -1,0 +1,136 @@
+"""Does every secret an app lists have a value in every environment it runs in? Pure: the plan,
+the spec's positions and the loaded secrets files in; located problems and warnings out.
+
+A missing value is an error for `validate` and `publish` (an app would start without it) but only
+a warning for `plan`, `render` and `explain`, so a new project can be explored before its secrets
+exist. A stored value no app uses is a warning everywhere: harmless, but probably a leftover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
+from unhazzle.compiler.secrets.store import STORE_DIR, SecretStore
+from unhazzle.compiler.spec.positions import Positions
+from unhazzle.errors import Problem
+
+
+class Notice(Problem):
+    """A located warning: printed like a Problem, but it does not fail the command."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: warning: {self.message}"
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A secret an app needs in an environment that has no value there."""
+
+    environment: str
+    app: str
+    name: str
+    problem: Problem
+
+
+@dataclass(frozen=True)
+class SecretFindings:
+    missing: list[Missing] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [m.problem for m in self.missing]
+
+
+def check_secrets(plan: Plan, positions: Positions, stores: dict[str, SecretStore]) -> SecretFindings:
+    """Every missing value, every unused one, and every file whose keys lag behind the spec."""
+    missing: list[Missing] = []
+    notices: list[Notice] = []
+    for env in plan.environments:
+        store = stores.get(env.name) or SecretStore(environment=env.name)
+        for app in env.apps:
+            missing += _missing(plan, env, app, store, positions)
+        notices += _unused(env, store)
+        notices += _stale_recipients(plan, env.name, store)
+    known = {env.name for env in plan.environments}
+    for name, store in sorted(stores.items()):
+        if name not in known:
+            notices.append(
+                Notice(store.file, 1, 1, f"the spec has no environment '{name}'; delete this file")
+            )
+    return SecretFindings(missing=missing, notices=sorted(notices))
+
+
+def fix_command(environment: str, app: str, name: str) -> str:
+    return f"unhazzle secrets set {app} {name} --env {environment}"
+
+
+def _missing(
+    plan: Plan, env: EnvPlan, app: AppPlan, store: SecretStore, positions: Positions
+) -> list[Missing]:
+    values = store.apps.get(app.name, {})
+    out = []
+    for name in app.secrets:
+        if name in values:
+            continue
+        line, col = _where(plan, env.name, app, name, positions)
+        message = (
+            f"environment {env.name}, app {app.name}: secret {name} has no value; "
+            f"set it with `{fix_command(env.name, app.name, name)}`"
+        )
+        out.append(Missing(env.name, app.name, name, Problem(positions.file, line, col, message)))
+    return out
+
+
+def _where(plan: Plan, environment: str, app: AppPlan, name: str, positions: Positions) -> tuple[int, int]:
+    """The line that asks for the secret: the app's (or its override's) list, else the database."""
+    if name in app.app.secrets:
+        index = app.app.secrets.index(name)
+        override = plan.spec.environments[environment].apps.get(app.name)
+        base = ("apps", app.name, "secrets", index)
+        if override is not None and override.secrets is not None:
+            return positions.first_of(
+                [("environments", environment, "apps", app.name, "secrets", index)], key=False
+            )
+        return positions.first_of([base], key=False)
+    for db in app.app.databases:
+        database = plan.spec.databases.get(db)
+        if database is not None and database.secret == name:
+            return positions.of_value(("databases", db, "secret"))
+    return positions.of_key(("apps", app.name))
+
+
+def _unused(env: EnvPlan, store: SecretStore) -> list[Notice]:
+    used = {app.name: set(app.secrets) for app in env.apps}
+    notices = []
+    for app, name in store.names():
+        if name in used.get(app, set()):
+            continue
+        line, col = store.where(app, name)
+        why = f"app {app} does not list it" if app in used else f"the spec has no app '{app}'"
+        notices.append(
+            Notice(
+                store.file,
+                line,
+                col,
+                f"environment {env.name}: secret {name} of app {app} is not used ({why}); "
+                f"remove it with `unhazzle secrets unset {app} {name} --env {env.name}`",
+            )
+        )
+    return notices
+
+
+def _stale_recipients(plan: Plan, environment: str, store: SecretStore) -> list[Notice]:
+    if not store.names() or list(store.recipients) == plan.spec.recipients(environment):
+        return []
+    line, col = store.positions.of_key(("recipients",)) if store.positions else (1, 1)
+    return [
+        Notice(
+            store.file or f"{STORE_DIR}/{environment}.yaml",
+            line,
+            col,
+            f"environment {environment}: values are encrypted to other keys than the spec lists; "
+            f"run `unhazzle secrets rekey --env {environment}`",
+        )
+    ]

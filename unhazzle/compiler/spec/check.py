@@ -1,0 +1,209 @@
+"""Checks across the spec that one field alone cannot make: references, and rules per environment.
+
+They read the raw loaded data, defensively, so they report alongside the model's own errors
+instead of waiting until those are fixed: the user gets every problem in one run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from unhazzle.compiler.spec.merge import deep_merge
+from unhazzle.compiler.spec.model import MAX_ENV_NAME, MAX_NAME
+from unhazzle.compiler.spec.positions import Path, Positions
+from unhazzle.compiler.spec.suggest import hint
+from unhazzle.errors import Problem
+from unhazzle.shared.names import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_for, reserved
+
+REFERENCE = re.compile(r"\$\{([^}]*)\}")
+APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
+
+
+def cross_check(data: Any, positions: Positions) -> list[Problem]:
+    """Every cross-field problem in the raw spec *data*."""
+    if not isinstance(data, dict):
+        return []
+    checker = _Checker(data, positions)
+    return list(checker.run())
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class _Checker:
+    def __init__(self, data: dict[Any, Any], positions: Positions) -> None:
+        self.data = data
+        self.positions = positions
+        self.apps = {k: v for k, v in _dict(data.get("apps")).items() if isinstance(k, str)}
+        self.databases = [k for k in _dict(data.get("databases")) if isinstance(k, str)]
+        self.environments = _dict(data.get("environments"))
+
+    def problem(self, paths: list[Path], message: str, *, key: bool = False) -> Problem:
+        line, col = self.positions.first_of(paths, key=key)
+        return Problem(self.positions.file, line, col, message)
+
+    def run(self) -> Iterator[Problem]:
+        yield from self._namespaces()
+        for app_name in self.apps:
+            if app_name in RESERVED_APP_NAMES:
+                yield self.problem(
+                    [("apps", app_name)],
+                    f"apps.{app_name}: the name '{app_name}' is kept for the identity Unhazzle "
+                    "deploys with; rename the app",
+                    key=True,
+                )
+        for env_name, env in self.environments.items():
+            overrides = _dict(_dict(env).get("apps"))
+            for app_name in overrides:
+                if app_name not in self.apps:
+                    yield self.problem(
+                        [("environments", env_name, "apps", app_name)],
+                        f"environments.{env_name}.apps: no app named '{app_name}' to change"
+                        f"{hint(app_name, self.apps)}",
+                        key=True,
+                    )
+            merged_apps = {
+                name: deep_merge(_dict(base), _dict(overrides.get(name))) for name, base in self.apps.items()
+            }
+            for app_name, merged in merged_apps.items():
+                override = _dict(overrides.get(app_name))
+                where = [("environments", env_name, "apps", app_name), ("apps", app_name)]
+                yield from self._app_in(env_name, app_name, merged, override, where)
+                yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
+                if "instances" in override:
+                    yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
+
+    def _app_in(
+        self, env_name: str, name: str, merged: dict[Any, Any], override: dict[Any, Any], where: list[Path]
+    ) -> Iterator[Problem]:
+        """A problem only an environment's override causes names that environment."""
+        in_base = {p.message for p in self._app(name, _dict(self.apps[name]), where)} if override else None
+        for found in self._app(name, merged, where):
+            if in_base is not None and found.message not in in_base:
+                label = f"apps.{name}"
+                found = replace(found, message=found.message.replace(label, f"{label} (in {env_name})", 1))
+            yield found
+
+    def _namespaces(self) -> Iterator[Problem]:
+        project = self.data.get("project")
+        if not isinstance(project, str) or len(project) > MAX_NAME:
+            return  # a name over its own limit is reported (shortened) by validation already
+        for env_name in self.environments:
+            if not isinstance(env_name, str) or len(env_name) > MAX_ENV_NAME:
+                continue
+            namespace = namespace_for(project, env_name)
+            if len(namespace) > MAX_NAMESPACE:
+                yield self.problem(
+                    [("environments", env_name)],
+                    f"environments.{env_name}: '{project}' and '{env_name}' together "
+                    f"are {len(namespace)} characters; keep them within "
+                    f"{MAX_NAMESPACE - 1}",
+                    key=True,
+                )
+            elif reserved(namespace):
+                yield self.problem(
+                    [("environments", env_name)],
+                    f"environments.{env_name}: '{project}' and '{env_name}' together make "
+                    f"'{namespace}', a name the cluster keeps for itself; rename the project "
+                    "or the environment",
+                    key=True,
+                )
+
+    def _app(self, name: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        # Same wording in every environment: a base-app problem is reported once (deduplicated).
+        label = f"apps.{name}"
+        yield from self._database_refs(app, where)
+        yield from self._exposure(label, app, where)
+        yield from self._names(label, app, where)
+
+    def _references(
+        self, app: dict[Any, Any], where: list[Path], *, targets: dict[Any, Any], env_name: str
+    ) -> Iterator[Problem]:
+        """References resolve per environment: an override may take a target's port away."""
+        for key, value in _dict(app.get("env")).items():
+            if not isinstance(value, str):
+                continue
+            paths = [(*w, "env", key) for w in where]
+            for match in REFERENCE.finditer(value.replace("$${", "")):
+                yield from self._reference(match.group(1).strip(), paths, targets, env_name)
+
+    def _reference(
+        self, expr: str, paths: list[Path], targets: dict[Any, Any], env_name: str
+    ) -> Iterator[Problem]:
+        found = APP_REF.match(expr)
+        if not found:
+            yield self.problem(
+                paths,
+                f"'${{{expr}}}' is not a reference Unhazzle knows; "
+                "write ${apps.NAME.url}, ${apps.NAME.host} or "
+                "${apps.NAME.port} (or $${ for a literal ${)",
+            )
+            return
+        target = found.group(1)
+        if target not in self.apps:
+            yield self.problem(paths, f"'${{{expr}}}' names no app '{target}'{hint(target, self.apps)}")
+        elif not isinstance(_dict(self.apps[target]).get("port"), int):
+            yield self.problem(
+                paths, f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port"
+            )
+        elif not isinstance(_dict(targets.get(target)).get("port"), int):
+            yield self.problem(
+                paths,
+                f"'${{{expr}}}': app '{target}' has no port in {env_name}, so it has no address there",
+            )
+
+    def _database_refs(self, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        used = app.get("databases")
+        if not isinstance(used, list):
+            return
+        for index, db in enumerate(used):
+            if isinstance(db, str) and db not in self.databases:
+                paths = [(*w, "databases", index) for w in where]
+                known = (
+                    f"; declared: {', '.join(sorted(self.databases))}"
+                    if self.databases
+                    else "; declare it under databases:"
+                )
+                yield self.problem(paths, f"no database named '{db}'{hint(db, self.databases) or known}")
+
+    def _exposure(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        public = app.get("public") is True
+        has_port = isinstance(app.get("port"), int)
+        if app.get("domains") and not public:
+            yield self.problem(
+                [(*w, "domains") for w in where], f"{label}.domains: domains need public: true on the app"
+            )
+        if public and not has_port:
+            yield self.problem(
+                [(*w, "public") for w in where], f"{label}: a public app needs a port to serve on"
+            )
+        if app.get("health") and not has_port:
+            yield self.problem(
+                [(*w, "health") for w in where], f"{label}.health: a health check needs the app's port"
+            )
+
+    def _names(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        settings = _dict(app.get("env"))
+        secrets = _list(app.get("secrets"))
+        for index, secret in enumerate(secrets):
+            if isinstance(secret, str) and secret in settings:
+                yield self.problem(
+                    [(*w, "secrets", index) for w in where],
+                    f"{label}: '{secret}' is both a setting (env) and a secret; keep one",
+                )
+
+    def _ordered(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        low, high = _dict(app.get("instances")).get("min"), _dict(app.get("instances")).get("max")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            yield self.problem(
+                [(*w, "instances", "max") for w in where],
+                f"{label}.instances: min ({low}) is larger than max ({high})",
+            )

@@ -1,0 +1,1 @@
+"""What `status`, `events`, `logs` and `metrics` read from the cluster, and how they say it: read-only."""

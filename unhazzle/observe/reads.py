@@ -1,0 +1,235 @@
+"""Read-only cluster access for `status`, `events`, `logs` and `metrics`: plain dicts out, our own
+`OperationError` for every failure.
+
+Why its own module: reconciler/cluster/client.py (built in parallel) is meant to be the one module that
+imports `kubernetes`; until the two are folded together, this is the only other one, it only ever
+reads, and it speaks the same raw REST (JSON in, dicts out) so folding it is a move, not a rewrite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from unhazzle.errors import OperationError
+from unhazzle.observe.overview import Snapshot
+from unhazzle.reconciler.cluster import connection
+
+Obj = dict[str, Any]
+STATUS_CONFIGMAP = "unhazzle-status"
+MANAGED = "app.kubernetes.io/managed-by=unhazzle"
+
+
+class ClusterReadError(OperationError):
+    """The cluster refused or never answered; `status` 0 means no answer at all."""
+
+    def __init__(self, where: str, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(f"{where}: {message}")
+
+
+class MetricsUnavailable(ClusterReadError):
+    """The metrics API is not installed: a fact to state, not an error to fail on."""
+
+
+def connect(kubeconfig: str | None = None, *, timeout: float = 10.0) -> Reader:
+    """A reader for the cluster in *kubeconfig* (else $KUBECONFIG, ~/.kube/config, in-cluster)."""
+    path = connection.chosen(kubeconfig)
+    try:
+        if path:
+            api = k8s_config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
+        else:
+            cfg = k8s.Configuration()
+            k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+            api = k8s.ApiClient(cfg)
+    except (ConfigException, *connection.LOAD_ERRORS) as exc:
+        where = path or "~/.kube/config"
+        detail = connection.reason(path, exc)
+        raise OperationError(f"{where}: cannot read the cluster connection settings: {detail}") from None
+    return Reader(api, timeout=timeout)
+
+
+class Reader:
+    """GETs against one API server; thread-safe (the client's pool is)."""
+
+    def __init__(self, api: k8s.ApiClient, *, timeout: float = 10.0) -> None:
+        self._api = api
+        self._timeout = timeout
+
+    @property
+    def server(self) -> str:
+        return str(self._api.configuration.host)
+
+    def get(self, path: str, *, query: list[tuple[str, str]] | None = None, where: str = "") -> Any:
+        data = self._call(path, query=query or [], where=where or path, stream=False)
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise ClusterReadError(where or path, 0, "the cluster sent an answer that is not JSON") from None
+
+    def lines(self, path: str, *, query: list[tuple[str, str]], where: str) -> Iterator[bytes]:
+        """A streamed answer (logs) line by line; the connection closes when the caller stops."""
+        response = self._call(path, query=query, where=where, stream=True)
+        try:
+            yield from _split_lines(response)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterReadError(where, 0, f"the stream broke: {exc}") from None
+        finally:
+            response.release_conn()
+
+    def _call(self, path: str, *, query: list[tuple[str, str]], where: str, stream: bool) -> Any:
+        headers = {"Accept": "application/json, */*"}
+        serialized = self._api.param_serialize(
+            method="GET", resource_path=path, query_params=query, header_params=headers,
+            auth_settings=["BearerToken"],
+        )  # fmt: skip
+        # A stream waits as long as the app prints nothing; only connecting is bounded.
+        timeout = (self._timeout, None) if stream else self._timeout
+        try:
+            response = self._api.call_api(*serialized, _request_timeout=timeout).response
+            if response.status >= 400:
+                raise _refused(where, response.status, response.data)
+            return response if stream else response.data
+        except ApiException as exc:
+            raise _refused(where, exc.status or 0, exc.body) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterReadError(where, 0, connection.no_answer(self.server, exc)) from None
+
+    def items(self, path: str, *, where: str, selector: str = "") -> list[Obj]:
+        query = [("labelSelector", selector)] if selector else []
+        try:
+            body = self.get(path, query=query, where=where)
+        except ClusterReadError as err:
+            if err.status == 404:
+                return []
+            raise
+        found: list[Obj] = body.get("items") or []
+        return found
+
+
+def _split_lines(response: Any) -> Iterator[bytes]:
+    pending = b""
+    for chunk in response.stream(64 * 1024, decode_content=True):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
+
+
+def _refused(where: str, status: int, body: Any) -> ClusterReadError:
+    message = ""
+    try:
+        message = str(json.loads(body or b"{}").get("message", ""))
+    except (ValueError, AttributeError):
+        message = str(body or "")[:200]
+    if status == 401 or status == 403:
+        return ClusterReadError(where, status, "the cluster refused these credentials; check --kubeconfig")
+    return ClusterReadError(where, status, message or f"the cluster answered {status}")
+
+
+def _ns(namespace: str) -> str:
+    return quote(namespace, safe="")
+
+
+def snapshot(reader: Reader, namespace: str, *, with_events: bool = True) -> Snapshot:
+    """One environment, read with parallel GETs (each is a loopback round trip; together they
+    decide whether `status` answers within a second)."""
+    ns = _ns(namespace)
+    try:
+        meta = reader.get(f"/api/v1/namespaces/{ns}", where=f"environment {namespace}")
+    except ClusterReadError as err:
+        if err.status == 404:
+            return Snapshot(namespace, exists=False)
+        raise
+    paths = {
+        "deployments": f"/apis/apps/v1/namespaces/{ns}/deployments",
+        "pods": f"/api/v1/namespaces/{ns}/pods",
+        "autoscalers": f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
+        "claims": f"/api/v1/namespaces/{ns}/persistentvolumeclaims",
+        **({"events": f"/api/v1/namespaces/{ns}/events"} if with_events else {}),
+    }
+    with ThreadPoolExecutor(max_workers=len(paths) + 1) as pool:
+        futures = {
+            key: pool.submit(reader.items, path, where=f"environment {namespace}")
+            for key, path in paths.items()
+        }
+        status = pool.submit(reconciler_status, reader, namespace)
+        found = {key: future.result() for key, future in futures.items()}
+    labels = meta.get("metadata", {}).get("labels") or {}
+    return Snapshot(namespace, exists=True, labels=labels, reconciler=status.result(), **found)
+
+
+def reconciler_status(reader: Reader, namespace: str) -> dict[str, str] | None:
+    """The reconciler's record for this environment (ConfigMap `unhazzle-status`), if it wrote one."""
+    path = f"/api/v1/namespaces/{_ns(namespace)}/configmaps/{STATUS_CONFIGMAP}"
+    try:
+        body = reader.get(path, where=f"environment {namespace}")
+    except ClusterReadError as err:
+        if err.status in (403, 404):
+            return None
+        raise
+    data: dict[str, str] = body.get("data") or {}
+    return data
+
+
+def pods(reader: Reader, namespace: str, app: str) -> list[Obj]:
+    path = f"/api/v1/namespaces/{_ns(namespace)}/pods"
+    return reader.items(path, where=f"app {app}", selector=f"unhazzle.io/app={app}")
+
+
+def events(reader: Reader, namespace: str) -> list[Obj]:
+    return reader.items(f"/api/v1/namespaces/{_ns(namespace)}/events", where=f"environment {namespace}")
+
+
+def log_lines(
+    reader: Reader, namespace: str, pod: str, *, container: str, options: dict[str, str]
+) -> Iterator[bytes]:
+    """One instance's log (`options`: tailLines, sinceSeconds, previous, follow, timestamps)."""
+    path = f"/api/v1/namespaces/{_ns(namespace)}/pods/{quote(pod, safe='')}/log"
+    query = [("container", container), *sorted(options.items())]
+    return reader.lines(path, query=query, where=f"instance {pod}")
+
+
+def usage(reader: Reader, namespace: str) -> list[Obj]:
+    """Per-instance CPU and memory from the metrics API; MetricsUnavailable when not installed."""
+    path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{_ns(namespace)}/pods"
+    try:
+        body = reader.get(path, where="metrics")
+    except ClusterReadError as err:
+        if err.status in (404, 503):
+            raise MetricsUnavailable("metrics", err.status, "the metrics service is not installed") from None
+        raise
+    found: list[Obj] = body.get("items") or []
+    return found
+
+
+def project_environments(reader: Reader, project: str) -> list[tuple[str, str, str]]:
+    """(environment, badge, its place in the cluster) for every environment of *project*."""
+    found = reader.items(
+        "/api/v1/namespaces", where=f"project {project}", selector=f"unhazzle.io/project={project}"
+    )
+    result = []
+    for item in found:
+        meta = item.get("metadata", {})
+        labels = meta.get("labels") or {}
+        env = labels.get("unhazzle.io/environment") or meta.get("name", "").removeprefix(f"{project}-")
+        result.append((env, labels.get("unhazzle.io/badge", ""), meta.get("name", "")))
+    return sorted(result)
+
+
+def app_names(reader: Reader, namespace: str) -> list[str]:
+    """The apps we run in an environment (when no spec says which)."""
+    path = f"/apis/apps/v1/namespaces/{_ns(namespace)}/deployments"
+    return sorted(
+        str(d.get("metadata", {}).get("name")) for d in reader.items(path, where=namespace, selector=MANAGED)
+    )

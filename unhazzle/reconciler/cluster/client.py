@@ -1,0 +1,274 @@
+"""The only module that imports `kubernetes`: a thin, counted wrapper over its REST client.
+
+Why a wrapper: the rest of the reconciler speaks plain dicts and our own `ClusterError`, so no
+client-library exception or model class leaks out, and every request passes one place where it is
+counted (reads, dry-runs, writes) -- which is how the tests prove a no-change reconcile writes
+nothing. Server-side apply goes through the raw PATCH with `application/apply-patch+yaml`
+(JSON is YAML), field manager `unhazzle`, like `kubectl apply --server-side`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from unhazzle.errors import OperationError
+from unhazzle.reconciler.cluster import connection, decode
+from unhazzle.reconciler.objects import Obj, Ref
+
+FIELD_MANAGER = "unhazzle"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Transient answers worth another try; SSA and DELETE are idempotent, so a retry never doubles.
+RETRY_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
+
+
+class ClusterError(OperationError):
+    """A request the API server refused or never answered; `status` 0 means no answer."""
+
+    def __init__(self, where: str, status: int, message: str) -> None:
+        self.where = where
+        self.status = status
+        super().__init__(f"{where}: {message}")
+
+
+class NotFound(ClusterError):
+    """404: the object (or its namespace) does not exist."""
+
+
+class Conflict(ClusterError):
+    """409: a field-manager conflict or a stale resourceVersion."""
+
+
+class Forbidden(ClusterError):
+    """403: the identity the request was made as has no right to it."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Where a kind lives in the API: its URL plural and whether it is namespaced."""
+
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    def collection(self, namespace: str | None) -> str:
+        base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{quote(namespace)}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+
+class Client:
+    """One API server connection. Thread-safe for the requests the reconciler makes."""
+
+    def __init__(self, api: k8s.ApiClient, *, timeout: float = 30.0, retries: int = 3) -> None:
+        self._api = api
+        self._timeout = timeout
+        self._retries = retries
+        self._resources: dict[tuple[str, str], Resource] = {}
+        self._lock = threading.Lock()
+        self._headers: dict[str, str] = {}
+        self.requests: Counter[str] = Counter()
+        self.user: str | None = None  # None: the identity of the credentials themselves
+
+    @property
+    def server(self) -> str:
+        return str(self._api.configuration.host)
+
+    def impersonating(self, user: str) -> Client:
+        """The same connection, acting as `user` (the `Impersonate-User` header): the API server
+        authorizes each request against that user's rights, and also checks that ours include
+        `impersonate` on it. Shares the connection pool, discovery cache and request counter."""
+        other = Client.__new__(Client)
+        other.__dict__.update(self.__dict__)
+        other._headers = {"Impersonate-User": user}
+        other.user = user
+        return other
+
+    def writes(self) -> int:
+        """Requests that changed (or could have changed) something: not reads, not dry-runs."""
+        return sum(n for key, n in self.requests.items() if key in WRITE_METHODS)
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        key = (api_version, kind)
+        if key not in self._resources:
+            base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            listing = self._request("GET", base, where=f"{kind} ({api_version})")
+            with self._lock:
+                for item in listing.get("resources", []):
+                    if "/" not in item["name"]:
+                        found = Resource(api_version, item["kind"], item["name"], item["namespaced"])
+                        self._resources[(api_version, item["kind"])] = found
+        if key not in self._resources:
+            raise ClusterError(f"{kind} ({api_version})", 404, "the cluster does not serve this kind")
+        return self._resources[key]
+
+    def path(self, ref: Ref) -> str:
+        res = self.resource(ref.api_version, ref.kind)
+        return f"{res.collection(ref.namespace)}/{quote(ref.name)}"
+
+    # -- verbs -------------------------------------------------------------------------------
+
+    def get(self, ref: Ref) -> Obj | None:
+        try:
+            result: Obj = self._request("GET", self.path(ref), where=str(ref))
+            return result
+        except NotFound:
+            return None
+
+    def list_kind(
+        self, api_version: str, kind: str, *, namespace: str | None = None, selector: str = ""
+    ) -> list[Obj]:
+        res = self.resource(api_version, kind)
+        query = [("labelSelector", selector)] if selector else []
+        body = self._request(
+            "GET", res.collection(namespace), query=query, where=f"{kind}/{namespace or '*'}"
+        )
+        items: list[Obj] = body.get("items", [])
+        for item in items:  # a list answer omits each item's kind and apiVersion
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def apply(self, obj: Obj, *, dry_run: bool = False, force: bool = True) -> Obj:
+        """Server-side apply. `force` takes back fields a manual edit took over (that is the
+        point of self-healing); fields we never send -- the autoscaler's instance count -- are
+        not ours and are never touched."""
+        ref = Ref.of(obj)
+        query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        headers = {"Content-Type": "application/apply-patch+yaml"}
+        result: Obj = self._request(
+            "PATCH", self.path(ref), query=query, body=json.dumps(obj), headers=headers, where=str(ref)
+        )
+        return result
+
+    def delete(self, ref: Ref, *, uid: str | None = None) -> None:
+        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        if uid:  # never delete a same-named object someone re-created since we looked
+            body["preconditions"] = {"uid": uid}
+        try:
+            self._request("DELETE", self.path(ref), body=body, where=str(ref))
+        except NotFound:
+            return
+
+    def create(self, obj: Obj) -> Obj:
+        ref = Ref.of(obj)
+        res = self.resource(ref.api_version, ref.kind)
+        result: Obj = self._request("POST", res.collection(ref.namespace), body=obj, where=str(ref))
+        return result
+
+    def replace(self, obj: Obj) -> Obj:
+        """PUT with the object's resourceVersion: optimistic concurrency (409 when stale)."""
+        ref = Ref.of(obj)
+        result: Obj = self._request("PUT", self.path(ref), body=obj, where=str(ref))
+        return result
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        where: str,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        dry = any(k == "dryRun" for k, _ in query or [])
+        label = f"{method} dry-run" if dry else method
+        attempt = 0
+        while True:
+            try:
+                return self._once(method, path, query=query, body=body, headers=headers, label=label)
+            except ClusterError as err:
+                retryable = err.status in RETRY_STATUSES and method != "POST"
+                if not retryable or attempt >= self._retries:
+                    raise type(err)(where, err.status, _strip(str(err))) from None
+                attempt += 1
+                time.sleep(min(0.2 * 2**attempt, 2.0))
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None,
+        body: Any,
+        headers: dict[str, str] | None,
+        label: str,
+    ) -> Any:
+        hdrs = {"Accept": "application/json", "Content-Type": "application/json", **self._headers}
+        hdrs.update(headers or {})
+        serialized = self._api.param_serialize(
+            method=method, resource_path=path, query_params=query or [], header_params=hdrs,
+            body=body, auth_settings=["BearerToken"],
+        )  # fmt: skip
+        with self._lock:
+            self.requests[label] += 1
+        try:
+            response = self._api.call_api(*serialized, _request_timeout=self._timeout)
+            data = response.read()  # type: ignore[no-untyped-call]
+        except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
+            server = str(self._api.configuration.host)
+            raise ClusterError(path, 0, connection.no_answer(server, exc)) from None
+        if 200 <= response.status < 300:
+            return decode.loads(data) if data else {}
+        raise _error(path, response.status, data)
+
+
+def _strip(message: str) -> str:
+    return message.split(": ", 1)[1] if ": " in message else message
+
+
+def _error(where: str, status: int, data: bytes) -> ClusterError:
+    try:
+        message = str(json.loads(data).get("message") or data.decode(errors="replace"))
+    except (ValueError, AttributeError):
+        message = data.decode(errors="replace")[:300]
+    message = f"{message or 'error'} (HTTP {status})"
+    if status == 404:
+        return NotFound(where, status, message)
+    if status == 409:
+        return Conflict(where, status, message)
+    if status == 403:  # plain words first (users read them in `unhazzle status`), the server's after
+        return Forbidden(where, status, f"the cluster refused this: not allowed here; {message}")
+    return ClusterError(where, status, message)
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None, *, timeout: float = 30.0) -> Client:
+    """A client from a kubeconfig file, or the in-cluster service account when none is given."""
+    configuration = k8s.Configuration()
+    try:
+        if kubeconfig is None:
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            except ConfigException:
+                k8s_config.load_kube_config(context=context, client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, client_configuration=configuration
+            )
+    except (ConfigException, *connection.LOAD_ERRORS) as exc:
+        path = connection.chosen(kubeconfig)
+        reason = connection.reason(path, exc, context)
+        raise OperationError(f"{path or 'kubeconfig'}: cannot load cluster settings: {reason}") from None
+    configuration.retries = 0  # we retry ourselves, only what is safe to retry
+    configuration.connection_pool_maxsize = 16
+    return Client(k8s.ApiClient(configuration), timeout=timeout)

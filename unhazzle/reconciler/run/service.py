@@ -1,0 +1,129 @@
+"""Wiring: settings from the command line in, a running reconciler out. The one place that
+builds the client, the Git source, metrics, webhooks and leader election, so `loop.py` stays
+testable with whatever parts a test hands it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from unhazzle.compiler.secrets.delivery import decrypt_secrets_json
+from unhazzle.errors import OperationError, UsageError
+from unhazzle.reconciler.cluster.client import connect
+from unhazzle.reconciler.run.leader import LeaderElector, LeaseOptions
+from unhazzle.reconciler.run.loop import LoopOptions, Reconciler, run_loop, run_once
+from unhazzle.reconciler.run.telemetry import Log, Metrics
+from unhazzle.reconciler.run.webhook import Webhook
+from unhazzle.reconciler.source.git import GitSource, NoSuchBranch, NoSuchRepo, SourceError
+from unhazzle.reconciler.source.signatures import load as load_trust
+from unhazzle.reconciler.sync.secrets import Decryptor
+from unhazzle.reconciler.sync.tenancy import Tenancy
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: str
+    branch: str
+    once: bool
+    interval: float
+    dry_run: bool
+    timeout: float
+    kubeconfig: str | None
+    context: str | None
+    metrics_addr: str | None
+    webhook: str | None
+    webhook_secret: bytes | None
+    cache_dir: Path
+    leader_election: bool
+    lease_namespace: str
+    lease_duration: float
+    identity: str
+    workers: int
+    secrets_key_file: Path | None = None
+    impersonate: bool = True
+    trusted_signers: Path | None = None  # SSH allowed_signers: the tip must be signed by one of them
+    trusted_gpg_keys: Path | None = None  # armored GPG public keys, likewise
+
+
+def decryptor(key_file: Path | None) -> Decryptor | None:
+    """Decryption of `_secrets.json` with an age key file (the secrets half's own function); no
+    key file, no decryption (environments that have secrets are then refused, not half-applied)."""
+    if key_file is None:
+        return None
+    try:
+        identity = key_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{key_file}: cannot read the secrets key: {exc.strerror}") from None
+
+    def decrypt(document: dict[str, Any]) -> Mapping[str, Mapping[str, str]]:
+        return decrypt_secrets_json(json.dumps(document), identity)
+
+    return decrypt
+
+
+def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) -> Reconciler:
+    log = log or Log()
+    trust = load_trust(settings.trusted_signers, settings.trusted_gpg_keys, settings.cache_dir / "trust")
+    client = connect(settings.kubeconfig, settings.context)
+    metrics = Metrics()
+    if settings.metrics_addr:
+        try:
+            metrics.serve(settings.metrics_addr)
+        except OSError as exc:
+            raise OperationError(f"{settings.metrics_addr}: cannot serve metrics: {exc.strerror}") from None
+    leader = None
+    if settings.leader_election:
+        # A client of its own: lease renewals must not queue behind a long apply.
+        lease_client = connect(
+            settings.kubeconfig, settings.context, timeout=max(2.0, settings.lease_duration / 3)
+        )
+        duration = settings.lease_duration
+        lease = LeaseOptions(namespace=settings.lease_namespace, duration=duration, renew_every=duration / 3)
+        leader = LeaderElector(lease_client, settings.identity, lease)
+    options = LoopOptions(
+        once=settings.once,
+        interval=settings.interval,
+        dry_run=settings.dry_run,
+        timeout=settings.timeout,
+        workers=settings.workers,
+        own_namespace=settings.lease_namespace,
+    )
+    return Reconciler(
+        client,
+        GitSource(settings.repo, settings.branch, settings.cache_dir, trust=trust),
+        options,
+        log=log,
+        metrics=metrics,
+        webhook=Webhook(settings.webhook, settings.webhook_secret or b"") if settings.webhook else None,
+        decrypt=decryptor(settings.secrets_key_file),
+        leader=leader,
+        stop=stop,
+        tenancy=Tenancy(client, impersonate=settings.impersonate, dry_run=settings.dry_run),
+    )
+
+
+def check_source(source: GitSource, *, once: bool) -> None:
+    """Refuse, before the first pass, a repo that is not there (and for one pass, a branch that
+    is not) when it was never read: a typo, bad input, exit 2. One read before (its mirror is in
+    the cache) that has gone is an outage, which the pass reports and rides out on the mirror;
+    and a loop waits for a missing branch (the first publish creates it)."""
+    try:
+        source.remote_tip()
+    except (NoSuchRepo, NoSuchBranch) as err:
+        if source.local_tip() is None and (once or isinstance(err, NoSuchRepo)):
+            raise
+    except SourceError:
+        pass
+
+
+def serve(settings: Settings, *, stop: threading.Event) -> int:
+    reconciler = build(settings, stop=stop)
+    check_source(reconciler.source, once=settings.once)
+    reconciler.log.info(
+        "start", repo=settings.repo, branch=settings.branch, once=settings.once, dry_run=settings.dry_run
+    )
+    return run_once(reconciler) if settings.once else run_loop(reconciler)

@@ -1,0 +1,1 @@
+"""The environment repo: Git, signed commits, and the guard every folder passes before it is applied."""

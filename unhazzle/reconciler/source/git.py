@@ -1,0 +1,317 @@
+"""The environment repo: ask for the branch tip cheaply, fetch only when it moved, read a commit.
+
+Polling is `git ls-remote` (one small round trip, no objects); a fetch happens only for a new tip,
+into a local bare mirror, and a revision is read straight from the commit's tree (no checkout),
+so a half-fetched or corrupt commit fails here, as `SourceError`, and never reaches the cluster.
+With trusted keys configured, a commit is read only after Git has checked its signature
+(signatures.py); an unsigned or wrongly signed commit fails as `SignatureError`.
+This and nothing else in the reconciler imports `git`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+
+from unhazzle.errors import OperationError, Problem
+from unhazzle.reconciler.objects import Obj
+from unhazzle.reconciler.source.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
+from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
+from unhazzle.shared.names import MAX_NAMESPACE, namespace_for, reserved
+
+INDEX_FILE = "_index.json"
+SECRETS_FILE = "_secrets.json"
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+FOLDER_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the spec's names for projects and environments
+
+
+class SourceError(OperationError):
+    """The environment repo could not be reached or a commit could not be read."""
+
+
+class NoSuchRepo(SourceError):
+    """The repo named on the command line is not a Git repo: a typo to fix, not an outage."""
+
+    exit_code = 2
+
+
+class NoSuchBranch(SourceError):
+    """The repo answers but has no such branch: a typo, or nothing published there yet."""
+
+    exit_code = 2
+
+
+class SignatureError(SourceError):
+    """The commit is not signed by a trusted key: it must not be read, let alone applied."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One `<project>/<environment>/` folder of a commit, parsed and checked."""
+
+    key: str  # "project/environment"
+    namespace: str
+    objects: list[Obj]
+    apps: frozenset[str]
+    secrets: dict[str, Any] | None = None  # the `_secrets.json` document, still encrypted
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Revision:
+    commit: str
+    environments: dict[str, Environment]
+
+
+class GitSource:
+    """A remote branch and its local mirror under `cache_dir`."""
+
+    def __init__(self, url: str, branch: str, cache_dir: Path, *, trust: Trust | None = None) -> None:
+        self.url = url
+        self.branch = branch
+        self.trust = trust
+        digest = hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:16]
+        self.mirror = cache_dir / digest
+        self._repo: git.Repo | None = None
+
+    def _local(self) -> git.Repo:
+        if self._repo is None:
+            try:
+                self._repo = git.Repo(self.mirror) if self.mirror.exists() else None
+            except git.exc.GitError:
+                self._repo = None  # a broken mirror is only a cache: start it again
+            if self._repo is None:
+                self.mirror.mkdir(parents=True, exist_ok=True)
+                self._repo = git.Repo.init(self.mirror, bare=True)
+        return self._repo
+
+    def remote_tip(self) -> str:
+        """The branch tip's commit id, asking the remote only (no objects transferred)."""
+        heads = self._heads(f"refs/heads/{self.branch}")
+        if self.branch in heads:
+            return heads[self.branch]
+        others = sorted(self._heads())
+        has = f"it has {', '.join(others)}" if others else "nothing is published there yet"
+        raise NoSuchBranch(f"{self.url}: branch '{self.branch}' does not exist; {has}")
+
+    def _heads(self, *patterns: str) -> dict[str, str]:
+        """Branch name -> tip of the remote's branches (matching *patterns*, else all)."""
+        try:
+            out = git.cmd.Git().ls_remote("--heads", self.url, *patterns)
+        except git.exc.GitCommandError as exc:
+            reason = _first_line(exc)
+            if "not a git repository" in reason or "does not appear to be a git repository" in reason:
+                there = Path(self.url).exists()
+                raise NoSuchRepo(
+                    f"{self.url}: {'not a Git repo' if there else 'no such environment repo'}"
+                ) from None
+            raise SourceError(f"{self.url}: cannot reach the environment repo: {reason}") from None
+        heads = {}
+        for line in str(out).splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref.startswith("refs/heads/") and _SHA.match(sha):
+                heads[ref.removeprefix("refs/heads/")] = sha
+        return heads
+
+    def local_tip(self) -> str | None:
+        """The last commit fetched into the mirror: what a restarted reconciler applies (and
+        heals drift from) while the remote is unreachable."""
+        if not self.mirror.exists():
+            return None
+        try:
+            return str(
+                self._local().git.rev_parse("--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}")
+            )
+        except git.exc.GitCommandError:
+            return None
+
+    def fetch(self, commit: str) -> None:
+        """Bring `commit` into the mirror (a no-op when it is already there)."""
+        repo = self._local()
+        if self._has(repo, commit):
+            return
+        spec = f"+refs/heads/{self.branch}:refs/heads/{self.branch}"
+        try:
+            repo.git.fetch(self.url, spec, "--no-tags")  # full history: older commits stay readable
+        except git.exc.GitCommandError as exc:
+            raise SourceError(f"{self.url}: fetch of {commit[:12]} failed: {_first_line(exc)}") from None
+        if not self._has(repo, commit):
+            raise SourceError(
+                f"{self.url}: {commit[:12]} is no longer the tip of '{self.branch}'; will retry"
+            )
+
+    @staticmethod
+    def _has(repo: git.Repo, commit: str) -> bool:
+        try:
+            repo.git.cat_file("-e", f"{commit}^{{commit}}")
+        except git.exc.GitCommandError:
+            return False
+        return True
+
+    def read(self, commit: str) -> Revision:
+        """Parse every environment folder of `commit`; SourceError when it cannot be read.
+        The parsed form is kept next to the mirror (JSON loads ten times faster than YAML), so a
+        restarted or `--once` reconciler does not parse the same commit again."""
+        self.verify(commit)  # before the cache too: it may predate the trusted keys
+        cached = self.mirror / "parsed" / f"{commit}.json"
+        if _SHA.match(commit) and cached.exists():
+            try:
+                return _revision_from_json(commit, json.loads(cached.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError, OSError):
+                pass  # a damaged cache entry: parse again
+        revision = parse_revision(commit, *self._files(commit))
+        if _SHA.match(commit):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
+            tmp.replace(cached)
+        return revision
+
+    def verify(self, commit: str) -> None:
+        """SignatureError unless `commit` carries a good signature by a trusted key (a no-op
+        when no keys are configured). Git checks it, as `git verify-commit` would."""
+        if self.trust is None:
+            return
+        try:
+            line = self._local().git.log("-1", f"--format={FORMAT}", commit, "--", env=self.trust.git_env())
+        except git.exc.GitCommandError as exc:
+            raise SourceError(
+                f"{self.url}@{commit[:12]}: cannot check the signature: {_first_line(exc)}"
+            ) from None
+        why = refusal(str(line))
+        if why:
+            raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
+
+    def _files(self, commit: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The commit's `<project>/<environment>/<file>` texts, and its links there (path ->
+        target), which are never followed: reported, so a folder holding one is refused."""
+        try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
+            repo = self._local()
+            if not repo.git.ls_tree("--name-only", commit):
+                return {}, {}  # an empty tree (tarfile cannot open an archive of nothing)
+            data = repo.git.archive(
+                "--format=tar", commit, stdout_as_string=False, strip_newline_in_stdout=False
+            )
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                members = [m for m in tar.getmembers() if m.name.count("/") == 2]
+                files = {m.name: _read(tar, m) for m in members if m.isfile()}
+                links = {m.name: m.linkname for m in members if m.issym() or m.islnk()}
+        except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
+            raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
+        return files, links
+
+
+def _revision_to_json(revision: Revision) -> dict[str, Any]:
+    return {
+        key: {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
+              "problems": e.problems}
+        for key, e in revision.environments.items()
+    }  # fmt: skip
+
+
+def _revision_from_json(commit: str, data: dict[str, Any]) -> Revision:
+    envs = {
+        key: Environment(key, e["namespace"], e["objects"], frozenset(e["apps"]), e["secrets"], e["problems"])
+        for key, e in data.items()
+    }
+    return Revision(commit, envs)
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    handle = tar.extractfile(member)
+    return handle.read().decode("utf-8") if handle else ""
+
+
+def _first_line(exc: git.exc.GitCommandError) -> str:
+    """Git's own reason: its first `fatal:` or `error:` line (the lines after it are advice,
+    which cut to one line reads as nonsense: "and the repository exists.")."""
+    text = str(exc.stderr or exc).strip().strip("'").replace("stderr: ", "").strip()
+    lines = [line.strip().strip("'") for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else "git failed"
+
+
+def parse_revision(commit: str, files: dict[str, str], links: dict[str, str] | None = None) -> Revision:
+    """Pure: relative path -> text for `<project>/<environment>/<file>`, into environments;
+    `links`: the symbolic links among them (path -> target)."""
+    folders = sorted({path.rsplit("/", 1)[0] for path in files if path.endswith("/" + ENVIRONMENT_FILE)})
+    envs = {}
+    for folder in folders:
+        own = {p.rsplit("/", 1)[1]: text for p, text in files.items() if p.rsplit("/", 1)[0] == folder}
+        own_links = {p: target for p, target in (links or {}).items() if p.rsplit("/", 1)[0] == folder}
+        envs[folder] = parse_environment(folder, own, links=own_links)
+    return Revision(commit, envs)
+
+
+def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] | None = None) -> Environment:
+    """One folder's files (name -> text). Problems are collected, not raised: the loop refuses an
+    environment with problems and keeps its last good revision. The guard (reconciler/source/guard.py)
+    parses the folder once and checks it: this folder may touch only its own namespace, only with
+    the kinds the compiler renders, and no hand edit may run an app privileged or on the host."""
+    project, _, environment = key.partition("/")
+    manifests, refused = parse_folder(key, {name: text.encode("utf-8") for name, text in files.items()})
+    refused += check_manifests(manifests, project=project, environment=environment)
+    # A link could point anywhere (out of the repo, at another environment's files): not followed.
+    refused += [Problem(path, 1, 1, f"a symbolic link (to '{target}'); only plain files are read")
+                for path, target in (links or {}).items()]  # fmt: skip
+    problems = [str(problem) for problem in sorted(set(refused))]
+    objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
+    namespace = _namespace(key, objects, files, problems)
+    apps = frozenset(obj["metadata"].get("labels", {}).get("unhazzle.io/app", "") for obj in objects) - {""}
+    secrets = _secrets(key, files, problems)
+    if not objects:
+        problems.append(
+            f"{key}: the revision holds no objects for this environment; refusing to delete it all"
+        )
+    return Environment(key, namespace, objects, apps, secrets, problems)
+
+
+def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:
+    """The namespace the reconciler derives from the folder's two names, and nothing else: what
+    the folder's Namespace object or its index say must agree with it. A folder whose names
+    would derive a namespace of the cluster's own (`kube/system/`) is refused outright."""
+    project, _, environment = key.partition("/")
+    namespace = namespace_for(project, environment)
+    if not (FOLDER_NAME.match(project) and FOLDER_NAME.match(environment)) or len(namespace) > MAX_NAMESPACE:
+        problems.append(f"{key}: not an environment folder (PROJECT/ENVIRONMENT, lowercase names)")
+        return ""
+    if reserved(namespace):
+        problems.append(
+            f"{key}: refused: it would reach the namespace '{namespace}', which belongs to the "
+            "cluster itself, not to a project"
+        )
+        return ""
+    if INDEX_FILE in files:
+        try:
+            indexed = str(json.loads(files[INDEX_FILE])["namespace"])
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{key}/{INDEX_FILE}: not a valid index")
+        else:
+            if indexed != namespace:
+                problems.append(f"{key}/{INDEX_FILE}: the namespace '{indexed}' is not the environment's")
+    if not any(o["kind"] == "Namespace" and o["metadata"]["name"] == namespace for o in objects):
+        problems.append(f"{key}/{ENVIRONMENT_FILE}: no Namespace '{namespace}'; a folder creates its own")
+    return namespace
+
+
+def _secrets(key: str, files: dict[str, str], problems: list[str]) -> dict[str, Any] | None:
+    if SECRETS_FILE not in files:
+        return None
+    try:
+        doc = json.loads(files[SECRETS_FILE])
+        if isinstance(doc, dict) and isinstance(doc.get("apps"), dict):
+            return doc
+    except ValueError:
+        pass
+    problems.append(f"{key}/{SECRETS_FILE}: not a valid secrets file")
+    return None

@@ -1,0 +1,203 @@
+"""Apply one environment's objects in stages, writing only what drifted (after fluxcd/pkg ssa).
+
+Per object: the cheap checks first, in the calling thread and without a request -- the object is
+proved unchanged since an earlier pass (`Verified`), or live carries the hash of exactly this
+desired object and still holds every field we set; otherwise a server-side dry-run, compared with
+live after removing bookkeeping; a real apply only when that differs. Only objects that need a
+request go to the thread pool. A missing object is created directly (nothing to compare). Stages
+run in order -- namespaces and cluster-wide objects, then what others refer to, then the rest --
+and a failed stage stops the environment before the next stage and before any pruning.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from unhazzle.reconciler.cluster.client import Client, ClusterError, Forbidden, NotFound
+from unhazzle.reconciler.objects import Obj, Ref, stage
+from unhazzle.reconciler.sync import diff
+from unhazzle.reconciler.sync.volumes import refusal_in_words, waits_for_room
+
+
+class Verified:
+    """Objects proved up to date, remembered across passes: Ref -> (hash of the desired object,
+    resourceVersion of the live object it was compared with).
+
+    Why this is sound: the API server gives an object a new resourceVersion on every stored
+    change -- spec, metadata, status, by any client (`kubectl edit`, the autoscaler, a controller)
+    -- and a deleted and re-created object gets a new one too. So live with the same
+    resourceVersion is the very object we compared, and the desired object with the same hash is
+    the very one we compared it with: the earlier verdict "applying it changes nothing" still
+    holds, and neither the field-by-field comparison nor a dry-run is needed again. Any change
+    (a manual edit, the autoscaler's instance count, a status update) falls back to the full
+    check, so drift is still found every pass and what others own is judged as before. A
+    dry-run's "no change" is remembered the same way; it also depends on the server's mutating
+    admission, which an object meets again as soon as anything changes it.
+    """
+
+    LIMIT = 200_000  # forget everything past this many objects: a memory bound, not a verdict
+
+    def __init__(self) -> None:
+        self._proved: dict[Ref, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def holds(self, ref: Ref, digest: str, live: Obj | None) -> bool:
+        version = _version(live)
+        with self._lock:
+            return bool(version) and self._proved.get(ref) == (digest, version)
+
+    def record(self, ref: Ref, digest: str, live: Obj | None, *, unchanged: bool) -> None:
+        """After a check: `unchanged` proves (digest, live); anything else forgets `ref`."""
+        version = _version(live)
+        with self._lock:
+            if not (unchanged and version):
+                self._proved.pop(ref, None)
+                return
+            if len(self._proved) >= self.LIMIT:
+                self._proved.clear()
+            self._proved[ref] = (digest, version)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply.
+
+    dry_run: ask the server what would change (dryRun=All) and write nothing.
+    workers: concurrent requests within one stage; the API server handles them in parallel.
+    diffs: keep a unified diff (Secret values masked) per changed object, for --dry-run output.
+    verified: what earlier passes proved (kept by the caller across passes); a fresh one proves
+    nothing, so every object gets the full check.
+    """
+
+    dry_run: bool = False
+    workers: int = 8
+    diffs: bool = False
+    verified: Verified = field(default_factory=Verified)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happened to one object: created, configured, unchanged, skipped, waiting or failed.
+    `waiting`: a new volume the environment has no room for yet (reconciler/sync/volumes.py).
+    `drift` marks a configured object whose desired state had not changed: someone edited it."""
+
+    ref: Ref
+    action: str
+    drift: bool = False
+    diff: str = ""
+    error: str = ""
+
+
+def fetch_live(client: Client, refs: list[Ref]) -> dict[Ref, Obj | None]:
+    """Live objects for `refs`: one LIST per kind and namespace, not one GET per object."""
+    live: dict[Ref, Obj | None] = dict.fromkeys(refs)
+    groups: dict[tuple[str, str, str], set[Ref]] = defaultdict(set)
+    for ref in refs:
+        groups[(ref.api_version, ref.kind, ref.namespace)].add(ref)
+    for (api_version, kind, namespace), wanted in sorted(groups.items()):
+        if not namespace:
+            for ref in wanted:
+                live[ref] = client.get(ref)
+            continue
+        try:
+            items = client.list_kind(api_version, kind, namespace=namespace)
+        except NotFound:
+            continue
+        for item in items:
+            ref = Ref(api_version, kind, namespace, item["metadata"]["name"])
+            if ref in wanted:
+                live[ref] = item
+    return live
+
+
+def apply_objects(
+    client: Client, objects: list[Obj], live: dict[Ref, Obj | None], options: ApplyOptions
+) -> list[Change]:
+    """Apply stage by stage; after a failed stage the rest is `skipped`."""
+    changes: list[Change] = []
+    ordered = sorted(objects, key=stage)
+    failed = False
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        for _, group in itertools.groupby(ordered, key=stage):
+            batch = list(group)
+            if failed:
+                changes += [Change(Ref.of(o), "skipped", error="an earlier stage failed") for o in batch]
+                continue
+            results = _apply_batch(pool, client, batch, live, options)
+            changes += results
+            failed = any(c.action == "failed" for c in results)
+    return changes
+
+
+def _apply_batch(
+    pool: ThreadPoolExecutor,
+    client: Client,
+    batch: list[Obj],
+    live: dict[Ref, Obj | None],
+    options: ApplyOptions,
+) -> list[Change]:
+    """The cheap checks here, in this thread (threads only add overhead to pure CPU work); the
+    objects that need a request go to the pool. Every verdict is recorded in `options.verified`."""
+    results: dict[Ref, Change] = {}
+    pending: list[tuple[Ref, Obj, str]] = []
+    for obj in batch:
+        ref, desired = Ref.of(obj), diff.with_hash(obj)
+        digest = _hash_of(desired)
+        if options.verified.holds(ref, digest, live.get(ref)) or diff.up_to_date(desired, live.get(ref)):
+            results[ref] = Change(ref, "unchanged")
+            options.verified.record(ref, digest, live.get(ref), unchanged=True)
+        else:
+            pending.append((ref, desired, digest))
+    checked = pool.map(lambda p: apply_one(client, p[1], live.get(p[0]), options), pending)
+    for (ref, _, digest), change in zip(pending, checked, strict=True):
+        results[ref] = change
+        options.verified.record(ref, digest, live.get(ref), unchanged=change.action == "unchanged")
+    return [results[Ref.of(obj)] for obj in batch]
+
+
+def apply_one(client: Client, desired: Obj, live: Obj | None, options: ApplyOptions) -> Change:
+    """Dry-run, compare, apply if needed: `desired` already carries the hash annotation."""
+    ref = Ref.of(desired)
+    if diff.up_to_date(desired, live):
+        return Change(ref, "unchanged")
+    try:
+        if live is None:
+            return _create(client, desired, ref, options)
+        merged = client.apply(desired, dry_run=True)
+        if not diff.changed(merged, live):
+            return Change(ref, "unchanged")
+        drift = _hash_of(desired) == _hash_of(live)
+        text = diff.render_diff(live, merged, name=str(ref)) if options.diffs else ""
+        if not options.dry_run:
+            client.apply(desired)
+        return Change(ref, "configured", drift=drift, diff=text)
+    except ClusterError as err:
+        words = refusal_in_words(ref, str(err), desired=desired, live=live)
+        if live is None and waits_for_room(ref, str(err)):
+            # not a failure: the room comes when pruning deletes what this revision removed
+            return Change(ref, "waiting", error=words or str(err))
+        return Change(ref, "failed", error=words or str(err))
+
+
+def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Change:
+    if not options.dry_run:
+        client.apply(desired)
+        return Change(ref, "created")
+    try:
+        merged = client.apply(desired, dry_run=True)
+    except (NotFound, Forbidden):  # its namespace (and the identity that applies there) does not
+        merged = desired  # exist yet: they will, in the first stage of a real pass
+    return Change(ref, "created", diff=diff.render_diff(None, merged, name=str(ref)) if options.diffs else "")
+
+
+def _hash_of(obj: Obj) -> str:
+    """The hash annotation an object carries ("" when none)."""
+    return str(((obj.get("metadata") or {}).get("annotations") or {}).get(diff.HASH_ANNOTATION, ""))
+
+
+def _version(live: Obj | None) -> str:
+    return str(((live or {}).get("metadata") or {}).get("resourceVersion") or "")

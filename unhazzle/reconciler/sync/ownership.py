@@ -1,0 +1,70 @@
+"""Whose is it: the namespaces and objects the reconciler may write, judged from what is live.
+
+The guard (guard.py) judges a folder by its files alone; this judges it against the cluster, so
+that a folder can never reach further than the namespace the reconciler derives for it:
+- a namespace that exists is written only when it carries Unhazzle's labels for that very project
+  and environment (it was created by the reconciler, or an administrator adopted it on purpose,
+  with the command `adopt_command` prints); a namespace made by anyone else is refused, never
+  labelled over (server-side apply would otherwise add our labels and take it);
+- an object that exists and is neither ours nor in the environment's inventory was made by
+  someone else: it is refused, never taken over, so it can never be pruned later.
+Pure: live objects in, a reason to refuse ("" when there is none) out.
+"""
+
+from __future__ import annotations
+
+from unhazzle.reconciler.objects import (
+    ENVIRONMENT_NAME_LABEL,
+    MANAGED_BY,
+    OURS,
+    PROJECT_LABEL,
+    Obj,
+    Ref,
+    labels,
+)
+from unhazzle.shared.names import reserved
+
+
+def owner_labels(project: str, environment: str) -> dict[str, str]:
+    """The labels that make a namespace this environment's (the compiler renders them too)."""
+    return {MANAGED_BY: OURS, PROJECT_LABEL: project, ENVIRONMENT_NAME_LABEL: environment}
+
+
+def adopt_command(namespace: str, project: str, environment: str) -> str:
+    """The documented, explicit step that hands an existing namespace to Unhazzle."""
+    pairs = " ".join(f"{k}={v}" for k, v in owner_labels(project, environment).items())
+    return f"kubectl label namespace {namespace} {pairs}"
+
+
+def namespace_refusal(live: Obj | None, *, namespace: str, project: str, environment: str) -> str:
+    """Why the environment `project/environment` may not write `namespace` as it is live."""
+    if reserved(namespace):
+        return f"Namespace/{namespace}: refused: it belongs to the cluster itself, not to a project"
+    if live is None:
+        return ""  # the reconciler creates it, with the labels the guard checked
+    have = labels(live)
+    if have.get(MANAGED_BY) != OURS:
+        return (
+            f"Namespace/{namespace}: refused: it exists and was not made by Unhazzle; nothing of "
+            f"{project}/{environment} is applied there. To hand it over, an administrator runs: "
+            f"{adopt_command(namespace, project, environment)}"
+        )
+    owner = (have.get(PROJECT_LABEL), have.get(ENVIRONMENT_NAME_LABEL))
+    if owner != (project, environment):
+        return (
+            f"Namespace/{namespace}: refused: it belongs to environment "
+            f"'{owner[0]}/{owner[1]}', not to '{project}/{environment}'"
+        )
+    return ""
+
+
+def takeover_refusal(ref: Ref, live: Obj | None, recorded: frozenset[Ref]) -> str:
+    """Why `ref` may not be applied over what is live: it exists, is not labelled as ours and was
+    never applied by this environment (not in its inventory). Such an object was made by someone
+    else; applying would take it over and a later prune would delete it."""
+    if live is None or ref in recorded or labels(live).get(MANAGED_BY) == OURS:
+        return ""
+    return (
+        f"{ref}: refused: it exists already and was not made by Unhazzle; it is left as it is. "
+        "Delete or rename it, or give the app another name"
+    )
