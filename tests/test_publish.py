@@ -158,7 +158,7 @@ def test_publish_never_touches_other_projects(cli, remote, write_spec, tmp_path)
 
 
 def test_publish_writes_secrets_as_ciphertext_only(cli, remote, tmp_path):
-    from unhazzle.compiler.secrets.delivery import decrypt_secrets_json
+    from unhazzle.shared.sealed import decrypt as decrypt_secrets_json
 
     shop = tmp_path / "shop"
     shutil.copytree(EXAMPLES / "shop", shop)

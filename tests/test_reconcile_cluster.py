@@ -542,7 +542,7 @@ def test_publish_then_reconcile_delivers_secrets_and_no_plaintext_anywhere(
     import base64
     import shutil
 
-    from unhazzle.compiler.secrets.delivery import decrypt_secrets_json
+    from unhazzle.shared.sealed import decrypt as decrypt_secrets_json
 
     project = tmp_path / "project"
     shutil.copytree(ROOT / "examples" / "shop", project)

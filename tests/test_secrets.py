@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT
 from unhazzle.compiler.pipeline import compile_file
-from unhazzle.compiler.rendering.render import SECRETS_CHECKSUM, render_plan
+from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.compiler.secrets.actions import secrets_for_environment
 from unhazzle.compiler.secrets.delivery import (
-    decrypt_secrets_json,
     describe_changes,
     diff_stores,
     secrets_checksum,
@@ -28,6 +27,8 @@ from unhazzle.compiler.secrets.ops import set_values
 from unhazzle.compiler.secrets.store import SecretStore, StoredSecret, dump_store, parse_store
 from unhazzle.errors import InputError, OperationError
 from unhazzle.shared import age
+from unhazzle.shared.names import SECRETS_CHECKSUM
+from unhazzle.shared.sealed import decrypt as decrypt_secrets_json
 
 SPEC = """\
 version: 1

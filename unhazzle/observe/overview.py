@@ -15,12 +15,12 @@ from typing import Any
 
 from unhazzle.observe import words
 from unhazzle.observe.words import Finding
+from unhazzle.shared.names import APP_LABEL, BADGE_LABEL
 
 Obj = dict[str, Any]
 FORMAT = 1
 # A reason the guard gave for refusing an environment repo file: FILE:LINE:COLUMN: error: ...
 LOCATED = re.compile(r"^\S+:\d+:\d+: error: ")
-APP_LABEL = "unhazzle.io/app"
 _RANK = {"ok": 0, "progressing": 1, "warning": 2, "failing": 3}
 HEALTH = {0: "healthy", 1: "progressing", 2: "degraded", 3: "failing"}
 
@@ -226,7 +226,7 @@ def environment_report(
         health = "failing"
     return {
         "name": name,
-        "badge": snap.labels.get("unhazzle.io/badge", badge),
+        "badge": snap.labels.get(BADGE_LABEL, badge),
         "exists": snap.exists,
         "health": health,
         "deploy": deploy,

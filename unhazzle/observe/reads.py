@@ -23,10 +23,11 @@ from kubernetes.config.config_exception import ConfigException
 from unhazzle.errors import OperationError
 from unhazzle.observe.overview import Snapshot
 from unhazzle.reconciler.cluster import connection
+from unhazzle.shared.names import APP_LABEL, BADGE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, OURS, PROJECT_LABEL
 
 Obj = dict[str, Any]
 STATUS_CONFIGMAP = "unhazzle-status"
-MANAGED = "app.kubernetes.io/managed-by=unhazzle"
+MANAGED = f"{MANAGED_BY}={OURS}"
 
 
 class ClusterReadError(OperationError):
@@ -184,7 +185,7 @@ def reconciler_status(reader: Reader, namespace: str) -> dict[str, str] | None:
 
 def pods(reader: Reader, namespace: str, app: str) -> list[Obj]:
     path = f"/api/v1/namespaces/{_ns(namespace)}/pods"
-    return reader.items(path, where=f"app {app}", selector=f"unhazzle.io/app={app}")
+    return reader.items(path, where=f"app {app}", selector=f"{APP_LABEL}={app}")
 
 
 def events(reader: Reader, namespace: str) -> list[Obj]:
@@ -216,14 +217,14 @@ def usage(reader: Reader, namespace: str) -> list[Obj]:
 def project_environments(reader: Reader, project: str) -> list[tuple[str, str, str]]:
     """(environment, badge, its place in the cluster) for every environment of *project*."""
     found = reader.items(
-        "/api/v1/namespaces", where=f"project {project}", selector=f"unhazzle.io/project={project}"
+        "/api/v1/namespaces", where=f"project {project}", selector=f"{PROJECT_LABEL}={project}"
     )
     result = []
     for item in found:
         meta = item.get("metadata", {})
         labels = meta.get("labels") or {}
-        env = labels.get("unhazzle.io/environment") or meta.get("name", "").removeprefix(f"{project}-")
-        result.append((env, labels.get("unhazzle.io/badge", ""), meta.get("name", "")))
+        env = labels.get(ENVIRONMENT_LABEL) or meta.get("name", "").removeprefix(f"{project}-")
+        result.append((env, labels.get(BADGE_LABEL, ""), meta.get("name", "")))
     return sorted(result)
 
 

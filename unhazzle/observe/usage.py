@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from unhazzle.observe import words
-from unhazzle.observe.overview import APP_LABEL, instance_id
+from unhazzle.observe.overview import instance_id
+from unhazzle.shared.names import APP_LABEL
 from unhazzle.shared.quantity import quantity_mb
 
 Obj = dict[str, Any]

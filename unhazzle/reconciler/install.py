@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
+from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.sync import rbac
+from unhazzle.shared.names import MANAGED_BY, OURS
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from unhazzle.shared.names import MANAGED_BY, OURS
+
 Obj = dict[str, Any]
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-OURS = "unhazzle"
-APP_LABEL = "unhazzle.io/app"
-PROJECT_LABEL = "unhazzle.io/project"
-ENVIRONMENT_NAME_LABEL = "unhazzle.io/environment"
 
 # Applied first, in this order: what everything else lives in or refers to.
 CLUSTER_WIDE_FIRST = ("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding")

@@ -1,11 +1,30 @@
-"""Where an environment lives in the shared cluster: one namespace per project environment."""
+"""The names the compiler writes and the reconciler reads: the files of an environment folder,
+the labels and annotations on what Unhazzle renders, and where each environment lives in the
+shared cluster. Spelled here once; both halves import them from here."""
 
 from __future__ import annotations
+
+# The environment repo: one folder PROJECT/ENVIRONMENT/ per environment, holding these beside one
+# YAML file per app.
+ENVIRONMENT_FILE = "_environment.yaml"  # the environment's own objects, its Namespace first
+INDEX_FILE = "_index.json"  # what the folder holds, for machines (publishing/index.py)
+SECRETS_FILE = "_secrets.json"  # the sealed secret values (shared/sealed.py)
+
+# Labels and annotations on every object Unhazzle renders or writes.
+MANAGED_BY = "app.kubernetes.io/managed-by"
+OURS = "unhazzle"  # the value of MANAGED_BY
+APP_LABEL = "unhazzle.io/app"
+PROJECT_LABEL = "unhazzle.io/project"
+ENVIRONMENT_LABEL = "unhazzle.io/environment"
+BADGE_LABEL = "unhazzle.io/badge"
+PUBLIC_LABEL = "unhazzle.io/public"
+SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"  # a new secret value restarts the app
 
 MAX_NAMESPACE = 63  # a namespace name is a DNS label
 
 
 def namespace_for(project: str, environment: str) -> str:
+    """One namespace per project environment."""
     return f"{project}-{environment}"
 
 
@@ -19,7 +38,7 @@ def reserved(namespace: str) -> bool:
     return namespace.startswith("kube-") or namespace in PLATFORM_NAMESPACES or namespace == "default"
 
 
-# The identity the reconciler applies each environment as (reconciler/sync/rbac.py): the guard refuses
-# a folder that names an object after it, so an app of that name is refused here first.
+# The identity the reconciler applies each environment as (reconciler/sync/rbac.py): the guard
+# refuses a folder that names an object after it, so an app of that name is refused here first.
 APPLIER_NAME = "unhazzle-applier"
 RESERVED_APP_NAMES = frozenset({APPLIER_NAME})

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from unhazzle.compiler.publishing.index import INDEX_FILE
 from unhazzle.errors import UsageError
+from unhazzle.shared.names import INDEX_FILE
 
 Status = Literal["added", "changed", "removed"]
 # Index fields that record where a publish came from, not what runs: a new source commit with

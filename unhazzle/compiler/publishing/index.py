@@ -15,10 +15,9 @@ import yaml
 
 from unhazzle.compiler.planning.plan import EnvPlan, Plan
 from unhazzle.errors import OperationError
+from unhazzle.shared.names import INDEX_FILE
 
 FORMAT = 1
-INDEX_FILE = "_index.json"
-SECRETS_FILE = "_secrets.json"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from unhazzle.compiler.publishing.changes import (
     plan_changes,
 )
 from unhazzle.compiler.publishing.gitrun import run_git, text
-from unhazzle.compiler.publishing.index import INDEX_FILE, BadIndexError, Source, parse_index
+from unhazzle.compiler.publishing.index import BadIndexError, Source, parse_index
 from unhazzle.compiler.publishing.volumes import (
     CLAIM_KIND,
     VolumeChange,
@@ -48,6 +48,7 @@ from unhazzle.compiler.publishing.volumes import (
     volume_changes,
 )
 from unhazzle.errors import OperationError, UsageError, printable, shortened
+from unhazzle.shared.names import INDEX_FILE
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path

@@ -18,12 +18,12 @@ from typing import Any, Literal
 
 import yaml
 
+from unhazzle.shared.names import APP_LABEL
 from unhazzle.shared.quantity import quantity_mb, size_text
 
 Kind = Literal["deleted", "detached", "shrunk", "grown", "moved"]
 DELETE_FLAG = "--allow-delete-volume"
 CLAIM_KIND = "PersistentVolumeClaim"  # read from manifests only; never shown to a user
-APP_LABEL = "unhazzle.io/app"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -21,12 +21,19 @@ from unhazzle import __version__
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
+from unhazzle.shared.names import (
+    APP_LABEL,
+    BADGE_LABEL,
+    ENVIRONMENT_FILE,
+    ENVIRONMENT_LABEL,
+    MANAGED_BY,
+    OURS,
+    PROJECT_LABEL,
+    PUBLIC_LABEL,
+    SECRETS_CHECKSUM,
+)
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "unhazzle"}
-PUBLIC_LABEL = "unhazzle.io/public"
-SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"
 SERVICE_ACCOUNT = "unhazzle-app"
-ENVIRONMENT_FILE = "_environment.yaml"
 APP_TEMPLATES = ("volume", "deployment", "service", "autoscaler", "disruption-budget", "ingress")
 
 
@@ -150,10 +157,10 @@ def _wanted(template: str, app: AppPlan) -> bool:
 
 def _env_labels(plan: Plan, env: EnvPlan) -> dict[str, str]:
     return {
-        **MANAGED_BY,
+        MANAGED_BY: OURS,
         "app.kubernetes.io/part-of": plan.project,
-        "unhazzle.io/project": plan.project,
-        "unhazzle.io/environment": env.name,
+        PROJECT_LABEL: plan.project,
+        ENVIRONMENT_LABEL: env.name,
     }
 
 
@@ -166,7 +173,7 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         "namespace_labels": {
             **labels,
             **security,
-            "unhazzle.io/badge": env.badge,
+            BADGE_LABEL: env.badge,
             "pod-security.kubernetes.io/enforce-version": "latest",
         },
         "service_account": SERVICE_ACCOUNT,
@@ -222,7 +229,7 @@ def mebibytes(mb: int) -> str:
 
 
 def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
-    selector = {"unhazzle.io/app": app.name}
+    selector = {APP_LABEL: app.name}
     datadog = plan.spec.observability.datadog.enabled
     tags = datadog_tags(env.name, app.name, app.app.image) if datadog else {}
     labels = {**_env_labels(plan, env), **selector, "app.kubernetes.io/name": app.name, **tags}

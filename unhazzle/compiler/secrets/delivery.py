@@ -4,22 +4,18 @@
 - secrets_checksum: what the `unhazzle.io/secrets-checksum` pod-template annotation holds, from
   ciphertext, so a new value restarts the app while the plaintext never meets the manifests.
 - diff_stores: which secret names were added, removed or changed, for the preview (names only).
-- decrypt_secrets_json: `_secrets.json` plus an age key file -> {app: {NAME: value}}.
+The file's format itself, and opening it, are shared with the reconciler: shared/sealed.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from unhazzle.compiler.secrets.store import FORMAT, SecretStore
-from unhazzle.errors import OperationError
-
-SECRETS_FILE = "_secrets.json"
-CHECKSUM_ANNOTATION = "unhazzle.io/secrets-checksum"
+from unhazzle.compiler.secrets.store import SecretStore
+from unhazzle.shared import sealed
 
 
 @dataclass(frozen=True, order=True)
@@ -50,8 +46,7 @@ def secrets_json(store: SecretStore, used: Mapping[str, Sequence[str]] | None = 
     apps = used_ciphertexts(store, used)
     if not apps:
         return None
-    body = {"format": FORMAT, "recipients": list(store.recipients), "apps": apps}
-    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    return sealed.encode(list(store.recipients), apps)
 
 
 def secrets_checksum(ciphertexts: Mapping[str, str]) -> str:
@@ -93,41 +88,3 @@ def _flat(store: SecretStore | None) -> dict[tuple[str, str], str]:
     if store is None:
         return {}
     return {(app, n): s.ciphertext.strip() for app, values in store.apps.items() for n, s in values.items()}
-
-
-def parse_secrets_json(text: str, *, where: str = SECRETS_FILE) -> dict[str, dict[str, str]]:
-    """app -> name -> ciphertext from `_secrets.json`; OperationError starting with *where*."""
-    try:
-        data: Any = json.loads(text)
-    except ValueError as exc:
-        raise OperationError(f"{where}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("apps"), dict):
-        raise OperationError(f"{where}: not a secrets file of format {FORMAT}")
-    apps: dict[str, dict[str, str]] = {}
-    for app, values in data["apps"].items():
-        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
-            raise OperationError(f"{where}: apps.{app} must map secret names to ciphertext")
-        apps[str(app)] = {str(k): v for k, v in values.items()}
-    return apps
-
-
-def decrypt_secrets_json(text: str, identity: str, *, where: str = SECRETS_FILE) -> dict[str, dict[str, str]]:
-    """{app: {NAME: plaintext}} from `_secrets.json` *text* and an age key file's *identity* text.
-
-    Raises OperationError naming the file, app and secret (never a value) when the key cannot
-    open a value, so the reconciler fails that environment alone and touches nothing."""
-    from unhazzle.shared import age  # the encryption library: only here, not on every compile
-
-    try:
-        identities = age.parse_identities(identity)
-    except age.AgeError as exc:
-        raise OperationError(f"{where}: the decryption key {exc}") from None
-    out: dict[str, dict[str, str]] = {}
-    for app, values in sorted(parse_secrets_json(text, where=where).items()):
-        out[app] = {}
-        for name, ciphertext in sorted(values.items()):
-            try:
-                out[app][name] = age.decrypt(ciphertext, identities)
-            except age.AgeError as exc:
-                raise OperationError(f"{where}: apps.{app}.{name}: {exc}") from None
-    return out

@@ -36,6 +36,7 @@ from unhazzle.reconciler.sync.inventory import INVENTORY_LABEL, INVENTORY_NAME, 
 from unhazzle.reconciler.sync.ownership import namespace_refusal, takeover_refusal
 from unhazzle.reconciler.sync.secrets import Decryptor, secret_objects
 from unhazzle.reconciler.sync.tenancy import Tenancy
+from unhazzle.shared.names import MANAGED_BY, OURS, SECRETS_FILE
 
 
 @dataclass(frozen=True)
@@ -370,7 +371,7 @@ class Reconciler:
             return list(env.objects)
         if self.decrypt is None:
             outcome.errors.append(
-                f"{env.key}/_secrets.json: encrypted secrets cannot be decrypted here "
+                f"{env.key}/{SECRETS_FILE}: encrypted secrets cannot be decrypted here "
                 "(no secrets key configured); "
                 "environment left as it is"
             )
@@ -378,7 +379,7 @@ class Reconciler:
         try:
             values = self.decrypt(env.secrets)
         except Exception as exc:  # any decryption failure: report it, touch nothing
-            outcome.errors.append(f"{env.key}/_secrets.json: cannot decrypt: {exc}")
+            outcome.errors.append(f"{env.key}/{SECRETS_FILE}: cannot decrypt: {exc}")
             return None
         project, _, name = env.key.partition("/")
         return [*env.objects, *secret_objects(env.namespace, values, project=project, environment=name)]
@@ -454,7 +455,7 @@ class Reconciler:
                 api_version,
                 kind,
                 namespace=outcome.namespace,
-                selector="app.kubernetes.io/managed-by=unhazzle",
+                selector=f"{MANAGED_BY}={OURS}",
             )
         outcome.health = health_mod.assess(objects)
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from unhazzle.compiler.secrets.delivery import decrypt_secrets_json
 from unhazzle.errors import OperationError, UsageError
 from unhazzle.reconciler.cluster.client import connect
 from unhazzle.reconciler.run.leader import LeaderElector, LeaseOptions
@@ -22,6 +21,7 @@ from unhazzle.reconciler.source.git import GitSource, NoSuchBranch, NoSuchRepo, 
 from unhazzle.reconciler.source.signatures import load as load_trust
 from unhazzle.reconciler.sync.secrets import Decryptor
 from unhazzle.reconciler.sync.tenancy import Tenancy
+from unhazzle.shared import sealed
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Settings:
 
 
 def decryptor(key_file: Path | None) -> Decryptor | None:
-    """Decryption of `_secrets.json` with an age key file (the secrets half's own function); no
+    """Decryption of `_secrets.json` with an age key file (shared/sealed.py, as publish sealed it); no
     key file, no decryption (environments that have secrets are then refused, not half-applied)."""
     if key_file is None:
         return None
@@ -60,7 +60,7 @@ def decryptor(key_file: Path | None) -> Decryptor | None:
         raise UsageError(f"{key_file}: cannot read the secrets key: {exc.strerror}") from None
 
     def decrypt(document: dict[str, Any]) -> Mapping[str, Mapping[str, str]]:
-        return decrypt_secrets_json(json.dumps(document), identity)
+        return sealed.decrypt(json.dumps(document), identity)
 
     return decrypt
 

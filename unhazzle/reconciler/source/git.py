@@ -23,12 +23,18 @@ import git
 
 from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.objects import Obj
-from unhazzle.reconciler.source.guard import ENVIRONMENT_FILE, check_manifests, parse_folder
+from unhazzle.reconciler.source.guard import check_manifests, parse_folder
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
-from unhazzle.shared.names import MAX_NAMESPACE, namespace_for, reserved
+from unhazzle.shared.names import (
+    APP_LABEL,
+    ENVIRONMENT_FILE,
+    INDEX_FILE,
+    MAX_NAMESPACE,
+    SECRETS_FILE,
+    namespace_for,
+    reserved,
+)
 
-INDEX_FILE = "_index.json"
-SECRETS_FILE = "_secrets.json"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 FOLDER_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the spec's names for projects and environments
 
@@ -267,7 +273,7 @@ def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] 
     problems = [str(problem) for problem in sorted(set(refused))]
     objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
     namespace = _namespace(key, objects, files, problems)
-    apps = frozenset(obj["metadata"].get("labels", {}).get("unhazzle.io/app", "") for obj in objects) - {""}
+    apps = frozenset(obj["metadata"].get("labels", {}).get(APP_LABEL, "") for obj in objects) - {""}
     secrets = _secrets(key, files, problems)
     if not objects:
         problems.append(

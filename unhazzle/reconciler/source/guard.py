@@ -16,12 +16,19 @@ from typing import Any
 import yaml
 
 from unhazzle.errors import InputError, Problem
-from unhazzle.reconciler.objects import ENVIRONMENT_NAME_LABEL, PROJECT_LABEL
-from unhazzle.shared.names import APPLIER_NAME, namespace_for, reserved
+from unhazzle.shared.names import (
+    APPLIER_NAME,
+    ENVIRONMENT_FILE,
+    ENVIRONMENT_LABEL,
+    MANAGED_BY,
+    OURS,
+    PROJECT_LABEL,
+    namespace_for,
+    reserved,
+)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a 3,000-app environment renders files of a few KB each
 MAX_FOLDER_BYTES = 64 * 1024 * 1024
-MANAGED_BY = ("app.kubernetes.io/managed-by", "unhazzle")
 # The kinds the compiler renders (and the reconciler itself writes); nothing else gets in.
 ALLOWED_KINDS = {
     ("v1", "Namespace"),
@@ -41,9 +48,8 @@ ALLOWED_KINDS = {
 # rights and skip this check.
 NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
-    MANAGED_BY[0]: MANAGED_BY[1],
+    MANAGED_BY: OURS,
 }
-ENVIRONMENT_FILE = "_environment.yaml"  # its objects (the Namespace first) come first
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: folders can be large
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -188,8 +194,8 @@ def _reasons(body: dict[str, Any], *, project: str, environment: str, namespace:
     if not NAME.match(meta["name"]) or len(meta["name"]) > 253:
         yield f"'{meta['name']}' is not a valid object name"
     labels = _mapping(meta.get("labels"))
-    if labels.get(MANAGED_BY[0]) != MANAGED_BY[1]:
-        yield f"lacks the label {MANAGED_BY[0]}: {MANAGED_BY[1]}"
+    if labels.get(MANAGED_BY) != OURS:
+        yield f"lacks the label {MANAGED_BY}: {OURS}"
     if meta["name"] == APPLIER_NAME:
         yield f"the name '{APPLIER_NAME}' is reserved for the identity Unhazzle deploys with"
     if kind == "Namespace":
@@ -215,7 +221,7 @@ def _namespace(
         yield f"this folder may only create the namespace '{namespace}', not '{meta['name']}'"
     elif reserved(namespace):
         yield f"the namespace '{namespace}' belongs to the cluster itself, not to a project"
-    wanted = {**NAMESPACE_LABELS, PROJECT_LABEL: project, ENVIRONMENT_NAME_LABEL: environment}
+    wanted = {**NAMESPACE_LABELS, PROJECT_LABEL: project, ENVIRONMENT_LABEL: environment}
     for key, value in wanted.items():
         if labels.get(key) != value:
             yield f"label {key} must be '{value}' (found {labels.get(key)!r})"

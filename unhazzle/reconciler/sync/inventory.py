@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj, Ref
+from unhazzle.reconciler.objects import Obj, Ref
+from unhazzle.shared.names import MANAGED_BY, OURS
 
 INVENTORY_NAME = "unhazzle-inventory"
 STATUS_NAME = "unhazzle-status"
 INVENTORY_LABEL = "unhazzle.io/inventory"
 STATUS_LABEL = "unhazzle.io/status"
-ENVIRONMENT_LABEL = "unhazzle.io/environment-key"
+ENVIRONMENT_KEY_LABEL = "unhazzle.io/environment-key"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def bookkeeping_configmap(
     name: str, namespace: str, environment: str, kind_label: str, data: dict[str, str]
 ) -> Obj:
     """One of the reconciler's own ConfigMaps in an environment's namespace."""
-    labels = {MANAGED_BY: OURS, kind_label: "true", ENVIRONMENT_LABEL: environment.replace("/", ".")}
+    labels = {MANAGED_BY: OURS, kind_label: "true", ENVIRONMENT_KEY_LABEL: environment.replace("/", ".")}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

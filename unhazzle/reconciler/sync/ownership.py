@@ -13,21 +13,13 @@ Pure: live objects in, a reason to refuse ("" when there is none) out.
 
 from __future__ import annotations
 
-from unhazzle.reconciler.objects import (
-    ENVIRONMENT_NAME_LABEL,
-    MANAGED_BY,
-    OURS,
-    PROJECT_LABEL,
-    Obj,
-    Ref,
-    labels,
-)
-from unhazzle.shared.names import reserved
+from unhazzle.reconciler.objects import Obj, Ref, labels
+from unhazzle.shared.names import ENVIRONMENT_LABEL, MANAGED_BY, OURS, PROJECT_LABEL, reserved
 
 
 def owner_labels(project: str, environment: str) -> dict[str, str]:
     """The labels that make a namespace this environment's (the compiler renders them too)."""
-    return {MANAGED_BY: OURS, PROJECT_LABEL: project, ENVIRONMENT_NAME_LABEL: environment}
+    return {MANAGED_BY: OURS, PROJECT_LABEL: project, ENVIRONMENT_LABEL: environment}
 
 
 def adopt_command(namespace: str, project: str, environment: str) -> str:
@@ -49,7 +41,7 @@ def namespace_refusal(live: Obj | None, *, namespace: str, project: str, environ
             f"{project}/{environment} is applied there. To hand it over, an administrator runs: "
             f"{adopt_command(namespace, project, environment)}"
         )
-    owner = (have.get(PROJECT_LABEL), have.get(ENVIRONMENT_NAME_LABEL))
+    owner = (have.get(PROJECT_LABEL), have.get(ENVIRONMENT_LABEL))
     if owner != (project, environment):
         return (
             f"Namespace/{namespace}: refused: it belongs to environment "

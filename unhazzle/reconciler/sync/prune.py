@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from unhazzle.reconciler.cluster.client import Client, ClusterError
-from unhazzle.reconciler.objects import APP_LABEL, Obj, Ref, is_ours, labels
+from unhazzle.reconciler.objects import Obj, Ref, is_ours, labels
+from unhazzle.shared.names import APP_LABEL, MANAGED_BY, OURS
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _reason_to_keep(ref: Ref, obj: Obj, apps: frozenset[str] | None) -> str:
     if ref.kind == "Namespace":
         return "namespaces are never deleted by the reconciler"
     if not is_ours(obj):
-        return "no longer labelled app.kubernetes.io/managed-by=unhazzle"
+        return f"no longer labelled {MANAGED_BY}={OURS}"
     if ref.kind == "PersistentVolumeClaim":
         app = labels(obj).get(APP_LABEL, "")
         if apps is None:

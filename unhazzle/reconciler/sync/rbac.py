@@ -13,9 +13,9 @@ Two identities, so that a hole in our own check (guard.py) is not a hole in the 
 
 from __future__ import annotations
 
-from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
+from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.source.guard import ALLOWED_KINDS
-from unhazzle.shared.names import APPLIER_NAME, PLATFORM_NAMESPACES
+from unhazzle.shared.names import APPLIER_NAME, MANAGED_BY, OURS, PLATFORM_NAMESPACES
 
 APPLIER = APPLIER_NAME
 RBAC_API = "rbac.authorization.k8s.io/v1"

@@ -8,7 +8,8 @@ import base64
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from unhazzle.reconciler.objects import MANAGED_BY, OURS, Obj
+from unhazzle.reconciler.objects import Obj
+from unhazzle.shared.names import APP_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, OURS, PROJECT_LABEL
 
 # `_secrets.json` document -> {app: {SECRET_NAME: value}}; raises on a value it cannot decrypt.
 Decryptor = Callable[[dict[str, Any]], Mapping[str, Mapping[str, str]]]
@@ -30,9 +31,9 @@ def secret_objects(
                 "labels": {
                     MANAGED_BY: OURS,
                     "app.kubernetes.io/part-of": project,
-                    "unhazzle.io/app": app,
-                    "unhazzle.io/environment": environment,
-                    "unhazzle.io/project": project,
+                    APP_LABEL: app,
+                    ENVIRONMENT_LABEL: environment,
+                    PROJECT_LABEL: project,
                 },
             },
             "data": {

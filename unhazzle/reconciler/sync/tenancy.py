@@ -16,7 +16,7 @@ from unhazzle.reconciler.cluster.client import Client, ClusterError, Forbidden
 from unhazzle.reconciler.objects import Obj, Ref, is_ours
 from unhazzle.reconciler.sync import diff, rbac
 from unhazzle.reconciler.sync.inventory import INVENTORY_NAME
-from unhazzle.shared.names import reserved
+from unhazzle.shared.names import MANAGED_BY, OURS, reserved
 
 RIGHTS_WAIT_S = 15.0  # a new RoleBinding reaches the API server's authorizer within about a second
 
@@ -27,7 +27,7 @@ NOT_INSTALLED = (
 )
 NOT_OURS = (
     "refused: the namespace is not labelled as Unhazzle's, so no environment is applied there "
-    "(the applier is bound only in namespaces labelled app.kubernetes.io/managed-by=unhazzle)"
+    f"(the applier is bound only in namespaces labelled {MANAGED_BY}={OURS})"
 )
 
 

@@ -10,7 +10,8 @@ Pure: the object we asked for, the live one and the server's message in, a sente
 
 from __future__ import annotations
 
-from unhazzle.reconciler.objects import APP_LABEL, Obj, Ref, labels
+from unhazzle.reconciler.objects import Obj, Ref, labels
+from unhazzle.shared.names import APP_LABEL
 from unhazzle.shared.quantity import quantity_mb, size_text
 
 CLAIM = "PersistentVolumeClaim"
