@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.envrepo import EnvRepo, render_layout
+from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
 INTERVAL = 5.0

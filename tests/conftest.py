@@ -12,7 +12,10 @@ import pytest
 
 from unhazzle.cli import main
 
-pytest_plugins = ["tests.registries", "tests.cluster.plugin"]  # registry fixtures; the real control plane
+pytest_plugins = [
+    "tests.support.registries",
+    "tests.cluster.plugin",
+]  # registry fixtures; the real control plane
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

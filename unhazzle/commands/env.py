@@ -8,7 +8,7 @@ from pathlib import Path
 
 from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
 from unhazzle.compiler.editing.flatjson import read_flat_json
-from unhazzle.compiler.secrets.actions import import_settings
+from unhazzle.compiler.editing.secrets import import_settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

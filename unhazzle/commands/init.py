@@ -15,9 +15,9 @@ from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, Scaff
 from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note
 from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
-from unhazzle.compiler.rendering.write import write_file_atomic
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.spec.model import NAME_RE
+from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import InputError, OperationError, Problem, UsageError
 from unhazzle.prompt import Prompter
 

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _secret_files(compiled: Compiled) -> dict[str, bytes]:
     """Each environment's `_secrets.json`: ciphertext only, as `unhazzle secrets` stored it."""
-    from unhazzle.compiler.secrets.actions import secrets_for_environment
+    from unhazzle.compiler.editing.secrets import secrets_for_environment
     from unhazzle.shared.names import SECRETS_FILE
 
     files: dict[str, bytes] = {}

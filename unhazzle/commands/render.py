@@ -7,7 +7,7 @@ from pathlib import Path
 
 from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
 from unhazzle.compiler.rendering.render import render_plan
-from unhazzle.compiler.rendering.write import write_tree
+from unhazzle.compiler.write import write_tree
 from unhazzle.errors import UsageError
 
 

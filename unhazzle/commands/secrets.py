@@ -15,14 +15,14 @@ from typing import TypeAlias
 
 from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
 from unhazzle.compiler.editing.flatjson import read_flat_json
-from unhazzle.compiler.pipeline import Compiled
-from unhazzle.compiler.secrets.actions import (
+from unhazzle.compiler.editing.secrets import (
     SecretsResult,
     listing,
     rekey_secrets,
     set_secrets,
     unset_secrets,
 )
+from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.spec.model import ENV_VAR_RE
 from unhazzle.errors import UsageError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import unhazzle
 from unhazzle.compiler.cachedir import user_cache_dir
-from unhazzle.compiler.rendering.write import write_file_atomic
+from unhazzle.compiler.write import write_file_atomic
 
 # The modules whose logic decides the view: an edit to one (a development install) misses.
 _DECIDERS = (

@@ -20,7 +20,7 @@ from typing import Any
 import ruamel.yaml
 
 from unhazzle.compiler.cachedir import user_cache_dir
-from unhazzle.compiler.rendering.write import write_file_atomic
+from unhazzle.compiler.write import write_file_atomic
 
 
 def read_data(relative: str) -> Any:

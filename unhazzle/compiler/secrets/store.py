@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unhazzle.compiler.rendering.write import write_file_atomic
 from unhazzle.compiler.spec.load import load_bytes, load_file
 from unhazzle.compiler.spec.model import ENV_VAR_RE, NAME_RE
 from unhazzle.compiler.spec.positions import Positions
+from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import InputError, Problem
 from unhazzle.shared.armor import ARMOR_BEGIN, ARMOR_END
 

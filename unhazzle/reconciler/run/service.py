@@ -14,7 +14,9 @@ from typing import Any
 from unhazzle.errors import OperationError, UsageError
 from unhazzle.reconciler.cluster.client import connect
 from unhazzle.reconciler.run.leader import LeaderElector, LeaseOptions
-from unhazzle.reconciler.run.loop import LoopOptions, Reconciler, run_loop, run_once
+from unhazzle.reconciler.run.loop import run_loop, run_once
+from unhazzle.reconciler.run.reconciler import Reconciler
+from unhazzle.reconciler.run.state import LoopOptions
 from unhazzle.reconciler.run.telemetry import Log, Metrics
 from unhazzle.reconciler.run.webhook import Webhook
 from unhazzle.reconciler.source.git import GitSource, NoSuchBranch, NoSuchRepo, SourceError

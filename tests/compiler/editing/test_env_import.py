@@ -1,0 +1,247 @@
+"""`unhazzle env import`: settings merged into the spec, the user's comments and layout intact."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from unhazzle.compiler.editing.flatjson import parse_flat_json
+from unhazzle.compiler.editing.settings import guess_indent, merge_settings
+from unhazzle.compiler.spec.load import load_bytes
+from unhazzle.compiler.spec.model import ENV_VAR_RE
+from unhazzle.errors import InputError
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+COMMENTED = (DATA / "commented.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path):
+    spec = tmp_path / "unhazzle.yaml"
+    shutil.copy(DATA / "commented.yaml", spec)
+    return spec
+
+
+def write_json(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(removed, inserted) lines between two texts."""
+    diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
+    return [d[2:] for d in diff if d.startswith("- ")], [d[2:] for d in diff if d.startswith("+ ")]
+
+
+def test_env_import_keeps_every_comment_and_only_adds_lines(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"NEW_ONE": "a b", "OTHER": 3}')
+    result = cli("env", "import", str(data), "--app", "worker", "--spec", str(project))
+    assert result.code == 0, result.err
+    removed, inserted = changed_lines(COMMENTED, project.read_text(encoding="utf-8"))
+    assert removed == []
+    assert inserted == ["    env:", "      NEW_ONE: a b", "      OTHER: 3"]
+    # the new block sits above the comments that introduce what follows it
+    assert project.read_text().endswith(
+        "      OTHER: 3\n    # no env yet\n# trailing comment at the end of the file\n"
+    )
+
+
+def test_env_import_changes_only_changed_lines_and_keeps_quoting(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"LOG_LEVEL": "warn", "GREETING": "hello world", "NEW": true}')
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 0, result.err
+    removed, inserted = changed_lines(COMMENTED, project.read_text(encoding="utf-8"))
+    assert removed == ['      LOG_LEVEL: "info"   # double-quoted on purpose']
+    assert inserted == ['      LOG_LEVEL: "warn"   # double-quoted on purpose', "      NEW: true"]
+    assert "1 added, 1 changed, 1 left alone" in result.out
+    assert "changed     LOG_LEVEL" in result.out and "left alone  GREETING" in result.out
+
+
+def test_env_import_env_creates_the_override(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"LOG_LEVEL": "warn"}')
+    result = cli("env", "import", str(data), "--app", "web", "--env", "production", "--spec", str(project))
+    assert result.code == 0, result.err
+    removed, inserted = changed_lines(COMMENTED, project.read_text(encoding="utf-8"))
+    assert removed == ["  production: {}      # nothing special"]
+    assert inserted == [
+        "  production:         # nothing special",
+        "    apps:",
+        "      web:",
+        "        env:",
+        "          LOG_LEVEL: warn",
+    ]
+    assert "environments.production.apps.web.env: 1 added" in result.out
+    assert cli("plan", str(project), "--output", "json").code == 0
+
+
+def test_env_import_env_merges_into_an_existing_override(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"LOG_LEVEL": "debug", "EXTRA": "x"}')
+    result = cli("env", "import", str(data), "--app", "web", "--env", "staging", "--spec", str(project))
+    assert result.code == 0, result.err
+    removed, inserted = changed_lines(COMMENTED, project.read_text(encoding="utf-8"))
+    assert removed == [] and inserted == ["          EXTRA: x"]
+
+
+def test_env_import_dry_run_writes_nothing(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"NEW": "x"}')
+    result = cli("env", "import", str(data), "--app", "web", "--dry-run", "--spec", str(project))
+    assert result.code == 0
+    assert "1 added" in result.out and "dry run: nothing written" in result.out
+    assert project.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_env_import_nothing_new_leaves_the_file_untouched(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"GREETING": "hello world", "FEATURE_X": true}')
+    before = project.stat().st_mtime_ns
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 0 and "0 added, 0 changed, 2 left alone" in result.out
+    assert project.stat().st_mtime_ns == before
+
+
+def test_env_import_bad_entries_are_located_errors(cli, project, tmp_path):
+    text = (
+        '{\n  "OK": "x",\n  "1BAD": "x",\n  "OBJ": {"a": 1},\n  "ARR": [1],\n  "NUL": null,\n  "OK": "y"\n}\n'
+    )
+    data = write_json(tmp_path / "s.json", text)
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{data}:3:3: error: '1BAD' is not a valid name: use letters, digits and '_', "
+        "not starting with a digit",
+        f"{data}:4:10: error: 'OBJ': the value is an object; give text, a number or true/false",
+        f"{data}:5:10: error: 'ARR': the value is an array; give text, a number or true/false",
+        f"{data}:6:10: error: 'NUL': the value is null; give text, a number or true/false",
+        f"{data}:7:3: error: 'OK' appears twice (first on line 2)",
+    ]
+    assert project.read_text(encoding="utf-8") == COMMENTED
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "1:1: error: not valid JSON: expected an object"),
+        ("[1, 2]", "1:1: error: not valid JSON: expected an object"),
+        ('{"A": 1,}', "1:9: error: not valid JSON: expected a name in double quotes"),
+        ('{"A": NaN}', "1:7: error: not valid JSON: NaN is not a JSON value"),
+        ('{"A": 1} {}', "1:10: error: not valid JSON: extra data after the object"),
+        ('{"A": "\\ud800"}', "1:7: error: 'A': holds an unpaired"),
+        ('{"A": ' + "[" * 100_000 + "]" * 100_000 + "}", "error:"),
+    ],
+)
+def test_env_import_hostile_json_is_a_located_error(cli, project, tmp_path, text, message):
+    data = write_json(tmp_path / "s.json", text)
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 2
+    assert message in result.err and "Traceback" not in result.err
+    assert project.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_env_import_not_utf8_is_an_error(cli, project, tmp_path):
+    data = tmp_path / "s.json"
+    data.write_bytes(b'{"A": "\xff"}')
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 2 and "not UTF-8" in result.err
+
+
+def test_env_import_result_must_still_validate(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"SESSION_KEY": "x"}')  # web lists it as a secret
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 2
+    assert "'SESSION_KEY' is both a setting (env) and a secret" in result.err
+    assert project.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_env_import_unknown_app_or_environment(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"A": "x"}')
+    result = cli("env", "import", str(data), "--app", "wbe", "--spec", str(project))
+    assert result.code == 2 and "no app named 'wbe' (did you mean 'web'?)" in result.err
+    result = cli("env", "import", str(data), "--app", "web", "--env", "prod", "--spec", str(project))
+    assert result.code == 2 and "no environment named 'prod'" in result.err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a:\n  b:\n  - x\n", (2, 0)),
+        ("a:\n    b:\n      - x\n", (4, 2)),
+        ("a:\n  - b: 1\n    c:\n      d: 1\n", (2, 2)),
+    ],
+)
+def test_guess_indent_reads_the_files_own_layout(text, expected):
+    assert guess_indent(text) == expected
+
+
+SPEC = (
+    "version: 1\nproject: shop\nregion: fsn1\nenvironments:\n  production: {}\n"
+    "apps:\n  web:\n    image: a/b:1\n"
+)
+NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
+VALUES = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=40),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(NAMES, VALUES, min_size=1, max_size=6))
+@example({"A": "\x85", "B": "a\u2028b", "C": " x\n\ty ", "D": "1.0", "E": "true", "F": "${{ x"})
+def test_env_import_values_round_trip_exactly(values):
+    entries = parse_flat_json(json.dumps(values).encode(), name="s.json")
+    edit = merge_settings(SPEC, entries, app="web", environment=None)
+    loaded = load_bytes(edit.text.encode("utf-8"), name="unhazzle.yaml").data
+    assert loaded["apps"]["web"]["env"] == values
+    assert [type(v) for v in loaded["apps"]["web"]["env"].values()] == [type(v) for v in values.values()]
+
+
+def test_parse_flat_json_keeps_number_text_for_secrets():
+    (entry,) = parse_flat_json(b'{"A": 1.50}', name="s.json")
+    assert entry.text == "1.50" and entry.value == 1.5
+
+
+def test_parse_flat_json_hostile_is_input_error():
+    with pytest.raises(InputError):
+        parse_flat_json(b"\x00" * 10, name="s.json")
+
+
+def test_env_import_keeps_odd_spacing_line_ends_and_document_start(cli, tmp_path):
+    original = (
+        "---\r\n# top\r\nversion:   1\r\nproject: shop   \r\nregion: 'fsn1'\r\n"
+        "environments: {production: {}}\r\napps:\r\n    web:\r\n        image:   ghcr.io/acme/web:1.0\r\n"
+        "        command: [a,   b]"
+    )
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_bytes(original.encode())
+    data = write_json(tmp_path / "s.json", '{"NEW": "x y"}')
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(spec))
+    assert result.code == 0, result.err
+    assert spec.read_bytes().decode() == original + "\r\n        env:\r\n            NEW: x y\r\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=12), st.one_of(st.text(max_size=12), st.none(), st.lists(st.integers())))
+)
+def test_parse_flat_json_any_keys_and_values_accepts_or_locates(data):
+    raw = json.dumps(data, ensure_ascii=bool(len(data) % 2)).encode("utf-8", errors="surrogatepass")
+    try:
+        entries = parse_flat_json(raw, name="s.json")
+    except InputError as exc:
+        assert exc.problems and all(p.file == "s.json" and p.line >= 1 for p in exc.problems)
+        return
+    assert {e.key: e.value for e in entries} == data
+    assert all(re.fullmatch(ENV_VAR_RE, key) and isinstance(value, str) for key, value in data.items())
+
+
+def test_env_import_keeps_the_spec_file_permissions(cli, project, tmp_path):
+    project.chmod(0o640)
+    data = write_json(tmp_path / "s.json", '{"NEW": "x"}')
+    assert cli("env", "import", str(data), "--app", "web", "--spec", str(project)).code == 0
+    assert project.stat().st_mode & 0o777 == 0o640

@@ -1,0 +1,133 @@
+"""Rendered manifests: valid Kubernetes objects, owned by us, never fighting the autoscaler,
+never carrying a secret value."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from tests.conftest import EXAMPLES, MINIMAL
+from tests.support.manifests import KUBERNETES_VERSION, ident, objects, render_file, render_text
+
+SPECS = sorted(EXAMPLES.glob("*/unhazzle.yaml"))
+EXAMPLE_OBJECTS = [
+    pytest.param(obj, id=f"{spec.parent.name}:{ident(obj)}")
+    for spec in SPECS
+    for _, obj in objects(render_file(spec))
+]
+
+
+def deployments_and_autoscalers(files: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    found = objects(files)
+    deployments = {ident(o): o for _, o in found if o["kind"] == "Deployment"}
+    autoscalers = {ident(o): o for _, o in found if o["kind"] == "HorizontalPodAutoscaler"}
+    return deployments, autoscalers
+
+
+@pytest.mark.parametrize("obj", EXAMPLE_OBJECTS)
+def test_render_object_is_valid_kubernetes(obj: dict[str, Any]):
+    # strict: unknown fields fail too, as a typo in a template would be dropped by the server
+    kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("obj", EXAMPLE_OBJECTS)
+def test_render_object_is_labelled_managed_by_unhazzle(obj: dict[str, Any]):
+    assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "unhazzle"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+def test_render_every_deployment_is_under_an_autoscaler_without_replicas(spec: Path):
+    deployments, autoscalers = deployments_and_autoscalers(render_file(spec))
+    assert deployments and sorted(deployments) == sorted(
+        k.replace("HorizontalPodAutoscaler/", "Deployment/") for k in autoscalers
+    )
+    for key, deployment in deployments.items():
+        assert "replicas" not in deployment["spec"], key
+    for autoscaler in autoscalers.values():
+        assert autoscaler["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+def test_render_files_hold_only_objects_and_namespace_first(spec: Path):
+    files = render_file(spec)
+    for rel, obj in objects(files):
+        assert {"apiVersion", "kind", "metadata"} <= set(obj), rel
+    envs = {rel.split("/")[0] for rel in files}
+    for env in envs:
+        first = objects({"x": files[f"{env}/_environment.yaml"]})[0][1]
+        assert first["kind"] == "Namespace"
+
+
+def test_render_secret_values_never_appear(write_spec):
+    # Secrets are names in the spec; the rendered objects only reference them by key.
+    spec = (
+        MINIMAL
+        + "    secrets: [SESSION_KEY]\n    databases: [main]\n"
+        + ("databases:\n  main: {provider: aiven, region: aws-eu-central-1, secret: DATABASE_URL}\n")
+    )
+    found = objects(render_text(spec))
+    assert not [o for _, o in found if o["kind"] == "Secret"]
+    (deployment,) = [o for _, o in found if o["kind"] == "Deployment"]
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [
+        {"name": n, "valueFrom": {"secretKeyRef": {"name": "web-secrets", "key": n}}}
+        for n in ("DATABASE_URL", "SESSION_KEY")
+    ]
+
+
+def test_render_example_secrets_are_references_only():
+    for spec in SPECS:
+        for _, obj in objects(render_file(spec)):
+            assert obj["kind"] != "Secret"
+            if obj["kind"] != "Deployment":
+                continue
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                for var in container.get("env", []):
+                    assert ("value" in var) != ("valueFrom" in var)
+                    assert "secretKeyRef" in var.get("valueFrom", {"secretKeyRef": 1})
+
+
+def test_render_empty_command_and_args_leave_the_image_defaults():
+    found = objects(render_text(MINIMAL + "    command: []\n    args: []\n"))
+    deployment = next(o for _, o in found if o["kind"] == "Deployment")
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "command" not in container and "args" not in container
+
+
+def test_render_quoted_setting_that_looks_like_a_number_stays_text_as_written():
+    # a quoted value is text: '0123' (a zip code), "1e3", "1_000" reach the app exactly as written
+    text = (
+        MINIMAL
+        + """\
+    env:
+      ZIP: '0123'
+      EXP: "1e3"
+      GROUPED: "1_000"
+      HALF: "0.50"
+      COUNT: 7
+"""
+    )
+    deployment = next(o for _, o in objects(render_text(text)) if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ZIP"] == "0123"
+    assert env["EXP"] == "1e3"
+    assert env["GROUPED"] == "1_000"
+    assert env["HALF"] == "0.50"
+    assert env["COUNT"] == "7"
+
+
+def test_render_folders_are_readable_like_the_files_in_them(cli, write_spec, tmp_path):
+    # mkdir's mode (0755 under the usual umask), so a CI step running as another user can read them
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        assert cli("render", str(write_spec(MINIMAL)), "--out", str(out)).code == 0
+        assert (out / "production").stat().st_mode & 0o777 == 0o755
+        assert (out / "production" / "web.yaml").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(umask)

@@ -1,0 +1,195 @@
+"""The work behind `unhazzle secrets ...` and `unhazzle env import`: read the spec and the files
+next to it, change them through the pure modules, write atomically. Plaintext values pass through
+here on their way to age and are never printed, logged or written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from unhazzle.compiler.editing.flatjson import Entry
+from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings
+from unhazzle.compiler.pipeline import Compiled, compile_text
+from unhazzle.compiler.secrets.delivery import secrets_json
+from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
+from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
+from unhazzle.compiler.write import write_file_atomic
+from unhazzle.errors import InputError, Problem, UsageError
+from unhazzle.shared import age
+
+# sslmode=require|verify-ca|verify-full (PostgreSQL), ssl-mode=REQUIRED / ssl=true / tls=true (MySQL
+# and others), or a scheme that is TLS by definition (rediss://)
+TLS_URL = re.compile(
+    r"[?&](sslmode=(require|verify-ca|verify-full)|ssl-?mode=(required|verify_ca|verify_identity)"
+    r"|ssl=(true|1)|tls=(true|1))\b|^rediss://",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SecretsResult:
+    """What a secrets command changed (names only) and where, plus warnings worth reading."""
+
+    file: str
+    changes: Changes
+    notices: list[str]
+
+
+def import_settings(
+    compiled: Compiled,
+    spec: Path,
+    *,
+    entries: Sequence[Entry],
+    app: str,
+    environment: str | None,
+    dry_run: bool,
+) -> SettingsEdit:
+    """Merge *entries* into the spec file; the edited spec must still be valid, else nothing is
+    written and InputError lists why."""
+    document = compiled.document
+    edit = merge_settings(document.text, entries, app=app, environment=environment)
+    if edit.text != document.text:
+        compile_text(edit.text, name=document.positions.file)
+        if not dry_run:
+            write_file_atomic(spec, edit.text)
+    return edit
+
+
+def store_name(spec: Path, environment: str) -> str:
+    return str(store_path(spec, environment))
+
+
+def set_secrets(
+    compiled: Compiled, spec: Path, *, app: str, environment: str, values: Mapping[str, str], today: str
+) -> SecretsResult:
+    """Encrypt *values* for *app* in *environment* to the spec's recipients and save them."""
+    recipients = _recipients(compiled, environment)
+    store = compiled.stores.get(environment) or SecretStore(environment=environment)
+    try:
+        new, changes = set_values(store, app, values, recipients=recipients, today=today)
+    except RecipientsChanged:
+        raise _stale(compiled, environment) from None
+    except age.AgeError as exc:
+        raise UsageError(f"{store_name(spec, environment)}: {exc}") from None
+    if values:
+        save_store(spec, new)
+    listed = _listed(compiled, environment, app)
+    notices = [
+        f"app {app} does not list secret {name} in {environment}; add it to apps.{app}.secrets to use it"
+        for name in sorted(values)
+        if name not in listed
+    ]
+    notices += _tls_notices(compiled, app, values)
+    return SecretsResult(file=store_name(spec, environment), changes=changes, notices=notices)
+
+
+def unset_secrets(
+    compiled: Compiled, spec: Path, *, app: str, environment: str, names: Sequence[str]
+) -> SecretsResult:
+    store = compiled.stores.get(environment) or SecretStore(environment=environment)
+    new, changes = unset_values(store, app, names)
+    unknown = sorted(set(names) - set(changes.removed))
+    if changes.removed:
+        save_store(spec, new)
+    notices = [f"app {app} has no stored secret {name} in {environment}" for name in unknown]
+    return SecretsResult(file=store_name(spec, environment), changes=changes, notices=notices)
+
+
+def rekey_secrets(compiled: Compiled, spec: Path, *, environment: str, identity: str) -> SecretsResult:
+    """Re-encrypt every value of *environment* to the spec's current recipients."""
+    recipients = _recipients(compiled, environment)
+    store = compiled.stores.get(environment) or SecretStore(environment=environment)
+    try:
+        new = rekey(store, age.parse_identities(identity), recipients=recipients)
+    except age.AgeError as exc:
+        raise UsageError(f"{store_name(spec, environment)}: {exc}") from None
+    save_store(spec, new)
+    names = [f"{app}.{name}" for app, name in new.names()]
+    return SecretsResult(file=store_name(spec, environment), changes=Changes([], names, []), notices=[])
+
+
+def secrets_for_environment(compiled: Compiled, environment: str) -> str | None:
+    """What publish writes as `ENV/_secrets.json`: ciphertext of the secrets the environment's
+    apps list, or None when none has a value (then no file)."""
+    store = compiled.stores.get(environment)
+    if store is None:
+        return None
+    used = {app.name: app.secrets for app in compiled.plan.environment(environment).apps}
+    return secrets_json(store, used)
+
+
+def _tls_notices(compiled: Compiled, app: str, values: Mapping[str, str]) -> list[str]:
+    """A database URL that does not ask for TLS sends passwords in the clear across the
+    internet; say so when it is set, since afterwards only ciphertext exists to look at."""
+    notices = []
+    for db_name in compiled.spec.apps[app].databases:
+        db = compiled.spec.databases.get(db_name)
+        value = values.get(db.secret) if db else None
+        if db is None or value is None or TLS_URL.search(value):
+            continue
+        notices.append(
+            f"{db.secret} (database {db_name}) does not ask for TLS; add ?sslmode=require "
+            "(or your driver's ssl=true) to the URL"
+        )
+    return notices
+
+
+def _recipients(compiled: Compiled, environment: str) -> list[str]:
+    recipients = compiled.spec.recipients(environment)
+    if not recipients:
+        positions = compiled.document.positions
+        line, col = positions.of_key(("environments", environment))
+        raise InputError(
+            [
+                Problem(
+                    positions.file,
+                    line,
+                    col,
+                    f"environment {environment} has no keys to encrypt secrets to; add "
+                    "`secrets: {recipients: [age1...]}` to it (the cluster's key) or to the top "
+                    "of the spec (your team's keys, from `age-keygen -y KEYFILE`)",
+                )
+            ]
+        )
+    return recipients
+
+
+def _stale(compiled: Compiled, environment: str) -> InputError:
+    store = compiled.stores[environment]
+    line, col = store.positions.of_key(("recipients",)) if store.positions else (1, 1)
+    return InputError(
+        [
+            Problem(
+                store.file,
+                line,
+                col,
+                f"values here are encrypted to other keys than the spec lists for {environment}; "
+                f"run `unhazzle secrets rekey --env {environment}` first, so every value is readable "
+                "by exactly the keys the spec names",
+            )
+        ]
+    )
+
+
+def _listed(compiled: Compiled, environment: str, app: str) -> set[str]:
+    env = compiled.plan.environment(environment)
+    return {name for plan in env.apps if plan.name == app for name in plan.secrets}
+
+
+def listing(compiled: Compiled, environments: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(environment, app, secret, state) rows, state being 'set YYYY-MM-DD', 'missing' or
+    'unused'; never a value."""
+    rows = []
+    for name in environments:
+        env = compiled.plan.environment(name)
+        store = compiled.stores.get(name) or SecretStore(environment=name)
+        wanted = {(app.name, secret) for app in env.apps for secret in app.secrets}
+        for app, secret in sorted(wanted | set(store.names())):
+            stored = store.apps.get(app, {}).get(secret)
+            state = "unused" if (app, secret) not in wanted else "missing" if stored is None else "set"
+            when = f" {stored.updated}" if stored is not None else ""
+            rows.append((name, app, secret, f"{state}{when}"))
+    return rows

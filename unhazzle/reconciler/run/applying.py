@@ -1,0 +1,182 @@
+"""Apply one environment: check what the cluster holds is ours to write, apply in stages as the
+environment's own identity, then prune what its inventory lists and the revision dropped."""
+
+from __future__ import annotations
+
+import time
+
+from unhazzle.reconciler.cluster.client import Client, ClusterError
+from unhazzle.reconciler.objects import Obj, Ref, stage
+from unhazzle.reconciler.run.records import Records
+from unhazzle.reconciler.run.state import EnvOutcome
+from unhazzle.reconciler.source.git import Environment
+from unhazzle.reconciler.sync import prune
+from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live
+from unhazzle.reconciler.sync.inventory import Inventory
+from unhazzle.reconciler.sync.ownership import namespace_refusal, takeover_refusal
+from unhazzle.reconciler.sync.secrets import secret_objects
+from unhazzle.shared.names import SECRETS_FILE
+
+
+class Applying(Records):
+    def reconcile_env(self, commit: str, env: Environment) -> EnvOutcome:
+        outcome = EnvOutcome(env.key, env.namespace, commit)
+        started = time.monotonic()
+        try:
+            self._apply_env(env, outcome)
+        except ClusterError as err:
+            outcome.errors.append(str(err))
+        outcome.timings["apply_s"] = round(time.monotonic() - started, 3)
+        self._log_outcome(outcome)
+        return outcome
+
+    def _apply_env(self, env: Environment, outcome: EnvOutcome) -> None:
+        objects = self._with_secrets(env, outcome)
+        if objects is None:
+            return
+        desired = frozenset(Ref.of(o) for o in objects)
+        # Cluster-wide objects (the Namespace) first, read as the reconciler: whether the
+        # namespace exists decides whether its applier can act yet.
+        cluster_wide = fetch_live(self.client, sorted(r for r in desired if not r.namespace))
+        namespace = cluster_wide.get(Ref("v1", "Namespace", "", env.namespace))
+        project, _, name = env.key.partition("/")
+        why = namespace_refusal(namespace, namespace=env.namespace, project=project, environment=name)
+        if self._refuse(outcome, why):
+            outcome.not_ours = True
+            return
+        tenant = self.tenancy.prepare(env.namespace, live=namespace, read=False)  # None: no namespace yet
+        previous = self._read_inventory(tenant, env.namespace) if tenant else None
+        if previous is not None and previous.environment != env.key:
+            outcome.errors.append(
+                f"Namespace/{env.namespace}: recorded as environment '{previous.environment}'; refusing"
+            )
+            return
+        if previous is not None and previous.refs and not (previous.refs & desired):
+            outcome.errors.append(
+                f"{env.key}: the new revision shares no object with what is applied; refusing"
+            )
+            return
+        old = previous.refs if previous else frozenset()
+        live = cluster_wide | self._fetch_live(tenant, sorted((desired | old) - cluster_wide.keys()))
+        if self._refuse(outcome, *(takeover_refusal(ref, live.get(ref), old) for ref in sorted(desired))):
+            return
+        union = old | desired
+        applied = self._apply_stages(objects, live, outcome, env, union, tenant=tenant, previous=previous)
+        if applied is None or self.stop.is_set():
+            return
+        tenant, recorded = applied
+        self._prune(tenant, env, outcome, previous, desired, live, recorded=recorded)
+
+    def _refuse(self, outcome: EnvOutcome, *reasons: str) -> bool:
+        """Refuse the whole environment for what the cluster holds: nothing of it is written."""
+        found = [reason for reason in reasons if reason]
+        outcome.errors += found
+        outcome.refused = outcome.refused or bool(found)
+        return bool(found)
+
+    def _fetch_live(self, tenant: Client | None, refs: list[Ref]) -> dict[Ref, Obj | None]:
+        """Cluster-wide objects (the Namespace) are read as the reconciler itself, the rest as the
+        environment's applier; with no applier yet (a new namespace), nothing of it is live."""
+        live = fetch_live(self.client, [r for r in refs if not r.namespace])
+        if tenant is not None:
+            live |= fetch_live(tenant, [r for r in refs if r.namespace])
+        return live
+
+    def _apply_stages(
+        self,
+        objects: list[Obj],
+        live: dict[Ref, Obj | None],
+        outcome: EnvOutcome,
+        env: Environment,
+        union: frozenset[Ref],
+        *,
+        tenant: Client | None,
+        previous: Inventory | None,
+    ) -> tuple[Client, Inventory | None] | None:
+        """Stage 0 (the Namespace) as the reconciler, the rest as the environment's applier.
+        The client that applied and the inventory now recorded, or None when a stage failed."""
+        options = ApplyOptions(
+            dry_run=self.options.dry_run,
+            workers=self.options.workers,
+            diffs=self.options.dry_run,
+            verified=self.verified,
+        )
+        first = [o for o in objects if stage(o) == 0]
+        outcome.changes += apply_objects(self.client, first, live, options)
+        if self._failed(outcome):
+            return None
+        # The namespace may be new: its applier comes now. A dry run makes none (so every
+        # object of a new environment counts as created).
+        tenant = tenant or self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
+        # Before anything else is created, record it: a crash mid-apply still knows what to prune.
+        recorded = self._write_inventory(
+            tenant, Inventory(env.key, env.namespace, outcome.commit, union), previous, keep_revision=True
+        )
+        outcome.changes += apply_objects(tenant, [o for o in objects if stage(o) > 0], live, options)
+        return None if self._failed(outcome) else (tenant, recorded)
+
+    def _failed(self, outcome: EnvOutcome) -> bool:
+        for change in outcome.changes:
+            if change.action in ("failed", "waiting") and change.error not in outcome.errors:
+                outcome.errors.append(change.error)
+        return any(c.action == "failed" for c in outcome.changes)
+
+    def _prune(
+        self,
+        client: Client,
+        env: Environment,
+        outcome: EnvOutcome,
+        previous: Inventory | None,
+        desired: frozenset[Ref],
+        live: dict[Ref, Obj | None],
+        *,
+        recorded: Inventory | None,
+    ) -> None:
+        started = time.monotonic()
+        old = previous.refs if previous else frozenset()
+        pruning = prune.plan(old, desired, live, apps=env.apps)
+        result = prune.execute(client, pruning, dry_run=self.options.dry_run)
+        outcome.pruned = result.deleted
+        outcome.errors += list(result.failed.values())
+        for ref, why in pruning.keep:
+            self.log.info("prune.kept", environment=env.key, object=str(ref), reason=why)
+        refs = desired | frozenset(result.failed)
+        self._write_inventory(client, Inventory(env.key, env.namespace, outcome.commit, refs), recorded)
+        outcome.timings["prune_s"] = round(time.monotonic() - started, 3)
+
+    def _with_secrets(self, env: Environment, outcome: EnvOutcome) -> list[Obj] | None:
+        if env.secrets is None:
+            return list(env.objects)
+        if self.decrypt is None:
+            outcome.errors.append(
+                f"{env.key}/{SECRETS_FILE}: encrypted secrets cannot be decrypted here "
+                "(no secrets key configured); "
+                "environment left as it is"
+            )
+            return None
+        try:
+            values = self.decrypt(env.secrets)
+        except Exception as exc:  # any decryption failure: report it, touch nothing
+            outcome.errors.append(f"{env.key}/{SECRETS_FILE}: cannot decrypt: {exc}")
+            return None
+        project, _, name = env.key.partition("/")
+        return [*env.objects, *secret_objects(env.namespace, values, project=project, environment=name)]
+
+    def _log_outcome(self, outcome: EnvOutcome) -> None:
+        counts: dict[str, int] = {}
+        for change in outcome.changes:
+            counts[change.action] = counts.get(change.action, 0) + 1
+        event = self.log.error if outcome.errors else self.log.info
+        event(
+            "environment.reconciled",
+            environment=outcome.key,
+            commit=outcome.commit,
+            counts=counts,
+            drift_corrected=outcome.drift,
+            pruned=[str(r) for r in outcome.pruned],
+            changed=[f"{c.action} {c.ref}" for c in outcome.changes if c.action in ("created", "configured")][
+                :50
+            ],
+            errors=outcome.errors,
+            timings_s=outcome.timings,
+        )

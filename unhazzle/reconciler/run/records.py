@@ -1,0 +1,67 @@
+"""What the reconciler keeps in each environment's namespace: its inventory (what it applied,
+so it knows what to prune) and its status (what `unhazzle status` reads)."""
+
+from __future__ import annotations
+
+from unhazzle.reconciler.cluster.client import Client, ClusterError
+from unhazzle.reconciler.objects import Ref
+from unhazzle.reconciler.run.state import State
+from unhazzle.reconciler.sync import inventory as inv_mod
+from unhazzle.reconciler.sync import status
+from unhazzle.reconciler.sync.inventory import INVENTORY_LABEL, INVENTORY_NAME, STATUS_NAME, Inventory
+
+
+class Records(State):
+    def _our_inventories(self) -> list[Inventory]:
+        """Inventories this source recorded (another repo's environments are not ours)."""
+        found = []
+        for obj in self.client.list_kind("v1", "ConfigMap", selector=f"{INVENTORY_LABEL}=true"):
+            if (obj.get("data") or {}).get("source") == self.source.url:
+                try:
+                    found.append(inv_mod.from_configmap(obj))
+                except ValueError as err:
+                    self.log.error("inventory.unreadable", error=str(err))
+        return found
+
+    def _read_inventory(self, client: Client, namespace: str) -> Inventory | None:
+        obj = client.get(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME))
+        if obj is None:
+            return None
+        try:
+            return inv_mod.from_configmap(obj)
+        except ValueError as err:
+            raise ClusterError(str(Ref("v1", "ConfigMap", namespace, INVENTORY_NAME)), 0, str(err)) from None
+
+    def _write_inventory(
+        self, client: Client, inventory: Inventory, old: Inventory | None, *, keep_revision: bool = False
+    ) -> Inventory | None:
+        """Record *inventory* unless *old*, the one this pass already read or wrote, lists the same
+        objects; returns what is recorded now (nothing new in a dry run)."""
+        if self.options.dry_run:
+            return old
+        if keep_revision and old is not None:
+            inventory = inventory.with_refs(inventory.refs, revision=old.revision)
+        if inv_mod.same(old, inventory):
+            return old
+        body = inv_mod.to_configmap(inventory)
+        body["data"]["source"] = self.source.url
+        client.apply(body)
+        return inventory
+
+    def _read_status(self, namespace: str) -> status.EnvStatus | None:
+        try:
+            client = self.tenancy.client_for(namespace)
+            return status.from_configmap(client.get(Ref("v1", "ConfigMap", namespace, STATUS_NAME)))
+        except ClusterError:
+            return None
+
+    def _write_status(self, new: status.EnvStatus) -> bool:
+        # A namespace being deleted, or a flaky API server, must not stop the loop: report it.
+        if self.options.dry_run:
+            return True
+        try:
+            self.tenancy.client_for(new.namespace).apply(status.to_configmap(new))
+        except ClusterError as err:
+            self.log.error("status.write_failed", environment=new.environment, error=str(err))
+            return False
+        return True

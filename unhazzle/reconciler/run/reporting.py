@@ -1,0 +1,94 @@
+"""Report each environment's outcome: its status in the cluster, metrics, one webhook notice per
+commit and verdict."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from unhazzle.reconciler.run.records import Records
+from unhazzle.reconciler.run.state import EnvOutcome, State
+from unhazzle.reconciler.sync import status
+
+
+class Reporting(Records):
+    def report(self, outcomes: list[EnvOutcome]) -> None:
+        for outcome in outcomes:
+            if not outcome.namespace or outcome.not_ours:  # nowhere of ours to write: the log only
+                self.log.error("status", environment=outcome.key, errors=outcome.errors)
+                continue
+            old = self.statuses.get(outcome.key) or self._read_status(outcome.namespace)
+            new = self._status(outcome, old)
+            if old is not None:
+                new = replace(new, drift_corrected=old.drift_corrected + outcome.drift)
+                if not (outcome.applied or outcome.pruned):  # `applied`/`pruned` describe the last change
+                    new = replace(new, applied=old.applied, pruned=old.pruned, timings_s=old.timings_s)
+            if old is None or old.essence() != new.essence():
+                if not self._write_status(new):
+                    continue  # not remembered as written: the next pass tries again
+                self.log.info("status", **{k: v for k, v in new.__dict__.items() if k != "timings_s"})
+            self.statuses[outcome.key] = new
+            self._metrics(outcome, new)
+            self._notify(outcome, new)
+
+    def _status(self, outcome: EnvOutcome, previous: status.EnvStatus | None) -> status.EnvStatus:
+        health = outcome.health
+        applied = not outcome.errors
+        return status.EnvStatus(
+            environment=outcome.key,
+            namespace=outcome.namespace,
+            revision=outcome.commit if applied else (previous.revision if previous else ""),
+            wanted_revision=self.tip or outcome.commit,
+            health="removed" if outcome.removed else health.word if health else "unknown",
+            waiting=list(health.waiting + health.failed) if health else [],
+            errors=sorted({*outcome.errors, *([self.source_error] if self.source_error else [])}),
+            objects=len(outcome.changes),
+            applied=outcome.applied,
+            pruned=len(outcome.pruned),
+            updated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            timings_s=outcome.timings,
+        )
+
+    def _metrics(self, outcome: EnvOutcome, new: status.EnvStatus) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.applied.labels(outcome.key).inc(outcome.applied)
+        self.metrics.pruned.labels(outcome.key).inc(len(outcome.pruned))
+        self.metrics.drift.labels(outcome.key).inc(outcome.drift)
+        self.metrics.healthy.labels(outcome.key).set(1 if new.health == "healthy" else 0)
+        if new.revision:
+            self.metrics.set_revision(outcome.key, new.revision)
+
+    def _notify(self, outcome: EnvOutcome, new: status.EnvStatus) -> None:
+        if self.webhook is None or self.options.dry_run:
+            return
+        # One notice per commit and verdict: a deploy that converges, or fails, is reported once.
+        verdict = ""
+        if outcome.errors or new.health == "failed":
+            verdict = "failed"
+        elif new.health in ("healthy", "removed"):
+            verdict = "succeeded"
+        if not verdict or self.notified.get(outcome.key) == (outcome.commit, verdict):
+            return
+        self.notified[outcome.key] = (outcome.commit, verdict)
+        self.webhook.send({"event": f"deploy.{verdict}", **{k: v for k, v in new.__dict__.items()}})
+
+
+def print_dry_run(rec: State, outcomes: list[EnvOutcome]) -> None:
+    """What a real pass would do, per environment; Secret values masked in every diff."""
+    write = rec.out.write if rec.out else print
+    for outcome in outcomes:
+        changes = [c for c in outcome.changes if c.action != "unchanged"]
+        unchanged = len(outcome.changes) - len(changes)
+        head = f"{outcome.key} (namespace {outcome.namespace}) at {outcome.commit[:12]}"
+        write(f"{head}: {len(changes)} to change, {len(outcome.pruned)} to delete, {unchanged} unchanged\n")
+        for change in changes:
+            write(
+                f"  {change.action}: {change.ref}{' (error: ' + change.error + ')' if change.error else ''}\n"
+            )
+            if change.diff:
+                write("".join(f"    {line}" for line in change.diff.splitlines(keepends=True)))
+        for ref in outcome.pruned:
+            write(f"  deleted: {ref}\n")
+        for error in outcome.errors:
+            write(f"  error: {error}\n")

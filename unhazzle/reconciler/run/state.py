@@ -1,0 +1,102 @@
+"""What one reconciler knows between passes, and the options and outcomes every verb shares.
+
+The reconciler is one class split by verb, one module each, as fluxcd/pkg ssa splits its
+ResourceManager (manager_apply.go, manager_delete.go, ...): revisions.py (Git), applying.py,
+removal.py, waiting.py, reporting.py and records.py (inventory and status), joined in
+reconciler.py; loop.py runs it once or for ever. This module holds their shared state."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from unhazzle.reconciler.cluster.client import Client
+from unhazzle.reconciler.objects import Ref
+from unhazzle.reconciler.run.leader import LeaderElector
+from unhazzle.reconciler.run.telemetry import Log, Metrics
+from unhazzle.reconciler.run.webhook import Webhook
+from unhazzle.reconciler.source.git import Environment, GitSource
+from unhazzle.reconciler.sync import health as health_mod
+from unhazzle.reconciler.sync import status
+from unhazzle.reconciler.sync.apply import Change, Verified
+from unhazzle.reconciler.sync.secrets import Decryptor
+from unhazzle.reconciler.sync.tenancy import Tenancy
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    """once: one pass, then wait for health (exit status says whether all converged).
+    interval: seconds between passes. dry_run: print what would change, write nothing.
+    timeout: how long to wait for health after a change. poll_during_wait: how often a health
+    wait asks Git for a new commit (which interrupts it). workers: parallel requests per stage."""
+
+    once: bool = False
+    interval: float = 30.0
+    dry_run: bool = False
+    timeout: float = 300.0
+    poll_during_wait: float = 2.0
+    workers: int = 8
+    own_namespace: str = ""  # where the reconciler itself runs: never an environment's
+
+
+@dataclass
+class EnvOutcome:
+    key: str
+    namespace: str
+    commit: str
+    changes: list[Change] = field(default_factory=list)
+    pruned: list[Ref] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    health: health_mod.Health | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    removed: bool = False
+    refused: bool = False  # the cluster holds what this environment may not touch (ownership.py)
+    not_ours: bool = False  # ... its very namespace: nothing, not even a status, is written there
+
+    @property
+    def applied(self) -> int:
+        return sum(c.action in ("created", "configured") for c in self.changes)
+
+    @property
+    def drift(self) -> int:
+        return sum(c.drift for c in self.changes)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and (self.removed or (self.health is not None and self.health.healthy))
+
+
+class State:
+    """The state every verb reads and writes."""
+
+    def __init__(
+        self,
+        client: Client,
+        source: GitSource,
+        options: LoopOptions,
+        *,
+        log: Log,
+        metrics: Metrics | None = None,
+        webhook: Webhook | None = None,
+        decrypt: Decryptor | None = None,
+        leader: LeaderElector | None = None,
+        stop: threading.Event | None = None,
+        out: TextIO | None = None,
+        tenancy: Tenancy | None = None,
+    ) -> None:
+        self.client, self.source, self.options = client, source, options
+        # Who writes each environment's namespace; by default the client's own identity.
+        self.tenancy = tenancy or Tenancy(client, impersonate=False, dry_run=options.dry_run)
+        self.log, self.metrics, self.webhook, self.decrypt = log, metrics, webhook, decrypt
+        self.leader = leader
+        self.stop = stop or threading.Event()
+        self.out = out
+        self.good: dict[str, tuple[str, Environment]] = {}  # env key -> (commit, last good folder)
+        self.tip = ""  # the newest commit read successfully
+        self.bad_tip = ""  # a commit known unreadable: not re-read every interval
+        self.source_error = ""
+        self.statuses: dict[str, status.EnvStatus] = {}
+        self.notified: dict[str, tuple[str, str]] = {}
+        self.problems: dict[str, list[str]] = {}  # env key -> problems of its folder in the tip
+        self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)
