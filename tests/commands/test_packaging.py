@@ -1,0 +1,60 @@
+"""The built wheel is the whole program: installed on its own (not the checkout), `unhazzle`
+answers --help and validates and renders the shop example, and every module of the wheel
+loads under the one name its path gives it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout, unpacked into a folder of its own."""
+    out = tmp_path_factory.mktemp("wheel")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)]
+    built = subprocess.run(command, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]
+    wheel = next(out.glob("unhazzle-*.whl"))
+    target = out / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    return target
+
+
+def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # The wheel's folder first on the path, the checkout nowhere on it: what runs is what ships.
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_the_wheel_alone_runs_the_shop_example(installed: Path, tmp_path: Path) -> None:
+    where = _run(installed, tmp_path, "-c", "import unhazzle; print(unhazzle.__file__)")
+    assert where.stdout.strip() == str(installed / "unhazzle" / "__init__.py"), where.stderr
+    assert _run(installed, tmp_path, "-m", "unhazzle", "--help").returncode == 0
+    spec = str(EXAMPLES / "shop" / "unhazzle.yaml")
+    checked = _run(installed, tmp_path, "-m", "unhazzle", "validate", spec)
+    assert checked.returncode == 0 and "OK (2 environments, 4 apps)" in checked.stdout, checked.stderr
+    rendered = _run(installed, tmp_path, "-m", "unhazzle", "render", spec, "--out", str(tmp_path / "out"))
+    assert rendered.returncode == 0, rendered.stderr
+    assert "45 objects" in rendered.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["production", "staging"]
+
+
+def test_every_module_of_the_wheel_has_one_name(installed: Path, tmp_path: Path) -> None:
+    modules = sorted(
+        ".".join(path.relative_to(installed).with_suffix("").parts).removesuffix(".__init__")
+        for path in (installed / "unhazzle").rglob("*.py")
+    )
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('compiler', 'reconciler')))"
+    loaded = _run(installed, tmp_path, "-c", code, *[m for m in modules if m != "unhazzle.__main__"])
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"  # nothing loads under a second, bare name
+    assert not (installed / "compiler").exists() and not (installed / "reconciler").exists()
