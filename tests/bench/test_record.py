@@ -1,0 +1,24 @@
+"""`make bench` writes what it measured into the benchmarks page, between its markers only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.__main__ import BEGIN, END, record
+
+
+def test_record_replaces_only_the_block_between_the_markers(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\nWhy.\n\n{BEGIN}\nold figures\n{END}\n\nHow to read them.\n")
+    record("== bench.render\n| work | s |\n| render | 0.4 |\n", page)
+    text = page.read_text()
+    assert text.startswith("# Benchmarks\n\nWhy.\n\n" + BEGIN + "\nLast run: ")
+    assert "cores, load average" in text and "| render | 0.4 |\n```\n" + END in text
+    assert "old figures" not in text and text.endswith(END + "\n\nHow to read them.\n")
+
+
+def test_record_leaves_a_page_without_markers_alone(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n")
+    record("figures", page)
+    assert page.read_text() == "# Benchmarks\n"
