@@ -34,7 +34,7 @@ def _table(name: str, rows: dict[str, dict[str, Any]]) -> str:
 
 
 def sizing_tables(rules: dict[str, Any]) -> str:
-    parts = [f"Generated from `unhazzle/compiler/rules/data/sizing.yaml` when the docs are built."]
+    parts = ["Generated from `unhazzle/compiler/rules/data/sizing.yaml` when the docs are built."]
     defaults = ", ".join(f"{k}: `{v}`" for k, v in rules.get("defaults", {}).items())
     parts.append(f"Answers left out default to {defaults}.")
     for name in TABLES:

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.conftest import MINIMAL
-from unhazzle.compiler.planning.tls import tls_warning
 from unhazzle.compiler.rules.latency import latency_table, latency_warning
+from unhazzle.compiler.secrets.tls import tls_warning
 from unhazzle.compiler.spec.model import Database
 
 

@@ -419,12 +419,25 @@ def test_secrets_import_warns_about_a_database_url_without_tls(cli, project):
         cli, spec, {"SESSION_KEY": "a", "DATABASE_URL": "postgres://u:pw@db.example.com/shop"}
     )
     assert result.code == 0
-    assert "DATABASE_URL (database main) does not ask for TLS; add ?sslmode=require" in result.err
+    assert (
+        "DATABASE_URL (database main) does not ask for TLS: the postgres:// URL has no sslmode; "
+        "add sslmode=require (or verify-full) so TLS is required" in result.err
+    )
     assert "pw@db" not in result.err
     result = import_json(
         cli, spec, {"DATABASE_URL": "postgres://u:pw@db.example.com/shop?sslmode=verify-full"}
     )
     assert "TLS" not in result.err
+
+
+def test_secrets_import_judges_tls_by_the_url_scheme(cli, project):
+    # One check decides (compiler/secrets/tls.py): an SRV MongoDB URL uses TLS unless told not
+    # to, and sslmode=prefer still lets a PostgreSQL client fall back to plain text.
+    spec, _, _ = project
+    result = import_json(cli, spec, {"DATABASE_URL": "mongodb+srv://u:pw@cluster.example.net/shop"})
+    assert result.code == 0 and "TLS" not in result.err
+    result = import_json(cli, spec, {"DATABASE_URL": "postgres://u:pw@db.example.com/shop?sslmode=prefer"})
+    assert "has sslmode=prefer; add sslmode=require" in result.err
 
 
 def test_secrets_import_errors_never_quote_values(cli, project):

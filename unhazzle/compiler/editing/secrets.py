@@ -5,7 +5,6 @@ here on their way to age and are never printed, logged or written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,17 +15,10 @@ from unhazzle.compiler.pipeline import Compiled, compile_text
 from unhazzle.compiler.secrets.delivery import secrets_json
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
 from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
+from unhazzle.compiler.secrets.tls import tls_warning
 from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import InputError, Problem, UsageError
 from unhazzle.shared import age
-
-# sslmode=require|verify-ca|verify-full (PostgreSQL), ssl-mode=REQUIRED / ssl=true / tls=true (MySQL
-# and others), or a scheme that is TLS by definition (rediss://)
-TLS_URL = re.compile(
-    r"[?&](sslmode=(require|verify-ca|verify-full)|ssl-?mode=(required|verify_ca|verify_identity)"
-    r"|ssl=(true|1)|tls=(true|1))\b|^rediss://",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -128,12 +120,9 @@ def _tls_notices(compiled: Compiled, app: str, values: Mapping[str, str]) -> lis
     for db_name in compiled.spec.apps[app].databases:
         db = compiled.spec.databases.get(db_name)
         value = values.get(db.secret) if db else None
-        if db is None or value is None or TLS_URL.search(value):
-            continue
-        notices.append(
-            f"{db.secret} (database {db_name}) does not ask for TLS; add ?sslmode=require "
-            "(or your driver's ssl=true) to the URL"
-        )
+        warning = tls_warning(value) if value is not None else None
+        if db is not None and warning:
+            notices.append(f"{db.secret} (database {db_name}) does not ask for TLS: {warning}")
     return notices
 
 
