@@ -29,6 +29,7 @@ from tests.observe.test_prometheus import serve_fake_prometheus
 from tests.support.envrepo import beyond_any_machine
 from tests.support.manifests import rendered
 from unhazzle.devcluster import cluster as devcluster
+from unhazzle.devcluster import metrics as devmetrics
 
 pytest.importorskip("tests.cluster.plugin", reason="the local control plane (branch cluster) is not here")
 pytestmark = pytest.mark.cluster
@@ -195,7 +196,10 @@ def without_metrics_api(failures: Any) -> Iterator[Any]:
     test (metrics-server keeps running), registered again after it."""
     state = failures.state
     if state.metrics_server_port:
-        devcluster.remove_metrics_api(state)
+        # Unregister the metrics API (metrics-server keeps running); register_metrics_api undoes it.
+        devcluster.api_request(
+            state, "DELETE", f"/apis/apiregistration.k8s.io/v1/apiservices/{devmetrics.APISERVICE}"
+        )
     try:
         yield failures
     finally:

@@ -522,7 +522,8 @@ def test_reconcile_refuses_a_hostile_folder_and_goes_on_with_the_others(
 def test_reconcile_with_the_wrong_key_fails_that_environment_and_touches_nothing(
     env: Env, cli: Callable[..., Any], tmp_path: Path
 ) -> None:
-    from unhazzle.shared.age import encrypt, generate_identity
+    from tests.support.agekeys import generate_identity
+    from unhazzle.shared.age import encrypt
 
     recipient = SHOP.read_text().split("recipients: [", 1)[1].split("]", 1)[0]
     doc = {

@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.errors import InputError
-from unhazzle.reconciler.source.guard import guard_environment
+from unhazzle.reconciler.source.guard import Manifest, check_manifests, parse_folder
 
 
 @cache
@@ -38,6 +38,16 @@ def _edit(files: dict[str, bytes], name: str, index: int, change) -> dict[str, b
         YAML().dump(doc, buf)
         out.append(buf.getvalue())
     return {**files, name: "---\n".join(out).encode()}
+
+
+def guard_environment(project: str, environment: str, files: dict[str, bytes]) -> list[Manifest]:
+    """What the reconciler does with a folder before anything is applied (source/git.py): parse
+    it once, check every object; every refusal at once, each with its file and line."""
+    manifests, problems = parse_folder(f"{project}/{environment}", files)
+    problems += check_manifests(manifests, project=project, environment=environment)
+    if problems:
+        raise InputError(problems)
+    return manifests
 
 
 def _refusals(files: dict[str, bytes]) -> list[str]:

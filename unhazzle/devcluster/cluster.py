@@ -662,11 +662,6 @@ def _with_version(s: ClusterState, collection: str, obj: dict[str, Any]) -> dict
     return obj | {"metadata": obj["metadata"] | {"resourceVersion": version}}
 
 
-def remove_metrics_api(s: ClusterState) -> None:
-    """Unregister the metrics API (metrics-server keeps running); register_metrics_api undoes it."""
-    api_request(s, "DELETE", f"/apis/apiregistration.k8s.io/v1/apiservices/{devmetrics.APISERVICE}")
-
-
 def _storage_class(s: ClusterState) -> None:
     """The default StorageClass: a volume claim is provisioned as a directory under /tmp, the
     stand-in for the cloud's disks (named as such: LOCAL_DISKS), so apps with volumes start."""

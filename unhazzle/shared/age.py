@@ -67,12 +67,6 @@ def public_key(identity: Any) -> str:
     return str(identity.to_public())
 
 
-def generate_identity() -> tuple[str, str]:
-    """A new (secret key, public key) pair, as `age-keygen` makes them."""
-    identity = pyrage.x25519.Identity.generate()
-    return str(identity), public_key(identity)
-
-
 def _recipient(key: str) -> Any:
     try:
         return pyrage.x25519.Recipient.from_str(key)

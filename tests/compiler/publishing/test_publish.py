@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT
+from tests.support.agekeys import generate_identity
 from tests.support.gitrepos import (
     bare_repo,
     commit_count,
@@ -32,7 +33,6 @@ from unhazzle.compiler.publishing.index import BadIndexError, Source, list_objec
 from unhazzle.compiler.publishing.publish import PublishOptions, publish, remote_url, scrub
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.errors import OperationError
-from unhazzle.shared.age import generate_identity
 
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
 

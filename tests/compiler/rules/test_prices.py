@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 
 from unhazzle.compiler.rules.cluster import cluster_settings
-from unhazzle.compiler.rules.prices import parse_table, price_tables, table_for
+from unhazzle.compiler.rules.prices import parse_table, table_dates, table_for
 
 FOLDER = resources.files("unhazzle.compiler.rules").joinpath("data/prices")
 TABLES = sorted(f.name for f in FOLDER.iterdir() if f.name.endswith(".yaml"))
@@ -29,7 +29,7 @@ def test_price_table_loads(name):
 
 
 def test_price_tables_cover_the_2026_changes():
-    dates = [t.effective for t in price_tables()]
+    dates = table_dates()
     assert dt.date(2026, 4, 1) in dates and dt.date(2026, 6, 15) in dates
 
 

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES, ROOT
+from tests.support.agekeys import generate_identity
 from unhazzle.compiler.editing.secrets import secrets_for_environment
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.compiler.secrets.delivery import (
-    describe_changes,
     diff_stores,
     secrets_checksum,
     secrets_json,
@@ -368,7 +368,7 @@ def test_hostile_secrets_file_is_a_located_error(text):
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,30}", fullmatch=True)
 VALUES = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
-IDENTITY, PUBLIC = age.generate_identity()
+IDENTITY, PUBLIC = generate_identity()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -450,7 +450,7 @@ def test_secrets_import_errors_never_quote_values(cli, project):
     assert not store_file(spec).exists()
 
 
-def test_secrets_for_environment_and_describe_changes(cli, project):
+def test_secrets_for_environment_and_the_names_that_changed(cli, project):
     spec, key, _ = project
     import_json(cli, spec, {"SESSION_KEY": "a", "NOT_LISTED": "b"})
     compiled = compile_file(spec)
@@ -458,9 +458,9 @@ def test_secrets_for_environment_and_describe_changes(cli, project):
     assert text is not None and decrypt_secrets_json(text, key.read_text()) == {"web": {"SESSION_KEY": "a"}}
     assert secrets_for_environment(compiled, "staging") is None
     changes = diff_stores({}, compiled.stores)
-    assert describe_changes(changes) == [
-        "production: web: NOT_LISTED added",
-        "production: web: SESSION_KEY added",
+    assert [(c.environment, c.app, c.name, c.change) for c in changes] == [
+        ("production", "web", "NOT_LISTED", "added"),
+        ("production", "web", "SESSION_KEY", "added"),
     ]
 
 

@@ -50,7 +50,7 @@ def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):
 
 
 def test_validate_managed_secrets_without_values_fail(cli, write_spec):
-    from unhazzle.shared.age import generate_identity
+    from tests.support.agekeys import generate_identity
 
     keys = f"secrets: {{recipients: [{generate_identity()[1]}]}}\n"
     spec = write_spec(

@@ -17,7 +17,6 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from unhazzle import __version__
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
@@ -185,7 +184,6 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         "ingress_class": settings.ingress_class,
         "cluster_issuer": settings.cluster_issuer,
         "run_as_user": settings.run_as_user,
-        "version": __version__,
     }
 
 

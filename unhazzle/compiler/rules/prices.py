@@ -95,16 +95,8 @@ def load_table(effective: dt.date) -> PriceTable:
     return parse_table(_folder().joinpath(name).read_bytes(), name=name)
 
 
-def price_tables() -> tuple[PriceTable, ...]:
-    """Every bundled table, oldest first."""
-    return tuple(load_table(day) for day in table_dates())
-
-
-def table_for(day: dt.date, tables: tuple[PriceTable, ...] | None = None) -> PriceTable:
+def table_for(day: dt.date) -> PriceTable:
     """The newest table in effect on *day* (the oldest one for days before every table). Only
     that table is read: the file names carry the dates."""
-    if tables is not None:
-        in_effect = [t for t in tables if t.effective <= day]
-        return in_effect[-1] if in_effect else tables[0]
     dates = table_dates()
     return load_table(max((d for d in dates if d <= day), default=dates[0]))

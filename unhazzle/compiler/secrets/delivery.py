@@ -57,12 +57,6 @@ def secrets_checksum(ciphertexts: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def app_checksums(store: SecretStore, used: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """app -> checksum, for every app in *used* that lists at least one secret."""
-    present = used_ciphertexts(store, used)
-    return {app: secrets_checksum(present.get(app, {})) for app, names in sorted(used.items()) if names}
-
-
 def diff_stores(old: Mapping[str, SecretStore], new: Mapping[str, SecretStore]) -> list[SecretChange]:
     """Secret names added, removed or changed (new ciphertext) per environment and app, sorted."""
     changes: list[SecretChange] = []
@@ -77,11 +71,6 @@ def diff_stores(old: Mapping[str, SecretStore], new: Mapping[str, SecretStore]) 
             elif before[app, name] != after[app, name]:
                 changes.append(SecretChange(env, app, name, "changed"))
     return changes
-
-
-def describe_changes(changes: Sequence[SecretChange]) -> list[str]:
-    """One line per change for the preview, names only: `production: web: SESSION_KEY changed`."""
-    return [f"{c.environment}: {c.app}: {c.name} {c.change}" for c in sorted(changes)]
 
 
 def _flat(store: SecretStore | None) -> dict[tuple[str, str], str]:

@@ -44,7 +44,6 @@ class LeaderElector:
         self._leading_until = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.last_error = ""
 
     def is_leader(self) -> bool:
         return time.monotonic() < self._leading_until
@@ -71,8 +70,7 @@ class LeaderElector:
         try:
             lease = self._client.get(self._ref)
             won = self._create() if lease is None else self._update(lease, started)
-        except ClusterError as err:
-            self.last_error = str(err)
+        except ClusterError:
             return self.is_leader()  # a leader keeps leading until its own deadline runs out
         self._leading_until = started + self.options.duration if won else 0.0
         return won

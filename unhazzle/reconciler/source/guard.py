@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from unhazzle.errors import InputError, Problem
+from unhazzle.errors import Problem
 from unhazzle.shared.names import (
     APPLIER_NAME,
     ENVIRONMENT_FILE,
@@ -66,16 +66,6 @@ class Manifest:
     def ref(self) -> str:
         meta = self.body.get("metadata") or {}
         return f"{self.body.get('kind')}/{meta.get('namespace', '-')}/{meta.get('name')}"
-
-
-def guard_environment(project: str, environment: str, files: dict[str, bytes]) -> list[Manifest]:
-    """Every object of one environment folder (relative path -> bytes), or an InputError listing
-    every refusal, each starting with the file and line and naming the object."""
-    manifests, problems = parse_folder(f"{project}/{environment}", files)
-    problems += check_manifests(manifests, project=project, environment=environment)
-    if problems:
-        raise InputError(problems)
-    return manifests
 
 
 def parse_folder(folder: str, files: dict[str, bytes]) -> tuple[list[Manifest], list[Problem]]:
