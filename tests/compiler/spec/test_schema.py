@@ -27,7 +27,7 @@ def generated_schema() -> str:
 def test_schema_committed_file_is_current():
     committed = (ROOT / "unhazzle" / "schemas" / "unhazzle.schema.json").read_text(encoding="utf-8")
     assert SCHEMA_FILE.resolve() == (ROOT / "unhazzle" / "schemas" / "unhazzle.schema.json").resolve()
-    assert committed == generated_schema(), f"schemas/unhazzle.schema.json is stale; run `{REGENERATE}`"
+    assert committed == generated_schema(), f"unhazzle/schemas/unhazzle.schema.json is stale; run `{REGENERATE}`"
 
 
 def test_schema_is_a_valid_json_schema():
@@ -38,7 +38,7 @@ def test_schema_is_a_valid_json_schema():
 def test_schema_accepts_every_example(spec: Path):
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     text = spec.read_text(encoding="utf-8")
-    assert text.startswith("# yaml-language-server: $schema=../../schemas/unhazzle.schema.json\n")
+    assert text.startswith("# yaml-language-server: $schema=../../unhazzle/schemas/unhazzle.schema.json\n")
     jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(text))
 
 

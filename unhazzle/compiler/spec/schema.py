@@ -1,7 +1,7 @@
 """The JSON Schema of unhazzle.yaml, generated from the model for editors (yaml-language-server).
 
 Regenerate with `python -m unhazzle.compiler.spec.schema --write`; a test fails when the committed
-schemas/unhazzle.schema.json is stale.
+unhazzle/schemas/unhazzle.schema.json is stale.
 """
 
 from __future__ import annotations
