@@ -27,7 +27,9 @@ def generated_schema() -> str:
 def test_schema_committed_file_is_current():
     committed = (ROOT / "unhazzle" / "schemas" / "unhazzle.schema.json").read_text(encoding="utf-8")
     assert SCHEMA_FILE.resolve() == (ROOT / "unhazzle" / "schemas" / "unhazzle.schema.json").resolve()
-    assert committed == generated_schema(), f"unhazzle/schemas/unhazzle.schema.json is stale; run `{REGENERATE}`"
+    assert committed == generated_schema(), (
+        f"unhazzle/schemas/unhazzle.schema.json is stale; run `{REGENERATE}`"
+    )
 
 
 def test_schema_is_a_valid_json_schema():
