@@ -78,7 +78,24 @@ def test_reconcile_removed_environment_keeps_its_namespace_and_volumes(
 ) -> None:
     env.repo.publish(files("envrm", envs=("production", "staging")))
     assert env.once(cli)[0] == 0
-    env.repo.publish(files("envrm", envs=("production",)))
+    before = set(env.objects("envrm-staging"))
+    # A hand commit that drops the folder, without the opt-in publish would have written: refused,
+    # and everything of the environment keeps running.
+    env.repo.publish(files("envrm", envs=("production",)), "drop staging")
+    result = cli(*env.args("--once"))
+    assert result.code == 2, result.err[-3000:]
+    assert (
+        "envrm/staging: its folder left the environment repo, but no commit allowed the environment "
+        "to be removed: everything of it keeps running. To remove it, publish with "
+        "--allow-delete-environment, or commit with the trailer "
+        "'Unhazzle-Allow-Delete-Environment: envrm/staging'" in result.err
+    )
+    assert set(env.objects("envrm-staging")) == before
+    # The same commit with the trailer removes it.
+    env.repo.publish(
+        files("envrm", envs=("production",)),
+        "drop staging\n\nUnhazzle-Allow-Delete-Environment: envrm/staging",
+    )
     code, events, _ = env.once(cli)
     assert code == 0, [e.get("errors") for e in events if e["level"] == "error"]
     left = set(env.objects("envrm-staging"))

@@ -82,11 +82,22 @@ def test_reconcile_hand_edited_repo_follows_the_prune_rules_for_volumes(
     assert claims(env, "volhand-production") == {"cache-data"}
     cache = env.objects("volhand-production")["Deployment/cache"]["spec"]["template"]["spec"]
     assert not [v for v in cache.get("volumes", []) if "persistentVolumeClaim" in v]
-    # the app removed from an environment that stays: its volume is deleted, as prune.py says
+    # the app removed by a hand commit without the opt-in: the volume and its data are held
     env.repo.publish(render_layout(small("volhand")))
     assert env.once(cli)[0] == 0
     without_cache = small("volhand").split("\n  cache:\n")[0] + "\n"
-    env.repo.publish(render_layout(without_cache))
+    env.repo.publish(render_layout(without_cache), "remove cache")
+    result = cli(*env.args("--once"))
+    assert result.code == 2, result.err[-3000:]
+    assert "volhand/production: app 'cache' left the environment repo, but no commit allowed" in result.err
+    assert "'Unhazzle-Allow-Delete-Volume: volhand/production/cache'" in result.err
+    assert claims(env, "volhand-production") == {"cache-data"}
+    assert "Deployment/cache" not in env.objects("volhand-production")  # the rest is applied
+    assert any("no commit allowed its volume" in e for e in env.status("volhand-production")["errors"])
+    # a later commit that says so deletes it, as prune.py says
+    env.repo.publish(
+        render_layout(without_cache), "remove cache\n\nUnhazzle-Allow-Delete-Volume: volhand/production/cache"
+    )
     code, events, _ = env.once(cli)
     assert code == 0, errors(events)
     assert claims(env, "volhand-production") == set()

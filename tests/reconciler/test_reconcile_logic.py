@@ -220,9 +220,28 @@ def test_prune_keeps_what_lost_our_label_namespaces_and_volumes_of_live_apps() -
     pvc_live, pvc_gone = ref("PersistentVolumeClaim", "cache-data"), ref("PersistentVolumeClaim", "old-data")
     live = {mine: live_obj(mine), taken: live_obj(taken, ours=False), ns: live_obj(ns),
             pvc_live: live_obj(pvc_live, app="cache"), pvc_gone: live_obj(pvc_gone, app="old")}  # fmt: skip
-    result = prune.plan(frozenset(live), frozenset(), live, apps=frozenset({"cache"}))
+    result = prune.plan(
+        frozenset(live),
+        frozenset(),
+        live,
+        apps=frozenset({"cache"}),
+        scope="shop/production",
+        deletable=frozenset({"old"}),
+    )
     assert [r for r, _ in result.delete] == [pvc_gone, mine]
     assert {r for r, _ in result.keep} == {taken, ns, pvc_live}
+
+
+def test_prune_holds_a_removed_apps_volume_until_a_commit_allows_its_deletion() -> None:
+    pvc = ref("PersistentVolumeClaim", "old-data")
+    live = {pvc: live_obj(pvc, app="old")}
+    result = prune.plan(frozenset(live), frozenset(), live, apps=frozenset({"web"}), scope="shop/production")
+    assert result.delete == [] and result.keep == []
+    [(held, why)] = result.hold
+    assert held == pvc
+    assert why.startswith("shop/production: app 'old' left the environment repo, but no commit allowed")
+    assert "publish with --allow-delete-volume, or commit with the trailer " in why
+    assert "'Unhazzle-Allow-Delete-Volume: shop/production/old'" in why
 
 
 def test_prune_of_a_removed_environment_keeps_its_volumes() -> None:

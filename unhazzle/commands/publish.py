@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from unhazzle import __version__
 from unhazzle.commands.common import add_pin_digests, add_spec, compile_spec, maybe_pin
 from unhazzle.errors import UsageError
+from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, ALLOW_DELETE_VOLUME
 
 if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
@@ -141,6 +142,13 @@ def _timeout(seconds: float) -> float:
     return seconds
 
 
+# The deletions a commit allows (shared/names.py): only the flags that check what is deleted write them.
+OPT_IN_FLAGS = {
+    ALLOW_DELETE_VOLUME.lower(): "--allow-delete-volume",
+    ALLOW_DELETE_ENVIRONMENT.lower(): "--allow-delete-environment",
+}
+
+
 def _trailers(items: list[str]) -> dict[str, str]:
     trailers = {}
     for item in items:
@@ -148,6 +156,9 @@ def _trailers(items: list[str]) -> dict[str, str]:
         key, value = key.strip(), value.strip()
         if not sep or not key or not value or not key.replace("-", "").isalnum() or "\n" in value:
             raise UsageError(f"--message-trailer: '{item}' should look like {TRAILER_KEY}")
+        flag = OPT_IN_FLAGS.get(key.lower())
+        if flag:
+            raise UsageError(f"--message-trailer: {key} is written by publish itself; pass {flag}")
         trailers[key] = value
     return trailers
 

@@ -20,6 +20,12 @@ BADGE_LABEL = "unhazzle.io/badge"
 PUBLIC_LABEL = "unhazzle.io/public"
 SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"  # a new secret value restarts the app
 
+# Commit trailers by which a publish says it was told to delete data (--allow-delete-volume,
+# --allow-delete-environment): the reconciler deletes a volume claim, or a whole environment, only
+# when a commit since the last one it applied names it so (a hand commit must say so too).
+ALLOW_DELETE_VOLUME = "Unhazzle-Allow-Delete-Volume"  # PROJECT/ENVIRONMENT/APP, comma-separated
+ALLOW_DELETE_ENVIRONMENT = "Unhazzle-Allow-Delete-Environment"  # PROJECT/ENVIRONMENT, likewise
+
 MAX_NAMESPACE = 63  # a namespace name is a DNS label
 
 

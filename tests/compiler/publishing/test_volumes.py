@@ -171,6 +171,10 @@ def test_publish_refuses_to_delete_a_renamed_apps_volume_without_the_flag(cli, w
         "production: app 'cache' is removed, so its 5 GB volume and all the data on it will be deleted"
         in message
     )
+    # What the user allowed, in words the reconciler reads: it deletes no volume a commit did not name.
+    assert message.rstrip().endswith(
+        "\nUnhazzle-Allow-Delete-Volume: shop/production/cache, shop/staging/cache"
+    )
 
 
 def test_publish_refuses_to_take_a_volume_from_an_app_without_the_flag(cli, write_spec, remote):
@@ -235,6 +239,9 @@ def test_publish_removed_environment_keeps_its_volumes_so_needs_only_its_own_fla
     only_production = SMALL.replace("  staging: {}\n", "")
     result = publish(cli, write_spec, remote, only_production, "--allow-delete-environment")
     assert result.code == 0, result.err
+    message = commit_message(remote)
+    assert message.rstrip().endswith("\nUnhazzle-Allow-Delete-Environment: shop/staging")
+    assert "Unhazzle-Allow-Delete-Volume" not in message  # its volumes stay: nothing to allow
 
 
 def test_publish_help_names_the_volume_flag(cli):
@@ -346,3 +353,16 @@ def test_volume_refusals_leave_other_messages_alone():
     assert refusal_in_words(CLAIM_REF, "connection refused", desired=ASKED, live=None) is None
     assert waits_for_room(CLAIM_REF, "is forbidden: exceeded quota: unhazzle-quota")
     assert not waits_for_room(other, "is forbidden: exceeded quota: unhazzle-quota")
+
+
+@pytest.mark.parametrize(
+    ("trailer", "flag"),
+    [("Unhazzle-Allow-Delete-Volume: shop/production/cache", "--allow-delete-volume"),
+     ("unhazzle-allow-delete-environment: shop/staging", "--allow-delete-environment")],
+)  # fmt: skip
+def test_publish_writes_the_deletion_opt_ins_itself_never_from_a_message_trailer(
+    cli, write_spec, remote, trailer, flag
+):
+    result = publish(cli, write_spec, remote, SMALL, "--message-trailer", trailer)
+    assert result.code == 2 and not tip(remote)  # nothing published
+    assert f"is written by publish itself; pass {flag}" in result.err

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from unhazzle.errors import UsageError
-from unhazzle.shared.names import INDEX_FILE
+from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, INDEX_FILE
 
 Status = Literal["added", "changed", "removed"]
 # Index fields that record where a publish came from, not what runs: a new source commit with
@@ -45,6 +45,8 @@ class ChangeSet:
     summaries: dict[str, str] = field(default_factory=dict)
     # What happens to volumes and their data, in words (compiler/publishing/volumes.py), for the message.
     notes: list[str] = field(default_factory=list)
+    # The deletions the user opted into, as trailers the reconciler reads (shared/names.py).
+    opt_ins: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -115,7 +117,10 @@ def plan_changes(
         env: summarize(old_indexes.get(env), _new_index(new_files, project, env), _touched(files, env))
         for env in envs
     }
-    return ChangeSet(project=project, writes=writes, removals=removals, files=files, summaries=summaries)
+    opt_ins = {ALLOW_DELETE_ENVIRONMENT: ", ".join(f"{project}/{env}" for env in gone)} if gone else {}
+    return ChangeSet(
+        project=project, writes=writes, removals=removals, files=files, summaries=summaries, opt_ins=opt_ins
+    )
 
 
 def _env_of(path: str) -> str:

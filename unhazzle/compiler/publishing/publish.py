@@ -48,7 +48,7 @@ from unhazzle.compiler.publishing.volumes import (
     volume_changes,
 )
 from unhazzle.errors import OperationError, UsageError, printable, shortened
-from unhazzle.shared.names import INDEX_FILE
+from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
@@ -169,6 +169,7 @@ def _result(
         "Source-Repo": source.repo,
         "Unhazzle-Version": __version__,
         **options.trailers,
+        **changes.opt_ins,  # after the user's own, so no --message-trailer can forge or drop one
     }
     return PublishResult(
         repo=scrub(url),
@@ -346,7 +347,9 @@ def _changes(
     refused = refusal(volumes, allow_delete=options.allow_delete_volume, project=project)
     if refused:
         raise VolumeRefusal(refused)
-    return dataclasses.replace(changes, notes=[c.message() for c in volumes])
+    deleted = ", ".join(f"{project}/{c.environment}/{c.app}" for c in volumes if c.needs_flag)
+    opt_ins = {**changes.opt_ins, **({ALLOW_DELETE_VOLUME: deleted} if deleted else {})}
+    return dataclasses.replace(changes, notes=[c.message() for c in volumes], opt_ins=opt_ins)
 
 
 def _volume_changes(

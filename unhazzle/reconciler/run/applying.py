@@ -134,15 +134,29 @@ class Applying(Records):
     ) -> None:
         started = time.monotonic()
         old = previous.refs if previous else frozenset()
-        pruning = prune.plan(old, desired, live, apps=env.apps)
+        deletable = self._deletable_volumes(env, previous, outcome.commit, old - desired)
+        pruning = prune.plan(old, desired, live, apps=env.apps, scope=env.key, deletable=deletable)
         result = prune.execute(client, pruning, dry_run=self.options.dry_run)
         outcome.pruned = result.deleted
         outcome.errors += list(result.failed.values())
+        self._refuse(outcome, *(why for _, why in pruning.hold))
         for ref, why in pruning.keep:
             self.log.info("prune.kept", environment=env.key, object=str(ref), reason=why)
-        refs = desired | frozenset(result.failed)
+        refs = desired | frozenset(result.failed) | frozenset(ref for ref, _ in pruning.hold)
         self._write_inventory(client, Inventory(env.key, env.namespace, outcome.commit, refs), recorded)
         outcome.timings["prune_s"] = round(time.monotonic() - started, 3)
+
+    def _deletable_volumes(
+        self, env: Environment, previous: Inventory | None, commit: str, gone: frozenset[Ref]
+    ) -> frozenset[str]:
+        """The apps whose volumes the commits since the inventory last changed allowed to be
+        deleted (publish --allow-delete-volume, or a hand commit's trailer). Git is asked only
+        when a volume is about to go."""
+        if not any(ref.kind == "PersistentVolumeClaim" for ref in gone):
+            return frozenset()
+        allowed = self.source.opt_ins(previous.revision if previous else "", commit)
+        prefix = f"volume {env.key}/"
+        return frozenset(item.removeprefix(prefix) for item in allowed if item.startswith(prefix))
 
     def _with_secrets(self, env: Environment, outcome: EnvOutcome) -> list[Obj] | None:
         if env.secrets is None:

@@ -10,6 +10,7 @@ from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.sync import prune
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import namespace_refusal
+from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT
 
 
 class Removal(Applying):
@@ -25,7 +26,10 @@ class Removal(Applying):
                 continue
             outcome = EnvOutcome(inventory.environment, inventory.namespace, self.tip, removed=True)
             try:
-                self._remove(inventory, outcome)
+                if self._refuse(outcome, self._removal_refusal(inventory)):
+                    outcome.removed = False  # it stays, as it is
+                else:
+                    self._remove(inventory, outcome)
             except ClusterError as err:
                 outcome.errors.append(str(err))
             self._log_outcome(outcome)
@@ -47,3 +51,17 @@ class Removal(Applying):
         outcome.pruned, outcome.errors = result.deleted, list(result.failed.values())
         left = inventory.with_refs(frozenset(result.failed), revision=self.tip)
         self._write_inventory(client, left, inventory)
+
+    def _removal_refusal(self, inventory: Inventory) -> str:
+        """Why a folder gone from the repo does not remove its environment ("" when it does): no
+        commit since the inventory last changed said so (publish --allow-delete-environment
+        writes the trailer; a hand commit must carry it too)."""
+        key = inventory.environment
+        if f"environment {key}" in self.source.opt_ins(inventory.revision, self.tip):
+            return ""
+        return (
+            f"{key}: its folder left the environment repo, but no commit allowed the environment to "
+            f"be removed: everything of it keeps running. To remove it, publish with "
+            f"--allow-delete-environment, or commit with the trailer '{ALLOW_DELETE_ENVIRONMENT}: "
+            f"{key}'; to keep it, restore the folder"
+        )

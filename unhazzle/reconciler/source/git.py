@@ -26,6 +26,8 @@ from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.source.guard import check_manifests, parse_folder
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
 from unhazzle.shared.names import (
+    ALLOW_DELETE_ENVIRONMENT,
+    ALLOW_DELETE_VOLUME,
     APP_LABEL,
     ENVIRONMENT_FILE,
     INDEX_FILE,
@@ -180,6 +182,35 @@ class GitSource:
             tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
             tmp.replace(cached)
         return revision
+
+    def opt_ins(self, since: str, until: str) -> frozenset[str]:
+        """What the commits after `since` up to `until` allowed to be deleted, from their
+        trailers (shared/names.py): "volume PROJECT/ENV/APP" and "environment PROJECT/ENV".
+        With trusted keys, only commits signed by one of them count. Without a usable `since`
+        (a first pass, a rewritten history), `until` alone speaks."""
+        keys = {ALLOW_DELETE_VOLUME: "volume", ALLOW_DELETE_ENVIRONMENT: "environment"}
+        fmt = "%(trailers:" + ",".join(f"key={k}" for k in keys) + ",unfold,separator=%x01)"
+        fmt = f"{FORMAT}%x02{fmt}" if self.trust else f"-%x02{fmt}"
+        env = self.trust.git_env() if self.trust else None
+        span = (
+            [f"{since}..{until}"]
+            if since and _SHA.match(since) and self._has(self._local(), since)
+            else ["-1", until]
+        )
+        try:
+            out = str(self._local().git.log(f"--format={fmt}%x03", *span, "--", env=env))
+        except git.exc.GitCommandError:
+            return frozenset()
+        found = set()
+        for entry in out.split("\x03"):
+            verdict, _, trailers = entry.strip().partition("\x02")
+            if self.trust and refusal(verdict):
+                continue  # not signed by a trusted key: its word does not count
+            for trailer in filter(None, trailers.split("\x01")):
+                key, _, value = trailer.partition(":")
+                kind = keys.get(key.strip())
+                found |= {f"{kind} {item.strip()}" for item in value.split(",") if kind and item.strip()}
+        return frozenset(found)
 
     def verify(self, commit: str) -> None:
         """SignatureError unless `commit` carries a good signature by a trusted key (a no-op

@@ -4,7 +4,10 @@ still labelled as ours. Pure planning; `execute` does the deletes through the cl
 Conservative rules, each for a failure Flux and Argo CD users have met:
 - Namespaces are never deleted: that would take everything in them, ours or not.
 - A volume (PersistentVolumeClaim) is data: it is deleted only when its app was removed from an
-  environment that still exists; a removed environment keeps its volumes and namespace.
+  environment that still exists, and a commit said so (publish --allow-delete-volume writes the
+  trailer; a hand commit must carry it too). Without that it is held: kept, still listed, and
+  deleted by the first pass after a commit that says so. A removed environment keeps its volumes
+  and namespace.
 - An object that lost our label was taken over by someone: dropped from the inventory, kept.
 - A failed delete stays in the inventory and is tried again next time.
 """
@@ -15,13 +18,14 @@ from dataclasses import dataclass, field
 
 from unhazzle.reconciler.cluster.client import Client, ClusterError
 from unhazzle.reconciler.objects import Obj, Ref, is_ours, labels
-from unhazzle.shared.names import APP_LABEL, MANAGED_BY, OURS
+from unhazzle.shared.names import ALLOW_DELETE_VOLUME, APP_LABEL, MANAGED_BY, OURS
 
 
 @dataclass(frozen=True)
 class PrunePlan:
     delete: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, uid)
     keep: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, why) -- leaves the inventory
+    hold: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, why) -- kept, stays listed
 
 
 def plan(
@@ -30,19 +34,40 @@ def plan(
     live: dict[Ref, Obj | None],
     *,
     apps: frozenset[str] | None,
+    scope: str = "",
+    deletable: frozenset[str] = frozenset(),
 ) -> PrunePlan:
-    """`apps` is the environment's apps in the new revision, or None when it was removed."""
+    """`apps` is the environment's apps in the new revision, or None when it was removed.
+    `scope` is the environment ("project/environment"); `deletable`, the apps whose volumes a
+    commit allowed to be deleted."""
     result = PrunePlan()
     for ref in sorted(previous - desired):
         obj = live.get(ref)
         if obj is None:
             continue  # already gone
         why = _reason_to_keep(ref, obj, apps)
+        held = "" if why else _reason_to_hold(ref, obj, scope, deletable)
         if why:
             result.keep.append((ref, why))
+        elif held:
+            result.hold.append((ref, held))
         else:
             result.delete.append((ref, str((obj.get("metadata") or {}).get("uid", ""))))
     return result
+
+
+def _reason_to_hold(ref: Ref, obj: Obj, scope: str, deletable: frozenset[str]) -> str:
+    if ref.kind != "PersistentVolumeClaim":
+        return ""
+    app = labels(obj).get(APP_LABEL, "")
+    if app in deletable:
+        return ""
+    return (
+        f"{scope}: app '{app}' left the environment repo, but no commit allowed its volume to be "
+        f"deleted: the volume and its data are kept. To delete them, publish with "
+        f"--allow-delete-volume, or commit with the trailer '{ALLOW_DELETE_VOLUME}: {scope}/{app}'; "
+        "to keep using them, add the app back"
+    )
 
 
 def _reason_to_keep(ref: Ref, obj: Obj, apps: frozenset[str] | None) -> str:
