@@ -36,6 +36,12 @@ SERVICE_ACCOUNT = "unhazzle-app"
 APP_TEMPLATES = ("volume", "deployment", "service", "autoscaler", "disruption-budget", "ingress")
 
 
+def pull_policy(image: str) -> str:
+    """A tag can be pushed again, so it is pulled on every start and what runs after a restart is
+    what the tag names now; a digest names one image for ever, so a local copy will do."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 def _scalar(value: Any) -> str:
     """The finalizer: one YAML scalar per expression, never more."""
     if isinstance(value, Markup):
@@ -240,6 +246,7 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
     return {
         "name": app.name,
         "image": app.app.image,
+        "pull_policy": pull_policy(app.app.image),
         "port": app.app.port,
         "command": app.app.command,
         "args": app.app.args,
