@@ -36,6 +36,14 @@ SERVICE_ACCOUNT = "unhazzle-app"
 APP_TEMPLATES = ("volume", "deployment", "service", "autoscaler", "disruption-budget", "ingress")
 
 
+def as_written(value: str) -> str:
+    """*value* escaped for Kubernetes, which expands `$(NAME)` and turns `$$` into `$` in a
+    container's env values, command and args (k8s.io/kubernetes third_party/forked/golang/
+    expansion): every `$` doubled comes out as one, so the app sees exactly what the spec says.
+    Unhazzle's own references (`${apps.NAME.url}`) were already resolved by the plan."""
+    return value.replace("$", "$$")
+
+
 def pull_policy(image: str) -> str:
     """A tag can be pushed again, so it is pulled on every start and what runs after a restart is
     what the tag names now; a digest names one image for ever, so a local copy will do."""
@@ -248,8 +256,8 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "image": app.app.image,
         "pull_policy": pull_policy(app.app.image),
         "port": app.app.port,
-        "command": app.app.command,
-        "args": app.app.args,
+        "command": [as_written(part) for part in app.app.command or []],
+        "args": [as_written(part) for part in app.app.args or []],
         "labels": labels,
         "selector": selector,
         "pod_labels": pod_labels,
@@ -263,7 +271,7 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         ]
         if datadog
         else [],
-        "settings": app.settings,
+        "settings": {key: as_written(value) for key, value in app.settings.items()},
         "secrets": app.secrets,
         "secret_object": f"{app.name}-secrets",
         "sizing": sizing,
