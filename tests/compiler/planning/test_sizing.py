@@ -161,14 +161,32 @@ def test_sizing_volume_runs_exactly_one_instance_recreated():
     assert found["PersistentVolumeClaim"]["spec"]["resources"]["requests"]["storage"] == "5Gi"
 
 
-def test_sizing_volume_wins_over_more_instances_with_a_warning(cli, write_spec):
-    # CONTRACT.md: "an app with a volume runs 1 instance", even where instances asks for more.
+def test_sizing_more_instances_next_to_a_volume_is_an_error_at_the_instances_line(cli, write_spec):
+    # CONTRACT.md: "an app with a volume runs 1 instance"; what the user wrote is never silently
+    # overridden, so asking for more is an error where they asked, with what to do instead.
     spec = write_spec(MINIMAL + "    volume: {size: 5GB, path: /data}\n    instances: {min: 2, max: 3}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    line = MINIMAL.count("\n") + 2
+    assert result.err.startswith(f"{spec}:{line}:")
+    assert (
+        "apps.web.instances: max 3 is not possible for an app with a volume: its disk attaches to one"
+        in result.err
+    )
+    assert cli("plan", str(spec)).code == 2
+    # one instance, written out, is what it runs anyway: fine
+    spec = write_spec(MINIMAL + "    volume: {size: 5GB, path: /data}\n    instances: {min: 1, max: 1}\n")
     assert cli("validate", str(spec)).code == 0
-    plan = json.loads(cli("plan", str(spec), "--output", "json").out)
-    web = plan["environments"][0]["apps"][0]
-    assert web["instances"] == {"min": 1, "max": 1}
-    assert any("runs exactly 1 instance" in w["message"] for w in plan["warnings"])
+
+
+def test_sizing_more_instances_for_a_volume_app_in_one_environment_names_it(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("  production: {}\n", "  production:\n    apps:\n      web: {instances: {max: 4}}\n")
+        + "    volume: {size: 5GB, path: /data}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert "apps.web (in production).instances: max 4 is not possible for an app with a volume" in result.err
 
 
 def test_sizing_latency_sensitive_app_with_a_volume_is_warned_of_downtime(cli, write_spec):

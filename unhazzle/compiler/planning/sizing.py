@@ -113,13 +113,8 @@ def _instances(
         reasons["min_instances"] = reasons["max_instances"] = (
             "volume: an app with a volume runs exactly 1 instance (the disk attaches to one)"
         )
-        asked = [v for v in (app.instances.min, app.instances.max) if v is not None and v > 1]
-        if asked:
-            warnings.append(
-                f"has a volume, so it runs exactly 1 instance; instances {max(asked)} is not possible "
-                "(the disk attaches to one instance at a time)"
-            )
-        elif app.port and answers["latency"] == "sensitive":
+        # More instances written next to a volume is refused by validation (spec/check.py).
+        if app.port and answers["latency"] == "sensitive":
             warnings.append(
                 "latency-sensitive, yet it has a volume, so it runs a single instance: every restart "
                 "or deploy is a short downtime"

@@ -123,6 +123,7 @@ class _Checker:
         yield from self._database_refs(app, where)
         yield from self._exposure(label, app, where)
         yield from self._names(label, app, where)
+        yield from self._one_disk(label, app, where)
 
     def _references(
         self, app: dict[Any, Any], where: list[Path], *, targets: dict[Any, Any], env_name: str
@@ -199,6 +200,23 @@ class _Checker:
                     [(*w, "secrets", index) for w in where],
                     f"{label}: '{secret}' is both a setting (env) and a secret; keep one",
                 )
+
+    def _one_disk(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        """A disk attaches to one instance at a time: more instances, written out next to a volume,
+        is an error at the instances line, never silently one instance."""
+        if not isinstance(app.get("volume"), dict):
+            return
+        instances = _dict(app.get("instances"))
+        asked = {k: v for k, v in instances.items() if k in ("min", "max") and isinstance(v, int) and v > 1}
+        if asked:
+            field = "max" if "max" in asked else "min"
+            yield self.problem(
+                [(*w, "instances", field) for w in where],
+                f"{label}.instances: {field} {asked[field]} is not possible for an app with a volume: "
+                "its disk attaches to one instance at a time, so it runs exactly 1. Remove instances "
+                "(or write {min: 1, max: 1}), or keep the data outside the app (an external database, "
+                "or another app with the volume) to run more",
+            )
 
     def _ordered(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         low, high = _dict(app.get("instances")).get("min"), _dict(app.get("instances")).get("max")
