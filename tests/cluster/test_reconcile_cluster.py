@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -49,13 +50,15 @@ def test_reconcile_shop_end_to_end_then_only_changes_are_written(env: Env, cli: 
     assert env.status("e2e-production")["health"] == "healthy"
 
     code, events, _ = env.once(cli)  # nothing changed: zero writes at all, even to status
-    assert code == 0 and env.writes() == []
+    lease = [p for _, p in env.writes() if "/leases/" in p]
+    assert code == 0 and [w for w in env.writes() if "/leases/" not in w[1]] == []
+    assert len(lease) == 2  # only the leader lease: taken before the pass, handed back after it
     assert _events(events, "reconcile.pass")[0]["writes"] == 0
 
     env.repo.publish(files("e2e", envs=("production", "staging"), edit=("shop-web:1.4.2", "shop-web:1.4.3")))
     code, events, _ = env.once(cli)
     assert code == 0, events
-    written = {p.split("?")[0] for m, p in env.writes() if "unhazzle-status" not in p}
+    written = {p.split("?")[0] for m, p in env.writes() if "unhazzle-status" not in p and "/leases/" not in p}
     assert written == {f"/apis/apps/v1/namespaces/e2e-{e}/deployments/web" for e in ("production", "staging")}
 
 
@@ -122,7 +125,8 @@ def test_reconcile_new_commit_interrupts_a_health_wait(env: Env) -> None:
             "wait",
             drop_app="cache",
             edit=("      CACHE_URL: redis://${apps.cache.host}:${apps.cache.port}\n", ""),
-        )
+        ),
+        "drop cache\n\nUnhazzle-Allow-Delete-Volume: wait/production/cache",  # as publish would say
     )
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
@@ -372,10 +376,38 @@ def test_reconcile_two_replicas_elect_one_leader_and_fail_over(env: Env, cli: Ca
     assert '"event": "standby"' in err and '"event": "leader"' in err
 
 
-def _holder(env: Env, *, within: float, other_than: str = "") -> str:
+def test_reconcile_once_never_writes_while_another_replica_leads(env: Env, cli: Callable[..., Any]) -> None:
+    env.cluster.kubectl("create", "namespace", "lease-once", check=False)
+    env.repo.publish(files("leads"))
+    lease = ("--lease-namespace", "lease-once", "--lease-duration", "3")
+    # The leading loop talks to the cluster directly: the proxy counts what --once sends.
+    argv = [sys.executable, "-m", "unhazzle", *env.args("--interval", "1", *lease, "--identity", "replica-a")]
+    argv[argv.index(str(env.kubeconfig))] = str(env.cluster.kubeconfig)
+    loop = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _holder(env, within=30, namespace="lease-once") == "replica-a"
+        env.requests.clear()
+        result = cli(*env.args("--once", *lease))
+        assert result.code == 1, result.err[-2000:]
+        assert (
+            "another reconciler (replica-a) holds the leader lease and keeps renewing it; nothing was applied"
+            in result.err
+        )
+        assert env.writes() == []  # not even the lease: it only looked
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        loop.communicate(timeout=30)
+    # Without the lease's namespace: said at once, not a silent standby.
+    started = time.monotonic()
+    result = cli(*env.args("--once", "--lease-namespace", "no-such-place"))
+    assert result.code == 1 and time.monotonic() - started < 30
+    assert "the namespace 'no-such-place' of the leader lease does not exist" in result.err
+
+
+def _holder(env: Env, *, within: float, other_than: str = "", namespace: str = "lease-test") -> str:
     def current() -> str:
         out = env.cluster.kubectl(
-            "get", "lease", "unhazzle-reconciler", "-n", "lease-test", "-o", "json", check=False
+            "get", "lease", "unhazzle-reconciler", "-n", namespace, "-o", "json", check=False
         )
         return str(json.loads(out.stdout)["spec"].get("holderIdentity", "")) if out.returncode == 0 else ""
 

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         webhook=args.webhook,
         webhook_secret=secret,
         cache_dir=args.cache_dir,
-        leader_election=not (args.no_leader_election or args.once or args.dry_run),
+        leader_election=not (args.no_leader_election or args.dry_run),
         lease_namespace=args.lease_namespace,
         lease_duration=args.lease_duration,
         identity=args.identity or os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}",

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.devcluster import metrics as devmetrics
+from unhazzle.shared.names import MANAGED_BY, OURS, PLATFORM_NAMESPACE
 
 # Must match tests/cluster/versions.env (a test checks): the cache is keyed by this version.
 K8S_VERSION = "v1.35.4"
@@ -675,6 +676,14 @@ def _storage_class(s: ClusterState) -> None:
     _create(s, "/apis/storage.k8s.io/v1/storageclasses", body, "the StorageClass")
 
 
+def _platform_namespace(s: ClusterState) -> None:
+    """Where the reconciler keeps its leader lease, as the install manifests make it in a real
+    cluster (`unhazzle reconciler manifests`): without it every reconcile would wait, leaderless."""
+    body = {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": PLATFORM_NAMESPACE, "labels": {MANAGED_BY: OURS}}}  # fmt: skip
+    _create(s, "/api/v1/namespaces", body, f"the namespace {PLATFORM_NAMESPACE}")
+
+
 def _create(s: ClusterState, collection: str, body: dict[str, Any], what: str) -> None:
     """Create *body* unless it exists (a restarted plane keeps its objects in etcd)."""
     status, reply = api_request(s, "POST", collection, body)
@@ -728,6 +737,7 @@ def up(
             _start_control_plane(s, tie_to_parent)
             _wait_workers(s, nodes, timeout)
             _storage_class(s)
+            _platform_namespace(s)
             return s
         except DevClusterError as err:
             down(d)

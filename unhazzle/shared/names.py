@@ -36,7 +36,8 @@ def namespace_for(project: str, environment: str) -> str:
 
 # Namespaces a project environment must never land in: Kubernetes reserves kube-*, and the
 # shared cluster's own parts run in these (the reconciler, the ingress controller, cert-manager).
-PLATFORM_NAMESPACES = frozenset({"unhazzle-system", "ingress-nginx", "cert-manager"})
+PLATFORM_NAMESPACE = "unhazzle-system"  # the reconciler's own: its Deployment and leader lease
+PLATFORM_NAMESPACES = frozenset({PLATFORM_NAMESPACE, "ingress-nginx", "cert-manager"})
 
 
 def reserved(namespace: str) -> bool:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from unhazzle.reconciler.cluster.client import Client, ClusterError, Conflict
+from unhazzle.reconciler.cluster.client import Client, ClusterError, Conflict, NotFound
 from unhazzle.reconciler.objects import Obj, Ref
 
 
@@ -44,6 +44,7 @@ class LeaderElector:
         self._leading_until = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.problem = ""  # why the lease could not be read or written, in words ("" when it could)
 
     def is_leader(self) -> bool:
         return time.monotonic() < self._leading_until
@@ -61,17 +62,42 @@ class LeaderElector:
             self._release()
 
     def _run(self) -> None:
+        if self.is_leader():  # just acquired (`acquire`): the next renewal is due in renew_every
+            self._stop.wait(self.options.renew_every)
         while not self._stop.is_set():
             self.try_acquire_or_renew()
             self._stop.wait(self.options.renew_every if self.is_leader() else self.options.renew_every / 2)
+
+    def acquire(self, stop: threading.Event) -> bool:
+        """Become the leader before one pass (`--once`): at once when nobody holds the lease,
+        else after its holder has been silent for a whole lease duration; False when another
+        replica keeps renewing it (or the lease cannot be written: `problem` says why)."""
+        deadline = time.monotonic() + self.options.duration + self.options.renew_every
+        while not self.try_acquire_or_renew():
+            if self.problem or time.monotonic() >= deadline or stop.wait(self.options.renew_every / 2):
+                return False  # a lease it cannot use is not worth waiting for
+        return True
+
+    def holder(self) -> str:
+        """Who holds the lease as last seen ("" when nobody or not yet read)."""
+        return self._seen[0] if self._seen and self._seen[0] != self.identity else ""
 
     def try_acquire_or_renew(self) -> bool:
         started = time.monotonic()
         try:
             lease = self._client.get(self._ref)
             won = self._create() if lease is None else self._update(lease, started)
-        except ClusterError:
+        except NotFound:
+            self.problem = (
+                f"the namespace '{self.options.namespace}' of the leader lease does not exist: install "
+                "the reconciler (`unhazzle reconciler manifests | kubectl apply -f -` creates it), "
+                "pass --lease-namespace, or --no-leader-election when only one reconciler runs"
+            )
+            return self.is_leader()
+        except ClusterError as err:
+            self.problem = f"the leader lease cannot be read or written: {err}"
             return self.is_leader()  # a leader keeps leading until its own deadline runs out
+        self.problem = ""
         self._leading_until = started + self.options.duration if won else 0.0
         return won
 

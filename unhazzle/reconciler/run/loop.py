@@ -14,8 +14,28 @@ from unhazzle.reconciler.run.state import EnvOutcome
 
 
 def run_once(rec: Reconciler) -> int:
-    """One pass and a health wait: 0 when every environment converged and is healthy."""
-    rec.poll()
+    """One pass and a health wait: 0 when every environment converged and is healthy. With
+    leader election, only as the leader: a pass never writes while another replica leads."""
+    rec.poll()  # what to apply, and what may not be, is known before the cluster is asked
+    if rec.leader is None or not rec.good:
+        return _once(rec)
+    if not rec.leader.acquire(rec.stop):
+        holder = rec.leader.holder()
+        why = rec.leader.problem or (
+            f"another reconciler ({holder or 'unknown'}) holds the leader lease and keeps renewing it; "
+            "nothing was applied. Stop it first, or pass --no-leader-election to apply anyway"
+        )
+        rec.log.error("leader.not_acquired", error=why)
+        print(f"unhazzle reconcile: {why}", file=sys.stderr)
+        return 1
+    rec.leader.start()  # renewed through the pass and the health wait, handed back at the end
+    try:
+        return _once(rec)
+    finally:
+        rec.leader.stop()
+
+
+def _once(rec: Reconciler) -> int:
     if not rec.good:
         rec.log.error("reconcile.nothing", error=rec.source_error or "no environment to apply")
         return _exit_code(rec, ok=False)
@@ -59,7 +79,9 @@ def run_loop(rec: Reconciler) -> int:
             leading = rec.leader is None or rec.leader.is_leader()
             if leading != was_leader:
                 rec.log.info(
-                    "leader" if leading else "standby", identity=rec.leader.identity if rec.leader else ""
+                    "leader" if leading else "standby",
+                    identity=rec.leader.identity if rec.leader else "",
+                    **_standby_reason(rec, leading),
                 )
                 if rec.metrics:
                     rec.metrics.leader.set(1 if leading else 0)
@@ -79,6 +101,16 @@ def run_loop(rec: Reconciler) -> int:
             rec.leader.stop()
     rec.log.info("stopped")
     return 0
+
+
+def _standby_reason(rec: Reconciler, leading: bool) -> dict[str, str]:
+    """What a standby replica waits for, in words: a live leader, or a lease it cannot use."""
+    if leading or rec.leader is None:
+        return {}
+    if rec.leader.problem:
+        return {"reason": rec.leader.problem}
+    holder = rec.leader.holder()
+    return {"reason": f"{holder} leads; taking over if it stops renewing"} if holder else {}
 
 
 def _steady_pass(rec: Reconciler) -> bool:
@@ -109,13 +141,17 @@ def _pass(rec: Reconciler) -> list[EnvOutcome]:
     outcomes = rec.reconcile()
     elapsed = time.monotonic() - started
     result = "error" if any(o.errors for o in outcomes) or rec.source_error else "ok"
+    cut_short = rec.leader is not None and not rec.leader.is_leader()
+    if cut_short:
+        result = "interrupted"  # lost the lease mid-pass: what was applied stays; the new leader goes on
     if rec.metrics:
         rec.metrics.reconciles.labels(result).inc()
         rec.metrics.duration.observe(elapsed)
-    rec.log.info(
+    (rec.log.error if result != "ok" else rec.log.info)(
         "reconcile.pass",
         commit=rec.tip,
         result=result,
+        **({"reason": "lost the leader lease; the new leader carries on"} if cut_short else {}),
         environments=len(outcomes),
         writes=rec.client.writes() - writes_before,
         requests=dict(rec.client.requests),
