@@ -334,7 +334,9 @@ def test_revision_of_the_shop_example_parses_with_namespaces_first() -> None:
       "outside the environment's namespace"),
      ({"_environment.yaml": "kind: [", "web.yaml": ""}, "not valid YAML"),
      ({"_environment.yaml": "- just\n- a list\n"}, "not a Kubernetes object"),
-     ({"_environment.yaml": "apiVersion: v1\nkind: ClusterRole\nmetadata: {name: admin}\n"}, "no namespace"),
+     ({"_environment.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"}, "no namespace"),
+     ({"_environment.yaml": NS + "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: admin}\n"},
+      "ClusterRole/-/admin: refused: rbac.authorization.k8s.io/v1 ClusterRole is not a kind Unhazzle manages here"),
      ({"_environment.yaml": NS, "_secrets.json": "{"}, "not a valid secrets"),
      ({"_environment.yaml": NS, "_index.json": "[]"}, "not a valid index")],
 )  # fmt: skip

@@ -136,7 +136,9 @@ def _shape(body: Any) -> str:
     meta = body.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
         return f"{body['kind']}: metadata.name is missing"
-    if body["kind"] != "Namespace" and not isinstance(meta.get("namespace"), str):
+    allowed = (body["apiVersion"], body["kind"]) in ALLOWED_KINDS
+    if allowed and body["kind"] != "Namespace" and not isinstance(meta.get("namespace"), str):
+        # (a kind not allowed at all is refused as such by the checks that follow)
         return f"{body['kind']}/{meta['name']} has no namespace (only a Namespace may be cluster-wide)"
     return ""
 
