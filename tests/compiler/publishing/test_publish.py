@@ -115,6 +115,25 @@ def test_publish_message_names_what_changed(cli, remote, write_spec):
     assert commit_count(remote) == 2
 
 
+def test_publish_message_tells_a_secret_rotation_from_a_settings_change(cli, remote, write_spec):
+    _, recipient = generate_identity()
+    spec = write_spec(spec_text(secrets=("SESSION_KEY",), recipient=recipient))
+    for value in ("first", "rotated"):
+        values = {"SESSION_KEY": value}
+        set_secrets(
+            compile_file(spec), spec, app="web", environment="production", values=values, today="2026-12-05"
+        )
+        assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    assert commit_message(remote).splitlines()[0] == "shop/production: web secret values changed"
+    write_spec(
+        spec_text(secrets=("SESSION_KEY",), recipient=recipient).replace(
+            "    port: 8080\n", "    port: 8080\n    env: {MODE: fast}\n"
+        )
+    )
+    assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    assert commit_message(remote).splitlines()[0] == "shop/production: web settings changed"
+
+
 def test_publish_message_names_image_and_app_changes(cli, remote, write_spec):
     spec = write_spec(spec_text())
     cli("publish", str(spec), "--to", url(remote))

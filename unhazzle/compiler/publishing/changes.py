@@ -236,6 +236,14 @@ def _app_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
         notes.append(f"{name} {before} -> {after} instance{'' if after == '1' else 's'}")
     if old.get("image") != new.get("image"):
         notes.append(f"{name} image {_short(old.get('image'))} -> {_short(new.get('image'))}")
+    # Indexes written before these fingerprints have neither: then the touched files speak.
+    # (A secret added or removed is said by name count, +1 secret: its values changing is not news.)
+    same_secrets = old.get("secrets") == new.get("secrets")
+    for key, words in (("settings_sha256", "settings"), ("secrets_checksum", "secret values")):
+        if key == "secrets_checksum" and not same_secrets:
+            continue
+        if old.get(key) is not None and new.get(key) is not None and old.get(key) != new.get(key):
+            notes.append(f"{name} {words} changed")
     return notes
 
 

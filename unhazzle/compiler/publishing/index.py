@@ -6,6 +6,7 @@ Pure: rendered files and the plan in, a JSON-ready dict (or its exact text) out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ def build_index(
                 "image": app.app.image,
                 "instances": {"min": app.sizing.min_instances, "max": app.sizing.max_instances},
                 "secrets": list(app.secrets),
+                # Fingerprints only, so a commit message can tell a setting from a secret value
+                # changing: never a value, never ciphertext.
+                "settings_sha256": _fingerprint(app.settings),
+                "secrets_checksum": app.secrets_checksum or "",
             }
             for app in sorted(env.apps, key=lambda a: a.name)
         },
@@ -149,3 +154,7 @@ def project_files(
             {f"{plan.project}/{env.name}/{name}": text.encode("utf-8") for name, text in own.items()}
         )
     return dict(sorted(files.items()))
+
+
+def _fingerprint(settings: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode("utf-8")).hexdigest()
