@@ -6,6 +6,8 @@ our fault proxy, at the HTTP level, independently of the reconciler's own counte
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import signal
 import subprocess
@@ -25,7 +27,6 @@ from tests.support.envrepo import ROOT, SHOP, beyond_any_machine, files, render_
 from tests.support.reconcile import Env
 from tests.support.signing import ssh_key
 from unhazzle.devcluster.cluster import free_port
-from unhazzle.reconciler.run.webhook import SIGNATURE_HEADER, sign
 from unhazzle.reconciler.sync.ownership import owner_labels
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -426,11 +427,14 @@ def _wait_for(check: Callable[[], bool], timeout: float) -> None:
 
 
 class _Hook(BaseHTTPRequestHandler):
-    got: list[tuple[bytes, str]] = []  # noqa: RUF012
+    """A receiver written from the docs (docs/observability.md, Webhooks) alone."""
+
+    got: list[tuple[bytes, str, str]] = []  # noqa: RUF012
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).got.append((body, self.headers[SIGNATURE_HEADER]))
+        got = (body, self.headers["X-Unhazzle-Timestamp"], self.headers["X-Unhazzle-Signature"])
+        type(self).got.append(got)
         self.send_response(200)
         self.end_headers()
 
@@ -456,9 +460,13 @@ def test_reconcile_loop_serves_metrics_and_signs_webhooks(env: Env, tmp_path: Pa
         _, log = proc.communicate(timeout=30)
         server.shutdown()
         print(log[-6000:])  # shown by pytest only when the test fails: what the reconciler saw
-    body, signature = _Hook.got[0]
-    assert signature == sign(b"s3cret", body)
-    assert json.loads(body)["event"] == "deploy.succeeded"
+    body, timestamp, signature = _Hook.got[0]
+    wanted = hmac.new(b"s3cret", timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(signature, f"sha256={wanted}")
+    assert abs(int(timestamp) - time.time()) < 300  # recent: not a replay
+    payload = json.loads(body)
+    assert payload["type"] == "deploy.succeeded" and payload["format"] == 1
+    assert (payload["project"], payload["environment"]) == ("hooks", "production")
     for name in ("unhazzle_reconcile_total", "unhazzle_reconcile_duration_seconds",
                  "unhazzle_objects_applied_total", "unhazzle_objects_pruned_total",
                  "unhazzle_drift_corrections_total", "unhazzle_last_applied_revision"):  # fmt: skip

@@ -25,7 +25,7 @@ from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.state import EnvOutcome, LoopOptions
 from unhazzle.reconciler.run.telemetry import Log
-from unhazzle.reconciler.run.webhook import SIGNATURE_HEADER, Webhook, sign
+from unhazzle.reconciler.run.webhooks import Webhook, event
 from unhazzle.reconciler.source import guard
 from unhazzle.reconciler.source.git import (
     GitSource,
@@ -422,12 +422,14 @@ def _folder() -> dict[str, str]:
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[bytes, str]] = []  # noqa: RUF012
+    received: list[tuple[bytes, str, str]] = []  # noqa: RUF012
     fail_first = 0
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((body, self.headers[SIGNATURE_HEADER]))
+        type(self).received.append(
+            (body, self.headers["X-Unhazzle-Timestamp"], self.headers["X-Unhazzle-Signature"])
+        )
         if len(type(self).received) <= type(self).fail_first:
             self.send_response(503)
         else:
@@ -449,13 +451,18 @@ def receiver() -> Iterator[str]:
 
 
 def test_webhook_is_signed_and_retried_until_delivered(receiver: str) -> None:
-    hook = Webhook(receiver, b"key", first_delay=0.05)
-    hook.send({"event": "deploy.succeeded", "environment": "shop/production"})
+    hook = Webhook(receiver, "key", backoff=0.05)
+    hook.send(event("deploy.succeeded", project="shop", environment="production", message="healthy"))
     hook.drain()
     assert len(_Receiver.received) == 3  # two 503s, then delivered
-    body, signature = _Receiver.received[-1]
-    assert signature == "sha256=" + hmac.new(b"key", body, hashlib.sha256).hexdigest() == sign(b"key", body)
-    assert json.loads(body)["event"] == "deploy.succeeded"
+    # As the docs say a receiver checks it: HMAC-SHA256 with the secret over TIMESTAMP "." body.
+    body, timestamp, signature = _Receiver.received[-1]
+    assert (
+        signature
+        == "sha256=" + hmac.new(b"key", timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    )
+    assert json.loads(body)["type"] == "deploy.succeeded"
+    assert [d.ok for d in hook.deliveries] == [True]
 
 
 def test_install_manifests_are_narrow_and_complete() -> None:

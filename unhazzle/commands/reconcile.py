@@ -45,7 +45,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--context", metavar="NAME", help="the kubeconfig context to use")
     p.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics")
     p.add_argument("--webhook", metavar="URL", help="POST deploy results here (JSON, signed)")
-    p.add_argument("--webhook-secret-file", metavar="FILE", help="the key that signs webhook bodies")
+    p.add_argument(
+        "--webhook-secret-file",
+        metavar="FILE",
+        help="the key that signs webhook bodies (for --webhook-format datadog: the Datadog API key)",
+    )
+    p.add_argument(
+        "--webhook-format",
+        choices=("json", "slack", "datadog"),
+        default="json",
+        help="json (signed, documented in the docs), slack (an incoming webhook) or datadog (its Events API)",
+    )
     p.add_argument("--secrets-key-file", type=Path, metavar="FILE", help="age key that opens _secrets.json")
     p.add_argument(
         "--trusted-signers",
@@ -140,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_addr=args.metrics_addr,
         webhook=args.webhook,
         webhook_secret=secret,
+        webhook_format=args.webhook_format,
         cache_dir=args.cache_dir,
         leader_election=not (args.no_leader_election or args.dry_run),
         lease_namespace=args.lease_namespace,

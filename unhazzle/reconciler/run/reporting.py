@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from unhazzle.reconciler.run import webhooks
 from unhazzle.reconciler.run.records import Records
 from unhazzle.reconciler.run.state import EnvOutcome, State
 from unhazzle.reconciler.sync import status
@@ -71,7 +72,15 @@ class Reporting(Records):
         if not verdict or self.notified.get(outcome.key) == (outcome.commit, verdict):
             return
         self.notified[outcome.key] = (outcome.commit, verdict)
-        self.webhook.send({"event": f"deploy.{verdict}", **{k: v for k, v in new.__dict__.items()}})
+        project, _, environment = outcome.key.partition("/")
+        message = "; ".join(new.errors) or ("removed" if new.health == "removed" else f"{new.health}")
+        status = {k: v for k, v in new.__dict__.items() if k not in ("environment", "errors")}
+        self.webhook.send(
+            webhooks.event(
+                f"deploy.{verdict}", project=project, environment=environment, message=message,
+                errors=new.errors, **status,
+            )
+        )  # fmt: skip
 
 
 def print_dry_run(rec: State, outcomes: list[EnvOutcome]) -> None:

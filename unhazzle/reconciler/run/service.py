@@ -18,7 +18,7 @@ from unhazzle.reconciler.run.loop import run_loop, run_once
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.state import LoopOptions
 from unhazzle.reconciler.run.telemetry import Log, Metrics
-from unhazzle.reconciler.run.webhook import Webhook
+from unhazzle.reconciler.run.webhooks import Format, Webhook
 from unhazzle.reconciler.source.git import GitSource, NoSuchBranch, NoSuchRepo, SourceError
 from unhazzle.reconciler.source.signatures import load as load_trust
 from unhazzle.reconciler.sync.secrets import Decryptor
@@ -39,6 +39,7 @@ class Settings:
     metrics_addr: str | None
     webhook: str | None
     webhook_secret: bytes | None
+    webhook_format: Format
     cache_dir: Path
     leader_election: bool
     lease_namespace: str
@@ -100,12 +101,19 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
         options,
         log=log,
         metrics=metrics,
-        webhook=Webhook(settings.webhook, settings.webhook_secret or b"") if settings.webhook else None,
+        webhook=_webhook(settings),
         decrypt=decryptor(settings.secrets_key_file),
         leader=leader,
         stop=stop,
         tenancy=Tenancy(client, impersonate=settings.impersonate, dry_run=settings.dry_run),
     )
+
+
+def _webhook(settings: Settings) -> Webhook | None:
+    if not settings.webhook:
+        return None
+    secret = (settings.webhook_secret or b"").decode("utf-8", errors="replace")
+    return Webhook(settings.webhook, secret, settings.webhook_format)
 
 
 def check_source(source: GitSource, *, once: bool) -> None:

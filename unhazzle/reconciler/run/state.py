@@ -15,7 +15,7 @@ from unhazzle.reconciler.cluster.client import Client
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.run.leader import LeaderElector
 from unhazzle.reconciler.run.telemetry import Log, Metrics
-from unhazzle.reconciler.run.webhook import Webhook
+from unhazzle.reconciler.run.webhooks import Webhook
 from unhazzle.reconciler.source.git import Environment, GitSource
 from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.reconciler.sync import status

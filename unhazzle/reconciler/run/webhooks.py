@@ -1,7 +1,10 @@
 """Webhooks: tell another system that a deploy started, succeeded or failed, or that an app's
-instances keep crashing. One small API for the reconciler:
+instances keep crashing. The one webhook implementation: the reconciler sends through `Webhook`
+(`reconcile --webhook URL --webhook-secret-file F --webhook-format json|slack|datadog`):
 
     send_event(url, secret, event, attempts=5, backoff=0.5, format="json") -> Delivery
+    Webhook(url, secret, format).send(event)  # in the background: a slow receiver never
+                                              # delays a reconcile; drain() before exit
 
 Formats (payloads documented in the README):
 - ``json``: our event, signed: ``X-Unhazzle-Signature: sha256=HEX``, HEX = HMAC-SHA256 with the
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -206,3 +210,29 @@ def crash_looping_events(report: dict[str, Any]) -> list[dict[str, Any]]:
                     ))  # fmt: skip
                     break
     return found
+
+
+class Webhook:
+    """Deliveries in the background, so a slow or dead receiver never delays a reconcile."""
+
+    def __init__(self, url: str, secret: str, fmt: Format = "json", *, backoff: float = 0.5) -> None:
+        self.url, self.format = url, fmt
+        self._secret, self._backoff = secret, backoff
+        self._threads: list[threading.Thread] = []
+        self.deliveries: list[Delivery] = []  # what came of each, for the log and the tests
+
+    def send(self, ev: dict[str, Any]) -> None:
+        thread = threading.Thread(target=self._deliver, args=(ev,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait for deliveries in flight (before exit, with --once)."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _deliver(self, ev: dict[str, Any]) -> None:
+        self.deliveries.append(
+            send_event(self.url, self._secret, ev, backoff=self._backoff, format=self.format)
+        )
