@@ -282,6 +282,19 @@ def test_reconcile_manual_edit_is_healed_but_instance_count_is_not_fought(
     assert len(patches) == 1 and "force=true" in patches[0] and "fieldManager=unhazzle" in patches[0]
 
 
+def test_reconcile_an_object_deleted_by_hand_is_made_again_and_counted_as_drift(
+    env: Env, cli: Callable[..., Any]
+) -> None:
+    env.repo.publish(files("again"))
+    assert env.once(cli)[0] == 0
+    env.cluster.kubectl("delete", "service", "web", "-n", "again-production")
+    code, events, _ = env.once(cli)
+    assert code == 0, events
+    assert "Service/web" in env.objects("again-production")
+    assert _events(events, "environment.reconciled")[0]["drift_corrected"] == 1
+    assert env.status("again-production")["drift_corrected"] == 1
+
+
 def test_reconcile_loop_skips_proved_objects_but_heals_every_later_edit(env: Env) -> None:
     """A running loop remembers what it proved up to date (apply.Verified): its passes write
     nothing, yet an edit made after that proof -- metadata only, then the spec -- is still healed,

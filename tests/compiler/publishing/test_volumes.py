@@ -159,7 +159,7 @@ def test_publish_refuses_to_delete_a_renamed_apps_volume_without_the_flag(cli, w
     assert refused.err.splitlines() == [
         f"shop/{env}: app 'cache' is removed, so its 5 GB volume and all the data on it will be deleted; "
         "it looks renamed to 'redis', but the data does not follow a new name: to keep it, keep the name "
-        "'cache'; pass --allow-delete-volume to do that"
+        "'cache'; to delete it all the same, pass --allow-delete-volume"
         for env in ("production", "staging")
     ]
     assert tip(remote) == before and "Traceback" not in refused.err

@@ -142,7 +142,11 @@ def refusal(changes: list[VolumeChange], *, allow_delete: bool, project: str = "
     where = f"{project}/" if project else ""
     lines = [f"{where}{c.message()}" for c in changes if c.impossible]
     if not allow_delete:
-        lines += [f"{where}{c.message()}; pass {DELETE_FLAG} to do that" for c in changes if c.needs_flag]
+        lines += [
+            f"{where}{c.message()}; to delete it all the same, pass {DELETE_FLAG}"
+            for c in changes
+            if c.needs_flag
+        ]
     return lines
 
 

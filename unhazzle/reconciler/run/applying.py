@@ -4,6 +4,7 @@ environment's own identity, then prune what its inventory lists and the revision
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from unhazzle.reconciler.cluster.client import Client, ClusterError
 from unhazzle.reconciler.objects import Obj, Ref, stage
@@ -112,7 +113,13 @@ class Applying(Records):
         recorded = self._write_inventory(
             tenant, Inventory(env.key, env.namespace, outcome.commit, union), previous, keep_revision=True
         )
-        outcome.changes += apply_objects(tenant, [o for o in objects if stage(o) > 0], live, options)
+        changes = apply_objects(tenant, [o for o in objects if stage(o) > 0], live, options)
+        # An object this environment had applied, deleted by hand and now made again: drift healed.
+        recorded_before = previous.refs if previous else frozenset()
+        outcome.changes += [
+            replace(c, drift=True) if c.action == "created" and c.ref in recorded_before else c
+            for c in changes
+        ]
         return None if self._failed(outcome) else (tenant, recorded)
 
     def _failed(self, outcome: EnvOutcome) -> bool:

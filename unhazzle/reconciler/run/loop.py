@@ -137,7 +137,7 @@ def _assess_quietly(rec: Reconciler, outcome: EnvOutcome) -> None:
 
 def _pass(rec: Reconciler) -> list[EnvOutcome]:
     started, cpu = time.monotonic(), time.process_time()
-    writes_before = rec.client.writes()
+    writes_before, requests_before = rec.client.writes(), dict(rec.client.requests)
     outcomes = rec.reconcile()
     elapsed = time.monotonic() - started
     result = "error" if any(o.errors for o in outcomes) or rec.source_error else "ok"
@@ -154,7 +154,11 @@ def _pass(rec: Reconciler) -> list[EnvOutcome]:
         **({"reason": "lost the leader lease; the new leader carries on"} if cut_short else {}),
         environments=len(outcomes),
         writes=rec.client.writes() - writes_before,
-        requests=dict(rec.client.requests),
+        requests={
+            k: n - requests_before.get(k, 0)
+            for k, n in rec.client.requests.items()
+            if n > requests_before.get(k, 0)
+        },
         duration_s=round(elapsed, 3),
         cpu_s=round(time.process_time() - cpu, 3),  # all threads; on a busy machine wall time misleads
     )
