@@ -324,6 +324,25 @@ def test_status_reads_the_reconcilers_record() -> None:
     ]
 
 
+def test_status_counts_applied_from_the_apply_and_never_calls_a_refused_revision_deploying() -> None:
+    snap = snapshot()
+    snap.reconciler = {"status.json": json.dumps({
+        "environment": "shop/production", "namespace": "shop-production", "revision": "aaaa1111bbbb2222",
+        "wanted_revision": "cccc3333dddd4444", "health": "healthy", "waiting": [],
+        "errors": ["shop/production/web.yaml:3:1: error: Service/shop-production/web: refused: Service type NodePort"],
+        "updated_at": ts(1), "applied_at": ts(40),
+    })}  # fmt: skip
+    env = overview.environment_report(snap, name="production", badge="production", apps=["cache"], now=NOW)
+    lines = overview.text(overview.report("shop", [env], now=NOW), now=NOW)
+    assert (
+        lines[1] == "  deploy: revision aaaa1111bbbb, applied 40 min ago"
+    )  # not when the status was written
+    assert not any("deploying" in line for line in lines)
+    assert (
+        "  latest revision refused, nothing of it applied; fix these files in the environment repo:" in lines
+    )
+
+
 def test_status_watch_redraws_survives_blips_and_ctrl_c_exits_0(
     write_spec: Callable[[str], Path], tmp_path: Path
 ) -> None:

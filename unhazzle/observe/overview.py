@@ -275,12 +275,12 @@ def _deploy_lines(deploy: dict[str, Any] | None, *, now: datetime) -> list[str]:
     when = words.ago(words.parse_time(deploy.get("applied_at")), now) if deploy.get("applied_at") else ""
     lines = [f"  deploy: {what}{', applied ' + when if when else ''}"]
     wanted = deploy.get("wanted_revision")
-    if wanted and wanted != deploy.get("revision"):
+    refused = [e for e in deploy.get("errors") or [] if LOCATED.match(e)]
+    if wanted and wanted != deploy.get("revision") and not refused:  # a refused one is not on its way
         waiting = "; ".join(words.scrub(str(w)) for w in deploy.get("waiting") or [])
         lines.append(
             f"  deploying revision {str(wanted)[:12]}" + (f", waiting for {waiting}" if waiting else "")
         )
-    refused = [e for e in deploy.get("errors") or [] if LOCATED.match(e)]
     other = [e for e in deploy.get("errors") or [] if not LOCATED.match(e)]
     if other:
         lines.append(f"  reconciler failing: {'; '.join(words.scrub(e) for e in other)}")

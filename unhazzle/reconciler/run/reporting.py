@@ -23,7 +23,13 @@ class Reporting(Records):
             if old is not None:
                 new = replace(new, drift_corrected=old.drift_corrected + outcome.drift)
                 if not (outcome.applied or outcome.pruned):  # `applied`/`pruned` describe the last change
-                    new = replace(new, applied=old.applied, pruned=old.pruned, timings_s=old.timings_s)
+                    new = replace(
+                        new,
+                        applied=old.applied,
+                        pruned=old.pruned,
+                        timings_s=old.timings_s,
+                        applied_at=old.applied_at if new.revision == old.revision else new.applied_at,
+                    )
             if old is None or old.essence() != new.essence():
                 if not self._write_status(new):
                     continue  # not remembered as written: the next pass tries again
@@ -46,7 +52,8 @@ class Reporting(Records):
             objects=len(outcome.changes),
             applied=outcome.applied,
             pruned=len(outcome.pruned),
-            updated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            updated_at=(now := datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            applied_at=now if applied else (previous.applied_at if previous else ""),
             timings_s=outcome.timings,
         )
 

@@ -26,6 +26,7 @@ class EnvStatus:
     applied: int = 0  # objects created or configured by the last change
     pruned: int = 0  # objects deleted by the last change
     updated_at: str = ""  # when this status last changed (UTC, ISO 8601)
+    applied_at: str = ""  # when the last change was applied: what "applied 5 min ago" counts from
     timings_s: dict[str, float] = field(default_factory=dict)
 
     def essence(self) -> dict[str, Any]:
