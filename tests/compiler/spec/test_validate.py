@@ -210,3 +210,24 @@ def test_validate_instance_bigger_than_a_server_fails(cli, write_spec):
         f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU is more than one cx33 server has (4 vCPU and "
         "8 GB), and an instance runs on one server; use a smaller size and more instances",
     ]
+
+
+def test_validate_says_what_people_bringing_other_habits_meant(cli, write_spec):
+    # Shapes from Kubernetes and other platforms: a bare instance count, millicores, an app that
+    # is not there. Each says what to write instead, at the line of the mistake.
+    spec = write_spec(
+        MINIMAL
+        + "    instances: 3\n    size: {cpu: 500m}\n    env:\n      API: ${apps.backend.url}\n"
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert lines[0].endswith(
+        "error: apps.web.instances: must be a mapping (key: value), not 3; "
+        "for exactly 3, write instances: {min: 3, max: 3}"
+    )
+    assert lines[1].endswith(
+        "error: apps.web.size.cpu: must be a number, not '500m'; CPU is counted in vCPUs here: write 0.5 for 500m"
+    )
+    assert lines[2].endswith("error: '${apps.backend.url}' names no app 'backend'; the apps are api, web")

@@ -150,7 +150,8 @@ class _Checker:
             return
         target = found.group(1)
         if target not in self.apps:
-            yield self.problem(paths, f"'${{{expr}}}' names no app '{target}'{hint(target, self.apps)}")
+            known = hint(target, self.apps) or f"; the apps are {', '.join(sorted(self.apps))}"
+            yield self.problem(paths, f"'${{{expr}}}' names no app '{target}'{known}")
         elif not isinstance(_dict(self.apps[target]).get("port"), int):
             yield self.problem(
                 paths, f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ PATTERN_WORDS = {
     model.AGE_RECIPIENT_RE: "write an age public key: age1 and 58 more lowercase letters and digits "
     "(`age-keygen -y KEYFILE` prints yours)",
 }
+MILLICORES = re.compile(r"^[0-9]{1,7}m$")  # Kubernetes' way of writing CPU: 500m is half a core
 TYPE_WORDS = {
     "int_type": "a whole number",
     "int_parsing": "a whole number",
@@ -84,10 +86,20 @@ def _message(detail: ErrorDetails, loc: Path, root: type[BaseModel]) -> str:
         read_as = "true/false" if isinstance(value, bool) else "a number"
         return f"must be text, not {_shown(value)} (YAML reads it as {read_as}): put it in quotes"
     if kind in TYPE_WORDS:
-        return f"must be {TYPE_WORDS[kind]}, not {_shown(value)}"
+        return f"must be {TYPE_WORDS[kind]}, not {_shown(value)}{_instead(loc, value)}"
     if kind == "value_error":
         return str(ctx.get("error", detail["msg"]))
     return str(detail["msg"]).replace("Value error, ", "")
+
+
+def _instead(loc: Path, value: Any) -> str:
+    """What the user most likely meant, for the shapes people bring from elsewhere."""
+    if loc[-1:] == ("instances",) and isinstance(value, int) and not isinstance(value, bool):
+        return f"; for exactly {value}, write instances: {{min: {value}, max: {value}}}"
+    if loc[-2:] == ("size", "cpu") and isinstance(value, str) and MILLICORES.match(value.strip()):
+        cores = int(value.strip()[:-1]) / 1000
+        return f"; CPU is counted in vCPUs here: write {cores:g} for {value.strip()}"
+    return ""
 
 
 def _unknown_key(value: Any, ctx: Any, loc: Path, root: type[BaseModel]) -> str:
