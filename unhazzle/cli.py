@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pydantic reads every installed package's metadata for plugins on its first model, and a
     # plugin (an observability SDK's, say) would see users' specs and secrets files: run none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if not [arg for arg in argv if arg != "--debug"]:  # `unhazzle` alone: what can I do here?
+        build_parser().print_help()
+        return 0
     try:
         args = build_parser(_command_in(argv)).parse_args(argv)
         result: int = args.run(args)

@@ -87,3 +87,11 @@ def test_debug_after_the_command_is_accepted(cli, write_spec):
     result = cli("validate", str(spec), "--debug")
     assert result.code == 0, result.err
     assert result.out.endswith(": OK (1 environment, 1 app)\n")
+
+
+def test_unhazzle_alone_prints_the_help_with_every_command(cli) -> None:
+    result = cli()
+    assert result.code == 0 and result.err == ""
+    assert result.out.startswith("usage: unhazzle")
+    for command in ("validate", "plan", "render", "publish", "reconcile", "status"):
+        assert f"\n    {command} " in result.out
