@@ -723,6 +723,7 @@ def up(
     """
     d = (state_dir or default_state_dir()).resolve()
     if (existing := running(d)) is not None:
+        _platform_namespace(existing)  # a plane started by an older version may lack it
         return existing
     down(d)  # leftovers of a crashed or half-started run
     binaries = find_binaries(bin_dir)
