@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from tests.compiler.planning.test_sizing import LATENCY, PATTERN, STARTUP, TRAFFIC, WORKLOAD
+from tests.support.expansion import container_as_run
 from tests.support.manifests import objects, render_text
 from unhazzle.cli import main
 from unhazzle.compiler.planning.sizing import size_app
@@ -298,6 +299,7 @@ def test_property_every_valid_spec_renders_parseable_owned_objects(spec: dict[st
         assert "replicas" not in doc["spec"]
         container = doc["spec"]["template"]["spec"]["containers"][0]
         app = spec["apps"][container["name"]]
-        assert container.get("command") == (app.get("command") or None)
+        _, command, _ = container_as_run(container)  # what the process gets, after Kubernetes' expansion
+        assert command == (app.get("command") or [])
         settings_seen = {e["name"] for e in container.get("env", []) if "value" in e}
         assert set(app["env"]) <= settings_seen
