@@ -135,6 +135,42 @@ def test_reconcile_new_commit_interrupts_a_health_wait(env: Env) -> None:
     assert "Deployment/cache" not in env.objects("wait-production")
 
 
+def test_reconcile_one_environment_waiting_never_holds_back_another(env: Env) -> None:
+    """Production can never become healthy (no machine fits its cache): the loop follows it and
+    says what it waits for, while staging's drift is healed within the pass interval."""
+    layout = files("indep", envs=("production", "staging"))
+    env.repo.publish(
+        {
+            p: beyond_any_machine(t, "cache") if p == "indep/production/cache.yaml" else t
+            for p, t in layout.items()
+        }
+    )
+    proc = env.spawn("--interval", "1", "--no-leader-election", "--timeout", "600")
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(iter(proc.stderr.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        _wait_for(
+            lambda: _has_status(env, "indep-staging") and env.status("indep-staging")["health"] == "healthy",
+            180,
+        )
+        waiting = [json.loads(line) for line in list(log) if '"event": "health.waiting"' in line]
+        assert any(
+            e["environment"] == "indep/production" and "app cache" in " ".join(e["waiting"]) for e in waiting
+        )
+        assert "app cache" in " ".join(env.status("indep-production")["waiting"])
+        env.cluster.kubectl("-n", "indep-staging", "delete", "service", "web")
+        deleted = time.monotonic()
+        _wait_for(lambda: "Service/web" in env.objects("indep-staging"), 30)
+        assert time.monotonic() - deleted < 15
+        assert env.status("indep-production")["health"] == "progressing"  # still followed, still said
+        assert not any('"event": "health.gave_up"' in line for line in log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        print("".join(log)[-6000:])  # shown by pytest only when the test fails
+    assert proc.returncode == 0
+
+
 def test_reconcile_dry_run_prints_changes_masks_secrets_and_writes_nothing(
     env: Env, cli: Callable[..., Any]
 ) -> None:

@@ -134,7 +134,7 @@ def test_refused_tip_keeps_the_last_good_revision_until_a_signed_fix(
     assert rec.good["shop/production"][0] == good
     assert f"{bad[:12]}: not applied: signed by a key not trusted" in rec.source_error
     assert '"event": "source.error"' in log.getvalue()
-    assert not rec._tip_moved()  # a refused tip does not cut health waits short
+    assert not rec.tip_moved()  # a refused tip does not cut health waits short
     assert not rec.poll() and rec.source_error  # still refused, still reported
     fixed = repo.publish(shop_files(), env=keys["ops"].env)
     assert rec.poll() and rec.tip == fixed and rec.source_error == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from unhazzle.reconciler.cluster.client import ClusterError
 from unhazzle.reconciler.run.reconciler import Reconciler
@@ -68,7 +69,7 @@ def _exit_code(rec: Reconciler, *, ok: bool, outcomes: Sequence[EnvOutcome] = ()
 
 
 def run_loop(rec: Reconciler) -> int:
-    """Poll, apply, wait for health (a new commit cuts the wait short), report, sleep; until a
+    """Poll, apply, follow health (waiting.py), report, rest until the next pass; until a
     stop is asked (SIGTERM), which is honoured between steps."""
     if rec.leader:
         rec.leader.start()
@@ -89,13 +90,13 @@ def run_loop(rec: Reconciler) -> int:
             if not leading:
                 rec.stop.wait(min(rec.options.interval, 1.0))
                 continue
+            outcomes: list[EnvOutcome] = []
             try:
-                interrupted = _steady_pass(rec)
+                outcomes = _steady_pass(rec)
             except ClusterError as err:  # the loop outlives any one failed pass; the next one retries
                 rec.log.error("reconcile.pass_failed", error=str(err))
-                interrupted = False
-            if not interrupted:  # start to start: a push waits at most one interval to be seen
-                rec.stop.wait(max(0.0, rec.options.interval - (time.monotonic() - started)))
+            # start to start: a push waits at most one interval to be seen
+            _rest(rec, outcomes, until=started + rec.options.interval)
     finally:
         if rec.leader:
             rec.leader.stop()
@@ -113,26 +114,39 @@ def _standby_reason(rec: Reconciler, leading: bool) -> dict[str, str]:
     return {"reason": f"{holder} leads; taking over if it stops renewing"} if holder else {}
 
 
-def _steady_pass(rec: Reconciler) -> bool:
-    """One pass of the loop; True when a new commit cut its health wait short."""
+def _steady_pass(rec: Reconciler) -> list[EnvOutcome]:
+    """One pass of the loop: apply every environment, then look at each one's health once. A
+    change is followed (waiting.py), never waited for here: one environment's slow start never
+    delays another's healing."""
     rec.poll()
     outcomes = _pass(rec)
-    interrupted = False
-    if any(o.applied or o.pruned for o in outcomes):
-        interrupted = rec.wait_healthy(outcomes, timeout=rec.options.timeout)
-    else:
-        for outcome in outcomes:
-            if not outcome.errors and not outcome.removed:
-                _assess_quietly(rec, outcome)
+    rec.follow(outcomes)
     rec.report(outcomes)
-    return interrupted
+    return outcomes
 
 
-def _assess_quietly(rec: Reconciler, outcome: EnvOutcome) -> None:
-    try:
-        rec.assess(outcome)
-    except ClusterError as err:
-        outcome.errors.append(str(err))
+def _rest(rec: Reconciler, outcomes: list[EnvOutcome], *, until: float) -> None:
+    """Sleep until the next pass. While environments are followed, look at those again every
+    few seconds and report as they get there; a new commit ends the rest early."""
+    while not rec.stop.is_set():
+        left = until - time.monotonic()
+        followed = [o for o in outcomes if o.key in rec.following]
+        if left <= 0 or rec.stop.wait(min(left, rec.options.poll_during_wait) if followed else left):
+            return
+        if not followed:
+            continue
+        rec.follow(followed)
+        rec.report([_health_only(o) for o in followed])
+        if rec.tip_moved():
+            rec.log.info("health.wait.interrupted", reason="new commit")
+            return
+
+
+def _health_only(outcome: EnvOutcome) -> EnvOutcome:
+    """The outcome re-reported for its health alone: its changes were reported with the pass."""
+    return replace(
+        outcome, changes=[replace(c, action="unchanged", drift=False) for c in outcome.changes], pruned=[]
+    )
 
 
 def _pass(rec: Reconciler) -> list[EnvOutcome]:

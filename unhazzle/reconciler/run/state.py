@@ -67,6 +67,15 @@ class EnvOutcome:
         return not self.errors and (self.removed or (self.health is not None and self.health.healthy))
 
 
+@dataclass
+class Followed:
+    """A changed environment on its way to health: the commit applied and since when."""
+
+    commit: str
+    since: float  # time.monotonic()
+    said: tuple[str, ...] = ()  # what the log last said it waits for
+
+
 class State:
     """The state every verb reads and writes."""
 
@@ -99,4 +108,5 @@ class State:
         self.statuses: dict[str, status.EnvStatus] = {}
         self.notified: dict[str, tuple[str, str]] = {}
         self.problems: dict[str, list[str]] = {}  # env key -> problems of its folder in the tip
+        self.following: dict[str, Followed] = {}  # env key -> its wait for health (waiting.py)
         self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)

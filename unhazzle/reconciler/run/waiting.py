@@ -1,5 +1,9 @@
-"""Wait for health after a change: assess every environment until all are healthy, the deadline
-passes, a stop is asked, or a new commit arrives (which cuts the wait short)."""
+"""Wait for health after a change, each environment on its own.
+
+`--once` waits for every environment it applied (wait_healthy). The loop never waits: it follows
+each changed environment (follow) and goes on healing the others every pass; between passes it
+looks again at the followed ones only, so a healthy verdict is reported within seconds. What an
+environment waits for is logged whenever it changes, and given up on after the timeout."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import time
 
 from unhazzle.reconciler.cluster.client import ClusterError
 from unhazzle.reconciler.objects import Obj
-from unhazzle.reconciler.run.state import EnvOutcome, State
+from unhazzle.reconciler.run.state import EnvOutcome, Followed, State
 from unhazzle.reconciler.source.git import SourceError
 from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.shared.names import MANAGED_BY, OURS
@@ -30,24 +34,64 @@ class Waiting(State):
         new commit arrives (True: interrupted by a new commit)."""
         deadline = time.monotonic() + timeout
         next_poll = time.monotonic() + self.options.poll_during_wait
+        self.follow(outcomes, start=outcomes)
         while True:
-            pending = [o for o in outcomes if not o.errors and not o.removed]
-            for outcome in pending:
-                try:
-                    self.assess(outcome)
-                except ClusterError as err:
-                    outcome.health = health_mod.Health(waiting=[str(err)])
-            if all(o.health and o.health.healthy for o in pending) or time.monotonic() >= deadline:
+            if not self.following or time.monotonic() >= deadline:
                 return False
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + self.options.poll_during_wait
-                if self._tip_moved():
+                if self.tip_moved():
                     self.log.info("health.wait.interrupted", reason="new commit")
                     return True
             if self.stop.wait(1.0):
                 return False
+            self.follow([o for o in outcomes if o.key in self.following])
 
-    def _tip_moved(self) -> bool:
+    def follow(self, outcomes: list[EnvOutcome], *, start: list[EnvOutcome] | None = None) -> None:
+        """Assess each environment once. Those in `start` (by default: those that applied or
+        pruned anything) are followed from now until healthy or the timeout passes."""
+        now = time.monotonic()
+        for outcome in [o for o in outcomes if o.applied or o.pruned] if start is None else start:
+            self.following[outcome.key] = Followed(outcome.commit, now)
+        for outcome in outcomes:
+            if outcome.errors or outcome.removed:
+                self.following.pop(outcome.key, None)
+                continue
+            try:
+                self.assess(outcome)
+            except ClusterError as err:
+                outcome.health = health_mod.Health(waiting=[str(err)])
+            self._settle(outcome, now)
+
+    def _settle(self, outcome: EnvOutcome, now: float) -> None:
+        followed = self.following.get(outcome.key)
+        if followed is None or outcome.health is None:
+            return
+        waited = round(now - followed.since, 1)
+        if outcome.health.healthy:
+            self.log.info("health.ready", environment=outcome.key, commit=followed.commit, after_s=waited)
+            del self.following[outcome.key]
+        elif outcome.health.failed or waited >= self.options.timeout:
+            self.log.error(
+                "health.gave_up",
+                environment=outcome.key,
+                commit=followed.commit,
+                after_s=waited,
+                reason="will not get there without a change" if outcome.health.failed else "timed out",
+                waiting=outcome.health.waiting + outcome.health.failed,
+            )
+            del self.following[outcome.key]
+        elif tuple(outcome.health.waiting) != followed.said:  # said once, and again when it moves
+            followed.said = tuple(outcome.health.waiting)
+            self.log.info(
+                "health.waiting",
+                environment=outcome.key,
+                commit=followed.commit,
+                for_s=waited,
+                waiting=outcome.health.waiting,
+            )
+
+    def tip_moved(self) -> bool:
         try:
             return self.source.remote_tip() not in (self.tip, self.bad_tip)
         except SourceError:
