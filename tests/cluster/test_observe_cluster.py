@@ -180,7 +180,7 @@ def test_events_translated_from_the_cluster(cli: RunCli, failures: Any, spec_fil
         "production/crash: keeps crashing; waiting before the next restart",
         "production/fetch: image cannot be downloaded: tag not found",
         "production/sick: not answering its health check (answered 503)",
-        "production/web: scaling up to 2 instances",
+        "production/web: new version started with 2 instances",
     ]
     wait_for(lambda: all(w in text() for w in wanted))
     out = text()

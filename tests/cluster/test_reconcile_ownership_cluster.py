@@ -232,3 +232,36 @@ def test_an_applier_bound_by_mistake_outside_our_namespaces_is_refused_by_the_ap
         applier.apply(config)
     finally:
         cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_an_address_another_environment_serves_is_never_claimed(
+    cluster: Any, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """Two environment repos share the cluster and its ingress controller: the second to ask
+    for an address is refused at its Ingress's line, the first keeps serving it."""
+    first, second = EnvRepo(tmp_path / "first"), EnvRepo(tmp_path / "second")
+    first.publish(files("hostfirst"))
+    second.publish(
+        {
+            p: t.replace("hostsecond.example.com", "hostfirst.example.com")
+            for p, t in files("hostsecond").items()
+        }
+    )
+    try:
+        assert cli(*_args(first, cluster.kubeconfig, tmp_path / "a")).code == 0
+        result = cli(*_args(second, cluster.kubeconfig, tmp_path / "b"))
+        assert result.code == 2, result.err[-3000:]
+        assert "hostsecond/production/web.yaml:" in result.err
+        assert (
+            "the address hostfirst.example.com is already served by another environment "
+            "(namespace 'hostfirst-production')" in result.err
+        )
+        theirs = cluster.kubectl("get", "ingress", "-n", "hostsecond-production", "-o", "name").stdout
+        assert not theirs.split()
+        hosts = cluster.kubectl(
+            "get", "ingress", "web", "-n", "hostfirst-production", "-o", "jsonpath={.spec.rules[*].host}"
+        ).stdout
+        assert hosts == "hostfirst.example.com"
+    finally:
+        for ns in ("hostfirst-production", "hostsecond-production"):
+            cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

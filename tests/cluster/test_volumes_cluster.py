@@ -119,10 +119,13 @@ def test_reconcile_says_plainly_when_a_disk_cannot_shrink_or_grow(env: Env, cli:
         edited = layout[manifest].replace('storage: "5Gi"', f'storage: "{size}"')
         assert edited != layout[manifest]
         env.repo.publish({**layout, manifest: edited})
+        env.cluster.kubectl("-n", "volsize-production", "delete", "service", "cache")
         code, events, _ = env.once(cli)
-        assert code == 1
+        assert code == 2  # the revision is refused as a whole ...
         said = errors(events)
         assert words in said and "the data on it" in said
+        assert f"{manifest}:" in said and "stays on the one before" in said
+        assert "Service/cache" in env.objects("volsize-production")  # ... and the rest still healed
         assert not any(word in said for word in KUBE_WORDS), said
         assert env.objects("volsize-production")["PersistentVolumeClaim/cache-data"]["status"][
             "capacity"

@@ -97,6 +97,19 @@ def test_environment_report_apps_in_plain_words() -> None:
     assert env["deploy"]["source_commit"] == "9f8e7d6c5b4a"
 
 
+def test_status_lists_apps_of_ours_not_what_was_made_by_hand() -> None:
+    snap = snapshot()
+    by_hand = deployment("debug-shell", replicas=1, ready=1)
+    by_hand["metadata"]["labels"] = {"app": "debug-shell"}
+    ours = deployment("old-worker", replicas=1, ready=1)
+    ours["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "unhazzle", "unhazzle.io/app": "old-worker"}
+    snap.deployments += [by_hand, ours]
+    env = overview.environment_report(
+        snap, name="production", badge="production", apps=["web", "cache"], now=NOW
+    )
+    assert [a["name"] for a in env["apps"]] == ["web", "cache", "old-worker"]
+
+
 def test_status_text_reads_like_the_contract() -> None:
     env = overview.environment_report(
         snapshot(), name="production", badge="production", apps=["web", "cache"], now=NOW
@@ -192,7 +205,7 @@ def test_events_translated_and_filtered_by_app_and_time() -> None:
     ]  # fmt: skip
     rows = translate(events, apps=["web", "cache"], only=None, since=NOW.replace(hour=11))
     assert [(r["app"], r["message"], r["count"], r["warning"]) for r in rows] == [
-        ("web", "scaling up to 2 instances", 1, False),
+        ("web", "new version started with 2 instances", 1, False),
         ("web", "keeps crashing; waiting before the next restart", 7, True),
     ]
     assert translate(events, apps=["web", "cache"], only="cache", since=NOW.replace(hour=11)) == []

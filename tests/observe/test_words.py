@@ -510,8 +510,20 @@ EVENT_CASES = [
         "Liveness probe failed: dial tcp 10.0.0.5:8080: connect: connection refused",
         "not answering its health check (nothing listens on its port)",
     ),
-    ("ScalingReplicaSet", "Scaled up replica set web-7d4b9c6f5 to 3", "scaling up to 3 instances"),
-    ("ScalingReplicaSet", "Scaled down replica set web-5f6d8b7c9 to 0 from 1", "scaling down to 0 instances"),
+    ("ScalingReplicaSet", "Scaled up replica set web-7d4b9c6f5 to 3", "new version started with 3 instances"),
+    (
+        "ScalingReplicaSet",
+        "Scaled up replica set web-7d4b9c6f5 to 1 from 0",
+        "new version started with 1 instance",
+    ),
+    ("ScalingReplicaSet", "Scaled up replica set web-7d4b9c6f5 to 4 from 3", "scaling up to 4 instances"),
+    ("ScalingReplicaSet", "Scaled down replica set web-7d4b9c6f5 to 2 from 4", "scaling down to 2 instances"),
+    # a rollover retires the old version: never "scaling down to 0"
+    (
+        "ScalingReplicaSet",
+        "Scaled down replica set web-5f6d8b7c9 to 0 from 1",
+        "previous version retired: the new version took over",
+    ),
     (
         "SuccessfulRescale",
         "New size: 4; reason: cpu resource utilization (percentage of request) above target",

@@ -111,6 +111,8 @@ HOSTILE_EDITS = {
     "label removed": ("web.yaml", 1, lambda d: d["metadata"]["labels"].pop("app.kubernetes.io/managed-by")),
     "runs as the applier": ("web.yaml", 0, lambda d: _pod(d).update(serviceAccountName="unhazzle-applier")),
     "takes the applier's name": ("web.yaml", 1, lambda d: d["metadata"].update(name="unhazzle-applier")),
+    "forges the inventory": ("web.yaml", 1, lambda d: d["metadata"].update(name="unhazzle-inventory")),
+    "forges the status": ("web.yaml", 1, lambda d: d["metadata"].update(name="unhazzle-status")),
 }
 
 

@@ -12,7 +12,12 @@ import pytest
 
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.source.git import parse_environment
-from unhazzle.reconciler.sync.ownership import adopt_command, namespace_refusal, takeover_refusal
+from unhazzle.reconciler.sync.ownership import (
+    adopt_command,
+    host_refusal,
+    namespace_refusal,
+    takeover_refusal,
+)
 
 OURS = {"app.kubernetes.io/managed-by": "unhazzle"}
 
@@ -129,3 +134,21 @@ def test_an_object_someone_else_made_is_never_taken_over() -> None:
     assert takeover_refusal(ref, {"metadata": {"labels": OURS}}, frozenset()) == ""
     assert takeover_refusal(ref, theirs, frozenset({ref})) == ""
     assert takeover_refusal(ref, None, frozenset()) == ""
+
+
+def _ingress(namespace: str, *hosts: str, tls: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"rules": [{"host": h} for h in hosts], "tls": [{"hosts": list(tls)}] if tls else []},
+    }
+
+
+def test_an_address_served_by_another_namespace_is_refused_and_its_own_is_not() -> None:
+    mine = _ingress("shop-production", "shop.example.com")
+    assert host_refusal(mine, [mine]) == ""  # its own live copy
+    assert host_refusal(mine, [_ingress("blog-production", "blog.example.com")]) == ""
+    why = host_refusal(mine, [_ingress("evil-production", "x.example.com", tls=("shop.example.com",))])
+    assert why.startswith("Ingress/shop-production/web: refused: the address shop.example.com")
+    assert "namespace 'evil-production'" in why

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.envrepo import EnvRepo, shop_files
+from unhazzle.reconciler.source.git import GitSource, SourceError
 
 RunCli = Callable[..., Any]
 pytestmark = pytest.mark.timeout(60)  # a regression would wait for a repo forever
@@ -181,3 +182,12 @@ def test_reconcile_refused_folder_is_bad_input_listed_like_a_bad_spec(
     )
     assert any(line.startswith("shop/production/web.yaml:") and "error: not a Kubernetes object" in line
                for line in plain), plain  # fmt: skip
+
+
+@pytest.mark.parametrize("url", ["git://127.0.0.1:1/env.git", "ssh://git@127.0.0.1:1/env.git"])
+def test_git_trouble_keeps_gits_own_reason(tmp_path: Path, url: str) -> None:
+    """Git puts the cause on the line after `fatal: unable to connect to HOST:`, or a transport's
+    line before `fatal: Could not read from remote repository.`: both are kept."""
+    with pytest.raises(SourceError) as caught:
+        GitSource(url, "main", tmp_path / "cache").remote_tip()
+    assert "Connection refused" in str(caught.value), str(caught.value)

@@ -142,7 +142,12 @@ def shop_files(
 
 
 def spec(project: str, *, drop_app: str | None = None, edit: tuple[str, str] | None = None) -> str:
-    text = SHOP.read_text(encoding="utf-8").replace("project: shop", f"project: {project}")
+    # Each project its own address too: an address belongs to one environment on the cluster.
+    text = (
+        SHOP.read_text(encoding="utf-8")
+        .replace("project: shop", f"project: {project}")
+        .replace("shop.example.com", f"{project}.example.com")
+    )
     if drop_app:  # an app's block runs from its name to the next app (or the databases section)
         text = re.sub(rf"\n  {drop_app}:\n(    .*\n|\n)*", "\n", text, count=1)
     if edit:

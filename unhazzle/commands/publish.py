@@ -49,6 +49,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "data on it are deleted), or an app loses its volume (it starts without that data)",
     )
     parser.add_argument(
+        "--allow-smaller-volume",
+        action="store_true",
+        help="set a volume back to a smaller size: only for a disk the cluster refused to grow "
+        "(a disk never shrinks; the reconciler refuses the smaller size if it did grow)",
+    )
+    parser.add_argument(
         "--message-trailer",
         action="append",
         default=[],
@@ -86,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         branch=_branch(args.branch),
         allow_delete_environment=args.allow_delete_environment,
         allow_delete_volume=args.allow_delete_volume,
+        allow_smaller_volume=args.allow_smaller_volume,
         dry_run=args.dry_run,
         trailers=_trailers(args.message_trailer),
         timeout_s=_timeout(args.timeout),

@@ -15,7 +15,7 @@ from typing import Any
 
 from unhazzle.observe import words
 from unhazzle.observe.words import Finding
-from unhazzle.shared.names import APP_LABEL, BADGE_LABEL
+from unhazzle.shared.names import APP_LABEL, BADGE_LABEL, MANAGED_BY, OURS
 
 Obj = dict[str, Any]
 FORMAT = 1
@@ -214,8 +214,9 @@ def environment_report(
     snap: Snapshot, *, name: str, badge: str, apps: list[str], now: datetime
 ) -> dict[str, Any]:
     """One environment: its badge, the deploy it runs, each app (the spec's, then any others
-    the cluster runs for us), and the worst app health."""
-    names = list(apps) + sorted({_name(d) for d in snap.deployments} - set(apps))
+    the cluster runs for us: made by hand, it is no app of ours), and the worst app health."""
+    ours = {_name(d) for d in snap.deployments if _labels(d).get(MANAGED_BY) == OURS}
+    names = list(apps) + sorted(ours - set(apps))
     app_reports = [app_report(snap, app, now=now) for app in names] if snap.exists else []
     worst = max((list(HEALTH.values()).index(a["health"]) for a in app_reports if a["deployed"]), default=0)
     deploy = deploy_record(snap.reconciler)
@@ -313,3 +314,7 @@ def _app_lines(app: dict[str, Any], width: int) -> list[str]:
         hint = f": {finding['hint']}" if finding["hint"] else ""
         lines.append(f"  {'':<{width}}  - {finding['message']}{hint}")
     return lines
+
+
+def _labels(obj: Obj) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})

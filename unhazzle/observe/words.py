@@ -492,9 +492,7 @@ def event_words(event: Dict) -> str:
     if reason == "Unhealthy":
         return _unhealthy(message)
     if reason == "ScalingReplicaSet":
-        count = re.search(r"\bto (\d+)", message)
-        direction = "up" if "up" in lowered else "down"
-        return f"scaling {direction} to {count.group(1)} instances" if count else "changing instance count"
+        return _version_scaled(message)
     if reason == "SuccessfulRescale":
         size = re.search(r"New size: (\d+)", message)
         why = "above" if "above target" in lowered else "below"
@@ -505,6 +503,24 @@ def event_words(event: Dict) -> str:
     if reason in _EVENT_WORDS:
         return _EVENT_WORDS[reason]
     return scrub(f"{_spaced(reason)}: {message}" if message else _spaced(reason)).strip()
+
+
+def _version_scaled(message: str) -> str:
+    """The instances of one version of the app. A deploy starts the new version and retires the
+    old one (scaled down to 0): that is a rollover, not the app scaling down to nothing."""
+    found = re.search(r"Scaled (up|down) replica set \S+? to (\d+)(?: from (\d+))?", message)
+    if not found:
+        return "changing instance count"
+    direction, count, before = found.group(1), int(found.group(2)), found.group(3)
+    if direction == "down" and count == 0:
+        return "previous version retired: the new version took over"
+    if direction == "up" and before in (None, "0"):
+        return f"new version started with {_instances(count)}"
+    return f"scaling {direction} to {_instances(count)}"
+
+
+def _instances(count: int) -> str:
+    return f"{count} instance" if count == 1 else f"{count} instances"
 
 
 def _registry_says(message: str) -> str:

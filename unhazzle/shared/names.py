@@ -48,4 +48,8 @@ def reserved(namespace: str) -> bool:
 # The identity the reconciler applies each environment as (reconciler/sync/rbac.py): the guard
 # refuses a folder that names an object after it, so an app of that name is refused here first.
 APPLIER_NAME = "unhazzle-applier"
-RESERVED_APP_NAMES = frozenset({APPLIER_NAME})
+# The reconciler's own records in each namespace (reconciler/sync/inventory.py): what it may prune,
+# and what it reports. A folder that names an object after one would forge them.
+INVENTORY_NAME = "unhazzle-inventory"
+STATUS_NAME = "unhazzle-status"
+RESERVED_APP_NAMES = frozenset({APPLIER_NAME, INVENTORY_NAME, STATUS_NAME})

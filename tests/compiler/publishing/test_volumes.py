@@ -110,8 +110,8 @@ def test_preview_smaller_volume_is_called_impossible(cli, spec_repo):
     changes = data["volumes"]["changes"]
     assert {(c["change"], c["possible"], c["data_lost"]) for c in changes} == {("shrunk", False, False)}
     assert changes[0]["size_mb"] == {"before": 5120, "after": 2048}
-    assert "its volume made smaller, from 5 GB to 2 GB, which is not possible" in markdown
-    assert "`unhazzle publish` refuses a smaller volume: a disk cannot shrink." in markdown
+    assert "its volume made smaller, from 5 GB to 2 GB: a disk only grows" in markdown
+    assert "`unhazzle publish` refuses a smaller volume: a disk cannot shrink (" in markdown
     assert "Data on volumes will be lost" not in markdown
 
 
@@ -187,7 +187,7 @@ def test_publish_refuses_to_take_a_volume_from_an_app_without_the_flag(cli, writ
     assert b"PersistentVolumeClaim" not in show(remote, "main:shop/production/cache.yaml")
 
 
-def test_publish_refuses_a_smaller_volume_even_with_the_flag(cli, write_spec, remote):
+def test_publish_refuses_a_smaller_volume_even_with_the_delete_flag(cli, write_spec, remote):
     assert publish(cli, write_spec, remote, SMALL).code == 0
     smaller = SMALL.replace("size: 5GB", "size: 1GB")
     for flags in ((), ("--allow-delete-volume",), ("--dry-run",)):
@@ -195,7 +195,19 @@ def test_publish_refuses_a_smaller_volume_even_with_the_flag(cli, write_spec, re
         assert refused.code == 2
         assert "shop/production: app 'cache' has its volume made smaller, from 5 GB to 1 GB" in refused.err
         assert "keep it at 5 GB or more" in refused.err
+        assert "--allow-smaller-volume" in refused.err  # the way back for a disk that never grew
     assert commit_count(remote) == 1
+
+
+def test_publish_sets_a_volume_back_after_the_cluster_refused_to_grow_it(cli, write_spec, remote):
+    """A grown volume the cluster could not grow is refused by the reconciler, which keeps the
+    old disk: setting the size back is the way forward, with the flag that says so."""
+    assert publish(cli, write_spec, remote, SMALL).code == 0
+    assert publish(cli, write_spec, remote, SMALL.replace("size: 5GB", "size: 10GB")).code == 0
+    back = publish(cli, write_spec, remote, SMALL, "--allow-smaller-volume")
+    assert back.code == 0, back.err
+    assert b'storage: "5Gi"' in show(remote, "main:shop/production/cache.yaml")
+    assert commit_count(remote) == 3
 
 
 def test_publish_larger_volume_and_new_path_go_through_and_are_named(cli, write_spec, remote):
@@ -279,7 +291,10 @@ def test_volume_refusal_lists_each_loss_and_every_impossible_change():
     assert refusal([lost, grown], allow_delete=True) == []
     lines = refusal([lost, shrunk], allow_delete=False, project="shop")
     assert [line.split(":")[0] for line in lines] == ["shop/staging", "shop/production"]
-    assert refusal([lost, shrunk], allow_delete=True) == [shrunk.message()]
+    assert refusal([lost, shrunk], allow_delete=True)[0].startswith(
+        shrunk.message() + "; if the disk never grew"
+    )
+    assert refusal([lost, shrunk], allow_delete=True, allow_smaller=True) == []
 
 
 @pytest.mark.parametrize(

@@ -184,14 +184,15 @@ def test_validate_project_and_environment_that_name_the_cluster_own_parts_fail(
     )
 
 
-def test_validate_app_named_like_the_deploying_identity_fails(cli, write_spec):
+@pytest.mark.parametrize("name", ["unhazzle-applier", "unhazzle-inventory", "unhazzle-status"])
+def test_validate_app_named_like_unhazzles_own_objects_fails(cli, write_spec, name):
     # the cluster's guard refuses such an app every round; validate says so before publishing
-    spec = write_spec(MINIMAL.replace("  web:", "  unhazzle-applier:"))
+    spec = write_spec(MINIMAL.replace("  web:", f"  {name}:"))
     result = cli("validate", str(spec))
     assert result.code == 2
     assert result.err == (
-        f"{spec}:7:3: error: apps.unhazzle-applier: the name 'unhazzle-applier' is kept for the identity "
-        "Unhazzle deploys with; rename the app\n"
+        f"{spec}:7:3: error: apps.{name}: the name '{name}' is kept for Unhazzle's own use in "
+        "every environment; rename the app\n"
     )
 
 

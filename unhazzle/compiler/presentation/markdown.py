@@ -145,7 +145,11 @@ def _volume_section(volumes: dict[str, Any]) -> list[str]:
     if volumes["data_lost"]:
         lines += ["", f"`unhazzle publish` refuses this unless given `{volumes['allow_flag']}`."]
     if not all(c["possible"] for c in volumes["changes"]):
-        lines += ["", "`unhazzle publish` refuses a smaller volume: a disk cannot shrink."]
+        lines += [
+            "",
+            "`unhazzle publish` refuses a smaller volume: a disk cannot shrink (`--allow-smaller-volume` "
+            "is only for a disk the cluster refused to grow).",
+        ]
     return lines
 
 

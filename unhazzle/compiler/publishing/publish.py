@@ -81,6 +81,9 @@ class PublishOptions:
     # Remove or rename an app with a volume, or take the volume from an app, though the app's data
     # goes with it (never done without it; compiler/publishing/volumes.py says what each change does).
     allow_delete_volume: bool = False
+    # Make a volume smaller: only ever right when the cluster refused to grow it (its disk never
+    # shrinks; the reconciler refuses the smaller size if it did grow).
+    allow_smaller_volume: bool = False
     # Work out the commit, and report it, but neither commit nor push.
     dry_run: bool = False
     # Push attempts before giving up when other publishers keep winning the race.
@@ -344,7 +347,12 @@ def _changes(
         allow_delete=options.allow_delete_environment,
     )
     volumes = _volume_changes(repo, changes, old_blobs, files, old_indexes=old_indexes)
-    refused = refusal(volumes, allow_delete=options.allow_delete_volume, project=project)
+    refused = refusal(
+        volumes,
+        allow_delete=options.allow_delete_volume,
+        allow_smaller=options.allow_smaller_volume,
+        project=project,
+    )
     if refused:
         raise VolumeRefusal(refused)
     deleted = ", ".join(f"{project}/{c.environment}/{c.app}" for c in volumes if c.needs_flag)

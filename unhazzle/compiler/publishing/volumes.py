@@ -7,7 +7,9 @@ follow what the reconciler does with a published change (reconciler/sync/prune.p
   volume deleted, with every byte on it;
 - an app that stays but loses its `volume:` keeps its disk on the cluster, but starts without it;
 - a removed environment keeps its volumes (publish already refuses that without a flag);
-- a disk cannot be made smaller: the cluster refuses, so publish must refuse first.
+- a disk cannot be made smaller: the cluster refuses, so publish refuses first -- unless told
+  the disk never grew (the cluster refused to grow it): setting the size back is then the way
+  out, and harmless either way, since the cluster never shrinks a disk.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from unhazzle.shared.quantity import quantity_mb, size_text
 
 Kind = Literal["deleted", "detached", "shrunk", "grown", "moved"]
 DELETE_FLAG = "--allow-delete-volume"
+SMALLER_FLAG = "--allow-smaller-volume"
 CLAIM_KIND = "PersistentVolumeClaim"  # read from manifests only; never shown to a user
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -52,7 +55,8 @@ class VolumeChange:
 
     @property
     def impossible(self) -> bool:
-        """The cluster would refuse it: publish never goes ahead."""
+        """The cluster refuses it if the disk has the size before: publish goes ahead only when
+        told the disk never got that size (the cluster refused to grow it)."""
         return self.kind == "shrunk"
 
     def message(self) -> str:
@@ -73,8 +77,8 @@ class VolumeChange:
         after = self.after or Disk(None)
         if self.kind == "shrunk":
             return (
-                f"{where} has its volume made smaller, from {size} to {_size(after)}, which is not "
-                f"possible: a disk only grows; keep it at {size} or more"
+                f"{where} has its volume made smaller, from {size} to {_size(after)}: a disk only "
+                f"grows; keep it at {size} or more"
             )
         if self.kind == "grown":
             return f"{where} has its volume grown from {size} to {_size(after)}; the data stays"
@@ -136,11 +140,20 @@ def _resized_or_moved(env: str, app: str, old: Disk, new: Disk) -> list[VolumeCh
     return found
 
 
-def refusal(changes: list[VolumeChange], *, allow_delete: bool, project: str = "") -> list[str]:
+def refusal(
+    changes: list[VolumeChange], *, allow_delete: bool, allow_smaller: bool = False, project: str = ""
+) -> list[str]:
     """Why publish must stop, one line per volume, each starting with PROJECT/ENVIRONMENT ([]: go
     ahead)."""
     where = f"{project}/" if project else ""
-    lines = [f"{where}{c.message()}" for c in changes if c.impossible]
+    lines = []
+    if not allow_smaller:
+        lines += [
+            f"{where}{c.message()}; if the disk never grew to {_size(c.before)} (the cluster refused to "
+            f"grow it: `unhazzle status` says so), set it back with {SMALLER_FLAG}"
+            for c in changes
+            if c.impossible
+        ]
     if not allow_delete:
         lines += [
             f"{where}{c.message()}; to delete it all the same, pass {DELETE_FLAG}"

@@ -56,8 +56,8 @@ class _Checker:
             if app_name in RESERVED_APP_NAMES:
                 yield self.problem(
                     [("apps", app_name)],
-                    f"apps.{app_name}: the name '{app_name}' is kept for the identity Unhazzle "
-                    "deploys with; rename the app",
+                    f"apps.{app_name}: the name '{app_name}' is kept for Unhazzle's own use in "
+                    "every environment; rename the app",
                     key=True,
                 )
         for env_name, env in self.environments.items():

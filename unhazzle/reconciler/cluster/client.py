@@ -10,6 +10,7 @@ nothing. Server-side apply goes through the raw PATCH with `application/apply-pa
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ class ClusterError(OperationError):
     def __init__(self, where: str, status: int, message: str) -> None:
         self.where = where
         self.status = status
+        self.message = message  # the server's words, without where
         super().__init__(f"{where}: {message}")
 
 
@@ -198,7 +200,7 @@ class Client:
             try:
                 return self._once(method, path, query=query, body=body, headers=headers, label=label)
             except ClusterError as err:
-                retryable = err.status in RETRY_STATUSES and method != "POST"
+                retryable = err.status in RETRY_STATUSES and method != "POST" and not refuses_object(err)
                 if not retryable or attempt >= self._retries:
                     raise type(err)(where, err.status, _strip(str(err))) from None
                 attempt += 1
@@ -231,6 +233,15 @@ class Client:
         if 200 <= response.status < 300:
             return decode.loads(data) if data else {}
         raise _error(path, response.status, data)
+
+
+def refuses_object(err: ClusterError) -> bool:
+    """The server refused the object itself (invalid, or denied by admission: a quota, a policy,
+    a disk that cannot resize), not the identity asking (RBAC) and not for a passing fault: asking
+    again cannot change the answer. A value it cannot even decode (`cpu: lots`) is HTTP 500."""
+    if err.status == 403:
+        return not re.search(r"cannot [\w/]+ resource", err.message)
+    return err.status in (400, 422) or (err.status == 500 and "unable to convert" in err.message)
 
 
 def _strip(message: str) -> str:

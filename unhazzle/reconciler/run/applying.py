@@ -12,10 +12,11 @@ from unhazzle.reconciler.run.records import Records
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
 from unhazzle.reconciler.sync import prune
-from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live
+from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
-from unhazzle.reconciler.sync.ownership import namespace_refusal, takeover_refusal
+from unhazzle.reconciler.sync.ownership import host_refusal, hosts, namespace_refusal, takeover_refusal
 from unhazzle.reconciler.sync.secrets import secret_objects
+from unhazzle.reconciler.sync.server_words import in_words
 from unhazzle.shared.names import SECRETS_FILE
 
 
@@ -59,7 +60,8 @@ class Applying(Records):
             return
         old = previous.refs if previous else frozenset()
         live = cluster_wide | self._fetch_live(tenant, sorted((desired | old) - cluster_wide.keys()))
-        if self._refuse(outcome, *(takeover_refusal(ref, live.get(ref), old) for ref in sorted(desired))):
+        taken = [(ref, takeover_refusal(ref, live.get(ref), old)) for ref in sorted(desired)]
+        if self._reject(env, outcome, [*taken, *self._host_refusals(objects)], until="pass"):
             return
         union = old | desired
         applied = self._apply_stages(objects, live, outcome, env, union, tenant=tenant, previous=previous)
@@ -67,6 +69,15 @@ class Applying(Records):
             return
         tenant, recorded = applied
         self._prune(tenant, env, outcome, previous, desired, live, recorded=recorded)
+
+    def _host_refusals(self, objects: list[Obj]) -> list[tuple[Ref, str]]:
+        """An address served elsewhere on the cluster may not be claimed (ownership.host_refusal).
+        One cluster-wide LIST, and only when the environment routes any address at all."""
+        ingresses = [o for o in objects if o.get("kind") == "Ingress" and hosts(o)]
+        if not ingresses:
+            return []
+        others = self.client.list_kind("networking.k8s.io/v1", "Ingress")
+        return [(Ref.of(ingress), host_refusal(ingress, others)) for ingress in ingresses]
 
     def _refuse(self, outcome: EnvOutcome, *reasons: str) -> bool:
         """Refuse the whole environment for what the cluster holds: nothing of it is written."""
@@ -107,20 +118,59 @@ class Applying(Records):
         if self._failed(outcome):
             return None
         # The namespace may be new: its applier comes now. A dry run makes none (so every
-        # object of a new environment counts as created).
+        # object of a new environment counts as created, and cannot be asked about yet).
+        new = tenant is None
         tenant = tenant or self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
+        rest = [o for o in objects if stage(o) > 0]
+        # The whole revision is put to the server before any of it is written: one object it
+        # refuses refuses them all (the environment stays on its last good revision).
+        checked = preflight(tenant, rest, live, options) if not (new and self.options.dry_run) else None
+        if checked and checked.refused:
+            self._refused_by_server(env, outcome, checked.refused, {Ref.of(o): o for o in rest}, live)
+            return None
         # Before anything else is created, record it: a crash mid-apply still knows what to prune.
         recorded = self._write_inventory(
             tenant, Inventory(env.key, env.namespace, outcome.commit, union), previous, keep_revision=True
         )
-        changes = apply_objects(tenant, [o for o in objects if stage(o) > 0], live, options)
+        changes = apply_objects(tenant, rest, live, options, merged=checked.merged if checked else None)
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()
         outcome.changes += [
-            replace(c, drift=True) if c.action == "created" and c.ref in recorded_before else c
+            replace(c, drift=True)
+            if c.action == "created" and c.ref in recorded_before
+            else replace(c, error=f"{env.places.get(c.ref.key(), env.key)}: {c.error}")
+            if c.error
+            else c
             for c in changes
         ]
         return None if self._failed(outcome) else (tenant, recorded)
+
+    def _reject(
+        self, env: Environment, outcome: EnvOutcome, reasons: list[tuple[Ref, str]], *, until: str
+    ) -> bool:
+        """Refuse this revision of the environment for `reasons` (ref, why; "" for none): none of
+        it is written, each reason is said at the file and line of its object, and reconciler.py
+        applies the last revision instead. `until`: "commit" or "pass" (EnvOutcome.rejected)."""
+        found = [(ref, why) for ref, why in reasons if why]
+        if found:
+            outcome.errors += [f"{env.places.get(ref.key(), env.key)}: {why}" for ref, why in found]
+            outcome.refused, outcome.rejected = True, until
+        return bool(found)
+
+    def _refused_by_server(
+        self,
+        env: Environment,
+        outcome: EnvOutcome,
+        refused: dict[Ref, ClusterError],
+        desired: dict[Ref, Obj],
+        live: dict[Ref, Obj | None],
+    ) -> None:
+        """The server refused objects of this revision: it is not tried again before a new commit."""
+        words = {
+            ref: in_words(ref, err.message, desired=desired[ref], live=live.get(ref))
+            for ref, err in refused.items()
+        }
+        self._reject(env, outcome, sorted(words.items()), until="commit")
 
     def _failed(self, outcome: EnvOutcome) -> bool:
         for change in outcome.changes:

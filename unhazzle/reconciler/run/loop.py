@@ -55,10 +55,11 @@ def _once(rec: Reconciler) -> int:
 
 
 def _exit_code(rec: Reconciler, *, ok: bool, outcomes: Sequence[EnvOutcome] = ()) -> int:
-    """2 when a folder of the tip was refused for what it holds, or for what it would touch in
-    the cluster (bad input, like a bad spec: it is the commit to fix, not the cluster), else 0
-    when all is well and 1 for any other trouble."""
+    """2 when the tip (unsigned, or with no environments) or a folder of it was refused for what
+    it holds, or for what it would touch in the cluster (bad input, like a bad spec: it is the
+    commit to fix, not the cluster), else 0 when all is well and 1 for any other trouble."""
     refusals = {p for problems in rec.problems.values() for p in problems}
+    refusals |= {rec.tip_refusal} - {""}
     refusals |= {error for o in outcomes if o.refused for error in o.errors}
     if refusals:
         # Also as plain lines, like a bad spec's: the JSON log is for machines watching the loop.

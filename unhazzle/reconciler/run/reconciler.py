@@ -7,6 +7,9 @@ Safety rules, in the order they bite:
   signatures are required) never reaches the cluster: the last good revision stays in force and
   drift is still corrected from it.
 - An environment whose folder in a new commit has problems keeps its last good revision.
+- Every object of an environment's revision is put to the server (a dry-run) before any is
+  written; one it refuses refuses the revision, which is not tried again before a new commit,
+  and the environment stays on, and is healed from, the revision last applied.
 - A failed apply stops that environment before pruning; a SIGTERM stops before the next step.
 - Pruning deletes only what the previous inventory lists (see prune.py for what is kept).
 - An environment disappears (its objects are pruned) only when a readable commit with at least
@@ -20,6 +23,7 @@ from unhazzle.reconciler.run.reporting import Reporting
 from unhazzle.reconciler.run.revisions import Revisions
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.run.waiting import Waiting
+from unhazzle.reconciler.source.git import Environment
 
 
 class Reconciler(Revisions, Removal, Waiting, Reporting):
@@ -32,13 +36,40 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
             if not self._may_write():
                 break
             outcome = self.reconcile_env(commit, env)
-            outcome.errors = [*self.problems.get(key, []), *outcome.errors]
+            if outcome.rejected:
+                outcome = self._fall_back(outcome, env)
+            else:
+                outcome.fallback = key in self.problems  # its folder in the tip has problems
+                outcome.errors = [*self.problems.get(key, []), *outcome.errors]
+            if not outcome.errors:
+                self.applied[key] = (outcome.commit, env)
             outcomes.append(outcome)
         for key in sorted(set(self.problems) - set(self.good)):  # broken, and nothing to fall back on
             outcomes.append(EnvOutcome(key, "", self.tip, errors=list(self.problems[key])))
         if self.tip and self._may_write():
             outcomes += self._remove_dropped()
         return outcomes
+
+    def _fall_back(self, rejected: EnvOutcome, env: Environment) -> EnvOutcome:
+        """This revision of the environment was refused: the last revision applied stays in
+        force, applied now, so the rest of the environment is still healed. A revision the
+        server refused is not tried again before a new commit; one refused for what the cluster
+        holds (which can change) is tried again next pass."""
+        key = rejected.key
+        if rejected.rejected == "commit":
+            self.problems[key] = rejected.errors
+        last = self.applied.get(key) or self._recover(key, env.namespace)
+        if last is None or last[0] == rejected.commit:
+            if rejected.rejected == "commit":
+                self.good.pop(key, None)  # nothing to fall back on: reported each pass, not re-tried
+            rejected.rejected = ""  # (and nothing of it runs whose health could be told)
+            return rejected
+        if rejected.rejected == "commit":
+            self.good[key] = last
+        healed = self.reconcile_env(*last)
+        healed.errors = [*rejected.errors, *healed.errors]
+        healed.refused, healed.rejected, healed.fallback = True, rejected.rejected, True
+        return healed
 
     def _may_write(self) -> bool:
         return not self.stop.is_set() and (self.leader is None or self.leader.is_leader())

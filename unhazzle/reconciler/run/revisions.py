@@ -35,7 +35,7 @@ class Revisions(Records):
         """A tip that must not be applied (not signed by a trusted key, or no environments at
         all): remembered, so it is not read again every interval and does not cut health waits
         short; the last good revision stays (after a restart: recovered from the status)."""
-        self.bad_tip = tip
+        self.bad_tip, self.tip_refusal = tip, message
         if not self.good:
             self.good = self._recover_all()
         return self._source_failed(message)
@@ -66,7 +66,7 @@ class Revisions(Records):
                 f"{self.source.url}@{revision.commit[:12]}: the commit has no environments; "
                 "refusing to remove everything",
             )
-        self.tip, self.source_error = revision.commit, ""
+        self.tip, self.source_error, self.tip_refusal = revision.commit, "", ""
         fresh = {}
         for key, env in list(revision.environments.items()):
             if env.namespace and env.namespace == self.options.own_namespace:

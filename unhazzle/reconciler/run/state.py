@@ -53,6 +53,11 @@ class EnvOutcome:
     removed: bool = False
     refused: bool = False  # the cluster holds what this environment may not touch (ownership.py)
     not_ours: bool = False  # ... its very namespace: nothing, not even a status, is written there
+    # Objects of this revision refused, none written, the last revision applied instead:
+    # "commit" (the API server refused them: not tried again before a new commit) or "pass" (for
+    # what the cluster holds now, which can change: tried again every pass).
+    rejected: str = ""
+    fallback: bool = False  # the tip's revision was refused: the last good one was applied instead
 
     @property
     def applied(self) -> int:
@@ -105,8 +110,10 @@ class State:
         self.tip = ""  # the newest commit read successfully
         self.bad_tip = ""  # a commit known unreadable: not re-read every interval
         self.source_error = ""
+        self.tip_refusal = ""  # why the tip may not be applied (unsigned, no environments), if so
         self.statuses: dict[str, status.EnvStatus] = {}
         self.notified: dict[str, tuple[str, str]] = {}
         self.problems: dict[str, list[str]] = {}  # env key -> problems of its folder in the tip
+        self.applied: dict[str, tuple[str, Environment]] = {}  # env key -> the revision last applied
         self.following: dict[str, Followed] = {}  # env key -> its wait for health (waiting.py)
         self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)

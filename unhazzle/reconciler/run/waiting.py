@@ -54,9 +54,15 @@ class Waiting(State):
         for outcome in [o for o in outcomes if o.applied or o.pruned] if start is None else start:
             self.following[outcome.key] = Followed(outcome.commit, now)
         for outcome in outcomes:
-            if outcome.errors or outcome.removed:
+            if outcome.errors:
                 self.following.pop(outcome.key, None)
-                continue
+            if (
+                outcome.removed
+                or outcome.not_ours
+                or not outcome.namespace
+                or (outcome.errors and not outcome.fallback)
+            ):
+                continue  # (a refused revision leaves the last one running: its health is still told)
             try:
                 self.assess(outcome)
             except ClusterError as err:

@@ -22,7 +22,7 @@ from typing import Any
 import git
 
 from unhazzle.errors import OperationError, Problem
-from unhazzle.reconciler.objects import Obj
+from unhazzle.reconciler.objects import Obj, Ref
 from unhazzle.reconciler.source.guard import check_manifests, parse_folder
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
 from unhazzle.shared.names import (
@@ -71,6 +71,7 @@ class Environment:
     apps: frozenset[str]
     secrets: dict[str, Any] | None = None  # the `_secrets.json` document, still encrypted
     problems: list[str] = field(default_factory=list)
+    places: dict[str, str] = field(default_factory=dict)  # Ref.key() -> "file:line" it was written at
 
 
 @dataclass(frozen=True)
@@ -249,14 +250,22 @@ class GitSource:
 def _revision_to_json(revision: Revision) -> dict[str, Any]:
     return {
         key: {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
-              "problems": e.problems}
+              "problems": e.problems, "places": e.places}
         for key, e in revision.environments.items()
     }  # fmt: skip
 
 
 def _revision_from_json(commit: str, data: dict[str, Any]) -> Revision:
     envs = {
-        key: Environment(key, e["namespace"], e["objects"], frozenset(e["apps"]), e["secrets"], e["problems"])
+        key: Environment(
+            key,
+            e["namespace"],
+            e["objects"],
+            frozenset(e["apps"]),
+            e["secrets"],
+            e["problems"],
+            e.get("places", {}),
+        )
         for key, e in data.items()
     }
     return Revision(commit, envs)
@@ -269,12 +278,18 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
 
 def _first_line(exc: git.exc.GitCommandError) -> str:
     """Git's own reason: its first `fatal:` or `error:` line (the lines after it are advice,
-    which cut to one line reads as nonsense: "and the repository exists.")."""
+    which cut to one line reads as nonsense: "and the repository exists."), with the cause git
+    puts on the next line ("unable to connect to host:" / "errno=Connection refused") or a
+    transport printed before it ("ssh: connect to host ...: Connection refused")."""
     text = str(exc.stderr or exc).strip().strip("'").replace("stderr: ", "").strip()
     lines = [line.strip().strip("'") for line in text.splitlines() if line.strip()]
-    for line in lines:
+    for at, line in enumerate(lines):
         if line.startswith(("fatal:", "error:")):
-            return line.split(":", 1)[1].strip()
+            reason = line.split(":", 1)[1].strip()
+            if reason.endswith(":") and at + 1 < len(lines):
+                reason = f"{reason} {lines[at + 1]}"
+            before = [b for b in lines[:at] if not b.startswith(("hint:", "warning:"))]
+            return f"{reason} ({before[-1]})" if before else reason
     return lines[-1] if lines else "git failed"
 
 
@@ -303,6 +318,7 @@ def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] 
                 for path, target in (links or {}).items()]  # fmt: skip
     problems = [str(problem) for problem in sorted(set(refused))]
     objects: list[Obj] = [m.body for m in manifests if m.file.endswith(".yaml")]
+    places = {Ref.of(m.body).key(): f"{m.file}:{m.line}" for m in manifests if m.file.endswith(".yaml")}
     namespace = _namespace(key, objects, files, problems)
     apps = frozenset(obj["metadata"].get("labels", {}).get(APP_LABEL, "") for obj in objects) - {""}
     secrets = _secrets(key, files, problems)
@@ -310,7 +326,7 @@ def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] 
         problems.append(
             f"{key}: the revision holds no objects for this environment; refusing to delete it all"
         )
-    return Environment(key, namespace, objects, apps, secrets, problems)
+    return Environment(key, namespace, objects, apps, secrets, problems, places)
 
 
 def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:

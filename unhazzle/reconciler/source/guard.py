@@ -20,9 +20,11 @@ from unhazzle.shared.names import (
     APPLIER_NAME,
     ENVIRONMENT_FILE,
     ENVIRONMENT_LABEL,
+    INVENTORY_NAME,
     MANAGED_BY,
     OURS,
     PROJECT_LABEL,
+    STATUS_NAME,
     namespace_for,
     reserved,
 )
@@ -190,6 +192,8 @@ def _reasons(body: dict[str, Any], *, project: str, environment: str, namespace:
         yield f"lacks the label {MANAGED_BY}: {OURS}"
     if meta["name"] == APPLIER_NAME:
         yield f"the name '{APPLIER_NAME}' is reserved for the identity Unhazzle deploys with"
+    if meta["name"] in (INVENTORY_NAME, STATUS_NAME):
+        yield f"the name '{meta['name']}' is reserved for the reconciler's own record of the environment"
     if kind == "Namespace":
         yield from _namespace(meta, labels, project=project, environment=environment, namespace=namespace)
         return

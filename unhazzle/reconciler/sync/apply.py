@@ -17,10 +17,11 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from unhazzle.reconciler.cluster.client import Client, ClusterError, Forbidden, NotFound
+from unhazzle.reconciler.cluster.client import Client, ClusterError, Forbidden, NotFound, refuses_object
 from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.sync import diff
-from unhazzle.reconciler.sync.volumes import refusal_in_words, waits_for_room
+from unhazzle.reconciler.sync.server_words import reason
+from unhazzle.reconciler.sync.volumes import lifts_later, refusal_in_words, waits_for_room
 
 
 class Verified:
@@ -114,10 +115,60 @@ def fetch_live(client: Client, refs: list[Ref]) -> dict[Ref, Obj | None]:
     return live
 
 
-def apply_objects(
+@dataclass(frozen=True)
+class Preflight:
+    """A server-side dry-run of every object that needs one, before any is written.
+    refused: what the server will not take (the revision goes no further); merged: what applying
+    each of the others would store, so the real apply need not ask again."""
+
+    refused: dict[Ref, ClusterError]
+    merged: dict[Ref, Obj]
+
+
+def preflight(
     client: Client, objects: list[Obj], live: dict[Ref, Obj | None], options: ApplyOptions
+) -> Preflight:
+    """Dry-run every object the cheap checks cannot prove unchanged, as the identity that will
+    apply it. A volume refusal the cluster lifts by itself is left to the apply (volumes.py);
+    trouble that is not about the object (no answer, RBAC) is raised, as on a real apply."""
+    pending = [
+        (ref, desired)
+        for ref, desired in ((Ref.of(o), diff.with_hash(o)) for o in objects)
+        if not (
+            options.verified.holds(ref, _hash_of(desired), live.get(ref))
+            or diff.up_to_date(desired, live.get(ref))
+        )
+    ]
+
+    def check(item: tuple[Ref, Obj]) -> tuple[Ref, Obj | ClusterError | None]:
+        ref, desired = item
+        try:
+            return ref, client.apply(desired, dry_run=True)
+        except NotFound:
+            return ref, None  # its namespace does not exist yet (--dry-run of a new environment)
+        except ClusterError as err:
+            if not refuses_object(err):
+                raise
+            return ref, None if lifts_later(ref, err.message) else err
+
+    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        answers = list(pool.map(check, pending))
+    return Preflight(
+        refused={ref: a for ref, a in answers if isinstance(a, ClusterError)},
+        merged={ref: a for ref, a in answers if isinstance(a, dict)},
+    )
+
+
+def apply_objects(
+    client: Client,
+    objects: list[Obj],
+    live: dict[Ref, Obj | None],
+    options: ApplyOptions,
+    *,
+    merged: dict[Ref, Obj] | None = None,
 ) -> list[Change]:
-    """Apply stage by stage; after a failed stage the rest is `skipped`."""
+    """Apply stage by stage; after a failed stage the rest is `skipped`. `merged`: dry-run
+    answers a preflight already had, not asked for again."""
     changes: list[Change] = []
     ordered = sorted(objects, key=stage)
     failed = False
@@ -127,7 +178,7 @@ def apply_objects(
             if failed:
                 changes += [Change(Ref.of(o), "skipped", error="an earlier stage failed") for o in batch]
                 continue
-            results = _apply_batch(pool, client, batch, live, options)
+            results = _apply_batch(pool, client, batch, live, options, merged or {})
             changes += results
             failed = any(c.action == "failed" for c in results)
     return changes
@@ -139,6 +190,7 @@ def _apply_batch(
     batch: list[Obj],
     live: dict[Ref, Obj | None],
     options: ApplyOptions,
+    merged: dict[Ref, Obj],
 ) -> list[Change]:
     """The cheap checks here, in this thread (threads only add overhead to pure CPU work); the
     objects that need a request go to the pool. Every verdict is recorded in `options.verified`."""
@@ -152,22 +204,25 @@ def _apply_batch(
             options.verified.record(ref, digest, live.get(ref), unchanged=True)
         else:
             pending.append((ref, desired, digest))
-    checked = pool.map(lambda p: apply_one(client, p[1], live.get(p[0]), options), pending)
+    checked = pool.map(lambda p: apply_one(client, p[1], live.get(p[0]), options, merged.get(p[0])), pending)
     for (ref, _, digest), change in zip(pending, checked, strict=True):
         results[ref] = change
         options.verified.record(ref, digest, live.get(ref), unchanged=change.action == "unchanged")
     return [results[Ref.of(obj)] for obj in batch]
 
 
-def apply_one(client: Client, desired: Obj, live: Obj | None, options: ApplyOptions) -> Change:
-    """Dry-run, compare, apply if needed: `desired` already carries the hash annotation."""
+def apply_one(
+    client: Client, desired: Obj, live: Obj | None, options: ApplyOptions, known: Obj | None = None
+) -> Change:
+    """Dry-run (unless `known` is its answer already), compare, apply if needed: `desired`
+    already carries the hash annotation."""
     ref = Ref.of(desired)
     if diff.up_to_date(desired, live):
         return Change(ref, "unchanged")
     try:
         if live is None:
             return _create(client, desired, ref, options)
-        merged = client.apply(desired, dry_run=True)
+        merged = known or client.apply(desired, dry_run=True)
         if not diff.changed(merged, live):
             return Change(ref, "unchanged")
         drift = _hash_of(desired) == _hash_of(live)
@@ -176,11 +231,11 @@ def apply_one(client: Client, desired: Obj, live: Obj | None, options: ApplyOpti
             client.apply(desired)
         return Change(ref, "configured", drift=drift, diff=text)
     except ClusterError as err:
-        words = refusal_in_words(ref, str(err), desired=desired, live=live)
+        words = refusal_in_words(ref, str(err), desired=desired, live=live) or f"{ref}: {reason(err.message)}"
         if live is None and waits_for_room(ref, str(err)):
             # not a failure: the room comes when pruning deletes what this revision removed
-            return Change(ref, "waiting", error=words or str(err))
-        return Change(ref, "failed", error=words or str(err))
+            return Change(ref, "waiting", error=words)
+        return Change(ref, "failed", error=words)
 
 
 def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Change:

@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from unhazzle.reconciler.objects import Obj, Ref
-from unhazzle.shared.names import MANAGED_BY, OURS
+from unhazzle.shared.names import INVENTORY_NAME, MANAGED_BY, OURS, STATUS_NAME
 
-INVENTORY_NAME = "unhazzle-inventory"
-STATUS_NAME = "unhazzle-status"
+__all__ = ["INVENTORY_NAME", "STATUS_NAME"]  # (their home is shared/names.py, with the guard's)
 INVENTORY_LABEL = "unhazzle.io/inventory"
 STATUS_LABEL = "unhazzle.io/status"
 ENVIRONMENT_KEY_LABEL = "unhazzle.io/environment-key"

@@ -60,3 +60,35 @@ def takeover_refusal(ref: Ref, live: Obj | None, recorded: frozenset[Ref]) -> st
         f"{ref}: refused: it exists already and was not made by Unhazzle; it is left as it is. "
         "Delete or rename it, or give the app another name"
     )
+
+
+def hosts(ingress: Obj) -> set[str]:
+    """The addresses an Ingress asks the shared ingress controller to route to it."""
+    spec = ingress.get("spec") or {}
+    found = {
+        str(rule.get("host"))
+        for rule in spec.get("rules") or []
+        if isinstance(rule, dict) and rule.get("host")
+    }
+    for tls in spec.get("tls") or []:
+        if isinstance(tls, dict):
+            found |= {str(host) for host in tls.get("hosts") or []}
+    return found
+
+
+def host_refusal(ingress: Obj, others: list[Obj]) -> str:
+    """Why `ingress` may not be applied: an Ingress of another namespace already serves one of its
+    addresses. The ingress controller is shared by every environment (and by every environment
+    repo on the cluster): first come, first served, or one repo could take another's traffic."""
+    namespace = (ingress.get("metadata") or {}).get("namespace")
+    wanted = hosts(ingress)
+    for other in sorted(others, key=lambda o: str((o.get("metadata") or {}).get("namespace"))):
+        where = str((other.get("metadata") or {}).get("namespace"))
+        taken = sorted(wanted & hosts(other))
+        if where != namespace and taken:
+            return (
+                f"{Ref.of(ingress)}: refused: the address {taken[0]} is already served by another "
+                f"environment (namespace '{where}'); an address belongs to one app. Choose another "
+                "domain, or remove it there first"
+            )
+    return ""

@@ -104,6 +104,8 @@ def reconciler_rules() -> list[Obj]:
          "resourceNames": [APPLIER]},
         # Read-only: finds the inventories it recorded (by label) to remove dropped environments.
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]},
+        # Read-only: an address another environment serves is never claimed (ownership.py).
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["list"]},
         # get: check the API server's own namespace checks are installed (it cannot change them).
         {"apiGroups": ["admissionregistration.k8s.io"],
          "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"],

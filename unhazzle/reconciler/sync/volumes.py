@@ -15,7 +15,7 @@ from unhazzle.shared.names import APP_LABEL
 from unhazzle.shared.quantity import quantity_mb, size_text
 
 CLAIM = "PersistentVolumeClaim"
-WAITS = "nothing else in this environment changes until then"
+WAITS = "until then this revision is not applied: the environment stays on the one before"
 QUOTA = "exceeded quota"
 
 
@@ -25,6 +25,12 @@ def waits_for_room(ref: Ref, message: str) -> bool:
     holds the room until then: stopping here would keep the old one, and so the refusal, forever.
     So this is not a failure that stops the environment; the volume waits for a later pass."""
     return ref.kind == CLAIM and QUOTA in message
+
+
+def lifts_later(ref: Ref, message: str) -> bool:
+    """A volume refusal the cluster lifts by itself (room freed in the quota, the disk created at
+    last): not a reason to refuse the revision as a whole; it is tried again on every pass."""
+    return ref.kind == CLAIM and (QUOTA in message or "immutable after creation" in message)
 
 
 def refusal_in_words(ref: Ref, message: str, *, desired: Obj, live: Obj | None) -> str | None:
@@ -57,18 +63,19 @@ _KNOWN = (
     (
         "must support resize",
         "its volume cannot grow from {has} to {asked}: this cluster's disks cannot be resized. The "
-        "app keeps its {has} disk and the data on it; set the size back to {has}, or ask the "
-        "cluster's operator for disks that can grow ({waits})",
+        "app keeps its {has} disk and the data on it; set the size back to {has} (`unhazzle "
+        "publish --allow-smaller-volume`), or ask the cluster's operator for disks that can grow "
+        "({waits})",
     ),
     (
         "immutable after creation",
         "its volume cannot change (to {asked}) before its disk has been created; the change is "
-        "tried again on every pass ({waits})",
+        "tried again on every pass (nothing else in this environment changes until then)",
     ),
 )
 NO_ROOM_TO_GROW = (
     "its volume cannot grow from {has} to {asked} yet: the environment's room for disks is used "
-    "up; it is tried again on every pass ({waits})"
+    "up; it is tried again on every pass (nothing else in this environment changes until then)"
 )
 
 
