@@ -6,6 +6,7 @@ import argparse
 
 from unhazzle.commands.common import DEFAULT_SPEC, add_env, app_not_found, compile_spec, select_envs
 from unhazzle.compiler.presentation.explain import explain_text
+from unhazzle.compiler.spec.resolve import setting_origins
 from unhazzle.errors import UsageError
 
 
@@ -33,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
     texts = []
     for env in select_envs(compiled, args.env):
         plan = next(a for a in env.apps if a.name == app)
-        texts.append(explain_text(env, plan))
+        texts.append(explain_text(env, plan, setting_origins(compiled.spec, env.name, app)))
     print("\n".join(texts), end="")
     return 0

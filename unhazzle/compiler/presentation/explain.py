@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan
 
 
-def explain_text(env: EnvPlan, app: AppPlan) -> str:
+def explain_text(env: EnvPlan, app: AppPlan, origins: Mapping[str, str] | None = None) -> str:
+    """`origins`: where each setting comes from (resolve.setting_origins), shown next to it."""
     s = app.sizing
     r = s.reasons
     answers = ", ".join(f"{k} {v}" for k, v in s.answers.items())
@@ -30,8 +34,33 @@ def explain_text(env: EnvPlan, app: AppPlan) -> str:
     width = max(len(label) for label, _, _ in rows)
     vwidth = max(len(value) for _, value, _ in rows)
     lines += [f"  {label:<{width}}  {value:<{vwidth}}  {why}" for label, value, why in rows]
+    lines += _settings(app, origins or {})
     lines += [f"  warning: {w}" for w in app.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _settings(app: AppPlan, origins: Mapping[str, str]) -> list[str]:
+    """Each setting as written, and the place in the spec it comes from: an app's own, its
+    environment's change, or a shared one (the environment's, the project's)."""
+    env = app.app.env
+    if not env:
+        return []
+    width = max(len(name) for name in env)
+    rows = [
+        (name, _shown(value), origins.get(name, f"apps.{app.name}.env"))
+        for name, value in sorted(env.items())
+    ]
+    vwidth = max(len(value) for _, value, _ in rows)
+    return [
+        "",
+        "  settings:",
+        *(f"    {name:<{width}}  {value:<{vwidth}}  from {where}" for name, value, where in rows),
+    ]
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 4] + '..."'
 
 
 def _scale_up(app: AppPlan) -> str:

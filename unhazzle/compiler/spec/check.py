@@ -73,6 +73,12 @@ class _Checker:
             merged_apps = {
                 name: deep_merge(_dict(base), _dict(overrides.get(name))) for name, base in self.apps.items()
             }
+            shared = {**_dict(self.data.get("env")), **_dict(_dict(env).get("env"))}
+            if shared:  # shared settings' references resolve in each environment, like an app's
+                where_shared: list[Path] = [("environments", env_name), ()]
+                yield from self._references(
+                    {"env": shared}, where_shared, targets=merged_apps, env_name=env_name
+                )
             for app_name, merged in merged_apps.items():
                 override = _dict(overrides.get(app_name))
                 where = [("environments", env_name, "apps", app_name), ("apps", app_name)]

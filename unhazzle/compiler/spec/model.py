@@ -340,6 +340,11 @@ class Environment(_Strict):
         None, description="production | staging | preview | development (default: from the name)."
     )
     budget: Budget | None = None
+    env: dict[EnvVarName, SettingValue] = Field(
+        default_factory=dict,
+        description="Settings every app in this environment inherits, over the project's shared "
+        "ones; an app's own env wins.",
+    )
     apps: dict[Name, AppOverride] = Field(default_factory=dict, description="Per-environment app changes.")
     secrets: SecretSettings | None = Field(
         None, description="Keys for this environment's secret values, added to the project-wide ones."
@@ -385,6 +390,11 @@ class Spec(_Strict):
     project: Name = Field(description="Project name: lowercase letters, digits and '-'.")
     region: Region = Field(description="Hetzner EU location: fsn1 | nbg1 | hel1.")
     budget: Budget | None = None
+    env: dict[EnvVarName, SettingValue] = Field(
+        default_factory=dict,
+        description="Settings every app inherits (a LOG_LEVEL, a feature flag); an environment's "
+        "env, then an app's own, win.",
+    )
     environments: dict[EnvName, Environment] = Field(min_length=1)
     apps: dict[Name, App] = Field(min_length=1)
     databases: dict[Name, Database] = Field(default_factory=dict)

@@ -1,12 +1,15 @@
-"""Per-environment apps: each environment's overrides merged over the base apps, re-validated."""
+"""Per-environment apps: each environment's overrides merged over the base apps, and the shared
+settings (project, then environment) under each app's own, re-validated."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import ValidationError
 
 from unhazzle.compiler.spec.diagnose import problems_from
 from unhazzle.compiler.spec.merge import deep_merge
-from unhazzle.compiler.spec.model import App, Spec
+from unhazzle.compiler.spec.model import App, SettingValue, Spec
 from unhazzle.compiler.spec.positions import Positions
 from unhazzle.errors import Problem
 
@@ -20,12 +23,17 @@ def resolve(spec: Spec, positions: Positions | None = None) -> tuple[Resolved, l
     problems: list[Problem] = []
     for env_name, env in spec.environments.items():
         apps: dict[str, App] = {}
+        shared = shared_settings(spec, env_name)
         for app_name, base in spec.apps.items():
             override = env.apps.get(app_name)
-            if override is None:
+            if override is None and not shared:
                 apps[app_name] = base
                 continue
-            merged = deep_merge(base.model_dump(exclude_unset=True), override.model_dump(exclude_unset=True))
+            merged = base.model_dump(exclude_unset=True)
+            if override is not None:
+                merged = deep_merge(merged, override.model_dump(exclude_unset=True))
+            if shared:
+                merged["env"] = _inherit(shared, merged)
             try:
                 apps[app_name] = App.model_validate(merged)
             except ValidationError as exc:
@@ -33,3 +41,29 @@ def resolve(spec: Spec, positions: Positions | None = None) -> tuple[Resolved, l
                 problems += problems_from(exc, positions=positions, root=App, prefixes=prefixes)
         resolved[env_name] = apps
     return resolved, problems
+
+
+def shared_settings(spec: Spec, environment: str) -> dict[str, SettingValue]:
+    """The settings every app of `environment` inherits: the project's, then the environment's."""
+    return {**spec.env, **spec.environments[environment].env}
+
+
+def _inherit(shared: dict[str, SettingValue], app: dict[str, Any]) -> dict[str, SettingValue]:
+    """An app's settings over the shared ones. A name the app keeps as a secret is its secret:
+    the more specific wins, as an app's own setting wins over a shared one."""
+    own_secrets = set(app.get("secrets") or [])
+    inherited = {name: value for name, value in shared.items() if name not in own_secrets}
+    return {**inherited, **(app.get("env") or {})}
+
+
+def setting_origins(spec: Spec, environment: str, app: str) -> dict[str, str]:
+    """Where each setting of `app` in `environment` comes from, as the spec's path to it (the
+    most specific place that sets it): what `explain` shows next to each value."""
+    env = spec.environments[environment]
+    origins = dict.fromkeys(spec.env, "env")
+    origins |= dict.fromkeys(env.env, f"environments.{environment}.env")
+    origins |= dict.fromkeys(spec.apps[app].env, f"apps.{app}.env")
+    override = env.apps.get(app)
+    if override is not None and override.env:
+        origins |= dict.fromkeys(override.env, f"environments.{environment}.apps.{app}.env")
+    return origins
