@@ -517,6 +517,17 @@ EVENT_CASES = [
         "new version started with 1 instance",
     ),
     ("ScalingReplicaSet", "Scaled up replica set web-7d4b9c6f5 to 4 from 3", "scaling up to 4 instances"),
+    (
+        "ScalingReplicaSet",
+        "Scaled up replica set web-7d4b9c6f5 from 0 to 2",
+        "new version started with 2 instances",
+    ),
+    (
+        "ScalingReplicaSet",
+        "Scaled down replica set web-5f6d8b7c9 from 2 to 0",
+        "previous version retired: the new version took over",
+    ),
+    ("ScalingReplicaSet", "Scaled up replica set web-7d4b9c6f5 from 2 to 5", "scaling up to 5 instances"),
     ("ScalingReplicaSet", "Scaled down replica set web-7d4b9c6f5 to 2 from 4", "scaling down to 2 instances"),
     # a rollover retires the old version: never "scaling down to 0"
     (

@@ -508,10 +508,14 @@ def event_words(event: Dict) -> str:
 def _version_scaled(message: str) -> str:
     """The instances of one version of the app. A deploy starts the new version and retires the
     old one (scaled down to 0): that is a rollover, not the app scaling down to nothing."""
-    found = re.search(r"Scaled (up|down) replica set \S+? to (\d+)(?: from (\d+))?", message)
+    # "... from 0 to 2" (Kubernetes 1.31 and later) or "... to 2 from 0" / "... to 2" (before)
+    found = re.search(
+        r"Scaled (up|down) replica set \S+? (?:from (\d+) to (\d+)|to (\d+)(?: from (\d+))?)", message
+    )
     if not found:
         return "changing instance count"
-    direction, count, before = found.group(1), int(found.group(2)), found.group(3)
+    direction = found.group(1)
+    count, before = int(found.group(3) or found.group(4)), found.group(2) or found.group(5)
     if direction == "down" and count == 0:
         return "previous version retired: the new version took over"
     if direction == "up" and before in (None, "0"):
