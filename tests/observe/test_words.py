@@ -631,3 +631,84 @@ def test_scrub_keeps_case_and_meaning() -> None:
 def test_instance_findings_hostile_input(junk: dict[str, Any]) -> None:
     junk = {k: (v or {}) for k, v in junk.items()}
     assert isinstance(words.instance_findings(junk, app="web", now=NOW), list)
+
+
+# -- an image that writes where it may not -----------------------------------------------------
+
+NGINX_LAST = {
+    **CRASH_LAST,
+    "message": '2026/12/05 04:00:01 [emerg] 1#1: mkdir() "/var/cache/nginx/client_temp" failed '
+    "(30: Read-only file system)\nnginx: [emerg] mkdir() failed\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("said", "message", "hint"),
+    [
+        (
+            NGINX_LAST["message"],
+            "it writes to /var/cache/nginx/client_temp, which is read-only",
+            "writable: [/var/cache/nginx]",
+        ),
+        (
+            'open() "/var/run/nginx.pid" failed (13: Permission denied)',
+            "which is not writable for the app's user",
+            "writable: [/var/run]",
+        ),
+        (
+            "OSError: [Errno 30] Read-only file system: '/app/logs'",
+            "it writes to /app/logs",
+            "writable: [/app/logs]",
+        ),
+        (
+            "Error: EROFS: read-only file system, open '/app/cache/x.json'",
+            "/app/cache/x.json",
+            "writable: [/app/cache]",
+        ),
+        (
+            "PermissionError: [Errno 13] Permission denied: '/home/app/.cache'",
+            "/home/app/.cache",
+            "writable: [/home/app/.cache]",
+        ),
+        ("open /app.log: read-only file system", "/app.log", "write under /tmp"),
+    ],
+)
+def test_a_start_that_writes_where_it_may_not_names_the_path_and_the_field(
+    said: str, message: str, hint: str
+) -> None:
+    found = words.unwritable(said, "web")
+    assert found is not None and message in found.message and hint in found.hint
+
+
+@pytest.mark.parametrize(
+    "said", ["listening on :8080", "2026/12/05 12:00 done", "sh: /tmp/x: Permission denied"]
+)
+def test_other_last_words_are_not_mistaken_for_a_read_only_folder(said: str) -> None:
+    assert words.unwritable(said, "web") is None
+
+
+def test_status_of_a_crash_loop_says_which_folder_to_make_writable() -> None:
+    findings = words.instance_findings(
+        pod(state=BACKOFF, last=NGINX_LAST, restarts=4, ready=False), app="web", now=NOW
+    )
+    assert (
+        findings[0].message == "cannot start: it writes to /var/cache/nginx/client_temp, which is read-only"
+    )
+    assert findings[0].hint.startswith("add writable: [/var/cache/nginx] to web in unhazzle.yaml")
+
+
+def test_events_of_a_crash_loop_carry_its_last_words() -> None:
+    event = {"reason": "BackOff", "message": "Back-off restarting failed container web in pod web-1"}
+    said = words.last_words(
+        [
+            {
+                "metadata": {"name": "web-1"},
+                "status": {"containerStatuses": [{"lastState": {"terminated": NGINX_LAST}}]},
+            }
+        ]
+    )
+    text = words.event_words(event, app="web", said=said["web-1"])
+    assert text.startswith(
+        "keeps crashing: it writes to /var/cache/nginx/client_temp, which is read-only; add writable"
+    )
+    assert words.event_words(event) == "keeps crashing; waiting before the next restart"

@@ -30,6 +30,8 @@ class Image:
     cmd: list[str] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     healthcheck: dict[str, Any] | None = None
+    volumes: list[str] = field(default_factory=list)  # VOLUME: folders it writes to
+    workdir: str = ""
     architecture: str = "amd64"
     content: bytes = b"hello\n"  # the one file in the one layer; differs per image so digests do
 
@@ -40,6 +42,10 @@ class Image:
             "User": self.user,
             "Labels": self.labels,
         }
+        if self.volumes:
+            config["Volumes"] = {path: {} for path in self.volumes}
+        if self.workdir:
+            config["WorkingDir"] = self.workdir
         for key, value in (
             ("Entrypoint", self.entrypoint),
             ("Cmd", self.cmd),

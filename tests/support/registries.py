@@ -48,6 +48,13 @@ WEB = Image(
 )
 TWO_PORTS = Image(ports=["9090/tcp", "8080/tcp"], user="app", content=b"two ports\n")
 ROOT = Image(ports=["8000/tcp"], user="", cmd=["python", "-m", "http.server"], content=b"root\n")
+WRITES = Image(  # an image that writes to disk, as nginx's unprivileged one does
+    ports=["8080/tcp"],
+    user="101",
+    volumes=["/var/cache/nginx", "/tmp", "/var/lib/app/"],
+    workdir="/app",
+    content=b"writes\n",
+)
 AMD64 = Image(ports=["8080/tcp"], user="1000", env={"ARCH": "amd64"}, content=b"amd64\n")
 ARM64 = Image(
     ports=["8080/tcp"], user="1000", env={"ARCH": "arm64"}, architecture="arm64", content=b"arm64\n"
@@ -58,6 +65,7 @@ IMAGES: dict[str, tuple[tuple[Image, ...], str | None]] = {
     "acme/web:1.0": ((WEB,), "v2s2"),  # Docker v2 schema 2 media types
     "acme/ports:1.0": ((TWO_PORTS,), None),  # OCI media types
     "acme/root:1.0": ((ROOT,), None),
+    "acme/writes:1.0": ((WRITES,), None),
     "acme/multi:1.0": ((AMD64, ARM64), None),
     "private/web:1.0": ((WEB,), None),
 }

@@ -24,13 +24,19 @@ def add_parser(sub: Any) -> None:
 
 
 def translate(
-    events: list[dict[str, Any]], *, apps: list[str], only: str | None, since: datetime
+    events: list[dict[str, Any]],
+    *,
+    apps: list[str],
+    only: str | None,
+    since: datetime,
+    said: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Events as rows {time, app, kind, count, message, warning}, oldest first; events of
-    objects that are not our apps' are left out."""
+    objects that are not our apps' are left out. `said`: each instance's last words (why it
+    crashed, words.last_words)."""
     from unhazzle.observe import words
 
-    rows = []
+    rows, said = [], said or {}
     for event in events:
         involved = event.get("involvedObject") or event.get("regarding") or {}
         app = words.app_of(str(involved.get("kind", "")), str(involved.get("name", "")), apps)
@@ -42,7 +48,7 @@ def translate(
             "app": app,
             "count": words.event_count(event),
             "warning": event.get("type") == "Warning",
-            "message": words.event_words(event),
+            "message": words.event_words(event, app=app, said=said.get(str(involved.get("name")), "")),
         })  # fmt: skip
     return _combined(sorted(rows, key=lambda r: (r["time"], r["app"], r["message"])))
 
@@ -72,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
     found: list[dict[str, Any]] = []
     for env in environments(target, reader):
         apps = env.apps or observe.app_names(reader, env.namespace)
-        rows = translate(observe.events(reader, env.namespace), apps=apps, only=target.app, since=since)
+        said = words.last_words(observe.all_pods(reader, env.namespace))
+        rows = translate(
+            observe.events(reader, env.namespace), apps=apps, only=target.app, since=since, said=said
+        )
         found += [{"environment": env.name, **row} for row in rows]
     if args.output == "json":
         print(json.dumps({"format": 1, "events": found}, indent=2, sort_keys=True))

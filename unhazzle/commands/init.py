@@ -12,7 +12,7 @@ from typing import Any
 
 from unhazzle.commands.common import DEFAULT_SPEC, add_registry_options, parse_image, registry_options
 from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
-from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note
+from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note, writable_folders
 from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
 from unhazzle.compiler.rules.questions import SIZING, questions
@@ -184,8 +184,19 @@ class Questionnaire:
                 else self._confirm("Public: reachable from the internet over HTTPS?", default=False)
             )
         profile = self.profile(has_port=port is not None)
+        writable = writable_folders(info) if info else []
+        if writable:
+            self.say(f"Writable: {', '.join(writable)} (the folders the image declares it writes to)")
         return AppAnswers(
-            name, image, port, public, profile, port_note=note, root_image=bool(info and info.root)
+            name,
+            image,
+            port,
+            public,
+            profile,
+            port_note=note,
+            root_image=bool(info and info.root),
+            writable=writable,
+            workdir=info.workdir if info else None,
         )
 
     def inspect(self, image: str) -> ImageInfo | None:

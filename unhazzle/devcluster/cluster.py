@@ -571,9 +571,23 @@ def _node_manifest(name: str) -> dict[str, Any]:
         # Roomy simulated machines, since a test session leaves many environments running and a
         # full node would leave instances pending for reasons no test is about; but each stays
         # under 60 vCPU, the size the status tests use for an app that fits nowhere.
-        "status": {"allocatable": {"cpu": "56", "memory": "1Ti", "pods": "1000"},
-                   "capacity": {"cpu": "56", "memory": "1Ti", "pods": "1000"}},
+        # Disk too: every app asks for room for /tmp and its writable folders.
+        "status": {"allocatable": {"cpu": "56", "memory": "1Ti", "ephemeral-storage": "1Ti", "pods": "1000"},
+                   "capacity": {"cpu": "56", "memory": "1Ti", "ephemeral-storage": "1Ti", "pods": "1000"}},
     }  # fmt: skip
+
+
+def _register_node(s: ClusterState, name: str) -> None:
+    """Create a simulated machine; one a plane of an older version made gets today's size (its
+    disk, which apps now ask for)."""
+    wanted = _node_manifest(name)
+    status, _ = api_request(s, "POST", "/api/v1/nodes", wanted)
+    if status == 409:
+        _, live = api_request(s, "GET", f"/api/v1/nodes/{name}")
+        live["status"] = {**live.get("status", {}), **wanted["status"]}
+        status, _ = api_request(s, "PUT", f"/api/v1/nodes/{name}/status", live)
+    if status not in (200, 201):
+        raise DevClusterError(f"creating node {name} failed ({status})")
 
 
 def _nodes_ready(s: ClusterState, names: Sequence[str]) -> bool:
@@ -618,7 +632,7 @@ def _wait_workers(s: ClusterState, nodes: Sequence[str], timeout: float) -> None
         wait_for(name, _healthz_check(port), timeout, d, name)
     wait_for("kwok", _healthz_check(s.kwok_port), timeout, d, "kwok")
     for node in nodes:
-        _create(s, "/api/v1/nodes", _node_manifest(node), f"node {node}")
+        _register_node(s, node)
     wait_for(f"kwok nodes {', '.join(nodes)} Ready", lambda: _nodes_ready(s, nodes), timeout, d,
              "kwok")  # fmt: skip
     # Pods are refused until the service-account controller made the namespace's `default` SA.
@@ -723,7 +737,9 @@ def up(
     """
     d = (state_dir or default_state_dir()).resolve()
     if (existing := running(d)) is not None:
-        _platform_namespace(existing)  # a plane started by an older version may lack it
+        _platform_namespace(existing)  # a plane started by an older version may lack it,
+        for node in nodes:  # and its machines today's size
+            _register_node(existing, node)
         return existing
     down(d)  # leftovers of a crashed or half-started run
     binaries = find_binaries(bin_dir)

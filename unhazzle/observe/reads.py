@@ -188,6 +188,10 @@ def pods(reader: Reader, namespace: str, app: str) -> list[Obj]:
     return reader.items(path, where=f"app {app}", selector=f"{APP_LABEL}={app}")
 
 
+def all_pods(reader: Reader, namespace: str) -> list[Obj]:
+    return reader.items(f"/api/v1/namespaces/{_ns(namespace)}/pods", where=f"environment {namespace}")
+
+
 def events(reader: Reader, namespace: str) -> list[Obj]:
     return reader.items(f"/api/v1/namespaces/{_ns(namespace)}/events", where=f"environment {namespace}")
 

@@ -9,7 +9,7 @@ rewrites them in any text we pass through from the cluster.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -244,7 +244,46 @@ def _oom(pod: Dict, *, app: str, now: datetime, severity: Severity) -> Finding:
     return Finding(f"ran out of memory{at}{count}", "raise size.memory", severity)
 
 
+_PATH = r"(?<![\w/])/[A-Za-z._][^\s\"':,()\[\]]*"  # an absolute path, not a date's 12/05
+_CANNOT = r"read-only file system|permission denied"
+_UNWRITABLE = re.compile(
+    rf"(?P<path>{_PATH})[^\n]*?(?P<why>{_CANNOT})|(?P<why2>{_CANNOT})[^\n]*?(?P<path2>{_PATH})", re.IGNORECASE
+)
+
+
+def unwritable(message: str, app: str) -> Finding | None:
+    """A start that failed writing outside the app's writable folders, from its last words
+    ("mkdir() "/var/cache/nginx/client_temp" failed (30: Read-only file system)"): the path, and
+    the folder to list under `writable:`."""
+    for line in message.splitlines():
+        found = _UNWRITABLE.search(line)
+        if not found:
+            continue
+        path = (found.group("path") or found.group("path2") or "").rstrip("/.")
+        why = (found.group("why") or found.group("why2") or "").lower()
+        if not path or path == "/tmp" or path.startswith("/tmp/"):
+            continue
+        folder, _, name = path.rpartition("/")
+        if "mkdir" in line.lower() or "makedirs" in line.lower():  # a folder it makes: deep in a
+            target = folder if folder.count("/") >= 3 else path  # cache, the cache; else itself
+        elif "." in name.lstrip("."):  # a file: its folder, unless that is a top one like /app
+            target = folder if folder.count("/") >= 2 else ""
+        else:
+            target = path
+        words = "read-only" if why.startswith("read-only") else "not writable for the app's user"
+        hint = (
+            f"add writable: [{target}] to {app} in unhazzle.yaml (an empty folder at every start)"
+            if target
+            else f"have {app} write under /tmp, or into a folder of its own listed under writable:"
+        )
+        return Finding(f"cannot start: it writes to {path}, which is {words}", hint, "failing")
+    return None
+
+
 def _crash(last: Dict, *, pod: Dict, app: str, now: datetime) -> Finding:
+    said = unwritable(str(last.get("message") or ""), app)
+    if said is not None:
+        return said
     started, finished = parse_time(last.get("startedAt")), parse_time(last.get("finishedAt"))
     on_start = started is not None and finished is not None and finished - started < START_CRASH
     code = last.get("exitCode")
@@ -481,10 +520,26 @@ _EVENT_WORDS: dict[str, str] = {
 }
 
 
-def event_words(event: Dict) -> str:
-    """One cluster event as a plain sentence (no Kubernetes words)."""
+def last_words(pods: Sequence[Dict]) -> dict[str, str]:
+    """Each instance's last words (the end of its output when it last crashed), by its name."""
+    found = {}
+    for pod in pods:
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        for status in statuses[:1]:
+            said = (status.get("lastState", {}).get("terminated") or {}).get("message")
+            if said:
+                found[str(pod.get("metadata", {}).get("name"))] = str(said)
+    return found
+
+
+def event_words(event: Dict, *, app: str = "", said: str = "") -> str:
+    """One cluster event as a plain sentence (no Kubernetes words). `said`: the last words of
+    the instance it is about, which name why a crash loop crashes."""
     reason, message = str(event.get("reason") or ""), str(event.get("message") or "")
     lowered = message.lower()
+    cause = unwritable(said, app or "the app") if said and reason == "BackOff" else None
+    if cause is not None:
+        return f"keeps crashing: {cause.message.removeprefix('cannot start: ')}; {cause.hint}"
     if reason in {"Failed", "BackOff"} and ("image" in lowered or "pull" in lowered):
         return "image cannot be downloaded" + _registry_says(message)
     if reason == "BackOff":

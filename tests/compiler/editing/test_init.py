@@ -414,3 +414,14 @@ def test_init_unicode_digits_are_not_ports(cli, workdir):
     assert result.code == 0
     assert port_problem("²") == "a port is a number from 1 to 65535"  # str.isdigit() says yes; int() no
     assert _pick("²", ["a", "b"]) is None
+
+
+def test_init_lists_the_folders_the_image_writes_to_as_writable(cli, plain_registry, docker_config, workdir):
+    result = cli(
+        "init", "--project", "shop", "--app", "web", "--image", plain_registry.ref("acme/writes:1.0")
+    )
+    assert result.code == 0, result.err
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert "writable: [/var/cache/nginx, /var/lib/app]" in text
+    assert "It works in /app: if it writes there (logs, caches), list a folder inside it" in text
+    assert cli("validate", str(workdir / "unhazzle.yaml")).code == 0

@@ -286,3 +286,13 @@ def test_inspect_index_text_names_platform_and_its_manifest(cli, plain_registry,
         "digest  ", "manifest"
     )
     assert "env          ARCH=arm64" in result.out
+
+
+def test_inspect_names_the_folders_an_image_writes_to(cli, plain_registry, docker_config):
+    result = cli("inspect", plain_registry.ref("acme/writes:1.0"))
+    assert result.code == 0, result.err
+    assert "volumes      /tmp, /var/cache/nginx, /var/lib/app/" in result.out
+    assert (
+        "note: it writes to /var/cache/nginx, /var/lib/app; give the app writable: [/var/cache/nginx, /var/lib/app]"
+        in result.out
+    )

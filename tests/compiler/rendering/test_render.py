@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import EXAMPLES, MINIMAL
 from tests.support.manifests import KUBERNETES_VERSION, ident, objects, render_file, render_text
+from unhazzle.shared.quantity import quantity_mb
 
 SPECS = sorted(EXAMPLES.glob("*/unhazzle.yaml"))
 EXAMPLE_OBJECTS = [
@@ -131,3 +132,31 @@ def test_render_folders_are_readable_like_the_files_in_them(cli, write_spec, tmp
         assert (out / "production" / "web.yaml").stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(umask)
+
+
+def test_render_writable_folders_are_empty_size_limited_and_counted_in_the_quota():
+    spec = MINIMAL.replace(
+        "    port: 8080\n",
+        "    port: 8080\n    writable: [/var/cache/nginx, {path: /var/lib/app, size: 1GB}]\n",
+    )
+    found = objects(render_text(spec))
+    deployment = next(o for _, o in found if o["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True  # the secure default stays
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert {
+        path: volumes[mounts[path]]["emptyDir"]["sizeLimit"]
+        for path in ("/tmp", "/var/cache/nginx", "/var/lib/app")
+    } == {
+        "/tmp": "256Mi",
+        "/var/cache/nginx": "256Mi",
+        "/var/lib/app": "1Gi",
+    }
+    assert container["resources"]["requests"]["ephemeral-storage"] == "1536Mi"  # /tmp and both folders
+    assert container["resources"]["limits"]["ephemeral-storage"] == "1600Mi"  # and its logs
+    quota = next(o for _, o in found if o["kind"] == "ResourceQuota")["spec"]["hard"]
+    assert quantity_mb(quota["requests.ephemeral-storage"]) == 1536 * int(quota["pods"])
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)  # raises when invalid

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
@@ -41,6 +41,8 @@ class AppAnswers:
     profile: dict[str, str]  # the five sizing answers
     port_note: str = ""  # where the port came from, e.g. "the only port the image exposes"
     root_image: bool = False
+    writable: list[str] = field(default_factory=list)  # the folders the image declares it writes to
+    workdir: str | None = None  # the image's working directory, named in the writable comment
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,9 @@ def _insert_app(apps: CommentedMap, app: AppAnswers, *, indent: int) -> None:
     if app.port is not None:
         node["port"] = app.port
         node["public"] = app.public
+    if app.writable:
+        node["writable"] = CommentedSeq(app.writable)
+        node["writable"].fa.set_flow_style()
     node["profile"] = _profile(app.profile, column=indent * 3)
     inner = indent * 2
     for key, text in _app_comments(app).items():
@@ -123,8 +128,18 @@ def _app_comments(app: AppAnswers) -> dict[str, str]:
         image += "\n" + textwrap.fill(f"Note: {root_note()}.", width=96)
     port = "The port the app listens on"
     port += f" ({app.port_note})" if app.port_note else ""
+    writable = (
+        "Folders the app writes to besides /tmp (the rest of its files are read-only): these are\n"
+        "the ones the image declares; each starts empty at every start."
+    )
+    if app.workdir and app.workdir != "/":
+        writable += (
+            f"\nIt works in {app.workdir}: if it writes there (logs, caches), list a folder inside it,\n"
+            f"not {app.workdir} itself (an empty folder there would hide the app's own files)."
+        )
     return {
         "image": image,
+        "writable": writable,
         "port": f"{port};\nremove it (and public) for an app that serves nothing.",
         "public": "true: reachable from the internet over HTTPS (add `domains: [...]` for your own);\n"
         "false: only the project's other apps reach it.",

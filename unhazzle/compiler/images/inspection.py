@@ -58,6 +58,7 @@ class ImageInfo:
     entrypoint: list[str] | None
     cmd: list[str] | None
     workdir: str | None
+    volumes: list[str]  # the folders the image declares (VOLUME): where it expects to write
     healthcheck: Healthcheck | None
     labels: dict[str, str]
     compressed_size: int
@@ -178,11 +179,20 @@ def image_info(
         entrypoint=_strings(config.get("Entrypoint")),
         cmd=_strings(config.get("Cmd")),
         workdir=_text(config.get("WorkingDir")) or None,
+        volumes=sorted(str(path) for path in _mapping(config.get("Volumes"))),
         healthcheck=_healthcheck(config.get("Healthcheck")),
         labels={k: _text(v) for k, v in sorted(_mapping(config.get("Labels")).items())},
         compressed_size=sum(sizes),
         layers=len(sizes),
     )
+
+
+def writable_folders(info: ImageInfo) -> list[str]:
+    """What `writable:` should list for this image: the folders it declares as volumes (it
+    writes there; /tmp is writable already). Its working directory is not one: it usually holds
+    the app itself, which an empty folder in its place would hide."""
+    tidy = ("/" + "/".join(p for p in path.split("/") if p not in ("", ".")) for path in info.volumes)
+    return sorted({path for path in tidy if path != "/" and path != "/tmp" and not path.startswith("/tmp/")})
 
 
 def is_root(user: str) -> bool:
@@ -268,12 +278,19 @@ def info_text(info: ImageInfo) -> str:
     rows.append(("command", json.dumps(info.cmd) if info.cmd else "none"))
     if info.workdir:
         rows.append(("workdir", info.workdir))
+    if info.volumes:
+        rows.append(("volumes", ", ".join(info.volumes)))
+    folders = writable_folders(info)
     rows.append(("healthcheck", _health_text(info.healthcheck)))
     rows += [("env", f"{k}={v}") for k, v in info.env.items()] or [("env", "none")]
     rows += [("label", f"{k}={v}") for k, v in info.labels.items()]
     layers = f"{info.layers} layer{'s' * (info.layers != 1)}"
     rows.append(("size", f"{human_size(info.compressed_size)} compressed ({layers})"))
     lines = [info.reference] + [f"  {key:<12} {value}" for key, value in rows]
+    if folders:
+        lines.append(
+            f"  note: it writes to {', '.join(folders)}; give the app writable: [{', '.join(folders)}]"
+        )
     if info.root:
         lines.append(f"  note: {root_note()}")
     return "\n".join(lines) + "\n"
@@ -284,8 +301,8 @@ def root_note() -> str:
     uid = cluster_settings().run_as_user
     return (
         f"the image runs as root; Unhazzle runs every app as an unprivileged user (uid {uid}) with a "
-        "read-only filesystem instead, so the app must not need root (ports below 1024, writing "
-        "outside /tmp and its volume)"
+        "read-only filesystem instead, so the app must not need root (ports below 1024, changing "
+        "file owners); the folders it writes to besides /tmp go under writable:"
     )
 
 

@@ -21,6 +21,7 @@ from unhazzle.compiler.planning.cost import (
     price_plan,
 )
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
+from unhazzle.shared.quantity import size_text
 
 
 def plan_json(plan: Plan, cost: PlanCost | None = None) -> dict[str, Any]:
@@ -80,6 +81,7 @@ def _app_json(app: AppPlan, cost: AppCost) -> dict[str, Any]:
         "internal_url": app.internal_url,
         "public_urls": app.public_urls,
         "volume_gb": round(app.app.volume.size / 1024, 3) if app.app.volume else None,
+        "writable": [{"path": w.path, "size_mb": w.size} for w in app.app.writable],
         "profile": dict(s.answers),
         "secrets": list(app.secrets),
         "cost_eur_month": cost_json(cost.min, cost.max),
@@ -165,6 +167,9 @@ def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
         lines.append(f"{pad}cost      {eur_range(cost.apps[app.name].min, cost.apps[app.name].max)} a month")
         if app.app.volume:
             lines.append(f"{pad}volume    {app.app.volume.size / 1024:g} GB at {app.app.volume.path}")
+        if app.app.writable:
+            folders = ", ".join(f"{w.path} ({size_text(w.size)})" for w in app.app.writable)
+            lines.append(f"{pad}writable  {folders}; emptied at every start")
         if app.internal_url:
             lines.append(f"{pad}internal  {app.internal_url}")
         lines += [f"{pad}public    {url}" for url in app.public_urls]

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
+from unhazzle.compiler.spec.model import WRITABLE_MB, App
 from unhazzle.shared.names import (
     APP_LABEL,
     BADGE_LABEL,
@@ -191,8 +192,8 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         },
         "service_account": SERVICE_ACCOUNT,
         "quota": quota(env),
-        "default_request": {"cpu": "100m", "memory": "128Mi"},
-        "default_limit": {"cpu": "500m", "memory": "256Mi"},
+        "default_request": {"cpu": "100m", "memory": "128Mi", "disk": mebibytes(TMP_MB)},
+        "default_limit": {"cpu": "500m", "memory": "256Mi", "disk": mebibytes(TMP_MB + LOGS_MB)},
         "public_label": PUBLIC_LABEL,
         "ingress_namespace": settings.ingress_namespace,
         "ingress_class": settings.ingress_class,
@@ -206,9 +207,19 @@ def surge(app: AppPlan) -> int:
     return 0 if app.app.volume else math.ceil(app.sizing.max_instances * 0.25)
 
 
+TMP_MB = WRITABLE_MB  # /tmp, writable in every app
+LOGS_MB = 64  # what the server keeps of an instance's output, counted on the same disk
+
+
+def scratch_mb(app: App) -> int:
+    """The server disk one instance may fill: /tmp and its writable folders (ephemeral-storage
+    request; the limit adds its logs)."""
+    return TMP_MB + sum(folder.size for folder in app.writable)
+
+
 def quota(env: EnvPlan) -> dict[str, str]:
     """The environment's ceiling: every app at maximum scale, plus rolling-update surge."""
-    pods = cpu_req = cpu_lim = mem_req = mem_lim = storage = claims = 0
+    pods = cpu_req = cpu_lim = mem_req = mem_lim = storage = claims = disk = 0
     for app in env.apps:
         count = app.sizing.max_instances + surge(app)
         pods += count
@@ -216,6 +227,7 @@ def quota(env: EnvPlan) -> dict[str, str]:
         cpu_lim += count * millicores(app.sizing.cpu_limit)
         mem_req += count * app.sizing.memory_request_mb
         mem_lim += count * app.sizing.memory_limit_mb
+        disk += count * scratch_mb(app.app)
         if app.app.volume:
             claims += 1
             storage += app.app.volume.size
@@ -227,6 +239,8 @@ def quota(env: EnvPlan) -> dict[str, str]:
         "limits.memory": f"{mem_lim}Mi",
         "persistentvolumeclaims": str(claims),
         "requests.storage": mebibytes(storage),
+        "requests.ephemeral-storage": mebibytes(disk),
+        "limits.ephemeral-storage": mebibytes(disk + LOGS_MB * pods),
         "services.loadbalancers": "0",
         "services.nodeports": "0",
     }
@@ -280,6 +294,13 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "cpu_limit": f"{millicores(sizing.cpu_limit)}m",
         "memory_request": mebibytes(sizing.memory_request_mb),
         "memory_limit": mebibytes(sizing.memory_limit_mb),
+        "disk_request": mebibytes(scratch_mb(app.app)),
+        "disk_limit": mebibytes(scratch_mb(app.app) + LOGS_MB),
+        "tmp_size": mebibytes(TMP_MB),
+        "writable": [
+            {"name": f"writable-{index}", "path": folder.path, "size": mebibytes(folder.size)}
+            for index, folder in enumerate(app.app.writable)
+        ],
         "startup_probe": sizing.startup_probe,
         "readiness_probe": sizing.readiness_probe,
         "liveness_probe": sizing.liveness_probe,

@@ -130,6 +130,7 @@ class _Checker:
         yield from self._exposure(label, app, where)
         yield from self._names(label, app, where)
         yield from self._one_disk(label, app, where)
+        yield from self._writable(label, app, where)
 
     def _references(
         self, app: dict[Any, Any], where: list[Path], *, targets: dict[Any, Any], env_name: str
@@ -225,6 +226,21 @@ class _Checker:
                 "or another app with the volume) to run more",
             )
 
+    def _writable(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        """Each writable folder is a folder of its own: not the whole filesystem, not inside
+        another writable one or the volume (nor holding them), not /tmp, which is writable already."""
+        volume = _dict(app.get("volume")).get("path")
+        seen: list[str] = [volume] if isinstance(volume, str) else []
+        for index, entry in enumerate(_list(app.get("writable"))):
+            path = entry if isinstance(entry, str) else _dict(entry).get("path")
+            if not isinstance(path, str) or not path.startswith("/"):
+                continue  # (the model says what is wrong with it)
+            paths = [(*w, "writable", index) for w in where]
+            why = _writable_problem(path, seen, volume if isinstance(volume, str) else None)
+            if why:
+                yield self.problem(paths, f"{label}.writable: '{path}' {why}")
+            seen.append(path)
+
     def _ordered(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         low, high = _dict(app.get("instances")).get("min"), _dict(app.get("instances")).get("max")
         if isinstance(low, int) and isinstance(high, int) and low > high:
@@ -232,3 +248,21 @@ class _Checker:
                 [(*w, "instances", "max") for w in where],
                 f"{label}.instances: min ({low}) is larger than max ({high})",
             )
+
+
+def _writable_problem(path: str, seen: list[str], volume: str | None) -> str:
+    """Why `path` cannot be a writable folder next to `seen` (the volume's path first), or ""."""
+    if path != "/" and (path.endswith("/") or "//" in path or "/./" in f"{path}/"):
+        plain = "/" + "/".join(part for part in path.split("/") if part not in ("", "."))
+        return f"is not written plainly; write {plain}"
+    if path == "/":
+        return "would make the whole filesystem writable; list the folders the app writes to"
+    if path == "/tmp" or path.startswith("/tmp/"):
+        return "is inside /tmp, which every app can write to already; remove it"
+    for other in seen:
+        inside, holds = path.startswith(other.rstrip("/") + "/"), other.startswith(path + "/")
+        if path == other or inside or holds:
+            what = "the volume's path" if other == volume else f"'{other}'"
+            relation = "is" if path == other else "is inside" if inside else "holds"
+            return f"{relation} {what}; each writable folder stands on its own"
+    return ""

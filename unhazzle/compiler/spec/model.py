@@ -220,6 +220,42 @@ class Volume(_Strict):
     )
 
 
+WRITABLE_MB = 256  # a writable folder's room unless the spec says: what /tmp gets
+MAX_WRITABLE_MB = 8 * 1024  # it lives on the server's own disk, shared by every app there
+
+
+def _writable_entry(value: Any) -> Any:
+    """`/var/cache/nginx` is short for `{path: /var/cache/nginx}`."""
+    return {"path": value} if isinstance(value, str) else value
+
+
+def _writable_size(megabytes: int) -> int:
+    if megabytes > MAX_WRITABLE_MB:
+        raise ValueError(
+            f"a writable folder holds at most {MAX_WRITABLE_MB // 1024}GB (it lives on the server's own "
+            "disk); for more, or for data that must stay, use a volume"
+        )
+    return megabytes
+
+
+class Writable(_Strict):
+    """A folder the app may write to: empty at every start, size-limited, lost at every restart."""
+
+    path: Annotated[str, AfterValidator(_absolute_path)] = Field(
+        max_length=1024, description="Where the app writes, e.g. /var/cache/nginx."
+    )
+    size: Annotated[Megabytes, AfterValidator(_writable_size)] = Field(
+        WRITABLE_MB, description=f"Room in it, e.g. 512MB (default {WRITABLE_MB}MB; at most 8GB)."
+    )
+
+
+WritableEntry = Annotated[
+    Writable,
+    BeforeValidator(_writable_entry),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^/"}, Writable.model_json_schema()]}),
+]
+
+
 class Health(_Strict):
     """How to tell the app is healthy; default: its port accepts connections."""
 
@@ -296,6 +332,12 @@ class App(_Strict):
         default_factory=list, description="External databases (declared under databases:) this app uses."
     )
     volume: Volume | None = None
+    writable: list[WritableEntry] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Folders the app writes to besides /tmp and its volume (the rest of its "
+        "filesystem is read-only): each empty at every start, 256MB unless {path, size} says.",
+    )
     health: Health | None = None
     profile: Profile = Field(default_factory=Profile)
     instances: Instances = Field(default_factory=Instances)
@@ -315,6 +357,7 @@ class AppOverride(_Strict):
     secrets: list[EnvVarName] | None = None
     databases: list[Name] | None = None
     volume: Volume | None = None
+    writable: list[WritableEntry] | None = None
     health: Health | None = None
     profile: Profile | None = None
     instances: Instances | None = None
