@@ -19,6 +19,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
+from unhazzle.compiler.spec import yaml_words
 from unhazzle.compiler.spec.positions import Path, Positions
 from unhazzle.errors import InputError, Problem
 
@@ -144,6 +145,9 @@ def _parse(text: str, name: str) -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        plain = yaml_words.explain(text, _marks(exc))
+        if plain is not None:
+            raise _error(name, *plain) from None
         raise _error(name, line, col, _yaml_message(exc)) from None
     except RecursionError:
         raise _error(name, 1, 1, _too_deep(MAX_DEPTH)) from None
@@ -156,6 +160,18 @@ def _parse(text: str, name: str) -> Any:
     if not docs or docs[0] is None:
         raise _error(name, 1, 1, "the file is empty; a spec starts with `version: 1`")
     return docs[0]
+
+
+def _marks(exc: MarkedYAMLError) -> yaml_words.Marks:
+    def at(mark: Any) -> tuple[int, int] | None:
+        return (mark.line + 1, mark.column + 1) if mark is not None else None
+
+    return yaml_words.Marks(
+        problem=str(exc.problem or ""),
+        context=str(exc.context or ""),
+        problem_at=at(exc.problem_mark),
+        context_at=at(exc.context_mark),
+    )
 
 
 def _yaml_message(exc: MarkedYAMLError) -> str:

@@ -1,0 +1,75 @@
+"""YAML syntax errors are said in the words of someone who wrote a spec, at the line where the
+mistake is, not where the parser got stuck."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unhazzle.compiler.spec.yaml_words import Marks, explain
+
+HEAD = "version: 1\nproject: shop\nregion: fsn1\nenvironments:\n  production: {}\napps:\n  web:\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "said"),
+    [
+        # one key under-indented: reported at it, not where the parser stumbled
+        (
+            "    image: ghcr.io/acme/web:1.0\n  port: 8080\n    env:\n      A: b\n",
+            ":9:1:",
+            "'port' is indented by 2 spaces, less than the lines around it (4); indent it by 4",
+        ),
+        (
+            "    image: ghcr.io/acme/web:1.0\n    port: 8080\n   env:\n      A: b\n",
+            ":10:4:",
+            "'env' is indented by 3 spaces, which lines up with no key above it ('port' at 4, 'web' at 2",
+        ),
+        (
+            '    image: "ghcr.io/acme/web:1.0\n    port: 8080\n',
+            ":8:12:",
+            "a quote opened here is never closed",
+        ),
+        ("    env: {A: b\n    port: 8080\n", ":8:10:", "the '{' opened here is not closed with '}'"),
+        ("    command: [a, b\n    port: 8080\n", ":8:14:", "the '[' opened here is not closed with ']'"),
+    ],
+)
+def test_a_yaml_mistake_is_said_plainly_at_its_line(
+    cli: Any, tmp_path: Path, body: str, where: str, said: str
+) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(HEAD + body, encoding="utf-8")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.startswith(f"{spec}{where} error: {said}"), result.err
+    assert "<block" not in result.err
+
+
+marks = st.builds(
+    Marks,
+    problem=st.sampled_from(
+        [
+            "expected <block end>, but found '<block mapping start>'",
+            "mapping values are not allowed here",
+            "found unexpected end of stream",
+            "could not find expected ':'",
+            "",
+        ]
+    ),
+    context=st.sampled_from(
+        ["while scanning a quoted scalar", "while parsing a flow mapping", "while scanning a simple key", ""]
+    ),
+    problem_at=st.none() | st.tuples(st.integers(-3, 40), st.integers(-3, 40)),
+    context_at=st.none() | st.tuples(st.integers(-3, 40), st.integers(-3, 40)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=" -:#'\"{}[]\nab\t", max_size=300), found=marks)
+def test_explain_never_crashes_on_any_text(text: str, found: Marks) -> None:
+    said = explain(text, found)
+    assert said is None or (isinstance(said[2], str) and said[2])

@@ -1,0 +1,141 @@
+"""YAML syntax errors in the words of someone who wrote a spec, at the line where the mistake is.
+
+The parser reports where it got stuck, in its own terms ("expected <block end>, but found
+'<block mapping start>'", "mapping values are not allowed here", "found unexpected end of stream"
+at the end of the file). Most such mistakes are one line indented differently from its
+neighbours, a quote or bracket never closed, or a key without its colon; this finds which, from
+the text around the parser's marks. Pure: the text and the parser's marks in, (line, column,
+message) out; None when the mistake is none of these (the parser's words are kept then).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_KEY = re.compile(r"^(?P<indent> *)(?:- +)?(?P<key>[^\s#:][^:#]*?)\s*:(?:\s+(?P<value>\S.*))?$")
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What the parser said: its problem and context, and where (1-based; None: not given)."""
+
+    problem: str
+    context: str
+    problem_at: tuple[int, int] | None
+    context_at: tuple[int, int] | None
+
+
+def explain(text: str, marks: Marks) -> tuple[int, int, str] | None:
+    lines = text.split("\n")
+    problem, context = marks.problem, marks.context
+    if marks.context_at and "quoted scalar" in context and "end of stream" in problem:
+        line, col = marks.context_at
+        return line, col, "a quote opened here is never closed; end the value with the same quote"
+    if marks.context_at and "flow mapping" in context:
+        line, col = marks.context_at
+        return (
+            line,
+            col,
+            "the '{' opened here is not closed with '}', or a ',' is missing between its entries",
+        )
+    if marks.context_at and "flow sequence" in context:
+        line, col = marks.context_at
+        return line, col, "the '[' opened here is not closed with ']', or a ',' is missing between its items"
+    if marks.context_at and "simple key" in context and "expected ':'" in problem:
+        line, col = marks.context_at
+        return line, col, "this line has no ':' after its key; write key: value"
+    if marks.problem_at and (
+        "expected <block end>" in problem or "mapping values are not allowed" in problem
+    ):
+        return _indentation(lines, marks.problem_at[0], colon_in_value="mapping values" in problem)
+    return None
+
+
+def _indentation(lines: list[str], number: int, *, colon_in_value: bool) -> tuple[int, int, str] | None:
+    """The line indented unlike its neighbours: the parser's own, or the one before it."""
+    if not 1 <= number <= len(lines):
+        return None
+    here = _key(lines[number - 1])
+    above = _previous(lines, number)
+    if here is None or above is None:
+        if colon_in_value:
+            return number, 1, "a value holds ': '; put the whole value in quotes"
+        return None
+    at, before = above
+    # The line before stepped out of its block and this one stays in it: that line is the mistake
+    # ("  port: 8080" under "    image: ..." in an app), not this one.
+    earlier = _previous(lines, at)
+    if earlier and before.indent < earlier[1].indent == here.indent and before.value:
+        return (
+            at,
+            1,
+            (
+                f"'{before.key}' is indented by {before.indent} spaces, less than the lines around it "
+                f"({here.indent}); indent it by {here.indent} to keep it with them"
+            ),
+        )
+    if here.indent > before.indent and before.value:
+        return (
+            number,
+            here.indent + 1,
+            (
+                f"'{here.key}' is indented under '{before.key}' (line {at}), which already has a value; "
+                f"indent '{here.key}' like '{before.key}', or give '{before.key}' no value to nest it"
+            ),
+        )
+    levels = _enclosing(lines, number)
+    if here.indent not in {level.indent for _, level in levels}:
+        listed = ", ".join(f"'{level.key}' at {level.indent}" for _, level in levels[:3])
+        return (
+            number,
+            here.indent + 1,
+            (
+                f"'{here.key}' is indented by {here.indent} spaces, which lines up with no key above it "
+                f"({listed}); indent it like the key it belongs beside"
+            ),
+        )
+    if colon_in_value:
+        return number, 1, "a value holds ': '; put the whole value in quotes"
+    return None
+
+
+@dataclass(frozen=True)
+class _Line:
+    indent: int
+    key: str
+    value: str
+
+
+def _key(line: str) -> _Line | None:
+    found = _KEY.match(line.rstrip())
+    if not found:
+        return None
+    return _Line(len(found.group("indent")), found.group("key").strip(), (found.group("value") or "").strip())
+
+
+def _previous(lines: list[str], number: int) -> tuple[int, _Line] | None:
+    """The nearest key line above line `number` (blank lines and comments skipped)."""
+    for at in range(number - 1, 0, -1):
+        text = lines[at - 1]
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        key = _key(text)
+        return (at, key) if key else None
+    return None
+
+
+def _enclosing(lines: list[str], number: int) -> list[tuple[int, _Line]]:
+    """The keys a line at `number` could line up with: the nearest above at each shallower
+    indentation, deepest first."""
+    found: list[tuple[int, _Line]] = []
+    limit = None
+    for at in range(number - 1, 0, -1):
+        key = _key(lines[at - 1])
+        if key is None or (limit is not None and key.indent >= limit):
+            continue
+        found.append((at, key))
+        limit = key.indent
+        if limit == 0:
+            break
+    return found
