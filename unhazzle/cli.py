@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         args = build_parser(_command_in(argv)).parse_args(argv)
+        if hasattr(args, "settle"):
+            args.settle(args)
         result: int = args.run(args)
         return result
     except UnhazzleError as exc:

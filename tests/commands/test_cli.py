@@ -79,7 +79,27 @@ def test_render_out_that_cannot_be_a_folder_is_bad_input(cli, write_spec, out):
 
 
 def test_explain_usage_says_one_spec_and_one_app(cli):
-    assert cli("explain", "--help").out.startswith("usage: unhazzle explain [-h] [--env ENV] [SPEC] APP\n")
+    assert cli("explain", "--help").out.startswith(
+        "usage: unhazzle explain [-h] [--env ENV] [--spec SPEC] [SPEC] APP\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "explain", "render", "publish", "preview"])
+def test_every_command_takes_the_spec_as_spec_too(cli, write_spec, command):
+    """One grammar: `--spec FILE` works everywhere; the spec given twice is a usage error."""
+    spec = str(write_spec(MINIMAL))
+    extra = {"explain": ["web"], "render": ["--out", spec + ".out"], "publish": ["--to", "/nonexistent", "--dry-run"],
+             "preview": ["--base", "HEAD"]}.get(command, [])  # fmt: skip
+    assert "--spec SPEC" in cli(command, "--help").out
+    twice = (
+        cli(command, spec, "--spec", spec + "2", *extra)
+        if command != "explain"
+        else cli(command, spec, "web", "--spec", spec + "2")
+    )
+    assert twice.code == 2 and "the spec is given twice" in twice.err
+    if command in ("validate", "plan", "explain", "render"):
+        result = cli(command, "--spec", spec, *extra)
+        assert result.code == 0, result.err
 
 
 def test_debug_after_the_command_is_accepted(cli, write_spec):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unhazzle.commands import DEFAULT_SPEC as DEFAULT_SPEC  # re-exported for the commands
 from unhazzle.compiler.images.reference import BadReference, ImageRef, parse_reference
 from unhazzle.compiler.pipeline import Compiled, compile_file
+from unhazzle.compiler.planning.budget import budget_problems
 from unhazzle.compiler.planning.plan import EnvPlan, Plan
 from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import InputError, Problem, UsageError
@@ -18,21 +20,45 @@ if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registr
 
 
 def add_spec(parser: argparse.ArgumentParser) -> None:
+    """The spec, as every command takes it: `--spec FILE`, or (for the commands that compile
+    it) as the first word, as the contract writes them (`unhazzle plan SPEC`)."""
+    parser.add_argument("spec", nargs="?", metavar="SPEC", help=f"the spec file (default: ./{DEFAULT_SPEC})")
+    add_spec_option(parser)
+    parser.set_defaults(settle=settle_spec)
+
+
+def add_spec_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "spec",
-        nargs="?",
-        default=DEFAULT_SPEC,
-        metavar="SPEC",
-        help=f"the spec file (default: ./{DEFAULT_SPEC})",
+        "--spec", dest="spec_option", metavar="SPEC", help=f"the spec file (default: ./{DEFAULT_SPEC})"
     )
+    parser.set_defaults(settle=settle_spec)
+
+
+def settle_spec(args: argparse.Namespace) -> None:
+    """One spec, however it was given: `args.spec`."""
+    given = [s for s in (getattr(args, "spec", None), getattr(args, "spec_option", None)) if s]
+    if len(set(given)) > 1:
+        raise UsageError(
+            f"--spec {given[1]}: error: the spec is given twice (also as {given[0]}); give it once"
+        )
+    args.spec = given[0] if given else DEFAULT_SPEC
 
 
 def add_env(parser: argparse.ArgumentParser, what: str = "only this environment") -> None:
     parser.add_argument("--env", metavar="ENV", help=what)
 
 
-def compile_spec(spec: str) -> Compiled:
-    return compile_file(Path(spec), display=spec)
+def compile_spec(spec: str, *, enforce_budget: bool = True) -> Compiled:
+    return compile_file(Path(spec), display=spec, enforce_budget=enforce_budget)
+
+
+def over_budget(compiled: Compiled) -> int:
+    """For plan and explain, which show the numbers of a spec over its budget so the user can
+    decide what to cut: each budget error on stderr, then exit 2, as any error."""
+    over = budget_problems(compiled.spec, compiled.cost, compiled.document.positions)
+    for problem in over:
+        print(problem, file=sys.stderr)
+    return 2 if over else 0
 
 
 def select_envs(compiled: Compiled, name: str | None) -> list[EnvPlan]:

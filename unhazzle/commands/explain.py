@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from unhazzle.commands.common import DEFAULT_SPEC, add_env, app_not_found, compile_spec, select_envs
+from unhazzle.commands.common import (
+    DEFAULT_SPEC,
+    add_env,
+    add_spec_option,
+    app_not_found,
+    compile_spec,
+    over_budget,
+    select_envs,
+)
 from unhazzle.compiler.presentation.explain import explain_text
 from unhazzle.compiler.spec.resolve import setting_origins
 from unhazzle.errors import UsageError
@@ -15,20 +23,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "explain",
         help="why an app got its instances and size",
         description="Show each sizing number of APP and the answer or rule that chose it.",
-        usage="unhazzle explain [-h] [--env ENV] [SPEC] APP",
+        usage="unhazzle explain [-h] [--env ENV] [--spec SPEC] [SPEC] APP",
     )
     parser.add_argument(
         "names", nargs="+", metavar="[SPEC] APP", help="the spec (default: ./unhazzle.yaml) and the app"
     )
     add_env(parser, "the environment to explain (default: every environment)")
+    add_spec_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if len(args.names) > 2:
-        raise UsageError("unhazzle explain: error: give at most SPEC and APP")
-    spec, app = args.names if len(args.names) == 2 else [DEFAULT_SPEC, args.names[0]]
-    compiled = compile_spec(spec)
+        raise UsageError("unhazzle explain: error: give one spec (SPEC or --spec) and one APP")
+    if args.spec_option and len(args.names) == 2 and args.names[0] != args.spec_option:
+        raise UsageError(
+            f"--spec {args.spec_option}: error: the spec is given twice (also as {args.names[0]}); give it once"
+        )
+    spec, app = args.names if len(args.names) == 2 else [args.spec_option or DEFAULT_SPEC, args.names[0]]
+    compiled = compile_spec(spec, enforce_budget=False)
     if app not in compiled.spec.apps:
         raise app_not_found(compiled, app)
     texts = []
@@ -36,4 +49,4 @@ def run(args: argparse.Namespace) -> int:
         plan = next(a for a in env.apps if a.name == app)
         texts.append(explain_text(env, plan, setting_origins(compiled.spec, env.name, app)))
     print("\n".join(texts), end="")
-    return 0
+    return over_budget(compiled)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unhazzle.commands.common import DEFAULT_SPEC, add_registry_options, parse_image, registry_options
+from unhazzle.commands.common import add_registry_options, add_spec, parse_image, registry_options
 from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
 from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note, writable_folders
 from unhazzle.compiler.pipeline import compile_file, compile_text
@@ -32,9 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Write a new unhazzle.yaml from a few questions, or add an app to an existing one "
         "with --app NAME --image IMAGE. Every answer can be given as a flag.",
     )
-    parser.add_argument(
-        "spec", nargs="?", default=DEFAULT_SPEC, metavar="SPEC", help="default: ./unhazzle.yaml"
-    )
+    add_spec(parser)
     parser.add_argument("--project", metavar="NAME")
     parser.add_argument("--region", choices=list(questions()["region"].choices))
     parser.add_argument("--env", action="append", metavar="NAME", help="an environment (repeat for more)")

@@ -6,7 +6,15 @@ import argparse
 import dataclasses
 import json
 
-from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
+from unhazzle.commands.common import (
+    add_env,
+    add_pin_digests,
+    add_spec,
+    compile_spec,
+    maybe_pin,
+    over_budget,
+    select_envs,
+)
 from unhazzle.compiler.presentation.report import plan_json, plan_text
 
 
@@ -24,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    compiled = compile_spec(args.spec)
+    compiled = compile_spec(args.spec, enforce_budget=False)
     plan = dataclasses.replace(compiled.plan, environments=select_envs(compiled, args.env))
     plan = maybe_pin(plan, args)
     if args.output == "json":
@@ -35,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
         print(plan_markdown(plan, compiled.cost), end="")
     else:
         print(plan_text(plan, compiled.cost), end="")
-    return 0
+    return over_budget(compiled)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import EXAMPLES, MINIMAL
@@ -232,3 +234,34 @@ def test_validate_says_what_people_bringing_other_habits_meant(cli, write_spec):
         "error: apps.web.size.cpu: must be a number, not '500m'; CPU is counted in vCPUs here: write 0.5 for 500m"
     )
     assert lines[2].endswith("error: '${apps.backend.url}' names no app 'backend'; the apps are api, web")
+
+
+def test_validate_prints_every_warning_plan_prints(cli, write_spec):
+    """CI runs validate: an OK never hides what plan warns about (here, secrets with no value in
+    a project that keeps them elsewhere, and a single instance of a latency-sensitive app)."""
+    spec = write_spec(
+        MINIMAL.replace(
+            "    port: 8080\n",
+            "    port: 8080\n    secrets: [API_KEY]\n    profile: {latency: sensitive}\n    instances: {min: 1}\n",
+        )
+    )
+    planned = cli("plan", str(spec)).out.split("warnings:\n", 1)[1].splitlines()
+    result = cli("validate", str(spec))
+    assert result.code == 0, result.err
+    assert len(planned) >= 2
+    for line in planned:
+        assert f"warning: {line.strip()}" in result.err
+    assert result.out.endswith(f"OK (1 environment, 1 app, {len(planned)} warnings)\n")
+
+
+def test_validate_json_for_scripts(cli, write_spec):
+    good = cli("validate", str(write_spec(MINIMAL)), "--output", "json")
+    assert good.code == 0
+    assert json.loads(good.out) | {"spec": ""} == {
+        "format": 1, "spec": "", "ok": True, "errors": [], "warnings": [], "environments": 1, "apps": 1,
+    }  # fmt: skip
+    bad = write_spec(MINIMAL.replace("port: 8080", "port: 99999"))
+    result = cli("validate", str(bad), "--output", "json")
+    assert result.code == 2
+    data = json.loads(result.out)
+    assert data["ok"] is False and data["errors"][0]["line"] == 9 and "99999" in data["errors"][0]["message"]
