@@ -31,6 +31,14 @@ class AppPlan:
     secrets_checksum: str | None = None
 
     @property
+    def address(self) -> str | None:
+        """How the environment's other apps reach it, as people write it: `http://api:8080` (the
+        same as internal_url, whose full name also works from anywhere in the cluster)."""
+        if self.internal_url is None or self.app.port is None:
+            return None
+        return f"http://{self.name}:{self.app.port}"
+
+    @property
     def public_urls(self) -> list[str]:
         return [f"https://{host}" for host in self.public_hosts]
 

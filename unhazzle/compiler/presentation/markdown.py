@@ -74,7 +74,7 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
                 cell(_size({"cpu": a.sizing.cpu_request, "memory_mb": a.sizing.memory_request_mb})),
                 f"{env_cost.apps[a.name].min:.2f}",
                 f"{env_cost.apps[a.name].max:.2f}",
-                cell(a.internal_url or "—"),
+                cell(a.address or "—"),
             ]
             for a in env.apps
         ]

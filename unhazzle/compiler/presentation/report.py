@@ -79,6 +79,7 @@ def _app_json(app: AppPlan, cost: AppCost) -> dict[str, Any]:
             "scale_down_cooldown_s": s.scale_down_cooldown_s,
         },
         "internal_url": app.internal_url,
+        "address": app.address,
         "public_urls": app.public_urls,
         "volume_gb": round(app.app.volume.size / 1024, 3) if app.app.volume else None,
         "writable": [{"path": w.path, "size_mb": w.size} for w in app.app.writable],
@@ -170,8 +171,8 @@ def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
         if app.app.writable:
             folders = ", ".join(f"{w.path} ({size_text(w.size)})" for w in app.app.writable)
             lines.append(f"{pad}writable  {folders}; emptied at every start")
-        if app.internal_url:
-            lines.append(f"{pad}internal  {app.internal_url}")
+        if app.address:
+            lines.append(f"{pad}internal  {app.address} (from the environment's other apps)")
         lines += [f"{pad}public    {url}" for url in app.public_urls]
     lines.append("")
     return lines
