@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from tests.support.envrepo import ROOT, SHOP, beyond_any_machine, files, render_layout, spec
@@ -227,6 +228,31 @@ def test_reconcile_refuses_a_revision_the_server_refuses_as_a_whole_and_heals_fr
         "image"
     ]
     assert web == "ghcr.io/acme/shop-web:1.5.0"
+
+
+def test_reconcile_once_at_a_terminal_speaks_to_people(env: Env) -> None:
+    """At a terminal, --once prints a line per environment and a summary, no JSON; piped, JSON."""
+    env.repo.publish(files("human", envs=("production", "staging")))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "unhazzle", *env.args("--once")],
+        encoding="utf-8",
+        timeout=300,
+        dimensions=(50, 250),
+    )
+    child.expect(pexpect.EOF)
+    out = str(child.before)
+    child.close()
+    assert child.exitstatus == 0, out
+    for name in ("production", "staging"):
+        assert f"human/{name}: healthy at " in out, out
+    assert " applied, 0 deleted, 0 repaired" in out
+    assert "2 environments: 2 healthy, 0 not" in out
+    assert '"event"' not in out
+    piped = subprocess.run(
+        [sys.executable, "-m", "unhazzle", *env.args("--once")], capture_output=True, text=True, timeout=300
+    )
+    assert piped.returncode == 0 and '"event": "reconcile.pass"' in piped.stderr and piped.stdout == ""
 
 
 def test_reconcile_dry_run_prints_changes_masks_secrets_and_writes_nothing(

@@ -256,6 +256,8 @@ def test_an_address_another_environment_serves_is_never_claimed(
             "the address hostfirst.example.com is already served by another environment "
             "(namespace 'hostfirst-production')" in result.err
         )
+        # refused before its namespace existed: no status is written, and no 403 is reported for it
+        assert "status.write_failed" not in result.err and "status.not_written" in result.err
         theirs = cluster.kubectl("get", "ingress", "-n", "hostsecond-production", "-o", "name").stdout
         assert not theirs.split()
         hosts = cluster.kubectl(

@@ -401,13 +401,15 @@ def test_secret_objects_one_per_app_with_base64_values() -> None:
 
 def test_environment_with_secrets_needs_a_decryptor_and_then_gets_one_secret_per_app() -> None:
     env = parse_environment(
-        "shop/production", {**_folder(), "_secrets.json": '{"format": 1, "apps": {"web": {}}}'}
+        "shop/production",
+        {**_folder(), "_secrets.json": '{"format": 1, "recipients": ["age1cluster"], "apps": {"web": {}}}'},
     )
     assert env.problems == [] and env.secrets is not None
     outcome = EnvOutcome(env.key, env.namespace, "c" * 40)
     refused = Reconciler(None, None, LoopOptions(), log=Log(io.StringIO()))  # type: ignore[arg-type]
     assert refused._with_secrets(env, outcome) is None
-    assert "cannot be decrypted here" in outcome.errors[0]
+    # which flag to pass, and which key it must be
+    assert "pass --secrets-key-file FILE, the age key of one of age1cluster" in outcome.errors[0]
     opened = Reconciler(
         None, None, LoopOptions(), log=Log(io.StringIO()), decrypt=lambda doc: {"web": {"K": "v"}}
     )  # type: ignore[arg-type]

@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if len(args.names) > 2:
         raise UsageError("unhazzle explain: error: give one spec (SPEC or --spec) and one APP")
     if args.spec_option and len(args.names) == 2 and args.names[0] != args.spec_option:
-        raise UsageError(
-            f"--spec {args.spec_option}: error: the spec is given twice (also as {args.names[0]}); give it once"
-        )
+        twice = f"the spec is given twice (also as {args.names[0]}); give it once"
+        raise UsageError(f"--spec {args.spec_option}: error: {twice}")
     spec, app = args.names if len(args.names) == 2 else [args.spec_option or DEFAULT_SPEC, args.names[0]]
     compiled = compile_spec(spec, enforce_budget=False)
     if app not in compiled.spec.apps:

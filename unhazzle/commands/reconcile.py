@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -90,7 +91,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(for clusters where the reconciler may not create roles; its credentials then need every "
         "right an environment uses)",
     )
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto",
+        help="text: for --once, one line per environment and a summary; json: one JSON object per "
+        "event, for machines (auto, the default: text for --once at a terminal, else json)",
+    )
     p.set_defaults(run=run)
+
+
+def _human(args: argparse.Namespace) -> bool:
+    """Whether `--once` speaks to a person: asked for, or at a terminal. The loop logs JSON."""
+    once = args.once or args.dry_run
+    if args.log_format == "text" and not once:
+        raise UsageError("--log-format text: error: text is for --once; the running loop logs JSON")
+    return once and (args.log_format == "text" or (args.log_format == "auto" and sys.stderr.isatty()))
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -161,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         impersonate=not args.no_impersonation,
         trusted_signers=args.trusted_signers,
         trusted_gpg_keys=args.trusted_gpg_keys,
+        human=_human(args),
     )
     try:
         return serve(settings, stop=stop)

@@ -219,10 +219,10 @@ class Applying(Records):
         if env.secrets is None:
             return list(env.objects)
         if self.decrypt is None:
+            keys = ", ".join(str(r) for r in (env.secrets.get("recipients") or [])[:5]) or "the cluster's"
             outcome.errors.append(
-                f"{env.key}/{SECRETS_FILE}: encrypted secrets cannot be decrypted here "
-                "(no secrets key configured); "
-                "environment left as it is"
+                f"{env.key}/{SECRETS_FILE}: its secret values cannot be opened here: pass "
+                f"--secrets-key-file FILE, the age key of one of {keys}; environment left as it is"
             )
             return None
         try:

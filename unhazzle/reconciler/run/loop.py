@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from unhazzle.reconciler.cluster.client import ClusterError
 from unhazzle.reconciler.run.reconciler import Reconciler
-from unhazzle.reconciler.run.reporting import print_dry_run
+from unhazzle.reconciler.run.reporting import print_dry_run, summary_lines
 from unhazzle.reconciler.run.state import EnvOutcome
 
 
@@ -51,6 +51,8 @@ def _once(rec: Reconciler) -> int:
     rec.report(outcomes)
     if rec.webhook:
         rec.webhook.drain()
+    if rec.options.human:
+        print("\n".join(summary_lines(rec, outcomes)), file=rec.out or sys.stdout, flush=True)
     return _exit_code(rec, ok=all(o.ok for o in outcomes), outcomes=outcomes)
 
 

@@ -3,12 +3,14 @@ so it knows what to prune) and its status (what `unhazzle status` reads)."""
 
 from __future__ import annotations
 
-from unhazzle.reconciler.cluster.client import Client, ClusterError
+from unhazzle.reconciler.cluster.client import Client, ClusterError, Forbidden
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.run.state import State
 from unhazzle.reconciler.sync import inventory as inv_mod
 from unhazzle.reconciler.sync import status
 from unhazzle.reconciler.sync.inventory import INVENTORY_LABEL, INVENTORY_NAME, STATUS_NAME, Inventory
+
+NO_NAMESPACE = "nothing of it was applied, so its namespace does not exist yet to hold a status"
 
 
 class Records(State):
@@ -55,12 +57,26 @@ class Records(State):
         except ClusterError:
             return None
 
+    def _namespace_exists(self, namespace: str) -> bool:
+        try:
+            return self.client.get(Ref("v1", "Namespace", "", namespace)) is not None
+        except ClusterError:
+            return True  # cannot tell: the write's own error is the one to report
+
     def _write_status(self, new: status.EnvStatus) -> bool:
         # A namespace being deleted, or a flaky API server, must not stop the loop: report it.
         if self.options.dry_run:
             return True
         try:
             self.tenancy.client_for(new.namespace).apply(status.to_configmap(new))
+        except Forbidden as err:
+            # Refused before anything was applied, the environment has no namespace yet, and so
+            # no identity to write there (the 403 `unhazzle-applier` gets): the log says it all.
+            if not self._namespace_exists(new.namespace):
+                self.log.info("status.not_written", environment=new.environment, reason=NO_NAMESPACE)
+                return True
+            self.log.error("status.write_failed", environment=new.environment, error=str(err))
+            return False
         except ClusterError as err:
             self.log.error("status.write_failed", environment=new.environment, error=str(err))
             return False

@@ -108,3 +108,31 @@ def print_dry_run(rec: State, outcomes: list[EnvOutcome]) -> None:
             write(f"  deleted: {ref}\n")
         for error in outcome.errors:
             write(f"  error: {error}\n")
+
+
+def summary_lines(rec: State, outcomes: list[EnvOutcome]) -> list[str]:
+    """`--once` for a person: one line per environment (what was applied, deleted and repaired,
+    and whether it is healthy, or why not), then a summary."""
+    lines = []
+    for o in outcomes:
+        did = f"{o.applied} applied, {len(o.pruned)} deleted, {o.drift} repaired"
+        at = f" at {o.commit[:12]}" if o.commit else ""
+        if o.removed:
+            lines.append(f"{o.key}: removed (its namespace and volumes are kept)")
+        elif o.errors:
+            kept = "; kept on the revision applied before" if o.fallback else ""
+            lines.append(f"{o.key}: not applied{at}{kept}; {did}")
+            lines += [f"  {error}" for error in o.errors]
+        elif o.health is not None and o.health.healthy:
+            lines.append(f"{o.key}: healthy{at}; {did}")
+        else:
+            waiting = (o.health.failed + o.health.waiting) if o.health else []
+            word = "failed" if o.health and o.health.failed else "not healthy yet"
+            lines.append(f"{o.key}: {word}{at}; {did}")
+            lines += [f"  {why}" for why in waiting]
+    good = sum(o.ok for o in outcomes)
+    total = f"{len(outcomes)} environment{'s' * (len(outcomes) != 1)}"
+    lines.append(f"{total}: {good} healthy, {len(outcomes) - good} not")
+    if rec.source_error:
+        lines.append(f"the environment repo: {rec.source_error}")
+    return lines

@@ -17,7 +17,7 @@ from unhazzle.reconciler.run.leader import LeaderElector, LeaseOptions
 from unhazzle.reconciler.run.loop import run_loop, run_once
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.state import LoopOptions
-from unhazzle.reconciler.run.telemetry import Log, Metrics
+from unhazzle.reconciler.run.telemetry import Log, Metrics, QuietLog
 from unhazzle.reconciler.run.webhooks import Format, Webhook
 from unhazzle.reconciler.source.git import GitSource, NoSuchBranch, NoSuchRepo, SourceError
 from unhazzle.reconciler.source.signatures import load as load_trust
@@ -50,6 +50,7 @@ class Settings:
     impersonate: bool = True
     trusted_signers: Path | None = None  # SSH allowed_signers: the tip must be signed by one of them
     trusted_gpg_keys: Path | None = None  # armored GPG public keys, likewise
+    human: bool = False  # --once for a person: a line per environment, no JSON log
 
 
 def decryptor(key_file: Path | None) -> Decryptor | None:
@@ -69,7 +70,7 @@ def decryptor(key_file: Path | None) -> Decryptor | None:
 
 
 def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) -> Reconciler:
-    log = log or Log()
+    log = log or (QuietLog() if settings.human else Log())
     trust = load_trust(settings.trusted_signers, settings.trusted_gpg_keys, settings.cache_dir / "trust")
     client = connect(settings.kubeconfig, settings.context)
     metrics = Metrics()
@@ -94,6 +95,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
         timeout=settings.timeout,
         workers=settings.workers,
         own_namespace=settings.lease_namespace,
+        human=settings.human,
     )
     return Reconciler(
         client,

@@ -38,6 +38,7 @@ class LoopOptions:
     poll_during_wait: float = 2.0
     workers: int = 8
     own_namespace: str = ""  # where the reconciler itself runs: never an environment's
+    human: bool = False  # `--once` for a person: a line per environment and a summary on stdout
 
 
 @dataclass

@@ -37,6 +37,14 @@ class Log:
         self._write("error", event, fields)
 
 
+class QuietLog(Log):
+    """For `--once` at a terminal: the person reads the summary (reporting.summary_lines), and
+    every refusal as a plain line; the events stay unwritten."""
+
+    def _write(self, level: str, event: str, fields: dict[str, Any]) -> None:
+        return None
+
+
 class Metrics:
     """The reconciler's Prometheus metrics, in a registry of their own."""
 
