@@ -193,6 +193,8 @@ def _report(result: SecretsResult, app: str) -> int:
         if names
     ]
     print(f"{result.file}: {app}: {'; '.join(parts) or 'nothing changed'}")
+    for other, names in result.also.items():  # a database's secret: every app using it, at once
+        print(f"{result.file}: {other}: {', '.join(names)} set too (the same database)")
     for notice in result.notices:
         print(f"{result.file}: warning: {notice}", file=sys.stderr)
     return 0

@@ -183,11 +183,41 @@ def test_validate_fails_naming_environment_app_secret_and_fix(cli, project):
     assert result.err.splitlines() == [
         f"{spec}:13:15: error: environment staging, app web: secret SESSION_KEY has no value; "
         "set it with `unhazzle secrets set web SESSION_KEY --env staging`",
-        f"{spec}:21:13: error: environment production, app web: secret DATABASE_URL has no value; "
-        "set it with `unhazzle secrets set web DATABASE_URL --env production`",
-        f"{spec}:21:13: error: environment staging, app web: secret DATABASE_URL has no value; "
-        "set it with `unhazzle secrets set web DATABASE_URL --env staging`",
+        f"{spec}:21:13: error: environment production, database main: secret DATABASE_URL has no value; "
+        "set it once, for every app that uses the database, with `unhazzle secrets set web DATABASE_URL --env production`",
+        f"{spec}:21:13: error: environment staging, database main: secret DATABASE_URL has no value; "
+        "set it once, for every app that uses the database, with `unhazzle secrets set web DATABASE_URL --env staging`",
     ]
+
+
+def test_a_database_secret_is_set_once_for_every_app_that_uses_the_database(cli, write_spec, tmp_path):
+    """One shared database, three apps: one import sets its URL for all of them, and a missing
+    one is one error per environment, not one per app."""
+    text = (
+        "version: 1\nproject: shop\nregion: fsn1\n"
+        "secrets: {recipients: [age144sd36nzp875tu0323z8dxn92zd3vm4u2thh5cmu54m0kv2m83kqwvak3j]}\n"
+        "environments:\n  production: {}\n"
+        "databases:\n  main: {provider: supabase, region: aws-eu-central-1, secret: DATABASE_URL}\n"
+        "apps:\n"
+        + "".join(
+            f"  {a}:\n    image: ghcr.io/acme/{a}:1.0\n    databases: [main]\n"
+            for a in ("api", "web", "worker")
+        )
+    )
+    spec = write_spec(text)
+    missing = cli("validate", str(spec))
+    assert missing.code == 2 and len(missing.err.splitlines()) == 1, missing.err
+    assert "database main: secret DATABASE_URL has no value; set it once" in missing.err
+    result = import_json(
+        cli,
+        spec,
+        {"DATABASE_URL": "postgresql://u:p@db.example:5432/app?sslmode=require"},
+        app="web",
+        env="production",
+    )
+    assert "api: DATABASE_URL set too (the same database)" in result.out
+    assert "worker: DATABASE_URL set too (the same database)" in result.out
+    assert cli("validate", str(spec)).code == 0
 
 
 def test_validate_passes_with_every_value_and_warns_on_unused(cli, project):

@@ -6,7 +6,7 @@ here on their way to age and are never printed, logged or written.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from unhazzle.compiler.editing.flatjson import Entry
@@ -28,6 +28,7 @@ class SecretsResult:
     file: str
     changes: Changes
     notices: list[str]
+    also: dict[str, list[str]] = field(default_factory=dict)  # other app -> database secrets set too
 
 
 def import_settings(
@@ -57,11 +58,16 @@ def store_name(spec: Path, environment: str) -> str:
 def set_secrets(
     compiled: Compiled, spec: Path, *, app: str, environment: str, values: Mapping[str, str], today: str
 ) -> SecretsResult:
-    """Encrypt *values* for *app* in *environment* to the spec's recipients and save them."""
+    """Encrypt *values* for *app* in *environment* to the spec's recipients and save them. A
+    database's secret (its connection URL) is the same for every app that uses the database: it
+    is stored for each of them in the same step, so a shared database is set once."""
     recipients = _recipients(compiled, environment)
     store = compiled.stores.get(environment) or SecretStore(environment=environment)
+    sharers = _sharing(compiled, environment, app, values)
     try:
         new, changes = set_values(store, app, values, recipients=recipients, today=today)
+        for other, names in sharers.items():
+            new, _ = set_values(new, other, {n: values[n] for n in names}, recipients=recipients, today=today)
     except RecipientsChanged:
         raise _stale(compiled, environment) from None
     except age.AgeError as exc:
@@ -75,7 +81,7 @@ def set_secrets(
         if name not in listed
     ]
     notices += _tls_notices(compiled, app, values)
-    return SecretsResult(file=store_name(spec, environment), changes=changes, notices=notices)
+    return SecretsResult(file=store_name(spec, environment), changes=changes, notices=notices, also=sharers)
 
 
 def unset_secrets(
@@ -161,6 +167,27 @@ def _stale(compiled: Compiled, environment: str) -> InputError:
             )
         ]
     )
+
+
+def _sharing(
+    compiled: Compiled, environment: str, app: str, values: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """The other apps of `environment` that get some of `values` too: those using a database
+    whose secret is one of them and which `app` uses as well (other app -> names)."""
+    spec = compiled.spec
+    apps = {plan.name: plan.app for plan in compiled.plan.environment(environment).apps}
+    mine = apps.get(app)
+    if mine is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for db in mine.databases:
+        database = spec.databases.get(db)
+        if database is None or database.secret not in values:
+            continue
+        for other, other_app in apps.items():
+            if other != app and db in other_app.databases:
+                found.setdefault(other, []).append(database.secret)
+    return {other: sorted(set(names)) for other, names in sorted(found.items())}
 
 
 def _listed(compiled: Compiled, environment: str, app: str) -> set[str]:

@@ -79,8 +79,26 @@ def _missing(
             f"environment {env.name}, app {app.name}: secret {name} has no value; "
             f"set it with `{fix_command(env.name, app.name, name)}`"
         )
+        db = _database_of(plan, app, name)
+        if db is not None:  # one value for every app using it: said once (the same line for all)
+            first = min(a.name for a in env.apps if db in a.app.databases)
+            message = (
+                f"environment {env.name}, database {db}: secret {name} has no value; set it once, "
+                f"for every app that uses the database, with `{fix_command(env.name, first, name)}`"
+            )
         out.append(Missing(env.name, app.name, name, Problem(positions.file, line, col, message)))
     return out
+
+
+def _database_of(plan: Plan, app: AppPlan, name: str) -> str | None:
+    """The database whose secret `name` is, when the app has it for that database alone."""
+    if name in app.app.secrets:
+        return None
+    for db in app.app.databases:
+        database = plan.spec.databases.get(db)
+        if database is not None and database.secret == name:
+            return db
+    return None
 
 
 def _where(plan: Plan, environment: str, app: AppPlan, name: str, positions: Positions) -> tuple[int, int]:
