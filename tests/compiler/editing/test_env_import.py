@@ -245,3 +245,38 @@ def test_env_import_keeps_the_spec_file_permissions(cli, project, tmp_path):
     data = write_json(tmp_path / "s.json", '{"NEW": "x"}')
     assert cli("env", "import", str(data), "--app", "web", "--spec", str(project)).code == 0
     assert project.stat().st_mode & 0o777 == 0o640
+
+
+# -- set, unset and list: the same verbs as `secrets` ---------------------------------------------
+
+
+def test_env_set_and_unset_change_only_their_lines(cli, project):
+    before = project.read_text(encoding="utf-8")
+    app = next(iter(load_bytes(before.encode(), name="s").data["apps"]))
+    result = cli("env", "set", app, "NEW_FLAG=on", "--spec", str(project))
+    assert result.code == 0, result.err
+    assert "added" in result.out and "NEW_FLAG" in result.out
+    removed, inserted = changed_lines(before, project.read_text(encoding="utf-8"))
+    assert removed == [] and [line.strip() for line in inserted] == ["NEW_FLAG: on"]
+    gone = cli("env", "unset", app, "NEW_FLAG", "NOT_THERE", "--spec", str(project))
+    assert gone.code == 0 and "removed" in gone.out and "not set there  NOT_THERE" in gone.out
+    assert project.read_text(encoding="utf-8") == before  # back to the byte
+
+
+def test_env_set_refuses_what_is_not_a_setting(cli, project):
+    app = next(iter(load_bytes(project.read_bytes(), name="s").data["apps"]))
+    before = project.read_text(encoding="utf-8")
+    for pair in ("NOEQUALS", "1BAD=x", "=x"):
+        result = cli("env", "set", app, pair, "--spec", str(project))
+        assert result.code == 2 and "is not NAME=VALUE" in result.err
+    assert cli("env", "set", "nope", "A=b", "--spec", str(project)).code == 2
+    assert project.read_text(encoding="utf-8") == before
+
+
+def test_env_list_shows_each_value_and_where_it_comes_from(cli, project):
+    result = cli("env", "list", "--output", "json", "--spec", str(project))
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)["settings"]
+    assert rows and all(set(r) == {"environment", "app", "name", "value", "from"} for r in rows)
+    text = cli("env", "list", "--spec", str(project)).out
+    assert all(" from " in line for line in text.splitlines())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unhazzle.compiler.editing.flatjson import Entry
-from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings
+from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, remove_settings
 from unhazzle.compiler.pipeline import Compiled, compile_text
 from unhazzle.compiler.secrets.delivery import secrets_json
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
@@ -44,6 +44,19 @@ def import_settings(
     written and InputError lists why."""
     document = compiled.document
     edit = merge_settings(document.text, entries, app=app, environment=environment)
+    if edit.text != document.text:
+        compile_text(edit.text, name=document.positions.file)
+        if not dry_run:
+            write_file_atomic(spec, edit.text)
+    return edit
+
+
+def unset_settings(
+    compiled: Compiled, spec: Path, *, names: Sequence[str], app: str, environment: str | None, dry_run: bool
+) -> SettingsEdit:
+    """Take *names* out of the app's settings in the spec file (checked valid before writing)."""
+    document = compiled.document
+    edit = remove_settings(document.text, names, app=app, environment=environment)
     if edit.text != document.text:
         compile_text(edit.text, name=document.positions.file)
         if not dry_run:

@@ -64,6 +64,44 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     return SettingsEdit(text=spliced, added=added, changed=changed, unchanged=unchanged)
 
 
+def remove_settings(text: str, names: Sequence[str], *, app: str, environment: str | None) -> SettingsEdit:
+    """*names* taken out of `apps.APP.env` (or the environment's override of it), the rest of the
+    file as it was; `changed` lists those removed, `unchanged` those that were not there."""
+    yaml = _yaml(text)
+    root = yaml.load(text)
+    path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
+    node: Any = root
+    for key in path:
+        node = node.get(key) if isinstance(node, CommentedMap) else None
+    target = node if isinstance(node, CommentedMap) else CommentedMap()
+    removed = [name for name in names if name in target]
+    if not removed:
+        return SettingsEdit(text=text, added=[], changed=[], unchanged=list(names))
+    for name in removed:
+        last = list(target.keys())[-1]
+        token = _comment(target, name)
+        del target[name]
+        if name == last and token is not None and len(target):
+            # comment lines after the block rode on its last key: they stay, on the new last one
+            _, newline, rest = token.value.partition("\n")
+            if newline and rest:
+                new_last = list(target.keys())[-1]
+                item = target.ca.items.setdefault(new_last, [None, None, None, None])
+                if item[_slot(target)] is not None:  # its own end-of-line comment stays first
+                    item[_slot(target)].value = item[_slot(target)].value.rstrip("\n") + "\n" + rest
+                else:
+                    keep = copy.copy(token)
+                    keep.value = "\n" + rest
+                    item[_slot(target)] = keep
+    edited = _dump(yaml, root)
+    spliced = splice(text, _dump(yaml, yaml.load(text)), edited)
+    if yaml.load(spliced) != yaml.load(edited):
+        spliced = edited
+    return SettingsEdit(
+        text=spliced, added=[], changed=removed, unchanged=[n for n in names if n not in removed]
+    )
+
+
 def _dump(yaml: YAML, root: Any) -> str:
     out = io.StringIO()
     yaml.dump(root, out)
