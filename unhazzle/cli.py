@@ -32,7 +32,7 @@ COMMANDS = {
     "metrics": "metrics",
     "dev-cluster": "devcluster",
     "reconcile": "reconcile",
-    "reconciler": "reconciler",
+    "install-manifests": "install_manifests",
 }
 
 

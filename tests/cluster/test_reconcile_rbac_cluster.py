@@ -3,7 +3,7 @@
 Each environment is applied as its own ServiceAccount (`unhazzle-applier`, impersonated), whose
 rights are the allowlisted kinds in its own namespace. These tests take our own check (guard.py)
 out of the way and show the API server itself refusing what the guard would have refused; then
-run the reconciler with exactly the rights `unhazzle reconciler manifests` gives it."""
+run the reconciler with exactly the rights `unhazzle install-manifests` gives it."""
 
 from __future__ import annotations
 

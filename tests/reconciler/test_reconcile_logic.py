@@ -525,7 +525,7 @@ def test_install_manifests_validate_against_the_kubernetes_schema() -> None:
 
 
 def test_reconciler_manifests_command_prints_them(cli: Any) -> None:
-    result = cli("reconciler", "manifests", "--repo", "https://git.example.com/e.git", "--replicas", "3")
+    result = cli("install-manifests", "--repo", "https://git.example.com/e.git", "--replicas", "3")
     assert result.code == 0
     deployment_doc = next(d for d in yaml.safe_load_all(result.out) if d["kind"] == "Deployment")
     assert deployment_doc["spec"]["replicas"] == 3
@@ -543,3 +543,16 @@ def test_reconciler_manifests_command_prints_them(cli: Any) -> None:
 def test_reconcile_rejects_bad_flags_with_exit_2(cli: Any, args: list[str]) -> None:
     result = cli("reconcile", "--repo", "/nonexistent", *args)
     assert result.code == 2 and "Traceback" not in result.err
+
+
+def test_install_manifests_mount_the_age_key_from_a_secret_when_named(cli: Any) -> None:
+    result = cli("install-manifests", "--secrets-key-secret", "unhazzle-age-key")
+    assert result.code == 0, result.err
+    deployment = next(d for d in yaml.safe_load_all(result.out) if d and d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert {"name": "secrets-key", "secret": {"secretName": "unhazzle-age-key", "defaultMode": 0o400}} in pod[
+        "volumes"
+    ]
+    args = pod["containers"][0]["args"]
+    assert args[args.index("--secrets-key-file") + 1] == "/etc/unhazzle/secrets-key/key.txt"
+    assert "--secrets-key-file" not in cli("install-manifests").out

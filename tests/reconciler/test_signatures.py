@@ -214,7 +214,7 @@ def test_install_manifests_carry_the_trusted_keys(
 ) -> None:
     path = tmp_path / "allowed_signers"
     path.write_text(keys["ops"].trusted_line, encoding="utf-8")
-    result = cli("reconciler", "manifests", "--trusted-signers", str(path))
+    result = cli("install-manifests", "--trusted-signers", str(path))
     assert result.code == 0, result.err
     docs = {d["kind"]: d for d in yaml.safe_load_all(result.out)}
     assert docs["ConfigMap"]["data"] == {"allowed_signers": keys["ops"].trusted_line}
@@ -225,4 +225,4 @@ def test_install_manifests_carry_the_trusted_keys(
     plain = {d["kind"] for d in yaml.safe_load_all(manifests.render(manifests.InstallOptions()))}
     assert "ConfigMap" not in plain
     path.write_text("not a key\n", encoding="utf-8")
-    assert cli("reconciler", "manifests", "--trusted-signers", str(path)).code == 2
+    assert cli("install-manifests", "--trusted-signers", str(path)).code == 2

@@ -1,5 +1,5 @@
 """The reconciler on the real control plane: one environment repo and fault proxy per test, and
-the reconciler's own narrow identity exactly as `unhazzle reconciler manifests` installs it."""
+the reconciler's own narrow identity exactly as `unhazzle install-manifests` installs it."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class Env:
 
 
 def install_applier_role(cluster: Any) -> None:
-    """What `unhazzle reconciler manifests` installs for the applier: its role and its policy."""
+    """What `unhazzle install-manifests` installs for the applier: its role and its policy."""
     items = [rbac.applier_cluster_role(), *rbac.applier_policy()]
     cluster.kubectl(
         "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
@@ -80,7 +80,7 @@ def install_applier_role(cluster: Any) -> None:
 
 def narrow_kubeconfig(cluster: Any, path: Path) -> Path:
     """The reconciler's own identity, exactly as installed: the RBAC objects of `unhazzle
-    reconciler manifests`, and a token for its ServiceAccount from the TokenRequest API."""
+    install-manifests`, and a token for its ServiceAccount from the TokenRequest API."""
     docs = manifests.objects(manifests.InstallOptions())
     rbac_docs = [d for d in docs if d["kind"] not in ("Deployment", "Service")]
     cluster.kubectl(

@@ -692,7 +692,7 @@ def _storage_class(s: ClusterState) -> None:
 
 def _platform_namespace(s: ClusterState) -> None:
     """Where the reconciler keeps its leader lease, as the install manifests make it in a real
-    cluster (`unhazzle reconciler manifests`): without it every reconcile would wait, leaderless."""
+    cluster (`unhazzle install-manifests`): without it every reconcile would wait, leaderless."""
     body = {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": PLATFORM_NAMESPACE, "labels": {MANAGED_BY: OURS}}}  # fmt: skip
     _create(s, "/api/v1/namespaces", body, f"the namespace {PLATFORM_NAMESPACE}")

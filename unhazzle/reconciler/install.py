@@ -33,9 +33,13 @@ class InstallOptions:
     interval: int = 30
     trusted_signers: str | None = None  # allowed_signers text: only a tip signed by these applies
     trusted_gpg_keys: str | None = None  # armored GPG public keys, likewise
+    # The Secret holding the cluster's age key (key `key.txt`), which opens `_secrets.json`;
+    # made by the operator (`kubectl create secret generic NAME --from-file=key.txt=KEYFILE`).
+    secrets_key_secret: str | None = None
 
 
 TRUST_DIR = "/etc/unhazzle/trust"
+KEY_DIR = "/etc/unhazzle/secrets-key"
 TRUST_FILES = {"trusted_signers": "allowed_signers", "trusted_gpg_keys": "gpg-keys.asc"}
 
 
@@ -128,6 +132,12 @@ def _volumes(opts: InstallOptions, name: str) -> tuple[list[Obj], list[Obj], lis
     if trust:
         mounts.append({"name": "trust", "mountPath": TRUST_DIR, "readOnly": True})
         volumes.append({"name": "trust", "configMap": {"name": f"{name}-trust"}})
+    if opts.secrets_key_secret:
+        mounts.append({"name": "secrets-key", "mountPath": KEY_DIR, "readOnly": True})
+        volumes.append(
+            {"name": "secrets-key", "secret": {"secretName": opts.secrets_key_secret, "defaultMode": 0o400}}
+        )
+        args += ["--secrets-key-file", f"{KEY_DIR}/key.txt"]
     return mounts, volumes, args
 
 

@@ -90,7 +90,7 @@ class LeaderElector:
         except NotFound:
             self.problem = (
                 f"the namespace '{self.options.namespace}' of the leader lease does not exist: install "
-                "the reconciler (`unhazzle reconciler manifests | kubectl apply -f -` creates it), "
+                "the reconciler (`unhazzle install-manifests | kubectl apply -f -` creates it), "
                 "pass --lease-namespace, or --no-leader-election when only one reconciler runs"
             )
             return self.is_leader()

@@ -58,7 +58,7 @@ def _meta(name: str, namespace: str | None = None) -> Obj:
 
 
 def applier_cluster_role() -> Obj:
-    """Installed once per cluster (`unhazzle reconciler manifests`); granted per namespace."""
+    """Installed once per cluster (`unhazzle install-manifests`); granted per namespace."""
     return {
         "apiVersion": RBAC_API,
         "kind": "ClusterRole",

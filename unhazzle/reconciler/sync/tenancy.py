@@ -22,7 +22,7 @@ RIGHTS_WAIT_S = 15.0  # a new RoleBinding reaches the API server's authorizer wi
 
 NOT_INSTALLED = (
     "the cluster is not set up for Unhazzle yet, or for an older version: install the reconciler "
-    "with `unhazzle reconciler manifests | kubectl apply -f -` (the role unhazzle-applier is "
+    "with `unhazzle install-manifests | kubectl apply -f -` (the role unhazzle-applier is "
     "missing or outdated, or the policy unhazzle-applier-namespaces)"
 )
 NOT_OURS = (

@@ -1,4 +1,5 @@
-"""`unhazzle reconciler manifests`: print what installs the reconciler in a cluster."""
+"""`unhazzle install-manifests`: print what installs the reconciler in a cluster (a name of its
+own: `reconcile` runs it, this sets it up)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("reconciler", help="install the reconciler in a cluster")
-    inner = p.add_subparsers(dest="reconciler_command", metavar="SUBCOMMAND", parser_class=type(p))
-    inner.required = True
-    m = inner.add_parser(
-        "manifests",
-        help="print install manifests for `kubectl apply -f -`",
-        description="Namespace, ServiceAccount, narrow RBAC, Deployment and metrics Service.",
+    m = sub.add_parser(
+        "install-manifests",
+        help="print what installs the reconciler in a cluster, for `kubectl apply -f -`",
+        description="Namespace, ServiceAccount, narrow RBAC and admission policies, the Deployment "
+        "that runs `unhazzle reconcile`, and its metrics Service.",
     )
     m.add_argument(
         "--repo", default="https://git.example.com/acme/environments.git", help="environment repo URL"
@@ -34,6 +33,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="FILE",
         help="armored GPG public keys: the reconciler applies only a tip signed by one of them",
     )
+    m.add_argument(
+        "--secrets-key-secret",
+        metavar="NAME",
+        help="the Secret holding the cluster's age key as key.txt (kubectl create secret generic NAME "
+        "-n unhazzle-system --from-file=key.txt=KEYFILE), which opens the environments' secrets",
+    )
     m.set_defaults(run=run)
 
 
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         replicas=args.replicas,
         trusted_signers=signers,
         trusted_gpg_keys=gpg_keys,
+        secrets_key_secret=args.secrets_key_secret,
     )
     print(render(opts), end="")
     return 0
