@@ -85,25 +85,37 @@ def run(args: argparse.Namespace) -> int:
         options["previous"] = "true"
     target = resolve(args)
     reader = observe.connect(args.kubeconfig)
-    env = _one_env(environments(target, reader), args.app)
-    pods = _chosen(observe.pods(reader, env.namespace, args.app), app=args.app, instance=args.instance)
-    if args.follow:
-        return Follower(
-            reader, env.namespace, args.app, options, instance=args.instance, timestamps=args.timestamps
-        ).run(pods)
-    streams = {
-        ident: _read(reader, env.namespace, name, app=args.app, options=options) for ident, name in pods
-    }
+    envs = environments(target, reader)
+    if args.follow or args.instance:
+        env = _one_env(envs, args.app, why="--follow" if args.follow else "--instance")
+        pods = _chosen(observe.pods(reader, env.namespace, args.app), app=args.app, instance=args.instance)
+        if args.follow:
+            return Follower(
+                reader, env.namespace, args.app, options, instance=args.instance, timestamps=args.timestamps
+            ).run(pods)
+        envs = [env]
+    # Every environment the app runs in (the help's default), each instance named by environment
+    # too when there are several.
+    streams = {}
+    for env in envs:
+        found = observe.pods(reader, env.namespace, args.app)
+        if not found and len(envs) > 1:
+            continue
+        for ident, name in _chosen(found, app=args.app, instance=args.instance):
+            key = f"{env.name}/{ident}" if len(envs) > 1 else ident
+            streams[key] = _read(reader, env.namespace, name, app=args.app, options=options)
+    if not streams:
+        raise OperationError(f"app {args.app}: no instances are running (see unhazzle status {args.app})")
     for line in merge(streams, timestamps=args.timestamps):
         print(line)
     return 0
 
 
-def _one_env(envs: list[Env], app: str) -> Env:
+def _one_env(envs: list[Env], app: str, *, why: str) -> Env:
     if len(envs) == 1:
         return envs[0]
     names = ", ".join(e.name for e in envs)
-    raise UsageError(f"--env: {app} runs in several environments ({names}); pick one with --env")
+    raise UsageError(f"--env: {app} runs in several environments ({names}); {why} needs one: add --env")
 
 
 def _chosen(pods: list[dict[str, Any]], *, app: str, instance: str | None) -> list[tuple[str, str]]:
