@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from unhazzle.commands.common import (
     DEFAULT_SPEC,
@@ -13,7 +14,7 @@ from unhazzle.commands.common import (
     over_budget,
     select_envs,
 )
-from unhazzle.compiler.presentation.explain import explain_text
+from unhazzle.compiler.presentation.explain import explain_json, explain_text
 from unhazzle.compiler.spec.resolve import setting_origins
 from unhazzle.errors import UsageError
 
@@ -30,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     add_env(parser, "the environment to explain (default: every environment)")
     add_spec_option(parser)
+    parser.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
     parser.set_defaults(run=run)
 
 
@@ -43,9 +45,14 @@ def run(args: argparse.Namespace) -> int:
     compiled = compile_spec(spec, enforce_budget=False)
     if app not in compiled.spec.apps:
         raise app_not_found(compiled, app)
-    texts = []
+    texts, found = [], []
     for env in select_envs(compiled, args.env):
         plan = next(a for a in env.apps if a.name == app)
-        texts.append(explain_text(env, plan, setting_origins(compiled.spec, env.name, app)))
-    print("\n".join(texts), end="")
+        origins = setting_origins(compiled.spec, env.name, app)
+        texts.append(explain_text(env, plan, origins))
+        found.append(explain_json(env, plan, origins))
+    if args.output == "json":
+        print(json.dumps({"format": 1, "app": app, "environments": found}, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(texts), end="")
     return over_budget(compiled)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import getpass
+import json
 import os
 import re
 import sys
@@ -53,6 +54,9 @@ def add_parser(sub: Sub) -> None:
     _verb(verbs, "unset", "remove stored values", run_unset, app=True, names="many")
     listing_parser = _verb(verbs, "list", "names and when each was set, never values", run_list, env=False)
     listing_parser.add_argument("--env", metavar="ENV", help="only this environment")
+    listing_parser.add_argument(
+        "--output", choices=["text", "json"], default="text", help="text (default) or json; never a value"
+    )
     rekey = _verb(verbs, "rekey", "encrypt every value again, to the keys the spec lists now", run_rekey)
     rekey.add_argument(
         "--identity",
@@ -153,6 +157,15 @@ def run_list(args: argparse.Namespace) -> int:
     compiled = compile_spec(args.spec)
     envs = [env.name for env in select_envs(compiled, args.env)]
     rows = listing(compiled, envs)
+    if args.output == "json":
+        found = []
+        for env, app, name, state in rows:
+            word, _, day = state.partition(" ")
+            found.append(
+                {"environment": env, "app": app, "name": name, "state": word, "updated": day or None}
+            )
+        print(json.dumps({"format": 1, "secrets": found}, indent=2))
+        return 0
     if not rows:
         print("no app lists a secret")
         return 0

@@ -170,6 +170,11 @@ def test_secrets_unset_and_list(cli, project):
         ["staging", "web", "SESSION_KEY", "missing"],
     ]
     assert "v1" not in listed.out + listed.err
+    as_json = json.loads(cli("secrets", "list", "--output", "json", "--spec", str(spec)).out)["secrets"]
+    assert [(r["environment"], r["name"], r["state"]) for r in as_json][:3] == [
+        ("production", "DATABASE_URL", "missing"), ("production", "OLD", "unused"), ("production", "SESSION_KEY", "set"),
+    ]  # fmt: skip
+    assert as_json[2]["updated"] == rows[2][4] and "v1" not in json.dumps(as_json)
     result = cli("secrets", "unset", "web", "OLD", "NOPE", "--env", "production", "--spec", str(spec))
     assert result.code == 0 and "removed OLD" in result.out and "no stored secret NOPE" in result.err
     assert "OLD" not in store_file(spec).read_text()

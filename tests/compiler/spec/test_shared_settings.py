@@ -4,6 +4,7 @@ environment's shared settings, then the project's. `explain` says where each val
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,18 @@ def test_the_most_specific_layer_always_wins(
             else "env"
         )  # fmt: skip
         assert origins[name] == expected
+
+
+def test_explain_json_has_each_number_its_reasons_and_each_setting_its_origin(
+    tmp_path: Path, cli: Any
+) -> None:
+
+    path = tmp_path / "unhazzle.yaml"
+    path.write_text(SHARED, encoding="utf-8")
+    result = cli("explain", str(path), "api", "--env", "staging", "--output", "json")
+    assert result.code == 0, result.err
+    env = json.loads(result.out)["environments"][0]
+    numbers = {n["what"]: n for n in env["numbers"]}
+    assert {"instances.min", "instances.max", "size.cpu", "size.memory"} <= set(numbers)
+    assert all(n["why"] for n in numbers.values())
+    assert {s["name"]: s["from"] for s in env["settings"]}["FEATURE_X"] == "environments.staging.apps.api.env"

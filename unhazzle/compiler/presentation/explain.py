@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan
 
 
-def explain_text(env: EnvPlan, app: AppPlan, origins: Mapping[str, str] | None = None) -> str:
-    """`origins`: where each setting comes from (resolve.setting_origins), shown next to it."""
+def _rows(app: AppPlan) -> list[tuple[str, str, str]]:
+    """(what, value, why) for each sizing number."""
     s = app.sizing
     r = s.reasons
-    answers = ", ".join(f"{k} {v}" for k, v in s.answers.items())
-    given = app.app.profile.model_fields_set
-    defaulted = [k for k in s.answers if k not in given]
-    rows = [
+    return [
         ("instances.min", str(s.min_instances), r["min_instances"]),
         ("instances.max", str(s.max_instances), r["max_instances"]),
         ("size.cpu", f"{s.cpu_request:g} vCPU, bursting to {s.cpu_limit:g}", r["cpu"]),
@@ -27,6 +25,39 @@ def explain_text(env: EnvPlan, app: AppPlan, origins: Mapping[str, str] | None =
         ("adds at most", _scale_up(app), r["scale_up_policy"]),
         ("health checks", "yes" if s.startup_probe else "none", r["checks"]),
     ]
+
+
+def explain_json(env: EnvPlan, app: AppPlan, origins: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The same as explain_text, for scripts: each number with its reason, each setting with
+    where it comes from."""
+    given = app.app.profile.model_fields_set
+    merged: list[tuple[str, str, list[str]]] = []
+    for what, value, why in _rows(app):
+        if what:
+            merged.append((what, value, [why]))
+        elif merged:
+            merged[-1][2].append(why)
+    return {
+        "environment": env.name,
+        "badge": env.badge,
+        "answers": dict(app.sizing.answers),
+        "defaulted": [k for k in app.sizing.answers if k not in given],
+        "numbers": [{"what": what, "value": value, "why": why} for what, value, why in merged],
+        "settings": [
+            {"name": name, "value": value, "from": (origins or {}).get(name, f"apps.{app.name}.env")}
+            for name, value in sorted(app.app.env.items())
+        ],
+        "warnings": list(app.warnings),
+    }
+
+
+def explain_text(env: EnvPlan, app: AppPlan, origins: Mapping[str, str] | None = None) -> str:
+    """`origins`: where each setting comes from (resolve.setting_origins), shown next to it."""
+    s = app.sizing
+    answers = ", ".join(f"{k} {v}" for k, v in s.answers.items())
+    given = app.app.profile.model_fields_set
+    defaulted = [k for k in s.answers if k not in given]
+    rows = _rows(app)
     lines = [f"{app.name} in {env.name} [{env.badge}]", f"  answers: {answers}"]
     if defaulted:
         lines.append(f"  (defaults used for: {', '.join(defaulted)})")
