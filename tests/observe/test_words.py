@@ -479,6 +479,12 @@ def test_rollout_findings_stalled_and_quota() -> None:
 
 
 EVENT_CASES = [
+    ("NoPods", "No matching pods found", "no instance running yet to keep available during maintenance"),
+    (
+        "Evicted",
+        "Pod ephemeral local storage usage exceeds the total limit of containers 320Mi.",
+        "instance stopped: it wrote more to disk than it has room for (/tmp and its writable folders)",
+    ),
     (
         "Scheduled",
         "Successfully assigned shop-production/web-7d4b9c6f5-x2kqp to kwok-node-0",

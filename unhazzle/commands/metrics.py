@@ -45,7 +45,8 @@ def collect(reader: Any, env: Env, *, app: str | None, prometheus: str | None) -
         out["notes"].append(NO_METRICS)
     if prometheus is None:
         out["notes"].append(
-            f"requests and errors: no Prometheus configured (--prometheus URL reads {prom.SERIES})"
+            "requests and errors: not available (no Prometheus given: --prometheus URL, the one that "
+            "collects the cluster's HTTPS entrance)"
         )
         return out
     try:

@@ -807,9 +807,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "up":
             state = up(state_dir)
-            print(f"dev cluster running at {state.server}")
-            print(f"export KUBECONFIG={kubeconfig_path(state_dir)}")
-            print(f"kubectl matching the server: {state.bin_dir}/kubectl")
+            config = kubeconfig_path(state_dir)
+            print(f"dev cluster running at {state.server}: two simulated machines; instances are "
+                  "simulated too (they report running without starting a container)")  # fmt: skip
+            print("next:")
+            print(f"  unhazzle reconcile --once --repo ENV_REPO --kubeconfig {config}")
+            print(f"  unhazzle status --kubeconfig {config}")
         elif args.action == "down":
             print("dev cluster stopped" if down(state_dir) else "dev cluster was not running")
         elif running(state_dir) is None:

@@ -517,6 +517,16 @@ _EVENT_WORDS: dict[str, str] = {
     "FailedGetResourceMetric": "autoscaling cannot read CPU use",
     "FailedComputeMetricsReplicas": "autoscaling cannot read CPU use",
     "DeploymentRollback": "deploy rolled back",
+    # raw reasons that would otherwise read "no matching instances found" and the like
+    "NoPods": "no instance running yet to keep available during maintenance",
+    "CalculateExpectedPodCountFailed": "cannot tell how many instances to keep available yet",
+    "SelectingAll": "keeps every instance available during maintenance",
+    "SandboxChanged": "instance restarted by its machine",
+    "NodeNotReady": "its machine is not answering",
+    "TaintManagerEviction": "instance moved off a machine going away",
+    "Evicted": "instance stopped: its machine ran short",
+    "Unhealthy": "not answering its health check",
+    "ScalingReplicaSet": "changing instance count",
 }
 
 
@@ -555,6 +565,8 @@ def event_words(event: Dict, *, app: str = "", said: str = "") -> str:
         return f"autoscaling set {size.group(1) if size else 'a new number of'} instances{why}"
     if reason == "FailedCreate" and "exceeded quota" in lowered:
         return "cannot add instances: the environment's limit is reached"
+    if reason == "Evicted" and "ephemeral" in lowered:
+        return "instance stopped: it wrote more to disk than it has room for (/tmp and its writable folders)"
     if reason in _EVENT_WORDS:
         return _EVENT_WORDS[reason]
     return scrub(f"{_spaced(reason)}: {message}" if message else _spaced(reason)).strip()

@@ -250,6 +250,9 @@ def _diff_blocks(env: dict[str, Any]) -> list[str]:
         "",
         f"<details><summary>Manifest changes in {cell(env['name'])}: {len(diffs)} files</summary>",
         "",
+        "For reviewers who know Kubernetes: the objects the cluster gets, line by line. The plan "
+        "above says the same in the spec's words.",
+        "",
     ]
     for d in diffs:
         lines += [f"`{d['file']}` ({d['status']})", "", *fenced(d["diff"], "diff"), ""]
