@@ -253,8 +253,9 @@ class Questionnaire:
             question = questions()[key]
             default = question.default_for(has_port=has_port)
             given = getattr(self.args, key)
+            ask, choices = question.wording(has_port=has_port)
             out[key] = given or (
-                self._choose(key, default=default, label=f"({number}/5) {question.ask}")
+                self.ask.choose(f"({number}/5) {ask}", choices, default=default, explain=question.explain)
                 if self.ask
                 else default
             )

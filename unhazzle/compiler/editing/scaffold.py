@@ -19,6 +19,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from unhazzle.compiler.images.inspection import root_note
 from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.spec.merge import badge_for
 from unhazzle.compiler.spec.schema import SCHEMA_ID
 
 MODELINE = f"yaml-language-server: $schema={SCHEMA_ID}"
@@ -58,7 +59,7 @@ def new_spec(project: ProjectAnswers, app: AppAnswers) -> str:
     doc["version"] = 1
     doc["project"] = project.project
     doc["region"] = project.region
-    doc["environments"] = CommentedMap((name, CommentedMap()) for name in project.environments)
+    doc["environments"] = CommentedMap((name, _smaller(name, app)) for name in project.environments)
     doc["apps"] = CommentedMap()
     doc.yaml_set_start_comment(
         f"{MODELINE}\n"
@@ -77,6 +78,17 @@ def new_spec(project: ProjectAnswers, app: AppAnswers) -> str:
         doc.yaml_set_comment_before_after_key(key, before=f"\n{text}", indent=0)
     _insert_app(doc["apps"], app, indent=2)
     return _dump(doc, _yaml(2, 4, 2))
+
+
+def _smaller(environment: str, app: AppAnswers) -> CommentedMap:
+    """Environments that are not production start smaller: at most two instances of the app
+    (two at least where one would mean an outage on every deploy, as production keeps them)."""
+    if badge_for(environment) == "production":
+        return CommentedMap()
+    low = 2 if app.profile.get("latency") == "sensitive" else 1
+    instances = CommentedMap([("min", low), ("max", 2)])
+    instances.fa.set_flow_style()
+    return CommentedMap([("apps", CommentedMap([(app.name, CommentedMap([("instances", instances)]))]))])
 
 
 def add_app(text: str, app: AppAnswers) -> str:

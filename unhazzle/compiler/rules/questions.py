@@ -3,7 +3,7 @@ when loaded so a question can never offer an answer the spec would reject."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import get_args
 
@@ -29,6 +29,15 @@ class Question:
     explain: str
     choices: dict[str, str]  # answer -> what picking it means, in the order shown
     default: str
+    # Asked of an app with no port (it serves no requests): the same answers, about its work.
+    worker_ask: str = ""
+    worker_choices: dict[str, str] = field(default_factory=dict)
+
+    def wording(self, *, has_port: bool) -> tuple[str, dict[str, str]]:
+        """The question and its choices, as they fit the kind of app."""
+        if has_port or not self.worker_ask:
+            return self.ask, self.choices
+        return self.worker_ask, self.worker_choices
 
     def default_for(self, *, has_port: bool) -> str:
         """Workload's default depends on the port, as in the sizing rules."""
@@ -52,5 +61,19 @@ def questions() -> dict[str, Question]:
                 f"questions.yaml: {key} offers {sorted(choices)}, the spec takes {get_args(allowed)}"
             )
         default = str(row.get("default") or defaults[key])
-        out[key] = Question(key, str(row["ask"]), str(row["explain"]), choices, default)
+        worker = row.get("worker") or {}
+        worker_choices = {str(k): str(v) for k, v in (worker.get("choices") or {}).items()}
+        if worker and sorted(worker_choices) != sorted(choices):
+            raise ValueError(
+                f"questions.yaml: {key}.worker offers {sorted(worker_choices)}, not {sorted(choices)}"
+            )
+        out[key] = Question(
+            key,
+            str(row["ask"]),
+            str(row["explain"]),
+            choices,
+            default,
+            str(worker.get("ask") or ""),
+            worker_choices,
+        )
     return out
