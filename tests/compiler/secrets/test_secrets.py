@@ -229,15 +229,16 @@ def test_validate_passes_with_every_value_and_warns_on_unused(cli, project):
     spec, _, _ = project
     for env in ("production", "staging"):
         import_json(cli, spec, {"SESSION_KEY": "a", "DATABASE_URL": "b"}, env=env)
-    import_json(cli, spec, {"LEFTOVER": "c"}, app="worker", env="staging")
+    stored = import_json(cli, spec, {"LEFTOVER": "c"}, app="worker", env="staging")
     result = cli("validate", str(spec))
     assert result.code == 0, result.err
     line = store_file(spec, "staging").read_text().splitlines().index("    LEFTOVER:") + 1
-    assert result.err == (
-        f"{store_file(spec, 'staging')}:{line}:5: warning: environment staging: "
-        "secret LEFTOVER of app worker is not used (app worker does not list it); remove it with "
-        "`unhazzle secrets unset worker LEFTOVER --env staging`\n"
+    advice = (
+        "environment staging: app worker does not list secret LEFTOVER: add it to apps.worker.secrets "
+        "to use it, or remove the value with `unhazzle secrets unset worker LEFTOVER --env staging`"
     )
+    assert result.err == f"{store_file(spec, 'staging')}:{line}:5: warning: {advice}\n"
+    assert advice in stored.err  # the same advice when it was set
 
 
 def test_missing_secrets_folder_fails_validate_but_plan_warns(cli, project):

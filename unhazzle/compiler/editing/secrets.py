@@ -12,6 +12,7 @@ from pathlib import Path
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, remove_settings
 from unhazzle.compiler.pipeline import Compiled, compile_text
+from unhazzle.compiler.secrets.check import unlisted
 from unhazzle.compiler.secrets.delivery import secrets_json
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
 from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
@@ -88,11 +89,7 @@ def set_secrets(
     if values:
         save_store(spec, new)
     listed = _listed(compiled, environment, app)
-    notices = [
-        f"app {app} does not list secret {name} in {environment}; add it to apps.{app}.secrets to use it"
-        for name in sorted(values)
-        if name not in listed
-    ]
+    notices = [unlisted(app, name, environment) for name in sorted(values) if name not in listed]
     notices += _tls_notices(compiled, app, values)
     return SecretsResult(file=store_name(spec, environment), changes=changes, notices=notices, also=sharers)
 

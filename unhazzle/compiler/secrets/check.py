@@ -126,17 +126,23 @@ def _unused(env: EnvPlan, store: SecretStore) -> list[Notice]:
         if name in used.get(app, set()):
             continue
         line, col = store.where(app, name)
-        why = f"app {app} does not list it" if app in used else f"the spec has no app '{app}'"
-        notices.append(
-            Notice(
-                store.file,
-                line,
-                col,
-                f"environment {env.name}: secret {name} of app {app} is not used ({why}); "
-                f"remove it with `unhazzle secrets unset {app} {name} --env {env.name}`",
-            )
-        )
+        notices.append(Notice(store.file, line, col, unlisted(app, name, env.name, known=app in used)))
     return notices
+
+
+def unlisted(app: str, name: str, environment: str, *, known: bool = True) -> str:
+    """The one piece of advice for a value no app asks for, wherever it is met (secrets set,
+    validate, secrets list): list it, or remove it."""
+    remove = f"`unhazzle secrets unset {app} {name} --env {environment}`"
+    if not known:
+        return (
+            f"environment {environment}: secret {name} is stored for '{app}', an app the spec does "
+            f"not have; remove it with {remove}"
+        )
+    return (
+        f"environment {environment}: app {app} does not list secret {name}: add it to apps.{app}.secrets "
+        f"to use it, or remove the value with {remove}"
+    )
 
 
 def _stale_recipients(plan: Plan, environment: str, store: SecretStore) -> list[Notice]:
