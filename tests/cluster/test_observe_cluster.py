@@ -180,7 +180,9 @@ def test_events_translated_from_the_cluster(cli: RunCli, failures: Any, spec_fil
         "production/crash: keeps crashing; waiting before the next restart",
         "production/fetch: image cannot be downloaded: tag not found",
         "production/sick: not answering its health check (answered 503)",
-        "production/web: new version started with 2 instances",
+        # the manifests leave the count to the autoscaler: one instance first, then its minimum
+        "production/web: new version started with 1 instance",
+        "production/web: scaling up to 2 instances",
     ]
     wait_for(lambda: all(w in text() for w in wanted))
     out = text()
