@@ -16,7 +16,7 @@ from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note
 from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
 from unhazzle.compiler.rules.questions import SIZING, questions
-from unhazzle.compiler.spec.model import NAME_RE
+from unhazzle.compiler.spec.model import DOMAIN_RE, ENV_VAR_RE, HEALTH_PATH_RE, NAME_RE
 from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import InputError, OperationError, Problem, UsageError
 from unhazzle.prompt import Prompter
@@ -40,6 +40,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--image", metavar="IMAGE", help="the app's image, e.g. ghcr.io/acme/web:1.0")
     parser.add_argument("--port", type=int, metavar="PORT", help="default: the image's only exposed port")
     parser.add_argument("--public", action=argparse.BooleanOptionalAction, help="reachable from the internet")
+    parser.add_argument(
+        "--domain", action="append", metavar="NAME", help="a domain of a public app (repeat for more)"
+    )
+    parser.add_argument("--health-path", metavar="PATH", help="the path that answers when the app is healthy")
+    parser.add_argument(
+        "--secret", action="append", metavar="NAME", help="a secret the app needs (repeat for more)"
+    )
     for key in SIZING:
         parser.add_argument(f"--{key}", choices=list(questions()[key].choices))
     parser.add_argument("--yes", action="store_true", help="ask nothing: flags, then defaults")
@@ -182,6 +189,24 @@ class Questionnaire:
                 else self._confirm("Public: reachable from the internet over HTTPS?", default=False)
             )
         profile = self.profile(has_port=port is not None)
+        domains = self._listed(
+            args.domain, "Your domains for it, separated by commas (empty: an address Unhazzle gives)",
+            _domain_problem, when=public,
+        )  # fmt: skip
+        health = args.health_path
+        if health is not None and _health_problem(health):
+            raise UsageError(f"unhazzle init: error: {_health_problem(health)}")
+        if health is None and port is not None and self.ask:
+            health = self.ask.text(
+                "Health check path, e.g. /healthz (empty: its port accepting connections is enough)",
+                default="",
+                check=_health_problem,
+            )
+        secrets = self._listed(
+            args.secret,
+            "Secrets it needs, separated by commas (names only; values come later)",
+            _secret_problem,
+        )
         writable = writable_folders(info) if info else []
         if writable:
             self.say(f"Writable: {', '.join(writable)} (the folders the image declares it writes to)")
@@ -195,7 +220,25 @@ class Questionnaire:
             root_image=bool(info and info.root),
             writable=writable,
             workdir=info.workdir if info else None,
+            domains=domains,
+            health_path=health or None,
+            secrets=secrets,
         )
+
+    def _listed(self, given: list[str] | None, label: str, check: Any, *, when: bool = True) -> list[str]:
+        """A list asked for as comma-separated text, or given by a repeated flag (checked alike)."""
+        if given is not None:
+            for item in given:
+                problem = check(item)
+                if problem:
+                    raise UsageError(f"unhazzle init: error: {problem}")
+            return list(dict.fromkeys(given))
+        if not (when and self.ask):
+            return []
+        answer = self.ask.text(
+            label, default="", check=lambda t: next(filter(None, map(check, _split(t))), None)
+        )
+        return list(dict.fromkeys(_split(answer)))
 
     def inspect(self, image: str) -> ImageInfo | None:
         if self.args.no_inspect:
@@ -339,6 +382,18 @@ def _image_problem(text: str) -> str | None:
     except UsageError as exc:
         return str(exc).split("error: ", 1)[-1]
     return None
+
+
+def _domain_problem(text: str) -> str | None:
+    return None if re.match(DOMAIN_RE, text) else f"'{text}' is not a domain name like shop.example.com"
+
+
+def _health_problem(text: str) -> str | None:
+    return None if not text or re.match(HEALTH_PATH_RE, text) else f"'{text}' is not a path like /healthz"
+
+
+def _secret_problem(text: str) -> str | None:
+    return None if re.match(ENV_VAR_RE, text) else f"'{text}' is not a secret name (letters, digits and _)"
 
 
 def _split(text: str) -> list[str]:

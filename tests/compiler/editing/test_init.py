@@ -50,6 +50,14 @@ def defaults(child: pexpect.spawn, count: int) -> None:
         child.sendline("")
 
 
+def extras(child: pexpect.spawn, count: int) -> None:
+    """Leave the questions after the sizing ones empty: domains (public apps), the health path
+    (apps with a port) and secrets."""
+    for _ in range(count):
+        child.expect(r"(Your domains|Health check path|Secrets it needs).*: ")
+        child.sendline("")
+
+
 def finish(child: pexpect.spawn, answer: str = "y") -> int:
     """Answer the write question; the exit status once the program ends."""
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
@@ -115,6 +123,7 @@ def test_init_terminal_questionnaire_matches_golden(request, plain_registry, doc
     ):  # fmt: skip
         child.expect(rf"\({number}/5\) {question}.*\n  \S.*\n(.*\d\) .*\n)+" + choose())
         child.sendline(answer)
+    extras(child, 3)
     child.expect(r"production  2-9 instances")
     assert finish(child, "") == 0
     assert_golden(request, "new.yaml", (workdir / "unhazzle.yaml").read_text(), plain_registry.host)
@@ -145,6 +154,7 @@ def test_init_terminal_rejects_bad_answers_and_asks_again(plain_registry, docker
     child.expect("type a number from 1 to 4, or a name")
     child.sendline("low")
     defaults(child, 4)
+    extras(child, 1)
     child.expect(r"worker will run:\r?\n  production  1-3 instances")
     child.expect(r"Write unhazzle.yaml\? \[Y/n\]: ")
     child.sendline("n")
@@ -197,6 +207,7 @@ def test_init_terminal_two_ports_offers_a_choice(plain_registry, docker_config, 
     child.expect(r"Public.*: ")
     child.sendline("")
     defaults(child, 5)
+    extras(child, 2)
     assert finish(child, "y") == 0
     text = (workdir / "unhazzle.yaml").read_text()
     assert "    port: 9090\n" in text and "public: false" in text
@@ -355,6 +366,7 @@ def test_init_terminal_carries_on_when_the_image_cannot_be_read(plain_registry, 
     child.expect(r"Public.*: ")
     child.sendline("n")
     defaults(child, 5)
+    extras(child, 2)
     assert finish(child, "yes") == 0
     assert f"image: {ref}\n" in (workdir / "unhazzle.yaml").read_text()
 
@@ -362,7 +374,7 @@ def test_init_terminal_carries_on_when_the_image_cannot_be_read(plain_registry, 
 def test_init_help_lists_every_answer_flag(cli):
     result = cli("init", "--help")
     assert result.code == 0
-    flags = "project region env app image port public traffic latency workload startup pattern"
+    flags = "project region env app image port public domain health-path secret traffic latency workload startup pattern"
     flags += " yes force no-inspect"
     for flag in flags.split():
         assert f"--{flag}" in result.out
@@ -387,6 +399,7 @@ def test_init_menu_arrow_keys_move_the_choice(docker_config, workdir):
     child.expect(r"\(1/5\)")
     child.send("j\r")  # j moves down like the arrow: medium
     defaults(child, 4)
+    extras(child, 1)
     assert finish(child, "y") == 0
     text = (workdir / "unhazzle.yaml").read_text()
     assert "region: nbg1" in text and "traffic: medium " in text and "workload: worker " in text
@@ -425,3 +438,30 @@ def test_init_lists_the_folders_the_image_writes_to_as_writable(cli, plain_regis
     assert "writable: [/var/cache/nginx, /var/lib/app]" in text
     assert "It works in /app: if it writes there (logs, caches), list a folder inside it" in text
     assert cli("validate", str(workdir / "unhazzle.yaml")).code == 0
+
+
+def test_init_asks_for_domains_health_and_secrets_and_writes_them(cli, docker_config, workdir):
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--app", "web", "--image", "ghcr.io/acme/web:1.0",
+        "--port", "8080", "--public", "--domain", "shop.example.com", "--health-path", "/healthz",
+        "--secret", "API_KEY", "--secret", "API_KEY",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    text = (workdir / "unhazzle.yaml").read_text()
+    for line in ("domains: [shop.example.com]", "health: {path: /healthz}", "secrets: [API_KEY]"):
+        assert line in text
+    assert cli("plan", str(workdir / "unhazzle.yaml")).code == 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "said"),
+    [("--domain", "not a domain", "is not a domain name"), ("--health-path", "healthz", "is not a path"),
+     ("--secret", "api-key", "is not a secret name")],
+)  # fmt: skip
+def test_init_refuses_a_bad_domain_health_path_or_secret(cli, docker_config, workdir, flag, value, said):
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--app", "web", "--image", "ghcr.io/acme/web:1.0",
+        "--port", "8080", "--public", flag, value,
+    )  # fmt: skip
+    assert result.code == 2 and said in result.err
+    assert not (workdir / "unhazzle.yaml").exists()

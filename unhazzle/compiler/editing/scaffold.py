@@ -44,6 +44,9 @@ class AppAnswers:
     root_image: bool = False
     writable: list[str] = field(default_factory=list)  # the folders the image declares it writes to
     workdir: str | None = None  # the image's working directory, named in the writable comment
+    domains: list[str] = field(default_factory=list)
+    health_path: str | None = None
+    secrets: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,15 @@ def _insert_app(apps: CommentedMap, app: AppAnswers, *, indent: int) -> None:
     if app.port is not None:
         node["port"] = app.port
         node["public"] = app.public
+        if app.domains:
+            node["domains"] = _flow(app.domains)
+        if app.health_path:
+            node["health"] = CommentedMap([("path", app.health_path)])
+            node["health"].fa.set_flow_style()
+    if app.secrets:
+        node["secrets"] = _flow(app.secrets)
     if app.writable:
-        node["writable"] = CommentedSeq(app.writable)
-        node["writable"].fa.set_flow_style()
+        node["writable"] = _flow(app.writable)
     node["profile"] = _profile(app.profile, column=indent * 3)
     inner = indent * 2
     for key, text in _app_comments(app).items():
@@ -132,6 +141,12 @@ def _insert_app(apps: CommentedMap, app: AppAnswers, *, indent: int) -> None:
     apps.yaml_set_comment_before_after_key(
         app.name, before=None if first else f"\nAdded by `unhazzle init --app {app.name}`.", indent=indent
     )
+
+
+def _flow(items: list[str]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
 
 
 def _app_comments(app: AppAnswers) -> dict[str, str]:
@@ -151,6 +166,11 @@ def _app_comments(app: AppAnswers) -> dict[str, str]:
         )
     return {
         "image": image,
+        "domains": "Your own domains (served with a certificate in production; other environments get\n"
+        "an address of their own).",
+        "health": "Checked before an instance gets traffic, and while it runs.",
+        "secrets": "Names only; set each value with\n"
+        f"`unhazzle secrets set {app.name} NAME --env ENVIRONMENT` (encrypted, never plain in Git).",
         "writable": writable,
         "port": f"{port};\nremove it (and public) for an app that serves nothing.",
         "public": "true: reachable from the internet over HTTPS (add `domains: [...]` for your own);\n"
