@@ -12,8 +12,9 @@ from unhazzle.compiler.images.reference import BadReference, ImageRef, parse_ref
 from unhazzle.compiler.pipeline import Compiled, compile_file
 from unhazzle.compiler.planning.budget import budget_problems
 from unhazzle.compiler.planning.plan import EnvPlan, Plan
+from unhazzle.compiler.presentation.report import where
 from unhazzle.compiler.spec.suggest import hint
-from unhazzle.errors import InputError, Problem, UsageError
+from unhazzle.errors import InputError, Problem, UsageError, printable
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registry
     from unhazzle.compiler.images.registry import RegistryOptions
@@ -130,3 +131,10 @@ def maybe_pin(plan: Plan, args: argparse.Namespace) -> Plan:
     from unhazzle.compiler.images.pin import pin_digests
 
     return pin_digests(plan, registry_options(args))
+
+
+def print_warnings(planned: list[dict[str, Any]]) -> None:
+    """Each warning of the plan, as validate and render repeat them on stderr."""
+    for found in planned:
+        said = f"{found['app']} ({where(found)}): {found['message']}"
+        print(f"warning: {printable(said)}", file=sys.stderr)

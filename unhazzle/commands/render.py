@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unhazzle.commands.common import add_env, add_pin_digests, add_spec, compile_spec, maybe_pin, select_envs
+from unhazzle.commands.common import (
+    add_env,
+    add_pin_digests,
+    add_spec,
+    compile_spec,
+    maybe_pin,
+    print_warnings,
+    select_envs,
+)
+from unhazzle.compiler.presentation.report import warnings
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.compiler.write import write_tree
 from unhazzle.errors import UsageError
@@ -33,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     written = write_tree(Path(args.out), files)
     objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())
     print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {args.out}")
+    # what plan warns about, repeated (as documented): rendered is not the same as ready to run
+    print_warnings([w for w in warnings(compiled.plan) if set(w["environments"]) & set(envs)])
     return 0
 
 

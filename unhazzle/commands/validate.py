@@ -8,9 +8,9 @@ import json
 import sys
 from typing import Any
 
-from unhazzle.commands.common import add_spec, compile_spec
-from unhazzle.compiler.presentation.report import warnings, where
-from unhazzle.errors import InputError, Problem, printable
+from unhazzle.commands.common import add_spec, compile_spec, print_warnings
+from unhazzle.compiler.presentation.report import warnings
+from unhazzle.errors import InputError, Problem
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,16 +47,11 @@ def run(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(_result(args.spec, warnings=found, environments=envs, apps=apps), indent=2))
         return 0
-    for warning in planned:
-        print(f"warning: {printable(_warning(warning))}", file=sys.stderr)
+    print_warnings(planned)
     count = len(located) + len(planned)
     counted = f", {count} warning{'s' * (count != 1)}" if count else ""
     print(f"{args.spec}: OK ({envs} environment{'s' * (envs != 1)}, {apps} app{'s' * (apps != 1)}{counted})")
     return 0
-
-
-def _warning(found: dict[str, Any]) -> str:
-    return f"{found['app']} ({where(found)}): {found['message']}"
 
 
 def _located(problem: Problem) -> dict[str, Any]:

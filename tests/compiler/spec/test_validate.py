@@ -252,6 +252,8 @@ def test_validate_prints_every_warning_plan_prints(cli, write_spec):
     for line in planned:
         assert f"warning: {line.strip()}" in result.err
     assert result.out.endswith(f"OK (1 environment, 1 app, {len(planned)} warnings)\n")
+    rendered = cli("render", str(spec), "--out", str(spec.parent / "out"))  # repeats them, as documented
+    assert rendered.code == 0 and all(f"warning: {line.strip()}" in rendered.err for line in planned)
 
 
 def test_validate_json_for_scripts(cli, write_spec):
