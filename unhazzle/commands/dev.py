@@ -1,16 +1,21 @@
-"""`unhazzle dev [SPEC]`: validate and plan again on every save, printing only what changed."""
+"""`unhazzle dev [SPEC] [--cluster]`: validate and plan again on every save, printing only what
+changed; with --cluster, also publish to a local environment repo and reconcile the local
+cluster (`dev-cluster`) on every good save, so the running apps follow the spec."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from unhazzle.commands.common import add_spec, compile_spec
 from unhazzle.compiler.presentation.devloop import Snapshot, changes, describe, snapshot
-from unhazzle.errors import InputError
+from unhazzle.errors import InputError, OperationError
 
 Emit = Callable[[str], None]
 
@@ -23,6 +28,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "changed (instances, size, monthly cost). Stop with Ctrl-C.",
     )
     add_spec(parser)
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also keep the local cluster in step: publish to a local environment repo and "
+        "reconcile on every save that validates (starts `unhazzle dev-cluster` when needed)",
+    )
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="the local cluster's state (--cluster)")
+    parser.add_argument(
+        "--secrets-key-file", type=Path, metavar="FILE", help="the age key that opens the secrets (--cluster)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -30,23 +45,76 @@ def run(args: argparse.Namespace) -> int:
     def emit(line: str) -> None:
         print(line, flush=True)
 
+    spec = Path(args.spec)
+    after = LocalCluster(spec, args.state_dir, args.secrets_key_file, emit) if args.cluster else None
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops: a clean exit
-        watch(Path(args.spec), emit)
+        watch(spec, emit, after=after)
     emit("stopped")
     return 0
 
 
-def watch(spec: Path, emit: Emit, stop: threading.Event | None = None) -> None:
-    """Check once, then after every change to *spec* until Ctrl-C or *stop* is set."""
+class LocalCluster:
+    """The local cluster kept in step with the spec: a bare environment repo in the cache, one
+    publish and one reconcile pass (each the command itself, in a process of its own) per save."""
+
+    def __init__(self, spec: Path, state_dir: Path | None, key: Path | None, emit: Emit) -> None:
+        from unhazzle.compiler.cachedir import user_cache_dir
+        from unhazzle.devcluster import cluster
+
+        self.spec, self.key, self.emit = spec, key, emit
+        try:
+            state = cluster.up(state_dir)
+        except cluster.DevClusterError as err:
+            raise OperationError(f"unhazzle dev --cluster: the local cluster cannot start: {err}") from None
+        self.kubeconfig = cluster.kubeconfig_path(Path(state.state_dir))
+        digest = hashlib.sha256(str(spec.resolve()).encode()).hexdigest()[:12]
+        self.home = user_cache_dir() / "dev" / digest
+        self.repo = self.home / "env-repo.git"
+        if not self.repo.exists():
+            self.repo.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.repo)], check=True)
+        emit(f"local cluster at {state.server}; environment repo {self.repo}")
+
+    def __call__(self) -> None:
+        unhazzle = [sys.executable, "-m", "unhazzle"]
+        published = self._run([*unhazzle, "publish", str(self.spec), "--to", str(self.repo)])
+        if published.returncode != 0:
+            self.emit("not published: " + (published.stderr.strip() or published.stdout.strip()))
+            return
+        key = ["--secrets-key-file", str(self.key)] if self.key else []
+        reconciled = self._run(
+            [*unhazzle, "reconcile", "--once", "--repo", str(self.repo), "--kubeconfig", str(self.kubeconfig),
+             "--no-leader-election", "--log-format", "text", "--timeout", "60",
+             "--cache-dir", str(self.home / "reconciler"), *key]
+        )  # fmt: skip
+        for line in (reconciled.stdout + reconciled.stderr).splitlines():
+            if line.strip():
+                self.emit(f"cluster: {line}")
+
+    @staticmethod
+    def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+
+
+def watch(
+    spec: Path, emit: Emit, stop: threading.Event | None = None, *, after: Callable[[], None] | None = None
+) -> None:
+    """Check once, then after every change to *spec* until Ctrl-C or *stop* is set; `after` runs
+    after every check that validated (the local cluster, with --cluster)."""
     from watchfiles import watch as watch_files  # only this command needs it
 
     last = check(spec, None, emit)
+    if after is not None and last is not None:
+        after()
     emit(f"watching {spec} (Ctrl-C to stop)")
     # The folder, not the file: editors save by writing a new file and renaming it over the old.
     folder, name = spec.resolve().parent, spec.resolve().name
     for batch in watch_files(folder, stop_event=stop, raise_interrupt=False, debounce=200):
         if any(Path(path).name == name for _, path in batch):
-            last = check(spec, last, emit)
+            now = check(spec, last, emit)
+            if after is not None and now is not last:
+                after()
+            last = now
 
 
 def check(spec: Path, last: Snapshot | None, emit: Emit) -> Snapshot | None:
