@@ -45,8 +45,8 @@ def collect(reader: Any, env: Env, *, app: str | None, prometheus: str | None) -
         out["notes"].append(NO_METRICS)
     if prometheus is None:
         out["notes"].append(
-            "requests and errors: not available (no Prometheus given: --prometheus URL, the one that "
-            "collects the cluster's HTTPS entrance)"
+            "requests and errors: give --prometheus URL (the Prometheus that collects the "
+            "cluster's HTTPS entrance) to see them"
         )
         return out
     try:
