@@ -525,8 +525,6 @@ _EVENT_WORDS: dict[str, str] = {
     "NodeNotReady": "its machine is not answering",
     "TaintManagerEviction": "instance moved off a machine going away",
     "Evicted": "instance stopped: its machine ran short",
-    "Unhealthy": "not answering its health check",
-    "ScalingReplicaSet": "changing instance count",
 }
 
 

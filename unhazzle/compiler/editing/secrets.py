@@ -43,21 +43,21 @@ def import_settings(
 ) -> SettingsEdit:
     """Merge *entries* into the spec file; the edited spec must still be valid, else nothing is
     written and InputError lists why."""
-    document = compiled.document
-    edit = merge_settings(document.text, entries, app=app, environment=environment)
-    if edit.text != document.text:
-        compile_text(edit.text, name=document.positions.file)
-        if not dry_run:
-            write_file_atomic(spec, edit.text)
-    return edit
+    edit = merge_settings(compiled.document.text, entries, app=app, environment=environment)
+    return _save_edit(compiled, spec, edit, dry_run=dry_run)
 
 
 def unset_settings(
     compiled: Compiled, spec: Path, *, names: Sequence[str], app: str, environment: str | None, dry_run: bool
 ) -> SettingsEdit:
     """Take *names* out of the app's settings in the spec file (checked valid before writing)."""
+    edit = remove_settings(compiled.document.text, names, app=app, environment=environment)
+    return _save_edit(compiled, spec, edit, dry_run=dry_run)
+
+
+def _save_edit(compiled: Compiled, spec: Path, edit: SettingsEdit, *, dry_run: bool) -> SettingsEdit:
+    """An edited spec is written only when it still compiles (else InputError, nothing written)."""
     document = compiled.document
-    edit = remove_settings(document.text, names, app=app, environment=environment)
     if edit.text != document.text:
         compile_text(edit.text, name=document.positions.file)
         if not dry_run:

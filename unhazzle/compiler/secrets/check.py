@@ -112,10 +112,9 @@ def _where(plan: Plan, environment: str, app: AppPlan, name: str, positions: Pos
                 [("environments", environment, "apps", app.name, "secrets", index)], key=False
             )
         return positions.first_of([base], key=False)
-    for db in app.app.databases:
-        database = plan.spec.databases.get(db)
-        if database is not None and database.secret == name:
-            return positions.of_value(("databases", db, "secret"))
+    db = _database_of(plan, app, name)
+    if db is not None:
+        return positions.of_value(("databases", db, "secret"))
     return positions.of_key(("apps", app.name))
 
 
