@@ -1,7 +1,7 @@
 """Real OCI registries on loopback for the tests: Debian's `docker-registry` (the reference
 registry), once on plain HTTP and once with basic auth and TLS from a test CA, plus a small
 token server of our own that fronts the plain one with the `WWW-Authenticate: Bearer` flow Docker
-Hub and GHCR use. Test images are built as OCI layouts (tests/oci.py) and pushed with skopeo.
+Hub and GHCR use. Test images are built as OCI layouts (unhazzle.devcluster.images) and pushed with skopeo.
 Everything is started once per session and stopped at the end; no process outlives the tests.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.oci import Image, Layout
+from unhazzle.devcluster.images import Image, Layout, text_file
 
 USER, PASSWORD = "ada", "s3cret-pass"
 PASSTHROUGH_HEADERS = ("content-type", "docker-content-digest", "content-length")
@@ -44,20 +44,20 @@ WEB = Image(
         "Interval": 30 * 10**9,
         "Retries": 3,
     },
-    content=b"web\n",
+    files=text_file(b"web\n"),
 )
-TWO_PORTS = Image(ports=["9090/tcp", "8080/tcp"], user="app", content=b"two ports\n")
-ROOT = Image(ports=["8000/tcp"], user="", cmd=["python", "-m", "http.server"], content=b"root\n")
+TWO_PORTS = Image(ports=["9090/tcp", "8080/tcp"], user="app", files=text_file(b"two ports\n"))
+ROOT = Image(ports=["8000/tcp"], user="", cmd=["python", "-m", "http.server"], files=text_file(b"root\n"))
 WRITES = Image(  # an image that writes to disk, as nginx's unprivileged one does
     ports=["8080/tcp"],
     user="101",
     volumes=["/var/cache/nginx", "/tmp", "/var/lib/app/"],
     workdir="/app",
-    content=b"writes\n",
+    files=text_file(b"writes\n"),
 )
-AMD64 = Image(ports=["8080/tcp"], user="1000", env={"ARCH": "amd64"}, content=b"amd64\n")
+AMD64 = Image(ports=["8080/tcp"], user="1000", env={"ARCH": "amd64"}, files=text_file(b"amd64\n"))
 ARM64 = Image(
-    ports=["8080/tcp"], user="1000", env={"ARCH": "arm64"}, architecture="arm64", content=b"arm64\n"
+    ports=["8080/tcp"], user="1000", env={"ARCH": "arm64"}, architecture="arm64", files=text_file(b"arm64\n")
 )
 
 # name:tag in the registry -> (images, skopeo format); several images make a multi-platform index.

@@ -1,6 +1,7 @@
-"""Test images built by hand as OCI image layouts: tiny gzipped layers, a config and a manifest per
-platform, written into blobs/sha256/ the way the OCI image-layout spec describes, ready for
-`skopeo copy oci:DIR:NAME docker://...`."""
+"""Container images written by hand as OCI image layouts, for a machine that reaches no registry:
+the local node's sandbox image and the tests' images. Layers are gzipped tars of the given files,
+with a config and a manifest per platform, in blobs/sha256/ as the OCI image-layout spec lays
+them out, ready for `skopeo copy oci:DIR:NAME docker://...` or `ctr images import`."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+# containerd's `ctr images import` names an image after this annotation of its index entry.
+CONTAINERD_NAME = "io.containerd.image.name"
 
 
 @dataclass
 class Image:
-    """One platform's image config: the fields `unhazzle inspect` reads."""
+    """One platform's image: its config (the fields `unhazzle inspect` reads and a runtime uses)
+    and the files of its one layer, path -> (content, mode)."""
 
     ports: list[str] = field(default_factory=list)
     user: str = ""
@@ -33,7 +37,7 @@ class Image:
     volumes: list[str] = field(default_factory=list)  # VOLUME: folders it writes to
     workdir: str = ""
     architecture: str = "amd64"
-    content: bytes = b"hello\n"  # the one file in the one layer; differs per image so digests do
+    files: dict[str, tuple[bytes, int]] = field(default_factory=lambda: {"hello.txt": (b"hello\n", 0o644)})
 
     def config(self, diff_id: str) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -61,6 +65,12 @@ class Image:
         }
 
 
+def text_file(content: str | bytes) -> dict[str, tuple[bytes, int]]:
+    """A layer of one small file, enough for an image that is only inspected, never run."""
+    data = content.encode() if isinstance(content, str) else content
+    return {"hello.txt": (data, 0o644)}
+
+
 class Layout:
     """An OCI image layout in a folder; add images and indexes by name."""
 
@@ -76,7 +86,7 @@ class Layout:
         return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
 
     def manifest(self, image: Image) -> dict[str, Any]:
-        tar = _tar(image.content)
+        tar = layer_tar(image.files)
         layer = self.blob(gzip.compress(tar, mtime=0), OCI_LAYER)
         config = self.blob(_json(image.config("sha256:" + hashlib.sha256(tar).hexdigest())), OCI_CONFIG)
         manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]}
@@ -84,28 +94,51 @@ class Layout:
         desc["platform"] = {"architecture": image.architecture, "os": "linux"}
         return desc
 
-    def add(self, name: str, *images: Image) -> str:
-        """One image, or an index of several when given more than one; returns its digest."""
+    def add(self, name: str, *images: Image, full_name: str = "") -> str:
+        """One image, or an index of several when given more than one; returns its digest.
+        `full_name` (registry/repository:tag) is what `ctr images import` calls it."""
         descriptors = [self.manifest(image) for image in images]
         if len(descriptors) == 1:
             desc = {k: v for k, v in descriptors[0].items() if k != "platform"}
         else:
             index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}
             desc = self.blob(_json(index), OCI_INDEX)
-        self.refs.append({**desc, "annotations": {"org.opencontainers.image.ref.name": name}})
+        annotations = {"org.opencontainers.image.ref.name": name}
+        if full_name:
+            annotations[CONTAINERD_NAME] = full_name
+        self.refs.append({**desc, "annotations": annotations})
         top = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": self.refs}
         (self.root / "index.json").write_bytes(_json(top))
         return str(desc["digest"])
+
+    def archive(self, path: Path) -> Path:
+        """The layout as one tar file (what `ctr images import` reads)."""
+        with tarfile.open(path, "w") as tar:
+            for item in sorted(self.root.rglob("*")):
+                tar.add(item, arcname=str(item.relative_to(self.root)), recursive=False)
+        return path
 
 
 def _json(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _tar(content: bytes) -> bytes:
+def layer_tar(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A reproducible layer: the files (and their parent folders) owned by root, dated 0."""
     buffer = io.BytesIO()
+    folders: set[str] = set()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size, info.mtime, info.mode = len(content), 0, 0o644
-        tar.addfile(info, io.BytesIO(content))
+        for path in sorted(files):
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                if folder not in folders:
+                    folders.add(folder)
+                    info = tarfile.TarInfo(folder)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+                    tar.addfile(info)
+            content, mode = files[path]
+            info = tarfile.TarInfo("/".join(parts))
+            info.size, info.mtime, info.mode = len(content), 0, mode
+            tar.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
