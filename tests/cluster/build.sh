@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok, metrics-server and a matching kubectl) from Go modules into a cache outside the repo, keyed by version:
+# kube-scheduler, kwok, metrics-server and a matching kubectl) and its real node (containerd and its
+# runc shim, the kubelet, kube-proxy, CNI plugins, a small CoreDNS, the sandbox and test programs)
+# from Go modules into a cache outside the repo, keyed by version:
 #   ${UNHAZZLE_K8S_CACHE:-~/.cache/unhazzle/k8s}/<k8s version>/bin
 # Idempotent: a binary that is already there for the pinned version is skipped.
 # CI calls this before pytest; a warm cache makes it a no-op that takes about a second.
@@ -59,7 +61,7 @@ build_etcd() {
 }
 
 build_kube() {
-  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl) todo=() c
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy) todo=() c
   for c in "${cmds[@]}"; do
     if have "$c" "$K8S_VERSION"; then say "$c $K8S_VERSION: cached, skipping"; else todo+=("$c"); fi
   done
@@ -91,6 +93,53 @@ build_metrics_server() {
   stamp metrics-server "$METRICS_SERVER_VERSION"
 }
 
+build_containerd() {
+  local cmds=(containerd containerd-shim-runc-v2 ctr) todo=() c
+  for c in "${cmds[@]}"; do
+    if have "$c" "$CONTAINERD_VERSION"; then say "$c $CONTAINERD_VERSION: cached, skipping"; else todo+=("$c"); fi
+  done
+  [ ${#todo[@]} -eq 0 ] && return
+  # No replace directives in its go.mod: `go install` works. Without cgo, so without the btrfs,
+  # devmapper and zfs snapshotters (overlayfs is used); runc itself is Debian's.
+  say "${todo[*]} $CONTAINERD_VERSION: go install github.com/containerd/containerd/v2/cmd/..."
+  local pkgs=("${todo[@]/#/github.com/containerd/containerd/v2/cmd/}")
+  GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -tags 'no_btrfs no_devmapper no_zfs' \
+    -ldflags="-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" \
+    "${pkgs[@]/%/@$CONTAINERD_VERSION}"
+  for c in "${todo[@]}"; do stamp "$c" "$CONTAINERD_VERSION"; done
+}
+
+build_cni() {
+  local plugins=(main/bridge main/loopback ipam/host-local) p name
+  mkdir -p "$bin/cni"
+  for p in "${plugins[@]}"; do
+    name="${p#*/}"
+    if [ -x "$bin/cni/$name" ] && [ "$(cat "$bin/cni/.$name.version" 2>/dev/null)" = "$CNI_PLUGINS_VERSION r$BUILD_REV" ]; then
+      say "CNI $name $CNI_PLUGINS_VERSION: cached, skipping"; continue
+    fi
+    say "CNI $name $CNI_PLUGINS_VERSION: go install github.com/containernetworking/plugins/plugins/$p"
+    GOBIN="$bin/cni" CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' \
+      "github.com/containernetworking/plugins/plugins/$p@$CNI_PLUGINS_VERSION"
+    echo "$CNI_PLUGINS_VERSION r$BUILD_REV" > "$bin/cni/.$name.version"
+  done
+}
+
+build_coredns() {
+  if have coredns "$COREDNS_VERSION"; then say "coredns $COREDNS_VERSION: cached, skipping"; return; fi
+  say "coredns $COREDNS_VERSION: go build (build module gomod/coredns: only the plugins the node uses)"
+  go_build coredns "" .
+  stamp coredns "$COREDNS_VERSION"
+}
+
+build_node_programs() {
+  # Our own pause and test programs: small, so rebuilt whenever their source changes.
+  local sum; sum="$(cat "$here"/gomod/node/*/main.go "$here"/gomod/node/go.mod | sha256sum | cut -c1-16)"
+  if have pause "$sum" && have testapp "$sum"; then say "pause, testapp: cached, skipping"; return; fi
+  say "pause, testapp: go build (build module gomod/node)"
+  go_build node "" ./pause ./testapp
+  stamp pause "$sum"; stamp testapp "$sum"
+}
+
 install_kwok_stages() {
   # The standalone kwok binary (unlike kwokctl) has no built-in stages: it needs Stage objects in
   # its --config. Copy kwokctl's defaults ("fast" node/pod stages, heartbeat with leases) from the
@@ -119,6 +168,10 @@ main() {
   install_kwok_stages
   build_metrics_server
   build_kube
+  build_containerd
+  build_cni
+  build_coredns
+  build_node_programs
   say "done in $((SECONDS - start))s; $(du -sh "$cache_root/$K8S_VERSION" | cut -f1) in $cache_root/$K8S_VERSION"
 }
 main "$@"

@@ -27,11 +27,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from unhazzle.devcluster import metrics as devmetrics
+from unhazzle.devcluster import node as realnode
 from unhazzle.shared.names import MANAGED_BY, OURS, PLATFORM_NAMESPACE
 
 # Must match tests/cluster/versions.env (a test checks): the cache is keyed by this version.
@@ -53,6 +54,8 @@ LOCAL_DISKS = "local-host-path"
 # kwok only drives nodes carrying this annotation, so it never touches a node it did not fake.
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 DEFAULT_NODES = ("kwok-node-0", "kwok-node-1")
+# What a real node listens on (127.0.0.1 only), chosen like the plane's ports.
+NODE_PORTS = ("kubelet", "kubelet_healthz", "proxy_healthz", "proxy_metrics")
 STATE_FILE = "cluster.json"
 
 
@@ -75,6 +78,8 @@ class ClusterState:
     pids: dict[str, int]
     # 0 when the cache has no metrics-server (built before it was added): no metrics API then.
     metrics_server_port: int = 0
+    # The real node's ports (kubelet, kube-proxy, ...); empty when the machines are simulated.
+    node_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def server(self) -> str:
@@ -147,7 +152,7 @@ def _ec_key(path: Path) -> None:
     path.chmod(0o600)
 
 
-def _signed_cert(pki: Path, name: str, subject: str, extensions: str) -> None:
+def signed_cert(pki: Path, name: str, subject: str, extensions: str) -> None:
     """Make pki/<name>.{key,crt} signed by pki/ca with the given X.509v3 extensions."""
     _ec_key(pki / f"{name}.key")
     csr, ext = pki / f"{name}.csr", pki / f"{name}.ext"
@@ -180,18 +185,18 @@ def make_pki(pki: Path) -> None:
         f"IP:127.0.0.1,IP:{service_ip},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
         "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
     )
-    _signed_cert(
+    signed_cert(
         pki, "apiserver", "/CN=kube-apiserver",
         f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n",
     )  # fmt: skip
     # Serving certificate for kwok's fake kubelet API, which the API server calls for logs.
-    _signed_cert(
+    signed_cert(
         pki, "kubelet", "/CN=kwok-kubelet",
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
         "keyUsage=digitalSignature\n",
     )  # fmt: skip
     # O=system:masters makes the admin a cluster superuser without any RBAC objects.
-    _signed_cert(
+    signed_cert(
         pki, "admin", "/O=system:masters/CN=unhazzle-admin",
         "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n",
     )  # fmt: skip
@@ -203,11 +208,12 @@ def make_metrics_pki(pki: Path) -> None:
     """The metrics API's certificates, each made once (also in a state dir made before them)."""
     for name, subject, extensions in devmetrics.CERTS:
         if not (pki / f"{name}.crt").exists():
-            _signed_cert(pki, name, subject, extensions)
+            signed_cert(pki, name, subject, extensions)
 
 
-def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
-    """Admin kubeconfig; JSON is valid YAML, so no YAML writer is needed."""
+def write_kubeconfig(path: Path, server: str, pki: Path, user: str = "admin") -> None:
+    """A kubeconfig for the client certificate pki/<user>.crt (the admin's unless told);
+    JSON is valid YAML, so no YAML writer is needed."""
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -221,8 +227,8 @@ def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
             {
                 "name": "unhazzle-admin",
                 "user": {
-                    "client-certificate": str(pki / "admin.crt"),
-                    "client-key": str(pki / "admin.key"),
+                    "client-certificate": str(pki / f"{user}.crt"),
+                    "client-key": str(pki / f"{user}.key"),
                 },
             }
         ],
@@ -528,19 +534,24 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _new_state(state_dir: Path, bin_dir: Path) -> ClusterState:
+def _new_state(state_dir: Path, bin_dir: Path, real_node: bool) -> ClusterState:
     """Fresh ports, except that a restarted cluster keeps its old ones where they are free:
     etcd's data remembers its peer URL, and kubeconfigs handed out keep working."""
     old = ClusterState.load(state_dir)
 
     chosen: set[int] = set()
 
-    def port(name: str) -> int:
-        previous: int = getattr(old, name, 0) if old else 0
+    def keep(previous: int) -> int:
         if not (previous and previous not in chosen and _port_is_free(previous)):
             previous = free_port(frozenset(chosen))
         chosen.add(previous)
         return previous
+
+    def port(name: str) -> int:
+        return keep(getattr(old, name, 0) if old else 0)
+
+    def port_of(name: str) -> int:  # a real node's port
+        return keep(old.node_ports.get(name, 0) if old else 0)
 
     return ClusterState(
         state_dir=str(state_dir), bin_dir=str(bin_dir), etcd_port=port("etcd_port"),
@@ -548,6 +559,7 @@ def _new_state(state_dir: Path, bin_dir: Path) -> ClusterState:
         controller_manager_port=port("controller_manager_port"),
         scheduler_port=port("scheduler_port"), kwok_port=port("kwok_port"), pids={},
         metrics_server_port=port("metrics_server_port") if devmetrics.available(bin_dir) else 0,
+        node_ports={name: port_of(name) for name in NODE_PORTS} if real_node else {},
     )  # fmt: skip
 
 
@@ -725,46 +737,80 @@ def running(state_dir: Path) -> ClusterState | None:
 
 def up(
     state_dir: Path | None = None,
-    nodes: Sequence[str] = DEFAULT_NODES,
+    nodes: Sequence[str] | None = None,
     bin_dir: Path | None = None,
     tie_to_parent: bool = False,
     timeout: float = 120.0,
+    real_node: bool = False,
 ) -> ClusterState:
     """Start (or find already running) the local control plane; return its state.
 
+    Its machines are simulated (`nodes`, two by default) unless `real_node`: then one real
+    machine runs the instances (unhazzle.devcluster.node) and none is simulated unless named.
     `tie_to_parent` makes the components die with the calling process (tests); the CLI leaves
     them running in the background until `down`.
     """
     d = (state_dir or default_state_dir()).resolve()
+    nodes = (() if real_node else DEFAULT_NODES) if nodes is None else nodes
     if (existing := running(d)) is not None:
+        if real_node and not existing.node_ports:
+            raise DevClusterError(
+                f"the dev cluster in {d} runs with simulated machines; stop it with "
+                "`unhazzle dev-cluster down` to start it with a real one"
+            )
         _platform_namespace(existing)  # a plane started by an older version may lack it,
         for node in nodes:  # and its machines today's size
             _register_node(existing, node)
         return existing
     down(d)  # leftovers of a crashed or half-started run
     binaries = find_binaries(bin_dir)
+    if real_node and (reason := realnode.unavailable_reason(binaries)):
+        raise DevClusterError(f"no real machine on this computer: {reason}")
     d.mkdir(parents=True, exist_ok=True)
     make_pki(d / "pki")
     make_metrics_pki(d / "pki")
     write_kwok_config(d, binaries)
     for attempt in range(3):
-        s = _new_state(d, binaries)  # a port taken meanwhile is chosen anew
+        s = _new_state(d, binaries, real_node)  # a port taken meanwhile is chosen anew
         write_kubeconfig(kubeconfig_path(d), s.server, d / "pki")
         try:
             _start_control_plane(s, tie_to_parent)
             _wait_workers(s, nodes, timeout)
             _storage_class(s)
             _platform_namespace(s)
+            if real_node:
+                _start_real_node(s, tie_to_parent)
             return s
-        except DevClusterError as err:
+        except (DevClusterError, realnode.NodeUnavailable) as err:
             down(d)
             # Someone else started listening on a chosen port meanwhile: try again.
             if attempt == 2 or "address already in use" not in str(err):
-                raise
+                raise DevClusterError(str(err)) from None
         except BaseException:
             down(d)
             raise
     raise AssertionError("unreachable")
+
+
+def _start_real_node(s: ClusterState, tie: bool) -> None:
+    d, pki = Path(s.state_dir), Path(s.state_dir) / "pki"
+    if not (pki / "node.crt").exists():  # the kubelet's own identity, as the Node authorizer wants
+        signed_cert(pki, "node", f"/O=system:nodes/CN=system:node:{realnode.NODE_NAME}",
+                    "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n")  # fmt: skip
+    if not (pki / "node-serving.crt").exists():  # the kubelet serves at the node's address
+        signed_cert(pki, "node-serving", f"/CN=system:node:{realnode.NODE_NAME}",
+                    f"subjectAltName=IP:{realnode.GATEWAY}\nextendedKeyUsage=serverAuth\n"
+                    "keyUsage=digitalSignature\n")  # fmt: skip
+    kubelet_kubeconfig = d / "node-kubeconfig"
+    write_kubeconfig(kubelet_kubeconfig, s.server, pki, user="node")
+    realnode.start(
+        s,
+        spawn=lambda name, argv: _start(s, name, argv, tie),
+        wait_for=lambda what, check, timeout, log: wait_for(what, check, timeout, d, log),
+        kubeconfig=kubelet_kubeconfig,
+        admin_kubeconfig=kubeconfig_path(d),
+        ready=lambda: _nodes_ready(s, [realnode.NODE_NAME]),
+    )
 
 
 def down(state_dir: Path | None = None) -> bool:
@@ -775,6 +821,10 @@ def down(state_dir: Path | None = None) -> bool:
         return False
     # Only pids still running our binaries: after a reboot a recorded pid may be anyone's.
     pids = {name: pid for name, pid in state.pids.items() if _runs_binary(pid, state.bin_dir)}
+    if state.node_ports:  # the real node first: its kubelet still needs the API server
+        state.pids = pids
+        realnode.stop(state, stop_processes)
+        pids = dict(state.pids)
     # Clients first, etcd last, so the API server never loses its storage while still serving.
     stop_processes([pid for name, pid in pids.items() if name != "etcd"])
     stop_processes([pids.get("etcd", -1)])
@@ -796,20 +846,50 @@ def restart_apiserver(state: ClusterState, tie_to_parent: bool = False) -> None:
 # --- command line ------------------------------------------------------------------------------
 
 
+MACHINES = ("auto", "real", "simulated")
+
+
+def up_as_asked(state_dir: Path, machines: str = "auto") -> tuple[ClusterState, str]:
+    """`up` with real or simulated machines as asked ("auto": real where this computer can run
+    one); returns the state and a sentence saying what runs the instances, and why."""
+    if (existing := running(state_dir)) is not None:
+        if machines == "real" and not existing.node_ports:
+            up(state_dir, real_node=True)  # raises, saying how to restart it with a real one
+        return existing, _machines_sentence(existing, "")
+    reason = ""
+    real = machines == "real"
+    if machines == "auto":
+        reason = realnode.unavailable_reason(find_binaries()) or ""
+        real = not reason
+    state = up(state_dir, real_node=real)
+    return state, _machines_sentence(state, reason)
+
+
+def _machines_sentence(state: ClusterState, why_not_real: str) -> str:
+    if state.node_ports:
+        return (f"one real machine ({realnode.NODE_NAME}): instances really run, in containers "
+                "(containerd and runc), and reach each other by app name")  # fmt: skip
+    because = f" (no real machine: {why_not_real})" if why_not_real else ""
+    return ("two simulated machines: instances are simulated too; they report running without "
+            f"starting a container, and their logs are placeholders{because}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """`up`, `down` or `kubeconfig` for the local control plane; returns the exit status."""
     parser = argparse.ArgumentParser(prog="unhazzle dev-cluster", description=__doc__)
     parser.add_argument("action", choices=["up", "down", "kubeconfig"])
     parser.add_argument("--state-dir", type=Path, default=None,
                         help=f"where state lives (default {default_state_dir()})")  # fmt: skip
+    parser.add_argument("--machines", choices=MACHINES, default="auto",
+                        help="what runs the instances: a real machine, simulated ones, or a real one "
+                        "where this computer can run it (default)")  # fmt: skip
     args = parser.parse_args(argv)
     state_dir: Path = (args.state_dir or default_state_dir()).resolve()
     try:
         if args.action == "up":
-            state = up(state_dir)
+            state, machines = up_as_asked(state_dir, args.machines)
             config = kubeconfig_path(state_dir)
-            print(f"dev cluster running at {state.server}: two simulated machines; instances are "
-                  "simulated too (they report running without starting a container)")  # fmt: skip
+            print(f"dev cluster running at {state.server}: {machines}")
             print("next:")
             print(f"  unhazzle reconcile --once --repo ENV_REPO --kubeconfig {config}")
             print(f"  unhazzle status --kubeconfig {config}")
