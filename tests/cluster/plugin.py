@@ -1,6 +1,7 @@
-"""The `cluster` fixture: one real local control plane for the whole test session.
+"""The `cluster` fixture: one real local control plane for the whole test session, its machines
+simulated; and `real_cluster`: another whose one machine is real (containers really run).
 
-Use it by marking a test `@pytest.mark.cluster` and taking the `cluster` argument. Binaries come
+Use them by marking a test `@pytest.mark.cluster` and taking the `cluster` (or `real_cluster`) argument. Binaries come
 from `bash tests/cluster/build.sh`; when they are missing the fixture skips locally and fails
 under CI=true, with the reason either way.
 """
@@ -8,6 +9,8 @@ under CI=true, with the reason either way.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from unhazzle.devcluster import cluster as devcluster
+from unhazzle.devcluster import node as realnode
 
 
 @dataclass
@@ -74,17 +78,32 @@ def cluster_bin_dir() -> Path:
     raise AssertionError("unreachable: _unavailable always raises")
 
 
+@contextlib.contextmanager
+def _plane(state_dir: Path, bin_dir: Path, real_node: bool) -> Iterator[Cluster]:
+    # Three layers against leftovers: this finally, atexit for an interrupted session, and
+    # the components' parent-death signal for a test process that is killed outright.
+    stop = functools.partial(devcluster.down, state_dir)
+    atexit.register(stop)
+    try:
+        state = devcluster.up(state_dir, bin_dir=bin_dir, tie_to_parent=True, real_node=real_node)
+        kubeconfig = devcluster.kubeconfig_path(state_dir)
+        yield Cluster(state, kubeconfig, state.server, state_dir, bin_dir / "kubectl")
+    finally:
+        stop()
+        atexit.unregister(stop)
+
+
 @pytest.fixture(scope="session")
 def cluster(cluster_bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Start etcd, kube-apiserver, controller-manager, scheduler and kwok with two fake nodes."""
-    state_dir = tmp_path_factory.mktemp("dev-cluster")
-    # Three layers against leftovers: this finally, atexit for an interrupted session, and
-    # the components' parent-death signal for a test process that is killed outright.
-    atexit.register(devcluster.down, state_dir)
-    try:
-        state = devcluster.up(state_dir, bin_dir=cluster_bin_dir, tie_to_parent=True)
-        kubeconfig = devcluster.kubeconfig_path(state_dir)
-        yield Cluster(state, kubeconfig, state.server, state_dir, cluster_bin_dir / "kubectl")
-    finally:
-        devcluster.down(state_dir)
-        atexit.unregister(devcluster.down)
+    with _plane(tmp_path_factory.mktemp("dev-cluster"), cluster_bin_dir, real_node=False) as plane:
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def real_cluster(cluster_bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The control plane with one real machine (unhazzle.devcluster.node) and no simulated one."""
+    if reason := realnode.unavailable_reason(cluster_bin_dir):
+        _unavailable(f"no real machine: {reason}")
+    with _plane(tmp_path_factory.mktemp("real-cluster"), cluster_bin_dir, real_node=True) as plane:
+        yield plane

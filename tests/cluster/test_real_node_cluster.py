@@ -1,0 +1,318 @@
+"""Apps that really run: the local cluster's real machine (containerd, runc, the kubelet, a bridge,
+kube-proxy, CoreDNS) runs the images the tests build themselves (tests/cluster/gomod/node/testapp:
+an HTTP server that answers with what its process sees, and crashes, runs out of memory or fails
+its health check on request), pulled from a registry on loopback. Everything goes the way a user's
+apps go: `unhazzle publish` to an environment repo, `unhazzle reconcile`, then `status`, `events`,
+`logs` and `metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, Result
+from tests.support.registries import push, running_registry
+from unhazzle.devcluster.images import Image, Layout
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+RunCli = Callable[..., Result]
+KEY = ROOT / "tests" / "fixtures" / "shop-cluster.agekey"
+SHOP = ROOT / "examples" / "shop"
+# What the image and the runtime set besides the spec: PATH from the image, HOME and HOSTNAME
+# from the runtime, and the API server's address, which every kubelet adds whatever the pod says.
+IMAGE_ENV = {"PATH", "HOME", "HOSTNAME"}
+
+
+def settings(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in IMAGE_ENV and not k.startswith("KUBERNETES_")}
+
+
+@dataclass
+class Images:
+    registry: str  # HOST:PORT on loopback, plain HTTP
+    digest: str  # of the test app's image
+
+    def ref(self, name: str) -> str:
+        return f"{self.registry}/{name}"
+
+
+@pytest.fixture(scope="module")
+def images(real_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]:
+    """The test app as an OCI image, under the names the specs use, in a registry on loopback."""
+    root = tmp_path_factory.mktemp("app-registry")
+    binary = Path(real_cluster.state.bin_dir) / "testapp"
+    layout = Layout(root / "layout")
+    app = Image(user="10001:10001", entrypoint=["/app"], cmd=["serve"], ports=["8080/tcp"],
+                files={"app": (binary.read_bytes(), 0o755)})  # fmt: skip
+    layout.add("testapp", app)
+    with running_registry(root) as host:
+        digest = ""
+        for name in ("testapp:1", "shop-web:1.4.2", "shop-api:1", "shop-worker:1.4.2", "redis:7.2-alpine"):
+            digest = push(
+                layout.root, "testapp", f"{host}/{name}", fmt=None, extra=["--dest-tls-verify=false"]
+            )
+        yield Images(host, digest)
+
+
+class Project:
+    """A spec in a folder of its own, published to its own environment repo and reconciled into
+    the real cluster, as a user would do it (each command in a process of its own)."""
+
+    def __init__(self, folder: Path, cluster: Any, spec: str) -> None:
+        self.folder, self.cluster = folder, cluster
+        self.spec = folder / "unhazzle.yaml"
+        self.spec.write_text(spec, encoding="utf-8")
+        self.repo = folder / "env-repo.git"
+        if not self.repo.exists():
+            subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.repo)], check=True)
+
+    def unhazzle(
+        self, *args: str, input: str | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "unhazzle", *args], input=input, capture_output=True,
+                              text=True, timeout=timeout, cwd=self.folder, check=False)  # fmt: skip
+
+    def publish_and_reconcile(self, *, timeout: int = 180) -> subprocess.CompletedProcess[str]:
+        published = self.unhazzle("publish", "--spec", str(self.spec), "--to", str(self.repo))
+        assert published.returncode == 0, published.stdout + published.stderr
+        return self.unhazzle(
+            "reconcile", "--once", "--repo", str(self.repo), "--kubeconfig", str(self.cluster.kubeconfig),
+            "--no-leader-election", "--log-format", "text", "--timeout", str(timeout),
+            "--cache-dir", str(self.folder / "reconciler"), "--secrets-key-file", str(KEY),
+            timeout=timeout + 120,
+        )  # fmt: skip
+
+    def observe(self, cli: RunCli, *args: str) -> Result:
+        return cli(*args, "--spec", str(self.spec), "--kubeconfig", str(self.cluster.kubeconfig))
+
+    def pods(self, namespace: str, app: str) -> list[dict[str, Any]]:
+        out = self.cluster.kubectl(
+            "get", "pods", "-n", namespace, "-l", f"unhazzle.io/app={app}", "-o", "json"
+        )
+        return list(json.loads(out.stdout)["items"])
+
+    def ready_ip(self, namespace: str, app: str) -> str:
+        for pod in self.pods(namespace, app):
+            statuses = pod["status"].get("containerStatuses") or []
+            if (
+                statuses
+                and all(s.get("ready") for s in statuses)
+                and not pod["metadata"].get("deletionTimestamp")
+            ):
+                return str(pod["status"]["podIP"])
+        raise AssertionError(f"no ready instance of {app} in {namespace}")
+
+
+def get(url: str) -> Any:
+    """A request from this machine, which routes to the node's bridge, to an instance."""
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 120.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(1)
+
+
+@pytest.fixture
+def project(tmp_path: Path, real_cluster: Any) -> Iterator[Callable[[str], Project]]:
+    made: list[Project] = []
+
+    def make(spec: str) -> Project:
+        made.append(Project(tmp_path, real_cluster, spec))
+        return made[-1]
+
+    yield make
+    # The real machine has two cores: free what this test asked for before the next one asks.
+    namespaces = json.loads(real_cluster.kubectl("get", "namespaces", "-o", "json").stdout)["items"]
+    ours = [
+        n["metadata"]["name"]
+        for n in namespaces
+        if n["metadata"].get("labels", {}).get("unhazzle.io/project")
+    ]
+    if ours:
+        real_cluster.kubectl("delete", "namespace", *ours, "--wait=true", "--timeout=120s", check=False)
+
+
+def shop_spec(images: Images) -> str:
+    """The bundled example, production only (the machine has two cores), its images the test
+    app, and the test app told the ports the example's images would listen on."""
+    text = (SHOP / "unhazzle.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"\n  staging:\n(    .*\n|      .*\n|        .*\n|          .*\n)*", "\n", text, count=1)
+    text = text.replace("ghcr.io/acme/shop-web:1.4.2", images.ref("shop-web:1.4.2"))
+    text = re.sub(r"ghcr\.io/acme/shop-api@sha256:[0-9a-f]+", images.ref(f"shop-api@{images.digest}"), text)
+    text = text.replace("ghcr.io/acme/shop-worker:1.4.2", images.ref("shop-worker:1.4.2"))
+    text = text.replace("redis:7.2-alpine", images.ref("redis:7.2-alpine"))
+    text = text.replace('command: ["python", "-m", "shop.worker"]', 'command: ["/app", "shop.worker"]')
+    text = text.replace("      MAX_CONNECTIONS: 50\n", "      MAX_CONNECTIONS: 50\n      PORT: 9000\n")
+    text = text.replace("    port: 6379\n", "    port: 6379\n    env: {PORT: 6379}\n")
+    assert "staging" not in text.split("apps:", 1)[0] and "ghcr.io" not in text
+    return text
+
+
+def test_the_shop_runs_and_its_apps_reach_each_other_by_their_internal_urls(
+    project: Callable[[str], Project], images: Images, cli: RunCli
+) -> None:
+    shop = project(shop_spec(images))
+    shutil.copytree(SHOP / "unhazzle.secrets", shop.folder / "unhazzle.secrets")
+    values = {("web", "SESSION_KEY"): "s3ssion $(HOME) 'x'", ("api", "STRIPE_API_KEY"): "sk_test_42"}
+    for (app, name), value in values.items():
+        done = shop.unhazzle("secrets", "set", "--env", "production", app, name, input=value)
+        assert done.returncode == 0, done.stderr
+    done = shop.unhazzle("secrets", "set", "--env", "production", "api", "DATABASE_URL",
+                         input="postgres://shop:pw@db.example.com/shop")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    reconciled = shop.publish_and_reconcile()
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+    assert "shop/production: healthy" in reconciled.stdout, reconciled.stdout
+
+    ns = "shop-production"
+    web = get(f"http://{shop.ready_ip(ns, 'web')}:8080/")
+    assert settings(web["env"]) == {
+        "API_URL": "http://api.shop-production.svc.cluster.local:9000",
+        "CACHE_URL": "redis://cache.shop-production.svc.cluster.local:6379",
+        "LOG_LEVEL": "info",
+        "SESSION_KEY": "s3ssion $(HOME) 'x'",  # as written: no $(...) expansion on the way
+    }
+    assert web["uid"] == 10001 and web["args"] == []
+    # From inside web, by the URL the spec gave it, the way the app's own code would call it.
+    answer = get(f"http://{shop.ready_ip(ns, 'web')}:8080/fetch?url={web['env']['API_URL']}/")
+    assert answer["status"] == 200, answer
+    api = json.loads(answer["body"])
+    assert settings(api["env"]) == {
+        "LOG_LEVEL": "info", "MAX_CONNECTIONS": "50", "PORT": "9000",
+        "STRIPE_API_KEY": "sk_test_42", "DATABASE_URL": "postgres://shop:pw@db.example.com/shop",
+    }  # fmt: skip
+    short = get(f"http://{shop.ready_ip(ns, 'worker')}:8080/fetch?url=http://api:9000/ready")
+    assert short == {"status": 200, "body": "ok\n"}  # the short internal URL the plan prints
+    cache = get(f"http://{shop.ready_ip(ns, 'cache')}:6379/")
+    assert cache["args"] == ["--save", "60", "1", "--dir", "/data"]
+    worker = get(f"http://{shop.ready_ip(ns, 'worker')}:8080/")
+    assert worker["args"] == ["shop.worker"] and worker["env"]["QUEUE"] == "orders"
+
+    # Healthy once the autoscaler has the instances' first real CPU readings (within a minute).
+    healthy = wait_for(lambda: "production (production): healthy" in shop.observe(cli, "status").out)
+    assert healthy, shop.observe(cli, "status").out
+    logs = shop.observe(cli, "logs", "web", "--env", "production")
+    assert logs.code == 0 and "testapp: GET /fetch" in logs.out, logs.out
+
+
+SCENARIOS = """\
+version: 1
+project: rn
+region: fsn1
+environments: {production: {}}
+apps:
+  crash:
+    image: IMAGE
+    port: 8080
+    command: ["/app", "crash"]
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+  hog:
+    image: IMAGE
+    port: 8080
+    command: ["/app", "hog"]
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 64MB}
+  sick:
+    image: IMAGE
+    port: 8080
+    env: {TESTAPP_SICK: "yes"}
+    health: {path: /healthz}
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+  fine:
+    image: IMAGE
+    port: 8080
+    args: ["--greeting", "$(HOME) costs 5$ and $${NOT_A_SETTING}"]
+    env: {WEIRD: "$(HOME) 100% $${X}", PASSWORD: "a$$b", CMD: "echo $(date)"}
+    health: {path: /healthz}
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+"""
+
+
+@pytest.fixture(scope="module")
+def failing(real_cluster: Any, images: Images, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    """Four apps that really crash, run out of memory, fail their health check, or run fine."""
+    rn = Project(
+        tmp_path_factory.mktemp("rn"), real_cluster, SCENARIOS.replace("IMAGE", images.ref("testapp:1"))
+    )
+    reconciled = rn.publish_and_reconcile(timeout=60)
+    assert reconciled.returncode != 0, reconciled.stdout  # three of four never become healthy
+    yield rn
+    real_cluster.kubectl("delete", "namespace", "rn-production", "--wait=true", "--timeout=120s", check=False)
+
+
+def findings(cli: RunCli, rn: Project) -> dict[str, list[str]]:
+    result = rn.observe(cli, "status", "--output", "json")
+    assert result.code == 0, result.err
+    apps = json.loads(result.out)["environments"][0]["apps"]
+    return {a["name"]: [f"{f['message']}: {f['hint']}" for f in a["findings"]] for a in apps}
+
+
+EXPECTED = [
+    ("crash", "keeps crashing on start (exit code 3): see unhazzle logs crash --previous"),
+    ("hog", "ran out of memory at its 64 MB limit"),
+    ("sick", "not answering its health check at /healthz: see unhazzle logs sick"),
+]
+
+
+@pytest.mark.parametrize(("app", "message"), EXPECTED, ids=[e[0] for e in EXPECTED])
+def test_a_real_failure_shows_in_status_in_plain_words(
+    cli: RunCli, failing: Project, app: str, message: str
+) -> None:
+    def said() -> bool:
+        return any(line.startswith(message) for line in findings(cli, failing)[app])
+
+    assert wait_for(said), findings(cli, failing)[app]
+
+
+def test_a_real_failure_shows_in_events_and_logs(cli: RunCli, failing: Project) -> None:
+    wanted = ["production/crash: keeps crashing; waiting before the next restart",
+              "production/sick: not answering its health check (answered 503)"]  # fmt: skip
+    assert wait_for(lambda: all(w in failing.observe(cli, "events").out for w in wanted)), failing.observe(
+        cli, "events"
+    ).out
+    logs = wait_for(lambda: (r := failing.observe(cli, "logs", "crash", "--previous")).code == 0 and r.out)
+    assert "testapp: fatal: crashing on purpose" in logs
+    hog = failing.observe(cli, "logs", "hog").out
+    assert "testapp: holding 16 MiB" in hog
+
+
+def test_settings_and_arguments_reach_the_process_exactly_as_written(failing: Project) -> None:
+    seen = get(f"http://{failing.ready_ip('rn-production', 'fine')}:8080/")
+    # As docs/spec.md promises: arguments byte for byte; settings too, but for `$${`, a literal `${`.
+    assert seen["args"] == ["--greeting", "$(HOME) costs 5$ and $${NOT_A_SETTING}"]
+    assert seen["env"]["WEIRD"] == "$(HOME) 100% ${X}"
+    assert seen["env"]["PASSWORD"] == "a$$b" and seen["env"]["CMD"] == "echo $(date)"
+    assert seen["uid"] == 10001
+
+
+def test_metrics_show_the_real_use_of_a_running_app(cli: RunCli, failing: Project) -> None:
+    def measured() -> Any:
+        result = failing.observe(cli, "metrics", "fine", "--output", "json")
+        return result.code == 0 and json.loads(result.out)
+
+    data = wait_for(measured, timeout=90)
+    assert data, failing.observe(cli, "metrics", "fine").out
+    text = json.dumps(data)
+    assert '"memory' in text, text
