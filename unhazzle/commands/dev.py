@@ -63,7 +63,7 @@ class LocalCluster:
 
         self.spec, self.key, self.emit = spec, key, emit
         try:
-            state = cluster.up(state_dir)
+            state, machines = cluster.up_as_asked((state_dir or cluster.default_state_dir()).resolve())
         except cluster.DevClusterError as err:
             raise OperationError(f"unhazzle dev --cluster: the local cluster cannot start: {err}") from None
         self.kubeconfig = cluster.kubeconfig_path(Path(state.state_dir))
@@ -73,7 +73,7 @@ class LocalCluster:
         if not self.repo.exists():
             self.repo.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(self.repo)], check=True)
-        emit(f"local cluster at {state.server}; environment repo {self.repo}")
+        emit(f"local cluster at {state.server} ({machines}); environment repo {self.repo}")
 
     def __call__(self) -> None:
         unhazzle = [sys.executable, "-m", "unhazzle"]
