@@ -290,6 +290,20 @@ def test_health_needs_the_autoscalers_minimum_available() -> None:
     assert verdict.word == "progressing" and verdict.waiting == ["app web: 1 of 3 instances available"]
 
 
+def test_health_waits_while_the_new_version_is_not_ready_though_the_old_one_serves() -> None:
+    rolling = _dep(2)
+    rolling["status"] |= {"replicas": 3, "updatedReplicas": 2, "availableReplicas": 2}  # 1 old + 1 new ready
+    assert health.assess([rolling]).waiting == [
+        "app web: new version not ready yet; the previous one still serves"
+    ]
+    rolling["status"] |= {"replicas": 2, "availableReplicas": 1, "updatedReplicas": 2}
+    assert health.assess([rolling, _hpa(1)]).waiting == [
+        "app web: new version not ready yet; the previous one still serves"
+    ]
+    rolling["status"] |= {"availableReplicas": 2}
+    assert health.assess([rolling]).healthy
+
+
 def test_health_waits_for_a_new_generation_and_fails_past_the_deadline() -> None:
     assert "not picked up" in health.assess([_dep(2, generation=2, observed=1)]).waiting[0]
     assert health.assess([_dep(0, reason="ProgressDeadlineExceeded")]).word == "failed"

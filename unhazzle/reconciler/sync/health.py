@@ -72,6 +72,10 @@ def _deployment(obj: Obj, minimum: int | None, health: Health) -> None:
     available, updated = int(status.get("availableReplicas", 0)), int(status.get("updatedReplicas", 0))
     if available < want or updated < want:
         health.waiting.append(f"app {name}: {min(available, updated)} of {want} instances available")
+    elif int(status.get("replicas", 0)) > updated or available < updated:
+        # As `kubectl rollout status` reads it: new instances exist but are not all ready, and the
+        # old ones still serve (counted in "available"), so the new version is not there yet.
+        health.waiting.append(f"app {name}: new version not ready yet; the previous one still serves")
 
 
 def _autoscaler(obj: Obj, health: Health) -> None:
