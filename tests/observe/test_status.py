@@ -397,3 +397,12 @@ def test_status_watch_redraws_survives_blips_and_ctrl_c_exits_0(
     blips = [x for x in lines if x.startswith("cannot read the cluster right now")]
     assert blips and all("http://127.0.0.1:9 does not answer" in x for x in blips)
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_status_counts_one_restart_in_the_singular() -> None:
+    env = overview.environment_report(
+        snapshot(), name="production", badge="production", apps=["web", "cache"], now=NOW
+    )
+    env["apps"][0]["restarts_last_hour"] = 1
+    lines = overview.text(overview.report("shop", [env], now=NOW), now=NOW)
+    assert "; 1 restart in 1 h;" in lines[2]

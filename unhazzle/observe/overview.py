@@ -304,7 +304,8 @@ def _app_lines(app: dict[str, Any], width: int) -> list[str]:
         head = f"{n['ready']}/{n['wanted']} instances ready{scale}"
     parts = [f"  {app['name']:<{width}}  {app['health']:<11} {head}"]
     if app["restarts_last_hour"]:
-        parts.append(f"{app['restarts_last_hour']} restarts in 1 h")
+        count = app["restarts_last_hour"]
+        parts.append(f"{count} {'restart' if count == 1 else 'restarts'} in 1 h")
     if app["autoscaling"] and n["min"] != n["max"]:
         parts.append(app["autoscaling"]["text"])
     if app["volume"] and app["volume"]["severity"] == "ok":
