@@ -316,3 +316,40 @@ def test_metrics_show_the_real_use_of_a_running_app(cli: RunCli, failing: Projec
     assert data, failing.observe(cli, "metrics", "fine").out
     text = json.dumps(data)
     assert '"memory' in text, text
+
+
+GATED = """\
+version: 1
+project: gate
+region: fsn1
+environments: {production: {}}
+apps:
+  web:
+    image: IMAGE
+    port: 8080
+    env: {VERSION: "1"}
+    health: {path: /healthz}
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+"""
+
+
+def test_health_checks_gate_a_rollout_the_old_version_keeps_serving(
+    project: Callable[[str], Project], images: Images, cli: RunCli
+) -> None:
+    gate = project(GATED.replace("IMAGE", images.ref("testapp:1")))
+    assert gate.publish_and_reconcile().returncode == 0
+    before = gate.ready_ip("gate-production", "web")
+    gate.spec.write_text(gate.spec.read_text().replace('VERSION: "1"', 'VERSION: "2", TESTAPP_SICK: "yes"'))
+    rolled = gate.publish_and_reconcile(timeout=45)
+    assert rolled.returncode != 0, rolled.stdout
+    assert "app web: new version not ready yet; the previous one still serves" in rolled.stdout
+    # The new version never answered its health check, so it never took the old one's place.
+    assert get(f"http://{before}:8080/")["env"]["VERSION"] == "1"
+    assert [p["status"]["podIP"] for p in gate.pods("gate-production", "web") if _ready(p)] == [before]
+    status = gate.observe(cli, "status")
+    assert "not answering its health check at /healthz" in status.out
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    return all(s.get("ready") for s in pod["status"].get("containerStatuses") or [{}])
