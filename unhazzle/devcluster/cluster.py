@@ -718,13 +718,15 @@ def _create(s: ClusterState, collection: str, body: dict[str, Any], what: str) -
 
 
 def _runs_binary(pid: int, bin_dir: str) -> bool:
-    """True if pid is alive and runs a program from bin_dir (`ps` works on Linux and macOS)."""
+    """True if pid is alive and runs a program from bin_dir, or a component of ours written in
+    Python (`python -m unhazzle.devcluster....`); `ps` works on Linux and macOS."""
     if not _alive(pid):
         return False
     proc = subprocess.run(
         ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False
     )
-    return proc.stdout.strip().startswith(bin_dir.rstrip("/") + "/")
+    command = proc.stdout.strip()
+    return command.startswith(bin_dir.rstrip("/") + "/") or f" -m {__package__}." in command
 
 
 def running(state_dir: Path) -> ClusterState | None:

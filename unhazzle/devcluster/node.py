@@ -2,7 +2,8 @@
 
 containerd (with Debian's runc) runs the containers, the kubelet drives it, a bridge with the
 standard CNI plugins gives every instance an address, kube-proxy makes Service addresses reach
-instances, CoreDNS answers the Service names apps use (`http://api:8080`). All from the cache build.sh fills,
+instances, CoreDNS answers the Service names apps use (`http://api:8080`) and unhazzle.devcluster.policies
+enforces network policies. All from the cache build.sh fills,
 all state in `<state dir>/node`, all of it removed by `stop`: containers (every process in the
 node's cgroups), mounts, the bridge and the netfilter tables.
 
@@ -38,11 +39,13 @@ SANDBOX_IMAGE = "unhazzle.local/pause:1"
 CLUSTER_DOMAIN = "cluster.local"
 CLAIM = Path("/run/unhazzle-real-node.json")
 # Processes of the node, in the order they stop (the kubelet first, so it restarts nothing).
-PROCESSES = ("coredns", "kube-proxy", "kubelet", "containerd")
+PROCESSES = ("network-policies", "coredns", "kube-proxy", "kubelet", "containerd")
 # Every container of the node lives under this cgroup (the kubelet's cgroupRoot), so stopping
 # the node can find each process even when containerd or a shim is already gone.
 CGROUP_ROOT = "unhazzle-node"
 CGROUP_V1 = Path("/sys/fs/cgroup")
+# Our own NetworkPolicy enforcer (kube-network-policies needs a kernel feature these machines lack).
+POLICIES_MODULE = "unhazzle.devcluster.policies"
 
 
 class NodeUnavailable(RuntimeError):
@@ -265,6 +268,7 @@ def start(s: ClusterState, spawn: Callable[[str, list[str]], None],
     wait_for(f"the real node {NODE_NAME} Ready", ready, 120, "kubelet")
     (d / "Corefile").write_text(coredns_corefile(admin_kubeconfig))
     spawn("coredns", [str(bin_dir / "coredns"), "-conf", str(d / "Corefile")])
+    spawn("network-policies", [sys.executable, "-m", POLICIES_MODULE, f"--state-dir={s.state_dir}"])
 
 
 def _make_bridge() -> None:
@@ -407,19 +411,20 @@ def _cleanup_machine() -> None:
     _run("ip", "link", "delete", BRIDGE, check=False)
     for family in ("ip", "ip6"):
         _run("nft", "delete", "table", family, "kube-proxy", check=False)
+    _run("nft", "delete", "table", "inet", "unhazzle-policies", check=False)
     _remove_iptables_chains()
     _kill_containers()
 
 
 def _remove_iptables_chains() -> None:
-    """The KUBE-* chains a kubelet of an older setup, or kube-proxy's probe, left in iptables."""
-    for table in ("filter", "nat", "mangle"):
-        rules = _run("iptables", "-t", table, "-S", check=False).stdout.splitlines()
-        for rule in rules:  # jumps from the machine's own chains first
-            if rule.startswith("-A ") and "-j KUBE-" in rule and not rule.split()[1].startswith("KUBE-"):
-                _run("iptables", "-t", table, *rule.replace("-A ", "-D ", 1).split(), check=False)
-        chains = [r.split()[1] for r in rules if r.startswith("-N KUBE-")]
-        for chain in chains:
-            _run("iptables", "-t", table, "-F", chain, check=False)
-        for chain in chains:
-            _run("iptables", "-t", table, "-X", chain, check=False)
+    """The KUBE-* chains the kubelet makes in iptables anyway (its canaries, in both families)."""
+    for tool in ("iptables", "ip6tables"):
+        for table in ("filter", "nat", "mangle"):
+            rules = _run(tool, "-t", table, "-S", check=False).stdout.splitlines()
+            for rule in rules:  # jumps from the machine's own chains first
+                if rule.startswith("-A ") and "-j KUBE-" in rule and not rule.split()[1].startswith("KUBE-"):
+                    _run(tool, "-t", table, *rule.replace("-A ", "-D ", 1).split(), check=False)
+            chains = [r.split()[1] for r in rules if r.startswith("-N KUBE-")]
+            for verb in ("-F", "-X"):
+                for chain in chains:
+                    _run(tool, "-t", table, verb, chain, check=False)
