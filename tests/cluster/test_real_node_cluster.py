@@ -353,3 +353,59 @@ def test_health_checks_gate_a_rollout_the_old_version_keeps_serving(
 
 def _ready(pod: dict[str, Any]) -> bool:
     return all(s.get("ready") for s in pod["status"].get("containerStatuses") or [{}])
+
+
+ISOLATED = """\
+version: 1
+project: PROJECT
+region: fsn1
+environments: {production: {}}
+apps:
+  front:
+    image: IMAGE
+    port: 8080
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+  back:
+    image: IMAGE
+    port: 8080
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+"""
+
+
+def test_network_policies_let_the_environment_in_and_keep_other_projects_out(
+    real_cluster: Any, images: Images, tmp_path: Path
+) -> None:
+    def deploy(name: str) -> Project:
+        folder = tmp_path / name
+        folder.mkdir()
+        spec = ISOLATED.replace("PROJECT", name).replace("IMAGE", images.ref("testapp:1"))
+        made = Project(folder, real_cluster, spec)
+        assert made.publish_and_reconcile().returncode == 0
+        return made
+
+    try:
+        iso, other = deploy("iso"), deploy("other")
+        front, intruder = iso.ready_ip("iso-production", "front"), other.ready_ip("other-production", "front")
+        back_url = "http://back.iso-production.svc.cluster.local:8080/healthz"
+        assert get(f"http://{front}:8080/fetch?url=http://back:8080/healthz") == {
+            "status": 200,
+            "body": "ok\n",
+        }
+        refused = get(f"http://{intruder}:8080/fetch?url={back_url}")
+        assert "error" in refused, refused  # dropped: the connection times out
+        back_ip = iso.ready_ip("iso-production", "back")
+        assert "error" in get(f"http://{intruder}:8080/fetch?url=http://{back_ip}:8080/healthz")
+        # Its own environment's back is reachable from the other project's front.
+        own = get(f"http://{intruder}:8080/fetch?url=http://back:8080/healthz")
+        assert own == {"status": 200, "body": "ok\n"}
+        # And it is the policies that keep it out: without them the same request gets through.
+        real_cluster.kubectl("delete", "networkpolicy", "--all", "-n", "iso-production")
+        through = wait_for(
+            lambda: get(f"http://{intruder}:8080/fetch?url={back_url}").get("status") == 200, timeout=20
+        )
+        assert through
+    finally:
+        real_cluster.kubectl("delete", "namespace", "iso-production", "other-production", "--wait=true",
+                             "--timeout=120s", check=False)  # fmt: skip
