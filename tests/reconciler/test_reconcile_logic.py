@@ -564,9 +564,11 @@ def test_install_manifests_mount_the_age_key_from_a_secret_when_named(cli: Any) 
     assert result.code == 0, result.err
     deployment = next(d for d in yaml.safe_load_all(result.out) if d and d["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
-    assert {"name": "secrets-key", "secret": {"secretName": "unhazzle-age-key", "defaultMode": 0o400}} in pod[
+    # Group-readable for the reconciler's group, which owns the mounted files (fsGroup).
+    assert {"name": "secrets-key", "secret": {"secretName": "unhazzle-age-key", "defaultMode": 0o440}} in pod[
         "volumes"
     ]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"] == 10001
     args = pod["containers"][0]["args"]
     assert args[args.index("--secrets-key-file") + 1] == "/etc/unhazzle/secrets-key/key.txt"
     assert "--secrets-key-file" not in cli("install-manifests").out

@@ -135,7 +135,9 @@ def _volumes(opts: InstallOptions, name: str) -> tuple[list[Obj], list[Obj], lis
     if opts.secrets_key_secret:
         mounts.append({"name": "secrets-key", "mountPath": KEY_DIR, "readOnly": True})
         volumes.append(
-            {"name": "secrets-key", "secret": {"secretName": opts.secrets_key_secret, "defaultMode": 0o400}}
+            # Readable by the reconciler's group only: a secret volume's files belong to root, so
+            # 0400 (owner only) would shut out the reconciler's own user (seen on a real node).
+            {"name": "secrets-key", "secret": {"secretName": opts.secrets_key_secret, "defaultMode": 0o440}}
         )
         args += ["--secrets-key-file", f"{KEY_DIR}/key.txt"]
     return mounts, volumes, args
@@ -183,6 +185,8 @@ def _deployment(opts: InstallOptions, name: str) -> Obj:
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "fsGroup": 10001,  # owns the mounted key's files (group-readable)
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "containers": [container],
