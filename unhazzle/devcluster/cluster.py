@@ -80,10 +80,13 @@ class ClusterState:
     metrics_server_port: int = 0
     # The real node's ports (kubelet, kube-proxy, ...); empty when the machines are simulated.
     node_ports: dict[str, int] = field(default_factory=dict)
+    # Where the API server listens: loopback, or with a real node the node's bridge address, so
+    # that instances (the reconciler installed in the cluster) reach it too.
+    address: str = "127.0.0.1"
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.apiserver_port}"
+        return f"https://{self.address}:{self.apiserver_port}"
 
     def save(self) -> None:
         path = Path(self.state_dir) / STATE_FILE
@@ -170,6 +173,7 @@ def signed_cert(pki: Path, name: str, subject: str, extensions: str) -> None:
 def make_pki(pki: Path) -> None:
     """CA, serving certs, admin client cert and service-account key pair (idempotent)."""
     if (pki / "admin.crt").exists():
+        _apiserver_cert(pki)
         return  # a restart keeps the CA, so kubeconfigs handed out earlier stay valid
     pki.mkdir(parents=True, exist_ok=True)
     _ec_key(pki / "ca.key")
@@ -180,15 +184,7 @@ def make_pki(pki: Path) -> None:
         "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
     )  # fmt: skip
-    service_ip = "10.96.0.1"  # first address of SERVICE_CIDR: the in-cluster `kubernetes` Service
-    sans = (
-        f"IP:127.0.0.1,IP:{service_ip},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-        "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-    )
-    signed_cert(
-        pki, "apiserver", "/CN=kube-apiserver",
-        f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n",
-    )  # fmt: skip
+    _apiserver_cert(pki)
     # Serving certificate for kwok's fake kubelet API, which the API server calls for logs.
     signed_cert(
         pki, "kubelet", "/CN=kwok-kubelet",
@@ -202,6 +198,24 @@ def make_pki(pki: Path) -> None:
     )  # fmt: skip
     _ec_key(pki / "sa.key")
     _openssl("ec", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
+
+
+def _apiserver_cert(pki: Path) -> None:
+    """The API server's serving certificate, made again when the addresses it must name change
+    (a plane of an older version did not serve on the real node's bridge)."""
+    service_ip = "10.96.0.1"  # first address of SERVICE_CIDR: the in-cluster `kubernetes` Service
+    sans = (
+        f"IP:127.0.0.1,IP:{realnode.GATEWAY},IP:{service_ip},DNS:localhost,DNS:kubernetes,"
+        "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    )
+    record = pki / "apiserver.sans"
+    if (pki / "apiserver.crt").exists() and record.exists() and record.read_text() == sans:
+        return
+    signed_cert(
+        pki, "apiserver", "/CN=kube-apiserver",
+        f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n",
+    )  # fmt: skip
+    record.write_text(sans)
 
 
 def make_metrics_pki(pki: Path) -> None:
@@ -424,7 +438,7 @@ def apiserver_argv(s: ClusterState) -> list[str]:
     return [
         f"{s.bin_dir}/kube-apiserver",
         f"--etcd-servers=http://127.0.0.1:{s.etcd_port}",
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+        f"--bind-address={s.address}", f"--advertise-address={s.address}",
         f"--secure-port={s.apiserver_port}", f"--cert-dir={pki}",
         f"--tls-cert-file={pki / 'apiserver.crt'}",
         f"--tls-private-key-file={pki / 'apiserver.key'}",
@@ -560,6 +574,7 @@ def _new_state(state_dir: Path, bin_dir: Path, real_node: bool) -> ClusterState:
         scheduler_port=port("scheduler_port"), kwok_port=port("kwok_port"), pids={},
         metrics_server_port=port("metrics_server_port") if devmetrics.available(bin_dir) else 0,
         node_ports={name: port_of(name) for name in NODE_PORTS} if real_node else {},
+        address=realnode.GATEWAY if real_node else "127.0.0.1",
     )  # fmt: skip
 
 
@@ -776,6 +791,8 @@ def up(
         s = _new_state(d, binaries, real_node)  # a port taken meanwhile is chosen anew
         write_kubeconfig(kubeconfig_path(d), s.server, d / "pki")
         try:
+            if real_node:
+                realnode.prepare(s)  # the bridge first: the API server listens on it
             _start_control_plane(s, tie_to_parent)
             _wait_workers(s, nodes, timeout)
             _storage_class(s)

@@ -236,7 +236,6 @@ def start(s: ClusterState, spawn: Callable[[str, list[str]], None],
     one like the plane's own, `wait_for(what, check, timeout, log)` waits like the plane does,
     `kubeconfig` is the kubelet's identity, `ready()` tells when the Node reports Ready."""
     d, bin_dir = node_dir(s), Path(s.bin_dir)
-    _claim(s)
     for sub in ("cni/net.d", "cni/ipam", "certs.d", "pod-logs", "kubelet"):
         (d / sub).mkdir(parents=True, exist_ok=True)
     (d / "containerd.toml").write_text(containerd_config(s))
@@ -250,7 +249,6 @@ def start(s: ClusterState, spawn: Callable[[str, list[str]], None],
     _write_atomically(d / "cni" / "net.d" / "10-unhazzle.conflist", json.dumps(conf, indent=2) + "\n")
     (d / "kubelet.yaml").write_text(json.dumps(kubelet_config(s), indent=2) + "\n")
     _make_cgroup_root()
-    _make_bridge()
     spawn("kubelet", [
         str(bin_dir / "kubelet"), f"--config={d / 'kubelet.yaml'}", f"--kubeconfig={kubeconfig}",
         f"--root-dir={d / 'kubelet'}", f"--cert-dir={d / 'kubelet' / 'pki'}",
@@ -271,9 +269,15 @@ def start(s: ClusterState, spawn: Callable[[str, list[str]], None],
     spawn("network-policies", [sys.executable, "-m", POLICIES_MODULE, f"--state-dir={s.state_dir}"])
 
 
+def prepare(s: ClusterState) -> None:
+    """Before the control plane starts: take the machine's one real node, and make the bridge
+    (the CNI plugin adopts one of its name), whose address is the node's: the API server and the
+    kubelet serve there, so instances reach the API server too."""
+    _claim(s)
+    _make_bridge()
+
+
 def _make_bridge() -> None:
-    """The bridge, made before the CNI plugin would (it adopts one of its name), because its
-    address is the node's: the kubelet serves there and registers it."""
     if _run("ip", "link", "show", BRIDGE, check=False).returncode != 0:
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
     _run("ip", "addr", "replace", f"{GATEWAY}/{SUBNET.split('/')[1]}", "dev", BRIDGE)
