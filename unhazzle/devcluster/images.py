@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"  # uncompressed: a whole root filesystem
 # containerd's `ctr images import` names an image after this annotation of its index entry.
 CONTAINERD_NAME = "io.containerd.image.name"
 
@@ -38,6 +40,8 @@ class Image:
     workdir: str = ""
     architecture: str = "amd64"
     files: dict[str, tuple[bytes, int]] = field(default_factory=lambda: {"hello.txt": (b"hello\n", 0o644)})
+    # Instead of `files`, a tar of a whole root filesystem made elsewhere, stored as it is.
+    rootfs_tar: Path | None = None
 
     def config(self, diff_id: str) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -85,10 +89,25 @@ class Layout:
         (self.root / "blobs" / "sha256" / digest).write_bytes(data)
         return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
 
+    def blob_file(self, path: Path, media_type: str) -> dict[str, Any]:
+        """A large blob, hashed and moved in without reading it into memory."""
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        size = path.stat().st_size
+        shutil.move(path, self.root / "blobs" / "sha256" / digest.hexdigest())
+        return {"mediaType": media_type, "digest": f"sha256:{digest.hexdigest()}", "size": size}
+
     def manifest(self, image: Image) -> dict[str, Any]:
-        tar = layer_tar(image.files)
-        layer = self.blob(gzip.compress(tar, mtime=0), OCI_LAYER)
-        config = self.blob(_json(image.config("sha256:" + hashlib.sha256(tar).hexdigest())), OCI_CONFIG)
+        if image.rootfs_tar is not None:
+            layer = self.blob_file(image.rootfs_tar, OCI_LAYER_TAR)
+            diff_id = layer["digest"]
+        else:
+            tar = layer_tar(image.files)
+            layer = self.blob(gzip.compress(tar, mtime=0), OCI_LAYER)
+            diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
+        config = self.blob(_json(image.config(diff_id)), OCI_CONFIG)
         manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]}
         desc = self.blob(_json(manifest), OCI_MANIFEST)
         desc["platform"] = {"architecture": image.architecture, "os": "linux"}
