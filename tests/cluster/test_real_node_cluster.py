@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import ROOT, Result
 from tests.support.registries import push, running_registry
+from unhazzle.devcluster import node as realnode
 from unhazzle.devcluster.images import Image, Layout
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -409,3 +410,72 @@ def test_network_policies_let_the_environment_in_and_keep_other_projects_out(
     finally:
         real_cluster.kubectl("delete", "namespace", "iso-production", "other-production", "--wait=true",
                              "--timeout=120s", check=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reconciler_image(images: Images, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The reconciler's image, built from the Containerfile by scripts/reconciler_image.py (no
+    container engine here), in the test registry."""
+    out = tmp_path_factory.mktemp("reconciler-image") / "layout"
+    built = subprocess.run([sys.executable, str(ROOT / "scripts" / "reconciler_image.py"), str(out)],
+                           capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    ref = images.ref("unhazzle-reconciler:test")
+    push(out, "reconciler", ref, fmt=None, extra=["--dest-tls-verify=false"])
+    return ref
+
+
+def test_the_reconciler_installed_in_the_cluster_converges_the_shop(
+    real_cluster: Any, images: Images, reconciler_image: str, tmp_path: Path, cli: RunCli
+) -> None:
+    shop = Project(tmp_path, real_cluster, shop_spec(images))
+    shutil.copytree(SHOP / "unhazzle.secrets", shop.folder / "unhazzle.secrets")
+    published = shop.unhazzle("publish", "--spec", str(shop.spec), "--to", str(shop.repo))
+    assert published.returncode == 0, published.stderr
+    # A Git server the instances reach: on the node's bridge address, as a real one is reachable.
+    port = _free_port()
+    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={tmp_path}",
+                               f"--listen={realnode.GATEWAY}", f"--port={port}", str(tmp_path)])  # fmt: skip
+    system = "unhazzle-system"
+    try:
+        real_cluster.kubectl("create", "secret", "generic", "cluster-age-key", "-n", system,
+                             f"--from-file=key.txt={KEY}")  # fmt: skip
+        manifests = shop.unhazzle(
+            "install-manifests", "--repo", f"git://{realnode.GATEWAY}:{port}/env-repo.git", "--image",
+            reconciler_image, "--secrets-key-secret", "cluster-age-key",
+        )  # fmt: skip
+        assert manifests.returncode == 0, manifests.stderr
+        real_cluster.kubectl("apply", "-f", "-", input=manifests.stdout)
+
+        def converged() -> bool:
+            return "production (production): healthy" in shop.observe(cli, "status").out
+
+        assert wait_for(converged, timeout=300), (
+            shop.observe(cli, "status").out
+            + real_cluster.kubectl(
+                "logs", "-n", system, "deploy/unhazzle-reconciler", "--tail=40", check=False
+            ).stdout
+        )
+        # Its lease names one of its two instances; its metrics answer on their port.
+        lease = json.loads(real_cluster.kubectl("get", "lease", "-n", system, "-o", "json").stdout)["items"]
+        holders = [item["spec"].get("holderIdentity", "") for item in lease]
+        assert any(h.startswith("unhazzle-reconciler-") for h in holders), holders
+        pod = next(p for p in json.loads(real_cluster.kubectl(
+            "get", "pods", "-n", system, "-o", "json").stdout)["items"] if p["status"].get("podIP"))  # fmt: skip
+        with urllib.request.urlopen(f"http://{pod['status']['podIP']}:9090/metrics", timeout=10) as resp:
+            assert b"unhazzle_" in resp.read()
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+        real_cluster.kubectl("delete", "deployment", "unhazzle-reconciler", "-n", system, check=False)
+        real_cluster.kubectl(
+            "delete", "namespace", "shop-production", "--wait=true", "--timeout=120s", check=False
+        )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
