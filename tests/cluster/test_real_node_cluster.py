@@ -240,6 +240,11 @@ apps:
     health: {path: /healthz}
     instances: {min: 1, max: 1}
     size: {cpu: 0.1, memory: 128MB}
+  gone:
+    image: REGISTRY/testapp:9.9.9
+    port: 8080
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
   fine:
     image: IMAGE
     port: 8080
@@ -253,12 +258,15 @@ apps:
 
 @pytest.fixture(scope="module")
 def failing(real_cluster: Any, images: Images, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    """Four apps that really crash, run out of memory, fail their health check, or run fine."""
+    """Apps that really crash, run out of memory, fail their health check, name an image that
+    does not exist, or run fine."""
     rn = Project(
-        tmp_path_factory.mktemp("rn"), real_cluster, SCENARIOS.replace("IMAGE", images.ref("testapp:1"))
+        tmp_path_factory.mktemp("rn"),
+        real_cluster,
+        SCENARIOS.replace("IMAGE", images.ref("testapp:1")).replace("REGISTRY", images.registry),
     )
     reconciled = rn.publish_and_reconcile(timeout=60)
-    assert reconciled.returncode != 0, reconciled.stdout  # three of four never become healthy
+    assert reconciled.returncode != 0, reconciled.stdout  # four of five never become healthy
     yield rn
     real_cluster.kubectl("delete", "namespace", "rn-production", "--wait=true", "--timeout=120s", check=False)
 
@@ -274,6 +282,7 @@ EXPECTED = [
     ("crash", "keeps crashing on start (exit code 3): see unhazzle logs crash --previous"),
     ("hog", "ran out of memory at its 64 MB limit"),
     ("sick", "not answering its health check at /healthz: see unhazzle logs sick"),
+    ("gone", "image cannot be downloaded: tag 9.9.9 not found"),
 ]
 
 
