@@ -1,4 +1,4 @@
-"""`unhazzle secrets import|set|unset|list|rekey`: secret values, encrypted with age to the keys
+"""`unhazzle secrets import|set|unset|list|keygen|rekey`: secret values, encrypted with age to the keys
 the spec lists, stored in unhazzle.secrets/ENV.yaml. No command prints a value."""
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ from unhazzle.compiler.editing.secrets import (
     listing,
     rekey_secrets,
     set_secrets,
+    spec_with_recipient,
     unset_secrets,
 )
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.spec.model import ENV_VAR_RE
+from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import UsageError
+from unhazzle.shared import age
 
 MAX_VALUE = 1024 * 1024
 KEY_FILE_VARIABLE = "UNHAZZLE_AGE_KEY_FILE"
@@ -34,6 +37,9 @@ EXTRA = {
     "set": " Typed at a terminal it is not shown; piped (`pass show x | unhazzle secrets set ...`), "
     "one final newline is dropped. Never on the command line, which shells keep in their history.",
     "rekey": " Run it after changing the keys in the spec; it needs a key that can read the values now.",
+    "keygen": " The secret key goes to a file of its own (mode 600, never into the project); its public "
+    "key is added to the spec, so `secrets set` can encrypt to it and whoever holds the file (you, "
+    "the reconciler with --secrets-key-file) can read the values.",
 }
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -56,6 +62,15 @@ def add_parser(sub: Sub) -> None:
     listing_parser.add_argument("--env", metavar="ENV", help="only this environment")
     listing_parser.add_argument(
         "--output", choices=["text", "json"], default="text", help="text (default) or json; never a value"
+    )
+    keygen = _verb(
+        verbs, "keygen", "make a key for the secrets and add it to the spec", run_keygen, env=False
+    )
+    keygen.add_argument("--env", metavar="ENV", help="add it for this environment only (default: all)")
+    keygen.add_argument(
+        "--out",
+        metavar="KEYFILE",
+        help="where the secret key goes (default: ~/.config/unhazzle/keys/PROJECT.agekey)",
     )
     rekey = _verb(verbs, "rekey", "encrypt every value again, to the keys the spec lists now", run_rekey)
     rekey.add_argument(
@@ -192,6 +207,39 @@ def run_rekey(args: argparse.Namespace) -> int:
     result = rekey_secrets(compiled, Path(args.spec), environment=args.env, identity=identity)
     print(f"{result.file}: {len(result.changes.changed)} values encrypted again to the spec's keys")
     return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    compiled = compile_spec(args.spec)
+    if args.env is not None:
+        select_envs(compiled, args.env)
+    out = Path(args.out) if args.out else _keys_dir() / f"{compiled.spec.project}.agekey"
+    if out.exists():
+        raise UsageError(
+            f"unhazzle secrets keygen: {out} exists; a key is never overwritten (it may be the only way "
+            "to read values): choose another with --out"
+        )
+    secret, public = age.new_key()
+    text = spec_with_recipient(compiled, public, environment=args.env)  # checked before anything is written
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(f"# created: {created}\n# public key: {public}\n{secret}\n")
+    write_file_atomic(Path(args.spec), text)
+    where = f"environment {args.env}" if args.env else "every environment"
+    print(
+        f"wrote a new secret key to {out}: keep it secret, and keep a copy (without it no value can be read)"
+    )
+    print(f"added its public key {public} to {args.spec} for {where}")
+    print("next: `unhazzle secrets set APP NAME --env ENV`; the reconciler reads them with "
+          f"`--secrets-key-file {out}`")  # fmt: skip
+    return 0
+
+
+def _keys_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "unhazzle" / "keys"
 
 
 def _report(result: SecretsResult, app: str) -> int:

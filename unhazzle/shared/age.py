@@ -62,6 +62,12 @@ def parse_identities(text: str) -> list[Any]:
     return identities
 
 
+def new_key() -> tuple[str, str]:
+    """A fresh key pair: (AGE-SECRET-KEY-1..., age1...), as `age-keygen` makes them."""
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
 def public_key(identity: Any) -> str:
     """The age1... recipient of a secret key from parse_identities."""
     return str(identity.to_public())

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unhazzle.compiler.editing.flatjson import Entry
+from unhazzle.compiler.editing.recipients import add_recipient
 from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, remove_settings
 from unhazzle.compiler.pipeline import Compiled, compile_text
 from unhazzle.compiler.secrets.check import unlisted
@@ -63,6 +64,14 @@ def _save_edit(compiled: Compiled, spec: Path, edit: SettingsEdit, *, dry_run: b
         if not dry_run:
             write_file_atomic(spec, edit.text)
     return edit
+
+
+def spec_with_recipient(compiled: Compiled, key: str, *, environment: str | None) -> str:
+    """The spec's text with *key* among its recipients, checked to compile (else InputError)."""
+    document = compiled.document
+    text = add_recipient(document.text, key, environment=environment)
+    compile_text(text, name=document.positions.file)
+    return text
 
 
 def store_name(spec: Path, environment: str) -> str:
@@ -153,9 +162,10 @@ def _recipients(compiled: Compiled, environment: str) -> list[str]:
                     positions.file,
                     line,
                     col,
-                    f"environment {environment} has no keys to encrypt secrets to; add "
-                    "`secrets: {recipients: [age1...]}` to it (the cluster's key) or to the top "
-                    "of the spec (your team's keys, from `age-keygen -y KEYFILE`)",
+                    f"environment {environment} has no keys to encrypt secrets to: make one with "
+                    "`unhazzle secrets keygen`, or add `secrets: {recipients: [age1...]}` to it "
+                    "(the cluster's key) or to the top of the spec (your team's keys, from "
+                    "`age-keygen -y KEYFILE`)",
                 )
             ]
         )

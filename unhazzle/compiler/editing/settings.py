@@ -37,7 +37,7 @@ class SettingsEdit:
 def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment: str | None) -> SettingsEdit:
     """*entries* written into `apps.APP.env`, or `environments.ENV.apps.APP.env` when
     *environment* is given (creating that override). The spec must already be valid."""
-    yaml = _yaml(text)
+    yaml = round_trip_yaml(text)
     root = yaml.load(text)
     path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
     anchor = _anchor(root, path)
@@ -57,8 +57,8 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
         return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
     if before is not None and added:
         _move_trailing_comment(before, _last_leaf(anchor))
-    edited = _dump(yaml, root)
-    spliced = splice(text, _dump(yaml, yaml.load(text)), edited)
+    edited = dump(yaml, root)
+    spliced = splice(text, dump(yaml, yaml.load(text)), edited)
     if yaml.load(spliced) != yaml.load(edited):  # never trade correctness for looks
         spliced = edited
     return SettingsEdit(text=spliced, added=added, changed=changed, unchanged=unchanged)
@@ -67,7 +67,7 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
 def remove_settings(text: str, names: Sequence[str], *, app: str, environment: str | None) -> SettingsEdit:
     """*names* taken out of `apps.APP.env` (or the environment's override of it), the rest of the
     file as it was; `changed` lists those removed, `unchanged` those that were not there."""
-    yaml = _yaml(text)
+    yaml = round_trip_yaml(text)
     root = yaml.load(text)
     path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
     node: Any = root
@@ -93,8 +93,8 @@ def remove_settings(text: str, names: Sequence[str], *, app: str, environment: s
                     keep = copy.copy(token)
                     keep.value = "\n" + rest
                     item[_slot(target)] = keep
-    edited = _dump(yaml, root)
-    spliced = splice(text, _dump(yaml, yaml.load(text)), edited)
+    edited = dump(yaml, root)
+    spliced = splice(text, dump(yaml, yaml.load(text)), edited)
     if yaml.load(spliced) != yaml.load(edited):
         spliced = edited
     return SettingsEdit(
@@ -102,7 +102,7 @@ def remove_settings(text: str, names: Sequence[str], *, app: str, environment: s
     )
 
 
-def _dump(yaml: YAML, root: Any) -> str:
+def dump(yaml: YAML, root: Any) -> str:
     out = io.StringIO()
     yaml.dump(root, out)
     return out.getvalue()
@@ -127,7 +127,8 @@ def splice(original: str, normalized: str, edited: str) -> str:
     return "".join(lines)
 
 
-def _yaml(text: str) -> YAML:
+def round_trip_yaml(text: str) -> YAML:
+    """A YAML that writes *text* back as its author laid it out (indents, quotes, long lines)."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap the user's long lines
