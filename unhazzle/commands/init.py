@@ -313,7 +313,12 @@ class Questionnaire:
             self.say("Nothing written.")
             return 0
         write_file_atomic(path, text)
-        print(f"wrote {self.args.spec}; next: `unhazzle plan {self.args.spec}`")
+        spec = compile_text(text, name=self.args.spec).spec
+        keyless = any(not spec.recipients(env) for env in spec.environments)
+        wants = any(app.secrets for app in spec.apps.values())
+        # Values need a key to be encrypted to before `secrets set` can store one.
+        first = "`unhazzle secrets keygen` (a key for the secrets), then " if wants and keyless else ""
+        print(f"wrote {self.args.spec}; next: {first}`unhazzle plan {self.args.spec}`")
         return 0
 
     def _text(self, label: str, *, default: str | None = None, check: Any = None) -> str:

@@ -93,23 +93,31 @@ def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled
     checksum each app with secrets carries into its manifests."""
     findings = check_secrets(compiled.plan, compiled.document.positions, stores)
     missing = {(m.environment, m.app, m.name) for m in findings.missing}
-    environments = [
-        replace(env, apps=[_app_with_secrets(env, app, stores, missing) for app in env.apps])
-        for env in compiled.plan.environments
-    ]
+
+    def apps(env: EnvPlan) -> list[AppPlan]:
+        keyless = not compiled.spec.recipients(env.name)
+        return [_app_with_secrets(env, app, stores, missing, keyless=keyless) for app in env.apps]
+
+    environments = [replace(env, apps=apps(env)) for env in compiled.plan.environments]
     plan = replace(compiled.plan, environments=environments)
     return replace(compiled, plan=plan, stores=stores, secrets=findings)
 
 
 def _app_with_secrets(
-    env: EnvPlan, app: AppPlan, stores: dict[str, SecretStore], missing: set[tuple[str, str, str]]
+    env: EnvPlan,
+    app: AppPlan,
+    stores: dict[str, SecretStore],
+    missing: set[tuple[str, str, str]],
+    *,
+    keyless: bool,
 ) -> AppPlan:
     if not app.secrets:
         return app
     store = stores.get(env.name) or SecretStore(environment=env.name)
     present = used_ciphertexts(store, {app.name: app.secrets}).get(app.name, {})
+    first = "`unhazzle secrets keygen` (no key to encrypt to yet), then " if keyless else ""
     notes = [
-        f"secret {name} has no value yet; set it with `{fix_command(env.name, app.name, name)}`"
+        f"secret {name} has no value yet; set it with {first}`{fix_command(env.name, app.name, name)}`"
         for name in app.secrets
         if (env.name, app.name, name) in missing
     ]
