@@ -6,13 +6,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import MINIMAL, Result
-from tests.observe.test_words import BACKOFF, KUBE_WORDS, NOW, OOM_LAST, claim, hpa, pod, ts
+from tests.observe.test_words import (
+    BACKOFF,
+    KUBE_WORDS,
+    NO_READINGS,
+    NOW,
+    OOM_LAST,
+    _condition,
+    claim,
+    hpa,
+    pod,
+    ts,
+)
 from unhazzle.commands.events import translate
 from unhazzle.commands.logs import merge, split_stamp
 from unhazzle.observe import overview
@@ -406,3 +418,17 @@ def test_status_counts_one_restart_in_the_singular() -> None:
     env["apps"][0]["restarts_last_hour"] = 1
     lines = overview.text(overview.report("shop", [env], now=NOW), now=NOW)
     assert "; 1 restart in 1 h;" in lines[2]
+
+
+def test_a_note_that_cpu_readings_are_not_in_yet_is_left_out_while_instances_cannot_start() -> None:
+    snap = snapshot()
+    snap.autoscalers = [
+        named(
+            _condition(hpa(current=None), "ScalingActive", "False", NO_READINGS, timedelta(seconds=40)), "web"
+        )
+    ]
+    env = overview.environment_report(snap, name="production", badge="production", apps=["web"], now=NOW)
+    messages = [f["message"] for f in env["apps"][0]["findings"]]
+    assert (
+        messages[0].startswith("ran out of memory") and "autoscaling has no CPU readings yet" not in messages
+    )

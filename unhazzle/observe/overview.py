@@ -75,7 +75,7 @@ def app_report(snap: Snapshot, app: str, *, now: datetime) -> dict[str, Any]:
     findings = _app_findings(deployment, pods, app=app, now=now)
     running = int(deployment.get("status", {}).get("replicas") or 0) if deployment else None
     scaling = words.autoscaling(hpa, running=running, now=now) if hpa else None
-    if scaling and scaling.problem:
+    if scaling and scaling.problem and not _drowned(scaling.problem, findings):
         findings.append(scaling.problem)
     volume = _volume(deployment, claim, ready=any(_ready(p, app) for p in pods))
     if volume and volume.severity != "ok":
@@ -116,6 +116,11 @@ def _app_findings(deployment: Obj | None, pods: list[Obj], *, app: str, now: dat
     # The instances' own reason first: "the deploy did not finish" is the consequence.
     findings += words.rollout_findings(deployment)
     return sorted(findings, key=lambda f: -_RANK[f.severity])
+
+
+def _drowned(problem: Finding, findings: list[Finding]) -> bool:
+    """A note that readings are merely not in yet says nothing while instances cannot start."""
+    return problem.severity == "progressing" and any(f.severity == "failing" for f in findings)
 
 
 def _unique(findings: Iterable[Finding]) -> list[Finding]:
