@@ -22,7 +22,7 @@ run publish "$spec" --to "$out/env-repo.git"
 
 if ! "$bin/python" -c 'from unhazzle.devcluster.cluster import find_binaries; find_binaries()' 2>/dev/null; then
   echo
-  echo "(the local control plane is not built: run 'bash tests/cluster/build.sh' to reconcile too)"
+  echo "(the local control plane is not built: run 'unhazzle dev-cluster build' to reconcile too)"
   exit 0
 fi
 state="$out/cluster"

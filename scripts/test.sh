@@ -15,8 +15,8 @@ if ((${#missing[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [[ -f tests/cluster/build.sh ]]; then
-  echo "== local control plane"; bash tests/cluster/build.sh
+if [[ -f unhazzle/devcluster/builder/build.sh ]]; then
+  echo "== local control plane"; bash unhazzle/devcluster/builder/build.sh
 fi
 
 bash scripts/lint.sh

@@ -2,7 +2,7 @@
 simulated; and `real_cluster`: another whose one machine is real (containers really run).
 
 Use them by marking a test `@pytest.mark.cluster` and taking the `cluster` (or `real_cluster`) argument. Binaries come
-from `bash tests/cluster/build.sh`; when they are missing the fixture skips locally and fails
+from `unhazzle dev-cluster build`; when they are missing the fixture skips locally and fails
 under CI=true, with the reason either way.
 """
 
@@ -69,7 +69,7 @@ def _unavailable(reason: str) -> None:
 def cluster_bin_dir() -> Path:
     """The directory of built control-plane binaries (skip/fail with the reason if absent)."""
     if shutil.which("openssl") is None:
-        _unavailable("openssl is not on PATH (bash tests/cluster/build.sh installs it)")
+        _unavailable("openssl is not on PATH (unhazzle dev-cluster build installs it)")
     try:
         return devcluster.find_binaries()
     except devcluster.DevClusterError as err:

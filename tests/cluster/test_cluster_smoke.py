@@ -31,7 +31,7 @@ def _apply_app(cluster: Cluster) -> None:
 
 
 def test_k8s_version_matches_build_script() -> None:
-    versions = (REPO / "tests" / "cluster" / "versions.env").read_text()
+    versions = (REPO / "unhazzle" / "devcluster" / "builder" / "versions.env").read_text()
     match = re.search(r"^K8S_VERSION=(\S+)$", versions, re.M)
     assert match is not None
     assert match.group(1) == devcluster.K8S_VERSION

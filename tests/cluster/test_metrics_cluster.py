@@ -1,6 +1,6 @@
 """`unhazzle metrics` against the real metrics API (tests/cluster): kwok emulates each instance's
 CPU and memory (its ClusterResourceUsage reads them from the instance's annotations), and the
-metrics-server built by tests/cluster/build.sh serves them through the API server's aggregator."""
+metrics-server built by unhazzle/devcluster/builder/build.sh serves them through the API server's aggregator."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def measured(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """The apps deployed, once the metrics API has measured every instance (CPU is a rate, so
     metrics-server needs two scrapes of kwok, 10 s apart)."""
     if not cluster.state.metrics_server_port:
-        pytest.fail(f"no metrics-server in {cluster.state.bin_dir}: run `bash tests/cluster/build.sh`")
+        pytest.fail(f"no metrics-server in {cluster.state.bin_dir}: run `unhazzle dev-cluster build`")
     spec = tmp_path_factory.mktemp("mx") / "unhazzle.yaml"
     spec.write_text(SPEC)
     cluster.kubectl("apply", "--server-side", "-f", "-", input=manifests())
@@ -135,7 +135,7 @@ def test_metrics_api_registered_on_the_plane(measured: tuple[Any, Path]) -> None
 
 
 def test_metrics_server_is_the_pinned_release(cluster: Any) -> None:
-    versions = (ROOT / "tests" / "cluster" / "versions.env").read_text()
+    versions = (ROOT / "unhazzle" / "devcluster" / "builder" / "versions.env").read_text()
     match = re.search(r"^METRICS_SERVER_VERSION=(\S+)$", versions, re.M)
     assert match is not None
     binary = Path(cluster.state.bin_dir) / devmetrics.BINARY

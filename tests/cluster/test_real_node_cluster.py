@@ -1,5 +1,5 @@
 """Apps that really run: the local cluster's real machine (containerd, runc, the kubelet, a bridge,
-kube-proxy, CoreDNS) runs the images the tests build themselves (tests/cluster/gomod/node/testapp:
+kube-proxy, CoreDNS) runs the images the tests build themselves (unhazzle/devcluster/builder/gomod/node/testapp:
 an HTTP server that answers with what its process sees, and crashes, runs out of memory or fails
 its health check on request), pulled from a registry on loopback. Everything goes the way a user's
 apps go: `unhazzle publish` to an environment repo, `unhazzle reconcile`, then `status`, `events`,

@@ -4,6 +4,7 @@ loads under the one name its path gives it."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -58,3 +59,20 @@ def test_every_module_of_the_wheel_has_one_name(installed: Path, tmp_path: Path)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]"  # nothing loads under a second, bare name
     assert not (installed / "compiler").exists() and not (installed / "reconciler").exists()
+
+
+@pytest.mark.cluster
+def test_the_wheel_builds_the_local_cluster_as_a_checkout_does(
+    installed: Path, tmp_path: Path, cluster_bin_dir: Path
+) -> None:
+    # A pip user has no checkout: the build script, its versions and Go modules ship in the wheel,
+    # and `dev-cluster build` from the wheel finds every binary the checkout's build made.
+    tracked = subprocess.run(["git", "ls-files", "unhazzle/devcluster/builder"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()  # fmt: skip
+    assert tracked and all((installed / path).is_file() for path in tracked)
+    env = {"PYTHONPATH": str(installed), "PATH": f"{Path(shutil.which('go') or 'go').parent}:/usr/bin:/bin",
+           "HOME": str(Path.home()), "UNHAZZLE_K8S_CACHE": str(cluster_bin_dir.parent.parent)}  # fmt: skip
+    built = subprocess.run([sys.executable, "-m", "unhazzle", "dev-cluster", "build"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "go build" not in built.stdout and "go install" not in built.stdout, built.stdout

@@ -30,7 +30,7 @@ def test_down_never_signals_a_recorded_pid_running_something_else(tmp_path: Path
 
 
 def test_missing_binaries_name_the_build_script(tmp_path: Path) -> None:
-    with pytest.raises(devcluster.DevClusterError, match=r"bash tests/cluster/build\.sh"):
+    with pytest.raises(devcluster.DevClusterError, match=r"unhazzle dev-cluster build"):
         devcluster.find_binaries(tmp_path)
 
 

@@ -61,7 +61,7 @@ def test_coredns_answers_the_cluster_domain_on_the_bridge(tmp_path: Path) -> Non
 @pytest.mark.skipif(os.geteuid() != 0, reason="as root the reason is about binaries")
 def test_missing_node_binaries_name_the_build_script(tmp_path: Path) -> None:
     reason = node.unavailable_reason(tmp_path)
-    assert reason is not None and "bash tests/cluster/build.sh" in reason and "containerd" in reason
+    assert reason is not None and "unhazzle dev-cluster build" in reason and "containerd" in reason
 
 
 def test_without_root_the_reason_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

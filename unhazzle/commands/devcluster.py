@@ -1,4 +1,4 @@
-"""`unhazzle dev-cluster up|down|kubeconfig`: the local control plane the tests use, for humans."""
+"""`unhazzle dev-cluster up|down|kubeconfig|build`: the local cluster the tests use, for humans."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser = sub.add_parser(
         "dev-cluster",
         help="start or stop a local cluster to try the reconciler on a laptop",
-        description="A real local control plane (built by tests/cluster/build.sh) with a real machine "
+        description="A real local control plane (built by `unhazzle dev-cluster build`) with a real machine "
         "where this computer can run one (Linux, root), else two simulated ones, so `unhazzle reconcile` "
         "can be tried without any cloud.",
     )
-    parser.add_argument("action", choices=["up", "down", "kubeconfig"])
+    parser.add_argument(
+        "action",
+        choices=["up", "down", "kubeconfig", "build"],
+        help="build: the cluster's binaries from Go modules, into a cache (once; needs Go)",
+    )
     parser.add_argument("--state-dir", metavar="DIR", help="where its state lives")
     parser.add_argument(
         "--machines",

@@ -3,7 +3,7 @@
 It runs the real components (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) plus
 kwok, which fakes nodes and the kubelet so pods are scheduled and become Running, and, when built,
 metrics-server for the metrics API (wired as unhazzle.devcluster.metrics describes). The binaries are
-built by ``tests/cluster/build.sh`` into a cache keyed by Kubernetes version; this module only
+built by ``unhazzle/devcluster/builder/build.sh`` into a cache keyed by Kubernetes version; this module only
 locates and runs them. Everything listens on 127.0.0.1 only.
 
 State (certificates, etcd data, logs, process ids, the admin kubeconfig) lives in one directory,
@@ -18,6 +18,7 @@ import ctypes
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import ssl
@@ -35,7 +36,7 @@ from unhazzle.devcluster import metrics as devmetrics
 from unhazzle.devcluster import node as realnode
 from unhazzle.shared.names import MANAGED_BY, OURS, PLATFORM_NAMESPACE
 
-# Must match tests/cluster/versions.env (a test checks): the cache is keyed by this version.
+# Must match unhazzle/devcluster/builder/versions.env (a test checks): the cache is keyed by this version.
 K8S_VERSION = "v1.35.4"
 # kubectl is not run here, but build.sh builds one matching the server for tests and humans.
 BINARIES = (
@@ -46,7 +47,8 @@ BINARIES = (
     "kwok",
     "kubectl",
 )
-BUILD_SCRIPT = "tests/cluster/build.sh"
+# Shipped in the package (so `pip install unhazzle` users can build too): `unhazzle dev-cluster build`.
+BUILD_SCRIPT = Path(__file__).parent / "builder" / "build.sh"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 # The local plane's only disks: host directories, made by the controller manager on demand.
@@ -134,8 +136,8 @@ def find_binaries(bin_dir: Path | None = None) -> Path:
     if missing:
         raise DevClusterError(
             f"control-plane binaries missing from {where}: {', '.join(missing)}. "
-            f"Build them with `bash {BUILD_SCRIPT}` from the unhazzle repository "
-            f"(needs Go; 15-20 minutes the first time, cached afterwards)."
+            "Build them with `unhazzle dev-cluster build` "
+            "(needs Go; 15-20 minutes the first time, cached afterwards)."
         )
     return where
 
@@ -868,6 +870,16 @@ def restart_apiserver(state: ClusterState, tie_to_parent: bool = False) -> None:
 MACHINES = ("auto", "real", "simulated")
 
 
+def build() -> int:
+    """Build (or find cached) every binary the cluster runs: the script's own output, its status."""
+    if shutil.which("go") is None:
+        print(
+            "error: building the local cluster needs Go (1.26 or newer): https://go.dev/dl/", file=sys.stderr
+        )
+        return 1
+    return subprocess.run(["bash", str(BUILD_SCRIPT)], check=False).returncode
+
+
 def up_as_asked(state_dir: Path, machines: str = "auto") -> tuple[ClusterState, str]:
     """`up` with real or simulated machines as asked ("auto": real where this computer can run
     one); returns the state and a sentence saying what runs the instances, and why."""
@@ -896,7 +908,7 @@ def _machines_sentence(state: ClusterState, why_not_real: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`up`, `down` or `kubeconfig` for the local control plane; returns the exit status."""
     parser = argparse.ArgumentParser(prog="unhazzle dev-cluster", description=__doc__)
-    parser.add_argument("action", choices=["up", "down", "kubeconfig"])
+    parser.add_argument("action", choices=["up", "down", "kubeconfig", "build"])
     parser.add_argument("--state-dir", type=Path, default=None,
                         help=f"where state lives (default {default_state_dir()})")  # fmt: skip
     parser.add_argument("--machines", choices=MACHINES, default="auto",
@@ -905,6 +917,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     state_dir: Path = (args.state_dir or default_state_dir()).resolve()
     try:
+        if args.action == "build":
+            return build()
         if args.action == "up":
             state, machines = up_as_asked(state_dir, args.machines)
             config = kubeconfig_path(state_dir)

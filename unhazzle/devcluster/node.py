@@ -62,7 +62,7 @@ def unavailable_reason(bin_dir: Path) -> str | None:
     missing += [f"cni/{p}" for p in CNI_PLUGINS if not os.access(bin_dir / "cni" / p, os.X_OK)]
     if missing:
         return (f"node binaries missing from {bin_dir}: {', '.join(missing)}; build them with "
-                "`bash tests/cluster/build.sh`")  # fmt: skip
+                "`unhazzle dev-cluster build`")  # fmt: skip
     tools = [t for t in ("runc", "nft", "ip", "mount", "umount") if shutil.which(t) is None]
     if tools:
         return f"{', '.join(tools)} not on PATH (Debian packages: runc nftables iproute2 mount)"

@@ -1,4 +1,4 @@
-// A minimal CoreDNS for the local cluster's real node; built by tests/cluster/build.sh.
+// A minimal CoreDNS for the local cluster's real node; built by unhazzle/devcluster/builder/build.sh.
 module unhazzle.local/coredns
 
 go 1.26.0

@@ -44,7 +44,7 @@ kube_version_ldflags() {
   echo "$flags"
 }
 
-# go_build DIR EXTRA_LDFLAGS PKG... : build main packages of the build module tests/cluster/gomod/DIR.
+# go_build DIR EXTRA_LDFLAGS PKG... : build main packages of the build module unhazzle/devcluster/builder/gomod/DIR.
 go_build() {
   local dir="$1" ldflags="-s -w $2"; shift 2
   local tmp; tmp="$(mktemp -d "$bin/.tmp.XXXXXX")"
