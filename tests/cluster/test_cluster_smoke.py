@@ -182,7 +182,7 @@ def test_dev_cluster_command_up_kubeconfig_down(cluster_bin_dir: Path, tmp_path:
     state_dir = tmp_path / "state"
     try:
         up = subprocess.run(
-            [*cli, "up", "--state-dir", str(state_dir)],
+            [*cli, "up", "--state-dir", str(state_dir), "--machines", "simulated"],
             capture_output=True,
             text=True,
             timeout=300,

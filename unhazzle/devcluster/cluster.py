@@ -890,7 +890,7 @@ def up_as_asked(state_dir: Path, machines: str = "auto") -> tuple[ClusterState, 
     reason = ""
     real = machines == "real"
     if machines == "auto":
-        reason = realnode.unavailable_reason(find_binaries()) or ""
+        reason = realnode.unavailable_reason(find_binaries(), state_dir) or ""
         real = not reason
     state = up(state_dir, real_node=real)
     return state, _machines_sentence(state, reason)

@@ -52,8 +52,8 @@ class NodeUnavailable(RuntimeError):
     """This machine cannot run a real node; the message says why and what to do."""
 
 
-def unavailable_reason(bin_dir: Path) -> str | None:
-    """Why a real node cannot run here, or None when it can."""
+def unavailable_reason(bin_dir: Path, state_dir: Path | None = None) -> str | None:
+    """Why a real node cannot run here (for the cluster in *state_dir*), or None when it can."""
     if sys.platform != "linux":
         return "a real node needs Linux (namespaces, cgroups, a network bridge)"
     if os.geteuid() != 0:
@@ -68,6 +68,17 @@ def unavailable_reason(bin_dir: Path) -> str | None:
         return f"{', '.join(tools)} not on PATH (Debian packages: runc nftables iproute2 mount)"
     if not (CGROUP_V1 / "memory").is_dir() and not (CGROUP_V1 / "cgroup.controllers").exists():
         return f"no cgroup hierarchy under {CGROUP_V1}"
+    if state_dir is not None and (holder := _holder(state_dir)):
+        return f"this computer's one real machine belongs to the local cluster in {holder}"
+    return None
+
+
+def _holder(state_dir: Path) -> str | None:
+    """The state folder of another running cluster that holds the real node, if any."""
+    with contextlib.suppress(OSError, ValueError):
+        other = json.loads(CLAIM.read_text())
+        if other.get("state_dir") != str(state_dir.resolve()) and _pid_alive(int(other.get("containerd", 0))):
+            return str(other["state_dir"])
     return None
 
 
@@ -203,17 +214,12 @@ def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def _claim(s: ClusterState) -> None:
     """Take the machine's one real node, unless a running cluster holds it."""
-    with contextlib.suppress(OSError, ValueError):
-        other = json.loads(CLAIM.read_text())
-        mine = str(Path(s.state_dir).resolve())
-        if other.get("state_dir") != mine and _pid_alive(int(other.get("containerd", 0))):
-            raise NodeUnavailable(
-                f"another local cluster's real node runs on this machine (state in "
-                f"{other['state_dir']}); stop it with `unhazzle dev-cluster down --state-dir "
-                f"{other['state_dir']}` first"
-            )
-        if other.get("state_dir") and other.get("state_dir") != mine:
-            _cleanup_machine()  # a crashed one's leftovers: bridge, tables, cgroups
+    if holder := _holder(Path(s.state_dir)):
+        raise NodeUnavailable(
+            f"another local cluster's real node runs on this machine (state in {holder}); stop it "
+            f"with `unhazzle dev-cluster down --state-dir {holder}` first"
+        )
+    _cleanup_machine()  # a crashed one's leftovers, if any: bridge, tables, cgroups
     CLAIM.write_text(json.dumps({"state_dir": str(Path(s.state_dir).resolve())}))
 
 
