@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.commands.common import add_registry_options, add_spec, parse_image, registry_options
-from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
+from unhazzle.compiler.editing.scaffold import (
+    AppAnswers,
+    DatabaseAnswers,
+    ProjectAnswers,
+    ScaffoldProblem,
+    add_app,
+    database_name,
+    new_spec,
+)
 from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note, writable_folders
 from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
@@ -46,6 +54,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--health-path", metavar="PATH", help="the path that answers when the app is healthy")
     parser.add_argument(
         "--secret", action="append", metavar="NAME", help="a secret the app needs (repeat for more)"
+    )
+    parser.add_argument(
+        "--database",
+        metavar="PROVIDER|NAME",
+        help="an external database the app uses: who runs it (aiven, supabase, external), or the name "
+        "of one the spec has; its URL becomes a secret",
+    )
+    parser.add_argument("--database-region", metavar="REGION", help="where it runs, e.g. aws-eu-central-1")
+    parser.add_argument(
+        "--database-secret", metavar="NAME", help="the secret holding its URL (default: DATABASE_URL)"
     )
     for key in SIZING:
         parser.add_argument(f"--{key}", choices=list(questions()[key].choices))
@@ -125,6 +143,7 @@ class Questionnaire:
     def __init__(self, args: argparse.Namespace, prompter: Prompter | None) -> None:
         self.args = args
         self.ask = prompter
+        self.databases: list[str] = []  # those of the spec an app is added to
 
     def say(self, text: str = "") -> None:
         if self.ask:
@@ -134,7 +153,8 @@ class Questionnaire:
         self.say("unhazzle init: a few questions, then a commented unhazzle.yaml.")
         self.say("Enter takes the [default]; Ctrl-C stops without writing anything.\n")
         if adding:
-            apps = list(compile_file(path, display=self.args.spec).spec.apps)  # a broken spec stops here
+            spec = compile_file(path, display=self.args.spec).spec  # a broken spec stops here
+            apps, self.databases = list(spec.apps), list(spec.databases)
             existing = path.read_text(encoding="utf-8")
             app = self.app(taken=apps)
             try:
@@ -207,6 +227,7 @@ class Questionnaire:
             "Secrets it needs, separated by commas (names only; values come later)",
             _secret_problem,
         )
+        database = self.database(name)
         writable = writable_folders(info) if info else []
         if writable:
             self.say(f"Writable: {', '.join(writable)} (the folders the image declares it writes to)")
@@ -223,7 +244,38 @@ class Questionnaire:
             domains=domains,
             health_path=health or None,
             secrets=secrets,
+            database=database,
         )
+
+    def database(self, app: str) -> DatabaseAnswers | str | None:
+        """A new external database, the name of one the spec has, or None; asked for, or given
+        by --database and its two flags."""
+        args = self.args
+        choice = args.database
+        if choice is None and self.ask:
+            ours = dict.fromkeys(self.databases, "the project's, already in the spec")
+            choices = {"none": "no", **ours, **PROVIDERS}
+            choice = self._choose_from("Does it use a database that runs elsewhere?", choices, "none")
+        if choice in (None, "none") or choice in self.databases:
+            if args.database_region or args.database_secret:
+                raise UsageError(
+                    "unhazzle init: error: --database-region and --database-secret need a new --database"
+                )
+            return choice if choice in self.databases else None
+        if choice not in PROVIDERS:
+            known = ", ".join([*PROVIDERS, *self.databases])
+            raise UsageError(f"unhazzle init: --database: error: '{choice}' is none of {known}")
+        region = args.database_region or (
+            self.ask.text("Its region", default=DEFAULT_DB_REGION[choice], check=_db_region_problem)
+            if self.ask
+            else DEFAULT_DB_REGION[choice]
+        )
+        secret = args.database_secret or "DATABASE_URL"
+        for flag, problem in (("--database-region", _db_region_problem(region)), ("--database-secret",
+                              _secret_problem(secret))):  # fmt: skip
+            if problem:
+                raise UsageError(f"unhazzle init: {flag}: error: {problem}")
+        return DatabaseAnswers(choice, region, secret, database_name(self.databases, app))
 
     def _listed(self, given: list[str] | None, label: str, check: Any, *, when: bool = True) -> list[str]:
         """A list asked for as comma-separated text, or given by a repeated flag (checked alike)."""
@@ -315,7 +367,7 @@ class Questionnaire:
         write_file_atomic(path, text)
         spec = compile_text(text, name=self.args.spec).spec
         keyless = any(not spec.recipients(env) for env in spec.environments)
-        wants = any(app.secrets for app in spec.apps.values())
+        wants = any(app.secrets for app in spec.apps.values()) or bool(spec.databases)
         # Values need a key to be encrypted to before `secrets set` can store one.
         first = "`unhazzle secrets keygen` (a key for the secrets), then " if wants and keyless else ""
         print(f"wrote {self.args.spec}; next: {first}`unhazzle plan {self.args.spec}`")
@@ -395,6 +447,17 @@ def _domain_problem(text: str) -> str | None:
 
 def _health_problem(text: str) -> str | None:
     return None if not text or re.match(HEALTH_PATH_RE, text) else f"'{text}' is not a path like /healthz"
+
+
+PROVIDERS = {"aiven": "Aiven", "supabase": "Supabase", "external": "any other, reached over TLS"}
+DEFAULT_DB_REGION = {"aiven": "aws-eu-central-1", "supabase": "eu-central-1", "external": "eu-central-1"}
+
+
+def _db_region_problem(text: str) -> str | None:
+    ok = re.match(r"^[a-z0-9][a-z0-9-]{0,63}$", text)
+    return (
+        None if ok else f"'{text}' is not a region (lowercase letters, digits and -, e.g. aws-eu-central-1)"
+    )
 
 
 def _secret_problem(text: str) -> str | None:

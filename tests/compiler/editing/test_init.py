@@ -52,10 +52,14 @@ def defaults(child: pexpect.spawn, count: int) -> None:
 
 def extras(child: pexpect.spawn, count: int) -> None:
     """Leave the questions after the sizing ones empty: domains (public apps), the health path
-    (apps with a port) and secrets."""
+    (apps with a port) and secrets; then no database."""
     for _ in range(count):
         child.expect(r"(Your domains|Health check path|Secrets it needs).*: ")
         child.sendline("")
+        if child.match.group(1) == "Secrets it needs":
+            child.expect("Does it use a database that runs elsewhere")
+            child.expect(choose())
+            child.sendline("")
 
 
 def finish(child: pexpect.spawn, answer: str = "y") -> int:
@@ -464,4 +468,65 @@ def test_init_refuses_a_bad_domain_health_path_or_secret(cli, docker_config, wor
         "--port", "8080", "--public", flag, value,
     )  # fmt: skip
     assert result.code == 2 and said in result.err
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_adds_a_database_once_and_apps_added_later_can_share_it(cli, docker_config, workdir):
+    spec = str(workdir / "unhazzle.yaml")
+    first = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--app", "api", "--image", "ghcr.io/acme/api:1.0",
+        "--port", "8080", "--database", "supabase",
+    )  # fmt: skip
+    assert first.code == 0, first.err
+    assert "next: `unhazzle secrets keygen` (a key for the secrets)" in first.out
+    added = cli(
+        "init",
+        "--yes",
+        "--no-inspect",
+        "--app",
+        "worker",
+        "--image",
+        "ghcr.io/acme/w:1",
+        "--database",
+        "main",
+    )
+    assert added.code == 0, added.err
+    text = (workdir / "unhazzle.yaml").read_text()
+    assert text.count("databases: [main]") == 2
+    assert text.endswith(
+        "databases:\n  main: {provider: supabase, region: eu-central-1, secret: DATABASE_URL}\n"
+    )
+    assert "# External databases." in text.split("  worker:", 1)[1]  # its heading stays above it
+    assert cli("validate", spec).code == 0
+    own = cli("init", "--yes", "--no-inspect", "--app", "jobs", "--image", "ghcr.io/acme/j:1", "--database", "aiven",
+              "--database-region", "aws-eu-west-1", "--database-secret", "JOBS_DB")  # fmt: skip
+    assert own.code == 0, own.err
+    assert (
+        "jobs-db: {provider: aiven, region: aws-eu-west-1, secret: JOBS_DB}"
+        in (workdir / "unhazzle.yaml").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--database", "mysql"], "'mysql' is none of aiven, supabase, external"),
+        (["--database-region", "eu-1"], "--database-region and --database-secret need a new --database"),
+        (["--database", "aiven", "--database-region", "EU West"], "'EU West' is not a region"),
+    ],
+)
+def test_init_database_flags_are_checked(cli, docker_config, workdir, flags, message):
+    result = cli(
+        "init",
+        "--yes",
+        "--no-inspect",
+        "--project",
+        "shop",
+        "--app",
+        "api",
+        "--image",
+        "ghcr.io/acme/a:1",
+        *flags,
+    )
+    assert result.code == 2 and message in result.err
     assert not (workdir / "unhazzle.yaml").exists()

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from unhazzle.compiler.editing.settings import last_leaf, move_trailing_comment
 from unhazzle.compiler.images.inspection import root_note
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.spec.merge import badge_for
@@ -47,6 +48,17 @@ class AppAnswers:
     domains: list[str] = field(default_factory=list)
     health_path: str | None = None
     secrets: list[str] = field(default_factory=list)
+    database: DatabaseAnswers | str | None = None  # a new one, or the name of one the spec has
+
+
+@dataclass(frozen=True)
+class DatabaseAnswers:
+    """An external database the app uses: delivered to it as one secret, its connection URL."""
+
+    provider: str
+    region: str
+    secret: str = "DATABASE_URL"
+    name: str = "main"
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,30 @@ def new_spec(project: ProjectAnswers, app: AppAnswers) -> str:
     for key, text in comments.items():
         doc.yaml_set_comment_before_after_key(key, before=f"\n{text}", indent=0)
     _insert_app(doc["apps"], app, indent=2)
+    _insert_database(doc, app)
     return _dump(doc, _yaml(2, 4, 2))
+
+
+def database_name(taken: list[str], app: str) -> str:
+    """`main` for a project's first database, else one named after the app."""
+    return "main" if "main" not in taken else f"{app}-db"
+
+
+def _insert_database(doc: CommentedMap, app: AppAnswers) -> None:
+    db = app.database
+    if db is None or isinstance(db, str):  # none, or one the spec already has
+        return
+    if not isinstance(doc.get("databases"), CommentedMap):
+        doc["databases"] = CommentedMap()
+        doc.yaml_set_comment_before_after_key(
+            "databases",
+            before="\nExternal databases. Each reaches its apps as one secret, its connection URL (TLS\n"
+            f"required): set it with `unhazzle secrets set {app.name} {db.secret} --env ENV`.",
+            indent=0,
+        )
+    entry = CommentedMap([("provider", db.provider), ("region", db.region), ("secret", db.secret)])
+    entry.fa.set_flow_style()
+    doc["databases"][db.name] = entry
 
 
 def _smaller(environment: str, app: AppAnswers) -> CommentedMap:
@@ -112,7 +147,12 @@ def add_app(text: str, app: AppAnswers) -> str:
         )
     if apps.fa.flow_style():
         apps.fa.set_block_style()
+    # The comment lines after the last app introduce what follows `apps:`: they stay below it.
+    before = last_leaf(apps, commented=True)
     _insert_app(apps, app, indent=guessed or 2)
+    if before is not None:
+        move_trailing_comment(before, last_leaf(apps))
+    _insert_database(doc, app)
     return _dump(doc, yaml)
 
 
@@ -129,6 +169,8 @@ def _insert_app(apps: CommentedMap, app: AppAnswers, *, indent: int) -> None:
             node["health"].fa.set_flow_style()
     if app.secrets:
         node["secrets"] = _flow(app.secrets)
+    if app.database:
+        node["databases"] = _flow([app.database if isinstance(app.database, str) else app.database.name])
     if app.writable:
         node["writable"] = _flow(app.writable)
     node["profile"] = _profile(app.profile, column=indent * 3)

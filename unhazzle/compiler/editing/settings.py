@@ -41,7 +41,7 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     root = yaml.load(text)
     path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
     anchor = _anchor(root, path)
-    before = _last_leaf(anchor, commented=True)
+    before = last_leaf(anchor, commented=True)
     target = _target(root, path)
     added, changed, unchanged = [], [], []
     for entry in entries:
@@ -56,7 +56,7 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     if not added and not changed:
         return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
     if before is not None and added:
-        _move_trailing_comment(before, _last_leaf(anchor))
+        move_trailing_comment(before, last_leaf(anchor))
     edited = dump(yaml, root)
     spliced = splice(text, dump(yaml, yaml.load(text)), edited)
     if yaml.load(spliced) != yaml.load(edited):  # never trade correctness for looks
@@ -213,7 +213,7 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def _last_leaf(node: Any, *, commented: bool = False) -> Leaf | None:
+def last_leaf(node: Any, *, commented: bool = False) -> Leaf | None:
     """The deepest last item under *node* (with *commented*: the deepest that carries comment
     lines; ruamel keeps the comments after a block on the last item inside it)."""
     found: Leaf | None = None
@@ -234,7 +234,7 @@ def _comment(node: CommentedBase, key: Any) -> Any:
     return item[_slot(node)] if item else None
 
 
-def _move_trailing_comment(old: Leaf, new: Leaf | None) -> None:
+def move_trailing_comment(old: Leaf, new: Leaf | None) -> None:
     """Comment lines after the old last item belong to what follows the block (the next
     section's heading), so they move below the appended keys; its end-of-line comment stays."""
     node, key = old
@@ -247,4 +247,8 @@ def _move_trailing_comment(old: Leaf, new: Leaf | None) -> None:
     moved.value = "\n" + rest
     target, target_key = new
     item = target.ca.items.setdefault(target_key, [None, None, None, None])
+    own = item[_slot(target)]
+    if own is not None:  # the new last item's own end-of-line comment stays
+        moved = own
+        moved.value = own.value.rstrip("\n") + "\n" + rest
     item[_slot(target)] = moved
