@@ -51,12 +51,13 @@ class Images:
 
 @pytest.fixture(scope="module")
 def images(real_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]:
-    """The test app as an OCI image, under the names the specs use, in a registry on loopback."""
+    """The test app as an OCI image, under the names the specs use, in a registry on loopback;
+    with a /var/cache, as distributions' images have, for the app that writes below it."""
     root = tmp_path_factory.mktemp("app-registry")
     binary = Path(real_cluster.state.bin_dir) / "testapp"
     layout = Layout(root / "layout")
     app = Image(user="10001:10001", entrypoint=["/app"], cmd=["serve"], ports=["8080/tcp"],
-                files={"app": (binary.read_bytes(), 0o755)})  # fmt: skip
+                files={"app": (binary.read_bytes(), 0o755), "var/cache/.keep": (b"", 0o644)})  # fmt: skip
     layout.add("testapp", app)
     with running_registry(root) as host:
         digest = ""
@@ -488,3 +489,36 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+WRITER = """\
+version: 1
+project: disk
+region: fsn1
+environments: {production: {}}
+apps:
+  writer:
+    image: IMAGE
+    port: 8080
+    command: ["/app", "write", "/var/cache/app/state.txt"]
+    instances: {min: 1, max: 1}
+    size: {cpu: 0.1, memory: 128MB}
+"""
+
+
+def test_an_image_that_writes_outside_its_folders_is_told_which_to_list_and_then_runs(
+    project: Callable[[str], Project], images: Images, cli: RunCli
+) -> None:
+    disk = project(WRITER.replace("IMAGE", images.ref("testapp:1")))
+    assert disk.publish_and_reconcile(timeout=30).returncode != 0  # read-only root: it cannot start
+    wanted = (
+        "cannot start: it writes to /var/cache/app, which is read-only: add writable: [/var/cache/app] "
+        "to writer in unhazzle.yaml (an empty folder at every start)"
+    )
+    assert wait_for(lambda: wanted in disk.observe(cli, "status").out), disk.observe(cli, "status").out
+    disk.spec.write_text(
+        disk.spec.read_text().replace("    port: 8080\n", "    port: 8080\n    writable: [/var/cache/app]\n")
+    )
+    assert disk.publish_and_reconcile().returncode == 0
+    seen = get(f"http://{disk.ready_ip('disk-production', 'writer')}:8080/?file=/var/cache/app/state.txt")
+    assert seen["files"] == {"/var/cache/app/state.txt": "written\n"}

@@ -7,7 +7,7 @@
 //	                         no curl) and answers with its status and body.
 //	testapp crash            prints a line and exits 3 after a moment.
 //	testapp hog              allocates memory until the kernel kills it.
-//	testapp write PATH       tries to write PATH, prints what happened, then serves.
+//	testapp write PATH       writes PATH (making its folder), then serves; exits 1 if it cannot.
 //	testapp ARGS...          any other arguments: serve, showing them as given.
 //
 // Every request is logged to stdout, so `unhazzle logs` has real output to show.
@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,11 +45,17 @@ func main() {
 			fmt.Fprintln(os.Stderr, "testapp write: PATH missing")
 			os.Exit(2)
 		}
-		if err := os.WriteFile(args[0], []byte("written\n"), 0o644); err != nil {
-			fmt.Printf("testapp: cannot write %s: %v\n", args[0], err)
-		} else {
-			fmt.Printf("testapp: wrote %s\n", args[0])
+		// As images that write at start do (nginx's cache, a pid file): a folder, then a file in
+		// it; a failure ends the process, so the instance never starts.
+		if err := os.MkdirAll(filepath.Dir(args[0]), 0o755); err != nil {
+			fmt.Fprintf(os.Stderr, "testapp: fatal: %v\n", err)
+			os.Exit(1)
 		}
+		if err := os.WriteFile(args[0], []byte("written\n"), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "testapp: fatal: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("testapp: wrote %s\n", args[0])
 		serve(args[1:])
 	default: // arguments of the app's own (a spec's `args`): serve, showing them as given
 		serve(os.Args[1:])
