@@ -27,7 +27,9 @@ if ! "$bin/python" -c 'from unhazzle.devcluster.cluster import find_binaries; fi
 fi
 state="$out/cluster"
 trap '"$bin/unhazzle" dev-cluster down --state-dir "$state" >/dev/null 2>&1 || true' EXIT
-run dev-cluster up --state-dir "$state"
+# Simulated machines: the example's images (ghcr.io/acme/...) are made up, so real containers could
+# not start; `unhazzle dev-cluster up` runs your own images for real where the computer can.
+run dev-cluster up --state-dir "$state" --machines simulated
 kubeconfig=$("$bin/unhazzle" dev-cluster kubeconfig --state-dir "$state")
 run reconcile --repo "$out/env-repo.git" --once --kubeconfig "$kubeconfig" \
   --secrets-key-file "$key" --cache-dir "$out/reconciler-cache" --no-leader-election 2>"$out/reconcile.log" \
