@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from unhazzle.compiler.write import write_file_atomic
 from unhazzle.devcluster.images import Image, Layout
 
 if TYPE_CHECKING:
@@ -252,7 +253,9 @@ def start(s: ClusterState, spawn: Callable[[str, list[str]], None],
     _import_sandbox_image(s)
     conf = cni_config()
     conf["plugins"][0]["ipam"]["dataDir"] = str(d / "cni" / "ipam")
-    _write_atomically(d / "cni" / "net.d" / "10-unhazzle.conflist", json.dumps(conf, indent=2) + "\n")
+    # Atomically: containerd watches the folder and would read a half-written file (the temporary
+    # name does not end in .conflist, so it is never read).
+    write_file_atomic(d / "cni" / "net.d" / "10-unhazzle.conflist", json.dumps(conf, indent=2) + "\n")
     (d / "kubelet.yaml").write_text(json.dumps(kubelet_config(s), indent=2) + "\n")
     _make_cgroup_root()
     spawn("kubelet", [
@@ -288,13 +291,6 @@ def _make_bridge() -> None:
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
     _run("ip", "addr", "replace", f"{GATEWAY}/{SUBNET.split('/')[1]}", "dev", BRIDGE)
     _run("ip", "link", "set", BRIDGE, "up")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # containerd watches the CNI folder and would read a half-written file.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def _make_cgroup_root() -> None:
