@@ -138,8 +138,8 @@ def build(out: Path, tag: str) -> Path:
         shutil.rmtree(work / "wheels")
         for bulk in ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale"):
             shutil.rmtree(work / bulk, ignore_errors=True)  # as slim images leave them out
-        for name in recipe.entrypoint[:1]:
-            (work / "usr/local/bin" / name).symlink_to(f"{VENV}/bin/{name}")
+        command = recipe.entrypoint[0]  # on PATH, as pip puts it in the base image
+        (work / "usr/local/bin" / command).symlink_to(f"{VENV}/bin/{command}")
         layer = Path(tmp) / "layer.tar"
         run("tar", "--numeric-owner", "--xattrs", "-C", str(work), "-cf", str(layer), ".")
         image = Image(
