@@ -28,6 +28,7 @@ from tests.conftest import ROOT, Result
 from tests.observe.test_prometheus import serve_fake_prometheus
 from tests.support.envrepo import beyond_any_machine
 from tests.support.manifests import rendered
+from tests.support.polling import wait_for
 from unhazzle.devcluster import cluster as devcluster
 from unhazzle.devcluster import metrics as devmetrics
 
@@ -104,15 +105,6 @@ def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("obs") / "unhazzle.yaml"
     path.write_text(SPEC)
     return path
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.5)
 
 
 def status_json(cli: RunCli, failures: Any, spec_file: Path) -> dict[str, Any]:

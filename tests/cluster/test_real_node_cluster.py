@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Result
+from tests.support import polling
 from tests.support.registries import push, running_registry
 from unhazzle.devcluster import node as realnode
 from unhazzle.devcluster.images import Image, Layout
@@ -124,12 +124,8 @@ def get(url: str) -> Any:
 
 
 def wait_for(check: Callable[[], Any], *, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(1)
+    """Real containers take longer than simulated ones: two minutes, asked every second."""
+    return polling.wait_for(check, timeout=timeout, interval=1)
 
 
 @pytest.fixture
