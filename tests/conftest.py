@@ -15,7 +15,8 @@ from unhazzle.cli import main
 pytest_plugins = [
     "tests.support.registries",
     "tests.cluster.plugin",
-]  # registry fixtures; the real control plane
+    "tests.cluster.realnode",
+]  # registry fixtures; the real control plane; the real machine's images and projects
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
