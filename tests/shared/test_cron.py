@@ -1,0 +1,97 @@
+"""Schedules read as the cluster reads them: counted per month, stepped to the next run in a time
+zone, and refused in words when the cluster would refuse them or they never come."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from unhazzle.shared.cron import CronError, check_zone, parse
+
+
+@pytest.mark.parametrize(
+    ("schedule", "runs"),
+    [
+        ("* * * * *", 43_830.0),  # 60 * 24 * 30.4375
+        ("*/15 * * * *", 2_922.0),
+        ("0 3 * * *", 30.44),
+        ("@daily", 30.44),
+        ("@hourly", 730.5),
+        ("0 0 * * 0", 4.35),
+        ("@weekly", 4.35),
+        ("0 9 * * mon-fri", 21.74),
+        ("0 0 1 * *", 1.0),
+        ("@yearly", 1 / 12),
+        ("0 0 29 2 *", 1 / 48),  # once in four years
+    ],
+)
+def test_runs_a_month_average_four_years(schedule: str, runs: float) -> None:
+    assert parse(schedule).runs_a_month() == pytest.approx(runs, rel=0.01)
+
+
+def test_a_day_of_month_and_a_weekday_both_given_run_on_either() -> None:
+    # As cron (and the cluster): the 1st of each month, and every Monday.
+    schedule = parse("0 0 1 * 1")
+    assert schedule.runs_on(dt.date(2026, 6, 1)) and schedule.runs_on(dt.date(2026, 6, 8))
+    assert not schedule.runs_on(dt.date(2026, 6, 9))
+    assert parse("0 0 * * 7").weekdays == parse("0 0 * * sun").weekdays == frozenset({0})
+
+
+def test_the_next_run_is_in_the_jobs_time_zone_across_a_clock_change() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    before = dt.datetime(2026, 3, 28, 12, 0, tzinfo=dt.UTC)  # the clocks go forward on the 29th
+    first = parse("30 2 * * *").next_run(before, "Europe/Berlin")
+    assert first is not None and first.astimezone(berlin).hour == 2
+    later = parse("0 6 * * *").next_run(dt.datetime(2026, 3, 29, 3, 0, tzinfo=dt.UTC), "Europe/Berlin")
+    assert later == dt.datetime(2026, 3, 29, 4, 0, tzinfo=dt.UTC)  # 06:00 summer time
+
+
+@pytest.mark.parametrize(
+    ("schedule", "says"),
+    [
+        ("0 3 * *", "has 4 fields; a schedule has five"),
+        ("60 * * * *", "minute 60 is out of range; it goes from 0 to 59"),
+        ("0 24 * * *", "hour 24 is out of range"),
+        ("0 0 0 * *", "day of month 0 is out of range"),
+        ("0 0 * 13 *", "month 13 is out of range"),
+        ("0 0 * * 8", "weekday 8 is out of range"),
+        ("*/0 * * * *", "the minute step '/0' must be a whole number above 0"),
+        ("5-1 * * * *", "runs backwards"),
+        ("0 0 * foo *", "'foo' is not a month"),
+        ("0 0 30 2 *", "never runs: no month has that day"),
+        ("0 0 31 4,6,9,11 *", "never runs"),
+        ("@every 5m", "@every is not supported"),
+        ("@fortnightly", "is not a schedule shorthand"),
+        ("TZ=Europe/Berlin 0 3 * * *", "goes in the job's timezone field"),
+        ("? * * * *", "'?' stands only for a day of month or a weekday"),
+    ],
+)
+def test_a_bad_schedule_is_refused_in_words(schedule: str, says: str) -> None:
+    with pytest.raises(CronError, match=None) as err:
+        parse(schedule)
+    assert says in str(err.value)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "America/New_York"])
+def test_time_zones_are_named_as_the_tz_database_names_them(zone: str) -> None:
+    assert check_zone(zone) == zone
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", " UTC", "/UTC", "Europe/"])
+def test_a_zone_that_is_not_one_is_refused(zone: str) -> None:
+    with pytest.raises(CronError, match="is not a time zone"):
+        check_zone(zone)
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_a_schedule_or_a_refusal_in_words(text: str) -> None:
+    try:
+        schedule = parse(text)
+    except CronError as err:
+        assert str(err)
+    else:
+        assert schedule.runs_a_month() > 0
