@@ -112,7 +112,8 @@ def _verb(
 def _compiled(args: argparse.Namespace) -> Compiled:
     compiled = compile_spec(args.spec)
     select_envs(compiled, args.env)
-    if getattr(args, "app", None) is not None and args.app not in compiled.spec.apps:
+    app = getattr(args, "app", None)
+    if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
         raise app_not_found(compiled, args.app)
     return compiled
 

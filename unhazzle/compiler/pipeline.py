@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from unhazzle.compiler.planning.budget import budget_problems
 from unhazzle.compiler.planning.cost import PlanCost, current_rates, price_plan
 from unhazzle.compiler.planning.placement import placement_problems
-from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan, build_plan
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan, build_plan
 from unhazzle.compiler.secrets.check import SecretFindings, check_secrets, fix_command
 from unhazzle.compiler.secrets.delivery import secrets_checksum, used_ciphertexts
 from unhazzle.compiler.secrets.store import SecretStore, load_stores
@@ -18,7 +18,7 @@ from unhazzle.compiler.spec.check import cross_check
 from unhazzle.compiler.spec.diagnose import problems_from
 from unhazzle.compiler.spec.load import Document, load_bytes, load_file
 from unhazzle.compiler.spec.model import Spec
-from unhazzle.compiler.spec.resolve import resolve
+from unhazzle.compiler.spec.resolve import resolve, resolve_jobs
 from unhazzle.errors import InputError, Problem
 
 
@@ -73,9 +73,10 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     if spec is None or problems:
         raise InputError(problems)
     resolved, merge_problems = resolve(spec, document.positions)
-    if merge_problems:
-        raise InputError(merge_problems)
-    plan = build_plan(spec, resolved)
+    jobs, job_problems = resolve_jobs(spec, document.positions)
+    if merge_problems or job_problems:
+        raise InputError([*merge_problems, *job_problems])
+    plan = build_plan(spec, resolved, jobs=jobs)
     rates = current_rates()
     unplaceable = placement_problems(plan, rates, document.positions)
     if unplaceable:
@@ -98,7 +99,16 @@ def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled
         keyless = not compiled.spec.recipients(env.name)
         return [_app_with_secrets(env, app, stores, missing, keyless=keyless) for app in env.apps]
 
-    environments = [replace(env, apps=apps(env)) for env in compiled.plan.environments]
+    def jobs(env: EnvPlan) -> list[JobPlan]:
+        store = stores.get(env.name) or SecretStore(environment=env.name)
+        return [
+            replace(job, secrets_checksum=secrets_checksum(_present(store, job.name, job.secrets)))
+            if job.secrets
+            else job
+            for job in env.jobs
+        ]
+
+    environments = [replace(env, apps=apps(env), jobs=jobs(env)) for env in compiled.plan.environments]
     plan = replace(compiled.plan, environments=environments)
     return replace(compiled, plan=plan, stores=stores, secrets=findings)
 
@@ -114,7 +124,7 @@ def _app_with_secrets(
     if not app.secrets:
         return app
     store = stores.get(env.name) or SecretStore(environment=env.name)
-    present = used_ciphertexts(store, {app.name: app.secrets}).get(app.name, {})
+    present = _present(store, app.name, app.secrets)
     first = "`unhazzle secrets keygen` (no key to encrypt to yet), then " if keyless else ""
     notes = [
         f"secret {name} has no value yet; set it with {first}`{fix_command(env.name, app.name, name)}`"
@@ -122,3 +132,7 @@ def _app_with_secrets(
         if (env.name, app.name, name) in missing
     ]
     return replace(app, warnings=[*app.warnings, *notes], secrets_checksum=secrets_checksum(present))
+
+
+def _present(store: SecretStore, name: str, secrets: list[str]) -> dict[str, str]:
+    return used_ciphertexts(store, {name: secrets}).get(name, {})

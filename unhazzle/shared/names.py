@@ -19,6 +19,9 @@ ENVIRONMENT_LABEL = "unhazzle.io/environment"
 BADGE_LABEL = "unhazzle.io/badge"
 PUBLIC_LABEL = "unhazzle.io/public"
 SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"  # a new secret value restarts the app
+JOB_LABEL = "unhazzle.io/job"  # a scheduled job's CronJob, its runs and their instances
+RELEASE_LABEL = "unhazzle.io/release-of"  # an app's release step (a Job) and its instance
+RUN_LABEL = "unhazzle.io/run-of"  # a one-off run's instance (`unhazzle run`)
 
 # Commit trailers by which a publish says it was told to delete data (--allow-delete-volume,
 # --allow-delete-environment): the reconciler deletes a volume claim, or a whole environment, only

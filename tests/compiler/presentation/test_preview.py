@@ -261,3 +261,39 @@ def test_plan_markdown_warnings_show_commands_as_code(cli, tmp_path):
     ]
     assert "unhazzle secrets set web SESSION_KEY --env production" in spans
     assert "\\`" not in markdown
+
+
+JOB = """\
+jobs:
+  nightly:
+    image: ghcr.io/acme/shop-worker:1.4.2
+    command: ["python", "-m", "shop.nightly"]
+    schedule: "0 2 * * *"
+"""
+
+
+def test_preview_shows_jobs_added_changed_and_removed_with_their_cost(cli, repo):
+    repo.commit({"unhazzle.yaml": MINIMAL}, "base")
+    repo.branch("jobs")
+    repo.commit({"unhazzle.yaml": MINIMAL + JOB}, "a nightly job")
+    prod = _json(cli, repo)["environments"][0]
+    [job] = prod["jobs"]
+    assert job["status"] == "added" and job["schedule"] == "0 2 * * *"
+    assert job["cost_eur_month"] > 0 and job["cost_change"] == job["cost_eur_month"]
+    assert {d["file"]: d["status"] for d in prod["manifest_diffs"]}["production/nightly.yaml"] == "added"
+    markdown = _preview(cli, repo).out
+    assert "| nightly | added | 0 2 \\* \\* \\* (UTC), about 30.4 runs a month |" in markdown
+    assert "1 added, 0 changed, 0 removed" in markdown
+
+    repo.git.git.checkout("main")
+    repo.commit({"unhazzle.yaml": MINIMAL + JOB}, "the job on main")
+    repo.git.git.checkout("jobs")
+    repo.commit({"unhazzle.yaml": MINIMAL + JOB.replace("0 2 * * *", "*/30 * * * *")}, "twice an hour")
+    [job] = _json(cli, repo)["environments"][0]["jobs"]
+    assert job["status"] == "changed" and job["before"]["schedule"] == "0 2 * * *"
+    assert job["cost_change"] > 0
+    assert "(was 0 2 \\* \\* \\*)" in _preview(cli, repo).out
+
+    repo.commit({"unhazzle.yaml": MINIMAL}, "no more job")
+    [job] = _json(cli, repo)["environments"][0]["jobs"]
+    assert job["status"] == "removed" and job["cost_change"] < 0

@@ -13,6 +13,7 @@ from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.editing.recipients import add_recipient
 from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, remove_settings
 from unhazzle.compiler.pipeline import Compiled, compile_text
+from unhazzle.compiler.planning.plan import secret_users
 from unhazzle.compiler.secrets.check import unlisted
 from unhazzle.compiler.secrets.delivery import secrets_json
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
@@ -134,7 +135,7 @@ def secrets_for_environment(compiled: Compiled, environment: str) -> str | None:
     store = compiled.stores.get(environment)
     if store is None:
         return None
-    used = {app.name: app.secrets for app in compiled.plan.environment(environment).apps}
+    used = {user.name: user.secrets for user in secret_users(compiled.plan.environment(environment))}
     return secrets_json(store, used)
 
 
@@ -142,7 +143,8 @@ def _tls_notices(compiled: Compiled, app: str, values: Mapping[str, str]) -> lis
     """A database URL that does not ask for TLS sends passwords in the clear across the
     internet; say so when it is set, since afterwards only ciphertext exists to look at."""
     notices = []
-    for db_name in compiled.spec.apps[app].databases:
+    owner = compiled.spec.apps.get(app) or compiled.spec.jobs[app]
+    for db_name in owner.databases:
         db = compiled.spec.databases.get(db_name)
         value = values.get(db.secret) if db else None
         warning = tls_warning(value) if value is not None else None
@@ -195,7 +197,7 @@ def _sharing(
     """The other apps of `environment` that get some of `values` too: those using a database
     whose secret is one of them and which `app` uses as well (other app -> names)."""
     spec = compiled.spec
-    apps = {plan.name: plan.app for plan in compiled.plan.environment(environment).apps}
+    apps = {user.name: user for user in secret_users(compiled.plan.environment(environment))}
     mine = apps.get(app)
     if mine is None:
         return {}
@@ -212,7 +214,7 @@ def _sharing(
 
 def _listed(compiled: Compiled, environment: str, app: str) -> set[str]:
     env = compiled.plan.environment(environment)
-    return {name for plan in env.apps if plan.name == app for name in plan.secrets}
+    return {name for user in secret_users(env) if user.name == app for name in user.secrets}
 
 
 def listing(compiled: Compiled, environments: Sequence[str]) -> list[tuple[str, str, str, str]]:
@@ -222,7 +224,7 @@ def listing(compiled: Compiled, environments: Sequence[str]) -> list[tuple[str, 
     for name in environments:
         env = compiled.plan.environment(name)
         store = compiled.stores.get(name) or SecretStore(environment=name)
-        wanted = {(app.name, secret) for app in env.apps for secret in app.secrets}
+        wanted = {(user.name, secret) for user in secret_users(env) for secret in user.secrets}
         for app, secret in sorted(wanted | set(store.names())):
             stored = store.apps.get(app, {}).get(secret)
             state = "unused" if (app, secret) not in wanted else "missing" if stored is None else "set"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from unhazzle.compiler.images.reference import ImageRef, parse_reference
-from unhazzle.compiler.planning.plan import AppPlan, Plan
+from unhazzle.compiler.planning.plan import AppPlan, JobPlan, Plan
 
 if TYPE_CHECKING:  # httpx is imported only when a registry is asked
     from unhazzle.compiler.images.registry import RegistryOptions
@@ -26,16 +26,34 @@ def pin_plan(plan: Plan, resolve: Resolver) -> Plan:
     and images already pinned by digest are left as written."""
     pinned: dict[str, str] = {}
 
-    def pin(app: AppPlan) -> AppPlan:
-        image = app.app.image
+    def pinned_image(image: str) -> str:
         ref = parse_reference(image)
         if ref.digest:
-            return app
+            return image
         if image not in pinned:
             pinned[image] = f"{image}@{resolve(ref)}"
-        return dataclasses.replace(app, app=app.app.model_copy(update={"image": pinned[image]}))
+        return pinned[image]
 
-    envs = [dataclasses.replace(env, apps=[pin(app) for app in env.apps]) for env in plan.environments]
+    def pin(app: AppPlan) -> AppPlan:
+        image = pinned_image(app.app.image)
+        return (
+            app
+            if image == app.app.image
+            else dataclasses.replace(app, app=app.app.model_copy(update={"image": image}))
+        )
+
+    def pin_job(job: JobPlan) -> JobPlan:
+        image = pinned_image(job.job.image)
+        return (
+            job
+            if image == job.job.image
+            else dataclasses.replace(job, job=job.job.model_copy(update={"image": image}))
+        )
+
+    envs = [
+        dataclasses.replace(env, apps=[pin(app) for app in env.apps], jobs=[pin_job(job) for job in env.jobs])
+        for env in plan.environments
+    ]
     return dataclasses.replace(plan, environments=envs)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from unhazzle.compiler.planning.cost import PlanCost, cents
+from unhazzle.compiler.planning.cost import EnvCost, PlanCost, cents
 from unhazzle.compiler.spec.model import Spec
 from unhazzle.compiler.spec.positions import Positions
 from unhazzle.errors import Problem
@@ -21,18 +21,26 @@ def budget_problems(spec: Spec, cost: PlanCost, positions: Positions) -> list[Pr
     if spec.budget:
         _, high = cost.total()
         drivers = [
-            (f"{app} in {env}", c.max) for env, e in cost.environments.items() for app, c in e.apps.items()
+            (f"{name} in {env}", eur) for env, e in cost.environments.items() for name, eur in _drivers(e)
         ]
         problem = _over(("budget",), "the project", spec.budget.max_monthly_eur, high, drivers, positions)
         problems += [problem] if problem else []
     for name, env in spec.environments.items():
         if env.budget and name in cost.environments:
             env_cost = cost.environments[name]
-            drivers = [(app, c.max) for app, c in env_cost.apps.items()]
+            drivers = _drivers(env_cost)
             path = ("environments", name, "budget")
             problem = _over(path, name, env.budget.max_monthly_eur, env_cost.max, drivers, positions)
             problems += [problem] if problem else []
     return problems
+
+
+def _drivers(env: EnvCost) -> list[tuple[str, Decimal]]:
+    """What an environment's cost is made of: each app at maximum scale, each job a month."""
+    return [
+        *((app, c.max) for app, c in env.apps.items()),
+        *((f"job {j}", c.month) for j, c in env.jobs.items()),
+    ]
 
 
 def _over(

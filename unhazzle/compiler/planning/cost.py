@@ -6,7 +6,10 @@ Pure: a plan and a price table in, costs out. The model (README, "Cost in euros"
 - one instance costs its CPU and memory *requests* at those rates, to the cent;
 - a volume costs its requested size, raised to Hetzner's 10 GB minimum (that is what gets billed);
 - a public app pays its share of the load balancer and its IPv4 address;
-- a month is 730 hours (Hetzner's monthly prices already are).
+- a month is 730 hours (Hetzner's monthly prices already are);
+- a scheduled job's run costs its CPU and memory for its whole timeout (an upper bound: a run
+  that ends sooner costs less), and a month of it, that times its runs in an average month;
+  the same bound counts at minimum and at maximum scale.
 Sums are exact in cents (Decimal), so an app's cost at N+1 instances is its cost at N plus one
 instance, to the cent.
 """
@@ -15,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from unhazzle.compiler.planning.plan import AppPlan, Plan
+from unhazzle.compiler.planning.plan import AppPlan, JobPlan, Plan
+from unhazzle.compiler.planning.sizing import RunSize
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.rules.prices import PriceTable, table_for
 
@@ -107,16 +111,27 @@ class AppCost:
 
 
 @dataclass(frozen=True)
+class JobCost:
+    run: Decimal  # one run for its whole timeout: at most this (not rounded: often below a cent)
+    month: Decimal  # that, times the runs of an average month
+
+
+@dataclass(frozen=True)
 class EnvCost:
     apps: dict[str, AppCost]
+    jobs: dict[str, JobCost] = field(default_factory=dict)
+
+    @property
+    def jobs_month(self) -> Decimal:
+        return sum((j.month for j in self.jobs.values()), Decimal(0))
 
     @property
     def min(self) -> Decimal:
-        return sum((a.min for a in self.apps.values()), Decimal(0))
+        return sum((a.min for a in self.apps.values()), Decimal(0)) + self.jobs_month
 
     @property
     def max(self) -> Decimal:
-        return sum((a.max for a in self.apps.values()), Decimal(0))
+        return sum((a.max for a in self.apps.values()), Decimal(0)) + self.jobs_month
 
 
 @dataclass(frozen=True)
@@ -147,13 +162,34 @@ def app_cost(app: AppPlan, rates: Rates) -> AppCost:
     )
 
 
+def run_cost(size: RunSize, seconds: int, rates: Rates) -> Decimal:
+    """What something that runs to completion costs for `seconds` (a fraction of a cent, often)."""
+    memory_gb = Decimal(size.memory_mb) / 1024
+    month = _dec(size.cpu_request) * rates.vcpu_eur_month + memory_gb * rates.gb_eur_month
+    return month * Decimal(seconds) / (HOURS_PER_MONTH * 3600)
+
+
+def job_cost(job: JobPlan, rates: Rates) -> JobCost:
+    run = run_cost(job.size, job.job.timeout, rates)
+    return JobCost(run=run, month=cents(run * _dec(job.runs_a_month)))
+
+
 def price_plan(plan: Plan, rates: Rates) -> PlanCost:
-    """The cost of every app of every environment."""
+    """The cost of every app and job of every environment."""
     envs = {
-        env.name: EnvCost({app.name: app_cost(app, rates) for app in env.apps}) for env in plan.environments
+        env.name: EnvCost(
+            {app.name: app_cost(app, rates) for app in env.apps},
+            {job.name: job_cost(job, rates) for job in env.jobs},
+        )
+        for env in plan.environments
     }
     return PlanCost(rates=rates, environments=envs)
 
 
 def cost_json(low: Decimal, high: Decimal) -> dict[str, float]:
     return {"min": float(cents(low)), "max": float(cents(high))}
+
+
+def small_eur(value: Decimal) -> str:
+    """A cost that may be below a cent: 0.0040 EUR, else to the cent."""
+    return f"{value:.4f}" if Decimal(0) < value < Decimal("0.01") else f"{cents(value)}"

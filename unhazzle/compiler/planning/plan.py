@@ -5,15 +5,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from unhazzle.compiler.planning.sizing import Sizing, size_app
+from unhazzle.compiler.planning.sizing import RunSize, Sizing, size_app, size_run
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.rules.latency import latency_warning
 from unhazzle.compiler.spec.merge import badge_for
-from unhazzle.compiler.spec.model import App, Budget, Spec
-from unhazzle.compiler.spec.resolve import Resolved
+from unhazzle.compiler.spec.model import App, Budget, Job, Spec
+from unhazzle.compiler.spec.resolve import Resolved, ResolvedJobs
+from unhazzle.shared.cron import parse
 from unhazzle.shared.names import namespace_for
 
 APP_REF = re.compile(r"\$\{\s*apps\.([^.}\s]+)\.(url|host|port)\s*\}")
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """An app's release step: run once with each new version, before it rolls out."""
+
+    command: list[str]
+    timeout_s: int
+    size: RunSize
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class AppPlan:
     # sha256 of the app's secret ciphertexts (set by the pipeline from unhazzle.secrets/), so a
     # changed value restarts the app; None when the app lists no secrets
     secrets_checksum: str | None = None
+    release: ReleasePlan | None = None
 
     @property
     def address(self) -> str | None:
@@ -44,12 +55,45 @@ class AppPlan:
 
 
 @dataclass(frozen=True)
+class JobPlan:
+    """A scheduled job in one environment: its size, settings and how often it runs."""
+
+    name: str
+    job: Job
+    size: RunSize
+    settings: dict[str, str]
+    secrets: list[str]
+    runs_a_month: float
+    warnings: list[str] = field(default_factory=list)
+    secrets_checksum: str | None = None  # as for apps
+
+
+@dataclass(frozen=True)
 class EnvPlan:
     name: str
     badge: str
     namespace: str
     budget: Budget | None
     apps: list[AppPlan]
+    jobs: list[JobPlan] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SecretUser:
+    """An app or a job, as the secrets checks see it: what the spec lists, what it gets."""
+
+    name: str
+    section: str  # "apps" or "jobs": where the spec declares it
+    listed: list[str]  # the secrets it names itself
+    databases: list[str]
+    secrets: list[str]  # every secret it gets: its own and its databases'
+
+
+def secret_users(env: EnvPlan) -> list[SecretUser]:
+    return [
+        *(SecretUser(a.name, "apps", a.app.secrets, a.app.databases, a.secrets) for a in env.apps),
+        *(SecretUser(j.name, "jobs", j.job.secrets, j.job.databases, j.secrets) for j in env.jobs),
+    ]
 
 
 @dataclass(frozen=True)
@@ -64,14 +108,24 @@ class Plan:
         return next(env for env in self.environments if env.name == name)
 
 
-def build_plan(spec: Spec, resolved: Resolved, settings: ClusterSettings | None = None) -> Plan:
-    """Size every app of every environment and work out its URLs and settings."""
+def build_plan(
+    spec: Spec,
+    resolved: Resolved,
+    settings: ClusterSettings | None = None,
+    jobs: ResolvedJobs | None = None,
+) -> Plan:
+    """Size every app and job of every environment and work out URLs and settings."""
     settings = settings or cluster_settings()
-    envs = [_environment(spec, name, resolved[name], settings) for name in spec.environments]
+    envs = [
+        _environment(spec, name, resolved[name], settings, (jobs or {}).get(name, {}))
+        for name in spec.environments
+    ]
     return Plan(project=spec.project, region=spec.region, budget=spec.budget, environments=envs, spec=spec)
 
 
-def _environment(spec: Spec, name: str, apps: dict[str, App], settings: ClusterSettings) -> EnvPlan:
+def _environment(
+    spec: Spec, name: str, apps: dict[str, App], settings: ClusterSettings, jobs: dict[str, Job]
+) -> EnvPlan:
     env = spec.environments[name]
     badge = env.badge or badge_for(name)
     namespace = namespace_for(spec.project, name)
@@ -89,7 +143,24 @@ def _environment(spec: Spec, name: str, apps: dict[str, App], settings: ClusterS
         )
         for app_name, app in apps.items()
     ]
-    return EnvPlan(name=name, badge=badge, namespace=namespace, budget=env.budget, apps=plans)
+    job_plans = [_job(spec, job_name, job, refs) for job_name, job in jobs.items()]
+    return EnvPlan(name=name, badge=badge, namespace=namespace, budget=env.budget, apps=plans, jobs=job_plans)
+
+
+def _job(spec: Spec, name: str, job: Job, refs: dict[str, dict[str, str]]) -> JobPlan:
+    return JobPlan(
+        name=name,
+        job=job,
+        size=size_run(job.profile.workload or "worker", job.size),
+        settings={key: expand(value, refs) for key, value in job.env.items()},
+        secrets=_secrets(spec, job.secrets, job.databases),
+        runs_a_month=parse(job.schedule).runs_a_month(),
+    )
+
+
+def _secrets(spec: Spec, names: list[str], databases: list[str]) -> list[str]:
+    """The secrets a process gets: its own, and each database's connection URL."""
+    return sorted({*names, *(spec.databases[db].secret for db in databases if db in spec.databases)})
 
 
 def _references(app: str, namespace: str, port: int | None) -> dict[str, str]:
@@ -111,8 +182,15 @@ def _app(
     own_domains: bool,
 ) -> AppPlan:
     sizing = size_app(app)
-    secrets = sorted(
-        {*app.secrets, *(spec.databases[db].secret for db in app.databases if db in spec.databases)}
+    secrets = _secrets(spec, app.secrets, app.databases)
+    release = (
+        ReleasePlan(
+            command=app.release.command,
+            timeout_s=app.release.timeout,
+            size=size_run(sizing.answers["workload"], app.release.size, fallback=sizing),
+        )
+        if app.release
+        else None
     )
     return AppPlan(
         name=name,
@@ -125,6 +203,7 @@ def _app(
         settings={key: expand(value, refs) for key, value in app.env.items()},
         secrets=secrets,
         warnings=[*sizing.warnings, *_database_warnings(spec, app)],
+        release=release,
     )
 
 

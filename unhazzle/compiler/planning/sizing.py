@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from unhazzle.compiler.rules.sizingtable import Rules, sizing_rules
-from unhazzle.compiler.spec.model import App
+from unhazzle.compiler.spec.model import App, Size
 
 
 @dataclass(frozen=True)
@@ -209,3 +209,33 @@ def _probes(
         ),
         Probe(path, app.port, checks.liveness_period_s, checks.liveness_failures, checks.liveness_timeout_s),
     )
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """CPU and memory for something that runs to completion: a job's run, a release step."""
+
+    cpu_request: float
+    cpu_limit: float
+    memory_mb: int
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def size_run(
+    workload: str, size: Size, rules: Rules | None = None, *, fallback: Sizing | None = None
+) -> RunSize:
+    """A run's size: the workload's row of the rules, or (a release step) the app's own size;
+    `size:` in the spec wins either way."""
+    rules = rules or sizing_rules()
+    row = rules.workload[workload]
+    if fallback is not None:
+        cpu, memory = fallback.cpu_request, fallback.memory_request_mb
+        why = "the app's own size (its release step runs with what the app has)"
+    else:
+        cpu, memory, why = row.cpu, row.memory_mb, f"workload: {workload} -> {row.why}"
+    reasons = {"cpu": why, "memory": why}
+    if size.cpu is not None:
+        cpu, reasons["cpu"] = size.cpu, f"size.cpu: {size.cpu:g} in the spec"
+    if size.memory is not None:
+        memory, reasons["memory"] = size.memory, f"size.memory: {size.memory} MB in the spec"
+    return RunSize(cpu, round(cpu * row.cpu_limit_factor, 3), memory, reasons)

@@ -81,6 +81,17 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
         lines += table(
             ["app", "instances", "size", "EUR/month at min", "EUR/month at max", "internal URL"], rows
         )
+        if env.jobs:
+            job_rows = [
+                [
+                    cell(j.name),
+                    cell(f"{j.job.schedule} ({j.job.timezone})"),
+                    cell(_size({"cpu": j.size.cpu_request, "memory_mb": j.size.memory_mb})),
+                    f"{env_cost.jobs[j.name].month:.2f}",
+                ]
+                for j in env.jobs
+            ]
+            lines += ["", *table(["job", "schedule", "size", "EUR/month, at most"], job_rows)]
         lines.append("")
     low, high = cost.total([env.name for env in plan.environments])
     lines += [
@@ -185,11 +196,16 @@ def _env_section(env: dict[str, Any], *, diffs: bool) -> list[str]:
         "",
     ]
     shown = [a for a in env["apps"] if a["status"] != "unchanged"]
-    lines += table(
-        ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"],
-        [_app_row(a) for a in shown],
-    )
-    same = [a["name"] for a in env["apps"] if a["status"] == "unchanged"]
+    if shown:
+        lines += table(
+            ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"],
+            [_app_row(a) for a in shown],
+        )
+    jobs = [j for j in env.get("jobs", []) if j["status"] != "unchanged"]
+    if jobs:
+        header = ["job", "change", "schedule", "size", "EUR a run, at most", "EUR/month"]
+        lines += [*([""] if shown else []), *table(header, [_job_row(j) for j in jobs])]
+    same = [a["name"] for a in [*env["apps"], *env.get("jobs", [])] if a["status"] == "unchanged"]
     if same:
         lines += ["", f"Unchanged: {', '.join(cell(n) for n in same)}."]
     if env.get("budget"):
@@ -215,6 +231,25 @@ def _app_row(app: dict[str, Any]) -> list[str]:
         cell(size),
         f"{cost['min']:.2f}{_delta(app['cost_change']['min'])}",
         f"{cost['max']:.2f}{_delta(app['cost_change']['max'])}",
+    ]
+
+
+def _job_row(job: dict[str, Any]) -> list[str]:
+    before = job["before"]
+    when = f"{job['schedule']} ({job['timezone']}), about {job['runs_a_month']:g} runs a month"
+    size = _size(job["size"])
+    if before and job["status"] == "changed":
+        when += "" if before["schedule"] == job["schedule"] else f" (was {before['schedule']})"
+        old = _size(before["size"])
+        size += "" if old == size else f" (was {old})"
+    month = 0.0 if job["status"] == "removed" else job["cost_eur_month"]
+    return [
+        cell(job["name"]),
+        cell(job["status"]),
+        cell(when),
+        cell(size),
+        f"{job['cost_eur_run']:.4f}",
+        f"{month:.2f}{_delta(job['cost_change'])}",
     ]
 
 

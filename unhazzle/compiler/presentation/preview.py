@@ -11,12 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from unhazzle.compiler.pipeline import Compiled
-from unhazzle.compiler.planning.cost import AppCost, EnvCost, cents, cost_json
-from unhazzle.compiler.planning.plan import AppPlan, EnvPlan
+from unhazzle.compiler.planning.cost import AppCost, EnvCost, JobCost, cents, cost_json
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan
 from unhazzle.compiler.presentation.report import plan_json, warnings
 from unhazzle.compiler.publishing.changes import likely_renames
 from unhazzle.compiler.publishing.volumes import DELETE_FLAG, Disk, volume_changes
-from unhazzle.compiler.rendering.render import render_apps, render_environment_file
+from unhazzle.compiler.rendering.render import render_apps, render_environment_file, render_jobs
 from unhazzle.compiler.secrets.delivery import diff_stores
 
 MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
@@ -115,8 +115,10 @@ def changed_files(base: Compiled | None, head: Compiled, env_name: str) -> Files
     old, new = _find(base, env_name), _find(head, env_name)
     same: set[str] = set()
     if base is not None and old and new and base.plan.project == head.plan.project:
-        before = {a.name: a for a in old[0].apps}
-        same = {a.name for a in new[0].apps if before.get(a.name) == a}
+        was: list[AppPlan | JobPlan] = [*old[0].apps, *old[0].jobs]
+        now: list[AppPlan | JobPlan] = [*new[0].apps, *new[0].jobs]
+        before = {a.name: a for a in was}
+        same = {a.name for a in now if before.get(a.name) == a}
     a = _render(base, old[0] if old else None, skip=same)
     b = _render(head, new[0] if new else None, skip=same)
     return {name: (a.get(name), b.get(name)) for name in sorted({*a, *b}) if a.get(name) != b.get(name)}
@@ -127,6 +129,7 @@ def _render(compiled: Compiled | None, env: EnvPlan | None, *, skip: set[str]) -
         return {}
     files = render_environment_file(compiled.plan, env)
     files.update(render_apps(compiled.plan, env, [a for a in env.apps if a.name not in skip]))
+    files.update(render_jobs(compiled.plan, env, [j for j in env.jobs if j.name not in skip]))
     return files
 
 
@@ -134,11 +137,12 @@ def _environment(name: str, base: Compiled | None, head: Compiled, files: Files)
     old, new = _find(base, name), _find(head, name)
     env = (new or old)[0]  # type: ignore[index]  # the name comes from one side or the other
     apps = _apps(old, new)
+    jobs = _jobs(old, new)
     before = (old[1].min, old[1].max) if old else (ZERO, ZERO)
     after = (new[1].min, new[1].max) if new else (ZERO, ZERO)
     diffs = _diffs(files)
-    counts = {s: sum(a["status"] == s for a in apps) for s in ("added", "removed", "changed")}
-    moved = diffs or before != after or any(a["status"] != "unchanged" for a in apps)
+    counts = {s: sum(a["status"] == s for a in [*apps, *jobs]) for s in ("added", "removed", "changed")}
+    moved = diffs or before != after or any(a["status"] != "unchanged" for a in [*apps, *jobs])
     status = "added" if old is None else "removed" if new is None else "changed" if moved else "unchanged"
     return {
         "name": name,
@@ -146,6 +150,7 @@ def _environment(name: str, base: Compiled | None, head: Compiled, files: Files)
         "status": status,
         "summary": counts,
         "apps": apps,
+        "jobs": jobs,
         "cost_eur_month": _money(before, after, had_base=old is not None),
         "budget": _budget(env.budget.max_monthly_eur if env.budget and new else None, after[1]),
         "manifest_diffs": diffs,
@@ -240,6 +245,47 @@ def _app(
         **current,
         "before": before,
         "cost_change": {k: round(now[k] - was[k], 2) for k in ("min", "max")},
+    }
+
+
+def _jobs(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None) -> list[dict[str, Any]]:
+    """Scheduled jobs added, changed and removed, each with what a run and a month cost."""
+    before = {j.name: _job_view(j, old[1].jobs[j.name]) for j in old[0].jobs} if old else {}
+    after = {j.name: _job_view(j, new[1].jobs[j.name]) for j in new[0].jobs} if new else {}
+    out = []
+    for name in list(after) + [n for n in before if n not in after]:
+        was, now = before.get(name), after.get(name)
+        status = (
+            "removed" if now is None else "added" if was is None else "changed" if was != now else "unchanged"
+        )
+        out.append(
+            {
+                "name": name,
+                "status": status,
+                **(now or was or {}),
+                "before": was,
+                "cost_change": round(_month(now) - _month(was), 2),
+            }
+        )
+    return out
+
+
+def _month(view: dict[str, Any] | None) -> float:
+    return float(view["cost_eur_month"]) if view else 0.0
+
+
+def _job_view(job: JobPlan, cost: JobCost) -> dict[str, Any]:
+    spec = job.job
+    return {
+        "schedule": spec.schedule,
+        "timezone": spec.timezone,
+        "runs_a_month": round(job.runs_a_month, 1),
+        "timeout_s": spec.timeout,
+        "size": {"cpu": job.size.cpu_request, "memory_mb": job.size.memory_mb},
+        "cost_eur_run": float(round(cost.run, 4)),
+        "cost_eur_month": float(cost.month),
+        "secrets": list(job.secrets),
+        "image": spec.image,
     }
 
 

@@ -14,13 +14,15 @@ from unhazzle.compiler.planning.cost import (
     HOURS_PER_MONTH,
     AppCost,
     EnvCost,
+    JobCost,
     PlanCost,
     cents,
     cost_json,
     current_rates,
     price_plan,
+    small_eur,
 )
-from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan
 from unhazzle.shared.quantity import size_text
 
 
@@ -59,6 +61,7 @@ def _env_json(env: EnvPlan, cost: EnvCost) -> dict[str, Any]:
         "name": env.name,
         "badge": env.badge,
         "apps": [_app_json(app, cost.apps[app.name]) for app in env.apps],
+        "jobs": [_job_json(job, cost.jobs[job.name]) for job in env.jobs],
         "cost_eur_month": cost_json(cost.min, cost.max),
         "budget_eur_month": env.budget.max_monthly_eur if env.budget else None,
     }
@@ -85,7 +88,35 @@ def _app_json(app: AppPlan, cost: AppCost) -> dict[str, Any]:
         "writable": [{"path": w.path, "size_mb": w.size} for w in app.app.writable],
         "profile": dict(s.answers),
         "secrets": list(app.secrets),
+        "release_step": {
+            "command": list(app.release.command),
+            "timeout_s": app.release.timeout_s,
+            "cpu": app.release.size.cpu_request,
+            "memory_mb": app.release.size.memory_mb,
+        }
+        if app.release
+        else None,
         "cost_eur_month": cost_json(cost.min, cost.max),
+    }
+
+
+def _job_json(job: JobPlan, cost: JobCost) -> dict[str, Any]:
+    spec = job.job
+    return {
+        "name": job.name,
+        "image": spec.image,
+        "image_digest": split_pinned(spec.image)[1],
+        "schedule": spec.schedule,
+        "timezone": spec.timezone,
+        "runs_a_month": round(job.runs_a_month, 1),
+        "timeout_s": spec.timeout,
+        "retries": spec.retries,
+        "overlap": spec.overlap,
+        "cpu": {"request": job.size.cpu_request, "limit": job.size.cpu_limit},
+        "memory_mb": {"request": job.size.memory_mb, "limit": job.size.memory_mb},
+        "secrets": list(job.secrets),
+        "cost_eur_run": float(round(cost.run, 4)),
+        "cost_eur_month": cost_json(cost.month, cost.month),
     }
 
 
@@ -94,7 +125,8 @@ def warnings(plan: Plan) -> list[dict[str, Any]]:
     first of them, as the field was before the list was added)."""
     found: dict[tuple[str, str], list[str]] = {}
     for env in plan.environments:
-        for app in env.apps:
+        owners: list[AppPlan | JobPlan] = [*env.apps, *env.jobs]
+        for app in owners:
             for message in app.warnings:
                 where = found.setdefault((app.name, message), [])
                 if env.name not in where:
@@ -126,6 +158,19 @@ def prices_line(cost: PlanCost) -> str:
     )
 
 
+def runs_text(runs: float) -> str:
+    """About how often a schedule runs, in words a person reads at a glance."""
+    if runs >= 24 * 30:
+        return f"about {runs / (24 * 30.44):.0f} times an hour"
+    if runs >= 60:
+        return f"about {runs / 30.44:.0f} times a day"
+    return (
+        f"about {runs:.0f} time{'s' * (round(runs) != 1)} a month"
+        if runs >= 1
+        else f"{runs:.2f} times a month"
+    )
+
+
 def plan_text(plan: Plan, cost: PlanCost | None = None) -> str:
     cost = cost or price_plan(plan, current_rates())
     lines = [f"{plan.project} (region {plan.region})", ""]
@@ -143,7 +188,7 @@ def plan_text(plan: Plan, cost: PlanCost | None = None) -> str:
 def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
     budget = f", budget {env.budget.max_monthly_eur:g} EUR" if env.budget else ""
     lines = [f"{env.name} [{env.badge}]  {eur_range(cost.min, cost.max)} a month{budget}"]
-    width = max(len(app.name) for app in env.apps)
+    width = max(len(name) for name in [*(a.name for a in env.apps), *(j.name for j in env.jobs)])
     for app in env.apps:
         s = app.sizing
         count = (
@@ -171,8 +216,36 @@ def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
         if app.app.writable:
             folders = ", ".join(f"{w.path} ({size_text(w.size)})" for w in app.app.writable)
             lines.append(f"{pad}writable  {folders}; emptied at every start")
+        if app.release:
+            r = app.release
+            lines.append(
+                f"{pad}release   {' '.join(r.command)} before each new version rolls out; "
+                f"{r.size.cpu_request:g} vCPU, {r.size.memory_mb} MB, at most {duration(r.timeout_s)}"
+            )
         if app.address:
             lines.append(f"{pad}internal  {app.address} (from the environment's other apps)")
         lines += [f"{pad}public    {url}" for url in app.public_urls]
+    for job in env.jobs:
+        lines += _job_text(job, cost.jobs[job.name], width)
     lines.append("")
     return lines
+
+
+def _job_text(job: JobPlan, cost: JobCost, width: int) -> list[str]:
+    spec, size = job.job, job.size
+    pad = " " * (width + 4)
+    overlap = "runs may overlap" if spec.overlap else "never two runs at once"
+    return [
+        f"  {job.name:<{width}}  job: {spec.schedule} ({spec.timezone}), {runs_text(job.runs_a_month)}; "
+        f"{size.cpu_request:g} vCPU (up to {size.cpu_limit:g})  {size.memory_mb} MB",
+        f"{pad}runs      at most {duration(spec.timeout)} each, "
+        f"{spec.retries} retr{'y' if spec.retries == 1 else 'ies'}; {overlap}",
+        f"{pad}cost      at most {small_eur(cost.run)} EUR a run, {cost.month} EUR a month",
+    ]
+
+
+def duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"

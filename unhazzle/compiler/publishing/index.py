@@ -72,6 +72,17 @@ def build_index(
             }
             for app in sorted(env.apps, key=lambda a: a.name)
         },
+        "jobs": {
+            job.name: {
+                "image": job.job.image,
+                "schedule": job.job.schedule,
+                "timezone": job.job.timezone,
+                "secrets": list(job.secrets),
+                "settings_sha256": _fingerprint(job.settings),
+                "secrets_checksum": job.secrets_checksum or "",
+            }
+            for job in sorted(env.jobs, key=lambda j: j.name)
+        },
     }
     if cost is not None:
         index["cost_eur_month"] = {"min": cost["min"], "max": cost["max"]}

@@ -7,6 +7,7 @@ it holds (newlines, ``---``, ``{{``, quotes). Only template-made fragments marke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -17,19 +18,22 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
+from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan
+from unhazzle.compiler.planning.sizing import RunSize
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
-from unhazzle.compiler.spec.model import WRITABLE_MB, App
+from unhazzle.compiler.spec.model import WRITABLE_MB, App, Writable
 from unhazzle.shared.names import (
     APP_LABEL,
     BADGE_LABEL,
     ENVIRONMENT_FILE,
     ENVIRONMENT_LABEL,
+    JOB_LABEL,
     MANAGED_BY,
     OURS,
     PROJECT_LABEL,
     PUBLIC_LABEL,
+    RELEASE_LABEL,
     SECRETS_CHECKSUM,
 )
 
@@ -128,6 +132,7 @@ def render_environment(
     settings = settings or cluster_settings()
     files = render_environment_file(plan, env, settings=settings)
     files.update(render_apps(plan, env, env.apps, settings=settings))
+    files.update(render_jobs(plan, env, env.jobs, settings=settings))
     return files
 
 
@@ -156,8 +161,23 @@ def render_apps(
             for name in APP_TEMPLATES
             if _wanted(name, app)
         ]
+        if app.release:
+            release = _release_view(plan, env, app, view)
+            docs.insert(0, jinja.get_template("app/release.yaml.j2").render(env=view, release=release))
         files[f"{env.name}/{app.name}.yaml"] = "---\n".join(docs)
     return files
+
+
+def render_jobs(
+    plan: Plan, env: EnvPlan, jobs: list[JobPlan], *, settings: ClusterSettings | None = None
+) -> dict[str, str]:
+    """One file per scheduled job, ENV/JOB.yaml (a job's name is never an app's)."""
+    view = _env_view(plan, env, settings or cluster_settings())
+    template = _environment().get_template("job/cronjob.yaml.j2")
+    return {
+        f"{env.name}/{job.name}.yaml": template.render(env=view, job=_job_view(plan, env, job))
+        for job in env.jobs
+    }
 
 
 def _wanted(template: str, app: AppPlan) -> bool:
@@ -214,23 +234,47 @@ LOGS_MB = 64  # what the server keeps of an instance's output, counted on the sa
 def scratch_mb(app: App) -> int:
     """The server disk one instance may fill: /tmp and its writable folders (ephemeral-storage
     request; the limit adds its logs)."""
-    return TMP_MB + sum(folder.size for folder in app.writable)
+    return _scratch(app.writable)
+
+
+def _scratch(writable: list[Writable]) -> int:
+    return TMP_MB + sum(folder.size for folder in writable)
 
 
 def quota(env: EnvPlan) -> dict[str, str]:
-    """The environment's ceiling: every app at maximum scale, plus rolling-update surge."""
+    """The environment's ceiling: every app at maximum scale, plus rolling-update surge, its
+    release step, each job's runs (two at once when they may overlap) and room for one
+    `unhazzle run` of the largest app."""
     pods = cpu_req = cpu_lim = mem_req = mem_lim = storage = claims = disk = 0
+    # (instances, cpu request, cpu limit, memory, scratch disk) of everything that may run at once
+    running: list[tuple[int, float, float, int, int]] = []
     for app in env.apps:
-        count = app.sizing.max_instances + surge(app)
-        pods += count
-        cpu_req += count * millicores(app.sizing.cpu_request)
-        cpu_lim += count * millicores(app.sizing.cpu_limit)
-        mem_req += count * app.sizing.memory_request_mb
-        mem_lim += count * app.sizing.memory_limit_mb
-        disk += count * scratch_mb(app.app)
+        s = app.sizing
+        running.append(
+            (s.max_instances + surge(app), s.cpu_request, s.cpu_limit, s.memory_limit_mb, scratch_mb(app.app))
+        )
+        if app.release:
+            r = app.release.size
+            running.append((1, r.cpu_request, r.cpu_limit, r.memory_mb, scratch_mb(app.app)))
         if app.app.volume:
             claims += 1
             storage += app.app.volume.size
+    for job in env.jobs:
+        r = job.size
+        running.append(
+            (2 if job.job.overlap else 1, r.cpu_request, r.cpu_limit, r.memory_mb, _scratch(job.job.writable))
+        )
+    if env.apps:
+        largest = max(env.apps, key=lambda a: (a.sizing.memory_limit_mb, a.sizing.cpu_limit))
+        s = largest.sizing
+        running.append((1, s.cpu_request, s.cpu_limit, s.memory_limit_mb, scratch_mb(largest.app)))
+    for count, cpu, cpu_limit, memory, scratch in running:
+        pods += count
+        cpu_req += count * millicores(cpu)
+        cpu_lim += count * millicores(cpu_limit)
+        mem_req += count * memory
+        mem_lim += count * memory
+        disk += count * scratch
     return {
         "pods": str(pods),
         "requests.cpu": f"{cpu_req}m",
@@ -266,12 +310,16 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
     )
     volume = app.app.volume
     return {
-        "name": app.name,
-        "image": app.app.image,
-        "pull_policy": pull_policy(app.app.image),
+        **_pod_fields(
+            app.name,
+            image=app.app.image,
+            command=app.app.command,
+            args=app.app.args,
+            settings=app.settings,
+            secrets=app.secrets,
+            writable=app.app.writable,
+        ),
         "port": app.app.port,
-        "command": [as_written(part) for part in app.app.command or []],
-        "args": [as_written(part) for part in app.app.args or []],
         "labels": labels,
         "selector": selector,
         "pod_labels": pod_labels,
@@ -285,22 +333,9 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         ]
         if datadog
         else [],
-        "settings": {key: as_written(value) for key, value in app.settings.items()},
-        "secrets": app.secrets,
-        "secret_object": f"{app.name}-secrets",
         "sizing": sizing,
         "spread": sizing.max_instances > 1,
-        "cpu_request": f"{millicores(sizing.cpu_request)}m",
-        "cpu_limit": f"{millicores(sizing.cpu_limit)}m",
-        "memory_request": mebibytes(sizing.memory_request_mb),
-        "memory_limit": mebibytes(sizing.memory_limit_mb),
-        "disk_request": mebibytes(scratch_mb(app.app)),
-        "disk_limit": mebibytes(scratch_mb(app.app) + LOGS_MB),
-        "tmp_size": mebibytes(TMP_MB),
-        "writable": [
-            {"name": f"writable-{index}", "path": folder.path, "size": mebibytes(folder.size)}
-            for index, folder in enumerate(app.app.writable)
-        ],
+        **_resources(sizing.cpu_request, sizing.cpu_limit, sizing.memory_request_mb, app.app.writable),
         "startup_probe": sizing.startup_probe,
         "readiness_probe": sizing.readiness_probe,
         "liveness_probe": sizing.liveness_probe,
@@ -311,6 +346,122 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "hosts": app.public_hosts,
         "tls_secret": f"{app.name}-tls",
     }
+
+
+def _pod_fields(
+    name: str,
+    *,
+    image: str,
+    command: list[str] | None,
+    args: list[str] | None,
+    settings: dict[str, str],
+    secrets: list[str],
+    writable: list[Writable],
+) -> dict[str, Any]:
+    """What every pod of ours says the same way: its process, settings, secrets and folders.
+    `name` is the app or job the settings and secrets belong to."""
+    return {
+        "name": name,
+        "container": name,
+        "image": image,
+        "pull_policy": pull_policy(image),
+        "restart_policy": None,
+        "command": [as_written(part) for part in command or []],
+        "args": [as_written(part) for part in args or []],
+        "settings": {key: as_written(value) for key, value in settings.items()},
+        "secrets": secrets,
+        "secret_object": f"{name}-secrets",
+        "tmp_size": mebibytes(TMP_MB),
+        "writable": [
+            {"name": f"writable-{index}", "path": folder.path, "size": mebibytes(folder.size)}
+            for index, folder in enumerate(writable)
+        ],
+    }
+
+
+def _resources(cpu: float, cpu_limit: float, memory_mb: int, writable: list[Writable]) -> dict[str, str]:
+    scratch = _scratch(writable)
+    return {
+        "cpu_request": f"{millicores(cpu)}m",
+        "cpu_limit": f"{millicores(cpu_limit)}m",
+        "memory_request": mebibytes(memory_mb),
+        "memory_limit": mebibytes(memory_mb),
+        "disk_request": mebibytes(scratch),
+        "disk_limit": mebibytes(scratch + LOGS_MB),
+    }
+
+
+def _run_fields(size: RunSize, writable: list[Writable]) -> dict[str, Any]:
+    """A pod that runs to completion: no port, probes, spread or volume; a failed attempt is a
+    new instance (so each attempt keeps its own output), never a restart in place."""
+    return {
+        "port": None,
+        "datadog_env": [],
+        "spread": False,
+        "startup_probe": None,
+        "volume": None,
+        "restart_policy": "Never",
+        **_resources(size.cpu_request, size.cpu_limit, size.memory_mb, writable),
+    }
+
+
+def _release_view(plan: Plan, env: EnvPlan, app: AppPlan, env_view: dict[str, Any]) -> dict[str, Any]:
+    """The release step's Job. Its name carries a digest of all it runs with (and of what the
+    environment adds to every pod), so a Job, whose template cannot change, is never rewritten:
+    a new version gets a new step, and the same version's step is never run again."""
+    release = app.release
+    assert release is not None
+    fields = {
+        **_pod_fields(
+            app.name,
+            image=app.app.image,
+            command=release.command,
+            args=[],
+            settings=app.settings,
+            secrets=app.secrets,
+            writable=app.app.writable,
+        ),
+        **_run_fields(release.size, app.app.writable),
+        "timeout_s": release.timeout_s,
+        "pod_annotations": {SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {},
+    }
+    pod_env = {key: env_view[key] for key in ("service_account", "run_as_user")}
+    digest = hashlib.sha256(json.dumps([fields, pod_env], sort_keys=True).encode()).hexdigest()[:10]
+    labels = {**_env_labels(plan, env), RELEASE_LABEL: app.name, "app.kubernetes.io/name": app.name}
+    return {**fields, "name": release_name(app.name, digest), "labels": labels, "pod_labels": labels}
+
+
+def release_name(app: str, digest: str) -> str:
+    return f"{app}-release-{digest}"
+
+
+def _job_view(plan: Plan, env: EnvPlan, job: JobPlan) -> dict[str, Any]:
+    spec = job.job
+    labels = {**_env_labels(plan, env), JOB_LABEL: job.name, "app.kubernetes.io/name": job.name}
+    return {
+        **_pod_fields(
+            job.name,
+            image=spec.image,
+            command=spec.command,
+            args=spec.args,
+            settings=job.settings,
+            secrets=job.secrets,
+            writable=spec.writable,
+        ),
+        **_run_fields(job.size, spec.writable),
+        "labels": labels,
+        "pod_labels": labels,
+        "pod_annotations": {SECRETS_CHECKSUM: job.secrets_checksum} if job.secrets_checksum else {},
+        "schedule": spec.schedule.strip(),
+        "timezone": spec.timezone,
+        "concurrency": "Allow" if spec.overlap else "Forbid",
+        "starting_deadline_s": STARTING_DEADLINE_S,
+        "retries": spec.retries,
+        "timeout_s": spec.timeout,
+    }
+
+
+STARTING_DEADLINE_S = 300
 
 
 DATADOG_TAG = "tags.datadoghq.com"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, Plan
+from unhazzle.compiler.planning.plan import EnvPlan, Plan, SecretUser, secret_users
 from unhazzle.compiler.secrets.store import STORE_DIR, SecretStore
 from unhazzle.compiler.spec.positions import Positions
 from unhazzle.errors import Problem
@@ -49,8 +49,8 @@ def check_secrets(plan: Plan, positions: Positions, stores: dict[str, SecretStor
     notices: list[Notice] = []
     for env in plan.environments:
         store = stores.get(env.name) or SecretStore(environment=env.name)
-        for app in env.apps:
-            missing += _missing(plan, env, app, store, positions)
+        for user in secret_users(env):
+            missing += _missing(plan, env, user, store, positions)
         notices += _unused(env, store)
         notices += _stale_recipients(plan, env.name, store)
     known = {env.name for env in plan.environments}
@@ -67,7 +67,7 @@ def fix_command(environment: str, app: str, name: str) -> str:
 
 
 def _missing(
-    plan: Plan, env: EnvPlan, app: AppPlan, store: SecretStore, positions: Positions
+    plan: Plan, env: EnvPlan, app: SecretUser, store: SecretStore, positions: Positions
 ) -> list[Missing]:
     values = store.apps.get(app.name, {})
     out = []
@@ -76,12 +76,12 @@ def _missing(
             continue
         line, col = _where(plan, env.name, app, name, positions)
         message = (
-            f"environment {env.name}, app {app.name}: secret {name} has no value; "
+            f"environment {env.name}, {app.section[:-1]} {app.name}: secret {name} has no value; "
             f"set it with `{fix_command(env.name, app.name, name)}`"
         )
         db = _database_of(plan, app, name)
         if db is not None:  # one value for every app using it: said once (the same line for all)
-            first = min(a.name for a in env.apps if db in a.app.databases)
+            first = min(a.name for a in secret_users(env) if db in a.databases)
             message = (
                 f"environment {env.name}, database {db}: secret {name} has no value; set it once, "
                 f"for every app that uses the database, with `{fix_command(env.name, first, name)}`"
@@ -90,36 +90,37 @@ def _missing(
     return out
 
 
-def _database_of(plan: Plan, app: AppPlan, name: str) -> str | None:
+def _database_of(plan: Plan, app: SecretUser, name: str) -> str | None:
     """The database whose secret `name` is, when the app has it for that database alone."""
-    if name in app.app.secrets:
+    if name in app.listed:
         return None
-    for db in app.app.databases:
+    for db in app.databases:
         database = plan.spec.databases.get(db)
         if database is not None and database.secret == name:
             return db
     return None
 
 
-def _where(plan: Plan, environment: str, app: AppPlan, name: str, positions: Positions) -> tuple[int, int]:
+def _where(plan: Plan, environment: str, app: SecretUser, name: str, positions: Positions) -> tuple[int, int]:
     """The line that asks for the secret: the app's (or its override's) list, else the database."""
-    if name in app.app.secrets:
-        index = app.app.secrets.index(name)
-        override = plan.spec.environments[environment].apps.get(app.name)
-        base = ("apps", app.name, "secrets", index)
+    if name in app.listed:
+        index = app.listed.index(name)
+        env = plan.spec.environments[environment]
+        override = (env.apps if app.section == "apps" else env.jobs).get(app.name)
+        base = (app.section, app.name, "secrets", index)
         if override is not None and override.secrets is not None:
             return positions.first_of(
-                [("environments", environment, "apps", app.name, "secrets", index)], key=False
+                [("environments", environment, app.section, app.name, "secrets", index)], key=False
             )
         return positions.first_of([base], key=False)
     db = _database_of(plan, app, name)
     if db is not None:
         return positions.of_value(("databases", db, "secret"))
-    return positions.of_key(("apps", app.name))
+    return positions.of_key((app.section, app.name))
 
 
 def _unused(env: EnvPlan, store: SecretStore) -> list[Notice]:
-    used = {app.name: set(app.secrets) for app in env.apps}
+    used = {user.name: set(user.secrets) for user in secret_users(env)}
     notices = []
     for app, name in store.names():
         if name in used.get(app, set()):

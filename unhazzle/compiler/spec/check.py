@@ -16,6 +16,7 @@ from unhazzle.compiler.spec.model import MAX_ENV_NAME, MAX_NAME
 from unhazzle.compiler.spec.positions import Path, Positions
 from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import Problem
+from unhazzle.shared.cron import CronError, check_zone, parse
 from unhazzle.shared.names import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_for, reserved
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -43,6 +44,7 @@ class _Checker:
         self.data = data
         self.positions = positions
         self.apps = {k: v for k, v in _dict(data.get("apps")).items() if isinstance(k, str)}
+        self.jobs = {k: v for k, v in _dict(data.get("jobs")).items() if isinstance(k, str)}
         self.databases = [k for k in _dict(data.get("databases")) if isinstance(k, str)]
         self.environments = _dict(data.get("environments"))
 
@@ -60,7 +62,9 @@ class _Checker:
                     "every environment; rename the app",
                     key=True,
                 )
+        yield from self._job_names()
         for env_name, env in self.environments.items():
+            yield from self._jobs_in(env_name, _dict(env))
             overrides = _dict(_dict(env).get("apps"))
             for app_name in overrides:
                 if app_name not in self.apps:
@@ -86,6 +90,50 @@ class _Checker:
                 yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
                 if "instances" in override:
                     yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
+
+    def _job_names(self) -> Iterator[Problem]:
+        for name in self.jobs:
+            if name in self.apps or name in RESERVED_APP_NAMES:
+                what = "an app has that name too" if name in self.apps else "the name is kept for Unhazzle"
+                yield self.problem(
+                    [("jobs", name)], f"jobs.{name}: {what}; give the job a name of its own", key=True
+                )
+
+    def _jobs_in(self, env_name: str, env: dict[Any, Any]) -> Iterator[Problem]:
+        """Each job as this environment runs it: the base checks (reported once, since their
+        wording is the same everywhere) and what an override changes."""
+        overrides = _dict(env.get("jobs"))
+        for name in overrides:
+            if name not in self.jobs:
+                yield self.problem(
+                    [("environments", env_name, "jobs", name)],
+                    f"environments.{env_name}.jobs: no job named '{name}' to change{hint(name, self.jobs)}",
+                    key=True,
+                )
+        apps = {
+            name: deep_merge(_dict(base), _dict(_dict(env.get("apps")).get(name)))
+            for name, base in self.apps.items()
+        }
+        for name, base in self.jobs.items():
+            override = _dict(overrides.get(name))
+            merged = deep_merge(_dict(base), override)
+            where: list[Path] = [("environments", env_name, "jobs", name), ("jobs", name)]
+            label = f"jobs.{name}" + (f" (in {env_name})" if override else "")
+            yield from self._schedule(label, merged, where)
+            yield from self._database_refs(merged, where)
+            yield from self._names(label, merged, where)
+            yield from self._writable(label, merged, where)
+            yield from self._references(merged, where, targets=apps, env_name=env_name)
+
+    def _schedule(self, label: str, job: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
+        for key, check in (("schedule", parse), ("timezone", check_zone)):
+            value = job.get(key)
+            if not isinstance(value, str) or not value.strip():
+                continue  # (the model says what is wrong with it)
+            try:
+                check(value)
+            except CronError as err:
+                yield self.problem([(*w, key) for w in where], f"{label}.{key}: {err}")
 
     def _app_in(
         self, env_name: str, name: str, merged: dict[Any, Any], override: dict[Any, Any], where: list[Path]

@@ -66,6 +66,20 @@ def _size_mb(value: Any) -> Any:
     return int(mb)
 
 
+DURATION_RE = re.compile(r"^\s*([0-9]+)\s*(s|m|h|d)?\s*$")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration_s(value: Any) -> Any:
+    """'90s', '10m', '2h', '1d' -> seconds; a bare number is seconds."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return value
+    match = DURATION_RE.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a duration; write it like 90s, 10m, 2h or 1d")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2) or "s"]
+
+
 def _scalar_setting(value: Any) -> Any:
     if value is None:
         raise ValueError('has no value; write "" for an empty setting')
@@ -134,6 +148,16 @@ SIZE_JSON = {
     ]
 }
 Megabytes = Annotated[StrictInt, BeforeValidator(_size_mb), Field(gt=0), WithJsonSchema(SIZE_JSON)]
+DURATION_JSON = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "description": "seconds"},
+        {"type": "string", "pattern": r"^\s*[0-9]+\s*[smhd]?\s*$"},
+    ]
+}
+Seconds = Annotated[StrictInt, BeforeValidator(_duration_s), Field(gt=0), WithJsonSchema(DURATION_JSON)]
+# A command or argument: long enough for an inline script, short enough that a job's object
+# stays far below what the cluster stores (1.5 MB).
+CommandPart = Annotated[str, Field(max_length=16 * 1024)]
 SettingValue = Annotated[
     Annotated[StrictBool | StrictInt | StrictFloat | str, Field(union_mode="left_to_right")],
     BeforeValidator(_scalar_setting),
@@ -306,6 +330,27 @@ class Size(_Strict):
     )
 
 
+RELEASE_TIMEOUT_S = 10 * 60
+MAX_RELEASE_TIMEOUT_S = 6 * 3600
+JOB_TIMEOUT_S = 3600
+MAX_JOB_TIMEOUT_S = 7 * 86400
+
+
+class Release(_Strict):
+    """A release step: a command run once, with the new version's image, settings and secrets,
+    before that version rolls out (database migrations). The rollout waits for it to succeed."""
+
+    command: list[CommandPart] = Field(
+        min_length=1, max_length=256, description="What to run, e.g. [./manage.py, migrate]."
+    )
+    timeout: Annotated[Seconds, Field(le=MAX_RELEASE_TIMEOUT_S)] = Field(
+        RELEASE_TIMEOUT_S, description="How long it may take, e.g. 10m (default 10m; at most 6h)."
+    )
+    size: Size = Field(
+        default_factory=Size, description="CPU and memory while it runs (default: the app's own size)."
+    )
+
+
 class App(_Strict):
     """One app: a container image and how it should run."""
 
@@ -319,8 +364,12 @@ class App(_Strict):
     domains: Annotated[list[Domain], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=50, description="Public domain names (public apps only)."
     )
-    command: list[str] | None = Field(None, max_length=256, description="Overrides the image's entrypoint.")
-    args: list[str] | None = Field(None, max_length=256, description="Overrides the image's arguments.")
+    command: list[CommandPart] | None = Field(
+        None, max_length=256, description="Overrides the image's entrypoint."
+    )
+    args: list[CommandPart] | None = Field(
+        None, max_length=256, description="Overrides the image's arguments."
+    )
     env: dict[EnvVarName, SettingValue] = Field(
         default_factory=dict,
         description="Plain settings; ${apps.NAME.url} expands to that app's internal URL.",
@@ -339,6 +388,7 @@ class App(_Strict):
         "filesystem is read-only): each empty at every start, 256MB unless {path, size} says.",
     )
     health: Health | None = None
+    release: Release | None = None
     profile: Profile = Field(default_factory=Profile)
     instances: Instances = Field(default_factory=Instances)
     size: Size = Field(default_factory=Size)
@@ -351,16 +401,95 @@ class AppOverride(_Strict):
     port: StrictInt | None = Field(None, ge=1, le=65535)
     public: StrictBool | None = None
     domains: list[Domain] | None = None
-    command: list[str] | None = None
-    args: list[str] | None = None
+    command: list[CommandPart] | None = None
+    args: list[CommandPart] | None = None
     env: dict[EnvVarName, SettingValue] | None = None
     secrets: list[EnvVarName] | None = None
     databases: list[Name] | None = None
     volume: Volume | None = None
     writable: list[WritableEntry] | None = None
     health: Health | None = None
+    release: Release | None = None
     profile: Profile | None = None
     instances: Instances | None = None
+    size: Size | None = None
+
+
+JobWorkload = Literal["worker", "cpu-intensive", "memory-intensive"]
+
+
+class JobProfile(_Strict):
+    """The sizing question that applies to a job: what kind of work it does."""
+
+    workload: JobWorkload | None = Field(
+        None, description="What it does: worker (default) | cpu-intensive | memory-intensive."
+    )
+
+
+class Job(_Strict):
+    """A scheduled job: a command run on a schedule, to completion, never serving traffic."""
+
+    image: str = Field(
+        pattern=IMAGE_RE, max_length=512, description="OCI image reference, by tag or by @sha256 digest."
+    )
+    schedule: str = Field(
+        min_length=1,
+        max_length=256,
+        description="When it runs, in cron syntax (minute hour day month weekday), e.g. '0 3 * * *', "
+        "or @hourly, @daily, @weekly, @monthly, @yearly.",
+    )
+    timezone: str = Field(
+        "UTC", min_length=1, max_length=64, description="The time zone of the schedule, e.g. Europe/Berlin."
+    )
+    command: list[CommandPart] | None = Field(
+        None, max_length=256, description="Overrides the image's entrypoint."
+    )
+    args: list[CommandPart] | None = Field(
+        None, max_length=256, description="Overrides the image's arguments."
+    )
+    timeout: Annotated[Seconds, Field(le=MAX_JOB_TIMEOUT_S)] = Field(
+        JOB_TIMEOUT_S, description="How long one run may take before it is stopped (default 1h; at most 7d)."
+    )
+    retries: StrictInt = Field(0, ge=0, le=10, description="Attempts after a failed one within a run.")
+    overlap: StrictBool = Field(
+        False,
+        description="Let a run start while the previous one still runs (default false: that run is skipped).",
+    )
+    env: dict[EnvVarName, SettingValue] = Field(
+        default_factory=dict,
+        description="Plain settings; ${apps.NAME.url} expands to that app's internal URL.",
+    )
+    secrets: Annotated[list[EnvVarName], AfterValidator(_unique)] = Field(
+        default_factory=list, description="Secret names; values are set with `unhazzle secrets`."
+    )
+    databases: Annotated[list[Name], AfterValidator(_unique)] = Field(
+        default_factory=list, description="External databases (declared under databases:) this job uses."
+    )
+    writable: list[WritableEntry] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Folders the job writes to besides /tmp: each empty at every run.",
+    )
+    profile: JobProfile = Field(default_factory=JobProfile)
+    size: Size = Field(default_factory=Size)
+
+
+class JobOverride(_Strict):
+    """Per-environment changes to a job: any job field; mappings merge, lists replace."""
+
+    image: str | None = Field(None, pattern=IMAGE_RE, max_length=512)
+    schedule: str | None = Field(None, min_length=1, max_length=256)
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    command: list[CommandPart] | None = None
+    args: list[CommandPart] | None = None
+    timeout: Annotated[Seconds, Field(le=MAX_JOB_TIMEOUT_S)] | None = None
+    retries: StrictInt | None = Field(None, ge=0, le=10)
+    overlap: StrictBool | None = None
+    env: dict[EnvVarName, SettingValue] | None = None
+    secrets: list[EnvVarName] | None = None
+    databases: list[Name] | None = None
+    writable: list[WritableEntry] | None = None
+    profile: JobProfile | None = None
     size: Size | None = None
 
 
@@ -377,7 +506,7 @@ class SecretSettings(_Strict):
 class Environment(_Strict):
     """A place the project runs (production, staging, ...): one isolated area of the cluster."""
 
-    EMPTY_ENTRIES = ("apps",)
+    EMPTY_ENTRIES = ("apps", "jobs")
 
     badge: Badge | None = Field(
         None, description="production | staging | preview | development (default: from the name)."
@@ -389,6 +518,7 @@ class Environment(_Strict):
         "ones; an app's own env wins.",
     )
     apps: dict[Name, AppOverride] = Field(default_factory=dict, description="Per-environment app changes.")
+    jobs: dict[Name, JobOverride] = Field(default_factory=dict, description="Per-environment job changes.")
     secrets: SecretSettings | None = Field(
         None, description="Keys for this environment's secret values, added to the project-wide ones."
     )
@@ -425,7 +555,7 @@ class Observability(_Strict):
 class Spec(_Strict):
     """unhazzle.yaml, format version 1."""
 
-    EMPTY_ENTRIES = ("environments", "apps", "databases")
+    EMPTY_ENTRIES = ("environments", "apps", "databases", "jobs")
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="unhazzle.yaml")
 
@@ -440,6 +570,9 @@ class Spec(_Strict):
     )
     environments: dict[EnvName, Environment] = Field(min_length=1)
     apps: dict[Name, App] = Field(min_length=1)
+    jobs: dict[Name, Job] = Field(
+        default_factory=dict, description="Scheduled jobs: commands run on a schedule, to completion."
+    )
     databases: dict[Name, Database] = Field(default_factory=dict)
     secrets: SecretSettings | None = Field(
         None, description="Keys that can read every environment's secret values (usually the team's)."
