@@ -4,7 +4,8 @@ RBAC is as narrow as the job allows (rbac.py says who may do what): the reconcil
 ClusterRole creates and labels Namespaces (never deletes them), puts the applier's ServiceAccount
 and RoleBinding in each, binds and impersonates that applier, and lists ConfigMaps to find its
 inventories -- it cannot write a tenant's objects itself. The applier ClusterRole, granted per
-namespace, holds the kinds guard.py allows. No `escalate`, pods, exec or nodes anywhere. The Lease
+namespace, holds the kinds guard.py allows, and may list its instances (read only: a failed
+release step's last words). No `escalate`, pod writes, exec or nodes anywhere. The Lease
 lives in a Role in the reconciler's own namespace. Two admission policies (rbac.py) make the API
 server itself keep both identities to namespaces labelled as Unhazzle's.
 """

@@ -11,13 +11,15 @@ from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.run.records import Records
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
-from unhazzle.reconciler.sync import prune
+from unhazzle.reconciler.sync import prune, release
 from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import host_refusal, hosts, namespace_refusal, takeover_refusal
 from unhazzle.reconciler.sync.secrets import secret_objects
 from unhazzle.reconciler.sync.server_words import in_words
-from unhazzle.shared.names import SECRETS_FILE
+from unhazzle.shared.names import RELEASE_LABEL, SECRETS_FILE
+
+RELEASE_LINES = 20  # of a failed release step's output, in the status and the webhook
 
 
 class Applying(Records):
@@ -132,6 +134,7 @@ class Applying(Records):
         recorded = self._write_inventory(
             tenant, Inventory(env.key, env.namespace, outcome.commit, union), previous, keep_revision=True
         )
+        rest = self._release_gate(tenant, rest, outcome, env)
         changes = apply_objects(tenant, rest, live, options, merged=checked.merged if checked else None)
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()
@@ -144,6 +147,34 @@ class Applying(Records):
             for c in changes
         ]
         return None if self._failed(outcome) else (tenant, recorded)
+
+    def _release_gate(
+        self, client: Client, objects: list[Obj], outcome: EnvOutcome, env: Environment
+    ) -> list[Obj]:
+        """Hold back each app whose release step has not succeeded (sync/release.py); a failed
+        step is an error of the environment, with the step's last lines, every pass until a new
+        commit or a retry (it is never run again by itself)."""
+        if not any(release.release_of(o) for o in objects):
+            return objects
+        jobs = client.list_kind("batch/v1", "Job", namespace=env.namespace, selector=RELEASE_LABEL)
+        result = release.gate(objects, jobs)
+        outcome.releasing = sorted(result.waiting.values())
+        by_name = {job["metadata"]["name"]: job for job in jobs}
+        for app, name in sorted(result.failed.items()):
+            outcome.errors.append(self._release_failure(client, env, app, by_name[name]))
+        return result.apply
+
+    def _release_failure(self, client: Client, env: Environment, app: str, job: Obj) -> str:
+        name = job["metadata"]["name"]
+        pods = client.list_kind("v1", "Pod", namespace=env.namespace, selector=f"job-name={name}")
+        environment = env.key.partition("/")[2]
+        said = release.last_words(pods, lines=RELEASE_LINES)
+        return (
+            f"{env.key}: app {app}: its release step {release.failure_reason(job, pods)}; the running "
+            f"version keeps serving and the new one is not rolled out. It runs again with a new commit, "
+            f"or `unhazzle retry-release {app} --env {environment}`."
+            + (f" Its last lines:\n{said}" if said else "")
+        )
 
     def _reject(
         self, env: Environment, outcome: EnvOutcome, reasons: list[tuple[Ref, str]], *, until: str
@@ -197,9 +228,10 @@ class Applying(Records):
         outcome.pruned = result.deleted
         outcome.errors += list(result.failed.values())
         self._refuse(outcome, *(why for _, why in pruning.hold))
-        for ref, why in pruning.keep:
+        for ref, why in [*pruning.keep, *pruning.wait]:
             self.log.info("prune.kept", environment=env.key, object=str(ref), reason=why)
-        refs = desired | frozenset(result.failed) | frozenset(ref for ref, _ in pruning.hold)
+        waiting = frozenset(ref for ref, _ in [*pruning.hold, *pruning.wait])
+        refs = desired | frozenset(result.failed) | waiting
         self._write_inventory(client, Inventory(env.key, env.namespace, outcome.commit, refs), recorded)
         outcome.timings["prune_s"] = round(time.monotonic() - started, 3)
 

@@ -140,6 +140,8 @@ def _rest(rec: Reconciler, outcomes: list[EnvOutcome], *, until: float) -> None:
             continue
         rec.follow(followed)
         rec.report([_health_only(o) for o in followed])
+        if any(rec.released(o) for o in followed):
+            return  # a release step ended: the apps waiting for it go now, not an interval later
         if rec.tip_moved():
             rec.log.info("health.wait.interrupted", reason="new commit")
             return

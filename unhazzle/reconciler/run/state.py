@@ -59,6 +59,7 @@ class EnvOutcome:
     # what the cluster holds now, which can change: tried again every pass).
     rejected: str = ""
     fallback: bool = False  # the tip's revision was refused: the last good one was applied instead
+    releasing: list[str] = field(default_factory=list)  # apps held back for their release step, in words
 
     @property
     def applied(self) -> int:

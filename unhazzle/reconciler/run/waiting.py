@@ -36,6 +36,8 @@ class Waiting(State):
         next_poll = time.monotonic() + self.options.poll_during_wait
         self.follow(outcomes, start=outcomes)
         while True:
+            if any(self.released(o) for o in outcomes):
+                return True  # a release step ended: apply what waited for it
             if not self.following or time.monotonic() >= deadline:
                 return False
             if time.monotonic() >= next_poll:
@@ -51,7 +53,8 @@ class Waiting(State):
         """Assess each environment once. Those in `start` (by default: those that applied or
         pruned anything) are followed from now until healthy or the timeout passes."""
         now = time.monotonic()
-        for outcome in [o for o in outcomes if o.applied or o.pruned] if start is None else start:
+        started = [o for o in outcomes if o.applied or o.pruned or o.releasing]
+        for outcome in started if start is None else start:
             self.following[outcome.key] = Followed(outcome.commit, now)
         for outcome in outcomes:
             if outcome.errors:
@@ -96,6 +99,11 @@ class Waiting(State):
                 for_s=waited,
                 waiting=outcome.health.waiting,
             )
+
+    def released(self, outcome: EnvOutcome) -> bool:
+        """Whether apps of `outcome` waited for a release step that has now ended, so the next
+        pass should come now: to roll them out, or to say the step failed."""
+        return bool(outcome.releasing) and outcome.health is not None and not outcome.health.releasing
 
     def tip_moved(self) -> bool:
         try:

@@ -40,6 +40,8 @@ ALLOWED_KINDS = {
     ("v1", "Service"),
     ("v1", "PersistentVolumeClaim"),
     ("apps/v1", "Deployment"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("policy/v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
@@ -204,7 +206,9 @@ def _reasons(body: dict[str, Any], *, project: str, environment: str, namespace:
         yield f"Service type {spec.get('type')} opens the app outside the cluster's ingress; only ClusterIP"
     if kind == "Service" and spec.get("externalIPs"):
         yield "Service externalIPs are not allowed"
-    if kind == "Deployment":
+    if kind == "CronJob":
+        spec = _mapping(_mapping(spec.get("jobTemplate")).get("spec"))
+    if kind in ("Deployment", "Job", "CronJob"):
         template = _mapping(spec.get("template"))
         pod = _mapping(template.get("spec"))
         yield from pod_violations(pod)

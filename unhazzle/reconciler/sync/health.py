@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unhazzle.reconciler.objects import Obj
+from unhazzle.reconciler.objects import Obj, labels
+from unhazzle.shared.names import RELEASE_LABEL
 
 HEALTH_KINDS = (
     ("apps/v1", "Deployment"),
+    ("batch/v1", "Job"),  # release steps (scheduled jobs' runs are told by status, not health)
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("v1", "PersistentVolumeClaim"),
 )
@@ -21,6 +23,7 @@ HEALTH_KINDS = (
 class Health:
     waiting: list[str] = field(default_factory=list)  # not there yet
     failed: list[str] = field(default_factory=list)  # will not get there without a change
+    releasing: list[str] = field(default_factory=list)  # apps whose release step runs
 
     @property
     def healthy(self) -> bool:
@@ -51,6 +54,8 @@ def assess(objects: list[Obj]) -> Health:
             _deployment(obj, minimums.get(obj["metadata"]["name"]), health)
         elif kind == "HorizontalPodAutoscaler":
             _autoscaler(obj, health)
+        elif kind == "Job" and labels(obj).get(RELEASE_LABEL):
+            _release_step(obj, health)
         elif kind == "PersistentVolumeClaim":
             phase = (obj.get("status") or {}).get("phase", "Pending")
             if phase != "Bound":
@@ -85,3 +90,15 @@ def _autoscaler(obj: Obj, health: Health) -> None:
         health.waiting.append(f"app {name}: autoscaler not checked yet")
     elif able.get("status") != "True":
         health.waiting.append(f"app {name}: autoscaler cannot scale ({able.get('reason', 'unknown')})")
+
+
+def _release_step(obj: Obj, health: Health) -> None:
+    app = labels(obj)[RELEASE_LABEL]
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("type") == "Complete":
+            return
+        if cond.get("status") == "True" and cond.get("type") == "Failed":
+            health.failed.append(f"app {app}: its release step failed; the previous version still serves")
+            return
+    health.releasing.append(app)
+    health.waiting.append(f"app {app}: release step running; the new version rolls out when it succeeds")

@@ -10,6 +10,8 @@ Conservative rules, each for a failure Flux and Argo CD users have met:
   and namespace.
 - An object that lost our label was taken over by someone: dropped from the inventory, kept.
 - A failed delete stays in the inventory and is tried again next time.
+- A run in progress is never stopped by a deploy: a release step, or a scheduled job with a run
+  going, that left the revision waits, still listed, and goes with the first pass after it ends.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class PrunePlan:
     delete: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, uid)
     keep: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, why) -- leaves the inventory
     hold: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, why) -- kept, stays listed
+    wait: list[tuple[Ref, str]] = field(default_factory=list)  # (ref, why) -- likewise, not a refusal
 
 
 def plan(
@@ -47,10 +50,13 @@ def plan(
             continue  # already gone
         why = _reason_to_keep(ref, obj, apps)
         held = "" if why else _reason_to_hold(ref, obj, scope, deletable)
+        running = "" if why or held else _still_running(ref, obj)
         if why:
             result.keep.append((ref, why))
         elif held:
             result.hold.append((ref, held))
+        elif running:
+            result.wait.append((ref, running))
         else:
             result.delete.append((ref, str((obj.get("metadata") or {}).get("uid", ""))))
     return result
@@ -68,6 +74,15 @@ def _reason_to_hold(ref: Ref, obj: Obj, scope: str, deletable: frozenset[str]) -
         f"--allow-delete-volume, or commit with the trailer '{ALLOW_DELETE_VOLUME}: {scope}/{app}'; "
         "to keep using them, add the app back"
     )
+
+
+def _still_running(ref: Ref, obj: Obj) -> str:
+    status = obj.get("status") or {}
+    if ref.kind == "CronJob" and status.get("active"):
+        return "a run of this job is in progress: the job is removed when it ends"
+    if ref.kind == "Job" and status.get("active"):
+        return "this release step is running: it is removed when it ends"
+    return ""
 
 
 def _reason_to_keep(ref: Ref, obj: Obj, apps: frozenset[str] | None) -> str:
