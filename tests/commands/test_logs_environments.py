@@ -18,7 +18,7 @@ TWO = MINIMAL.replace("  production: {}\n", "  production: {}\n  staging: {}\n")
 def cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two instances of web in each environment, each printing one line."""
 
-    def pods(_reader: Any, namespace: str, app: str) -> list[dict[str, Any]]:
+    def pods(_reader: Any, namespace: str, app: str, *, job: bool = False) -> list[dict[str, Any]]:
         return [
             {
                 "metadata": {

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     reader = observe.connect(args.kubeconfig)
     found: list[dict[str, Any]] = []
     for env in environments(target, reader):
-        apps = env.apps or observe.app_names(reader, env.namespace)
+        apps = [*(env.apps or observe.app_names(reader, env.namespace)), *env.jobs]
         said = words.last_words(observe.all_pods(reader, env.namespace))
         rows = translate(
             observe.events(reader, env.namespace), apps=apps, only=target.app, since=since, said=said

@@ -14,7 +14,13 @@ from unhazzle.commands.common import (
     over_budget,
     select_envs,
 )
-from unhazzle.compiler.presentation.explain import explain_json, explain_text
+from unhazzle.compiler.pipeline import Compiled
+from unhazzle.compiler.presentation.explain import (
+    explain_job_json,
+    explain_job_text,
+    explain_json,
+    explain_text,
+)
 from unhazzle.compiler.spec.resolve import setting_origins
 from unhazzle.errors import UsageError
 
@@ -22,7 +28,7 @@ from unhazzle.errors import UsageError
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "explain",
-        help="why an app got its instances and size",
+        help="why an app got its instances and size (or a job its schedule and size)",
         description="Show each sizing number of APP and the answer or rule that chose it.",
         usage="unhazzle explain [-h] [--env ENV] [--spec SPEC] [SPEC] APP",
     )
@@ -43,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--spec {args.spec_option}: error: {twice}")
     spec, app = args.names if len(args.names) == 2 else [args.spec_option or DEFAULT_SPEC, args.names[0]]
     compiled = compile_spec(spec, enforce_budget=False)
+    if app in compiled.spec.jobs:
+        return _explain_job(compiled, app, args)
     if app not in compiled.spec.apps:
         raise app_not_found(compiled, app)
     texts, found = [], []
@@ -53,6 +61,20 @@ def run(args: argparse.Namespace) -> int:
         found.append(explain_json(env, plan, origins))
     if args.output == "json":
         print(json.dumps({"format": 1, "app": app, "environments": found}, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(texts), end="")
+    return over_budget(compiled)
+
+
+def _explain_job(compiled: Compiled, job: str, args: argparse.Namespace) -> int:
+    texts, found = [], []
+    for env in select_envs(compiled, args.env):
+        plan = next(j for j in env.jobs if j.name == job)
+        origins = setting_origins(compiled.spec, env.name, job, section="jobs")
+        texts.append(explain_job_text(env, plan, origins))
+        found.append(explain_job_json(env, plan, origins))
+    if args.output == "json":
+        print(json.dumps({"format": 1, "job": job, "environments": found}, indent=2, ensure_ascii=False))
     else:
         print("\n".join(texts), end="")
     return over_budget(compiled)

@@ -25,8 +25,10 @@ POLL_S = 2.0
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "logs",
-        help="what an app printed, all instances merged",
-        description="The app's output, all instances merged with a short instance prefix.",
+        help="what an app printed, all instances merged (or a job, its runs)",
+        description="The app's output, all instances merged with a short instance prefix; for a "
+        "scheduled job, the output of the runs the cluster keeps (the last 3 that succeeded and "
+        "the last 3 that failed), one prefix per run.",
     )
     add_target(parser, app="required")
     parser.add_argument("--tail", type=int, default=100, metavar="N", help="last N lines per instance (100)")
@@ -88,17 +90,24 @@ def run(args: argparse.Namespace) -> int:
     envs = environments(target, reader)
     if args.follow or args.instance:
         env = _one_env(envs, args.app, why="--follow" if args.follow else "--instance")
-        pods = _chosen(observe.pods(reader, env.namespace, args.app), app=args.app, instance=args.instance)
+        found = observe.pods(reader, env.namespace, args.app, job=target.job)
+        pods = _chosen(found, app=args.app, instance=args.instance)
         if args.follow:
             return Follower(
-                reader, env.namespace, args.app, options, instance=args.instance, timestamps=args.timestamps
+                reader,
+                env.namespace,
+                args.app,
+                options,
+                instance=args.instance,
+                timestamps=args.timestamps,
+                job=target.job,
             ).run(pods)
         envs = [env]
     # Every environment the app runs in (the help's default), each instance named by environment
     # too when there are several.
     streams = {}
     for env in envs:
-        found = observe.pods(reader, env.namespace, args.app)
+        found = observe.pods(reader, env.namespace, args.app, job=target.job)
         if not found and len(envs) > 1:
             continue
         for ident, name in _chosen(found, app=args.app, instance=args.instance):
@@ -175,6 +184,7 @@ class Follower:
     options: dict[str, str]
     instance: str | None = None
     timestamps: bool = False
+    job: bool = False  # `app` is a scheduled job: its runs' instances
     lines: queue.Queue[str] = field(default_factory=queue.Queue)
     live: dict[str, threading.Thread] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -201,7 +211,9 @@ class Follower:
 
         try:
             pods = _chosen(
-                observe.pods(self.reader, self.namespace, self.app), app=self.app, instance=self.instance
+                observe.pods(self.reader, self.namespace, self.app, job=self.job),
+                app=self.app,
+                instance=self.instance,
             )
         except (OperationError, UsageError):
             return  # between instances, or a blip: keep following what we have

@@ -26,6 +26,7 @@ class Target:
     environments: list[Env]
     app: str | None
     env: str | None = None  # with --project and no spec: --env, checked against the cluster
+    job: bool = False  # APP names a scheduled job (logs and events read its runs)
 
 
 def add_target(parser: argparse.ArgumentParser, *, app: str = "optional") -> None:
@@ -60,19 +61,23 @@ def resolve(args: argparse.Namespace) -> Target:
         view = _compile_view(spec)
         targetcache.remember(Path(spec), view)
     envs = [e for e in view.environments if args.env in (None, e.name)]
-    if not envs or (args.app is not None and args.app not in view.apps):
+    known = args.app is None or args.app in view.apps or args.app in view.jobs
+    if not envs or not known:
         _compile_view(spec, env=args.env, app=args.app)  # the located error, as the compiler words it
-    return Target(view.project, envs, args.app)
+    return Target(view.project, envs, args.app, job=args.app in view.jobs)
 
 
 def _compile_view(spec: str, *, env: str | None = None, app: str | None = None) -> targetcache.View:
     from unhazzle.commands.common import app_not_found, compile_spec, select_envs
 
     compiled = compile_spec(spec)
-    if app is not None and app not in compiled.spec.apps:
+    if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
         raise app_not_found(compiled, app)
-    envs = [Env(e.name, e.badge, e.namespace, [a.name for a in e.apps]) for e in select_envs(compiled, env)]
-    return targetcache.View(compiled.plan.project, envs, list(compiled.spec.apps))
+    envs = [
+        Env(e.name, e.badge, e.namespace, [a.name for a in e.apps], [j.name for j in e.jobs])
+        for e in select_envs(compiled, env)
+    ]
+    return targetcache.View(compiled.plan.project, envs, list(compiled.spec.apps), list(compiled.spec.jobs))
 
 
 def _from_project(project: str, env: str | None, app: str | None) -> Target:

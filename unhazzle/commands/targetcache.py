@@ -1,4 +1,4 @@
-"""What `status`, `events`, `logs` and `metrics` need of a spec (project, environments, apps),
+"""What `status`, `events`, `logs` and `metrics` need of a spec (project, environments, apps, jobs),
 remembered per spec content: these commands are run again and again on an unchanged spec, and
 compiling it costs more than the cluster's answer (pydantic, the pricing data). A changed spec or
 compiler misses, and anything unreadable is simply compiled again."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import unhazzle
@@ -30,6 +30,7 @@ class Env:
     badge: str
     namespace: str
     apps: list[str]
+    jobs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class View:
     project: str
     environments: list[Env]
     apps: list[str]
+    jobs: list[str] = field(default_factory=list)
 
 
 def _entry(spec: Path) -> Path | None:
@@ -60,8 +62,13 @@ def recall(spec: Path) -> View | None:
         data = json.loads(entry.read_text(encoding="utf-8")) if entry else None
         if data is None:
             return None
-        envs = [Env(e["name"], e["badge"], e["namespace"], list(e["apps"])) for e in data["environments"]]
-        return View(str(data["project"]), envs, [str(a) for a in data["apps"]])
+        envs = [
+            Env(e["name"], e["badge"], e["namespace"], list(e["apps"]), list(e["jobs"]))
+            for e in data["environments"]
+        ]
+        return View(
+            str(data["project"]), envs, [str(a) for a in data["apps"]], [str(j) for j in data["jobs"]]
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

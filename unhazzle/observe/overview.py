@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from unhazzle.observe import words
+from unhazzle.observe import runs, words
 from unhazzle.observe.words import Finding
 from unhazzle.shared.names import APP_LABEL, BADGE_LABEL, MANAGED_BY, OURS
 
@@ -36,6 +36,8 @@ class Snapshot:
     pods: list[Obj] = field(default_factory=list)
     autoscalers: list[Obj] = field(default_factory=list)
     claims: list[Obj] = field(default_factory=list)
+    cronjobs: list[Obj] = field(default_factory=list)
+    jobs: list[Obj] = field(default_factory=list)  # scheduled jobs' runs and release steps
     events: list[Obj] = field(default_factory=list)
     reconciler: dict[str, str] | None = None
 
@@ -73,6 +75,9 @@ def app_report(snap: Snapshot, app: str, *, now: datetime) -> dict[str, Any]:
     hpa = next((h for h in snap.autoscalers if _name(h) == app), None)
     claim = next((c for c in snap.claims if _name(c) == f"{app}-data"), None)
     findings = _app_findings(deployment, pods, app=app, now=now)
+    release = runs.release_report(app, snap.jobs, snap.pods, now=now)
+    if release:
+        findings.insert(0, runs.release_finding(release))
     running = int(deployment.get("status", {}).get("replicas") or 0) if deployment else None
     scaling = words.autoscaling(hpa, running=running, now=now) if hpa else None
     if scaling and scaling.problem and not _drowned(scaling.problem, findings):
@@ -103,6 +108,7 @@ def app_report(snap: Snapshot, app: str, *, now: datetime) -> dict[str, Any]:
         "findings": [f.as_json() for f in _unique(findings)],
         "autoscaling": scaling.as_json() | {"text": scaling.text()} if scaling else None,
         "volume": volume.as_json() if volume else None,
+        "release_step": release,
         "instance_list": [instance_report(p, app=app, now=now) for p in pods],
     }
 
@@ -237,6 +243,7 @@ def environment_report(
         "health": health,
         "deploy": deploy,
         "apps": app_reports,
+        "jobs": runs.job_reports(snap.cronjobs, snap.jobs, snap.pods, now=now),
     }
 
 
@@ -260,9 +267,11 @@ def text(data: dict[str, Any], *, now: datetime) -> list[str]:
         if not env["exists"]:
             lines.append("  not in the cluster yet: publish it and let the reconciler apply it")
         lines += _deploy_lines(env.get("deploy"), now=now)
-        width = max((len(a["name"]) for a in env["apps"]), default=0)
+        width = max((len(a["name"]) for a in [*env["apps"], *env.get("jobs", [])]), default=0)
         for app in env["apps"]:
             lines += _app_lines(app, width)
+        for job in env.get("jobs", []):
+            lines += runs.job_lines(job, width, now=now)
         lines.append("")
     return lines[:-1] if lines else lines
 

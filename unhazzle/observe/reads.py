@@ -23,7 +23,15 @@ from kubernetes.config.config_exception import ConfigException
 from unhazzle.errors import OperationError
 from unhazzle.observe.overview import Snapshot
 from unhazzle.reconciler.cluster import connection
-from unhazzle.shared.names import APP_LABEL, BADGE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, OURS, PROJECT_LABEL
+from unhazzle.shared.names import (
+    APP_LABEL,
+    BADGE_LABEL,
+    ENVIRONMENT_LABEL,
+    JOB_LABEL,
+    MANAGED_BY,
+    OURS,
+    PROJECT_LABEL,
+)
 
 Obj = dict[str, Any]
 STATUS_CONFIGMAP = "unhazzle-status"
@@ -157,6 +165,8 @@ def snapshot(reader: Reader, namespace: str, *, with_events: bool = True) -> Sna
         "pods": f"/api/v1/namespaces/{ns}/pods",
         "autoscalers": f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
         "claims": f"/api/v1/namespaces/{ns}/persistentvolumeclaims",
+        "cronjobs": f"/apis/batch/v1/namespaces/{ns}/cronjobs",
+        "jobs": f"/apis/batch/v1/namespaces/{ns}/jobs",
         **({"events": f"/api/v1/namespaces/{ns}/events"} if with_events else {}),
     }
     with ThreadPoolExecutor(max_workers=len(paths) + 1) as pool:
@@ -183,9 +193,11 @@ def reconciler_status(reader: Reader, namespace: str) -> dict[str, str] | None:
     return data
 
 
-def pods(reader: Reader, namespace: str, app: str) -> list[Obj]:
+def pods(reader: Reader, namespace: str, app: str, *, job: bool = False) -> list[Obj]:
+    """An app's instances, or (`job`) the instances of a scheduled job's runs the cluster keeps."""
     path = f"/api/v1/namespaces/{_ns(namespace)}/pods"
-    return reader.items(path, where=f"app {app}", selector=f"{APP_LABEL}={app}")
+    label = JOB_LABEL if job else APP_LABEL
+    return reader.items(path, where=f"{'job' if job else 'app'} {app}", selector=f"{label}={app}")
 
 
 def all_pods(reader: Reader, namespace: str) -> list[Obj]:

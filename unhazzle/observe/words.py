@@ -525,6 +525,15 @@ _EVENT_WORDS: dict[str, str] = {
     "NodeNotReady": "its machine is not answering",
     "TaintManagerEviction": "instance moved off a machine going away",
     "Evicted": "instance stopped: its machine ran short",
+    # jobs' runs and release steps
+    "Completed": "run finished",
+    "SuccessfulCreate/Job": "run started",
+    "SawCompletedJob": "run finished",
+    "BackoffLimitExceeded": "run failed, with no retries left",
+    "DeadlineExceeded": "run stopped: it took longer than its timeout",
+    "JobAlreadyActive": "run skipped: the previous one still runs",
+    "MissSchedule": "run missed its time (the cluster could not start it then)",
+    "UnexpectedJob": "a run not started by its schedule was seen",
 }
 
 
@@ -565,6 +574,9 @@ def event_words(event: Dict, *, app: str = "", said: str = "") -> str:
         return "cannot add instances: the environment's limit is reached"
     if reason == "Evicted" and "ephemeral" in lowered:
         return "instance stopped: it wrote more to disk than it has room for (/tmp and its writable folders)"
+    kind = str((event.get("involvedObject") or event.get("regarding") or {}).get("kind", ""))
+    if reason == "SuccessfulCreate" and kind == "CronJob":
+        return _EVENT_WORDS["SuccessfulCreate/Job"]
     if reason in _EVENT_WORDS:
         return _EVENT_WORDS[reason]
     return scrub(f"{_spaced(reason)}: {message}" if message else _spaced(reason)).strip()
@@ -637,10 +649,15 @@ def event_count(event: Dict) -> int:
 _POD_SUFFIX = re.compile(r"-[a-z0-9]{5,10}(?:-[a-z0-9]{5})?")
 
 
+_RUN = re.compile(r"-[0-9]{8,10}")  # a scheduled job's run: its name and the minute it was due
+_RELEASE = re.compile(r"-release-[0-9a-f]{10}")  # an app's release step
+
+
 def app_of(kind: str, name: str, known: Iterable[str]) -> str | None:
-    """Which app an object belongs to, from its name: the app itself, `<app>-<hash>` for an
-    instance group, `<app>-<hash>-<id>` for an instance, `<app>-data` for a volume. Longest known
-    app name first, so 'web-admin' never lands on 'web'."""
+    """Which app (or job) an object belongs to, from its name: the app itself, `<app>-<hash>`
+    for an instance group, `<app>-<hash>-<id>` for an instance, `<app>-data` for a volume,
+    `<job>-<minute>` for a run, `<app>-release-<hash>` for a release step. Longest known name
+    first, so 'web-admin' never lands on 'web'."""
     for app in sorted(known, key=len, reverse=True):
         if name == app or name in {f"{app}-data", f"{app}-secrets"}:
             return app
@@ -649,6 +666,8 @@ def app_of(kind: str, name: str, known: Iterable[str]) -> str | None:
             and name.startswith(f"{app}-")
             and _POD_SUFFIX.search(name[len(app) :])
         ):
+            return app
+        if kind == "Job" and (_RUN.fullmatch(name[len(app) :]) or _RELEASE.fullmatch(name[len(app) :])):
             return app
     return None
 
