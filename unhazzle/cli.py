@@ -30,10 +30,15 @@ COMMANDS = {
     "events": "events",
     "logs": "logs",
     "metrics": "metrics",
+    "run": "run",
+    "retry-release": "retry_release",
     "dev-cluster": "devcluster",
     "reconcile": "reconcile",
     "install-manifests": "install_manifests",
 }
+# Commands that take another program's command line after `--`, passed on untouched (`--debug`
+# and `--help` there are that program's): as args.passthrough, never seen by argparse.
+PASSTHROUGH = frozenset({"run"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +78,9 @@ def _command_in(argv: list[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] | None = None
+    if "--" in argv and _command_in(argv[: argv.index("--")]) in PASSTHROUGH:
+        argv, passthrough = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     debug = "--debug" in argv
     if debug:  # accepted anywhere (`unhazzle plan --debug` too): it is the top-level parser's
         argv = ["--debug", *(arg for arg in argv if arg != "--debug")]
@@ -84,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         args = build_parser(_command_in(argv)).parse_args(argv)
+        args.passthrough = passthrough
         if hasattr(args, "settle"):
             args.settle(args)
         result: int = args.run(args)

@@ -8,6 +8,8 @@
 //	testapp crash            prints a line and exits 3 after a moment.
 //	testapp hog              allocates memory until the kernel kills it.
 //	testapp write PATH       writes PATH (making its folder), then serves; exits 1 if it cannot.
+//	testapp task CODE SECS [WORDS...]  a job's run or a release step: prints its settings as one
+//	                         JSON line, sleeps SECS seconds, prints WORDS and exits with CODE.
 //	testapp ARGS...          any other arguments: serve, showing them as given.
 //
 // Every request is logged to stdout, so `unhazzle logs` has real output to show.
@@ -40,6 +42,8 @@ func main() {
 		os.Exit(3)
 	case "hog":
 		hog()
+	case "task":
+		task(args)
 	case "write":
 		if len(args) == 0 {
 			fmt.Fprintln(os.Stderr, "testapp write: PATH missing")
@@ -60,6 +64,26 @@ func main() {
 	default: // arguments of the app's own (a spec's `args`): serve, showing them as given
 		serve(os.Args[1:])
 	}
+}
+
+func task(args []string) {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "testapp task: CODE SECS missing")
+		os.Exit(2)
+	}
+	var code, secs int
+	fmt.Sscan(args[0], &code)
+	fmt.Sscan(args[1], &secs)
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	line, _ := json.Marshal(map[string]any{"task": "start", "env": env, "args": args[2:]})
+	fmt.Println(string(line))
+	time.Sleep(time.Duration(secs) * time.Second)
+	fmt.Println(strings.Join(append([]string{"task: done"}, args[2:]...), " "))
+	os.Exit(code)
 }
 
 func hog() {

@@ -1,0 +1,1 @@
+"""What a person does to a running environment besides deploying: one-off runs, retries."""
