@@ -8,7 +8,7 @@ from typing import Any
 
 from unhazzle.observe import words
 from unhazzle.observe.overview import instance_id
-from unhazzle.shared.names import APP_LABEL
+from unhazzle.shared.names import APP_LABEL, JOB_LABEL
 from unhazzle.shared.quantity import quantity_mb
 
 Obj = dict[str, Any]
@@ -61,13 +61,15 @@ def _against(value: float, whole: float | None, unit: str, extra: str) -> str:
 
 
 def usage_rows(metrics: list[Obj], pods: list[Obj], *, only: str | None = None) -> list[Usage]:
-    """One row per instance the metrics API measured, for our apps (or the one named)."""
+    """One row per instance the metrics API measured, for our apps and jobs' runs in progress
+    (or the one named)."""
     by_name = {p.get("metadata", {}).get("name"): p for p in pods}
     rows = []
     for item in metrics:
         name = item.get("metadata", {}).get("name")
         pod = by_name.get(name)
-        app = (pod or {}).get("metadata", {}).get("labels", {}).get(APP_LABEL)
+        labels = (pod or {}).get("metadata", {}).get("labels", {})
+        app = labels.get(APP_LABEL) or labels.get(JOB_LABEL)
         if pod is None or app is None or (only and app != only):
             continue
         spec, _ = words.main_container(pod, app)
