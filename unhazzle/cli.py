@@ -31,6 +31,8 @@ COMMANDS = {
     "logs": "logs",
     "metrics": "metrics",
     "run": "run",
+    "history": "history",
+    "rollback": "rollback",
     "retry-release": "retry_release",
     "dev-cluster": "devcluster",
     "reconcile": "reconcile",

@@ -55,6 +55,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(a disk never shrinks; the reconciler refuses the smaller size if it did grow)",
     )
     parser.add_argument(
+        "--replace-rollback",
+        action="store_true",
+        help="deploy an environment's version that `unhazzle rollback` undid, again, as it is",
+    )
+    parser.add_argument(
         "--message-trailer",
         action="append",
         default=[],
@@ -98,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=_timeout(args.timeout),
         attempts=_attempts(args.attempts),
         sign=args.sign,
+        replace_rollback=args.replace_rollback,
     )
     compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
     compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
@@ -153,6 +159,7 @@ def _timeout(seconds: float) -> float:
 OPT_IN_FLAGS = {
     ALLOW_DELETE_VOLUME.lower(): "--allow-delete-volume",
     ALLOW_DELETE_ENVIRONMENT.lower(): "--allow-delete-environment",
+    "unhazzle-rollback": "`unhazzle rollback`",
 }
 
 

@@ -63,12 +63,15 @@ class ChangeSet:
             return joined
         return f"{self.project}: {len(self.summaries)} environments changed ({', '.join(self.summaries)})"
 
-    def message(self, trailers: Mapping[str, str]) -> str:
-        """Subject, one line per environment when several changed, what happens to volumes, the
-        files, then trailers."""
+    def message(self, trailers: Mapping[str, str], *, subject: str = "") -> str:
+        """Subject (*subject*, else one made from the changes), one line per environment when
+        several changed, what happens to volumes, the files, then trailers."""
         body = [f"{self.project}/{env}: {text}" for env, text in self.summaries.items()]
+        if subject:
+            body = [self.subject(), *body] if len(body) <= 1 else body
         notes = "\n".join(self.notes)
-        parts = [self.subject(), "\n".join(body) if len(body) > 1 else "", notes, _files_block(self.files)]
+        parts = [subject or self.subject(), "\n".join(body) if len(body) > 1 or subject else "", notes,
+                 _files_block(self.files)]  # fmt: skip
         parts.append("\n".join(f"{key}: {value}" for key, value in trailers.items() if value))
         return "\n\n".join(part for part in parts if part) + "\n"
 

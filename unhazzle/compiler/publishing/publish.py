@@ -100,6 +100,21 @@ class PublishOptions:
     # Sign the commit (`git commit-tree -S`) with the user's Git signing settings (user.signingkey,
     # gpg.format), for a reconciler that applies only signed tips.
     sign: bool = False
+    # The commit's first line, instead of the one made from the changes (a rollback's).
+    subject: str = ""
+    # Deploy a version that was rolled back, again (rollback.refusal says when that is asked for).
+    replace_rollback: bool = False
+
+
+class RollbackRefusal(UsageError):
+    """Publishing would deploy again what a rollback undid: one line per environment."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = [printable(shortened(problem)) for problem in problems]
+        super().__init__("\n".join(problems))
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
 
 
 class VolumeRefusal(UsageError):
@@ -164,6 +179,39 @@ def publish(
     )
 
 
+def _refuse_over_rollback(repo: Path, old_blobs: Mapping[str, str], files: Mapping[str, bytes]) -> None:
+    from unhazzle.compiler.publishing.rollback import MARKER_FILE, refusal
+
+    markers = {p: _blob(repo, sha).encode() for p, sha in old_blobs.items() if p.endswith(f"/{MARKER_FILE}")}
+    refused = refusal(markers, files) if markers else []
+    if refused:
+        raise RollbackRefusal(refused)
+
+
+@contextmanager
+def fetched(remote: str, options: PublishOptions | None = None) -> Iterator[tuple[Path, str | None]]:
+    """The cache copy of *remote* with the branch's whole history (publish fetches only its tip),
+    and the tip (None: no such branch yet), for reading the environment repo (history, rollback);
+    locked while in use."""
+    options = options or default_publish_options()
+    url = remote_url(remote)
+    with _cache_repo(url, options) as repo:
+        tip = _fetch(repo, url, options)
+        if tip is not None and _must(repo, "rev-parse", "--is-shallow-repository").strip() == "true":
+            _fetch(repo, url, options, deepen=True)
+        yield repo, tip
+
+
+def git_out(repo: Path, *args: str) -> str:
+    """What `git ARGS` prints in the cache copy *repo*; OperationError when it fails."""
+    return _must(repo, *args)
+
+
+def project_files_at(repo: Path, tip: str | None, project: str) -> dict[str, bytes]:
+    """Every file of *project* at *tip* (`PROJECT/ENV/NAME` -> bytes)."""
+    return {path: _blob(repo, sha).encode() for path, sha in _project_blobs(repo, tip, project).items()}
+
+
 def _result(
     url: str, options: PublishOptions, changes: ChangeSet, *, attempt: int, source: Source
 ) -> PublishResult:
@@ -180,7 +228,7 @@ def _result(
         commit=None,
         changed=changes.changed,
         files=changes.files,
-        message=changes.message(trailers) if changes.changed else "",
+        message=changes.message(trailers, subject=options.subject) if changes.changed else "",
         attempts=attempt,
         dry_run=options.dry_run,
     )
@@ -307,20 +355,15 @@ def _reason(stderr: str) -> str:
 # --- one attempt: fetch, compute, commit, push ------------------------------------------------
 
 
-def _fetch(repo: Path, url: str, options: PublishOptions) -> str | None:
-    """The branch tip, fetched into the cache; None when the branch (or any commit) is missing."""
+def _fetch(repo: Path, url: str, options: PublishOptions, *, deepen: bool = False) -> str | None:
+    """The branch tip, fetched into the cache (`deepen`: with all its history); None when the
+    branch (or any commit) is missing."""
     refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
+    depth = "--unshallow" if deepen else "--depth=1"
     status, _, err = _run(
-        repo,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
-        "--depth=1",
-        url,
-        refspec,
+        repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", depth, url, refspec,
         timeout=options.timeout_s,
-    )
+    )  # fmt: skip
     if status == 0:
         return _must(repo, "rev-parse", "--verify", f"{TIP_REF}^{{commit}}").strip()
     if MISSING_BRANCH in err:
@@ -332,6 +375,8 @@ def _changes(
     repo: Path, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
 ) -> ChangeSet:
     old_blobs = _project_blobs(repo, tip, project)
+    if not options.replace_rollback:
+        _refuse_over_rollback(repo, old_blobs, files)
     old_indexes: dict[str, dict[str, Any]] = {}
     for path, blob in old_blobs.items():
         parts = path.split("/")

@@ -1,0 +1,60 @@
+"""A rollback on real containers: through a commit to the environment repo, which the reconciler
+applies like any other, and which publish does not undo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.cluster.realnode import Images, Project, RunCli, get
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+
+
+def spec(images: Images, version: str) -> str:
+    return f"""\
+version: 1
+project: back
+region: fsn1
+environments:
+  production: {{}}
+apps:
+  api:
+    image: {images.ref("testapp:1")}
+    port: 8080
+    env: {{VERSION: "{version}"}}
+    instances: {{min: 1, max: 1}}
+    size: {{cpu: 0.1, memory: 64MB}}
+"""
+
+
+def test_rollback_restores_the_previous_version_through_a_commit_and_publish_does_not_undo_it(
+    project: Callable[[str], Project], images: Images, cli: RunCli
+) -> None:
+    back = project(spec(images, "1"))
+    assert back.publish_and_reconcile().returncode == 0
+    back.spec.write_text(spec(images, "2"))
+    done = back.publish_and_reconcile()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert get(f"http://{back.ready_ip('back-production', 'api')}:8080/")["env"]["VERSION"] == "2"
+
+    rolled = back.unhazzle("rollback", "--env", "production", "--repo", str(back.repo))
+    assert rolled.returncode == 0, rolled.stderr
+    reconciled = back.unhazzle(
+        "reconcile", "--once", "--repo", str(back.repo), "--kubeconfig", str(back.cluster.kubeconfig),
+        "--no-leader-election", "--timeout", "180", "--cache-dir", str(back.folder / "reconciler"),
+    )  # fmt: skip
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+    assert get(f"http://{back.ready_ip('back-production', 'api')}:8080/")["env"]["VERSION"] == "1"
+
+    history = back.unhazzle("history", "--repo", str(back.repo), "--output", "json")
+    assert history.returncode == 0, history.stderr
+    deploys = json.loads(history.stdout)["environments"][0]["deploys"]
+    assert [d["outcome"] for d in deploys] == ["running now", "rolled back", "replaced"]
+    assert deploys[0]["rollback_of"]["what"] == "back/production"
+    assert deploys[1]["changes"] == ["api: settings changed"]
+
+    again = back.unhazzle("publish", "--to", str(back.repo))  # the spec still says version 2
+    assert again.returncode == 2 and "back/production: rolled back from" in again.stderr, again.stderr

@@ -1,0 +1,129 @@
+"""`unhazzle history` and `unhazzle rollback`, against real bare repositories: a rollback is a
+commit of an earlier deploy's files that says so, and publish will not deploy the rolled-back
+version again until it changes or is told to."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL, Result
+from tests.support.gitrepos import bare_repo, commit_message, tree_files
+
+RunCli = Callable[..., Result]
+WriteSpec = Callable[[str], Path]
+
+SPEC = MINIMAL + "  api:\n    image: ghcr.io/acme/api:1.0\n    instances: {min: 1, max: 2}\n"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> str:
+    return f"file://{bare_repo(tmp_path / 'env.git')}"
+
+
+def deploy(cli: RunCli, write_spec: WriteSpec, remote: str, text: str, *extra: str) -> Result:
+    return cli("publish", str(write_spec(text)), "--to", remote, *extra)
+
+
+def folder(remote: str, env: str = "production") -> dict[str, bytes]:
+    files = tree_files(Path(remote.removeprefix("file://")))
+    skip = ("_index.json", "_rollback.json")
+    return {p: d for p, d in files.items() if p.startswith(f"shop/{env}/") and not p.endswith(skip)}
+
+
+def marker(remote: str) -> dict | None:
+    files = tree_files(Path(remote.removeprefix("file://")))
+    data = files.get("shop/production/_rollback.json")
+    return json.loads(data) if data else None
+
+
+def test_history_lists_each_deploy_newest_first_in_words(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    v2 = SPEC.replace("api:1.0", "api:1.1").replace("{min: 1, max: 2}", "{min: 2, max: 4}")
+    assert deploy(cli, write_spec, remote, v2).code == 0
+    spec = str(write_spec(v2))
+    result = cli("history", "--spec", spec, "--repo", remote, "--output", "json")
+    assert result.code == 0, result.err
+    [env] = json.loads(result.out)["environments"]
+    newest, first = env["deploys"]
+    assert newest["changes"] == ["api: image 1.0 -> 1.1", "api: 1-2 -> 2-4 instances"]
+    assert newest["outcome"] == "running now" and first["outcome"] == "replaced"
+    assert first["changes"] == ["added api", "added web"]
+    text = cli("history", "--spec", spec, "--repo", remote, "api").out
+    assert "api: image 1.0 -> 1.1; api: 1-2 -> 2-4 instances" in text
+
+
+def test_rollback_commits_the_earlier_files_and_publish_will_not_undo_it(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    good = folder(remote)
+    broken = SPEC.replace("api:1.0", "api:1.1")
+    assert deploy(cli, write_spec, remote, broken).code == 0
+    bad = folder(remote)
+
+    rolled = cli("rollback", "--spec", str(write_spec(broken)), "--env", "production", "--repo", remote)
+    assert rolled.code == 0, rolled.err
+    assert folder(remote) == good  # what ran before, byte for byte
+    message = commit_message(Path(remote.removeprefix("file://")))
+    assert message.startswith("Roll back shop/production to ")
+    assert "Unhazzle-Rollback: shop/production " in message
+    assert marker(remote)["what"] == "shop/production"  # in force
+
+    history = json.loads(
+        cli("history", "--spec", str(write_spec(broken)), "--repo", remote, "--output", "json").out
+    )
+    newest, undone, _ = history["environments"][0]["deploys"]
+    assert newest["rollback_of"]["what"] == "shop/production" and undone["outcome"] == "rolled back"
+
+    # Publishing the same broken spec again is refused, nothing written...
+    again = deploy(cli, write_spec, remote, broken)
+    assert (
+        again.code == 2
+        and "shop/production: rolled back from" in again.err
+        and "--replace-rollback" in again.err
+    )
+    assert folder(remote) == good
+    # ... a fix goes out ...
+    fixed = SPEC.replace("api:1.0", "api:1.2")
+    assert deploy(cli, write_spec, remote, fixed).code == 0
+    assert folder(remote) != good and marker(remote) is None  # no longer in force
+    # ... and after a second rollback, the flag deploys the rolled-back version anyway.
+    assert (
+        cli("rollback", "--spec", str(write_spec(fixed)), "--env", "production", "--repo", remote).code == 0
+    )
+    assert deploy(cli, write_spec, remote, fixed).code == 2
+    assert deploy(cli, write_spec, remote, fixed, "--replace-rollback").code == 0
+    assert folder(remote) != bad
+
+
+def test_one_app_goes_back_alone(cli: RunCli, write_spec: WriteSpec, remote: str) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    first = folder(remote)
+    both = SPEC.replace("api:1.0", "api:1.1").replace("ghcr.io/acme/web:1.0", "ghcr.io/acme/web:2.0")
+    assert deploy(cli, write_spec, remote, both).code == 0
+    second = folder(remote)
+    result = cli("rollback", "api", "--spec", str(write_spec(both)), "--env", "production", "--repo", remote)
+    assert result.code == 0, result.err
+    now = folder(remote)
+    assert now["shop/production/api.yaml"] == first["shop/production/api.yaml"]
+    assert now["shop/production/web.yaml"] == second["shop/production/web.yaml"]
+
+
+def test_nothing_to_roll_back_to_is_said_plainly(cli: RunCli, write_spec: WriteSpec, remote: str) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    spec = str(write_spec(SPEC))
+    result = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote)
+    assert result.code == 2 and "nothing to roll back to" in result.err
+    result = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote, "--to", "deadbeef")
+    assert result.code == 2 and "--to: 'deadbeef' is not an earlier deploy of it" in result.err

@@ -1,0 +1,88 @@
+"""`unhazzle history --repo ENV_REPO [--env ENV] [APP] [--output text|json]`: each deploy of each
+environment, newest first, from the environment repo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from unhazzle.commands.publish import _branch, _timeout
+from unhazzle.commands.target import Target, add_target, resolve
+from unhazzle.errors import UsageError
+
+DEFAULT_LIMIT = 20
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "history",
+        help="each deploy of each environment: when, from which commit, what changed, by whom",
+        description="Each deploy of each environment (or those that changed APP), newest first, read "
+        "from the environment repo: when, its revision and the source commit it was published from, "
+        "what changed in words, who published it, and whether it was rolled back.",
+    )
+    add_target(parser)
+    parser.add_argument(
+        "--repo", required=True, metavar="ENV_REPO", help="path or URL of the environment repo"
+    )
+    parser.add_argument("--branch", default="main", help="its branch (default: main)")
+    parser.add_argument(
+        "--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="deploys per environment (20)"
+    )
+    parser.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="give up on a fetch")
+    parser.set_defaults(run=run)
+
+
+def collect(args: argparse.Namespace) -> dict[str, Any]:
+    from unhazzle.compiler.publishing import deploys
+    from unhazzle.compiler.publishing.publish import PublishOptions, fetched
+
+    if not 1 <= args.limit <= 1000:
+        raise UsageError(f"--limit: {args.limit} is not between 1 and 1000")
+    target = resolve(args)
+    options = PublishOptions(branch=_branch(args.branch), timeout_s=_timeout(args.timeout))
+    found = []
+    with fetched(args.repo, options) as (repo, tip):
+        for name in _environments(target):
+            history = deploys.read(repo, tip, target.project, name, limit=args.limit)
+            if target.app:
+                history = [d for d in history if d.touches(target.app)]
+            found.append({"environment": name, "deploys": [d.as_json() for d in history]})
+    return {"format": 1, "project": target.project, "environments": found}
+
+
+def _environments(target: Target) -> list[str]:
+    """The spec's (or --env's); the environment repo, not the cluster, is asked about them."""
+    if target.environments:
+        return [e.name for e in target.environments]
+    if target.env is None:
+        raise UsageError("--env: say which environment when there is no spec at hand")
+    return [target.env]
+
+
+def text(data: dict[str, Any]) -> str:
+    lines = []
+    for env in data["environments"]:
+        lines.append(f"{data['project']}/{env['environment']}:")
+        if not env["deploys"]:
+            lines.append("  no deploy yet")
+        for d in env["deploys"]:
+            source = f" from {d['source_commit'][:12]}" if d["source_commit"] else ""
+            back = d["rollback_of"]
+            what = (
+                f"rollback of {back['what']} to {back['to']}"
+                if back
+                else "; ".join(d["changes"]) or "no change to its apps (the environment's own settings)"
+            )
+            when = d["when"][:16].replace("T", " ")
+            lines.append(f"  {when}  {d['revision'][:12]}{source}  by {d['author']}  [{d['outcome']}]")
+            lines.append(f"      {what}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    data = collect(args)
+    print(json.dumps(data, indent=2, sort_keys=True) if args.output == "json" else text(data).rstrip("\n"))
+    return 0
