@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from unhazzle.shared.names import MANAGED_BY, OURS
+from unhazzle.shared.names import APP_LABEL, MANAGED_BY, OURS
 
 Obj = dict[str, Any]
 
@@ -60,3 +60,11 @@ def stage(obj: Obj) -> int:
     if kind in CLUSTER_WIDE_FIRST:
         return 0
     return 1 if kind in STAGE_ONE else 2
+
+
+def without_apps(objects: list[Obj], apps: set[str]) -> list[Obj]:
+    """`objects` less what makes `apps` run and serve (their Deployment, Service, autoscaler, ...):
+    an app held back keeps its current version. Its Secret and volume stay (first stages)."""
+    if not apps:
+        return objects
+    return [o for o in objects if not (stage(o) == 2 and labels(o).get(APP_LABEL) in apps)]

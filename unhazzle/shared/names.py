@@ -22,6 +22,7 @@ SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"  # a new secret value restarts
 JOB_LABEL = "unhazzle.io/job"  # a scheduled job's CronJob, its runs and their instances
 RELEASE_LABEL = "unhazzle.io/release-of"  # an app's release step (a Job) and its instance
 RUN_LABEL = "unhazzle.io/run-of"  # a one-off run's instance (`unhazzle run`)
+AFTER_ANNOTATION = "unhazzle.io/after"  # on a Deployment: the apps whose new version goes first
 
 # Commit trailers by which a publish says it was told to delete data (--allow-delete-volume,
 # --allow-delete-environment): the reconciler deletes a volume claim, or a whole environment, only

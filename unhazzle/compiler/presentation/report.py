@@ -88,6 +88,7 @@ def _app_json(app: AppPlan, cost: AppCost) -> dict[str, Any]:
         "writable": [{"path": w.path, "size_mb": w.size} for w in app.app.writable],
         "profile": dict(s.answers),
         "secrets": list(app.secrets),
+        "after": list(app.app.after),
         "release_step": {
             "command": list(app.release.command),
             "timeout_s": app.release.timeout_s,
@@ -221,6 +222,11 @@ def _env_text(env: EnvPlan, cost: EnvCost) -> list[str]:
             lines.append(
                 f"{pad}release   {' '.join(r.command)} before each new version rolls out; "
                 f"{r.size.cpu_request:g} vCPU, {r.size.memory_mb} MB, at most {duration(r.timeout_s)}"
+            )
+        if app.app.after:
+            lines.append(
+                f"{pad}order     after {', '.join(app.app.after)}: "
+                "its new version waits for theirs to be healthy"
             )
         if app.address:
             lines.append(f"{pad}internal  {app.address} (from the environment's other apps)")

@@ -24,6 +24,7 @@ from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.spec.model import WRITABLE_MB, App, Writable
 from unhazzle.shared.names import (
+    AFTER_ANNOTATION,
     APP_LABEL,
     BADGE_LABEL,
     ENVIRONMENT_FILE,
@@ -345,6 +346,8 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         else None,
         "hosts": app.public_hosts,
         "tls_secret": f"{app.name}-tls",
+        "after": ",".join(app.app.after),
+        "after_annotation": AFTER_ANNOTATION,
     }
 
 

@@ -83,6 +83,7 @@ class _Checker:
                 yield from self._references(
                     {"env": shared}, where_shared, targets=merged_apps, env_name=env_name
                 )
+            yield from self._order(env_name, merged_apps)
             for app_name, merged in merged_apps.items():
                 override = _dict(overrides.get(app_name))
                 where = [("environments", env_name, "apps", app_name), ("apps", app_name)]
@@ -90,6 +91,33 @@ class _Checker:
                 yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
                 if "instances" in override:
                     yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
+
+    def _order(self, env_name: str, apps: dict[Any, Any]) -> Iterator[Problem]:
+        """`after:` names other apps of the environment, and never in a circle."""
+        waits: dict[str, list[str]] = {}
+        for name, app in apps.items():
+            where = [("environments", env_name, "apps", name, "after"), ("apps", name, "after")]
+            for index, other in enumerate(_list(_dict(app).get("after"))):
+                paths = [(*w, index) for w in where]
+                if not isinstance(other, str):
+                    continue
+                if other == name:
+                    yield self.problem(paths, f"apps.{name}.after: an app cannot wait for itself")
+                elif other not in apps:
+                    known = hint(other, apps) or f"; the apps are {', '.join(sorted(apps))}"
+                    yield self.problem(paths, f"apps.{name}.after: no app named '{other}'{known}")
+                else:
+                    waits.setdefault(name, []).append(other)
+        cycle = _cycle(waits)
+        if cycle:
+            first = cycle[0]
+            where = [("environments", env_name, "apps", first, "after"), ("apps", first, "after")]
+            circle = " -> ".join([*cycle, first])
+            yield self.problem(
+                where,
+                f"apps.{first}.after: {circle} wait for each other in a circle (in {env_name}); "
+                "remove one of them",
+            )
 
     def _job_names(self) -> Iterator[Problem]:
         for name in self.jobs:
@@ -296,6 +324,33 @@ class _Checker:
                 [(*w, "instances", "max") for w in where],
                 f"{label}.instances: min ({low}) is larger than max ({high})",
             )
+
+
+def _cycle(waits: dict[str, list[str]]) -> list[str]:
+    """One circle in the graph app -> the apps it waits for (in spec order), or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(app: str) -> list[str]:
+        state[app] = 1
+        path.append(app)
+        for other in waits.get(app, []):
+            if state.get(other) == 1:
+                return path[path.index(other) :]
+            if other not in state:
+                found = visit(other)
+                if found:
+                    return found
+        state[app] = 2
+        path.pop()
+        return []
+
+    for app in waits:
+        if app not in state:
+            found = visit(app)
+            if found:
+                return found
+    return []
 
 
 def _writable_problem(path: str, seen: list[str], volume: str | None) -> str:

@@ -389,6 +389,12 @@ class App(_Strict):
     )
     health: Health | None = None
     release: Release | None = None
+    after: Annotated[list[Name], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Apps whose new version must be healthy before this app's change is applied, "
+        "within one deploy.",
+    )
     profile: Profile = Field(default_factory=Profile)
     instances: Instances = Field(default_factory=Instances)
     size: Size = Field(default_factory=Size)
@@ -410,6 +416,7 @@ class AppOverride(_Strict):
     writable: list[WritableEntry] | None = None
     health: Health | None = None
     release: Release | None = None
+    after: list[Name] | None = None
     profile: Profile | None = None
     instances: Instances | None = None
     size: Size | None = None

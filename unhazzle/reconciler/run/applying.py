@@ -11,7 +11,7 @@ from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.run.records import Records
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
-from unhazzle.reconciler.sync import prune, release
+from unhazzle.reconciler.sync import order, prune, release
 from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import host_refusal, hosts, namespace_refusal, takeover_refusal
@@ -135,6 +135,8 @@ class Applying(Records):
             tenant, Inventory(env.key, env.namespace, outcome.commit, union), previous, keep_revision=True
         )
         rest = self._release_gate(tenant, rest, outcome, env)
+        rest, ordered = order.gate(rest, live)
+        outcome.ordered = sorted(ordered.values())
         changes = apply_objects(tenant, rest, live, options, merged=checked.merged if checked else None)
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()

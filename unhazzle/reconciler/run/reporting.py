@@ -47,7 +47,7 @@ class Reporting(Records):
             revision=outcome.commit if applied else (previous.revision if previous else ""),
             wanted_revision=self.tip or outcome.commit,
             health="removed" if outcome.removed else health.word if health else "unknown",
-            waiting=list(health.waiting + health.failed) if health else [],
+            waiting=[*(health.waiting + health.failed if health else []), *outcome.ordered],
             errors=sorted({*outcome.errors, *([self.source_error] if self.source_error else [])}),
             objects=len(outcome.changes),
             applied=outcome.applied,

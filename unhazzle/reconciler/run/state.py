@@ -60,6 +60,7 @@ class EnvOutcome:
     rejected: str = ""
     fallback: bool = False  # the tip's revision was refused: the last good one was applied instead
     releasing: list[str] = field(default_factory=list)  # apps held back for their release step, in words
+    ordered: list[str] = field(default_factory=list)  # apps held back for the apps they come after
 
     @property
     def applied(self) -> int:
@@ -71,7 +72,8 @@ class EnvOutcome:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and (self.removed or (self.health is not None and self.health.healthy))
+        healthy = self.health is not None and self.health.healthy and not self.ordered
+        return not self.errors and (self.removed or healthy)
 
 
 @dataclass

@@ -53,7 +53,7 @@ class Waiting(State):
         """Assess each environment once. Those in `start` (by default: those that applied or
         pruned anything) are followed from now until healthy or the timeout passes."""
         now = time.monotonic()
-        started = [o for o in outcomes if o.applied or o.pruned or o.releasing]
+        started = [o for o in outcomes if o.applied or o.pruned or o.releasing or o.ordered]
         for outcome in started if start is None else start:
             self.following[outcome.key] = Followed(outcome.commit, now)
         for outcome in outcomes:
@@ -101,9 +101,15 @@ class Waiting(State):
             )
 
     def released(self, outcome: EnvOutcome) -> bool:
-        """Whether apps of `outcome` waited for a release step that has now ended, so the next
-        pass should come now: to roll them out, or to say the step failed."""
-        return bool(outcome.releasing) and outcome.health is not None and not outcome.health.releasing
+        """Whether apps of `outcome` were held back for what has now happened, so the next pass
+        should come now: a release step ended (to roll them out, or to say it failed), or the
+        apps they come after are healthy (nothing else is waited for)."""
+        health = outcome.health
+        if health is None:
+            return False
+        steps_done = bool(outcome.releasing) and not health.releasing
+        order_done = bool(outcome.ordered) and health.healthy
+        return steps_done or order_done
 
     def tip_moved(self) -> bool:
         try:

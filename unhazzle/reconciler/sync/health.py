@@ -63,6 +63,13 @@ def assess(objects: list[Obj]) -> Health:
     return health
 
 
+def rolled_out(deployment: Obj) -> bool:
+    """Whether a Deployment's current version runs on all its instances, ready."""
+    found = Health()
+    _deployment(deployment, None, found)
+    return found.healthy
+
+
 def _deployment(obj: Obj, minimum: int | None, health: Health) -> None:
     name = obj["metadata"]["name"]
     status = obj.get("status") or {}

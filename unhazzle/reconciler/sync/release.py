@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unhazzle.reconciler.objects import Obj, labels, stage
-from unhazzle.shared.names import APP_LABEL, RELEASE_LABEL
+from unhazzle.reconciler.objects import Obj, labels, without_apps
+from unhazzle.shared.names import RELEASE_LABEL
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,5 @@ def gate(objects: list[Obj], jobs: list[Obj]) -> Gate:
                 )
             else:
                 waiting[app] = f"app {app}: release step starting; the new version rolls out when it succeeds"
-    kept = [
-        o
-        for o in objects
-        if release_of(o) not in skip
-        and not (labels(o).get(APP_LABEL) in held and stage(o) == 2 and not release_of(o))
-    ]
+    kept = [o for o in without_apps(objects, held) if release_of(o) not in skip]
     return Gate(kept, waiting, failed)

@@ -1,5 +1,5 @@
-"""A rollback on real containers: through a commit to the environment repo, which the reconciler
-applies like any other, and which publish does not undo."""
+"""Safe rollouts on real containers: a rollback through a commit to the environment repo, which the
+reconciler applies like any other and publish does not undo; and order between apps (`after:`)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,49 @@ def test_rollback_restores_the_previous_version_through_a_commit_and_publish_doe
 
     again = back.unhazzle("publish", "--to", str(back.repo))  # the spec still says version 2
     assert again.returncode == 2 and "back/production: rolled back from" in again.stderr, again.stderr
+
+
+TWO = """\
+version: 1
+project: order
+region: fsn1
+environments:
+  production: {{}}
+apps:
+  api:
+    image: {image}
+    port: 8080
+    env: {{VERSION: "{version}"}}
+    instances: {{min: 1, max: 1}}
+    size: {{cpu: 0.1, memory: 64MB}}
+  web:
+    image: {image}
+    port: 8080
+    env: {{VERSION: "{version}", API: "${{apps.api.url}}"}}
+    after: [api]
+    instances: {{min: 1, max: 1}}
+    size: {{cpu: 0.1, memory: 64MB}}
+"""
+
+
+def test_an_app_changes_only_once_the_apps_it_comes_after_are_healthy_on_their_new_version(
+    project: Callable[[str], Project], images: Images
+) -> None:
+    two = project(TWO.format(image=images.ref("testapp:1"), version="1"))
+    done = two.publish_and_reconcile()
+    assert done.returncode == 0, done.stdout + done.stderr
+    two.spec.write_text(TWO.format(image=images.ref("testapp:1"), version="2"))
+    done = two.publish_and_reconcile()
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    def newest(kind: str, app: str) -> dict:
+        found = two.cluster.kubectl("get", kind, "-n", "order-production", "-l", f"unhazzle.io/app={app}",
+                                    "-o", "json").stdout  # fmt: skip
+        return max(json.loads(found)["items"], key=lambda o: o["metadata"]["creationTimestamp"])
+
+    api_pod = newest("pods", "api")
+    ready = next(c for c in api_pod["status"]["conditions"] if c["type"] == "Ready")
+    web_set = newest("replicasets", "web")
+    assert ready["status"] == "True"
+    assert web_set["metadata"]["creationTimestamp"] >= ready["lastTransitionTime"]  # api first, healthy
+    assert get(f"http://{two.ready_ip('order-production', 'web')}:8080/")["env"]["VERSION"] == "2"
