@@ -3,9 +3,12 @@ prints its settings, sleeps, prints its words and exits with the code it is give
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -55,6 +58,36 @@ def with_token(project: Project) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An HTTP endpoint on loopback that keeps every JSON body posted to it."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", received
+    finally:
+        server.shutdown()
+
+
+def reconcile_once(project: Project, *extra: str, timeout: int = 60) -> Any:
+    return project.unhazzle(
+        "reconcile", "--once", "--repo", str(project.repo), "--kubeconfig", str(project.cluster.kubeconfig),
+        "--no-leader-election", "--timeout", str(timeout), "--cache-dir", str(project.folder / "reconciler"),
+        "--secrets-key-file", str(KEY), *extra, timeout=timeout + 120,
+    )  # fmt: skip
+
+
 def test_a_release_step_runs_before_the_new_version_and_a_failed_one_keeps_the_old_serving(
     project: Callable[[str], Project], images: Images, cli: RunCli
 ) -> None:
@@ -98,10 +131,7 @@ def test_a_release_step_runs_before_the_new_version_and_a_failed_one_keeps_the_o
     # Not run again by itself, pass after pass...
     failed = [j for j in release_jobs(rel) if j["status"].get("failed")]
     assert len(failed) == 1
-    again = rel.unhazzle("reconcile", "--once", "--repo", str(rel.repo), "--kubeconfig",
-                         str(rel.cluster.kubeconfig), "--no-leader-election", "--timeout", "20",
-                         "--cache-dir", str(rel.folder / "reconciler"),
-                         "--secrets-key-file", str(KEY))  # fmt: skip
+    again = reconcile_once(rel, timeout=20)
     assert again.returncode == 1
     assert [j["status"].get("failed") for j in release_jobs(rel) if j["status"].get("failed")] == [1]
     # ... until asked: the retry runs it once more (it fails the same way).

@@ -74,8 +74,8 @@ class Reporting(Records):
         verdict = ""
         if outcome.errors or new.health == "failed":
             verdict = "failed"
-        elif new.health in ("healthy", "removed"):
-            verdict = "succeeded"
+        elif new.health in ("healthy", "removed") and not outcome.ordered:
+            verdict = "succeeded"  # (an app still held back for the apps it comes after: not yet)
         if not verdict or self.notified.get(outcome.key) == (outcome.commit, verdict):
             return
         self.notified[outcome.key] = (outcome.commit, verdict)
