@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from tests.cluster.realnode import Images, Project, RunCli, get
+from tests.cluster.realnode import Images, Project, RunCli, get, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -104,3 +105,45 @@ def test_an_app_changes_only_once_the_apps_it_comes_after_are_healthy_on_their_n
     assert ready["status"] == "True"
     assert web_set["metadata"]["creationTimestamp"] >= ready["lastTransitionTime"]  # api first, healthy
     assert get(f"http://{two.ready_ip('order-production', 'web')}:8080/")["env"]["VERSION"] == "2"
+
+
+def broken(images: Images, version: str, *, crash: bool) -> str:
+    text = spec(images, version).replace("project: back", "project: auto")
+    return text.replace("    port: 8080\n", "    port: 8080\n    args: [crash]\n") if crash else text
+
+
+def test_a_new_version_that_never_becomes_healthy_is_rolled_back_automatically_and_not_retried(
+    project: Callable[[str], Project], images: Images, cli: RunCli
+) -> None:
+    auto = project(broken(images, "1", crash=False))
+    assert auto.publish_and_reconcile().returncode == 0
+    auto.spec.write_text(broken(images, "2", crash=True))
+    done = auto.publish_and_reconcile(timeout=400)  # the deadline of a fast app: 30 s + 2 min
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "auto/production: app api: its new version crashed at start (exit code 3)" in output, output
+    assert "crashing on purpose" in output and "rolled back to its previous version" in output, output
+
+    def serving() -> Any:
+        try:
+            return get(f"http://{auto.ready_ip('auto-production', 'api')}:8080/")["env"]["VERSION"] == "1"
+        except AssertionError:
+            return None
+
+    wait_for(serving, timeout=180)
+    status = auto.observe(cli, "status")
+    assert "crashed at start (exit code 3)" in status.out, status.out
+
+    again = auto.unhazzle(
+        "reconcile", "--once", "--repo", str(auto.repo), "--kubeconfig", str(auto.cluster.kubeconfig),
+        "--no-leader-election", "--timeout", "30", "--cache-dir", str(auto.folder / "reconciler"),
+    )  # fmt: skip
+    assert (
+        again.returncode == 1 and "is not deployed again before a new commit" in again.stderr + again.stdout
+    )
+    assert get(f"http://{auto.ready_ip('auto-production', 'api')}:8080/")["env"]["VERSION"] == "1"
+
+    auto.spec.write_text(broken(images, "3", crash=False))  # a fix: deployed as usual
+    fixed = auto.publish_and_reconcile()
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert get(f"http://{auto.ready_ip('auto-production', 'api')}:8080/")["env"]["VERSION"] == "3"

@@ -506,7 +506,7 @@ def test_install_manifests_are_narrow_and_complete() -> None:
         assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
         assert not any(res in ("nodes", "pods/exec", "pods/log") for r in rules for res in r["resources"])
         # instances may be listed (a failed release step's last words), never written
-        assert all(r["verbs"] == ["list"] for r in rules if "pods" in r["resources"])
+        assert all(r["verbs"] == ["list"] for r in rules if {"pods", "replicasets"} & set(r["resources"]))
         assert not any("escalate" in r["verbs"] for r in rules)
     # The reconciler itself writes no tenant object: every write it may do is named, or a Namespace.
     writes = [r for r in own if set(r["verbs"]) - {"get", "list"}]
@@ -522,6 +522,7 @@ def test_install_manifests_are_narrow_and_complete() -> None:
         "configmaps",
         "secrets",
         "pods",  # listed only (asserted above)
+        "replicasets",
     }
     assert not {"namespaces", "roles", "rolebindings", "clusterroles"} & granted
 

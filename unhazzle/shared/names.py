@@ -23,6 +23,11 @@ JOB_LABEL = "unhazzle.io/job"  # a scheduled job's CronJob, its runs and their i
 RELEASE_LABEL = "unhazzle.io/release-of"  # an app's release step (a Job) and its instance
 RUN_LABEL = "unhazzle.io/run-of"  # a one-off run's instance (`unhazzle run`)
 AFTER_ANNOTATION = "unhazzle.io/after"  # on a Deployment: the apps whose new version goes first
+# On a Deployment: "false" when its environment leaves a failed version for people to handle; and,
+# written by the reconciler, the version it took back (reconciler/sync/rollback.py) and why.
+AUTOMATIC_ROLLBACK = "unhazzle.io/automatic-rollback"
+ROLLED_BACK = "unhazzle.io/rolled-back"
+ROLLED_BACK_WHY = "unhazzle.io/rolled-back-why"
 
 # Commit trailers by which a publish says it was told to delete data (--allow-delete-volume,
 # --allow-delete-environment): the reconciler deletes a volume claim, or a whole environment, only

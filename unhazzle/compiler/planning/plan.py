@@ -76,6 +76,7 @@ class EnvPlan:
     budget: Budget | None
     apps: list[AppPlan]
     jobs: list[JobPlan] = field(default_factory=list)
+    automatic_rollback: bool = True
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,15 @@ def _environment(
         for app_name, app in apps.items()
     ]
     job_plans = [_job(spec, job_name, job, refs) for job_name, job in jobs.items()]
-    return EnvPlan(name=name, badge=badge, namespace=namespace, budget=env.budget, apps=plans, jobs=job_plans)
+    return EnvPlan(
+        name=name,
+        badge=badge,
+        namespace=namespace,
+        budget=env.budget,
+        apps=plans,
+        jobs=job_plans,
+        automatic_rollback=env.rollback == "automatic",
+    )
 
 
 def _job(spec: Spec, name: str, job: Job, refs: dict[str, dict[str, str]]) -> JobPlan:

@@ -26,6 +26,7 @@ from unhazzle.compiler.spec.model import WRITABLE_MB, App, Writable
 from unhazzle.shared.names import (
     AFTER_ANNOTATION,
     APP_LABEL,
+    AUTOMATIC_ROLLBACK,
     BADGE_LABEL,
     ENVIRONMENT_FILE,
     ENVIRONMENT_LABEL,
@@ -220,6 +221,8 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         "ingress_class": settings.ingress_class,
         "cluster_issuer": settings.cluster_issuer,
         "run_as_user": settings.run_as_user,
+        "automatic_rollback": env.automatic_rollback,
+        "automatic_rollback_annotation": AUTOMATIC_ROLLBACK,
     }
 
 
@@ -340,7 +343,9 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
         "startup_probe": sizing.startup_probe,
         "readiness_probe": sizing.readiness_probe,
         "liveness_probe": sizing.liveness_probe,
-        "progress_deadline_s": max(600, startup_budget + 120),
+        # How long a new version may go without progress before it counts as failed (and is
+        # rolled back): the time its instances are given to start, plus two minutes to pull.
+        "progress_deadline_s": startup_budget + 120,
         "volume": {"claim": f"{app.name}-data", "size": mebibytes(volume.size), "path": volume.path}
         if volume
         else None,

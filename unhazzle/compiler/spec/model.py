@@ -519,6 +519,11 @@ class Environment(_Strict):
         None, description="production | staging | preview | development (default: from the name)."
     )
     budget: Budget | None = None
+    rollback: Literal["automatic", "manual"] = Field(
+        "automatic",
+        description="automatic (default): an app whose new version does not become healthy in time "
+        "goes back to its previous one; manual: it is left for you to fix or `unhazzle rollback`.",
+    )
     env: dict[EnvVarName, SettingValue] = Field(
         default_factory=dict,
         description="Settings every app in this environment inherits, over the project's shared "

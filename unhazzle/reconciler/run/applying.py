@@ -11,13 +11,13 @@ from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.run.records import Records
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
-from unhazzle.reconciler.sync import order, prune, release
+from unhazzle.reconciler.sync import order, prune, release, rollback
 from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import host_refusal, hosts, namespace_refusal, takeover_refusal
 from unhazzle.reconciler.sync.secrets import secret_objects
 from unhazzle.reconciler.sync.server_words import in_words
-from unhazzle.shared.names import RELEASE_LABEL, SECRETS_FILE
+from unhazzle.shared.names import APP_LABEL, RELEASE_LABEL, SECRETS_FILE
 
 RELEASE_LINES = 20  # of a failed release step's output, in the status and the webhook
 
@@ -137,6 +137,7 @@ class Applying(Records):
         rest = self._release_gate(tenant, rest, outcome, env)
         rest, ordered = order.gate(rest, live)
         outcome.ordered = sorted(ordered.values())
+        rest = self._roll_back_stalled(tenant, rest, live, outcome, env)
         changes = apply_objects(tenant, rest, live, options, merged=checked.merged if checked else None)
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()
@@ -165,6 +166,47 @@ class Applying(Records):
         for app, name in sorted(result.failed.items()):
             outcome.errors.append(self._release_failure(client, env, app, by_name[name]))
         return result.apply
+
+    def _roll_back_stalled(
+        self,
+        client: Client,
+        objects: list[Obj],
+        live: dict[Ref, Obj | None],
+        outcome: EnvOutcome,
+        env: Environment,
+    ) -> list[Obj]:
+        """An app whose new version stalled goes back to its previous one (sync/rollback.py); a
+        version rolled back is not applied again before a new commit. Either is an error of the
+        environment, in words, every pass until then."""
+        out = []
+        for obj in objects:
+            found = live.get(Ref.of(obj)) if obj.get("kind") == "Deployment" else None
+            name = str(obj["metadata"]["name"])
+            if found is not None and rollback.holds(obj, found):
+                outcome.errors.append(self._rolled_back_words(env, name, rollback.reason(found)))
+                continue  # what runs stays
+            if found is not None and rollback.due(obj, found):
+                selector = f"{APP_LABEL}={name}"
+                sets = client.list_kind("apps/v1", "ReplicaSet", namespace=env.namespace, selector=selector)
+                pods = client.list_kind("v1", "Pod", namespace=env.namespace, selector=selector)
+                template = rollback.previous_template(found, sets)
+                why = rollback.why(pods) + ("" if template else "; there is no earlier version to go back to")
+                obj = rollback.rolled_back(obj, template, why)
+                outcome.errors.append(self._rolled_back_words(env, name, why))
+                self.log.error(
+                    "app.rolled_back", environment=env.key, app=name, reason=why, commit=outcome.commit
+                )
+                if self.metrics:
+                    self.metrics.rollbacks.labels(env.key).inc()
+            out.append(obj)
+        return out
+
+    def _rolled_back_words(self, env: Environment, app: str, why: str) -> str:
+        done = "left as it is" if "no earlier version" in why else "rolled back to its previous version"
+        return (
+            f"{env.key}: app {app}: its new version {why}; {done}. This version is not deployed "
+            "again before a new commit (fix it and publish, or `unhazzle rollback`)"
+        )
 
     def _release_failure(self, client: Client, env: Environment, app: str, job: Obj) -> str:
         name = job["metadata"]["name"]

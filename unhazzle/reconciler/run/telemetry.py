@@ -73,6 +73,12 @@ class Metrics:
             ["environment", "revision"],
             registry=r,
         )
+        self.rollbacks = Counter(
+            "unhazzle_automatic_rollbacks",
+            "Apps whose new version stalled and went back to the previous one",
+            ["environment"],
+            registry=r,
+        )
         self.healthy = Gauge(
             "unhazzle_environment_healthy", "1 when the environment is healthy", ["environment"], registry=r
         )

@@ -103,13 +103,14 @@ class Waiting(State):
     def released(self, outcome: EnvOutcome) -> bool:
         """Whether apps of `outcome` were held back for what has now happened, so the next pass
         should come now: a release step ended (to roll them out, or to say it failed), or the
-        apps they come after are healthy (nothing else is waited for)."""
+        apps they come after are healthy (nothing else is waited for), or a new version stalled
+        and is to be rolled back (sync/rollback.py)."""
         health = outcome.health
         if health is None:
             return False
         steps_done = bool(outcome.releasing) and not health.releasing
         order_done = bool(outcome.ordered) and health.healthy
-        return steps_done or order_done
+        return steps_done or order_done or bool(health.stalled)  # stalled: to be rolled back
 
     def tip_moved(self) -> bool:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from unhazzle.reconciler.objects import Obj, labels
-from unhazzle.shared.names import RELEASE_LABEL
+from unhazzle.shared.names import AUTOMATIC_ROLLBACK, RELEASE_LABEL, ROLLED_BACK
 
 HEALTH_KINDS = (
     ("apps/v1", "Deployment"),
@@ -24,6 +24,7 @@ class Health:
     waiting: list[str] = field(default_factory=list)  # not there yet
     failed: list[str] = field(default_factory=list)  # will not get there without a change
     releasing: list[str] = field(default_factory=list)  # apps whose release step runs
+    stalled: list[str] = field(default_factory=list)  # apps whose new version is to be rolled back
 
     @property
     def healthy(self) -> bool:
@@ -77,6 +78,9 @@ def _deployment(obj: Obj, minimum: int | None, health: Health) -> None:
     progressing = _condition(obj, "Progressing") or {}
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         health.failed.append(f"app {name}: new version did not become available in time")
+        annotations = obj["metadata"].get("annotations") or {}
+        if annotations.get(AUTOMATIC_ROLLBACK) != "false" and ROLLED_BACK not in annotations:
+            health.stalled.append(name)
         return
     if status.get("observedGeneration", 0) < obj["metadata"].get("generation", 0):
         health.waiting.append(f"app {name}: change not picked up yet")

@@ -45,8 +45,10 @@ def applier_rules() -> list[Obj]:
             {"apiGroups": [group], "resources": sorted(resources), "verbs": list(APPLY_VERBS)}
             for group, resources in sorted(groups.items())
         ),
-        # Read only: why a release step failed is in its instance's last words (release.py).
+        # Read only: why a release step or a new version failed is in its instances' last words
+        # (release.py, rollback.py); the version to go back to, in its earlier ReplicaSet.
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
     ]
 
 
