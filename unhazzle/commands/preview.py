@@ -28,6 +28,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--base", required=True, metavar="GIT_REF", help="the branch, tag or commit to compare with"
     )
     parser.add_argument("--output", choices=["markdown", "json"], default="markdown")
+    parser.add_argument(
+        "--env-repo",
+        metavar="ENV_REPO",
+        help="the environment repo publish writes to: say which rollbacks are in force there, and "
+        "whether this change ends one or would be refused by it",
+    )
+    parser.add_argument("--env-branch", default="main", metavar="BRANCH", help="its branch (default: main)")
     parser.set_defaults(run=run)
 
 
@@ -42,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     at = read_at_ref(Path(args.spec), args.base, folder=STORE_DIR)
     base_side, note = _base(at)
     data = build_preview(base_side, head, base_ref=args.base, spec_name=at.path, base_note=note)
+    if args.env_repo:
+        data["rollbacks"] = _rollbacks(head, args.env_repo, args.env_branch)
     if args.output == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
@@ -71,3 +80,21 @@ def _stores_at(at: SpecAtRef) -> dict[str, SecretStore]:
         for name, data in sorted(at.beside.items())
         if name.endswith(".yaml")
     }
+
+
+def _rollbacks(head: Compiled, env_repo: str, branch: str) -> list[dict[str, object]]:
+    """The rollbacks in force in the environment repo, each with whether this change would
+    deploy the rolled-back version again (as rendered here, without pinning image digests)."""
+    from unhazzle.commands.publish import _branch, _secret_files
+    from unhazzle.compiler.publishing.publish import PublishOptions, fetched, project_files_at
+    from unhazzle.compiler.publishing.rollback import MARKER_FILE, in_force
+    from unhazzle.compiler.rendering.render import render_plan
+
+    project = head.plan.project
+    files = {f"{project}/{name}": text.encode() for name, text in render_plan(head.plan).items()}
+    files |= _secret_files(head)
+    with fetched(env_repo, PublishOptions(branch=_branch(branch)), history=False) as (repo, tip):
+        markers = {
+            p: d for p, d in project_files_at(repo, tip, project).items() if p.endswith(f"/{MARKER_FILE}")
+        }
+    return in_force(markers, files)

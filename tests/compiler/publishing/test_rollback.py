@@ -127,3 +127,37 @@ def test_nothing_to_roll_back_to_is_said_plainly(cli: RunCli, write_spec: WriteS
     assert result.code == 2 and "nothing to roll back to" in result.err
     result = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote, "--to", "deadbeef")
     assert result.code == 2 and "--to: 'deadbeef' is not an earlier deploy of it" in result.err
+
+
+def test_the_preview_says_a_rollback_is_in_force_and_what_the_change_does_to_it(
+    cli: RunCli, write_spec: WriteSpec, remote: str, tmp_path: Path
+) -> None:
+    import git
+
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    broken = SPEC.replace("api:1.0", "api:1.1")
+    assert deploy(cli, write_spec, remote, broken).code == 0
+    assert (
+        cli("rollback", "--spec", str(write_spec(broken)), "--env", "production", "--repo", remote).code == 0
+    )
+
+    source = git.Repo.init(tmp_path / "src", initial_branch="main")
+    with source.config_writer() as cfg:
+        cfg.set_value("user", "name", "T").set_value("user", "email", "t@example.com")
+    spec = tmp_path / "src" / "unhazzle.yaml"
+    spec.write_text(broken)
+    source.index.add(["unhazzle.yaml"])
+    source.index.commit("base")
+    spec.write_text(broken.replace("instances: {min: 1, max: 2}", "instances: {min: 1, max: 3}"))
+
+    def preview(*extra: str) -> Result:
+        return cli("preview", str(spec), "--base", "main", "--env-repo", remote, *extra)
+
+    data = json.loads(preview("--output", "json").out)
+    [back] = data["rollbacks"]
+    assert back["what"] == "shop/production" and back["would_redeploy"] is False
+    assert "this change deploys another version, so publishing it ends the rollback" in preview().out
+
+    spec.write_text(broken + "# only a comment: the rolled-back version again\n")
+    assert json.loads(preview("--output", "json").out)["rollbacks"][0]["would_redeploy"] is True
+    assert "`unhazzle publish` refuses it without `--replace-rollback`" in preview().out

@@ -134,6 +134,8 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
         lines += ["", f"_{cell(data['base_note'])}_"]
     if data.get("budget"):
         lines += ["", "Project " + _budget_text(data["budget"])]
+    if data.get("rollbacks"):
+        lines += ["", *_rollback_section(data["rollbacks"])]
     if data.get("volumes"):
         lines += ["", *_volume_section(data["volumes"])]
     for env in data["environments"]:
@@ -147,6 +149,23 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
     if data["warnings"]:
         lines += ["", "### Warnings", "", *_warning_lines(data["warnings"])]
     return "\n".join(lines) + "\n"
+
+
+def _rollback_section(rollbacks: list[dict[str, Any]]) -> list[str]:
+    lines = ["### ⏪ Rollback in force", ""]
+    for back in rollbacks:
+        when = str(back["at"])[:16].replace("T", " ")
+        what = f"`{back['what']}` was rolled back from `{str(back['from'])[:12]}` ({when})"
+        if back["would_redeploy"]:
+            lines.append(
+                f"- {what}: this change would deploy that version again, so `unhazzle publish` refuses "
+                "it without `--replace-rollback`."
+            )
+        else:
+            lines.append(
+                f"- {what}: this change deploys another version, so publishing it ends the rollback."
+            )
+    return lines
 
 
 def _volume_section(volumes: dict[str, Any]) -> list[str]:

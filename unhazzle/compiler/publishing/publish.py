@@ -189,15 +189,18 @@ def _refuse_over_rollback(repo: Path, old_blobs: Mapping[str, str], files: Mappi
 
 
 @contextmanager
-def fetched(remote: str, options: PublishOptions | None = None) -> Iterator[tuple[Path, str | None]]:
-    """The cache copy of *remote* with the branch's whole history (publish fetches only its tip),
-    and the tip (None: no such branch yet), for reading the environment repo (history, rollback);
-    locked while in use."""
+def fetched(
+    remote: str, options: PublishOptions | None = None, *, history: bool = True
+) -> Iterator[tuple[Path, str | None]]:
+    """The cache copy of *remote* with the branch's whole history (without `history`, its tip
+    alone, as publish fetches it), and the tip (None: no such branch yet), for reading the
+    environment repo (history, rollback, the preview); locked while in use."""
     options = options or default_publish_options()
     url = remote_url(remote)
     with _cache_repo(url, options) as repo:
         tip = _fetch(repo, url, options)
-        if tip is not None and _must(repo, "rev-parse", "--is-shallow-repository").strip() == "true":
+        shallow = tip is not None and history
+        if shallow and _must(repo, "rev-parse", "--is-shallow-repository").strip() == "true":
             _fetch(repo, url, options, deepen=True)
         yield repo, tip
 

@@ -125,21 +125,33 @@ def _covered(files: Mapping[str, bytes], what: str) -> list[str]:
     return [p for p in files if p.startswith(folder) and p.rsplit("/", 1)[1] not in (INDEX_FILE, MARKER_FILE)]
 
 
-def refusal(markers: Mapping[str, bytes], files: Mapping[str, bytes]) -> list[str]:
-    """Why publishing `files` would deploy again what a rollback in force undid (`markers`: the
-    environment repo's `_rollback.json` files), one line per environment."""
-    problems = []
+def in_force(markers: Mapping[str, bytes], files: Mapping[str, bytes]) -> list[dict[str, object]]:
+    """The rollbacks in force (`markers`: the environment repo's `_rollback.json` files), each
+    with whether `files` would deploy again what it undid (then publish refuses them)."""
+    found: list[dict[str, object]] = []
     for path, data in sorted(markers.items()):
         try:
             doc = json.loads(data)
             what, undone = str(doc["what"]), str(doc["undone_sha256"])
         except (ValueError, KeyError, TypeError):
             continue  # a marker edited by hand into something else guards nothing
-        if not what.startswith(path.rsplit("/", 1)[0]) or fingerprint(files, what) != undone:
-            continue
-        when = str(doc.get("at", ""))[:16].replace("T", " ")
-        problems.append(
-            f"{what}: rolled back from {str(doc.get('from', ''))[:12]} ({when}); this publish would deploy "
-            f"that version again. Publish a fix, or pass {REPLACE_FLAG} to deploy it anyway"
-        )
-    return problems
+        if what.startswith(path.rsplit("/", 1)[0]):
+            again = fingerprint(files, what) == undone
+            found.append({"what": what, "from": str(doc.get("from", "")), "to": str(doc.get("to", "")),
+                          "at": str(doc.get("at", "")), "would_redeploy": again})  # fmt: skip
+    return found
+
+
+def refusal(markers: Mapping[str, bytes], files: Mapping[str, bytes]) -> list[str]:
+    """Why publishing `files` would deploy again what a rollback in force undid (`markers`: the
+    environment repo's `_rollback.json` files), one line per environment."""
+    return [
+        f"{back['what']}: rolled back from {str(back['from'])[:12]} ({_minute(back['at'])}); this publish "
+        f"would deploy that version again. Publish a fix, or pass {REPLACE_FLAG} to deploy it anyway"
+        for back in in_force(markers, files)
+        if back["would_redeploy"]
+    ]
+
+
+def _minute(when: object) -> str:
+    return str(when)[:16].replace("T", " ")
