@@ -123,7 +123,8 @@ def preview_markdown(data: dict[str, Any]) -> str:
 def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
     head = [MARKER, f"## Unhazzle preview · {cell(data['project'])}", ""]
     if data["status"] == "unchanged":
-        return "\n".join([*head, cell(data["headline"])]) + "\n"
+        rollbacks = ["", *_rollback_section(data["rollbacks"])] if data.get("rollbacks") else []
+        return "\n".join([*head, cell(data["headline"]), *rollbacks]) + "\n"
     lines = [*head, f"**{cell(data['headline'])}**", ""]
     money = data["cost_eur_month"]
     lines.append(
