@@ -102,3 +102,17 @@ def test_an_environment_may_leave_a_failed_version_to_people() -> None:
     assert '    unhazzle.io/automatic-rollback: "false"\n' in files["production/web.yaml"]
     assert "automatic-rollback" not in files["staging/web.yaml"]
     assert "progressDeadlineSeconds: 150" in files["staging/web.yaml"]  # fast startup: 30 s + 2 min
+
+
+def test_a_condition_that_does_not_clear_never_makes_passes_run_back_to_back() -> None:
+    from unhazzle.reconciler.run.state import EnvOutcome
+    from unhazzle.reconciler.run.waiting import Waiting
+
+    waiting = Waiting.__new__(Waiting)  # only its record of early passes is used here
+    waiting.early = {}
+    outcome = EnvOutcome("s/production", "s-production", "c1", health=health.Health(stalled=["api"]))
+    early = [waiting.released(outcome) for _ in range(15)]
+    assert early == [True] * Waiting.EARLY_PASSES + [False] * 5
+    assert waiting.released(
+        EnvOutcome("s/production", "s-production", "c2", health=health.Health(stalled=["api"]))
+    )

@@ -120,4 +120,7 @@ class State:
         self.problems: dict[str, list[str]] = {}  # env key -> problems of its folder in the tip
         self.applied: dict[str, tuple[str, Environment]] = {}  # env key -> the revision last applied
         self.following: dict[str, Followed] = {}  # env key -> its wait for health (waiting.py)
+        # (env key, commit) -> passes started early for it (waiting.released): bounded, so a
+        # condition that does not clear can never make passes run back to back
+        self.early: dict[tuple[str, str], int] = {}
         self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)

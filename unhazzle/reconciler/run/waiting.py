@@ -100,17 +100,23 @@ class Waiting(State):
                 waiting=outcome.health.waiting,
             )
 
+    EARLY_PASSES = 10  # per environment and commit: a chain of `after:` takes one each
+
     def released(self, outcome: EnvOutcome) -> bool:
         """Whether apps of `outcome` were held back for what has now happened, so the next pass
         should come now: a release step ended (to roll them out, or to say it failed), or the
         apps they come after are healthy (nothing else is waited for), or a new version stalled
         and is to be rolled back (sync/rollback.py)."""
         health = outcome.health
-        if health is None:
+        key = (outcome.key, outcome.commit)
+        if health is None or self.early.get(key, 0) >= self.EARLY_PASSES:
             return False
         steps_done = bool(outcome.releasing) and not health.releasing
         order_done = bool(outcome.ordered) and health.healthy
-        return steps_done or order_done or bool(health.stalled)  # stalled: to be rolled back
+        if steps_done or order_done or health.stalled:  # stalled: to be rolled back
+            self.early[key] = self.early.get(key, 0) + 1
+            return True
+        return False
 
     def tip_moved(self) -> bool:
         try:
