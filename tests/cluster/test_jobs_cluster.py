@@ -203,6 +203,16 @@ def test_a_scheduled_job_runs_on_schedule_never_overlaps_and_a_deploy_does_not_s
     [tick] = data["environments"][0]["jobs"]
     assert tick["last_run"]["result"] == "succeeded" and tick["next_run_at"]
 
+    # Each run's output, and what happened to the runs, in words.
+    logs = ticks.observe(cli, "logs", "tick", "--env", "production")
+    assert logs.code == 0, logs.err
+    assert "task: done first" in logs.out, logs.out  # the run the deploy did not stop
+    assert '"API":"http://api.rel-production.svc.cluster.local:8080"' in logs.out
+    events = ticks.observe(cli, "events", "tick", "--env", "production")
+    assert "production/tick: run started" in events.out and "production/tick: run finished" in events.out, (
+        events.out
+    )
+
 
 def test_a_one_off_run_streams_its_output_and_returns_its_exit_code(
     project: Callable[[str], Project], images: Images
