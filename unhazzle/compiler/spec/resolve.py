@@ -3,7 +3,7 @@ settings (project, then environment) under each app's own, re-validated."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,43 +19,34 @@ ResolvedJobs = dict[str, dict[str, Job]]
 
 def resolve(spec: Spec, positions: Positions | None = None) -> tuple[Resolved, list[Problem]]:
     """Every environment's apps, in spec order, and any problem the merge itself created."""
-    positions = positions or Positions(file="unhazzle.yaml")
-    resolved: Resolved = {}
-    problems: list[Problem] = []
-    for env_name, env in spec.environments.items():
-        apps: dict[str, App] = {}
-        shared = shared_settings(spec, env_name)
-        for app_name, base in spec.apps.items():
-            override = env.apps.get(app_name)
-            if override is None and not shared:
-                apps[app_name] = base
-                continue
-            merged = base.model_dump(exclude_unset=True)
-            if override is not None:
-                merged = deep_merge(merged, override.model_dump(exclude_unset=True))
-            if shared:
-                merged["env"] = _inherit(shared, merged)
-            try:
-                apps[app_name] = App.model_validate(merged)
-            except ValidationError as exc:
-                prefixes = [("apps", app_name), ("environments", env_name, "apps", app_name)]
-                problems += problems_from(exc, positions=positions, root=App, prefixes=prefixes)
-        resolved[env_name] = apps
-    return resolved, problems
+    return _resolve(spec, positions, "apps", App)
 
 
 def resolve_jobs(spec: Spec, positions: Positions | None = None) -> tuple[ResolvedJobs, list[Problem]]:
     """Every environment's jobs, merged and given the shared settings as apps are."""
+    return _resolve(spec, positions, "jobs", Job)
+
+
+Entry = TypeVar("Entry", App, Job)
+
+
+def _resolve(
+    spec: Spec, positions: Positions | None, section: str, model: type[Entry]
+) -> tuple[dict[str, dict[str, Entry]], list[Problem]]:
+    """Each environment's entries of `section` ("apps" or "jobs"): its overrides merged over the
+    base entries, the shared settings under each entry's own, re-validated as `model`."""
     positions = positions or Positions(file="unhazzle.yaml")
-    resolved: ResolvedJobs = {}
+    resolved: dict[str, dict[str, Entry]] = {}
     problems: list[Problem] = []
+    bases: dict[str, Entry] = getattr(spec, section)
     for env_name, env in spec.environments.items():
-        jobs: dict[str, Job] = {}
+        entries: dict[str, Entry] = {}
         shared = shared_settings(spec, env_name)
-        for name, base in spec.jobs.items():
-            override = env.jobs.get(name)
+        overrides = getattr(env, section)
+        for name, base in bases.items():
+            override = overrides.get(name)
             if override is None and not shared:
-                jobs[name] = base
+                entries[name] = base
                 continue
             merged = base.model_dump(exclude_unset=True)
             if override is not None:
@@ -63,11 +54,11 @@ def resolve_jobs(spec: Spec, positions: Positions | None = None) -> tuple[Resolv
             if shared:
                 merged["env"] = _inherit(shared, merged)
             try:
-                jobs[name] = Job.model_validate(merged)
+                entries[name] = model.model_validate(merged)
             except ValidationError as exc:
-                prefixes = [("jobs", name), ("environments", env_name, "jobs", name)]
-                problems += problems_from(exc, positions=positions, root=Job, prefixes=prefixes)
-        resolved[env_name] = jobs
+                prefixes = [(section, name), ("environments", env_name, section, name)]
+                problems += problems_from(exc, positions=positions, root=model, prefixes=prefixes)
+        resolved[env_name] = entries
     return resolved, problems
 
 
