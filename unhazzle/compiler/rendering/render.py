@@ -173,12 +173,13 @@ def render_apps(
 def render_jobs(
     plan: Plan, env: EnvPlan, jobs: list[JobPlan], *, settings: ClusterSettings | None = None
 ) -> dict[str, str]:
-    """One file per scheduled job, ENV/JOB.yaml (a job's name is never an app's)."""
+    """The files of *jobs* alone, one per job, ENV/JOB.yaml (a job's name is never an app's): the
+    preview renders just the jobs that changed, as render_apps does for apps."""
     view = _env_view(plan, env, settings or cluster_settings())
     template = _environment().get_template("job/cronjob.yaml.j2")
     return {
         f"{env.name}/{job.name}.yaml": template.render(env=view, job=_job_view(plan, env, job))
-        for job in env.jobs
+        for job in jobs
     }
 
 
