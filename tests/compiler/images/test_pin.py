@@ -115,3 +115,18 @@ def test_pin_plan_resolves_each_image_once():
     assert images["web"] == "registry.example.com/acme/web:1.0@sha256:" + "ab" * 32
     assert images["fixed"] == f"ghcr.io/acme/fixed:2.0@{DIGEST}"
     assert compiled.plan.environments[0].apps[0].app.image == "registry.example.com/acme/web:1.0"
+
+
+def test_pin_plan_pins_jobs_too_and_shares_one_answer_per_image():
+    job = "jobs:\n  nightly:\n    image: registry.example.com/acme/web:1.0\n    schedule: '@daily'\n"
+    compiled = compile_text(spec_for("registry.example.com") + job)
+    asked: list[str] = []
+
+    def resolve(ref):
+        asked.append(str(ref))
+        return "sha256:" + "cd" * 32
+
+    plan = pin_plan(compiled.plan, resolve)
+    assert asked.count("registry.example.com/acme/web:1.0") == 1  # the app's and the job's image
+    [nightly] = plan.environments[0].jobs
+    assert nightly.job.image == "registry.example.com/acme/web:1.0@sha256:" + "cd" * 32

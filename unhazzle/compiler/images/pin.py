@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from unhazzle.compiler.images.reference import ImageRef, parse_reference
 from unhazzle.compiler.planning.plan import AppPlan, JobPlan, Plan
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # httpx is imported only when a registry is asked
     from unhazzle.compiler.images.registry import RegistryOptions
 
 Resolver = Callable[[ImageRef], str]  # a reference -> the sha256 digest it points at
+Pinned = TypeVar("Pinned", AppPlan, JobPlan)
 
 
 def pin_plan(plan: Plan, resolve: Resolver) -> Plan:
@@ -34,24 +35,19 @@ def pin_plan(plan: Plan, resolve: Resolver) -> Plan:
             pinned[image] = f"{image}@{resolve(ref)}"
         return pinned[image]
 
-    def pin(app: AppPlan) -> AppPlan:
-        image = pinned_image(app.app.image)
+    def pin(entry: Pinned) -> Pinned:
+        """An app's or a job's plan with its image pinned (its spec is `.app` or `.job`)."""
+        field = "app" if isinstance(entry, AppPlan) else "job"
+        spec = getattr(entry, field)
+        image = pinned_image(spec.image)
         return (
-            app
-            if image == app.app.image
-            else dataclasses.replace(app, app=app.app.model_copy(update={"image": image}))
-        )
-
-    def pin_job(job: JobPlan) -> JobPlan:
-        image = pinned_image(job.job.image)
-        return (
-            job
-            if image == job.job.image
-            else dataclasses.replace(job, job=job.job.model_copy(update={"image": image}))
+            entry
+            if image == spec.image
+            else dataclasses.replace(entry, **{field: spec.model_copy(update={"image": image})})
         )
 
     envs = [
-        dataclasses.replace(env, apps=[pin(app) for app in env.apps], jobs=[pin_job(job) for job in env.jobs])
+        dataclasses.replace(env, apps=[pin(app) for app in env.apps], jobs=[pin(job) for job in env.jobs])
         for env in plan.environments
     ]
     return dataclasses.replace(plan, environments=envs)
