@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from unhazzle.commands.common import (
     DEFAULT_SPEC,
@@ -59,11 +60,7 @@ def run(args: argparse.Namespace) -> int:
         origins = setting_origins(compiled.spec, env.name, app)
         texts.append(explain_text(env, plan, origins))
         found.append(explain_json(env, plan, origins))
-    if args.output == "json":
-        print(json.dumps({"format": 1, "app": app, "environments": found}, indent=2, ensure_ascii=False))
-    else:
-        print("\n".join(texts), end="")
-    return over_budget(compiled)
+    return _print(compiled, args, ("app", app), texts, found)
 
 
 def _explain_job(compiled: Compiled, job: str, args: argparse.Namespace) -> int:
@@ -73,8 +70,16 @@ def _explain_job(compiled: Compiled, job: str, args: argparse.Namespace) -> int:
         origins = setting_origins(compiled.spec, env.name, job, section="jobs")
         texts.append(explain_job_text(env, plan, origins))
         found.append(explain_job_json(env, plan, origins))
+    return _print(compiled, args, ("job", job), texts, found)
+
+
+def _print(
+    compiled: Compiled, args: argparse.Namespace, named: tuple[str, str], texts: list[str], found: list[Any]
+) -> int:
+    """Each environment's explanation, as text or as one JSON document ({"app": ...} or {"job": ...})."""
     if args.output == "json":
-        print(json.dumps({"format": 1, "job": job, "environments": found}, indent=2, ensure_ascii=False))
+        data = {"format": 1, named[0]: named[1], "environments": found}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print("\n".join(texts), end="")
     return over_budget(compiled)
