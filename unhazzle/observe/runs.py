@@ -8,16 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from unhazzle.observe import words
+from unhazzle.reconciler.objects import labels
 from unhazzle.reconciler.sync.release import failure_reason, job_state, last_words
 from unhazzle.shared.cron import CronError, parse
 from unhazzle.shared.names import JOB_LABEL, MANAGED_BY, OURS, RELEASE_LABEL
 
 Obj = dict[str, Any]
 LAST_LINES = 5
-
-
-def _labels(obj: Obj) -> dict[str, str]:
-    return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
 def _name(obj: Obj) -> str:
@@ -30,7 +27,7 @@ def _started(obj: Obj) -> str:
 
 
 def _pods_of(job: Obj, pods: list[Obj]) -> list[Obj]:
-    return [p for p in pods if _labels(p).get("job-name") == _name(job)]
+    return [p for p in pods if labels(p).get("job-name") == _name(job)]
 
 
 def run_report(job: Obj, pods: list[Obj], *, now: datetime) -> dict[str, Any]:
@@ -64,11 +61,11 @@ def job_reports(
     """Each scheduled job of ours: schedule, runs in progress, the last finished run and the next."""
     out = []
     for cron in sorted(cronjobs, key=_name):
-        if _labels(cron).get(MANAGED_BY) != OURS:
+        if labels(cron).get(MANAGED_BY) != OURS:
             continue
         name = _name(cron)
         spec = cron.get("spec") or {}
-        runs = sorted((j for j in jobs if _labels(j).get(JOB_LABEL) == name), key=_started)
+        runs = sorted((j for j in jobs if labels(j).get(JOB_LABEL) == name), key=_started)
         ended = [j for j in runs if job_state(j) in ("succeeded", "failed")]
         zone = str(spec.get("timeZone") or "UTC")
         try:
@@ -92,7 +89,7 @@ def job_reports(
 
 def release_report(app: str, jobs: list[Obj], pods: list[Obj], *, now: datetime) -> dict[str, Any] | None:
     """The app's newest release step, when it is running or failed (a succeeded one is history)."""
-    steps = sorted((j for j in jobs if _labels(j).get(RELEASE_LABEL) == app), key=_started)
+    steps = sorted((j for j in jobs if labels(j).get(RELEASE_LABEL) == app), key=_started)
     if not steps or job_state(steps[-1]) == "succeeded":
         return None
     return run_report(steps[-1], pods, now=now)
