@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from unhazzle.commands.publish import _branch, _timeout
+from unhazzle.commands.publish import add_env_repo, branch_name, timeout_seconds
 from unhazzle.commands.target import Target, add_target, resolve
 from unhazzle.errors import UsageError
 
@@ -23,15 +23,11 @@ def add_parser(sub: Any) -> None:
         "what changed in words, who published it, and whether it was rolled back.",
     )
     add_target(parser)
-    parser.add_argument(
-        "--repo", required=True, metavar="ENV_REPO", help="path or URL of the environment repo"
-    )
-    parser.add_argument("--branch", default="main", help="its branch (default: main)")
+    add_env_repo(parser, pushes=False)
     parser.add_argument(
         "--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="deploys per environment (20)"
     )
     parser.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="give up on a fetch")
     parser.set_defaults(run=run)
 
 
@@ -42,7 +38,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     if not 1 <= args.limit <= 1000:
         raise UsageError(f"--limit: {args.limit} is not between 1 and 1000")
     target = resolve(args)
-    options = PublishOptions(branch=_branch(args.branch), timeout_s=_timeout(args.timeout))
+    options = PublishOptions(branch=branch_name(args.branch), timeout_s=timeout_seconds(args.timeout))
     found = []
     with fetched(args.repo, options) as (repo, tip):
         for name in _environments(target):

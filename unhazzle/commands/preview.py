@@ -85,15 +85,15 @@ def _stores_at(at: SpecAtRef) -> dict[str, SecretStore]:
 def _rollbacks(head: Compiled, env_repo: str, branch: str) -> list[dict[str, object]]:
     """The rollbacks in force in the environment repo, each with whether this change would
     deploy the rolled-back version again (as rendered here, without pinning image digests)."""
-    from unhazzle.commands.publish import _branch, _secret_files
+    from unhazzle.commands.publish import branch_name, secret_files
     from unhazzle.compiler.publishing.publish import PublishOptions, fetched, project_files_at
     from unhazzle.compiler.publishing.rollback import MARKER_FILE, in_force
     from unhazzle.compiler.rendering.render import render_plan
 
     project = head.plan.project
     files = {f"{project}/{name}": text.encode() for name, text in render_plan(head.plan).items()}
-    files |= _secret_files(head)
-    with fetched(env_repo, PublishOptions(branch=_branch(branch)), history=False) as (repo, tip):
+    files |= secret_files(head)
+    with fetched(env_repo, PublishOptions(branch=branch_name(branch)), history=False) as (repo, tip):
         markers = {
             p: d for p, d in project_files_at(repo, tip, project).items() if p.endswith(f"/{MARKER_FILE}")
         }

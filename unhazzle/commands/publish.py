@@ -94,14 +94,14 @@ def run(args: argparse.Namespace) -> int:
     from unhazzle.compiler.rendering.render import render_plan
 
     options = PublishOptions(
-        branch=_branch(args.branch),
+        branch=branch_name(args.branch),
         allow_delete_environment=args.allow_delete_environment,
         allow_delete_volume=args.allow_delete_volume,
         allow_smaller_volume=args.allow_smaller_volume,
         dry_run=args.dry_run,
         trailers=_trailers(args.message_trailer),
-        timeout_s=_timeout(args.timeout),
-        attempts=_attempts(args.attempts),
+        timeout_s=timeout_seconds(args.timeout),
+        attempts=attempt_count(args.attempts),
         sign=args.sign,
         replace_rollback=args.replace_rollback,
     )
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
     costs = {name: cost_json(env.min, env.max) for name, env in compiled.cost.environments.items()}
     files = project_files(plan, render_plan(plan), source=source, version=__version__, costs=costs)
-    files |= _secret_files(compiled)
+    files |= secret_files(compiled)
     result = publish(compiled.plan.project, files, args.to, source=source, options=options)
     if args.output == "json":
         print(json.dumps(result_json(result), indent=2, sort_keys=True))
@@ -122,7 +122,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _secret_files(compiled: Compiled) -> dict[str, bytes]:
+def add_env_repo(parser: argparse.ArgumentParser, *, pushes: bool) -> None:
+    """--repo, --branch and --timeout: the environment repo that history and rollback read
+    (`pushes`: and that rollback writes)."""
+    parser.add_argument(
+        "--repo", required=True, metavar="ENV_REPO", help="path or URL of the environment repo"
+    )
+    parser.add_argument("--branch", default="main", help="its branch (default: main)")
+    what = "a fetch or push" if pushes else "a fetch"
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help=f"give up on {what}")
+
+
+def secret_files(compiled: Compiled) -> dict[str, bytes]:
     """Each environment's `_secrets.json`: ciphertext only, as `unhazzle secrets` stored it."""
     from unhazzle.compiler.editing.secrets import secrets_for_environment
     from unhazzle.shared.names import SECRETS_FILE
@@ -135,7 +146,7 @@ def _secret_files(compiled: Compiled) -> dict[str, bytes]:
     return files
 
 
-def _branch(name: str) -> str:
+def branch_name(name: str) -> str:
     name = name.removeprefix("refs/heads/")
     bad = not name or name.startswith(("-", "/")) or ".." in name or any(c in name for c in " ~^:?*[\\")
     if bad or name.endswith((".lock", "/", ".")):
@@ -143,13 +154,13 @@ def _branch(name: str) -> str:
     return name
 
 
-def _attempts(count: int) -> int:
+def attempt_count(count: int) -> int:
     if not 1 <= count <= 100:
         raise UsageError(f"--attempts: {count} is not between 1 and 100")
     return count
 
 
-def _timeout(seconds: float) -> float:
+def timeout_seconds(seconds: float) -> float:
     if not 0 < seconds <= 86_400:  # also refuses nan and inf
         raise UsageError(f"--timeout: {seconds:g} is not a number of seconds between 0 and 86400")
     return seconds

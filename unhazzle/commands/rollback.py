@@ -8,7 +8,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from unhazzle.commands.publish import _attempts, _branch, _timeout
+from unhazzle.commands.publish import add_env_repo, attempt_count, branch_name, timeout_seconds
 from unhazzle.commands.target import add_target, resolve
 from unhazzle.errors import UsageError
 
@@ -23,10 +23,7 @@ def add_parser(sub: Any) -> None:
         "fix) or is given --replace-rollback. `unhazzle history` lists the deploys.",
     )
     add_target(parser)
-    parser.add_argument(
-        "--repo", required=True, metavar="ENV_REPO", help="path or URL of the environment repo"
-    )
-    parser.add_argument("--branch", default="main", help="its branch (default: main)")
+    add_env_repo(parser, pushes=True)
     parser.add_argument("--to", metavar="REVISION", help="the deploy to go back to (default: the one before)")
     parser.add_argument(
         "--allow-delete-volume",
@@ -34,9 +31,6 @@ def add_parser(sub: Any) -> None:
         help="go back even though an app with a volume did not exist then (its disk and data are deleted)",
     )
     parser.add_argument("--dry-run", action="store_true", help="show the commit; do not commit or push")
-    parser.add_argument(
-        "--timeout", type=float, default=300.0, metavar="SECONDS", help="give up on a fetch or push"
-    )
     parser.add_argument("--attempts", type=int, default=8, metavar="N", help="push attempts (default: 8)")
     parser.set_defaults(run=run)
 
@@ -53,11 +47,11 @@ def run(args: argparse.Namespace) -> int:
     env, project, app = envs[0], target.project, target.app
     what = f"{project}/{env}" + (f"/{app}" if app else "")
     options = PublishOptions(
-        branch=_branch(args.branch),
+        branch=branch_name(args.branch),
         allow_delete_volume=args.allow_delete_volume,
         dry_run=args.dry_run,
-        timeout_s=_timeout(args.timeout),
-        attempts=_attempts(args.attempts),
+        timeout_s=timeout_seconds(args.timeout),
+        attempts=attempt_count(args.attempts),
     )
     with fetched(args.repo, options) as (repo, tip):
         history = deploys.read(repo, tip, project, env, limit=200)
