@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from unhazzle.commands.target import add_target, environments, resolve
-from unhazzle.errors import UsageError
+from unhazzle.commands.target import add_target, environments, one_environment, resolve
 
 
 def add_parser(sub: Any) -> None:
@@ -28,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = resolve(args)
     envs = environments(target, connect(args.kubeconfig))
-    if len(envs) != 1:
-        raise UsageError(f"--env: say which environment ({', '.join(e.name for e in envs)})")
+    one_environment([e.name for e in envs], "retry")
     name = retry_release(connect_client(args.kubeconfig), namespace=envs[0].namespace, app=args.app)
     print(f"removed the failed release step {name}; the reconciler runs it again on its next pass")
     return 0

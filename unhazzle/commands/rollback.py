@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from unhazzle.commands.publish import add_env_repo, attempt_count, branch_name, timeout_seconds
-from unhazzle.commands.target import add_target, resolve
-from unhazzle.errors import UsageError
+from unhazzle.commands.target import add_target, one_environment, resolve
 
 
 def add_parser(sub: Any) -> None:
@@ -42,9 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = resolve(args)
     envs = [e.name for e in target.environments] or ([target.env] if target.env else [])
-    if len(envs) != 1:
-        raise UsageError(f"--env: say which environment to roll back ({', '.join(envs) or 'none given'})")
-    env, project, app = envs[0], target.project, target.app
+    env, project, app = one_environment(envs, "roll back"), target.project, target.app
     what = f"{project}/{env}" + (f"/{app}" if app else "")
     options = PublishOptions(
         branch=branch_name(args.branch),

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from unhazzle.commands.target import add_target, environments, resolve
+from unhazzle.commands.target import add_target, environments, one_environment, resolve
 from unhazzle.errors import UsageError
 
 MAX_TIMEOUT_S = 24 * 3600
@@ -49,10 +49,8 @@ def run(args: argparse.Namespace) -> int:
     target = resolve(args)
     reader = connect(args.kubeconfig)
     envs = environments(target, reader)
-    if len(envs) != 1:
-        names = ", ".join(e.name for e in envs)
-        raise UsageError(f"--env: say which environment to run in ({names})")
-    env = envs[0]
+    name = one_environment([e.name for e in envs], "run")
+    env = next(e for e in envs if e.name == name)
     if env.badge == "production" and not args.yes and not _confirmed(env.name, command):
         return 2
     client = connect_client(args.kubeconfig)

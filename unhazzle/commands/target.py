@@ -110,6 +110,14 @@ def environments(target: Target, reader: Reader) -> list[Env]:
     return envs
 
 
+def one_environment(names: list[str], doing: str) -> str:
+    """The one environment a command that acts (run, retry, roll back) acts in: --env must pick
+    it when the spec has several."""
+    if len(names) != 1:
+        raise UsageError(f"--env: say which environment to {doing} in ({', '.join(names) or 'none given'})")
+    return names[0]
+
+
 def _unknown(flag: str, what: str, name: str, has: str, names: list[str]) -> UsageError:
     from unhazzle.compiler.spec.suggest import hint
 
