@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unhazzle.compiler.publishing.gitread import blobs
 from unhazzle.compiler.publishing.index import parse_index
 from unhazzle.errors import OperationError
 from unhazzle.shared.names import INDEX_FILE
@@ -74,11 +75,9 @@ def trailers_of(message: str) -> dict[str, str]:
     return found
 
 
-def read(
-    repo: Path, tip: str | None, project: str, environment: str, *, limit: int = 50, indexes: bool = True
-) -> list[Deploy]:
-    """The environment's deploys at *tip*, newest first (at most *limit*); without `indexes`, not
-    what each ran (one Git process in all, for publish's check of the newest)."""
+def read(repo: Path, tip: str | None, project: str, environment: str, *, limit: int = 50) -> list[Deploy]:
+    """The environment's deploys at *tip*, newest first (at most *limit*): one `git log`, and
+    one `git cat-file` for every deploy's index."""
     from unhazzle.compiler.publishing.publish import git_out
 
     if tip is None:
@@ -87,13 +86,16 @@ def read(
     log = git_out(
         repo, "log", f"-{limit + 1}", f"--format={RECORD}%H{FIELD}%aI{FIELD}%an{FIELD}%B", tip, "--", folder
     )
+    records = [[*record.split(FIELD), "", "", ""][:4] for record in filter(None, log.split(RECORD))]
+    names = [f"{revision}:{folder}{INDEX_FILE}" for revision, *_ in records]
     deploys = []
-    for record in filter(None, log.split(RECORD)):
-        revision, when, author, message = [*record.split(FIELD), "", "", ""][:4]
+    for (revision, when, author, message), data in zip(
+        records, blobs(repo, names, what="the indexes"), strict=True
+    ):
         index: dict[str, Any] = {}
-        if indexes:
+        if data is not None:
             with contextlib.suppress(OperationError):  # an unreadable index tells less, no more
-                index = parse_index(git_out(repo, "show", f"{revision}:{folder}{INDEX_FILE}"))
+                index = parse_index(data)
         apps = {
             **_mapping(index.get("apps")),
             **{f"job {k}": v for k, v in _mapping(index.get("jobs")).items()},
@@ -173,8 +175,10 @@ def folder_at(repo: Path, revision: str, project: str, environment: str) -> dict
     from unhazzle.compiler.publishing.publish import git_out
 
     folder = f"{project}/{environment}/"
-    listing = git_out(repo, "ls-tree", "-r", "-z", "--name-only", revision, "--", folder)
-    return {
-        path: git_out(repo, "show", f"{revision}:{path}").encode()
-        for path in filter(None, listing.split("\0"))
-    }
+    paths = [
+        p
+        for p in git_out(repo, "ls-tree", "-r", "-z", "--name-only", revision, "--", folder).split("\0")
+        if p
+    ]
+    found = blobs(repo, [f"{revision}:{path}" for path in paths], what=f"{folder} at {revision[:12]}")
+    return {path: data for path, data in zip(paths, found, strict=True) if data is not None}

@@ -75,10 +75,14 @@ def _toplevel(spec: Path) -> Path:
     return Path(text(done.out).strip()).resolve()
 
 
-def _objects(root: Path, names: list[str], *, what: str) -> list[_Object]:
-    """Each named object (`REV`, `REV:PATH`) in one `git cat-file --batch`."""
+def _objects(root: Path, names: list[str], *, what: str, git_dir: bool = False) -> list[_Object]:
+    """Each named object (`REV`, `REV:PATH`) in one `git cat-file --batch`; `git_dir`: *root* is
+    a bare repository (publish's cache copy), named so that no GIT_DIR of the caller's wins."""
+    if not names:
+        return []
     stdin = "".join(f"{name}\n" for name in names).encode()
-    done = run_git(["cat-file", "--batch"], cwd=root, stdin=stdin)
+    where = [f"--git-dir={root}"] if git_dir else []
+    done = run_git([*where, "cat-file", "--batch"], cwd=None if git_dir else root, stdin=stdin)
     if done.status != 0:
         raise OperationError(f"{root}: cannot read {what}: {_first_line(done.err)}")
     out, at, found = done.out, 0, []
@@ -115,3 +119,11 @@ def _tree_blobs(root: Path, tree: _Object, *, width: int, what: str) -> dict[str
 def _first_line(stderr: bytes) -> str:
     lines = text(stderr).strip().splitlines()
     return lines[0] if lines else "git failed"
+
+
+def blobs(git_dir: Path, names: list[str], *, what: str) -> list[bytes | None]:
+    """The content of each named blob (`REV:PATH` or an object id) of the bare repository
+    *git_dir*, in one process; None for a name that is no blob there."""
+    return [
+        obj.data if obj.kind == "blob" else None for obj in _objects(git_dir, names, what=what, git_dir=True)
+    ]

@@ -38,6 +38,7 @@ from unhazzle.compiler.publishing.changes import (
     likely_renames,
     plan_changes,
 )
+from unhazzle.compiler.publishing.gitread import blobs
 from unhazzle.compiler.publishing.gitrun import run_git, text
 from unhazzle.compiler.publishing.index import BadIndexError, Source, parse_index
 from unhazzle.compiler.publishing.volumes import (
@@ -211,8 +212,10 @@ def git_out(repo: Path, *args: str) -> str:
 
 
 def project_files_at(repo: Path, tip: str | None, project: str) -> dict[str, bytes]:
-    """Every file of *project* at *tip* (`PROJECT/ENV/NAME` -> bytes)."""
-    return {path: _blob(repo, sha).encode() for path, sha in _project_blobs(repo, tip, project).items()}
+    """Every file of *project* at *tip* (`PROJECT/ENV/NAME` -> bytes), read in one process."""
+    listed = _project_blobs(repo, tip, project)
+    found = blobs(repo, list(listed.values()), what=f"{project}/ at {(tip or '')[:12]}")
+    return {path: data for path, data in zip(listed, found, strict=True) if data is not None}
 
 
 def _result(
