@@ -193,6 +193,7 @@ class Applying(Records):
                 why = rollback.why(pods) + ("" if template else "; there is no earlier version to go back to")
                 obj = rollback.rolled_back(obj, template, why)
                 outcome.errors.append(self._rolled_back_words(env, name, why))
+                outcome.rolled_back.append((name, why))
                 self.log.error(
                     "app.rolled_back", environment=env.key, app=name, reason=why, commit=outcome.commit
                 )

@@ -40,6 +40,7 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
                 outcome = self._fall_back(outcome, env)
             else:
                 outcome.fallback = key in self.problems  # its folder in the tip has problems
+                outcome.refused_commit = self.tip if outcome.fallback else ""
                 outcome.errors = [*self.problems.get(key, []), *outcome.errors]
             if not outcome.errors:
                 self.applied[key] = (outcome.commit, env)
@@ -69,6 +70,7 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
         healed = self.reconcile_env(*last)
         healed.errors = [*rejected.errors, *healed.errors]
         healed.refused, healed.rejected, healed.fallback = True, rejected.rejected, True
+        healed.refused_commit = rejected.commit
         return healed
 
     def _may_write(self) -> bool:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from unhazzle.reconciler.run import webhooks
 from unhazzle.reconciler.run.records import Records
 from unhazzle.reconciler.run.state import EnvOutcome, State
-from unhazzle.reconciler.sync import status
+from unhazzle.reconciler.sync import status, verdicts
 
 
 class Reporting(Records):
@@ -41,6 +41,7 @@ class Reporting(Records):
     def _status(self, outcome: EnvOutcome, previous: status.EnvStatus | None) -> status.EnvStatus:
         health = outcome.health
         applied = not outcome.errors
+        when = datetime.now(UTC)
         return status.EnvStatus(
             environment=outcome.key,
             namespace=outcome.namespace,
@@ -52,9 +53,27 @@ class Reporting(Records):
             objects=len(outcome.changes),
             applied=outcome.applied,
             pruned=len(outcome.pruned),
-            updated_at=(now := datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            updated_at=(now := verdicts.stamp(when)),
             applied_at=now if applied else (previous.applied_at if previous else ""),
             timings_s=outcome.timings,
+            deploys=(previous.deploys if previous else [])
+            if outcome.removed
+            else verdicts.recorded(previous.deploys if previous else [], self._seen(outcome, when)),
+        )
+
+    def _seen(self, outcome: EnvOutcome, now: datetime) -> verdicts.Pass:
+        health = outcome.health
+        own = any(c.action in ("created", "configured") and not c.drift for c in outcome.changes)
+        return verdicts.Pass(
+            commit=outcome.commit,
+            changed=own or bool(outcome.pruned),
+            now=now,
+            health=health.word if health else "unknown",
+            failed=list(health.failed) if health else [],
+            errors=list(outcome.errors),
+            held=bool(outcome.ordered or outcome.releasing),
+            rolled_back=list(outcome.rolled_back),
+            refused=outcome.refused_commit if outcome.fallback else "",
         )
 
     def _metrics(self, outcome: EnvOutcome, new: status.EnvStatus) -> None:

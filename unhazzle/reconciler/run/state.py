@@ -61,6 +61,8 @@ class EnvOutcome:
     fallback: bool = False  # the tip's revision was refused: the last good one was applied instead
     releasing: list[str] = field(default_factory=list)  # apps held back for their release step, in words
     ordered: list[str] = field(default_factory=list)  # apps held back for the apps they come after
+    rolled_back: list[tuple[str, str]] = field(default_factory=list)  # (app, why) rolled back this pass
+    refused_commit: str = ""  # the revision refused when `fallback`: the one in force runs instead
 
     @property
     def applied(self) -> int:

@@ -28,6 +28,7 @@ class EnvStatus:
     updated_at: str = ""  # when this status last changed (UTC, ISO 8601)
     applied_at: str = ""  # when the last change was applied: what "applied 5 min ago" counts from
     timings_s: dict[str, float] = field(default_factory=dict)
+    deploys: list[dict[str, Any]] = field(default_factory=list)  # how each ended (sync/verdicts.py)
 
     def essence(self) -> dict[str, Any]:
         """What decides whether the status must be written again: all but time and timings."""
