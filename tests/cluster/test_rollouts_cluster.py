@@ -147,3 +147,15 @@ def test_a_new_version_that_never_becomes_healthy_is_rolled_back_automatically_a
     fixed = auto.publish_and_reconcile()
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert get(f"http://{auto.ready_ip('auto-production', 'api')}:8080/")["env"]["VERSION"] == "3"
+
+    # How each deploy ended, as the reconciler saw it: beside the history, and among the events.
+    history = auto.observe(cli, "history", "--repo", str(auto.repo), "--output", "json")
+    assert history.code == 0, history.err
+    results = [d["result"] for d in json.loads(history.out)["environments"][0]["deploys"]]
+    assert [r["outcome"] for r in results] == ["healthy", "rolled back", "healthy"], results
+    assert results[1]["rolled_back"][0]["app"] == "api"
+    assert results[1]["words"].startswith("rolled back automatically: api: crashed at start (exit code 3)")
+    assert all(0 <= r["healthy_after_s"] < 180 for r in (results[0], results[2])), results
+    events = auto.observe(cli, "events")
+    assert "production/api: deploy" in events.out and "rolled back automatically" in events.out, events.out
+    assert "healthy in" in events.out, events.out

@@ -15,7 +15,8 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "events",
         help="what happened to your apps, in plain words",
-        description="The cluster's events for your apps, oldest first, translated.",
+        description="The cluster's events for your apps, oldest first, translated, with the "
+        "reconciler's own: each deploy's start and how it ended (healthy, failed and why, rolled back).",
     )
     add_target(parser)
     parser.add_argument("--since", default="1h", metavar="DURATION", help="how far back (default 1h)")
@@ -65,9 +66,22 @@ def _combined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def deploy_rows(records: list[dict[str, Any]], *, only: str | None, since: datetime) -> list[dict[str, Any]]:
+    """The reconciler's deploy records as rows: a deploy's start and end belong to the whole
+    environment (app ""), an automatic rollback to its app."""
+    from unhazzle.observe import outcomes
+
+    cutoff = since.strftime("%Y-%m-%dT%H:%M:%SZ")  # the records' own form, so compared as text
+    return [
+        row
+        for row in outcomes.moments(records)
+        if row["time"] >= cutoff and (only is None or row["app"] in ("", only))
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
+    from unhazzle.observe import outcomes, words
     from unhazzle.observe import reads as observe
-    from unhazzle.observe import words
 
     try:
         since = datetime.now(UTC) - words.window(args.since)
@@ -82,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         rows = translate(
             observe.events(reader, env.namespace), apps=apps, only=target.app, since=since, said=said
         )
+        rows += deploy_rows(outcomes.records(reader, env.namespace), only=target.app, since=since)
+        rows.sort(key=lambda r: (r["time"], r["app"], r["message"]))
         found += [{"environment": env.name, **row} for row in rows]
     if args.output == "json":
         print(json.dumps({"format": 1, "events": found}, indent=2, sort_keys=True))
@@ -91,5 +107,6 @@ def run(args: argparse.Namespace) -> int:
     for row in found:
         times = f" (x{row['count']})" if row["count"] > 1 else ""
         mark = "!" if row["warning"] else " "
-        print(f"{row['time'][11:19]} {mark} {row['environment']}/{row['app']}: {row['message']}{times}")
+        where = f"{row['environment']}/{row['app']}" if row["app"] else row["environment"]
+        print(f"{row['time'][11:19]} {mark} {where}: {row['message']}{times}")
     return 0

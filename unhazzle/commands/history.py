@@ -4,7 +4,9 @@ environment, newest first, from the environment repo."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 from typing import Any
 
 from unhazzle.commands.publish import add_env_repo, branch_name, timeout_seconds
@@ -20,7 +22,9 @@ def add_parser(sub: Any) -> None:
         help="each deploy of each environment: when, from which commit, what changed, by whom",
         description="Each deploy of each environment (or those that changed APP), newest first, read "
         "from the environment repo: when, its revision and the source commit it was published from, "
-        "what changed in words, who published it, and whether it was rolled back.",
+        "what changed in words, who published it, and whether it was rolled back; and, from the "
+        "cluster when it can be read, how the deploy ended as the reconciler saw it (healthy in 40 s, "
+        "failed and why, rolled back automatically).",
     )
     add_target(parser)
     add_env_repo(parser, pushes=False)
@@ -40,13 +44,41 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     target = resolve(args)
     options = PublishOptions(branch=branch_name(args.branch), timeout_s=timeout_seconds(args.timeout))
     found = []
+    records, unread = _records(args, target)
     with fetched(args.repo, options) as (repo, tip):
         for name in _environments(target):
             history = deploys.read(repo, tip, target.project, name, limit=args.limit)
             if target.app:
                 history = [d for d in history if d.touches(target.app)]
-            found.append({"environment": name, "deploys": [d.as_json() for d in history]})
-    return {"format": 1, "project": target.project, "environments": found}
+            rows = [d.as_json() for d in history]
+            if records is not None:
+                from unhazzle.observe import outcomes
+
+                carried = functools.partial(deploys.carried, repo, project=target.project, environment=name)
+                outcomes.attach(rows, records.get(name, []), carried)
+            found.append({"environment": name, "deploys": rows})
+    data = {"format": 1, "project": target.project, "environments": found}
+    if unread:
+        data["outcomes_unread"] = unread
+    return data
+
+
+def _records(args: argparse.Namespace, target: Target) -> tuple[dict[str, list[dict[str, Any]]] | None, str]:
+    """Each environment's deploy records from the cluster, or None and why they cannot be read
+    (history still answers from the environment repo)."""
+    from unhazzle.errors import OperationError
+    from unhazzle.observe import outcomes
+    from unhazzle.observe.reads import connect
+    from unhazzle.shared.names import namespace_for
+
+    try:
+        reader = connect(args.kubeconfig, timeout=5.0)
+        return {
+            name: outcomes.records(reader, namespace_for(target.project, name))
+            for name in _environments(target)
+        }, ""
+    except OperationError as err:
+        return None, str(err)
 
 
 def _environments(target: Target) -> list[str]:
@@ -75,10 +107,15 @@ def text(data: dict[str, Any]) -> str:
             when = d["when"][:16].replace("T", " ")
             lines.append(f"  {when}  {d['revision'][:12]}{source}  by {d['author']}  [{d['outcome']}]")
             lines.append(f"      {what}")
+            if d.get("result"):
+                said = d["result"]["words"].splitlines()
+                lines += [f"      {said[0]}", *(f"      {line}" for line in said[1:])]
     return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
     data = collect(args)
+    if data.get("outcomes_unread"):
+        print(f"(how each deploy ended is not shown: {data['outcomes_unread']})", file=sys.stderr)
     print(json.dumps(data, indent=2, sort_keys=True) if args.output == "json" else text(data).rstrip("\n"))
     return 0

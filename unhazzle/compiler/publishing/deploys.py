@@ -182,3 +182,15 @@ def folder_at(repo: Path, revision: str, project: str, environment: str) -> dict
     ]
     found = blobs(repo, [f"{revision}:{path}" for path in paths], what=f"{folder} at {revision[:12]}")
     return {path: data for path, data in zip(paths, found, strict=True) if data is not None}
+
+
+def carried(repo: Path, revision: str, project: str, environment: str) -> str | None:
+    """The deploy a commit carried for the environment: the newest commit at or before it that
+    changed the environment's folder (None: not in this repo, or no such commit)."""
+    from unhazzle.compiler.publishing.publish import git_out
+
+    try:
+        found = git_out(repo, "rev-list", "-1", revision, "--", f"{project}/{environment}/").strip()
+    except OperationError:
+        return None
+    return found or None
