@@ -59,12 +59,10 @@ class Waiting(State):
         for outcome in outcomes:
             if outcome.errors:
                 self.following.pop(outcome.key, None)
-            if (
-                outcome.removed
-                or outcome.not_ours
-                or not outcome.namespace
-                or (outcome.errors and not outcome.fallback)
-            ):
+            if outcome.removed or outcome.not_ours or not outcome.namespace:
+                self.following.pop(outcome.key, None)  # nothing of it runs to wait for
+                continue
+            if outcome.errors and not outcome.fallback:
                 continue  # (a refused revision leaves the last one running: its health is still told)
             try:
                 self.assess(outcome)
