@@ -44,7 +44,7 @@ def test_the_wheel_alone_runs_the_shop_example(installed: Path, tmp_path: Path) 
     assert checked.returncode == 0 and "OK (2 environments, 4 apps)" in checked.stdout, checked.stderr
     rendered = _run(installed, tmp_path, "-m", "unhazzle", "render", spec, "--out", str(tmp_path / "out"))
     assert rendered.returncode == 0, rendered.stderr
-    assert "45 objects" in rendered.stdout
+    assert "46 objects" in rendered.stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["production", "staging"]
 
 

@@ -11,6 +11,7 @@ from unhazzle.compiler.planning.budget import budget_problems
 from unhazzle.compiler.planning.cost import PlanCost, current_rates, price_plan
 from unhazzle.compiler.planning.placement import placement_problems
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan, build_plan
+from unhazzle.compiler.planning.previews import PreviewSpec, preview_spec
 from unhazzle.compiler.secrets.check import SecretFindings, check_secrets, fix_command
 from unhazzle.compiler.secrets.delivery import secrets_checksum, used_ciphertexts
 from unhazzle.compiler.secrets.store import SecretStore, load_stores
@@ -136,3 +137,26 @@ def _app_with_secrets(
 
 def _present(store: SecretStore, name: str, secrets: list[str]) -> dict[str, str]:
     return used_ciphertexts(store, {name: secrets}).get(name, {})
+
+
+def compile_preview(compiled: Compiled, name: str) -> tuple[Compiled, PreviewSpec]:
+    """Preview environment *name* of the project *compiled* (its spec has `previews:`), with the
+    copied environment's secret values that previews may have."""
+    spec = compiled.spec
+    assert spec.previews is not None  # the command says so first, in words
+    source = compiled.plan.environment(spec.previews.from_)
+    made = preview_spec(compiled.document.data, compiled.document.positions, spec, source, name)
+    preview = compile_document(
+        Document(made.data, made.positions, compiled.document.text), enforce_budget=False
+    )
+    store = compiled.stores.get(source.name)
+    stores = {}
+    if store is not None:
+        given = set(made.secrets)
+        apps = {
+            app: {n: value for n, value in values.items() if n in given}
+            for app, values in store.apps.items()
+            if app in made.apps
+        }
+        stores[name] = SecretStore(environment=name, recipients=store.recipients, apps=apps)
+    return with_secrets(preview, stores), made

@@ -77,6 +77,8 @@ class EnvPlan:
     apps: list[AppPlan]
     jobs: list[JobPlan] = field(default_factory=list)
     automatic_rollback: bool = True
+    # The apps preview environments reach here (this is previews.from, and they leave them out).
+    previews_reach: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,11 @@ def _environment(
         for app_name, app in apps.items()
     ]
     job_plans = [_job(spec, job_name, job, refs) for job_name, job in jobs.items()]
+    previews = spec.previews
+    reach = []
+    if previews is not None and previews.from_ == name:
+        chosen = previews.apps or list(spec.apps)
+        reach = [a for a, app in apps.items() if a not in chosen and app.port]
     return EnvPlan(
         name=name,
         badge=badge,
@@ -153,6 +160,7 @@ def _environment(
         apps=plans,
         jobs=job_plans,
         automatic_rollback=env.rollback == "automatic",
+        previews_reach=reach,
     )
 
 

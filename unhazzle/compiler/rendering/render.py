@@ -224,6 +224,9 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         "run_as_user": settings.run_as_user,
         "automatic_rollback": env.automatic_rollback,
         "automatic_rollback_annotation": AUTOMATIC_ROLLBACK,
+        "previews_reach": env.previews_reach,
+        "preview_namespaces": {MANAGED_BY: OURS, PROJECT_LABEL: plan.project, BADGE_LABEL: "preview"},
+        "app_label": APP_LABEL,
     }
 
 

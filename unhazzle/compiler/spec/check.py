@@ -63,6 +63,7 @@ class _Checker:
                     key=True,
                 )
         yield from self._job_names()
+        yield from self._previews()
         for env_name, env in self.environments.items():
             yield from self._jobs_in(env_name, _dict(env))
             overrides = _dict(_dict(env).get("apps"))
@@ -118,6 +119,40 @@ class _Checker:
                 f"apps.{first}.after: {circle} wait for each other in a circle (in {env_name}); "
                 "remove one of them",
             )
+
+    def _previews(self) -> Iterator[Problem]:
+        """`previews.from` is an environment, `previews.apps` are apps, and `previews.secrets` are
+        secrets those apps use."""
+        previews = _dict(self.data.get("previews"))
+        source = previews.get("from")
+        if isinstance(source, str) and source not in self.environments:
+            yield self.problem(
+                [("previews", "from")],
+                f"previews.from: no environment named '{source}' to copy{hint(source, self.environments)}",
+            )
+        chosen = [a for a in _list(previews.get("apps")) if isinstance(a, str)]
+        for at, app in enumerate(_list(previews.get("apps"))):
+            if isinstance(app, str) and app not in self.apps:
+                yield self.problem(
+                    [("previews", "apps", at)], f"previews.apps: no app named '{app}'{hint(app, self.apps)}"
+                )
+        included = [a for a in (chosen or list(self.apps)) if a in self.apps]
+        databases = _dict(self.data.get("databases"))
+        used: set[str] = set()
+        for app in included:
+            entry = _dict(self.apps[app])
+            used |= {s for s in _list(entry.get("secrets")) if isinstance(s, str)}
+            for db in _list(entry.get("databases")):
+                secret = _dict(databases.get(db)).get("secret") if isinstance(db, str) else None
+                if isinstance(secret, str):
+                    used.add(secret)
+        for at, name in enumerate(_list(previews.get("secrets"))):
+            if isinstance(name, str) and name not in used:
+                yield self.problem(
+                    [("previews", "secrets", at)],
+                    f"previews.secrets: no app a preview runs uses a secret named '{name}'"
+                    f"{hint(name, sorted(used))}",
+                )
 
     def _job_names(self) -> Iterator[Problem]:
         for name in self.jobs:

@@ -564,6 +564,51 @@ class Observability(_Strict):
     datadog: Datadog = Field(default_factory=Datadog)
 
 
+MAX_PREVIEW_TTL_S = 90 * 86400
+DEFAULT_PREVIEW_TTL_S = 7 * 86400
+
+
+class PreviewLimits(_Strict):
+    """The project's cap on previews: their number and their cost together."""
+
+    count: StrictInt = Field(10, ge=1, le=1000, description="Previews at most at once (default 10).")
+    max_monthly_eur: float | None = Field(
+        None, gt=0, description="Euros a month (net of VAT) all previews together cost at most."
+    )
+
+
+class Previews(_Strict):
+    """Preview environments: a running copy of one environment per pull request
+    (`unhazzle preview-env up --name pr-123`), removed when it is closed or expires."""
+
+    from_: EnvName = Field(alias="from", description="The environment a preview copies (usually staging).")
+    apps: Annotated[list[Name], AfterValidator(_unique)] | None = Field(
+        None,
+        description="The apps a preview runs (default: all). The others are reached in the copied "
+        "environment (${apps.NAME.url} points there).",
+    )
+    instances: Instances = Field(
+        default_factory=lambda: Instances(min=1, max=1),
+        description="Instances of each app in a preview (default: exactly 1).",
+    )
+    size: Size = Field(
+        default_factory=Size,
+        description="CPU and memory per instance (default: the copied environment's memory and a "
+        "quarter of its CPU, at least 0.05).",
+    )
+    ttl: Annotated[Seconds, Field(le=MAX_PREVIEW_TTL_S)] = Field(
+        DEFAULT_PREVIEW_TTL_S,
+        description="How long a preview lives after its last `up` (default 7d, at most 90d).",
+    )
+    budget: Budget | None = Field(None, description="What one preview may cost a month.")
+    secrets: Annotated[list[EnvVarName], AfterValidator(_unique)] | None = Field(
+        None,
+        description="The copied environment's secrets a preview gets (default: all of them, or none "
+        "when that environment is production-badged).",
+    )
+    limits: PreviewLimits = Field(default_factory=PreviewLimits)
+
+
 class Spec(_Strict):
     """unhazzle.yaml, format version 1."""
 
@@ -589,6 +634,7 @@ class Spec(_Strict):
     secrets: SecretSettings | None = Field(
         None, description="Keys that can read every environment's secret values (usually the team's)."
     )
+    previews: Previews | None = None
 
     def recipients(self, environment: str) -> list[str]:
         """Everyone who can read *environment*'s secret values: project-wide plus its own keys."""
