@@ -24,6 +24,7 @@ COMMANDS = {
     "inspect": "inspect",
     "init": "init",
     "preview": "preview",
+    "preview-env": "preview_env",
     "dev": "dev",
     "publish": "publish",
     "status": "status",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from unhazzle.errors import UsageError
-from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, INDEX_FILE
+from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, INDEX_FILE, PREVIEW_FILE
 
 Status = Literal["added", "changed", "removed"]
 # Index fields that record where a publish came from, not what runs: a new source commit with
@@ -68,7 +68,8 @@ class ChangeSet:
         several changed, what happens to volumes, the files, then trailers."""
         body = [f"{self.project}/{env}: {text}" for env, text in self.summaries.items()]
         if subject:
-            body = [self.subject(), *body] if len(body) <= 1 else body
+            made = self.subject()  # kept below the given subject (one environment's says it all)
+            body = [made, *(line for line in body if line != made)] if len(body) <= 1 else body
         notes = "\n".join(self.notes)
         parts = [subject or self.subject(), "\n".join(body) if len(body) > 1 or subject else "", notes,
                  _files_block(self.files)]  # fmt: skip
@@ -97,15 +98,15 @@ def plan_changes(
     *old_blobs*: what the repo holds under ``PROJECT/`` now (path -> blob id); *old_indexes*: the
     parsed ``_index.json`` per environment there. `_secrets.json` is one of the project's files
     like any other: written when the environment has secret values, removed when it has none."""
-    new_envs = {_env_of(path) for path in new_files}
-    old_envs = {env for env in map(_env_of, old_blobs) if env}
+    new_envs = {env_of(path) for path in new_files}
+    old_envs = {env for env in map(env_of, old_blobs) if env}
     gone = sorted(old_envs - new_envs)
     if gone and not allow_delete:
         raise UsageError(_delete_refusal(project, gone))
     removals = sorted(
         path
         for path in old_blobs
-        if _env_of(path) in gone or (_env_of(path) in new_envs and path not in new_files)
+        if env_of(path) in gone or (env_of(path) in new_envs and path not in new_files)
     )
     writes = {path: data for path, data in new_files.items() if old_blobs.get(path) != blob_id(data)}
     writes = _without_provenance_only(writes, old_indexes)
@@ -115,7 +116,7 @@ def plan_changes(
         [FileChange(path, "changed" if path in old_blobs else "added") for path in writes]
         + [FileChange(path, "removed") for path in removals]
     )
-    envs = sorted({_env_of(change.path) for change in files})
+    envs = sorted({env_of(change.path) for change in files})
     summaries = {
         env: summarize(old_indexes.get(env), _new_index(new_files, project, env), _touched(files, env))
         for env in envs
@@ -126,7 +127,8 @@ def plan_changes(
     )
 
 
-def _env_of(path: str) -> str:
+def env_of(path: str) -> str:
+    """The environment of a `PROJECT/ENV/NAME` path ("" for a path that is not in one)."""
     parts = path.split("/")
     return parts[1] if len(parts) >= 3 else ""
 
@@ -146,10 +148,10 @@ def _without_provenance_only(
 ) -> dict[str, bytes]:
     """Drop an environment's new index when only its provenance changed and nothing else in that
     environment did: a new source commit that renders the same leaves the folder alone."""
-    busy = {_env_of(path) for path in writes if not path.endswith(f"/{INDEX_FILE}")}
+    busy = {env_of(path) for path in writes if not path.endswith(f"/{INDEX_FILE}")}
     kept = {}
     for path, data in writes.items():
-        env = _env_of(path)
+        env = env_of(path)
         old = old_indexes.get(env)
         provenance_only = (
             path.endswith(f"/{INDEX_FILE}")
@@ -177,8 +179,9 @@ def _new_index(new_files: Mapping[str, bytes], project: str, env: str) -> dict[s
 
 
 def _touched(files: list[FileChange], env: str) -> list[str]:
-    names = [c.path.rsplit("/", 1)[1] for c in files if _env_of(c.path) == env]
-    return sorted(name.removesuffix(".yaml") for name in names if name.endswith(".yaml"))
+    names = [c.path.rsplit("/", 1)[1] for c in files if env_of(c.path) == env]
+    marker = [PREVIEW_FILE.removesuffix(".json")] if PREVIEW_FILE in names else []
+    return sorted([*(name.removesuffix(".yaml") for name in names if name.endswith(".yaml")), *marker])
 
 
 def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touched: list[str]) -> str:
@@ -200,8 +203,11 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touc
         named = [name for name in touched if name in new_apps]
         shared = "_environment" in touched
         notes = [f"{name} settings" for name in named] + (["shared settings"] if shared else [])
-        notes = notes or ["index updated"]
-        notes[-1] += " changed"
+        if notes:
+            notes[-1] += " changed"
+        if "_preview" in touched:
+            notes.append("the preview's expiry moved on")
+        notes = notes or ["index updated changed"]
     return ", ".join(notes)
 
 

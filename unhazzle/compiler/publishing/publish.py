@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ from unhazzle.compiler.publishing.changes import (
     ChangeSet,
     FileChange,
     app_images,
+    env_of,
     likely_renames,
     plan_changes,
 )
@@ -49,7 +50,7 @@ from unhazzle.compiler.publishing.volumes import (
     volume_changes,
 )
 from unhazzle.errors import OperationError, UsageError, printable, shortened
-from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE
+from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
@@ -105,6 +106,13 @@ class PublishOptions:
     subject: str = ""
     # Deploy a version that was rolled back, again (rollback.refusal says when that is asked for).
     replace_rollback: bool = False
+    # The environment folders this publish writes (a preview's); None: every folder of the
+    # project but the previews', which only `unhazzle preview-env` writes.
+    only: frozenset[str] | None = None
+    # Called with the project's preview markers at the tip (path -> bytes) and its folders
+    # there, before each attempt, so a limit is checked against what the push replaces; it
+    # raises to refuse.
+    vet: Callable[[dict[str, bytes], set[str]], None] | None = None
 
 
 class RollbackRefusal(UsageError):
@@ -380,7 +388,7 @@ def _fetch(repo: Path, url: str, options: PublishOptions, *, deepen: bool = Fals
 def _changes(
     repo: Path, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
 ) -> ChangeSet:
-    old_blobs = _project_blobs(repo, tip, project)
+    old_blobs = _scoped(repo, _project_blobs(repo, tip, project), project, files, options)
     if not options.replace_rollback:
         _refuse_over_rollback(repo, old_blobs, files)
     old_indexes: dict[str, dict[str, Any]] = {}
@@ -409,6 +417,30 @@ def _changes(
     deleted = ", ".join(f"{project}/{c.environment}/{c.app}" for c in volumes if c.needs_flag)
     opt_ins = {**changes.opt_ins, **({ALLOW_DELETE_VOLUME: deleted} if deleted else {})}
     return dataclasses.replace(changes, notes=[c.message() for c in volumes], opt_ins=opt_ins)
+
+
+def _scoped(
+    repo: Path, old_blobs: dict[str, str], project: str, files: Mapping[str, bytes], options: PublishOptions
+) -> dict[str, str]:
+    """What the repo holds of the folders this publish writes: a preview's own (`only`), or every
+    folder but the previews' (a spec's environment may not take a preview's name)."""
+    marks = {path: sha for path, sha in old_blobs.items() if path.endswith(f"/{PREVIEW_FILE}")}
+    if options.vet is not None:
+        folders = {env_of(path) for path in old_blobs}
+        options.vet({path: _blob(repo, sha).encode() for path, sha in marks.items()}, folders)
+    previews = {env_of(path) for path in marks}
+    if options.only is not None:
+        return {path: sha for path, sha in old_blobs.items() if env_of(path) in options.only}
+    clash = sorted(previews & {env_of(path) for path in files})
+    if clash:
+        raise UsageError(
+            "; ".join(
+                f"{project}/{env}: a preview environment has this name; remove it first "
+                f"(`unhazzle preview-env down --name {env}`) or name the environment otherwise"
+                for env in clash
+            )
+        )
+    return {path: sha for path, sha in old_blobs.items() if env_of(path) not in previews}
 
 
 def _volume_changes(
