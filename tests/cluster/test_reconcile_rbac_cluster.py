@@ -8,6 +8,7 @@ run the reconciler with exactly the rights `unhazzle install-manifests` gives it
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from tests.support.envrepo import EnvRepo, files
 from tests.support.reconcile import install_applier_role, narrow_kubeconfig
 from unhazzle.reconciler.cluster.client import Client, Forbidden, connect
+from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.source import guard
 from unhazzle.reconciler.sync import rbac
 from unhazzle.reconciler.sync.ownership import owner_labels
@@ -225,3 +227,63 @@ def test_dry_run_of_an_environment_applied_before_impersonation_shows_what_reall
     assert "configured: Deployment/dryold-production/web" in result.out
     assert cluster.kubectl("get", "serviceaccount", "unhazzle-applier", "-n", "dryold-production",
                            check=False).returncode != 0  # fmt: skip
+
+
+def test_the_reconciler_deletes_a_previews_namespace_and_no_other(
+    cluster: Any, admin: Client, tmp_path: Path
+) -> None:
+    """A preview is removed whole, namespace included; the API server itself refuses the
+    reconciler's identity any other namespace, ours or the cluster's."""
+    narrow = narrow_kubeconfig(cluster, tmp_path / "narrow.kubeconfig")
+    own = connect(str(narrow))
+
+    def namespace(name: str, badge: str) -> dict[str, Any]:
+        labels = {**owner_labels("rbacpv", name.removeprefix("rbacpv-")), "unhazzle.io/badge": badge}
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+    try:
+        own.apply(namespace("rbacpv-pr-1", "preview"))
+        own.apply(namespace("rbacpv-staging", "staging"))
+        # someone else's, labelled a preview but not Unhazzle's
+        foreign = namespace("rbacpv-foreign", "preview")
+        del foreign["metadata"]["labels"]["app.kubernetes.io/managed-by"]
+        admin.apply(foreign)
+        # and one named as the cluster's own, though labelled as a preview of ours
+        admin.apply(
+            {
+                **namespace("kube-rbacpv", "preview"),
+                "metadata": {
+                    "name": "kube-rbacpv",
+                    "labels": namespace("rbacpv-pr-1", "preview")["metadata"]["labels"],
+                },
+            }
+        )
+        # The policy just installed takes the API server a moment to load: a dry run (admission
+        # runs, nothing is deleted) until it refuses.
+        deadline = time.monotonic() + 30
+        while (
+            "deletes only a preview's"
+            not in cluster.kubectl(
+                "--kubeconfig",
+                str(narrow),
+                "delete",
+                "namespace",
+                "rbacpv-staging",
+                "--dry-run=server",
+                check=False,
+            ).stderr
+        ):
+            assert time.monotonic() < deadline, "the policy never came into force"
+            time.sleep(0.5)
+        for name in ("rbacpv-staging", "rbacpv-foreign", "kube-rbacpv"):
+            with pytest.raises(Forbidden) as caught:
+                own.delete(Ref("v1", "Namespace", "", name))
+            assert caught.value.status == 403 and "deletes only a preview's" in str(caught.value), name
+        own.delete(Ref("v1", "Namespace", "", "rbacpv-pr-1"))
+        gone = admin.get(Ref("v1", "Namespace", "", "rbacpv-pr-1"))
+        assert gone is None or gone["metadata"].get("deletionTimestamp"), gone
+        assert admin.get(Ref("v1", "Namespace", "", "rbacpv-staging")) is not None
+    finally:
+        cluster.kubectl("delete", "namespace", "rbacpv-pr-1", "rbacpv-staging", "rbacpv-foreign", "kube-rbacpv",
+                        "--wait=false",
+                        check=False)  # fmt: skip

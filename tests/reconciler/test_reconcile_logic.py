@@ -513,7 +513,13 @@ def test_install_manifests_are_narrow_and_complete() -> None:
     assert all(
         r.get("resourceNames") == ["unhazzle-applier"] or r["resources"] == ["namespaces"] for r in writes
     )
-    assert next(r for r in own if "namespaces" in r["resources"])["verbs"] == ["get", "create", "patch"]
+    # delete: a preview's namespace only, which the admission policy enforces (tested on the plane)
+    assert next(r for r in own if "namespaces" in r["resources"])["verbs"] == [
+        "get",
+        "create",
+        "patch",
+        "delete",
+    ]
     assert {"bind", "impersonate"} <= {v for r in own for v in r["verbs"]}
     # The applier holds exactly the kinds our own check allows (plus the reconciler's ConfigMaps
     # and Secrets, and a list of instances), and nothing cluster-wide or about RBAC.

@@ -1,9 +1,10 @@
 """Install manifests for running the reconciler in a cluster, for one `kubectl apply -f -`. Pure.
 
 RBAC is as narrow as the job allows (rbac.py says who may do what): the reconciler's own
-ClusterRole creates and labels Namespaces (never deletes them), puts the applier's ServiceAccount
-and RoleBinding in each, binds and impersonates that applier, and lists ConfigMaps to find its
-inventories -- it cannot write a tenant's objects itself. The applier ClusterRole, granted per
+ClusterRole creates and labels Namespaces (and deletes only a preview environment's, which an
+admission policy enforces), puts the applier's ServiceAccount and RoleBinding in each, binds
+and impersonates that applier, and lists ConfigMaps to find its inventories -- it cannot write a
+tenant's objects itself. The applier ClusterRole, granted per
 namespace, holds the kinds guard.py allows, and may list its instances (read only: a failed
 release step's last words). No `escalate`, pod writes, exec or nodes anywhere. The Lease
 lives in a Role in the reconciler's own namespace. Two admission policies (rbac.py) make the API

@@ -35,6 +35,9 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
         for key, (commit, env) in sorted(self.good.items()):
             if not self._may_write():
                 break
+            if self.expired(env):
+                outcomes.append(self.expire(commit, env))
+                continue
             outcome = self.reconcile_env(commit, env)
             if outcome.rejected:
                 outcome = self._fall_back(outcome, env)

@@ -1,16 +1,28 @@
 """Remove an environment whose folder left the environment repo: prune what its inventory lists
-(volumes and the namespace stay), only for inventories this source recorded."""
+(volumes and the namespace stay), only for inventories this source recorded. A preview
+environment (its namespace labelled so) is disposable: when its folder leaves, or its marker says
+it expired, everything of it goes, volumes and namespace included."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from unhazzle.reconciler.cluster.client import ClusterError
-from unhazzle.reconciler.objects import Ref
+from unhazzle.reconciler.objects import Obj, Ref, labels
 from unhazzle.reconciler.run.applying import Applying
 from unhazzle.reconciler.run.state import EnvOutcome
+from unhazzle.reconciler.source.git import Environment
 from unhazzle.reconciler.sync import prune
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import namespace_refusal
-from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT
+from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, BADGE_LABEL
+
+PREVIEW = "preview"
+
+
+def disposable(namespace: Obj | None) -> bool:
+    """A preview's namespace: removing its environment removes everything of it."""
+    return namespace is not None and labels(namespace).get(BADGE_LABEL) == PREVIEW
 
 
 class Removal(Applying):
@@ -36,6 +48,32 @@ class Removal(Applying):
             outcomes.append(outcome)
         return outcomes
 
+    def expired(self, env: Environment) -> bool:
+        return env.preview is not None and env.preview.expired(datetime.now(UTC))
+
+    def expire(self, commit: str, env: Environment) -> EnvOutcome:
+        """A preview past its expiry: removed whole, however its folder stands; never applied
+        again (its folder must be published anew, which moves the expiry on)."""
+        outcome = EnvOutcome(env.key, env.namespace, commit, removed=True, disposed="expired")
+        try:
+            namespace = self.client.get(Ref("v1", "Namespace", "", env.namespace))
+            if namespace is not None and not disposable(namespace):
+                outcome.removed, outcome.disposed = False, ""
+                outcome.errors.append(
+                    f"{env.key}: its folder marks it a preview that expired, but its namespace "
+                    f"{env.namespace} is not labelled {BADGE_LABEL}: {PREVIEW}; nothing of it is removed"
+                )
+            elif namespace is not None:
+                client = self.tenancy.prepare(env.namespace, live=namespace, read=False)
+                inventory = self._read_inventory(
+                    client or self.tenancy.client_for(env.namespace), env.namespace
+                )
+                self._remove(inventory or Inventory(env.key, env.namespace, commit, frozenset()), outcome)
+        except ClusterError as err:
+            outcome.errors.append(str(err))
+        self._log_outcome(outcome)
+        return outcome
+
     def _remove(self, inventory: Inventory, outcome: EnvOutcome) -> None:
         namespace = self.client.get(Ref("v1", "Namespace", "", inventory.namespace))
         project, _, name = inventory.environment.partition("/")
@@ -43,12 +81,20 @@ class Removal(Applying):
         if namespace is None or self._refuse(outcome, why):
             outcome.not_ours = namespace is not None
             return  # gone already, or not ours to prune in
+        whole = disposable(namespace)
         client = self.tenancy.prepare(inventory.namespace, live=namespace, read=False)
         client = client or self.tenancy.client_for(inventory.namespace)
         live = self._fetch_live(client, sorted(inventory.refs))
-        pruning = prune.plan(inventory.refs, frozenset(), live, apps=None)
+        pruning = prune.plan(inventory.refs, frozenset(), live, apps=None, disposable=whole)
         result = prune.execute(client, pruning, dry_run=self.options.dry_run)
         outcome.pruned, outcome.errors = result.deleted, list(result.failed.values())
+        if whole and not result.failed:
+            outcome.disposed = outcome.disposed or "its folder left the environment repo"
+            if not self.options.dry_run:  # then the namespace, with what the inventory did not list
+                uid = str((namespace.get("metadata") or {}).get("uid", "")) or None
+                self.client.delete(Ref("v1", "Namespace", "", inventory.namespace), uid=uid)
+            outcome.pruned.append(Ref("v1", "Namespace", "", inventory.namespace))
+            return
         left = inventory.with_refs(frozenset(result.failed), revision=self.tip)
         self._write_inventory(client, left, inventory)
 

@@ -18,6 +18,9 @@ class Reporting(Records):
             if not outcome.namespace or outcome.not_ours:  # nowhere of ours to write: the log only
                 self.log.error("status", environment=outcome.key, errors=outcome.errors)
                 continue
+            if outcome.disposed and not outcome.errors:  # its namespace is going: the log and webhook
+                self._disposed(outcome)
+                continue
             old = self.statuses.get(outcome.key) or self._read_status(outcome.namespace)
             new = self._status(outcome, old)
             if old is not None:
@@ -75,6 +78,20 @@ class Reporting(Records):
             rolled_back=list(outcome.rolled_back),
             refused=outcome.refused_commit if outcome.fallback else "",
         )
+
+    def _disposed(self, outcome: EnvOutcome) -> None:
+        """A preview removed whole: said once per commit (an expired one is seen every pass)."""
+        if self.notified.get(outcome.key) == (outcome.commit, "removed"):
+            return
+        self.notified[outcome.key] = (outcome.commit, "removed")
+        self.statuses.pop(outcome.key, None)
+        why = f"preview removed ({outcome.disposed}): everything of it deleted, volumes included"
+        self.log.info("preview.removed", environment=outcome.key, reason=outcome.disposed,
+                      deleted=len(outcome.pruned))  # fmt: skip
+        if self.webhook is not None and not self.options.dry_run:
+            project, _, environment = outcome.key.partition("/")
+            self.webhook.send(webhooks.event("preview.removed", project=project, environment=environment,
+                                             message=why, reason=outcome.disposed))  # fmt: skip
 
     def _metrics(self, outcome: EnvOutcome, new: status.EnvStatus) -> None:
         if self.metrics is None:
@@ -136,7 +153,9 @@ def summary_lines(rec: State, outcomes: list[EnvOutcome]) -> list[str]:
     for o in outcomes:
         did = f"{o.applied} applied, {len(o.pruned)} deleted, {o.drift} repaired"
         at = f" at {o.commit[:12]}" if o.commit else ""
-        if o.removed:
+        if o.removed and o.disposed and not o.errors:
+            lines.append(f"{o.key}: preview removed ({o.disposed}): everything of it, volumes included")
+        elif o.removed:
             lines.append(f"{o.key}: removed (its namespace and volumes are kept)")
         elif o.errors:
             kept = "; kept on the revision applied before" if o.fallback else ""

@@ -63,6 +63,7 @@ class EnvOutcome:
     ordered: list[str] = field(default_factory=list)  # apps held back for the apps they come after
     rolled_back: list[tuple[str, str]] = field(default_factory=list)  # (app, why) rolled back this pass
     refused_commit: str = ""  # the revision refused when `fallback`: the one in force runs instead
+    disposed: str = ""  # a preview removed whole (namespace and volumes): why ("expired", ...)
 
     @property
     def applied(self) -> int:

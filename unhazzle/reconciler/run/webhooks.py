@@ -37,7 +37,9 @@ from unhazzle import __version__
 
 Format = Literal["json", "slack", "datadog"]
 FORMATS: tuple[Format, ...] = ("json", "slack", "datadog")
-EVENT_TYPES = ("deploy.started", "deploy.succeeded", "deploy.failed", "instance.crash_looping")
+EVENT_TYPES = (
+    "deploy.started", "deploy.succeeded", "deploy.failed", "instance.crash_looping", "preview.removed",
+)  # fmt: skip
 PAYLOAD_FORMAT = 1
 SIGNATURE_HEADER = "X-Unhazzle-Signature"
 TIMESTAMP_HEADER = "X-Unhazzle-Timestamp"
@@ -47,6 +49,7 @@ _ICON = {
     "deploy.failed": ":x:",
     "instance.crash_looping": ":warning:",
     "deploy.succeeded": ":white_check_mark:",
+    "preview.removed": ":wastebasket:",
 }
 
 

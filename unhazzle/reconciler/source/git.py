@@ -10,6 +10,7 @@ This and nothing else in the reconciler imports `git`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -25,17 +26,21 @@ from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.objects import Obj, Ref
 from unhazzle.reconciler.source.guard import check_manifests, parse_folder
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
+from unhazzle.shared import previewmark
 from unhazzle.shared.names import (
     ALLOW_DELETE_ENVIRONMENT,
     ALLOW_DELETE_VOLUME,
     APP_LABEL,
+    BADGE_LABEL,
     ENVIRONMENT_FILE,
     INDEX_FILE,
     MAX_NAMESPACE,
+    PREVIEW_FILE,
     SECRETS_FILE,
     namespace_for,
     reserved,
 )
+from unhazzle.shared.previewmark import PreviewMark
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 FOLDER_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the spec's names for projects and environments
@@ -72,6 +77,7 @@ class Environment:
     secrets: dict[str, Any] | None = None  # the `_secrets.json` document, still encrypted
     problems: list[str] = field(default_factory=list)
     places: dict[str, str] = field(default_factory=dict)  # Ref.key() -> "file:line" it was written at
+    preview: PreviewMark | None = None  # a preview environment's `_preview.json`: when it expires
 
 
 @dataclass(frozen=True)
@@ -250,7 +256,8 @@ class GitSource:
 def _revision_to_json(revision: Revision) -> dict[str, Any]:
     return {
         key: {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
-              "problems": e.problems, "places": e.places}
+              "problems": e.problems, "places": e.places,
+              "preview": dataclasses.asdict(e.preview) if e.preview else None}
         for key, e in revision.environments.items()
     }  # fmt: skip
 
@@ -265,6 +272,7 @@ def _revision_from_json(commit: str, data: dict[str, Any]) -> Revision:
             e["secrets"],
             e["problems"],
             e.get("places", {}),
+            PreviewMark(**e["preview"]) if e.get("preview") else None,
         )
         for key, e in data.items()
     }
@@ -322,11 +330,32 @@ def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] 
     namespace = _namespace(key, objects, files, problems)
     apps = frozenset(obj["metadata"].get("labels", {}).get(APP_LABEL, "") for obj in objects) - {""}
     secrets = _secrets(key, files, problems)
+    preview = _preview(key, objects, files, problems)
     if not objects:
         problems.append(
             f"{key}: the revision holds no objects for this environment; refusing to delete it all"
         )
-    return Environment(key, namespace, objects, apps, secrets, problems, places)
+    return Environment(key, namespace, objects, apps, secrets, problems, places, preview)
+
+
+def _preview(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> PreviewMark | None:
+    """A preview's marker, when the folder has one; its Namespace must be labelled a preview's,
+    which is what lets the reconciler remove all of it when it expires."""
+    if PREVIEW_FILE not in files:
+        return None
+    try:
+        mark = previewmark.parse(files[PREVIEW_FILE])
+    except previewmark.BadMark as err:
+        problems.append(f"{key}/{PREVIEW_FILE}: not a preview marker: {err}")
+        return None
+    badges = {
+        (o["metadata"].get("labels") or {}).get(BADGE_LABEL) for o in objects if o.get("kind") == "Namespace"
+    }
+    if badges != {"preview"}:
+        problems.append(f"{key}/{PREVIEW_FILE}: marks a preview, but its Namespace is not labelled "
+                        f"{BADGE_LABEL}: preview")  # fmt: skip
+        return None
+    return mark
 
 
 def _namespace(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> str:

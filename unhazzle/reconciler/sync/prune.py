@@ -39,18 +39,20 @@ def plan(
     apps: frozenset[str] | None,
     scope: str = "",
     deletable: frozenset[str] = frozenset(),
+    disposable: bool = False,
 ) -> PrunePlan:
     """`apps` is the environment's apps in the new revision, or None when it was removed.
     `scope` is the environment ("project/environment"); `deletable`, the apps whose volumes a
-    commit allowed to be deleted."""
+    commit allowed to be deleted. `disposable`: a preview environment going away, whose volumes
+    and running jobs go with it (the namespace too, deleted by the caller)."""
     result = PrunePlan()
     for ref in sorted(previous - desired):
         obj = live.get(ref)
         if obj is None:
             continue  # already gone
-        why = _reason_to_keep(ref, obj, apps)
-        held = "" if why else _reason_to_hold(ref, obj, scope, deletable)
-        running = "" if why or held else _still_running(ref, obj)
+        why = _reason_to_keep(ref, obj, None if disposable else apps, disposable=disposable)
+        held = "" if why or disposable else _reason_to_hold(ref, obj, scope, deletable)
+        running = "" if why or held or disposable else _still_running(ref, obj)
         if why:
             result.keep.append((ref, why))
         elif held:
@@ -85,12 +87,12 @@ def _still_running(ref: Ref, obj: Obj) -> str:
     return ""
 
 
-def _reason_to_keep(ref: Ref, obj: Obj, apps: frozenset[str] | None) -> str:
+def _reason_to_keep(ref: Ref, obj: Obj, apps: frozenset[str] | None, *, disposable: bool = False) -> str:
     if ref.kind == "Namespace":
-        return "namespaces are never deleted by the reconciler"
+        return "namespaces are never pruned (a preview's is deleted whole once it is empty)"
     if not is_ours(obj):
         return f"no longer labelled {MANAGED_BY}={OURS}"
-    if ref.kind == "PersistentVolumeClaim":
+    if ref.kind == "PersistentVolumeClaim" and not disposable:
         app = labels(obj).get(APP_LABEL, "")
         if apps is None:
             return "volumes of a removed environment are kept (data)"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.source.guard import ALLOWED_KINDS
-from unhazzle.shared.names import APPLIER_NAME, MANAGED_BY, OURS, PLATFORM_NAMESPACES
+from unhazzle.shared.names import APPLIER_NAME, BADGE_LABEL, MANAGED_BY, OURS, PLATFORM_NAMESPACES
 
 APPLIER = APPLIER_NAME
 RBAC_API = "rbac.authorization.k8s.io/v1"
@@ -97,7 +97,8 @@ def reconciler_rules() -> list[Obj]:
     `resourceNames` pins each right to the applier's objects (a create by server-side apply is
     authorized with the name, so it holds for creation too)."""
     return [
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch"]},
+        # delete: a preview environment's, whole (the admission policy below allows no other).
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch", "delete"]},
         {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "create", "patch"],
          "resourceNames": [APPLIER]},
         {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"],
@@ -193,16 +194,22 @@ def applier_policy() -> list[Obj]:
 def reconciler_policy(user: str) -> list[Obj]:
     """The reconciler's own identity (`user`) creates only namespaces labelled as ours (never one
     of the cluster's own), never labels an existing namespace as ours (adopting one is an
-    administrator's step), and puts the applier's account and binding only in our namespaces."""
-    namespace = f"{_ours('object')} && {_not_reserved('object')}"
-    namespace += f" && (request.operation == 'CREATE' || ({_ours('oldObject')}))"
+    administrator's step), deletes only a preview environment's namespace, and puts the
+    applier's account and binding only in our namespaces."""
+    badge = f"oldObject.metadata.labels['{BADGE_LABEL}']"
+    preview = f"'{BADGE_LABEL}' in oldObject.metadata.labels && {badge} == 'preview'"
+    gone = f"{_ours('oldObject')} && {_not_reserved('oldObject')} && {preview}"
+    kept = f"{_ours('object')} && {_not_reserved('object')}"
+    kept += f" && (request.operation == 'CREATE' || ({_ours('oldObject')}))"
+    namespace = f"request.operation == 'DELETE' ? ({gone}) : ({kept})"
     inside = f"{_ours('namespaceObject')} && {_not_reserved('namespaceObject')}"
     return _policy(
         RECONCILER_POLICY,
         {
             "matchConstraints": {
                 "resourceRules": [
-                    _rule("", ["namespaces", "serviceaccounts"]),
+                    _rule("", ["namespaces"], delete=True),
+                    _rule("", ["serviceaccounts"]),
                     _rule("rbac.authorization.k8s.io", ["rolebindings"]),
                 ]
             },
@@ -212,8 +219,9 @@ def reconciler_policy(user: str) -> list[Obj]:
             "validations": [
                 _denied_unless(
                     f"request.resource.resource != 'namespaces' || ({namespace})",
-                    f"the reconciler creates only namespaces labelled {MANAGED_BY}={OURS}, and never "
-                    "takes over one made by someone else",
+                    f"the reconciler creates only namespaces labelled {MANAGED_BY}={OURS}, never "
+                    f"takes over one made by someone else, and deletes only a preview's "
+                    f"({BADGE_LABEL}=preview)",
                 ),
                 _denied_unless(
                     f"request.resource.resource == 'namespaces' || ({inside})",
