@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     files[f"{project}/{env}/{rollback.MARKER_FILE}"] = rollback.marker(what, current, earlier, now, when=when)
     subject = f"Roll back {what} to {earlier.revision[:12]} (from {current.revision[:12]})"
     trailers = rollback.trailer(what, current, earlier)
-    options = dataclasses.replace(options, trailers=trailers, subject=subject, replace_rollback=True)
+    # Its own folder only: the others (a preview's too) are as they are.
+    options = dataclasses.replace(
+        options, trailers=trailers, subject=subject, replace_rollback=True, only=frozenset({env})
+    )
     result = publish(project, files, args.repo, source=rollback.source_of(earlier), options=options)
     print(result_text(project, result), end="")
     if result.changed and not result.dry_run:

@@ -161,3 +161,21 @@ def test_the_preview_says_a_rollback_is_in_force_and_what_the_change_does_to_it(
     spec.write_text(broken + "# only a comment: the rolled-back version again\n")
     assert json.loads(preview("--output", "json").out)["rollbacks"][0]["would_redeploy"] is True
     assert "`unhazzle publish` refuses it without `--replace-rollback`" in preview().out
+
+
+def test_a_rollback_touches_its_own_folder_only_and_leaves_previews_alone(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    with_previews = SPEC.replace("  production: {}\n", "  production: {}\n  staging: {}\n")
+    with_previews += "previews: {from: staging}\n"
+    assert deploy(cli, write_spec, remote, with_previews).code == 0
+    spec = str(write_spec(with_previews))
+    assert cli("preview-env", "up", "--name", "pr-1", "--to", remote, "--spec", spec).code == 0
+    assert deploy(cli, write_spec, remote, with_previews.replace("api:1.0", "api:1.1")).code == 0
+    before = tree_files(Path(remote.removeprefix("file://")))
+    back = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote)
+    assert back.code == 0, back.err
+    after = tree_files(Path(remote.removeprefix("file://")))
+    changed = sorted(p for p in {*before, *after} if before.get(p) != after.get(p))
+    assert changed and all(p.startswith("shop/production/") for p in changed), changed
+    assert b"api:1.0" in after["shop/production/api.yaml"]

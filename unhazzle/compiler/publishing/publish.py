@@ -163,8 +163,11 @@ def publish(
     options: PublishOptions | None = None,
 ) -> PublishResult:
     """Make *files* (``PROJECT/ENV/NAME`` -> bytes, every file of the project) the content of
-    PROJECT/ on the branch of *remote*: one commit, pushed, retried when others push first."""
+    PROJECT/ on the branch of *remote* (with `options.only`: of those folders alone): one commit,
+    pushed, retried when others push first."""
     options = options or default_publish_options()
+    if options.only is not None:  # the folders it writes, and nothing of the others
+        files = {path: data for path, data in files.items() if env_of(path) in options.only}
     url = remote_url(remote)
     if url.startswith("/") and not Path(url).exists():  # a local path (remote_url made it absolute)
         raise UsageError(
