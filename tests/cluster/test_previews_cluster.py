@@ -104,7 +104,7 @@ def test_a_preview_runs_in_its_own_namespace_and_goes_whole_leaving_staging_unto
     labels = json.loads(pv.cluster.kubectl("get", "namespace", "pv-pr-7", "-o", "json").stdout)["metadata"][
         "labels"
     ]
-    assert labels["unhazzle.io/badge"] == "preview"
+    assert labels["unhazzle.io/badge"] == "preview" and labels["unhazzle.io/preview-environment"] == "true"
     front = pv.ready_ip("pv-pr-7", "front")
     seen = get(f"http://{front}:8080/")["env"]
     assert seen["VERSION"] == "1" and seen["BACK"] == staging_back

@@ -239,6 +239,8 @@ def test_the_reconciler_deletes_a_previews_namespace_and_no_other(
 
     def namespace(name: str, badge: str) -> dict[str, Any]:
         labels = {**owner_labels("rbacpv", name.removeprefix("rbacpv-")), "unhazzle.io/badge": badge}
+        if badge == "preview" and name != "rbacpv-review":
+            labels["unhazzle.io/preview-environment"] = "true"
         return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
     try:
@@ -275,7 +277,9 @@ def test_the_reconciler_deletes_a_previews_namespace_and_no_other(
         ):
             assert time.monotonic() < deadline, "the policy never came into force"
             time.sleep(0.5)
-        for name in ("rbacpv-staging", "rbacpv-foreign", "kube-rbacpv"):
+        # and an environment of the spec merely badged preview: not disposable
+        own.apply(namespace("rbacpv-review", "preview"))
+        for name in ("rbacpv-staging", "rbacpv-review", "rbacpv-foreign", "kube-rbacpv"):
             with pytest.raises(Forbidden) as caught:
                 own.delete(Ref("v1", "Namespace", "", name))
             assert caught.value.status == 403 and "deletes only a preview's" in str(caught.value), name
@@ -284,6 +288,6 @@ def test_the_reconciler_deletes_a_previews_namespace_and_no_other(
         assert gone is None or gone["metadata"].get("deletionTimestamp"), gone
         assert admin.get(Ref("v1", "Namespace", "", "rbacpv-staging")) is not None
     finally:
-        cluster.kubectl("delete", "namespace", "rbacpv-pr-1", "rbacpv-staging", "rbacpv-foreign", "kube-rbacpv",
+        cluster.kubectl("delete", "namespace", "rbacpv-pr-1", "rbacpv-staging", "rbacpv-foreign", "kube-rbacpv", "rbacpv-review",
                         "--wait=false",
                         check=False)  # fmt: skip

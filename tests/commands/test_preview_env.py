@@ -74,7 +74,8 @@ def test_up_publishes_a_preview_of_its_own_and_prints_its_urls_and_cost(
     mark = previewmark.parse(git(repo, "show", "main:shop/pr-7/_preview.json"))
     assert mark.source == "staging" and mark.name == "pr-7"
     assert previewmark.when(mark.expires_at) - previewmark.when(mark.created_at) == timedelta(days=2)
-    assert "badge: preview" in git(repo, "show", "main:shop/pr-7/_environment.yaml").replace('"', "")
+    namespace = git(repo, "show", "main:shop/pr-7/_environment.yaml").replace('"', "")
+    assert "unhazzle.io/badge: preview" in namespace and "unhazzle.io/preview-environment: true" in namespace
     assert git(repo, "log", "-1", "--format=%s", "main").startswith("Preview shop/pr-7: a copy of staging")
 
     # A publish of the spec leaves the preview alone (it is no environment of the spec).

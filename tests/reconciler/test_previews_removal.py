@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from unhazzle.compiler.pipeline import compile_text
+from unhazzle.compiler.pipeline import compile_preview, compile_text
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.source.git import parse_environment
@@ -17,14 +17,20 @@ version: 1
 project: shop
 region: fsn1
 environments:
-  pr-7: {badge: BADGE}
+  staging: {}
+  pr-7: {badge: preview}
 apps:
   web: {image: ghcr.io/acme/web:1.0, port: 8080, volume: {size: 1GB, path: /data}}
+previews: {from: staging}
 """
 
 
-def folder(badge: str, *, expires_in: timedelta = timedelta(days=1)) -> dict[str, str]:
-    rendered = render_plan(compile_text(SPEC.replace("BADGE", badge)).plan)
+def folder(made_by: str, *, expires_in: timedelta = timedelta(days=1)) -> dict[str, str]:
+    """pr-7's folder, made by `preview-env up` ("preview-env"), or an environment of the spec
+    badged preview ("spec") that someone gave a marker."""
+    compiled = compile_text(SPEC)
+    plan = compile_preview(compiled, "pr-7")[0].plan if made_by == "preview-env" else compiled.plan
+    rendered = {p: t for p, t in render_plan(plan).items() if p.startswith("pr-7/")}
     files = {path.split("/", 1)[1]: text for path, text in rendered.items()}
     now = datetime.now(UTC)
     mark = PreviewMark("pr-7", "staging", stamp(now), stamp(now + expires_in), "1.00", "1.00")
@@ -32,18 +38,19 @@ def folder(badge: str, *, expires_in: timedelta = timedelta(days=1)) -> dict[str
 
 
 def test_a_preview_folder_carries_its_expiry() -> None:
-    env = parse_environment("shop/pr-7", folder("preview", expires_in=timedelta(minutes=-1)))
+    env = parse_environment("shop/pr-7", folder("preview-env", expires_in=timedelta(minutes=-1)))
     assert env.problems == [] and env.preview is not None
     assert env.preview.expired(datetime.now(UTC))
 
 
-def test_a_marker_on_a_folder_whose_namespace_is_not_a_previews_is_refused() -> None:
-    env = parse_environment("shop/pr-7", folder("staging"))
+def test_a_marker_on_a_folder_not_made_by_preview_env_is_refused_even_one_badged_preview() -> None:
+    env = parse_environment("shop/pr-7", folder("spec"))
     assert env.preview is None
     assert env.problems == [
-        "shop/pr-7/_preview.json: marks a preview, but its Namespace is not labelled unhazzle.io/badge: preview"
+        "shop/pr-7/_preview.json: marks a preview, but its Namespace is not labelled "
+        "unhazzle.io/preview-environment: true"
     ]
-    broken = {**folder("preview"), "_preview.json": '{"format": 1, "name": "pr-7"}'}
+    broken = {**folder("preview-env"), "_preview.json": '{"format": 1, "name": "pr-7"}'}
     assert parse_environment("shop/pr-7", broken).problems == [
         "shop/pr-7/_preview.json: not a preview marker: 'source' is missing"
     ]
@@ -74,4 +81,6 @@ def test_the_api_server_lets_the_reconciler_delete_a_previews_namespace_only() -
     assert all("DELETE" not in r["operations"] for r in rules if r["resources"] != ["namespaces"])
     [namespaces, _] = policy["spec"]["validations"]
     assert "request.operation == 'DELETE' ?" in namespaces["expression"]
-    assert "oldObject.metadata.labels['unhazzle.io/badge'] == 'preview'" in namespaces["expression"]
+    assert (
+        "oldObject.metadata.labels['unhazzle.io/preview-environment'] == 'true'" in namespaces["expression"]
+    )

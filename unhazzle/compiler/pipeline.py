@@ -149,6 +149,8 @@ def compile_preview(compiled: Compiled, name: str) -> tuple[Compiled, PreviewSpe
     preview = compile_document(
         Document(made.data, made.positions, compiled.document.text), enforce_budget=False
     )
+    environments = [replace(env, disposable=True) for env in preview.plan.environments]
+    preview = replace(preview, plan=replace(preview.plan, environments=environments))
     store = compiled.stores.get(source.name)
     stores = {}
     if store is not None:

@@ -18,6 +18,9 @@ APP_LABEL = "unhazzle.io/app"
 PROJECT_LABEL = "unhazzle.io/project"
 ENVIRONMENT_LABEL = "unhazzle.io/environment"
 BADGE_LABEL = "unhazzle.io/badge"
+# On a preview environment's namespace (`unhazzle preview-env`), and only there: disposable, so
+# the reconciler may delete all of it (an environment merely badged preview is not).
+PREVIEW_LABEL = "unhazzle.io/preview-environment"
 PUBLIC_LABEL = "unhazzle.io/public"
 SECRETS_CHECKSUM = "unhazzle.io/secrets-checksum"  # a new secret value restarts the app
 JOB_LABEL = "unhazzle.io/job"  # a scheduled job's CronJob, its runs and their instances

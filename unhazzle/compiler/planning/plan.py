@@ -79,6 +79,7 @@ class EnvPlan:
     automatic_rollback: bool = True
     # The apps preview environments reach here (this is previews.from, and they leave them out).
     previews_reach: list[str] = field(default_factory=list)
+    disposable: bool = False  # a preview environment (`unhazzle preview-env`): removed whole
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,12 @@ from unhazzle.reconciler.source.git import Environment
 from unhazzle.reconciler.sync import prune
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import namespace_refusal
-from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, BADGE_LABEL
-
-PREVIEW = "preview"
+from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, PREVIEW_LABEL
 
 
 def disposable(namespace: Obj | None) -> bool:
-    """A preview's namespace: removing its environment removes everything of it."""
-    return namespace is not None and labels(namespace).get(BADGE_LABEL) == PREVIEW
+    """A preview environment's namespace: removing it removes everything of it."""
+    return namespace is not None and labels(namespace).get(PREVIEW_LABEL) == "true"
 
 
 class Removal(Applying):
@@ -61,7 +59,7 @@ class Removal(Applying):
                 outcome.removed, outcome.disposed = False, ""
                 outcome.errors.append(
                     f"{env.key}: its folder marks it a preview that expired, but its namespace "
-                    f"{env.namespace} is not labelled {BADGE_LABEL}: {PREVIEW}; nothing of it is removed"
+                    f"{env.namespace} is not labelled {PREVIEW_LABEL}: true; nothing of it is removed"
                 )
             elif namespace is not None:
                 client = self.tenancy.prepare(env.namespace, live=namespace, read=False)

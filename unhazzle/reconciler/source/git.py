@@ -31,11 +31,11 @@ from unhazzle.shared.names import (
     ALLOW_DELETE_ENVIRONMENT,
     ALLOW_DELETE_VOLUME,
     APP_LABEL,
-    BADGE_LABEL,
     ENVIRONMENT_FILE,
     INDEX_FILE,
     MAX_NAMESPACE,
     PREVIEW_FILE,
+    PREVIEW_LABEL,
     SECRETS_FILE,
     namespace_for,
     reserved,
@@ -348,12 +348,14 @@ def _preview(key: str, objects: list[Obj], files: dict[str, str], problems: list
     except previewmark.BadMark as err:
         problems.append(f"{key}/{PREVIEW_FILE}: not a preview marker: {err}")
         return None
-    badges = {
-        (o["metadata"].get("labels") or {}).get(BADGE_LABEL) for o in objects if o.get("kind") == "Namespace"
+    marked = {
+        (o["metadata"].get("labels") or {}).get(PREVIEW_LABEL)
+        for o in objects
+        if o.get("kind") == "Namespace"
     }
-    if badges != {"preview"}:
+    if marked != {"true"}:
         problems.append(f"{key}/{PREVIEW_FILE}: marks a preview, but its Namespace is not labelled "
-                        f"{BADGE_LABEL}: preview")  # fmt: skip
+                        f"{PREVIEW_LABEL}: true")  # fmt: skip
         return None
     return mark
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.source.guard import ALLOWED_KINDS
-from unhazzle.shared.names import APPLIER_NAME, BADGE_LABEL, MANAGED_BY, OURS, PLATFORM_NAMESPACES
+from unhazzle.shared.names import APPLIER_NAME, MANAGED_BY, OURS, PLATFORM_NAMESPACES, PREVIEW_LABEL
 
 APPLIER = APPLIER_NAME
 RBAC_API = "rbac.authorization.k8s.io/v1"
@@ -196,8 +196,8 @@ def reconciler_policy(user: str) -> list[Obj]:
     of the cluster's own), never labels an existing namespace as ours (adopting one is an
     administrator's step), deletes only a preview environment's namespace, and puts the
     applier's account and binding only in our namespaces."""
-    badge = f"oldObject.metadata.labels['{BADGE_LABEL}']"
-    preview = f"'{BADGE_LABEL}' in oldObject.metadata.labels && {badge} == 'preview'"
+    marked = f"oldObject.metadata.labels['{PREVIEW_LABEL}']"
+    preview = f"'{PREVIEW_LABEL}' in oldObject.metadata.labels && {marked} == 'true'"
     gone = f"{_ours('oldObject')} && {_not_reserved('oldObject')} && {preview}"
     kept = f"{_ours('object')} && {_not_reserved('object')}"
     kept += f" && (request.operation == 'CREATE' || ({_ours('oldObject')}))"
@@ -221,7 +221,7 @@ def reconciler_policy(user: str) -> list[Obj]:
                     f"request.resource.resource != 'namespaces' || ({namespace})",
                     f"the reconciler creates only namespaces labelled {MANAGED_BY}={OURS}, never "
                     f"takes over one made by someone else, and deletes only a preview's "
-                    f"({BADGE_LABEL}=preview)",
+                    f"({PREVIEW_LABEL}=true)",
                 ),
                 _denied_unless(
                     f"request.resource.resource == 'namespaces' || ({inside})",
