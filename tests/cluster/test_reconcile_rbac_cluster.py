@@ -283,6 +283,12 @@ def test_the_reconciler_deletes_a_previews_namespace_and_no_other(
             with pytest.raises(Forbidden) as caught:
                 own.delete(Ref("v1", "Namespace", "", name))
             assert caught.value.status == 403 and "deletes only a preview's" in str(caught.value), name
+        # Nor may it make an environment's namespace a preview's, to delete it afterwards.
+        relabelled = namespace("rbacpv-staging", "staging")
+        relabelled["metadata"]["labels"]["unhazzle.io/preview-environment"] = "true"
+        with pytest.raises(Forbidden) as caught:
+            own.apply(relabelled)
+        assert "set when it is created, never after" in str(caught.value)
         own.delete(Ref("v1", "Namespace", "", "rbacpv-pr-1"))
         gone = admin.get(Ref("v1", "Namespace", "", "rbacpv-pr-1"))
         assert gone is None or gone["metadata"].get("deletionTimestamp"), gone

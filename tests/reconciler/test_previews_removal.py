@@ -50,6 +50,11 @@ def test_a_marker_on_a_folder_not_made_by_preview_env_is_refused_even_one_badged
         "shop/pr-7/_preview.json: marks a preview, but its Namespace is not labelled "
         "unhazzle.io/preview-environment: true"
     ]
+    unmarked = {k: v for k, v in folder("preview-env").items() if k != "_preview.json"}
+    assert parse_environment("shop/pr-7", unmarked).problems == [
+        "shop/pr-7/_environment.yaml: its Namespace is labelled unhazzle.io/preview-environment, which only "
+        "a preview environment (with its _preview.json) may be"
+    ]
     broken = {**folder("preview-env"), "_preview.json": '{"format": 1, "name": "pr-7"}'}
     assert parse_environment("shop/pr-7", broken).problems == [
         "shop/pr-7/_preview.json: not a preview marker: 'source' is missing"

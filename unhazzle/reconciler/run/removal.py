@@ -55,18 +55,26 @@ class Removal(Applying):
         outcome = EnvOutcome(env.key, env.namespace, commit, removed=True, disposed="expired")
         try:
             namespace = self.client.get(Ref("v1", "Namespace", "", env.namespace))
-            if namespace is not None and not disposable(namespace):
+            project, _, name = env.key.partition("/")
+            why = namespace_refusal(namespace, namespace=env.namespace, project=project, environment=name)
+            if namespace is None:
+                pass  # gone already: nothing to do, nothing to say again (nothing was pruned)
+            elif self._refuse(outcome, why):  # another environment's namespace (a-b/c and a/b-c)
+                outcome.removed, outcome.disposed, outcome.not_ours = False, "", True
+            elif not disposable(namespace):
                 outcome.removed, outcome.disposed = False, ""
                 outcome.errors.append(
                     f"{env.key}: its folder marks it a preview that expired, but its namespace "
                     f"{env.namespace} is not labelled {PREVIEW_LABEL}: true; nothing of it is removed"
                 )
-            elif namespace is not None:
+            else:
                 client = self.tenancy.prepare(env.namespace, live=namespace, read=False)
                 inventory = self._read_inventory(
                     client or self.tenancy.client_for(env.namespace), env.namespace
                 )
-                self._remove(inventory or Inventory(env.key, env.namespace, commit, frozenset()), outcome)
+                if inventory is None or inventory.environment != env.key:
+                    inventory = Inventory(env.key, env.namespace, commit, frozenset())
+                self._remove(inventory, outcome)
         except ClusterError as err:
             outcome.errors.append(str(err))
         self._log_outcome(outcome)

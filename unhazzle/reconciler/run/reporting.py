@@ -80,8 +80,9 @@ class Reporting(Records):
         )
 
     def _disposed(self, outcome: EnvOutcome) -> None:
-        """A preview removed whole: said once per commit (an expired one is seen every pass)."""
-        if self.notified.get(outcome.key) == (outcome.commit, "removed"):
+        """A preview removed whole: said once per commit (an expired one is seen every pass, and
+        one whose namespace is gone already has nothing left to say)."""
+        if not outcome.pruned or self.notified.get(outcome.key) == (outcome.commit, "removed"):
             return
         self.notified[outcome.key] = (outcome.commit, "removed")
         self.statuses.pop(outcome.key, None)
@@ -153,8 +154,13 @@ def summary_lines(rec: State, outcomes: list[EnvOutcome]) -> list[str]:
     for o in outcomes:
         did = f"{o.applied} applied, {len(o.pruned)} deleted, {o.drift} repaired"
         at = f" at {o.commit[:12]}" if o.commit else ""
-        if o.removed and o.disposed and not o.errors:
+        if o.removed and o.disposed and not o.errors and not o.pruned:
+            lines.append(f"{o.key}: preview {o.disposed}; nothing of it is left")
+        elif o.removed and o.disposed and not o.errors:
             lines.append(f"{o.key}: preview removed ({o.disposed}): everything of it, volumes included")
+        elif o.removed and o.errors:
+            lines.append(f"{o.key}: not removed yet")
+            lines += [f"  {error}" for error in o.errors]
         elif o.removed:
             lines.append(f"{o.key}: removed (its namespace and volumes are kept)")
         elif o.errors:

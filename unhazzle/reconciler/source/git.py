@@ -339,20 +339,20 @@ def parse_environment(key: str, files: dict[str, str], *, links: dict[str, str] 
 
 
 def _preview(key: str, objects: list[Obj], files: dict[str, str], problems: list[str]) -> PreviewMark | None:
-    """A preview's marker, when the folder has one; its Namespace must be labelled a preview's,
-    which is what lets the reconciler remove all of it when it expires."""
+    """A preview's marker, when the folder has one. Its Namespace must carry the label that lets
+    the reconciler remove all of it when it expires, and no folder without one may carry it."""
+    namespaces = [o for o in objects if o.get("kind") == "Namespace"]
+    marked = {(o["metadata"].get("labels") or {}).get(PREVIEW_LABEL) for o in namespaces}
     if PREVIEW_FILE not in files:
+        if marked - {None}:
+            problems.append(f"{key}/{ENVIRONMENT_FILE}: its Namespace is labelled {PREVIEW_LABEL}, which "
+                            f"only a preview environment (with its {PREVIEW_FILE}) may be")  # fmt: skip
         return None
     try:
         mark = previewmark.parse(files[PREVIEW_FILE])
     except previewmark.BadMark as err:
         problems.append(f"{key}/{PREVIEW_FILE}: not a preview marker: {err}")
         return None
-    marked = {
-        (o["metadata"].get("labels") or {}).get(PREVIEW_LABEL)
-        for o in objects
-        if o.get("kind") == "Namespace"
-    }
     if marked != {"true"}:
         problems.append(f"{key}/{PREVIEW_FILE}: marks a preview, but its Namespace is not labelled "
                         f"{PREVIEW_LABEL}: true")  # fmt: skip

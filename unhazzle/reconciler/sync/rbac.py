@@ -201,6 +201,10 @@ def reconciler_policy(user: str) -> list[Obj]:
     gone = f"{_ours('oldObject')} && {_not_reserved('oldObject')} && {preview}"
     kept = f"{_ours('object')} && {_not_reserved('object')}"
     kept += f" && (request.operation == 'CREATE' || ({_ours('oldObject')}))"
+    # A preview is made so, never turned into one: the label that allows the delete is not changed.
+    label = "('{l}' in {o}.metadata.labels ? {o}.metadata.labels['{l}'] : '')"
+    same = f"{label.format(l=PREVIEW_LABEL, o='object')} == {label.format(l=PREVIEW_LABEL, o='oldObject')}"
+    kept += f" && (request.operation == 'CREATE' || {same})"
     namespace = f"request.operation == 'DELETE' ? ({gone}) : ({kept})"
     inside = f"{_ours('namespaceObject')} && {_not_reserved('namespaceObject')}"
     return _policy(
@@ -221,7 +225,7 @@ def reconciler_policy(user: str) -> list[Obj]:
                     f"request.resource.resource != 'namespaces' || ({namespace})",
                     f"the reconciler creates only namespaces labelled {MANAGED_BY}={OURS}, never "
                     f"takes over one made by someone else, and deletes only a preview's "
-                    f"({PREVIEW_LABEL}=true)",
+                    f"({PREVIEW_LABEL}=true, set when it is created, never after)",
                 ),
                 _denied_unless(
                     f"request.resource.resource == 'namespaces' || ({inside})",
