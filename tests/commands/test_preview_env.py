@@ -112,7 +112,7 @@ def test_a_preview_over_its_budget_is_not_created_and_the_comment_says_so(
         "preview-env", "up", "--name", "pr-7", "--to", str(repo), "--spec", str(spec), "--output", "markdown"
     )
     assert result.code == 2
-    assert "Not created: it would exceed its limits." in result.out
+    assert "Not created or updated: it would exceed its limits." in result.out
     assert f"{spec}:19:29: error: previews.budget: preview shop/pr-7 would cost up to" in result.err, (
         result.err
     )
@@ -162,7 +162,7 @@ def test_down_removes_a_preview_with_the_commit_that_lets_the_reconciler_remove_
     assert again.code == 0 and "no such preview; nothing to remove" in again.out  # closing twice is fine
     # Never an environment that is not a preview, even one the spec no longer has.
     refused = cli("preview-env", "down", "--name", "staging", "--to", str(repo), "--spec", str(spec))
-    assert refused.code == 2 and "is one of the spec's environments" in refused.err
+    assert refused.code == 2 and "shop/staging: this environment is not a preview" in refused.err
     spec.write_text(
         SPEC.replace("  staging: {}\n", "").replace("from: staging", "from: production"), encoding="utf-8"
     )
@@ -199,6 +199,39 @@ def test_prune_removes_the_expired_previews_only(cli: RunCli, spec: Path, repo: 
         cli("preview-env", "prune", "--to", str(repo), "--spec", str(spec)).out
         == "shop: no expired preview\n"
     )
+
+
+def test_down_needs_only_the_project_name(cli: RunCli, spec: Path, repo: Path, tmp_path: Path) -> None:
+    """A closed pull request's spec may be broken, or have lost its previews: section."""
+    assert cli("preview-env", "up", "--name", "pr-7", "--to", str(repo), "--spec", str(spec)).code == 0
+    spec.write_text(SPEC.split("previews:")[0].replace("port: 9000", "port: nine"), encoding="utf-8")
+    assert cli("validate", str(spec)).code == 2
+    down = cli("preview-env", "down", "--name", "pr-7", "--to", str(repo), "--spec", str(spec))
+    assert down.code == 0, down.err
+    spec.write_text("oops: [", encoding="utf-8")  # not even YAML: --project says it
+    again = cli(
+        "preview-env", "down", "--name", "pr-7", "--to", str(repo), "--project", "shop", "--spec", str(spec)
+    )
+    assert again.code == 0 and "no such preview" in again.out, again.err
+    assert (
+        cli(
+            "preview-env", "up", "--name", "pr-8", "--to", str(repo), "--spec", str(tmp_path / "nowhere.yaml")
+        ).code
+        == 2
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    listed = cli(
+        "preview-env",
+        "list",
+        "--repo",
+        str(repo),
+        "--project",
+        "shop",
+        "--spec",
+        str(elsewhere / "none.yaml"),
+    )
+    assert listed.code == 0 and listed.out == "shop: no preview environments\n", listed.err
 
 
 def test_a_spec_without_previews_and_a_bad_name_are_told(cli: RunCli, spec: Path, repo: Path) -> None:

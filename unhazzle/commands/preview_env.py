@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from unhazzle import __version__
 from unhazzle.commands.common import add_pin_digests, add_spec_option, compile_spec, maybe_pin
 from unhazzle.commands.publish import attempt_count, branch_name, secret_files, timeout_seconds
+from unhazzle.compiler.spec.model import MAX_ENV_NAME
 from unhazzle.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from unhazzle.shared.previewmark import PreviewMark
 
 NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
-MAX_NAME = 30  # pr-123456 and more; the namespace (PROJECT-NAME) must stay within 63
+MAX_NAME = MAX_ENV_NAME  # an environment's name, as the spec's
 
 
 def add_parser(sub: Any) -> None:
@@ -54,6 +55,10 @@ def add_parser(sub: Any) -> None:
         )
     for verb in (up, down):
         verb.add_argument("--name", required=True, help="the preview's name, e.g. pr-123")
+    for verb in (down, listed, prune):
+        verb.add_argument(
+            "--project", metavar="NAME", help="the project, instead of reading it from the spec"
+        )
     for verb in (up, down, prune):
         verb.add_argument("--attempts", type=int, default=8, metavar="N", help="push attempts (default: 8)")
         verb.add_argument("--dry-run", action="store_true", help="show the commit; do not commit or push")
@@ -84,15 +89,15 @@ def _options(args: argparse.Namespace, **more: Any) -> PublishOptions:
     return PublishOptions(**{**chosen, **more})
 
 
-def _name(compiled: Compiled, name: str) -> str:
+def _name(project: str, name: str, environments: Any = ()) -> str:
     from unhazzle.shared.names import namespace_for, reserved
 
     if not NAME.match(name) or len(name) > MAX_NAME:
         raise UsageError(f"--name: '{name}' is not a preview name (lowercase letters, digits and '-', "
                          f"at most {MAX_NAME})")  # fmt: skip
-    if name in compiled.spec.environments:
+    if name in environments:
         raise UsageError(f"--name: '{name}' is one of the spec's environments, not a preview")
-    if reserved(namespace_for(compiled.plan.project, name)):
+    if reserved(namespace_for(project, name)):
         raise UsageError(f"--name: '{name}' would make a namespace the cluster keeps for itself")
     return name
 
@@ -118,7 +123,7 @@ def _up(args: argparse.Namespace) -> int:
     from unhazzle.shared.names import PREVIEW_FILE
 
     compiled = _with_previews(args.spec)
-    name = _name(compiled, args.name)
+    name = _name(compiled.plan.project, args.name, compiled.spec.environments)
     spec, positions = compiled.spec, compiled.document.positions
     assert spec.previews is not None
     preview, made = compile_preview(compiled, name)
@@ -196,7 +201,7 @@ def _publish_marked(
                     options=dataclasses.replace(options, dry_run=True))  # fmt: skip
     del first  # it ran vet: `found` holds the markers at the tip
     kept = found.get(mark.name)
-    if kept is not None:
+    if kept is not None and not kept.expired(datetime.now(UTC)):  # an expired one is made anew
         mark = dataclasses.replace(mark, created_at=kept.created_at)
     return publish(project, {**files, marker_path: mark.to_bytes()}, args.to, source=source, options=options)
 
@@ -207,7 +212,8 @@ def _refused(
     """A preview over a limit is not created: for the pull-request comment, the note says so."""
     if getattr(args, "output", "") == "markdown":
         note = "\n".join(f"> {p.message}" for p in problems)
-        print(f"{MARKDOWN_HEAD} `{mark.name}`\n\nNot created: it would exceed its limits.\n\n{note}\n")
+        said = "Not created or updated: it would exceed its limits."
+        print(f"{MARKDOWN_HEAD} `{mark.name}`\n\n{said}\n\n{note}\n")
     raise InputError(problems)
 
 
@@ -285,17 +291,38 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _project(args: argparse.Namespace) -> tuple[str, Compiled]:
-    compiled = _with_previews(args.spec)
-    return compiled.plan.project, compiled
+def _project(args: argparse.Namespace) -> str:
+    """The project, from --project or the spec's `project:` alone: down, list and prune must work
+    whatever else the spec of a closed pull request says (or if it lost its previews: section)."""
+    from unhazzle.compiler.spec.load import load_file
+    from unhazzle.compiler.spec.model import NAME_RE
+
+    if args.project:
+        found: object = args.project
+    else:
+        data = load_file(Path(args.spec)).data
+        found = data.get("project") if isinstance(data, dict) else None
+    if not isinstance(found, str) or not re.match(NAME_RE, found):
+        raise UsageError(
+            f"{(args.project and '--project') or args.spec}: no project name there; give --project NAME"
+        )
+    return found
+
+
+def _removal_source(args: argparse.Namespace) -> Any:
+    """Where a removal comes from, for its commit's trailers (no spec needed with --project)."""
+    from unhazzle.compiler.publishing.publish import source_of
+
+    spec = Path(args.spec)
+    return source_of(spec, spec_bytes=spec.read_bytes() if spec.is_file() else b"")
 
 
 def _down(args: argparse.Namespace) -> int:
-    from unhazzle.compiler.publishing.publish import publish, source_of
+    from unhazzle.compiler.publishing.publish import publish
     from unhazzle.shared.names import PREVIEW_FILE
 
-    project, compiled = _project(args)
-    name = _name(compiled, args.name)
+    project = _project(args)
+    name = _name(project, args.name)
     present: list[bool] = []
 
     def vet(markers: dict[str, bytes], folders: set[str]) -> None:
@@ -304,8 +331,7 @@ def _down(args: argparse.Namespace) -> int:
                              "removes previews only")  # fmt: skip
         present[:] = [name in folders]
 
-    spec_path = Path(args.spec)
-    source = source_of(spec_path, spec_bytes=spec_path.read_bytes())
+    source = _removal_source(args)
     subject = f"Remove preview {project}/{name}: everything of it, volumes included"
     options = _options(args, only=frozenset({name}), vet=vet, allow_delete_environment=True, subject=subject)
     result = publish(project, {}, args.to, source=source, options=options)
@@ -328,7 +354,7 @@ def _read_marks(args: argparse.Namespace, project: str) -> dict[str, PreviewMark
 def _list(args: argparse.Namespace) -> int:
     from unhazzle.shared.previewmark import when
 
-    project, _ = _project(args)
+    project = _project(args)
     now = datetime.now(UTC)
     found = sorted(_read_marks(args, project).items())
     if args.output == "json":
@@ -372,9 +398,9 @@ def _span(delta: timedelta) -> str:
 
 def _prune(args: argparse.Namespace) -> int:
     from unhazzle.compiler.publishing import previews
-    from unhazzle.compiler.publishing.publish import publish, source_of
+    from unhazzle.compiler.publishing.publish import publish
 
-    project, _ = _project(args)
+    project = _project(args)
     now = datetime.now(UTC)
     expired: list[str] = []
 
@@ -382,8 +408,7 @@ def _prune(args: argparse.Namespace) -> int:
         found = previews.marks(markers)
         expired[:] = sorted(n for n, m in found.items() if m.expired(now))
 
-    spec_path = Path(args.spec)
-    source = source_of(spec_path, spec_bytes=spec_path.read_bytes())
+    source = _removal_source(args)
     probe = publish(project, {}, args.to, source=source,
                     options=_options(args, only=frozenset(), vet=vet, dry_run=True))  # fmt: skip
     del probe

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 FORMAT = 1
 TIME = "%Y-%m-%dT%H:%M:%SZ"
@@ -59,13 +60,40 @@ def parse(data: bytes | str) -> PreviewMark:
             expires_at=_text(doc, "expires_at"),
             monthly_eur_min=_text(doc, "monthly_eur_min"),
             monthly_eur_max=_text(doc, "monthly_eur_max"),
-            urls=[str(u) for u in doc.get("urls") or []],
-            internal={str(k): str(v) for k, v in (doc.get("internal") or {}).items()},
+            urls=_texts(doc.get("urls", []), "urls"),
+            internal=_text_map(doc.get("internal", {}), "internal"),
         )
-        when(mark.created_at), when(mark.expires_at), float(mark.monthly_eur_max)
+        when(mark.created_at), when(mark.expires_at)
+        for key in ("monthly_eur_min", "monthly_eur_max"):
+            _euros(getattr(mark, key), key)
     except (ValueError, TypeError, AttributeError) as err:
         raise BadMark(str(err)) from None
     return mark
+
+
+def _euros(text: str, key: str) -> Decimal:
+    """A cost as publish writes it: a finite, non-negative number of euros."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise BadMark(f"'{key}' is not a number of euros") from None
+    if not value.is_finite() or value < 0:
+        raise BadMark(f"'{key}' is not a number of euros")
+    return value
+
+
+def _texts(value: object, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadMark(f"'{key}' is not a list of text")
+    return list(value)
+
+
+def _text_map(value: object, key: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise BadMark(f"'{key}' is not a mapping of text to text")
+    return dict(value)
 
 
 def _text(doc: dict[str, object], key: str) -> str:

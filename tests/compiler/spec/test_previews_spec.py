@@ -34,7 +34,8 @@ apps:
     port: 8080
     public: true
     domains: [shop.example.com]
-    env: {API: "${apps.api.url}", SELF: "${apps.web.host}", CACHE: "redis://${apps.cache.host}:${apps.cache.port}"}
+    env: {API: "${apps.api.url}", SELF: "${apps.web.host}", CACHE: "redis://${ apps.cache.host }:${apps.cache.port}",
+          LITERAL: "$${apps.cache.url}"}
     secrets: [SESSION_KEY]
     after: [api]
     size: {cpu: 1, memory: 512MB}
@@ -81,6 +82,7 @@ def test_apps_a_preview_leaves_out_are_reached_in_the_copied_environment() -> No
     assert web.settings["API"] == "http://api.shop-staging.svc.cluster.local:9000"
     assert web.settings["CACHE"] == "redis://cache.shop-staging.svc.cluster.local:6379"
     assert web.settings["SELF"] == "web.shop-pr-7.svc.cluster.local"  # its own are its own
+    assert web.settings["LITERAL"] == "${apps.cache.url}"  # `$${` is a literal `${`, there as anywhere
     assert made.reached == {
         "api": "http://api.shop-staging.svc.cluster.local:9000",
         "cache": "http://cache.shop-staging.svc.cluster.local:6379",
@@ -117,13 +119,13 @@ def test_sizes_and_instances_of_a_preview_can_be_set() -> None:
 @pytest.mark.parametrize(
     ("edit", "where", "says"),
     [
-        (("  from: staging", "  from: stagin"), "37:9", "previews.from: no environment named 'stagin' to copy (did you mean 'staging'?)"),
-        (("  apps: [web]", "  apps: [web, wbe]"), "38:15", "previews.apps: no app named 'wbe'"),
-        (("  apps: [web]", "  apps: [web]\n  secrets: [STRIPE_KEY]"), "39:13", "no app a preview runs uses a secret named 'STRIPE_KEY'"),
-        (("  apps: [web]", "  apps: [web]\n  ttl: 91d"), "39:8", "previews.ttl"),
-        (("  apps: [web]", "  apps: [web]\n  limits: {count: 0}"), "39:19", "previews.limits.count"),
-        (("  apps: [web]", "  apps: [web]\n  budget: {max_monthly_eur: -1}"), "39:29", "previews.budget.max_monthly_eur"),
-        (("  apps: [web]", "  apps: [web]\n  colour: blue"), "39:3", "previews: unknown key 'colour'"),
+        (("  from: staging", "  from: stagin"), "38:9", "previews.from: no environment named 'stagin' to copy (did you mean 'staging'?)"),
+        (("  apps: [web]", "  apps: [web, wbe]"), "39:15", "previews.apps: no app named 'wbe'"),
+        (("  apps: [web]", "  apps: [web]\n  secrets: [STRIPE_KEY]"), "40:13", "no app a preview runs uses a secret named 'STRIPE_KEY'"),
+        (("  apps: [web]", "  apps: [web]\n  ttl: 91d"), "40:8", "previews.ttl"),
+        (("  apps: [web]", "  apps: [web]\n  limits: {count: 0}"), "40:19", "previews.limits.count"),
+        (("  apps: [web]", "  apps: [web]\n  budget: {max_monthly_eur: -1}"), "40:29", "previews.budget.max_monthly_eur"),
+        (("  apps: [web]", "  apps: [web]\n  colour: blue"), "40:3", "previews: unknown key 'colour'"),
     ],
 )  # fmt: skip
 def test_every_mistake_in_previews_is_located(
@@ -139,7 +141,7 @@ def test_all_mistakes_at_once(cli: RunCli, write_spec: WriteSpec) -> None:
     result = cli("validate", str(write_spec(text)))
     assert result.code == 2
     assert [line.split(": error: ")[0].rsplit(":", 2)[1:] for line in result.err.splitlines()] == [
-        ["37", "9"], ["38", "10"], ["38", "19"], ["39", "8"],
+        ["38", "9"], ["39", "10"], ["39", "19"], ["40", "8"],
     ]  # fmt: skip
 
 

@@ -11,17 +11,15 @@ the environments that own them. Pure: data in, data out.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from unhazzle.compiler.planning.plan import EnvPlan
+from unhazzle.compiler.planning.plan import APP_REF, EnvPlan
 from unhazzle.compiler.spec.model import Previews, Spec
 from unhazzle.compiler.spec.positions import Positions
 
 CPU_SHARE = 0.25  # CPU is compressible: a quarter slows a preview, never breaks it; memory is kept
 MIN_CPU = 0.05
-APP_REF = re.compile(r"\$\{apps\.([^.}]+)\.(url|host|port)\}")
 
 
 @dataclass(frozen=True)
@@ -123,8 +121,12 @@ def _expand_refs(part: dict[str, Any], refs: dict[str, dict[str, str]]) -> None:
     if not isinstance(env, dict):
         return
     for key, value in env.items():
-        if isinstance(value, str):
-            env[key] = APP_REF.sub(lambda m: refs.get(m.group(1), {}).get(m.group(2), m.group(0)), value)
+        if isinstance(value, str):  # `$${` is a literal `${`, as plan.expand reads it: kept as written
+            parts = value.split("$${")
+            subbed = [
+                APP_REF.sub(lambda m: refs.get(m.group(1), {}).get(m.group(2), m.group(0)), p) for p in parts
+            ]
+            env[key] = "$${".join(subbed)
 
 
 def _keep_secrets(base: dict[str, Any], over: dict[str, Any], spec: Spec, kept: set[str]) -> None:

@@ -430,7 +430,10 @@ def _scoped(
     marks = {path: sha for path, sha in old_blobs.items() if path.endswith(f"/{PREVIEW_FILE}")}
     if options.vet is not None:
         folders = {env_of(path) for path in old_blobs}
-        options.vet({path: _blob(repo, sha).encode() for path, sha in marks.items()}, folders)
+        found = blobs(repo, list(marks.values()), what="the preview markers")
+        options.vet(
+            {path: data for path, data in zip(marks, found, strict=True) if data is not None}, folders
+        )
     previews = {env_of(path) for path in marks}
     if options.only is not None:
         return {path: sha for path, sha in old_blobs.items() if env_of(path) in options.only}

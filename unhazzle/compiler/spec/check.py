@@ -131,6 +131,10 @@ class _Checker:
                 f"previews.from: no environment named '{source}' to copy{hint(source, self.environments)}",
             )
         chosen = [a for a in _list(previews.get("apps")) if isinstance(a, str)]
+        if previews.get("apps") == []:
+            yield self.problem(
+                [("previews", "apps")], "previews.apps: name the apps a preview runs, or leave it out for all"
+            )
         for at, app in enumerate(_list(previews.get("apps"))):
             if isinstance(app, str) and app not in self.apps:
                 yield self.problem(
