@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import threading
 import time
@@ -69,27 +70,93 @@ def git_daemon(base: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
 def dropping_proxy(target_port: int, on_push: Callable[[], None]) -> Iterator[int]:
     """A TCP proxy to *target_port*. Fetches pass; on a push, once the server has advertised its
     refs and the client starts sending its update and pack, *on_push* runs (e.g. kills the
-    daemon) and both connections are cut, so the server never receives the commit."""
-    listener = socket.socket()
-    listener.bind((LOOPBACK, 0))
-    listener.listen()
-    port = int(listener.getsockname()[1])
-    stop = threading.Event()
+    daemon) and both connections are cut, so the server never receives the commit.
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=_relay, args=(client, target_port, on_push), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
+    On exit the accept loop is stopped before its listening socket is closed, and every relay is
+    finished: a socket closed while another thread still waits in accept() on it leaves that
+    thread behind, and the kernel restarts the wait (after any signal, SIGCHLD from each git
+    that exits) on the same descriptor number, by then another test's server socket."""
+    proxy = _DroppingProxy(target_port, on_push)
+    accepting = threading.Thread(target=proxy.serve_forever, args=(0.05,))
+    accepting.start()
     try:
-        yield port
+        yield int(proxy.server_address[1])
     finally:
-        stop.set()
-        listener.close()
+        proxy.shutdown()  # returns once serve_forever has stopped: nothing is in accept() any more
+        proxy.cut_all()
+        proxy.server_close()  # closes the listening socket, then joins every relay thread
+        accepting.join()
+
+
+class _DroppingProxy(socketserver.ThreadingTCPServer):
+    def __init__(self, target_port: int, on_push: Callable[[], None]) -> None:
+        super().__init__((LOOPBACK, 0), _Relay)
+        self.target_port = target_port
+        self.on_push = on_push
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._closing = False
+
+    @contextlib.contextmanager
+    def open_sockets(self, *socks: socket.socket) -> Iterator[None]:
+        """Track *socks* while a relay uses them, so that `cut_all` can end that relay."""
+        with self._lock:
+            self._open.update(socks)
+            if self._closing:
+                _cut(*socks)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open.difference_update(socks)
+
+    def cut_all(self) -> None:
+        """Shut down (not close: a relay thread may be reading them) every relayed connection, so
+        `server_close` joining the relays cannot wait on a client that stays connected."""
+        with self._lock:
+            self._closing = True
+            _cut(*self._open)
+
+
+class _Relay(socketserver.BaseRequestHandler):
+    server: _DroppingProxy
+
+    def handle(self) -> None:
+        client: socket.socket = self.request
+        try:
+            upstream = socket.create_connection((LOOPBACK, self.server.target_port))
+        except OSError:
+            return  # target gone: socketserver closes the client now, and git fails at once
+        with upstream, self.server.open_sockets(client, upstream):
+            downstream = threading.Thread(target=_pipe, args=(upstream, client))
+            downstream.start()
+            with contextlib.suppress(OSError):
+                self._upstream(client, upstream)
+            _cut(client, upstream)  # wakes `downstream`; neither socket is closed before it ends
+            downstream.join()
+
+    def _upstream(self, client: socket.socket, upstream: socket.socket) -> None:
+        request = _first_packet(client)
+        upstream.sendall(request)
+        pushing = b"git-receive-pack" in request
+        while data := client.recv(65536):
+            if pushing and data.strip(b"0") != b"":
+                self.server.on_push()
+                return
+            upstream.sendall(data)
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    _cut(sink)
+
+
+def _cut(*socks: socket.socket) -> None:
+    for sock in socks:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _first_packet(client: socket.socket) -> bytes:
@@ -102,32 +169,6 @@ def _first_packet(client: socket.socket) -> bytes:
             break
         data += chunk
     return data
-
-
-def _relay(client: socket.socket, target_port: int, on_push: Callable[[], None]) -> None:
-    server = socket.create_connection((LOOPBACK, target_port))
-    request = _first_packet(client)
-    server.sendall(request)
-    pushing = b"git-receive-pack" in request
-
-    def downstream() -> None:
-        with contextlib.suppress(OSError):
-            while data := server.recv(65536):
-                client.sendall(data)
-        with contextlib.suppress(OSError):
-            client.shutdown(socket.SHUT_RDWR)
-
-    threading.Thread(target=downstream, daemon=True).start()
-    with contextlib.suppress(OSError):
-        while data := client.recv(65536):
-            if pushing and data.strip(b"0") != b"":
-                on_push()
-                break
-            server.sendall(data)
-    for sock in (client, server):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
 
 
 class _GitHTTP(BaseHTTPRequestHandler):
@@ -146,6 +187,7 @@ class _GitHTTP(BaseHTTPRequestHandler):
         pass
 
     def _backend(self) -> None:
+        body = self._body()  # read even when refused: closing on an unread body resets the 401
         expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
         if self.headers.get("Authorization") != expected:
             self.send_response(401)
@@ -153,7 +195,6 @@ class _GitHTTP(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = self._body()
         path, _, query = self.path.partition("?")
         env = {
             **os.environ,
