@@ -34,6 +34,7 @@ def shop_spec(images: Images) -> str:
     app, and the test app told the ports the example's images would listen on."""
     text = (SHOP / "unhazzle.yaml").read_text(encoding="utf-8")
     text = re.sub(r"\n  staging:\n(    .*\n|      .*\n|        .*\n|          .*\n)*", "\n", text, count=1)
+    text = re.sub(r"\npreviews:.*\n(  .*\n)*", "\n", text, count=1)  # they copy staging
     text = text.replace("ghcr.io/acme/shop-web:1.4.2", images.ref("shop-web:1.4.2"))
     text = re.sub(r"ghcr\.io/acme/shop-api@sha256:[0-9a-f]+", images.ref(f"shop-api@{images.digest}"), text)
     text = text.replace("ghcr.io/acme/shop-worker:1.4.2", images.ref("shop-worker:1.4.2"))
