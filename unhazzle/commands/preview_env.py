@@ -144,7 +144,7 @@ def _up(args: argparse.Namespace) -> int:
     )
     over = previews.budget_problem(spec, positions, name, high)
     if over is not None:
-        _refused(args, mark, made.reached, [over])
+        _refused(args, mark, [over])
     found: dict[str, PreviewMark] = {}
 
     def vet(markers: dict[str, bytes], folders: set[str]) -> None:
@@ -156,7 +156,7 @@ def _up(args: argparse.Namespace) -> int:
         others = {n: m for n, m in previews.live(found, now).items() if n != name}
         problems = previews.limit_problems(spec, positions, name, high, others)
         if problems:
-            _refused(args, mark, made.reached, problems)
+            _refused(args, mark, problems)
 
     plan = maybe_pin(preview.plan, args)
     spec_path = Path(args.spec)
@@ -206,9 +206,7 @@ def _publish_marked(
     return publish(project, {**files, marker_path: mark.to_bytes()}, args.to, source=source, options=options)
 
 
-def _refused(
-    args: argparse.Namespace, mark: PreviewMark, reached: dict[str, str], problems: list[Any]
-) -> None:
+def _refused(args: argparse.Namespace, mark: PreviewMark, problems: list[Any]) -> None:
     """A preview over a limit is not created: for the pull-request comment, the note says so."""
     if getattr(args, "output", "") == "markdown":
         note = "\n".join(f"> {p.message}" for p in problems)
