@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from unhazzle.reconciler.cluster.client import ClusterError
+from unhazzle.reconciler.cluster.client import Client, ClusterError
 from unhazzle.reconciler.objects import Obj, Ref, labels
 from unhazzle.reconciler.run.applying import Applying
 from unhazzle.reconciler.run.state import EnvOutcome
@@ -69,12 +69,11 @@ class Removal(Applying):
                 )
             else:
                 client = self.tenancy.prepare(env.namespace, live=namespace, read=False)
-                inventory = self._read_inventory(
-                    client or self.tenancy.client_for(env.namespace), env.namespace
-                )
+                client = client or self.tenancy.client_for(env.namespace)
+                inventory = self._read_inventory(client, env.namespace)
                 if inventory is None or inventory.environment != env.key:
                     inventory = Inventory(env.key, env.namespace, commit, frozenset())
-                self._remove(inventory, outcome)
+                self._prune_all(client, inventory, outcome, namespace)  # the namespace read and checked above
         except ClusterError as err:
             outcome.errors.append(str(err))
         self._log_outcome(outcome)
@@ -87,9 +86,12 @@ class Removal(Applying):
         if namespace is None or self._refuse(outcome, why):
             outcome.not_ours = namespace is not None
             return  # gone already, or not ours to prune in
-        whole = disposable(namespace)
         client = self.tenancy.prepare(inventory.namespace, live=namespace, read=False)
-        client = client or self.tenancy.client_for(inventory.namespace)
+        self._prune_all(client or self.tenancy.client_for(inventory.namespace), inventory, outcome, namespace)
+
+    def _prune_all(self, client: Client, inventory: Inventory, outcome: EnvOutcome, namespace: Obj) -> None:
+        """Everything *inventory* lists, in the (checked) *namespace*; a preview's namespace too."""
+        whole = disposable(namespace)
         live = self._fetch_live(client, sorted(inventory.refs))
         pruning = prune.plan(inventory.refs, frozenset(), live, apps=None, disposable=whole)
         result = prune.execute(client, pruning, dry_run=self.options.dry_run)
