@@ -35,8 +35,10 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
         for rel, text in sorted(files.items()):
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            data = text.encode("utf-8")
+            if not _link_if_same(target / rel, path, data):
+                with open(path, "wb") as handle:
+                    handle.write(data)
         old = target.with_name(f".{target.name}.old")
         if old.exists():
             shutil.rmtree(old)
@@ -48,6 +50,19 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [target / rel for rel in sorted(files)]
+
+
+def _link_if_same(previous: Path, path: Path, data: bytes) -> bool:
+    """Link the previous tree's file into the new one when it already holds *data*: removing the
+    old tree then frees nothing of it. Freeing a just-written file's blocks is what made writing a
+    re-rendered 3,000-app tree cost more than rendering it (0.5 ms an unlink, here)."""
+    try:
+        if previous.stat().st_size != len(data) or previous.read_bytes() != data:
+            return False
+        os.link(previous, path)
+    except OSError:  # no previous file, or a filesystem without hard links: write it
+        return False
+    return True
 
 
 def write_file_atomic(path: Path, content: str | bytes) -> None:

@@ -1,0 +1,45 @@
+"""Writing rendered files: a folder is replaced whole, and what did not change is not rewritten."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from unhazzle.compiler.write import write_tree
+
+
+def _inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def test_a_rendered_folder_is_replaced_whole(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"production/web.yaml": "a\n", "production/api.yaml": "b\n"})
+    write_tree(tmp_path, {"production/web.yaml": "a\n"})
+
+    assert sorted(p.name for p in (tmp_path / "production").iterdir()) == ["web.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["production"]  # no staging or old folder
+
+
+def test_an_unchanged_file_is_kept_and_a_changed_one_is_written_anew(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"production/web.yaml": "same\n", "production/api.yaml": "v1\n"})
+    web, api = _inode(tmp_path / "production/web.yaml"), _inode(tmp_path / "production/api.yaml")
+
+    write_tree(tmp_path, {"production/web.yaml": "same\n", "production/api.yaml": "v2\n"})
+
+    assert _inode(tmp_path / "production/web.yaml") == web
+    assert _inode(tmp_path / "production/api.yaml") != api
+    assert (tmp_path / "production/api.yaml").read_text() == "v2\n"
+    assert (tmp_path / "production/web.yaml").stat().st_nlink == 1  # the old folder's link is gone
+
+
+def test_a_file_of_the_same_size_but_other_content_is_rewritten(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"production/web.yaml": "image: v1\n"})
+    write_tree(tmp_path, {"production/web.yaml": "image: v2\n"})
+
+    assert (tmp_path / "production/web.yaml").read_text() == "image: v2\n"
+
+
+def test_text_is_written_as_utf8_with_unix_line_ends(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"production/web.yaml": 'greeting: "grüß dich"\n'})
+    write_tree(tmp_path, {"production/web.yaml": 'greeting: "grüß dich"\n'})
+
+    assert (tmp_path / "production/web.yaml").read_bytes() == 'greeting: "grüß dich"\n'.encode()
