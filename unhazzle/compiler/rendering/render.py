@@ -11,11 +11,10 @@ import hashlib
 import json
 import math
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan
@@ -60,6 +59,8 @@ def pull_policy(image: str) -> str:
 
 def _scalar(value: Any) -> str:
     """The finalizer: one YAML scalar per expression, never more."""
+    if type(value) is str:  # most values: checked first, as Markup is a str too
+        return quoted(value)
     if isinstance(value, Markup):
         return str(value)
     if isinstance(value, bool):
@@ -93,12 +94,43 @@ def _escape(match: re.Match[str]) -> str:
 
 def quoted(text: str) -> str:
     """*text* as one double-quoted YAML scalar that parses back to exactly *text*."""
+    if _UNSAFE.search(text) is None:
+        return f'"{text}"'
     return f'"{_UNSAFE.sub(_escape, text)}"'
 
 
+def labels(pairs: dict[str, Any], indent: int) -> Markup:
+    """`key: value` lines at *indent*, sorted as jinja's dictsort sorts (ignoring case): label and
+    annotation maps. Keys are ours (label names, checked where made); values pass the finalizer.
+    A filter, not a macro: written per object, the macro was a fifth of a large render."""
+    return Markup(_labels(tuple(pairs.items()), indent))
+
+
+@lru_cache(maxsize=4096)  # an app's labels appear in each of its objects
+def _labels(pairs: tuple[tuple[str, Any], ...], indent: int) -> str:
+    pad = " " * indent
+    return "\n".join(f"{pad}{key}: {_scalar(value)}" for key, value in sorted(pairs, key=_key_ignoring_case))
+
+
+def _key_ignoring_case(pair: tuple[str, Any]) -> str:
+    return pair[0].lower()
+
+
+def metadata(name: str, namespace: str | None, pairs: dict[str, Any]) -> Markup:
+    """An object's metadata block: name, namespace (none for a cluster-wide object), labels."""
+    lines = ["metadata:", f"  name: {_scalar(name)}"]
+    if namespace:
+        lines.append(f"  namespace: {_scalar(namespace)}")
+    lines += ["  labels:", labels(pairs, 4)]
+    return Markup("\n".join(lines).rstrip("\n"))
+
+
 @cache
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def _environment() -> Environment:
+    # Not sandboxed: the templates are the package's own, never a user's, and the sandbox's checks
+    # on every attribute and call were a quarter of a large render. What keeps the user's values
+    # from becoming YAML structure is the finalizer, which every expression passes through.
+    env = Environment(
         loader=PackageLoader("unhazzle.templates", ""),
         undefined=StrictUndefined,
         autoescape=False,
@@ -109,6 +141,8 @@ def _environment() -> ImmutableSandboxedEnvironment:
         auto_reload=False,  # templates ship with the package; a stat per use cost 5% of a large render
     )
     env.filters["raw"] = Markup
+    env.filters["labels"] = labels
+    env.filters["metadata"] = metadata
     # A macro's text, less its last newline: the template line that calls it supplies one.
     env.filters["block"] = lambda text: Markup(str(text).rstrip("\n"))
     env.bytecode_cache = template_cache(env)
