@@ -33,14 +33,34 @@ class _Tee(io.StringIO):
         return super().write(text)
 
 
-def main() -> None:
+def main() -> int:
+    """Every benchmark in turn; one that fails (a peer that did not run, or ours) is said loudly,
+    the others still run, and the whole exits non-zero."""
     printed = _Tee(sys.stdout)
+    failed: list[str] = []
     with contextlib.redirect_stdout(printed):
-        for module in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
-            if not module.startswith("_"):
-                print(f"== bench.{module}")
-                importlib.import_module(f"bench.{module}").main()
+        print(f"load average at the start: {_load()}")
+        for name in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
+            module = importlib.import_module(f"bench.{name}")
+            if name.startswith("_") or not hasattr(module, "main"):
+                continue  # a helper of the benchmarks (the peers, the chart), not one of them
+            print(f"== bench.{name}")
+            try:
+                status = module.main([])
+            except Exception as exc:
+                status = f"{type(exc).__name__}: {exc}"
+            if status:
+                failed.append(f"bench.{name}: {status}")
+                print(f"!! bench.{name} FAILED: {status}")
+        print(f"load average at the end: {_load()}")
     record(printed.getvalue())
+    for line in failed:
+        print(f"FAILED {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" (1, 5, 15 min) on {os.cpu_count()} cores"
 
 
 def record(output: str, docs: Path = DOCS) -> None:
@@ -64,4 +84,4 @@ def record(output: str, docs: Path = DOCS) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -70,3 +70,11 @@ def _run(argv: list[str]) -> str:
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", "") or exc
         raise PeerFailed(f"{' '.join(argv)} failed: {detail}") from exc
+
+
+def load_line(at_start: float) -> str:
+    """The machine's load, said with every table: on a shared machine wall time follows it."""
+    return (
+        f"load average {at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+        f"on {os.cpu_count()} cores"
+    )

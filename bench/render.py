@@ -42,7 +42,9 @@ class Run:
     rss_mb: float
 
 
-def once(argv: list[str], *, env: dict[str, str] | None = None, stdout: Path | None = None) -> Run:
+def once(
+    argv: list[str], *, env: dict[str, str] | None = None, stdout: Path | None = None, cwd: Path | None = None
+) -> Run:
     """One run of *argv* in a fresh process; a failed run stops the benchmark, loudly."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         sink = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
@@ -52,6 +54,7 @@ def once(argv: list[str], *, env: dict[str, str] | None = None, stdout: Path | N
                 stdout=sink,
                 stderr=subprocess.PIPE,
                 env=env,
+                cwd=cwd,
                 check=False,
             )
         finally:
@@ -212,10 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_generated("3,000 apps", 3000, work, helm, runs=max(3, args.runs // 2)))
     print(table(rows, version))
     print("\n".join(verdicts(rows)))
-    print(
-        f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
-        f"{os.cpu_count()} cores; helm {version} built from its module with this machine's Go"
-    )
+    print(f"{peers.load_line(load)}; helm {version} built from its module with this machine's Go")
     return 0
 
 
