@@ -1,4 +1,5 @@
-"""`python -m bench` (`make bench`): every benchmark module in this folder, one after another.
+"""`python -m bench [NAME ...]` (`make bench`): every benchmark module in this folder (or the
+named ones), one after another.
 
 What they print is also written into docs/benchmarks.md, between its `bench:begin` and
 `bench:end` markers, with the date, the machine and its load: the figures the docs show are the
@@ -33,17 +34,22 @@ class _Tee(io.StringIO):
         return super().write(text)
 
 
-def main() -> int:
-    """Every benchmark in turn; one that fails (a peer that did not run, or ours) is said loudly,
-    the others still run, and the whole exits non-zero."""
+def main(argv: list[str] | None = None) -> int:
+    """Every benchmark in turn (or the named ones); one that fails (a peer that did not run, or
+    ours) is said loudly, the others still run, and the whole exits non-zero."""
+    names = sys.argv[1:] if argv is None else argv
+    known = benchmarks()
+    if unknown := [n for n in names if n not in known]:
+        print(f"no benchmark {', '.join(unknown)}; there are: {', '.join(known)}", file=sys.stderr)
+        return 2
     printed = _Tee(sys.stdout)
     failed: list[str] = []
     with contextlib.redirect_stdout(printed):
         print(f"load average at the start: {_load()}")
-        for name in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
+        if names:
+            print(f"(only {', '.join(names)}, of {', '.join(known)})")
+        for name in names or known:
             module = importlib.import_module(f"bench.{name}")
-            if name.startswith("_") or not hasattr(module, "main"):
-                continue  # a helper of the benchmarks (the peers, the chart), not one of them
             print(f"== bench.{name}")
             try:
                 status = module.main([])
@@ -57,6 +63,13 @@ def main() -> int:
     for line in failed:
         print(f"FAILED {line}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def benchmarks() -> list[str]:
+    """The benchmark modules: those with a main (the peers and the chart only help them)."""
+    folder = Path(__file__).parent
+    names = sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_"))
+    return [n for n in names if "\ndef main(" in (folder / f"{n}.py").read_text(encoding="utf-8")]
 
 
 def _load() -> str:

@@ -22,3 +22,12 @@ def test_record_leaves_a_page_without_markers_alone(tmp_path: Path) -> None:
     page.write_text("# Benchmarks\n")
     record("figures", page)
     assert page.read_text() == "# Benchmarks\n"
+
+
+def test_the_benchmarks_are_the_modules_with_a_main_and_an_unknown_name_is_refused(capsys) -> None:
+    from bench.__main__ import benchmarks, main
+
+    assert {"render", "preview", "publish", "reconcile", "status"} <= set(benchmarks())
+    assert not {"peers", "chart"} & set(benchmarks())  # they help the benchmarks
+    assert main(["no-such-benchmark"]) == 2
+    assert "no benchmark no-such-benchmark; there are: " in capsys.readouterr().err
