@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from unhazzle.compiler.publishing.index import project_files
     from unhazzle.compiler.publishing.publish import PublishOptions, publish, source_of
     from unhazzle.compiler.rendering.render import render_plan
+    from unhazzle.compiler.rendering.reuse import Reuse
 
     options = PublishOptions(
         branch=branch_name(args.branch),
@@ -112,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"repo": args.source_repo, "commit": args.source_commit, "message": args.source_message}
     source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
     costs = {name: cost_json(env.min, env.max) for name, env in compiled.cost.environments.items()}
-    files = project_files(plan, render_plan(plan), source=source, version=__version__, costs=costs)
+    rendered = render_plan(plan, reuse=Reuse.for_project(plan.project))
+    files = project_files(plan, rendered, source=source, version=__version__, costs=costs)
     files |= secret_files(compiled)
     result = publish(compiled.plan.project, files, args.to, source=source, options=options)
     if args.output == "json":

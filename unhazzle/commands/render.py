@@ -16,6 +16,7 @@ from unhazzle.commands.common import (
 )
 from unhazzle.compiler.presentation.report import warnings
 from unhazzle.compiler.rendering.render import render_plan
+from unhazzle.compiler.rendering.reuse import Reuse
 from unhazzle.compiler.write import write_tree
 from unhazzle.errors import UsageError
 
@@ -37,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     compiled = compile_spec(args.spec)
     envs = [env.name for env in select_envs(compiled, args.env)]
-    files = render_plan(maybe_pin(compiled.plan, args), environments=envs)
+    plan = maybe_pin(compiled.plan, args)
+    files = render_plan(plan, environments=envs, reuse=Reuse.for_project(plan.project))
     _check_out(Path(args.out))
     written = write_tree(Path(args.out), files)
     objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan
 from unhazzle.compiler.planning.sizing import RunSize
+from unhazzle.compiler.rendering.reuse import Reuse
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
 from unhazzle.compiler.spec.model import WRITABLE_MB, App, Writable
@@ -150,26 +151,33 @@ def _environment() -> Environment:
 
 
 def render_plan(
-    plan: Plan, *, environments: list[str] | None = None, settings: ClusterSettings | None = None
+    plan: Plan,
+    *,
+    environments: list[str] | None = None,
+    settings: ClusterSettings | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, str]:
-    """Relative file path -> YAML text, for every (or the named) environment, sorted."""
+    """Relative file path -> YAML text, for every (or the named) environment, sorted. With
+    *reuse*, an app or job whose inputs are those of the last render keeps its text."""
     settings = settings or cluster_settings()
+    reuse = reuse or Reuse(None)
     files: dict[str, str] = {}
     for env in plan.environments:
         if environments is not None and env.name not in environments:
             continue
-        files.update(render_environment(plan, env, settings=settings))
+        files.update(render_environment(plan, env, settings=settings, reuse=reuse))
+    reuse.save()
     return dict(sorted(files.items()))
 
 
 def render_environment(
-    plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None
+    plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None, reuse: Reuse | None = None
 ) -> dict[str, str]:
     """One environment's files: its shared objects, then one file per app."""
     settings = settings or cluster_settings()
     files = render_environment_file(plan, env, settings=settings)
-    files.update(render_apps(plan, env, env.apps, settings=settings))
-    files.update(render_jobs(plan, env, env.jobs, settings=settings))
+    files.update(render_apps(plan, env, env.apps, settings=settings, reuse=reuse))
+    files.update(render_jobs(plan, env, env.jobs, settings=settings, reuse=reuse))
     return files
 
 
@@ -183,39 +191,58 @@ def render_environment_file(
 
 
 def render_apps(
-    plan: Plan, env: EnvPlan, apps: list[AppPlan], *, settings: ClusterSettings | None = None
+    plan: Plan,
+    env: EnvPlan,
+    apps: list[AppPlan],
+    *,
+    settings: ClusterSettings | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, str]:
     """The files of *apps* alone. An app's file depends only on the project, the environment's
-    name and namespace, the cluster settings and the app's own plan, so the preview renders just
-    the apps that changed."""
+    name and namespace, the cluster settings and the app's own plan (what its views hold), so
+    the preview renders just the apps that changed, and *reuse* keeps the text of the others."""
     view = _env_view(plan, env, settings or cluster_settings())
+    reuse = reuse or Reuse(None)
     jinja = _environment()
+
+    def app_file(wanted: list[str], app_view: dict[str, Any], release: dict[str, Any] | None) -> str:
+        docs = [jinja.get_template(f"app/{name}.yaml.j2").render(env=view, app=app_view) for name in wanted]
+        if release is not None:
+            docs.insert(0, jinja.get_template("app/release.yaml.j2").render(env=view, release=release))
+        return "---\n".join(docs)
+
     files = {}
     for app in apps:
         app_view = _app_view(plan, env, app)
-        docs = [
-            jinja.get_template(f"app/{name}.yaml.j2").render(env=view, app=app_view)
-            for name in APP_TEMPLATES
-            if _wanted(name, app)
-        ]
-        if app.release:
-            release = _release_view(plan, env, app, view)
-            docs.insert(0, jinja.get_template("app/release.yaml.j2").render(env=view, release=release))
-        files[f"{env.name}/{app.name}.yaml"] = "---\n".join(docs)
+        release = _release_view(plan, env, app, view) if app.release else None
+        wanted = [name for name in APP_TEMPLATES if _wanted(name, app)]
+        files[f"{env.name}/{app.name}.yaml"] = reuse.text(
+            ["app", view, app_view, release, wanted],
+            partial(app_file, wanted, app_view, release),
+        )
     return files
 
 
 def render_jobs(
-    plan: Plan, env: EnvPlan, jobs: list[JobPlan], *, settings: ClusterSettings | None = None
+    plan: Plan,
+    env: EnvPlan,
+    jobs: list[JobPlan],
+    *,
+    settings: ClusterSettings | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, str]:
     """The files of *jobs* alone, one per job, ENV/JOB.yaml (a job's name is never an app's): the
     preview renders just the jobs that changed, as render_apps does for apps."""
     view = _env_view(plan, env, settings or cluster_settings())
+    reuse = reuse or Reuse(None)
     template = _environment().get_template("job/cronjob.yaml.j2")
-    return {
-        f"{env.name}/{job.name}.yaml": template.render(env=view, job=_job_view(plan, env, job))
-        for job in jobs
-    }
+    files = {}
+    for job in jobs:
+        job_view = _job_view(plan, env, job)
+        files[f"{env.name}/{job.name}.yaml"] = reuse.text(
+            ["job", view, job_view], partial(template.render, env=view, job=job_view)
+        )
+    return files
 
 
 def _wanted(template: str, app: AppPlan) -> bool:
