@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,12 +100,44 @@ def list_objects(files: Mapping[str, str]) -> list[dict[str, str]]:
     Cluster-wide objects (the Namespace) have namespace ``""``."""
     objects: list[dict[str, str]] = []
     for name, text in files.items():
+        headed = _as_rendered(name, text)
+        if headed is not None:
+            objects += headed
+            continue
         try:
             docs = [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc is not None]
         except yaml.YAMLError as exc:
             raise BadIndexError(f"{name}: not valid YAML: {exc}") from None
         objects += [_object_ref(name, doc) for doc in docs]
     return sorted(objects, key=lambda o: (o["file"], o["kind"], o["namespace"], o["name"]))
+
+
+# How the templates begin every object: its comments, apiVersion, kind, then metadata with the
+# name (and namespace) as double-quoted scalars without escapes. Parsing whole files only to read
+# these was two thirds of publishing a 1,000-app project.
+_HEADER = re.compile(
+    r'(?:#[^\n]*\n)*apiVersion: ([\w./-]+)\nkind: (\w+)\nmetadata:\n  name: "([^"\\\n]+)"\n'
+    r'(?:  namespace: "([^"\\\n]+)"\n)?'
+)
+
+
+def _as_rendered(file: str, text: str) -> list[dict[str, str]] | None:
+    """The objects of a file as the templates write it, read from each object's first lines;
+    None for any other shape (a block scalar, a flow mapping, escapes, ...): that file is parsed.
+    Every value the templates print is one double-quoted line, so `---` on a line of its own
+    only ever separates objects."""
+    if "\n---" in text.replace("\n---\n", "\n") or text.startswith("---"):
+        return None  # a separator written otherwise (`--- # x`, `---` at the start): parse
+    refs = []
+    for doc in text.split("\n---\n") if text else []:
+        header = _HEADER.match(doc)
+        if header is None:
+            return None
+        api, kind, name, namespace = header.groups()
+        refs.append(
+            {"apiVersion": api, "kind": kind, "namespace": namespace or "", "name": name, "file": file}
+        )
+    return refs
 
 
 # libyaml through PyYAML, as the reconciler reads these files: 4x faster than ruamel's loader,
