@@ -13,6 +13,7 @@ rendered spec of N apps with two instances each (kwok runs them), and times:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import peers
 from unhazzle.devcluster import cluster as devcluster
 
 PROJECT = "bench"
@@ -47,29 +49,33 @@ def deploy(spec_path: Path, out: Path, kubeconfig: Path, apps: int) -> None:
     )
     folder = out / "production"
     subprocess.run(
-        ["kubectl", "apply", "--server-side", "-f", str(folder / "_environment.yaml")],
+        [_kubectl(), "apply", "--server-side", "-f", str(folder / "_environment.yaml")],
         check=True,
         env=env,
         capture_output=True,
     )
     subprocess.run(
-        ["kubectl", "apply", "--server-side", "-f", str(folder)], check=True, env=env, capture_output=True
+        [_kubectl(), "apply", "--server-side", "-f", str(folder)], check=True, env=env, capture_output=True
     )
     ns = f"{PROJECT}-production"
     subprocess.run(
-        ["kubectl", "-n", ns, "scale", "deployment", "--all", "--replicas=2"],
+        [_kubectl(), "-n", ns, "scale", "deployment", "--all", "--replicas=2"],
         check=True,
         env=env,
         capture_output=True,
     )
     subprocess.run(
-        ["kubectl", "-n", ns, "wait", "deployment", "--all", "--for=condition=Available", "--timeout=300s"],
+        [_kubectl(), "-n", ns, "wait", "deployment", "--all", "--for=condition=Available", "--timeout=300s"],
         check=True, env=env, capture_output=True,
     )  # fmt: skip
     pods = subprocess.run(
-        ["kubectl", "-n", ns, "get", "pods", "--no-headers"], env=env, capture_output=True, text=True
+        [_kubectl(), "-n", ns, "get", "pods", "--no-headers"], env=env, capture_output=True, text=True
     )
     print(f"deployed {apps} apps, {len(pods.stdout.splitlines())} instances")
+
+
+def _kubectl() -> str:
+    return str(peers.kubectl())
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:
@@ -120,17 +126,22 @@ def _measure(work: Path, kubeconfig: Path, *, apps: int, runs: int) -> int:
     spec_path.write_text(spec(apps))
     deploy(spec_path, work / "out", kubeconfig, apps)
     ns = f"{PROJECT}-production"
+    peer_argv = [_kubectl(), "-n", ns, "get", "deployments,pods,hpa,pvc,configmaps", "-o", "json"]
+    seen = json.loads(
+        subprocess.run(
+            peer_argv, check=True, capture_output=True, env={**os.environ, "KUBECONFIG": str(kubeconfig)}
+        ).stdout
+    )
+    deployments = sum(1 for item in seen["items"] if item["kind"] == "Deployment")
+    if deployments != apps:
+        raise peers.PeerFailed(f"kubectl get saw {deployments} deployments, not {apps}")
+    load = os.getloadavg()[0]
     rows = {
         "unhazzle status (in-process)": timed(in_process(spec_path, kubeconfig), runs),
         "unhazzle status (new process)": timed(
             command([sys.executable, "-m", "unhazzle", "status", "--spec", str(spec_path)], kubeconfig), runs
         ),
-        "peer: kubectl get ... -o json": timed(
-            command(
-                ["kubectl", "-n", ns, "get", "deployments,pods,hpa,pvc,configmaps", "-o", "json"], kubeconfig
-            ),
-            runs,
-        ),
+        "peer: kubectl get ... -o json": timed(command(peer_argv, kubeconfig), runs),
     }
     print(f"\n{'what':<32} {'median s':>9} {'min s':>7} {'max s':>7}   ({apps} apps, {runs} runs)")
     for name, times in rows.items():
@@ -140,6 +151,7 @@ def _measure(work: Path, kubeconfig: Path, *, apps: int, runs: int) -> int:
     cold = statistics.median(rows["unhazzle status (new process)"])
     print(f"\nratio in-process / kubectl: {ours / peer:.2f}; new process / kubectl: {cold / peer:.2f}")
     print(f"target (< 1 s in-process): {'met' if ours < 1.0 else 'NOT met'}")
+    print(f"{peers.load_line(load)}; kubectl {peers.kubectl_version()} (the server's own version)")
     return 0
 
 
