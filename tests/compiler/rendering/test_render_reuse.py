@@ -24,7 +24,7 @@ def _apps_and_jobs(files: dict[str, str]) -> int:
 def test_a_second_render_reuses_every_app_and_writes_the_same_files(tmp_path: Path) -> None:
     plan = compile_file(SHOP).plan
     fresh = render_plan(plan)
-    kept = tmp_path / "shop.marshal"
+    kept = tmp_path / "shop"
 
     first = Reuse(kept)
     assert render_plan(plan, reuse=first) == fresh and first.reused == 0
@@ -35,7 +35,7 @@ def test_a_second_render_reuses_every_app_and_writes_the_same_files(tmp_path: Pa
 
 def test_only_the_changed_app_is_rendered_again(tmp_path: Path) -> None:
     text = SHOP.read_text()
-    kept = tmp_path / "shop.marshal"
+    kept = tmp_path / "shop"
     render_plan(compile_text(text).plan, reuse=Reuse(kept))  # (no secrets read, as below)
     changed = compile_text(text.replace("shop-web:1.4.2", "shop-web:1.5.0")).plan
 
@@ -49,7 +49,7 @@ def test_only_the_changed_app_is_rendered_again(tmp_path: Path) -> None:
 
 def test_a_change_to_what_every_app_shares_renders_them_all_again(tmp_path: Path) -> None:
     text = SHOP.read_text()
-    kept = tmp_path / "shop.marshal"
+    kept = tmp_path / "shop"
     render_plan(compile_text(text).plan, reuse=Reuse(kept))
     renamed = compile_text(text.replace("project: shop", "project: store", 1)).plan
 
@@ -61,9 +61,10 @@ def test_a_change_to_what_every_app_shares_renders_them_all_again(tmp_path: Path
 @pytest.mark.parametrize("damage", [b"", b"\x00garbage", b"\xfa" * 64])
 def test_a_damaged_cache_is_ignored(tmp_path: Path, damage: bytes) -> None:
     plan = compile_file(SHOP).plan
-    kept = tmp_path / "shop.marshal"
+    kept = tmp_path / "shop"
     render_plan(plan, reuse=Reuse(kept))
-    kept.write_bytes(damage or kept.read_bytes()[:100])  # (empty: cut short instead)
+    for entry in kept.glob("*.marshal"):
+        entry.write_bytes(damage or entry.read_bytes()[:100])  # (empty: cut short instead)
 
     again = Reuse(kept)
     assert render_plan(plan, reuse=again) == render_plan(plan)
@@ -72,7 +73,7 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path, damage: bytes) -> None:
 
 def test_entries_made_by_other_templates_or_code_are_never_reused(tmp_path: Path, monkeypatch) -> None:
     plan = compile_file(SHOP).plan
-    kept = tmp_path / "shop.marshal"
+    kept = tmp_path / "shop"
     render_plan(plan, reuse=Reuse(kept))
     monkeypatch.setattr(reuse_module, "_code", lambda: "another version of the templates")
 
@@ -83,11 +84,48 @@ def test_entries_made_by_other_templates_or_code_are_never_reused(tmp_path: Path
 
 def test_the_cache_holds_only_the_last_render(tmp_path: Path) -> None:
     text = SHOP.read_text()
-    kept = tmp_path / "shop.marshal"
+    kept = tmp_path / "shop"
     for tag in ("1.5.0", "1.6.0", "1.7.0"):
         render_plan(compile_text(text.replace("shop-web:1.4.2", f"shop-web:{tag}")).plan, reuse=Reuse(kept))
 
-    assert len(Reuse(kept).kept) == _apps_and_jobs(render_plan(compile_file(SHOP).plan))
+    entries = sum(len(reuse_module._read(path)) for path in kept.glob("*.marshal"))
+    assert entries == _apps_and_jobs(render_plan(compile_text(text).plan))
+
+
+def test_a_size_change_of_one_app_renders_that_app_alone(tmp_path: Path) -> None:
+    # the environment's quota sums every app, and is not part of an app's key
+    text = SHOP.read_text()
+    kept = tmp_path / "shop"
+    render_plan(compile_text(text).plan, reuse=Reuse(kept))
+    bigger = compile_text(
+        text.replace(
+            "    image: ghcr.io/acme/shop-web:1.4.2\n",
+            "    image: ghcr.io/acme/shop-web:1.4.2\n    instances: {max: 12}\n",
+        )
+    ).plan
+
+    again = Reuse(kept)
+    files = render_plan(bigger, reuse=again)
+    assert files == render_plan(bigger)
+    assert files != render_plan(compile_text(text).plan)
+    assert again.reused == _apps_and_jobs(files) - 1  # production's web (staging sets its own max)
+
+
+def test_rendering_one_environment_keeps_the_others_entries(tmp_path: Path) -> None:
+    plan = compile_text(SHOP.read_text()).plan
+    kept = tmp_path / "shop"
+    render_plan(plan, reuse=Reuse(kept))
+    render_plan(plan, environments=["production"], reuse=Reuse(kept))
+
+    again = Reuse(kept)
+    assert render_plan(plan, reuse=again) == render_plan(plan)
+    assert again.reused == _apps_and_jobs(render_plan(plan))
+
+
+def test_a_key_is_made_of_plain_values_only() -> None:
+    assert reuse_module._key_text([True, 1, 1.0, "1", None]) == "[True,1,1.0,'1',None]"
+    with pytest.raises(TypeError):
+        reuse_module._key_text({"x": object()})
 
 
 def test_a_cache_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:

@@ -104,7 +104,10 @@ def labels(pairs: dict[str, Any], indent: int) -> Markup:
     """`key: value` lines at *indent*, sorted as jinja's dictsort sorts (ignoring case): label and
     annotation maps. Keys are ours (label names, checked where made); values pass the finalizer.
     A filter, not a macro: written per object, the macro was a fifth of a large render."""
-    return Markup(_labels(tuple(pairs.items()), indent))
+    items = tuple(pairs.items())
+    if all(type(value) is str for _, value in items):  # (True == 1: only strings share entries)
+        return Markup(_labels(items, indent))
+    return Markup(_labels.__wrapped__(items, indent))
 
 
 @lru_cache(maxsize=4096)  # an app's labels appear in each of its objects
@@ -201,7 +204,7 @@ def render_apps(
     """The files of *apps* alone. An app's file depends only on the project, the environment's
     name and namespace, the cluster settings and the app's own plan (what its views hold), so
     the preview renders just the apps that changed, and *reuse* keeps the text of the others."""
-    view = _env_view(plan, env, settings or cluster_settings())
+    view = _run_env_view(_env_view(plan, env, settings or cluster_settings()))
     reuse = reuse or Reuse(None)
     jinja = _environment()
 
@@ -217,6 +220,7 @@ def render_apps(
         release = _release_view(plan, env, app, view) if app.release else None
         wanted = [name for name in APP_TEMPLATES if _wanted(name, app)]
         files[f"{env.name}/{app.name}.yaml"] = reuse.text(
+            env.name,
             ["app", view, app_view, release, wanted],
             partial(app_file, wanted, app_view, release),
         )
@@ -233,14 +237,14 @@ def render_jobs(
 ) -> dict[str, str]:
     """The files of *jobs* alone, one per job, ENV/JOB.yaml (a job's name is never an app's): the
     preview renders just the jobs that changed, as render_apps does for apps."""
-    view = _env_view(plan, env, settings or cluster_settings())
+    view = _run_env_view(_env_view(plan, env, settings or cluster_settings()))
     reuse = reuse or Reuse(None)
     template = _environment().get_template("job/cronjob.yaml.j2")
     files = {}
     for job in jobs:
         job_view = _job_view(plan, env, job)
         files[f"{env.name}/{job.name}.yaml"] = reuse.text(
-            ["job", view, job_view], partial(template.render, env=view, job=job_view)
+            env.name, ["job", view, job_view], partial(template.render, env=view, job=job_view)
         )
     return files
 
@@ -291,6 +295,24 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         "preview_namespaces": {MANAGED_BY: OURS, PROJECT_LABEL: plan.project, PREVIEW_LABEL: "true"},
         "app_label": APP_LABEL,
     }
+
+
+# What the app, release and job templates read of the environment: no more, so that a change to
+# the environment's other parts (its quota, which sums every app) does not change every app's
+# render key. StrictUndefined makes a template reading anything else fail in the tests.
+RUN_ENV_KEYS = (
+    "namespace",
+    "service_account",
+    "run_as_user",
+    "automatic_rollback",
+    "automatic_rollback_annotation",
+    "cluster_issuer",
+    "ingress_class",
+)
+
+
+def _run_env_view(view: dict[str, Any]) -> dict[str, Any]:
+    return {key: view[key] for key in RUN_ENV_KEYS}
 
 
 def surge(app: AppPlan) -> int:

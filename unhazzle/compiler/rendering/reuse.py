@@ -1,16 +1,19 @@
-"""App files kept from a project's last render, so that rendering again writes anew only the
-apps whose inputs changed (`unhazzle render` and `publish` after a one-app change).
+"""App and job files kept from a project's last render, so that rendering again makes anew only
+those whose inputs changed (`unhazzle render` and `publish` after a one-app change).
 
-An app's file is a pure function of what its templates receive: the environment's view, the
-app's view (its plan, sizing included) and the templates and filters themselves. The key is a
-digest of exactly those, so an entry is reused only where rendering would give the same text; a
-damaged or unreadable cache is ignored and costs only the render. One file per project holds
-the entries its last render used, and nothing else, so it never grows beyond one render.
+An app's file is a pure function of what its templates receive: the part of the environment's
+view they read, the app's view (its plan, sizing included) and the templates and filters
+themselves. The key is a digest of exactly those, written out by a walker that accepts only
+plain values and dataclasses of them (anything else turns reuse off, never a guess), so an entry
+is reused only where rendering would give the same text. A damaged or unreadable cache is ignored
+and costs only the render. One file per project and environment holds the entries that
+environment's last render used, and nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import marshal
 from collections.abc import Callable
@@ -24,39 +27,49 @@ from unhazzle.compiler.write import write_file_atomic
 
 
 class Reuse:
-    """The entries of one project's last render, and those of this one as they are made."""
+    """What a project's environments rendered last time, and what this render makes."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.kept: dict[str, str] = _read(path) if path else {}
-        self.used: dict[str, str] = {}
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder if folder is not None and _code() is not None else None
+        self.kept: dict[str, dict[str, str]] = {}
+        self.used: dict[str, dict[str, str]] = {}
         self.reused = 0
 
     @classmethod
     def for_project(cls, project: str) -> Reuse:
-        name = hashlib.sha256(project.encode()).hexdigest()[:16]
-        return cls(user_cache_dir() / "rendered" / f"{name}.marshal")
+        return cls(user_cache_dir() / "rendered" / hashlib.sha256(project.encode()).hexdigest()[:16])
 
-    def text(self, inputs: list[Any], render: Callable[[], str]) -> str:
+    def text(self, environment: str, inputs: list[Any], render: Callable[[], str]) -> str:
         """The file for *inputs* (what the templates receive): kept, or made by *render*()."""
-        if self.path is None:  # nothing kept, nothing to keep
+        if self.folder is None:  # nothing kept, nothing to keep
             return render()
-        key = _digest(inputs)
-        text = self.kept.get(key)
+        try:
+            key = hashlib.sha256(_key_text([_code(), inputs]).encode()).hexdigest()
+        except TypeError:  # a value the key cannot be sure of: render, keep nothing
+            return render()
+        if environment not in self.kept:
+            self.kept[environment] = _read(self._file(environment))
+        text = self.kept[environment].get(key)
         if text is None:
             text = render()
         else:
             self.reused += 1
-        self.used[key] = text
+        self.used.setdefault(environment, {})[key] = text
         return text
 
     def save(self) -> None:
         """Keep this render's entries for the next one (a cache that cannot be written only
-        costs the next render its reuse)."""
-        if self.path is None or self.used == self.kept:
+        costs the next render its reuse). Environments not rendered this time keep theirs."""
+        if self.folder is None:
             return
-        with contextlib.suppress(OSError, ValueError):
-            write_file_atomic(self.path, marshal.dumps(self.used))
+        for environment, entries in self.used.items():
+            if entries != self.kept.get(environment):
+                with contextlib.suppress(OSError, ValueError):
+                    write_file_atomic(self._file(environment), marshal.dumps(entries))
+
+    def _file(self, environment: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{environment}.marshal"
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -69,24 +82,35 @@ def _read(path: Path) -> dict[str, str]:
     return data
 
 
-def _digest(inputs: list[Any]) -> str:
-    # repr, not JSON: the views hold only strings, numbers, lists, dicts built in a fixed order and
-    # dataclasses of those, whose reprs are exact; JSON through dataclasses.asdict cost as much as
-    # rendering. A value with a lossy or changing repr could only make an entry miss.
-    return hashlib.sha256(repr([_code(), inputs]).encode()).hexdigest()
+def _key_text(value: Any) -> str:
+    """*value* written out whole and exactly; TypeError for anything but plain data."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return repr(value)  # exact for these, and bool's repr is not int's
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_key_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_key_text(k)}:{_key_text(v)}" for k, v in value.items()) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        inner = ",".join(f"{f.name}={_key_text(getattr(value, f.name))}" for f in fields)
+        return f"{type(value).__qualname__}({inner})"
+    raise TypeError(f"{type(value).__name__} cannot be part of a render key")
 
 
 @cache
-def _code() -> str:
+def _code() -> str | None:
     """A digest of what turns the views into text: jinja2, every template and the rendering
-    module (its filters and finalizer). Another version of any never reads this one's entries."""
+    module (its filters and finalizer), or None (no reuse) when they cannot be read."""
     import jinja2
 
     digest = hashlib.sha256(jinja2.__version__.encode() + b"\0")
-    templates = resources.files("unhazzle.templates")
-    for name in sorted(_template_names(templates)):
-        digest.update(name.encode() + b"\0" + templates.joinpath(name).read_bytes() + b"\0")
-    digest.update(Path(__file__).with_name("render.py").read_bytes())
+    try:
+        templates = resources.files("unhazzle.templates")
+        for name in sorted(_template_names(templates)):
+            digest.update(name.encode() + b"\0" + templates.joinpath(name).read_bytes() + b"\0")
+        digest.update(Path(__file__).with_name("render.py").read_bytes())
+    except OSError:  # an install without sources beside its byte-code: render every time
+        return None
     return digest.hexdigest()
 
 
