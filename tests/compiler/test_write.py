@@ -43,3 +43,20 @@ def test_text_is_written_as_utf8_with_unix_line_ends(tmp_path: Path) -> None:
     write_tree(tmp_path, {"production/web.yaml": 'greeting: "grüß dich"\n'})
 
     assert (tmp_path / "production/web.yaml").read_bytes() == 'greeting: "grüß dich"\n'.encode()
+
+
+def test_a_file_the_user_made_a_link_is_written_anew_never_shared(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("same\n")
+    write_tree(tmp_path / "out", {"production/web.yaml": "same\n", "production/api.yaml": "same\n"})
+    web, api = tmp_path / "out/production/web.yaml", tmp_path / "out/production/api.yaml"
+    web.unlink()
+    web.symlink_to(mine)  # a symlink to the user's own file
+    (tmp_path / "snapshot.yaml").hardlink_to(api)  # a second link to a rendered file
+
+    write_tree(tmp_path / "out", {"production/web.yaml": "same\n", "production/api.yaml": "same\n"})
+
+    assert not web.is_symlink() and web.stat().st_ino != mine.stat().st_ino
+    assert api.stat().st_ino != (tmp_path / "snapshot.yaml").stat().st_ino
+    mine.write_text("changed by the user\n")
+    assert web.read_text() == "same\n"

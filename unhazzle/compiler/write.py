@@ -31,12 +31,13 @@ def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
 def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        os.chmod(staging, 0o777 & ~_umask())  # a folder like mkdir makes, not mkdtemp's private 0700
+        umask = _umask()
+        os.chmod(staging, 0o777 & ~umask)  # a folder like mkdir makes, not mkdtemp's private 0700
         for rel, text in sorted(files.items()):
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             data = text.encode("utf-8")
-            if not _link_if_same(target / rel, path, data):
+            if not _link_if_same(target / rel, path, data, 0o666 & ~umask):
                 with open(path, "wb") as handle:
                     handle.write(data)
         old = target.with_name(f".{target.name}.old")
@@ -52,14 +53,28 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
     return [target / rel for rel in sorted(files)]
 
 
-def _link_if_same(previous: Path, path: Path, data: bytes) -> bool:
+def _link_if_same(previous: Path, path: Path, data: bytes, mode: int) -> bool:
     """Link the previous tree's file into the new one when it already holds *data*: removing the
     old tree then frees nothing of it. Freeing a just-written file's blocks is what made writing a
-    re-rendered 3,000-app tree cost more than rendering it (0.5 ms an unlink, here)."""
+    re-rendered 3,000-app tree cost more than rendering it (0.5 ms an unlink, here). Only a plain
+    file of ours is linked: not a symlink, not a file with other links (a snapshot, a user's
+    copy), not one whose mode was changed; the file read is the file linked."""
     try:
-        if previous.stat().st_size != len(data) or previous.read_bytes() != data:
+        seen = os.lstat(previous)
+        if (
+            not stat.S_ISREG(seen.st_mode)
+            or seen.st_nlink != 1
+            or stat.S_IMODE(seen.st_mode) != mode
+            or seen.st_size != len(data)
+        ):
             return False
-        os.link(previous, path)
+        with open(previous, "rb") as handle:
+            if os.fstat(handle.fileno()).st_ino != seen.st_ino or handle.read() != data:
+                return False
+        os.link(previous, path, follow_symlinks=False)
+        if os.lstat(path).st_ino != seen.st_ino:  # replaced between the read and the link
+            os.unlink(path)
+            return False
     except OSError:  # no previous file, or a filesystem without hard links: write it
         return False
     return True
