@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bench.render import generated_spec
+from tests.compiler.spec.test_jobs_spec import JOBS
 from tests.conftest import EXAMPLES
 from unhazzle.compiler.pipeline import compile_text
 from unhazzle.compiler.publishing import index
@@ -29,7 +30,7 @@ def _rendered(text: str) -> dict[str, str]:
 
 
 def test_every_rendered_file_is_read_from_its_headers_and_matches_a_full_parse() -> None:
-    for spec in ((EXAMPLES / "shop" / "unhazzle.yaml").read_text(), generated_spec(40)):
+    for spec in ((EXAMPLES / "shop" / "unhazzle.yaml").read_text(), generated_spec(40), JOBS):
         files = _rendered(spec)
         assert all(index._as_rendered(name, text) is not None for name, text in files.items())
         assert index.list_objects(files) == _parsed(files)
@@ -56,7 +57,9 @@ def test_files_of_other_shapes_are_parsed_whole() -> None:
         "flow.yaml": "{apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
         "leading.yaml": '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "c"\n',
         "plain.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\n",
-        "escaped.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "e\\x41"\n',
+        "escaped.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "e\\x41"\n  labels:\n',
+        "typed.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "123"\n  namespace: "x\u2028"\n  labels:\n',
+        "late.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "f"\n  labels: {}\n  namespace: "g"\n',
     }
     for name, text in files.items():
         assert index._as_rendered(name, text) is None, name

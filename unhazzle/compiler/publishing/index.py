@@ -113,11 +113,12 @@ def list_objects(files: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 # How the templates begin every object: its comments, apiVersion, kind, then metadata with the
-# name (and namespace) as double-quoted scalars without escapes. Parsing whole files only to read
+# name (and namespace) as double-quoted Kubernetes names, then the labels: only text a YAML
+# parser reads as exactly these strings. Parsing whole files only to read
 # these was two thirds of publishing a 1,000-app project.
 _HEADER = re.compile(
-    r'(?:#[^\n]*\n)*apiVersion: ([\w./-]+)\nkind: (\w+)\nmetadata:\n  name: "([^"\\\n]+)"\n'
-    r'(?:  namespace: "([^"\\\n]+)"\n)?'
+    r"(?:#[^\n]*\n)*apiVersion: ((?:[a-z0-9.-]+/)?v[0-9]+[a-z0-9]*)\nkind: ([A-Z][A-Za-z0-9]*)\n"
+    r'metadata:\n  name: "([a-z0-9][a-z0-9.-]*)"\n(?:  namespace: "([a-z0-9][a-z0-9-]*)"\n)?  labels:\n'
 )
 
 
