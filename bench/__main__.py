@@ -49,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         if names:
             print(f"(only {', '.join(names)}, of {', '.join(known)})")
         for name in names or known:
-            module = importlib.import_module(f"bench.{name}")
             print(f"== bench.{name}")
             try:
-                status = module.main([])
-            except Exception as exc:
+                status = importlib.import_module(f"bench.{name}").main([])
+            except SystemExit as exc:  # a benchmark that exits: its code says how it went
+                status = exc.code
+            except Exception as exc:  # reported, and the run fails
                 status = f"{type(exc).__name__}: {exc}"
             if status:
                 failed.append(f"bench.{name}: {status}")

@@ -73,9 +73,14 @@ def same_objects(rendered: Path, helm: Path, values: Path) -> int:
 
 
 def _by_identity(docs: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    out = {}
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for doc in docs:
         if doc:
             meta = doc["metadata"]
-            out[(doc["kind"], meta.get("namespace", ""), meta["name"])] = doc
+            key = (doc["kind"], meta.get("namespace", ""), meta["name"])
+            if key in out:
+                raise PeerFailed(f"{key} is written twice")
+            out[key] = doc
+    if not out:
+        raise PeerFailed("no objects written")
     return out
