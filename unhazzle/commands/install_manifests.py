@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from unhazzle.errors import UsageError
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = sub.add_parser(
@@ -21,6 +23,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m.add_argument("--image", default="ghcr.io/unhazzle/reconciler:latest")
     m.add_argument("--namespace", default="unhazzle-system")
     m.add_argument("--replicas", type=int, default=2, help="2 or more: a standby takes over in seconds")
+    m.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N reconcilers splitting the environments, one Deployment and leader Lease each "
+        "(default 1; see the reconciler docs, 'Large fleets: sharding')",
+    )
     m.add_argument(
         "--trusted-signers",
         type=Path,
@@ -43,6 +53,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.shards < 1:
+        raise UsageError(f"--shards: {args.shards} is out of range; give 1 or more")
     from unhazzle.reconciler.install import InstallOptions, render
     from unhazzle.reconciler.source.signatures import read_trusted_keys
 
@@ -56,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         trusted_signers=signers,
         trusted_gpg_keys=gpg_keys,
         secrets_key_secret=args.secrets_key_secret,
+        shards=args.shards,
     )
     print(render(opts), end="")
     return 0

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from unhazzle.errors import UsageError
+from unhazzle.reconciler.sync.shards import Shard
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "unhazzle" / "reconciler"
 
@@ -83,6 +84,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--identity", default=None, help="this replica's name in the lease (default: host and pid)"
     )
+    p.add_argument(
+        "--shard",
+        default="0/1",
+        metavar="K/N",
+        help="run as shard K of N reconcilers splitting the environments by a stable hash, each "
+        "with its own leader Lease (default 0/1: this reconciler owns them all)",
+    )
     p.add_argument("--workers", type=int, default=8, help="parallel requests while applying (default: 8)")
     p.add_argument(
         "--no-impersonation",
@@ -121,12 +129,20 @@ def _check(args: argparse.Namespace) -> None:
         if not (math.isfinite(value) and (value >= low if inclusive else value > low)):
             wanted = f"at least {low:g}" if inclusive else f"more than {low:g}"
             raise UsageError(f"{flag}: {value:g} is out of range; give a number {wanted}")
+    _shard(args.shard)
     if args.metrics_addr and not re.fullmatch(r"[\w.:\[\]-]*:\d{1,5}", args.metrics_addr):
         raise UsageError(f"--metrics-addr: expected HOST:PORT, got '{args.metrics_addr}'")
     if bool(args.webhook) != bool(args.webhook_secret_file):
         raise UsageError("unhazzle reconcile: --webhook and --webhook-secret-file go together")
     if args.webhook and not re.match(r"https?://", args.webhook):
         raise UsageError(f"--webhook: expected an http(s) URL, got '{args.webhook}'")
+
+
+def _shard(value: str) -> Shard:
+    try:
+        return Shard.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"--shard: {exc}") from None
 
 
 def _repo(value: str) -> str:
@@ -178,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         trusted_signers=args.trusted_signers,
         trusted_gpg_keys=args.trusted_gpg_keys,
         human=_human(args),
+        shard=_shard(args.shard),
     )
     try:
         return serve(settings, stop=stop)

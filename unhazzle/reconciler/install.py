@@ -19,13 +19,15 @@ import yaml
 
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.sync import rbac
+from unhazzle.reconciler.sync.shards import SHARD_LABEL, Shard
 from unhazzle.shared.names import MANAGED_BY, OURS
 
 
 @dataclass(frozen=True)
 class InstallOptions:
     """image: the reconciler image. repo/branch: the environment repo to follow.
-    namespace: where the reconciler runs. replicas: 2 or more for a hot standby (leader election)."""
+    namespace: where the reconciler runs. replicas: 2 or more for a hot standby (leader election),
+    per shard."""
 
     image: str = "ghcr.io/unhazzle/reconciler:latest"
     repo: str = "https://git.example.com/acme/environments.git"
@@ -38,6 +40,9 @@ class InstallOptions:
     # The Secret holding the cluster's age key (key `key.txt`), which opens `_secrets.json`;
     # made by the operator (`kubectl create secret generic NAME --from-file=key.txt=KEYFILE`).
     secrets_key_secret: str | None = None
+    # N reconcilers splitting the environments (sync/shards.py): one Deployment per shard, each with
+    # `--shard K/N` and a Lease of its own, all under the same identity and RBAC. 1: as before.
+    shards: int = 1
 
 
 TRUST_DIR = "/etc/unhazzle/trust"
@@ -94,7 +99,7 @@ def objects(opts: InstallOptions) -> list[Obj]:
             "subjects": subject,
         },
         *_trust_configmap(opts, name),
-        _deployment(opts, name),
+        *_deployments(opts, name),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -145,8 +150,17 @@ def _volumes(opts: InstallOptions, name: str) -> tuple[list[Obj], list[Obj], lis
     return mounts, volumes, args
 
 
-def _deployment(opts: InstallOptions, name: str) -> Obj:
+def _deployments(opts: InstallOptions, name: str) -> list[Obj]:
+    """One reconciler, or one per shard: `unhazzle-reconciler-K` runs `--shard K/N`."""
+    if opts.shards == 1:
+        return [_deployment(opts, name)]
+    return [_deployment(opts, name, shard=Shard(k, opts.shards)) for k in range(opts.shards)]
+
+
+def _deployment(opts: InstallOptions, name: str, *, shard: Shard | None = None) -> Obj:
     args = ["reconcile", "--repo", opts.repo, "--branch", opts.branch, "--interval", str(opts.interval)]
+    if shard is not None:
+        args += ["--shard", str(shard)]
     args += [
         "--metrics-addr",
         "0.0.0.0:9090",
@@ -173,15 +187,17 @@ def _deployment(opts: InstallOptions, name: str) -> Obj:
         },
         "volumeMounts": mounts,
     }
+    # The metrics Service selects every shard's pods; each Deployment only its own.
+    pods = {"app.kubernetes.io/name": name} | ({SHARD_LABEL: str(shard.index)} if shard else {})
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(name, opts.namespace),
+        "metadata": _meta(f"{name}-{shard.index}" if shard else name, opts.namespace),
         "spec": {
             "replicas": opts.replicas,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "selector": {"matchLabels": pods},
             "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": name}},
+                "metadata": {"labels": pods},
                 "spec": {
                     "serviceAccountName": name,
                     "securityContext": {

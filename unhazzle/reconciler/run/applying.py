@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from unhazzle.reconciler.cluster.client import Client, ClusterError
 from unhazzle.reconciler.objects import Obj, Ref, stage
-from unhazzle.reconciler.run.records import Records
+from unhazzle.reconciler.run.sharding import Sharding
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
 from unhazzle.reconciler.sync import order, prune, release, rollback
@@ -22,7 +22,7 @@ from unhazzle.shared.names import APP_LABEL, RELEASE_LABEL, SECRETS_FILE
 RELEASE_LINES = 20  # of a failed release step's output, in the status and the webhook
 
 
-class Applying(Records):
+class Applying(Sharding):
     def reconcile_env(self, commit: str, env: Environment) -> EnvOutcome:
         outcome = EnvOutcome(env.key, env.namespace, commit)
         started = time.monotonic()
@@ -55,6 +55,10 @@ class Applying(Records):
                 f"Namespace/{env.namespace}: recorded as environment '{previous.environment}'; refusing"
             )
             return
+        if waiting := self.held_elsewhere(previous):  # the old layout's shard keeps it (sharding.py)
+            outcome.errors.append(waiting)
+            outcome.not_ours = True  # its status is the other shard's to write
+            return
         if previous is not None and previous.refs and not (previous.refs & desired):
             outcome.errors.append(
                 f"{env.key}: the new revision shares no object with what is applied; refusing"
@@ -70,6 +74,10 @@ class Applying(Records):
         if applied is None or self.stop.is_set():
             return
         tenant, recorded = applied
+        if self.adopting(previous):  # recorded by another shard: now by this one, pruned next pass
+            self.log.info("environment.adopted", environment=env.key, shard=str(self.options.shard),
+                          recorded_by=previous.shard if previous else "")  # fmt: skip
+            return
         self._prune(tenant, env, outcome, previous, desired, live, recorded=recorded)
 
     def _host_refusals(self, objects: list[Obj]) -> list[tuple[Ref, str]]:

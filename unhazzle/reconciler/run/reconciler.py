@@ -32,7 +32,10 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
     def reconcile(self) -> list[EnvOutcome]:
         """Apply every environment of the last good revision, then remove dropped ones."""
         outcomes = []
+        self.read_pins()
         for key, (commit, env) in sorted(self.good.items()):
+            if not self.mine(key):
+                continue  # another shard's (sharding.py)
             if not self._may_write():
                 break
             if self.expired(env):
@@ -48,7 +51,8 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
             if not outcome.errors:
                 self.applied[key] = (outcome.commit, env)
             outcomes.append(outcome)
-        for key in sorted(set(self.problems) - set(self.good)):  # broken, and nothing to fall back on
+        for key in sorted(k for k in set(self.problems) - set(self.good) if self.mine(k)):
+            # broken, and nothing to fall back on
             outcomes.append(EnvOutcome(key, "", self.tip, errors=list(self.problems[key])))
         if self.tip and self._may_write():
             outcomes += self._remove_dropped()

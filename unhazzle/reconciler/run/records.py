@@ -3,6 +3,8 @@ so it knows what to prune) and its status (what `unhazzle status` reads)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from unhazzle.reconciler.cluster.client import Client, ClusterError, Forbidden
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.run.state import State
@@ -43,6 +45,7 @@ class Records(State):
             return old
         if keep_revision and old is not None:
             inventory = inventory.with_refs(inventory.refs, revision=old.revision)
+        inventory = replace(inventory, shard=str(self.options.shard))  # this shard keeps it now
         if inv_mod.same(old, inventory):
             return old
         body = inv_mod.to_configmap(inventory)

@@ -32,9 +32,16 @@ class Removal(Applying):
                 inventory.environment in self.good
                 or inventory.environment in self.problems
                 or not inventory.refs
+                or not self.mine(inventory.environment)  # another shard's to remove
             ):
                 continue
             outcome = EnvOutcome(inventory.environment, inventory.namespace, self.tip, removed=True)
+            if waiting := self.held_elsewhere(inventory):  # the old layout's shard keeps it for now
+                outcome.errors.append(waiting)
+                outcome.removed, outcome.not_ours = False, True
+                self._log_outcome(outcome)
+                outcomes.append(outcome)
+                continue
             try:
                 if self._refuse(outcome, self._removal_refusal(inventory)):
                     outcome.removed = False  # it stays, as it is

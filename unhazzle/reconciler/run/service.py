@@ -22,6 +22,7 @@ from unhazzle.reconciler.run.webhooks import Format, Webhook
 from unhazzle.reconciler.source.git import GitSource, NoSuchBranch, NoSuchRepo, SourceError
 from unhazzle.reconciler.source.signatures import load as load_trust
 from unhazzle.reconciler.sync.secrets import Decryptor
+from unhazzle.reconciler.sync.shards import WHOLE, Shard
 from unhazzle.reconciler.sync.tenancy import Tenancy
 from unhazzle.shared import sealed
 
@@ -51,6 +52,7 @@ class Settings:
     trusted_signers: Path | None = None  # SSH allowed_signers: the tip must be signed by one of them
     trusted_gpg_keys: Path | None = None  # armored GPG public keys, likewise
     human: bool = False  # --once for a person: a line per environment, no JSON log
+    shard: Shard = WHOLE  # which environments this reconciler owns (sync/shards.py); 0/1: all
 
 
 def decryptor(key_file: Path | None) -> Decryptor | None:
@@ -86,7 +88,12 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
             settings.kubeconfig, settings.context, timeout=max(2.0, settings.lease_duration / 3)
         )
         duration = settings.lease_duration
-        lease = LeaseOptions(namespace=settings.lease_namespace, duration=duration, renew_every=duration / 3)
+        lease = LeaseOptions(
+            namespace=settings.lease_namespace,
+            name=settings.shard.lease_name,  # one Lease per shard: each elects its own leader
+            duration=duration,
+            renew_every=duration / 3,
+        )
         leader = LeaderElector(lease_client, settings.identity, lease)
     options = LoopOptions(
         once=settings.once,
@@ -96,6 +103,7 @@ def build(settings: Settings, *, stop: threading.Event, log: Log | None = None) 
         workers=settings.workers,
         own_namespace=settings.lease_namespace,
         human=settings.human,
+        shard=settings.shard,
     )
     return Reconciler(
         client,
@@ -136,6 +144,11 @@ def serve(settings: Settings, *, stop: threading.Event) -> int:
     reconciler = build(settings, stop=stop)
     check_source(reconciler.source, once=settings.once)
     reconciler.log.info(
-        "start", repo=settings.repo, branch=settings.branch, once=settings.once, dry_run=settings.dry_run
+        "start",
+        repo=settings.repo,
+        branch=settings.branch,
+        once=settings.once,
+        dry_run=settings.dry_run,
+        shard=str(settings.shard),
     )
     return run_once(reconciler) if settings.once else run_loop(reconciler)

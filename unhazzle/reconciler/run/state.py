@@ -21,6 +21,7 @@ from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.reconciler.sync import status
 from unhazzle.reconciler.sync.apply import Change, Verified
 from unhazzle.reconciler.sync.secrets import Decryptor
+from unhazzle.reconciler.sync.shards import WHOLE, Shard
 from unhazzle.reconciler.sync.tenancy import Tenancy
 
 
@@ -39,6 +40,7 @@ class LoopOptions:
     workers: int = 8
     own_namespace: str = ""  # where the reconciler itself runs: never an environment's
     human: bool = False  # `--once` for a person: a line per environment and a summary on stdout
+    shard: Shard = WHOLE  # the environments this reconciler owns (sharding.py); 0/1: all of them
 
 
 @dataclass
@@ -127,3 +129,6 @@ class State:
         # condition that does not clear can never make passes run back to back
         self.early: dict[tuple[str, str], int] = {}
         self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)
+        # Read once a pass (sharding.py): env key -> its Namespace's shard pin; Lease -> its holder
+        self.pins: dict[str, str] = {}
+        self.lease_holders: dict[str, str] = {}

@@ -5,7 +5,7 @@ writes it through the client."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from unhazzle.reconciler.objects import Obj, Ref
 from unhazzle.shared.names import INVENTORY_NAME, MANAGED_BY, OURS, STATUS_NAME
@@ -22,9 +22,12 @@ class Inventory:
     namespace: str
     revision: str
     refs: frozenset[Ref]
+    # The reconciler shard that recorded it (sync/shards.py): only that shard prunes by it; another
+    # adopts it first. "0/1" (the whole fleet) for a single reconciler and for older inventories.
+    shard: str = "0/1"
 
     def with_refs(self, refs: frozenset[Ref], *, revision: str | None = None) -> Inventory:
-        return Inventory(self.environment, self.namespace, revision or self.revision, refs)
+        return replace(self, revision=revision or self.revision, refs=refs)
 
 
 def bookkeeping_configmap(
@@ -44,6 +47,7 @@ def to_configmap(inventory: Inventory) -> Obj:
     data = {
         "environment": inventory.environment,
         "revision": inventory.revision,
+        "shard": inventory.shard,
         "objects": "".join(f"{ref.key()}\n" for ref in sorted(inventory.refs)),
     }
     return bookkeeping_configmap(
@@ -58,7 +62,11 @@ def from_configmap(obj: Obj) -> Inventory:
     try:
         refs = frozenset(Ref.parse(line) for line in str(data.get("objects", "")).splitlines() if line)
         return Inventory(
-            str(data["environment"]), str(meta["namespace"]), str(data.get("revision", "")), refs
+            str(data["environment"]),
+            str(meta["namespace"]),
+            str(data.get("revision", "")),
+            refs,
+            shard=str(data.get("shard") or "0/1"),
         )
     except (KeyError, ValueError) as exc:
         raise ValueError(
@@ -68,5 +76,6 @@ def from_configmap(obj: Obj) -> Inventory:
 
 def same(a: Inventory | None, b: Inventory) -> bool:
     """Equal lists need no write. `revision` is the commit that last *changed* the list (the
-    status holds the applied one), so a commit that adds or removes nothing writes nothing here."""
-    return a is not None and (a.refs, a.namespace) == (b.refs, b.namespace)
+        status holds the applied one), so a commit that adds or removes nothing writes nothing here. A
+    shard adopting the environment writes it once, to record itself."""
+    return a is not None and (a.refs, a.namespace, a.shard) == (b.refs, b.namespace, b.shard)

@@ -1,0 +1,199 @@
+"""Sharding (`reconcile --shard K/N`): which shard owns an environment, and the rules that keep
+two shards from undoing each other while an environment changes hands. The whole behaviour on a
+control plane is tests/cluster/test_shards_cluster.py."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from unhazzle.reconciler import install as manifests
+from unhazzle.reconciler.objects import Ref
+from unhazzle.reconciler.run.reconciler import Reconciler
+from unhazzle.reconciler.run.state import EnvOutcome, LoopOptions
+from unhazzle.reconciler.run.telemetry import Log
+from unhazzle.reconciler.sync import inventory
+from unhazzle.reconciler.sync.inventory import Inventory
+from unhazzle.reconciler.sync.shards import Shard, fnv1a32, owner, recorded
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("", 0x811C9DC5), ("a", 0xE40C292C), ("foobar", 0xBF9CF968),  # the published FNV-1a vectors
+     ("shop/production", 0x7154AF11), ("shop/staging", 0x1807516F)],
+)  # fmt: skip
+def test_fnv1a32_matches_fixed_vectors(text: str, value: int) -> None:
+    assert fnv1a32(text) == value
+
+
+@pytest.mark.parametrize(
+    ("environment", "count", "shard"),
+    [("shop/production", 1, 0), ("shop/production", 3, 2), ("shop/staging", 3, 1), ("shop/staging", 2, 1),
+     ("shard/e0", 3, 2), ("shard/e1", 3, 0), ("shard/e2", 3, 1)],
+)  # fmt: skip
+def test_owner_is_the_hash_of_project_slash_environment_mod_n(
+    environment: str, count: int, shard: int
+) -> None:
+    assert owner(environment, count) == shard
+    assert Shard(shard, count).owns(environment)
+    assert not any(Shard(k, count).owns(environment) for k in range(count) if k != shard)
+
+
+def test_owner_spreads_100_environments_roughly_evenly_over_3_shards() -> None:
+    counts = Counter(owner(f"bench/env{i:03d}", 3) for i in range(100))
+    assert sorted(counts) == [0, 1, 2]
+    assert all(25 <= n <= 42 for n in counts.values()), counts
+
+
+def test_a_pin_in_range_overrides_the_hash_and_one_out_of_range_is_ignored() -> None:
+    assert owner("shop/production", 3, pin="0") == 0
+    assert owner("shop/production", 3, pin="7") == 2  # no shard 7: every shard still agrees on 2
+    assert owner("shop/production", 3, pin="one") == 2
+
+
+@pytest.mark.parametrize("text", ["3/3", "1", "-1/2", "0/0", "a/b", ""])
+def test_shard_parse_refuses_what_is_not_k_of_n(text: str) -> None:
+    with pytest.raises(ValueError, match="K"):
+        Shard.parse(text)
+
+
+def test_each_shard_has_its_own_lease_and_one_shard_keeps_the_old_name() -> None:
+    assert Shard.parse("0/1").lease_name == "unhazzle-reconciler"
+    assert [Shard(k, 3).lease_name for k in range(3)] == [f"unhazzle-reconciler-{k}" for k in range(3)]
+
+
+def test_inventory_records_its_shard_and_an_old_one_counts_as_the_whole_fleets() -> None:
+    refs = frozenset({Ref("v1", "Service", "shop-production", "web")})
+    mine = Inventory("shop/production", "shop-production", "c1", refs, shard="2/3")
+    assert inventory.from_configmap(inventory.to_configmap(mine)) == mine
+    old = inventory.to_configmap(mine)
+    del old["data"]["shard"]  # written before sharding
+    assert recorded(inventory.from_configmap(old).shard) == Shard(0, 1)
+    assert not inventory.same(mine, replace_shard(mine, "0/3"))  # adopting writes it once
+
+
+def replace_shard(inv: Inventory, shard: str) -> Inventory:
+    return Inventory(inv.environment, inv.namespace, inv.revision, inv.refs, shard=shard)
+
+
+# -- the rules, on a reconciler with a stand-in client ----------------------------------------
+
+
+class _Client:
+    """Namespaces (for pins), Leases and inventories, as the API server would answer."""
+
+    def __init__(self, *, pins: dict[str, str] | None = None, leases: dict[str, Any] | None = None):
+        self.pins, self.leases = pins or {}, leases or {}
+        self.inventories: list[dict[str, Any]] = []
+
+    def list_kind(self, api_version: str, kind: str, **_: Any) -> list[dict[str, Any]]:
+        if kind == "Namespace":
+            return [{"metadata": {"labels": {"unhazzle.io/project": key.split("/")[0],
+                     "unhazzle.io/environment": key.split("/")[1], "unhazzle.io/shard": pin}}}
+                    for key, pin in self.pins.items()]  # fmt: skip
+        return self.inventories
+
+    def get(self, ref: Ref) -> dict[str, Any] | None:
+        return self.leases.get(ref.name)
+
+
+class _Source:
+    url = "https://git.example.com/acme/environments.git"
+
+    def opt_ins(self, since: str, until: str) -> set[str]:
+        return {f"environment {key}" for key in ("shard/e0", "shard/e1", "shard/e2")}
+
+
+def _reconciler(shard: str, client: _Client) -> Reconciler:
+    options = LoopOptions(shard=Shard.parse(shard), own_namespace="unhazzle-system")
+    return Reconciler(client, _Source(), options, log=Log(io.StringIO()))  # type: ignore[arg-type]
+
+
+def _lease(holder: str, renewed: datetime) -> dict[str, Any]:
+    stamp = renewed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {"spec": {"holderIdentity": holder, "renewTime": stamp, "leaseDurationSeconds": 15}}
+
+
+def test_a_pin_on_the_namespace_moves_an_environment_to_its_shard() -> None:
+    pinned = _Client(pins={"shop/production": "0"})
+    shards = [_reconciler(f"{k}/3", pinned) for k in range(3)]
+    for rec in shards:
+        rec.read_pins()
+    assert [rec.mine("shop/production") for rec in shards] == [True, False, False]  # its hash says 2
+    assert [rec.mine("shop/staging") for rec in shards] == [False, True, False]  # unpinned: its hash
+
+
+def test_a_shard_prunes_only_by_an_inventory_it_recorded_itself() -> None:
+    rec = _reconciler("1/3", _Client())
+    ours = Inventory("shard/e2", "shard-e2", "c1", frozenset(), shard="1/3")
+    assert not rec.adopting(ours)
+    assert rec.adopting(replace_shard(ours, "0/3"))  # a pin moved it: adopted, pruned next pass
+    assert rec.adopting(replace_shard(ours, "0/1"))  # N went 1 -> 3
+    assert not rec.adopting(None)  # a new environment: nothing to prune anyway
+
+
+def test_a_new_layout_waits_while_the_old_layouts_shard_still_renews_its_lease() -> None:
+    now = datetime.now(UTC)
+    held = _Client(leases={"unhazzle-reconciler": _lease("old-pod", now)})
+    before = Inventory("shard/e2", "shard-e2", "c1", frozenset(), shard="0/1")
+    assert "held by old-pod" in _reconciler("1/3", held).held_elsewhere(before)
+    lapsed = _Client(leases={"unhazzle-reconciler": _lease("old-pod", now - timedelta(seconds=60))})
+    assert _reconciler("1/3", lapsed).held_elsewhere(before) == ""
+    released = _Client(leases={"unhazzle-reconciler": _lease("", now)})
+    assert _reconciler("1/3", released).held_elsewhere(before) == ""
+    # The same layout (a pin moved): every shard reads the same pins, no wait.
+    same_n = _Client(leases={"unhazzle-reconciler-0": _lease("pod-0", now)})
+    assert _reconciler("1/3", same_n).held_elsewhere(replace_shard(before, "0/3")) == ""
+
+
+def test_a_shard_removes_only_its_own_environments_whose_folders_left() -> None:
+    client = _Client()
+    client.inventories = [
+        inventory.to_configmap(Inventory(key, key.replace("/", "-"), "c1", frozenset({Ref(
+            "v1", "Service", key.replace("/", "-"), "web")}), shard="0/1"))
+        for key in ("shard/e0", "shard/e1", "shard/e2")
+    ]  # fmt: skip
+    for cm in client.inventories:
+        cm["data"]["source"] = _Source.url
+    removed: dict[str, list[str]] = {}
+    for k in range(3):
+        rec = _reconciler(f"{k}/3", client)
+        rec.tip = "c2"
+        seen: list[str] = []
+        rec._remove = lambda inv, outcome, seen=seen: seen.append(inv.environment)  # type: ignore[method-assign]
+        rec.read_pins()
+        outcomes = rec._remove_dropped()
+        assert all(isinstance(o, EnvOutcome) for o in outcomes)
+        removed[str(k)] = seen
+    # shard/e0 hashes to 2, e1 to 0, e2 to 1: each removed by its owner, and by no one else
+    assert removed == {"0": ["shard/e1"], "1": ["shard/e2"], "2": ["shard/e0"]}
+
+
+def test_a_folder_still_in_the_repo_is_never_removed_by_a_shard_that_does_not_own_it() -> None:
+    client = _Client()
+    client.inventories = [inventory.to_configmap(Inventory("shard/e0", "shard-e0", "c1", frozenset(
+        {Ref("v1", "Service", "shard-e0", "web")})))]  # fmt: skip
+    client.inventories[0]["data"]["source"] = _Source.url
+    rec = _reconciler("0/3", client)  # not e0's owner (2)
+    rec.good = {"shard/e0": ("c1", None)}  # type: ignore[dict-item]
+    rec.tip = "c1"
+    rec._remove = lambda inv, outcome: pytest.fail("removed")  # type: ignore[method-assign]
+    assert rec._remove_dropped() == []
+
+
+def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag() -> None:
+    docs = manifests.objects(manifests.InstallOptions(shards=3))
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    assert [d["metadata"]["name"] for d in deployments] == [f"unhazzle-reconciler-{k}" for k in range(3)]
+    for k, dep in enumerate(deployments):
+        args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--shard") + 1] == f"{k}/3"
+        assert dep["spec"]["selector"]["matchLabels"]["unhazzle.io/shard"] == str(k)
+    one = [d for d in manifests.objects(manifests.InstallOptions()) if d["kind"] == "Deployment"]
+    assert [d["metadata"]["name"] for d in one] == ["unhazzle-reconciler"]
+    assert "--shard" not in yaml.safe_dump(one)
