@@ -194,6 +194,10 @@ def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag()
         args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
         assert args[args.index("--shard") + 1] == f"{k}/3"
         assert dep["spec"]["selector"]["matchLabels"]["unhazzle.io/shard"] == str(k)
+    role = next(
+        d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "unhazzle-reconciler"
+    )
+    assert "list" in role["rules"][0]["verbs"]  # the pins on Namespaces, read once a pass
     one = [d for d in manifests.objects(manifests.InstallOptions()) if d["kind"] == "Deployment"]
     assert [d["metadata"]["name"] for d in one] == ["unhazzle-reconciler"]
     assert "--shard" not in yaml.safe_dump(one)

@@ -67,7 +67,7 @@ def objects(opts: InstallOptions) -> list[Obj]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": _meta(name),
-            "rules": rbac.reconciler_rules(),
+            "rules": rbac.reconciler_rules(sharded=opts.shards > 1),
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",

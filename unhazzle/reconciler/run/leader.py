@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from unhazzle.reconciler.cluster.client import Client, ClusterError, Conflict, NotFound
 from unhazzle.reconciler.objects import Obj, Ref
+from unhazzle.reconciler.sync.shards import LEASE_NAME
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class LeaseOptions:
     renew_every: how often the holder renews (well under `duration`)."""
 
     namespace: str = "unhazzle-system"
-    name: str = "unhazzle-reconciler"
+    name: str = LEASE_NAME  # with shards, one per shard (sync/shards.py)
     duration: float = 15.0
     renew_every: float = 5.0
 

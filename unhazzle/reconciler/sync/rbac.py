@@ -92,13 +92,17 @@ def applier_objects(namespace: str) -> list[Obj]:
     return [account, binding]
 
 
-def reconciler_rules() -> list[Obj]:
+def reconciler_rules(*, sharded: bool = False) -> list[Obj]:
     """The reconciler's own cluster-wide rights: nothing it could use to write a tenant's objects.
     `resourceNames` pins each right to the applier's objects (a create by server-side apply is
-    authorized with the name, so it holds for creation too)."""
+    authorized with the name, so it holds for creation too). `sharded`: it also lists Namespaces,
+    to read the shard pins on them once a pass (run/sharding.py); one reconciler never needs to."""
+    namespaces = (
+        ["get", "list", "create", "patch", "delete"] if sharded else ["get", "create", "patch", "delete"]
+    )
     return [
         # delete: a preview environment's, whole (the admission policy below allows no other).
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch", "delete"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": namespaces},
         {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "create", "patch"],
          "resourceNames": [APPLIER]},
         {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"],
