@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.envrepo import render_layout
-from tests.support.reconcile import Env
+from tests.support.reconcile import Env, install_applier_role, narrow_kubeconfig
 from unhazzle.reconciler.sync.shards import owner
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -30,8 +30,12 @@ def _spec(envs: list[str], *, api: bool = True, project: str = "shard") -> str:
 
 
 def _shards(env: Env, count: int, *extra: str) -> list[tuple[int, list[dict[str, Any]], str]]:
-    """`--once --shard K/count` for every K, as separate processes at the same time."""
-    procs = [env.spawn("--once", "--shard", f"{k}/{count}", *extra) for k in range(count)]
+    """`--once --shard K/count` for every K, as separate processes at the same time, each with a
+    cache of its own (as each shard's pod has: two reconcilers never share a mirror)."""
+    procs = [
+        env.spawn("--once", "--shard", f"{k}/{count}", "--cache-dir", str(env.tmp / f"cache-{k}"), *extra)
+        for k in range(count)
+    ]
     out = []
     for proc in procs:
         _, err = proc.communicate(timeout=300)
@@ -136,3 +140,33 @@ def _wait_recorded(env: Env, shard: str) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"the inventories never all named {shard}")
+
+
+def test_a_pin_moves_an_environment_to_its_shard_under_the_installed_identity(env: Env) -> None:
+    """As `install-manifests --shards 3` installs it: the pins are read with the reconciler's own
+    rights, and the pinned shard takes the environment over without making anything again."""
+    install_applier_role(env.cluster)
+    narrow = str(narrow_kubeconfig(env.cluster, env.tmp / "narrow.kubeconfig", shards=3))
+    project, envs = "pin", ["e0", "e1", "e2"]
+    env.repo.publish(render_layout(_spec(envs, project=project)))
+    for code, _, err in _shards(env, 3, "--kubeconfig", narrow):
+        assert code == 0, err[-3000:]
+    moved = "e0"
+    was = owner(f"{project}/{moved}", 3)
+    to = (was + 1) % 3
+    before = {key: obj["metadata"]["uid"] for key, obj in env.objects(f"{project}-{moved}").items()}
+    env.cluster.kubectl("label", "namespace", f"{project}-{moved}", f"unhazzle.io/shard={to}")
+    env.repo.publish(render_layout(_spec(envs, project=project).replace(":1.0", ":2.0")))
+    runs = _shards(env, 3, "--kubeconfig", narrow)
+    for k, (code, events, err) in enumerate(runs):
+        assert code == 0, err[-3000:]
+        assert (f"{project}/{moved}" in _touched(events)) == (k == to), err[-3000:]
+    adopted = {e["environment"] for e in runs[to][1] if e.get("event") == "environment.adopted"}
+    assert adopted == {f"{project}/{moved}"}
+    assert _recorded_shard(env, moved, project) == f"{to}/3"
+    after = env.objects(f"{project}-{moved}")
+    assert {k: after[k]["metadata"]["uid"] for k in before if not k.startswith("ConfigMap/unhazzle-")} == {
+        k: v for k, v in before.items() if not k.startswith("ConfigMap/unhazzle-")
+    }
+    image = after["Deployment/web"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.endswith(":2.0")

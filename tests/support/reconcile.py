@@ -78,10 +78,10 @@ def install_applier_role(cluster: Any) -> None:
     )
 
 
-def narrow_kubeconfig(cluster: Any, path: Path) -> Path:
+def narrow_kubeconfig(cluster: Any, path: Path, *, shards: int = 1) -> Path:
     """The reconciler's own identity, exactly as installed: the RBAC objects of `unhazzle
-    install-manifests`, and a token for its ServiceAccount from the TokenRequest API."""
-    docs = manifests.objects(manifests.InstallOptions())
+    install-manifests [--shards N]`, and a token for its ServiceAccount from the TokenRequest API."""
+    docs = manifests.objects(manifests.InstallOptions(shards=shards))
     rbac_docs = [d for d in docs if d["kind"] not in ("Deployment", "Service")]
     cluster.kubectl(
         "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac_docs})
