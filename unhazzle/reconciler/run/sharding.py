@@ -4,8 +4,10 @@ A shard applies, prunes and removes only the environments it owns; every shard s
 whole repo, so an environment another shard owns is never mistaken for one whose folder left.
 Handing an environment over (N changed, or a pin moved) is safe in both directions:
 - the inventory names the shard that recorded it, and only that shard prunes by it: a new owner
-  first applies (idempotent) and records itself, and prunes from its next pass on, so two shards
-  that briefly both believe they own an environment never delete what the other applied;
+  first applies (idempotent) and records itself, and prunes from its next pass on. Every shard
+  reads the pins at the start of each pass, so when one moves, the old owner acts at most once
+  more, in a pass already under way; neither prunes by the other's record then, so neither
+  deletes what the other applied;
 - while the shard named there belongs to another N (a reconciler of the old layout) and its Lease
   is still renewed, the new owner waits: the old layout keeps the environment until it is stopped.
 """
