@@ -16,6 +16,7 @@ from unhazzle.reconciler.sync.ownership import (
     adopt_command,
     host_refusal,
     namespace_refusal,
+    served,
     takeover_refusal,
 )
 
@@ -147,8 +148,12 @@ def _ingress(namespace: str, *hosts: str, tls: tuple[str, ...] = ()) -> dict[str
 
 def test_an_address_served_by_another_namespace_is_refused_and_its_own_is_not() -> None:
     mine = _ingress("shop-production", "shop.example.com")
-    assert host_refusal(mine, [mine]) == ""  # its own live copy
-    assert host_refusal(mine, [_ingress("blog-production", "blog.example.com")]) == ""
-    why = host_refusal(mine, [_ingress("evil-production", "x.example.com", tls=("shop.example.com",))])
+    assert host_refusal(mine, served([mine])) == ""  # its own live copy
+    assert host_refusal(mine, served([_ingress("blog-production", "blog.example.com")])) == ""
+    evil = _ingress("evil-production", "x.example.com", tls=("shop.example.com",))
+    why = host_refusal(mine, served([_ingress("blog-production", "blog.example.com"), evil]))
     assert why.startswith("Ingress/shop-production/web: refused: the address shop.example.com")
     assert "namespace 'evil-production'" in why
+    # Two namespaces serving it: the first by name is said, whatever order they were listed in.
+    other = _ingress("another-production", "shop.example.com")
+    assert "namespace 'another-production'" in host_refusal(mine, served([evil, other]))

@@ -14,7 +14,13 @@ from unhazzle.reconciler.source.git import Environment
 from unhazzle.reconciler.sync import order, prune, release, rollback
 from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
-from unhazzle.reconciler.sync.ownership import host_refusal, hosts, namespace_refusal, takeover_refusal
+from unhazzle.reconciler.sync.ownership import (
+    host_refusal,
+    hosts,
+    namespace_refusal,
+    served,
+    takeover_refusal,
+)
 from unhazzle.reconciler.sync.secrets import secret_objects
 from unhazzle.reconciler.sync.server_words import in_words
 from unhazzle.shared.names import APP_LABEL, RELEASE_LABEL, SECRETS_FILE
@@ -86,8 +92,8 @@ class Applying(Sharding):
         ingresses = [o for o in objects if o.get("kind") == "Ingress" and hosts(o)]
         if not ingresses:
             return []
-        others = self.client.list_kind("networking.k8s.io/v1", "Ingress")
-        return [(Ref.of(ingress), host_refusal(ingress, others)) for ingress in ingresses]
+        serving = served(self.client.list_kind("networking.k8s.io/v1", "Ingress"))
+        return [(Ref.of(ingress), host_refusal(ingress, serving)) for ingress in ingresses]
 
     def _refuse(self, outcome: EnvOutcome, *reasons: str) -> bool:
         """Refuse the whole environment for what the cluster holds: nothing of it is written."""

@@ -76,19 +76,32 @@ def hosts(ingress: Obj) -> set[str]:
     return found
 
 
-def host_refusal(ingress: Obj, others: list[Obj]) -> str:
+def served(ingresses: list[Obj]) -> dict[str, set[str]]:
+    """Address -> the namespaces whose Ingresses route it: built once per pass, so checking an
+    environment's N Ingresses against the cluster's M is N + M work, not N x M (at 1,000 apps in
+    two environments that product was four million comparisons, most of a no-change pass)."""
+    index: dict[str, set[str]] = {}
+    for ingress in ingresses:
+        namespace = str((ingress.get("metadata") or {}).get("namespace"))
+        for host in hosts(ingress):
+            index.setdefault(host, set()).add(namespace)
+    return index
+
+
+def host_refusal(ingress: Obj, serving: dict[str, set[str]]) -> str:
     """Why `ingress` may not be applied: an Ingress of another namespace already serves one of its
-    addresses. The ingress controller is shared by every environment (and by every environment
-    repo on the cluster): first come, first served, or one repo could take another's traffic."""
-    namespace = (ingress.get("metadata") or {}).get("namespace")
-    wanted = hosts(ingress)
-    for other in sorted(others, key=lambda o: str((o.get("metadata") or {}).get("namespace"))):
-        where = str((other.get("metadata") or {}).get("namespace"))
-        taken = sorted(wanted & hosts(other))
-        if where != namespace and taken:
-            return (
-                f"{Ref.of(ingress)}: refused: the address {taken[0]} is already served by another "
-                f"environment (namespace '{where}'); an address belongs to one app. Choose another "
-                "domain, or remove it there first"
-            )
-    return ""
+    addresses (`serving`: what `served` made of the cluster's Ingresses). The ingress controller
+    is shared by every environment (and by every environment repo on the cluster): first come,
+    first served, or one repo could take another's traffic."""
+    namespace = str((ingress.get("metadata") or {}).get("namespace"))
+    taken = sorted(
+        (where, host) for host in hosts(ingress) for where in serving.get(host, ()) if where != namespace
+    )
+    if not taken:
+        return ""
+    where, host = taken[0]
+    return (
+        f"{Ref.of(ingress)}: refused: the address {host} is already served by another "
+        f"environment (namespace '{where}'); an address belongs to one app. Choose another "
+        "domain, or remove it there first"
+    )
