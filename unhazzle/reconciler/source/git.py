@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import re
+import sys
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import git
 from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.objects import Obj, Ref
 from unhazzle.reconciler.source.guard import check_manifests, parse_folder
+from unhazzle.reconciler.source.parsecache import ParseCache
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
 from unhazzle.shared import previewmark
 from unhazzle.shared.names import (
@@ -42,6 +44,16 @@ from unhazzle.shared.names import (
 )
 from unhazzle.shared.previewmark import PreviewMark
 
+# The modules whose code decides what a folder parses to; their source salts the parse cache.
+PARSER_MODULES = (
+    __name__,
+    "unhazzle.reconciler.source.guard",
+    "unhazzle.reconciler.objects",
+    "unhazzle.shared.names",
+    "unhazzle.shared.previewmark",
+    "unhazzle.errors",
+)
+CACHE_FORMAT = 2  # of an entry's body: bump with _environment_to_json
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 FOLDER_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the spec's names for projects and environments
 
@@ -95,6 +107,7 @@ class GitSource:
         self.trust = trust
         digest = hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:16]
         self.mirror = cache_dir / digest
+        self.parsed = ParseCache(self.mirror / "parsed", parser_fingerprint())
         self._repo: git.Repo | None = None
 
     def _local(self) -> git.Repo:
@@ -173,22 +186,50 @@ class GitSource:
 
     def read(self, commit: str) -> Revision:
         """Parse every environment folder of `commit`; SourceError when it cannot be read.
-        The parsed form is kept next to the mirror (JSON loads ten times faster than YAML), so a
-        restarted or `--once` reconciler does not parse the same commit again."""
+        A folder parsed before, by this code, at the same Git tree is taken from the parse cache
+        (parsecache.py) -- after the signature check, which the cache never skips -- so a
+        restarted or `--once` reconciler, or a commit that changed one environment, parses only
+        the folders it has not seen."""
         self.verify(commit)  # before the cache too: it may predate the trusted keys
-        cached = self.mirror / "parsed" / f"{commit}.json"
-        if _SHA.match(commit) and cached.exists():
-            try:
-                return _revision_from_json(commit, json.loads(cached.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError, OSError):
-                pass  # a damaged cache entry: parse again
-        revision = parse_revision(commit, *self._files(commit))
-        if _SHA.match(commit):
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_text(json.dumps(_revision_to_json(revision)), encoding="utf-8")
-            tmp.replace(cached)
-        return revision
+        trees = self._folders(commit)
+        found = {key: self._cached(key, tree) for key, tree in trees.items()}
+        missing = sorted(key for key, env in found.items() if env is None)
+        if missing:
+            parsed = parse_revision(
+                commit, *self._files(commit, missing if len(missing) < len(trees) else [])
+            )
+            for key in missing:
+                env = found[key] = parsed.environments.get(key)
+                if env is not None:
+                    self.parsed.store(key, trees[key], _environment_to_json(env))
+        return Revision(commit, {key: env for key, env in sorted(found.items()) if env is not None})
+
+    def _cached(self, key: str, tree: str) -> Environment | None:
+        data = self.parsed.load(key, tree)
+        try:
+            return _environment_from_json(key, data) if isinstance(data, dict) else None
+        except (ValueError, KeyError, TypeError):
+            return None  # an entry of another shape: parse the folder again
+
+    def _folders(self, commit: str) -> dict[str, str]:
+        """`project/environment` -> Git tree id, for each folder of `commit` holding an
+        `_environment.yaml` file (as parse_revision counts them: a link by that name is not one)."""
+        try:
+            out = str(self._local().git.ls_tree("-r", "-t", "-z", commit))
+        except git.exc.GitCommandError as exc:
+            raise SourceError(
+                f"{self.url}@{commit[:12]}: cannot read the commit: {_first_line(exc)}"
+            ) from None
+        trees, environments = {}, set()
+        for entry in filter(None, out.split("\0")):
+            meta, _, path = entry.partition("\t")
+            mode, kind, sha = meta.split(" ")
+            parts = path.split("/")
+            if kind == "tree" and len(parts) == 2:
+                trees[path] = sha
+            elif kind == "blob" and mode != "120000" and parts[2:] == [ENVIRONMENT_FILE]:
+                environments.add(f"{parts[0]}/{parts[1]}")
+        return {key: trees[key] for key in sorted(environments) if key in trees}
 
     def opt_ins(self, since: str, until: str) -> frozenset[str]:
         """What the commits after `since` up to `until` allowed to be deleted, from their
@@ -234,15 +275,22 @@ class GitSource:
         if why:
             raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
 
-    def _files(self, commit: str) -> tuple[dict[str, str], dict[str, str]]:
-        """The commit's `<project>/<environment>/<file>` texts, and its links there (path ->
-        target), which are never followed: reported, so a folder holding one is refused."""
+    def _files(self, commit: str, folders: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """The commit's `<project>/<environment>/<file>` texts (of `folders` only, unless empty),
+        and its links there (path -> target), which are never followed: reported, so a folder
+        holding one is refused."""
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
             repo = self._local()
             if not repo.git.ls_tree("--name-only", commit):
                 return {}, {}  # an empty tree (tarfile cannot open an archive of nothing)
             data = repo.git.archive(
-                "--format=tar", commit, stdout_as_string=False, strip_newline_in_stdout=False
+                "--format=tar",
+                commit,
+                "--",
+                *folders,
+                stdout_as_string=False,
+                strip_newline_in_stdout=False,
+                env={"GIT_LITERAL_PATHSPECS": "1"},  # a folder named `*` is that folder, not a pattern
             )
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 members = [m for m in tar.getmembers() if m.name.count("/") == 2]
@@ -253,30 +301,36 @@ class GitSource:
         return files, links
 
 
-def _revision_to_json(revision: Revision) -> dict[str, Any]:
-    return {
-        key: {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
-              "problems": e.problems, "places": e.places,
-              "preview": dataclasses.asdict(e.preview) if e.preview else None}
-        for key, e in revision.environments.items()
-    }  # fmt: skip
+def _environment_to_json(e: Environment) -> dict[str, Any]:
+    return {"namespace": e.namespace, "objects": e.objects, "apps": sorted(e.apps), "secrets": e.secrets,
+            "problems": e.problems, "places": e.places,
+            "preview": dataclasses.asdict(e.preview) if e.preview else None}  # fmt: skip
 
 
-def _revision_from_json(commit: str, data: dict[str, Any]) -> Revision:
-    envs = {
-        key: Environment(
-            key,
-            e["namespace"],
-            e["objects"],
-            frozenset(e["apps"]),
-            e["secrets"],
-            e["problems"],
-            e.get("places", {}),
-            PreviewMark(**e["preview"]) if e.get("preview") else None,
-        )
-        for key, e in data.items()
-    }
-    return Revision(commit, envs)
+def _environment_from_json(key: str, e: dict[str, Any]) -> Environment:
+    return Environment(
+        key,
+        str(e["namespace"]),
+        list(e["objects"]),
+        frozenset(e["apps"]),
+        e["secrets"],
+        list(e["problems"]),
+        dict(e["places"]),
+        PreviewMark(**e["preview"]) if e["preview"] else None,
+    )
+
+
+def parser_fingerprint() -> str:
+    """What a folder's parsed form depends on besides its files: the code that parses and judges
+    it. A digest of that code's source (a new version, or an edited checkout, parses afresh);
+    "" when the source cannot be read, and then nothing is cached."""
+    digest = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
+    for name in PARSER_MODULES:
+        try:
+            digest.update(Path(str(sys.modules[name].__file__)).read_bytes())
+        except (KeyError, OSError):
+            return ""
+    return digest.hexdigest()[:32]
 
 
 def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
