@@ -152,7 +152,7 @@ class Applying(Sharding):
         rest, ordered = order.gate(rest, live)
         outcome.ordered = sorted(ordered.values())
         rest = self._roll_back_stalled(tenant, rest, live, outcome, env)
-        changes = apply_objects(tenant, rest, live, options, merged=checked.merged if checked else None)
+        changes = apply_objects(tenant, rest, live, options, known=checked)
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()
         outcome.changes += [

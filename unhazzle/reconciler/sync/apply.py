@@ -119,10 +119,12 @@ def fetch_live(client: Client, refs: list[Ref]) -> dict[Ref, Obj | None]:
 class Preflight:
     """A server-side dry-run of every object that needs one, before any is written.
     refused: what the server will not take (the revision goes no further); merged: what applying
-    each of the others would store, so the real apply need not ask again."""
+    each of the others would store, so the real apply need not ask again; proved: the objects
+    the cheap checks found unchanged (with their hash), so the apply need not check them again."""
 
     refused: dict[Ref, ClusterError]
     merged: dict[Ref, Obj]
+    proved: dict[Ref, tuple[Obj, str]] = field(default_factory=dict)
 
 
 def preflight(
@@ -131,14 +133,15 @@ def preflight(
     """Dry-run every object the cheap checks cannot prove unchanged, as the identity that will
     apply it. A volume refusal the cluster lifts by itself is left to the apply (volumes.py);
     trouble that is not about the object (no answer, RBAC) is raised, as on a real apply."""
-    pending = [
-        (ref, desired)
-        for ref, desired in ((Ref.of(o), diff.with_hash(o)) for o in objects)
-        if not (
-            options.verified.holds(ref, _hash_of(desired), live.get(ref))
-            or diff.up_to_date(desired, live.get(ref))
-        )
-    ]
+    pending: list[tuple[Ref, Obj]] = []
+    proved: dict[Ref, tuple[Obj, str]] = {}
+    for obj in objects:
+        ref, desired = Ref.of(obj), diff.with_hash(obj)
+        digest = _hash_of(desired)
+        if options.verified.holds(ref, digest, live.get(ref)) or diff.up_to_date(desired, live.get(ref)):
+            proved[ref] = (obj, digest)
+        else:
+            pending.append((ref, desired))
 
     def check(item: tuple[Ref, Obj]) -> tuple[Ref, Obj | ClusterError | None]:
         ref, desired = item
@@ -156,6 +159,7 @@ def preflight(
     return Preflight(
         refused={ref: a for ref, a in answers if isinstance(a, ClusterError)},
         merged={ref: a for ref, a in answers if isinstance(a, dict)},
+        proved=proved,
     )
 
 
@@ -165,10 +169,10 @@ def apply_objects(
     live: dict[Ref, Obj | None],
     options: ApplyOptions,
     *,
-    merged: dict[Ref, Obj] | None = None,
+    known: Preflight | None = None,
 ) -> list[Change]:
-    """Apply stage by stage; after a failed stage the rest is `skipped`. `merged`: dry-run
-    answers a preflight already had, not asked for again."""
+    """Apply stage by stage; after a failed stage the rest is `skipped`. `known`: what a
+    preflight of these objects found (its dry-run answers and its proofs), not asked again."""
     changes: list[Change] = []
     ordered = sorted(objects, key=stage)
     failed = False
@@ -178,7 +182,7 @@ def apply_objects(
             if failed:
                 changes += [Change(Ref.of(o), "skipped", error="an earlier stage failed") for o in batch]
                 continue
-            results = _apply_batch(pool, client, batch, live, options, merged or {})
+            results = _apply_batch(pool, client, batch, live, options, known or Preflight({}, {}))
             changes += results
             failed = any(c.action == "failed" for c in results)
     return changes
@@ -190,20 +194,29 @@ def _apply_batch(
     batch: list[Obj],
     live: dict[Ref, Obj | None],
     options: ApplyOptions,
-    merged: dict[Ref, Obj],
+    known: Preflight,
 ) -> list[Change]:
     """The cheap checks here, in this thread (threads only add overhead to pure CPU work); the
-    objects that need a request go to the pool. Every verdict is recorded in `options.verified`."""
+    objects that need a request go to the pool. Every verdict is recorded in `options.verified`.
+    An object the preflight proved unchanged is not checked twice (unless it was replaced since,
+    as a rollback replaces a Deployment: the very same object, or the full check)."""
     results: dict[Ref, Change] = {}
     pending: list[tuple[Ref, Obj, str]] = []
     for obj in batch:
-        ref, desired = Ref.of(obj), diff.with_hash(obj)
+        ref = Ref.of(obj)
+        proof = known.proved.get(ref)
+        if proof is not None and proof[0] is obj:
+            results[ref] = Change(ref, "unchanged")
+            options.verified.record(ref, proof[1], live.get(ref), unchanged=True)
+            continue
+        desired = diff.with_hash(obj)
         digest = _hash_of(desired)
         if options.verified.holds(ref, digest, live.get(ref)) or diff.up_to_date(desired, live.get(ref)):
             results[ref] = Change(ref, "unchanged")
             options.verified.record(ref, digest, live.get(ref), unchanged=True)
         else:
             pending.append((ref, desired, digest))
+    merged = known.merged
     checked = pool.map(lambda p: apply_one(client, p[1], live.get(p[0]), options, merged.get(p[0])), pending)
     for (ref, _, digest), change in zip(pending, checked, strict=True):
         results[ref] = change

@@ -40,8 +40,10 @@ def wanted(deployment: Obj) -> bool:
 
 
 def holds(desired: Obj, live: Obj | None) -> bool:
-    """Whether this version of the app was rolled back, so it is not applied again."""
-    return _annotations(live).get(ROLLED_BACK) == diff.applied_hash(desired)
+    """Whether this version of the app was rolled back, so it is not applied again. (Hashed only
+    when something was rolled back: asked of every Deployment on every pass.)"""
+    taken_back = _annotations(live).get(ROLLED_BACK)
+    return taken_back is not None and taken_back == diff.applied_hash(desired)
 
 
 def due(desired: Obj, live: Obj | None) -> bool:
@@ -50,8 +52,8 @@ def due(desired: Obj, live: Obj | None) -> bool:
     return (
         live is not None
         and wanted(desired)
+        and stalled(live)  # first: the cheap question, and the one nearly always "no"
         and diff.up_to_date(diff.with_hash(desired), live)
-        and stalled(live)
         and not holds(desired, live)
     )
 
