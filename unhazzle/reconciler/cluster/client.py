@@ -9,11 +9,13 @@ nothing. Server-side apply goes through the raw PATCH with `application/apply-pa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +34,9 @@ FIELD_MANAGER = "unhazzle"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Transient answers worth another try; SSA and DELETE are idempotent, so a retry never doubles.
 RETRY_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
+PAGE = 500  # objects per LIST page when listing to watch, as client-go's reflector pages
+WATCH_SLACK_S = 90  # past a watch's timeoutSeconds: silence this long means the connection is dead
+STREAM_READ = 64 * 1024
 
 
 class ClusterError(OperationError):
@@ -54,6 +59,11 @@ class Conflict(ClusterError):
 
 class Forbidden(ClusterError):
     """403: the identity the request was made as has no right to it."""
+
+
+class Gone(ClusterError):
+    """410: a WATCH asked for changes since a resourceVersion the server no longer keeps: list
+    again (and watch from the new list's resourceVersion)."""
 
 
 @dataclass(frozen=True)
@@ -138,13 +148,70 @@ class Client:
         res = self.resource(api_version, kind)
         query = [("labelSelector", selector)] if selector else []
         body = self._request(
-            "GET", res.collection(namespace), query=query, where=f"{kind}/{namespace or '*'}"
+            "GET", res.collection(namespace), query=query, where=f"{kind}/{namespace or '*'}", label="LIST"
         )
         items: list[Obj] = body.get("items", [])
         for item in items:  # a list answer omits each item's kind and apiVersion
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
+
+    def list_to_watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str,
+        selector: str = "",
+        keep: Callable[[Obj], Obj] = dict,
+    ) -> tuple[list[Obj], str]:
+        """A LIST to WATCH from, as client-go's reflector starts: every object, each passed
+        through `keep` page by page (so only what the caller keeps stays in memory, never a
+        whole list answer), and the resourceVersion of the list as a whole."""
+        res = self.resource(api_version, kind)
+        kept: list[Obj] = []
+        more = ""
+        while True:
+            query = [("limit", str(PAGE)), *([("labelSelector", selector)] if selector else [])]
+            query += [("continue", more)] if more else []
+            body = self._request(
+                "GET", res.collection(namespace), query=query, where=f"{kind}/{namespace}", label="LIST"
+            )
+            for item in body.get("items", []):
+                kept.append(keep({"apiVersion": api_version, "kind": kind, **item}))
+            meta = body.get("metadata") or {}
+            more = str(meta.get("continue") or "")
+            if not more:
+                return kept, str(meta.get("resourceVersion", ""))
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str,
+        resource_version: str,
+        selector: str = "",
+        timeout_seconds: int = 300,
+    ) -> Stream:
+        """A WATCH of changes since `resource_version`, with bookmarks, which the server ends
+        after `timeoutSeconds` (the caller watches again from the last resourceVersion it saw).
+        No retry here: the caller knows whether to watch again or list again (Gone)."""
+        res = self.resource(api_version, kind)
+        query = [("watch", "true"), ("resourceVersion", resource_version), ("allowWatchBookmarks", "true"),
+                 ("timeoutSeconds", str(timeout_seconds))]  # fmt: skip
+        query += [("labelSelector", selector)] if selector else []
+        where = f"{kind}/{namespace}"
+        # No answer for a while past timeoutSeconds (bookmarks come about every minute): the
+        # connection is dead without having been closed; reading gives up and the caller retries.
+        timeout = (self._timeout, timeout_seconds + WATCH_SLACK_S)
+        path = res.collection(namespace)
+        response = self._send(
+            "GET", path, query=query, body=None, headers=None, label="WATCH", timeout=timeout
+        )
+        if response.status != 200:
+            raise _error(where, response.status, self._read(response, path))
+        return Stream(response.response, where)
 
     def apply(self, obj: Obj, *, dry_run: bool = False, force: bool = True) -> Obj:
         """Server-side apply. `force` takes back fields a manual edit took over (that is the
@@ -192,9 +259,10 @@ class Client:
         query: list[tuple[str, str]] | None = None,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        label: str = "",
     ) -> Any:
         dry = any(k == "dryRun" for k, _ in query or [])
-        label = f"{method} dry-run" if dry else method
+        label = label or (f"{method} dry-run" if dry else method)
         attempt = 0
         while True:
             try:
@@ -216,6 +284,26 @@ class Client:
         headers: dict[str, str] | None,
         label: str,
     ) -> Any:
+        response = self._send(
+            method, path, query=query, body=body, headers=headers, label=label, timeout=self._timeout
+        )
+        data = self._read(response, path)
+        if 200 <= response.status < 300:
+            return decode.loads(data) if data else {}
+        raise _error(path, response.status, data)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None,
+        body: Any,
+        headers: dict[str, str] | None,
+        label: str,
+        timeout: float | tuple[float, float],
+    ) -> Any:
+        """The request sent and its answer's status and headers read; its body is not."""
         hdrs = {"Accept": "application/json", "Content-Type": "application/json", **self._headers}
         hdrs.update(headers or {})
         serialized = self._api.param_serialize(
@@ -225,14 +313,60 @@ class Client:
         with self._lock:
             self.requests[label] += 1
         try:
-            response = self._api.call_api(*serialized, _request_timeout=self._timeout)
-            data = response.read()  # type: ignore[no-untyped-call]
+            return self._api.call_api(*serialized, _request_timeout=timeout)
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
-            server = str(self._api.configuration.host)
-            raise ClusterError(path, 0, connection.no_answer(server, exc)) from None
-        if 200 <= response.status < 300:
-            return decode.loads(data) if data else {}
-        raise _error(path, response.status, data)
+            raise ClusterError(path, 0, connection.no_answer(self.server, exc)) from None
+
+    def _read(self, response: Any, path: str) -> bytes:
+        try:
+            data: bytes = response.read()
+            return data
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterError(path, 0, connection.no_answer(self.server, exc)) from None
+
+
+class Stream:
+    """An open WATCH. Iterating gives (type, object) per event as the server sends it: ADDED,
+    MODIFIED, DELETED, or BOOKMARK (whose object carries only a newer resourceVersion). It ends
+    when the server ends the stream (timeoutSeconds), the connection is cut, or close() is
+    called from another thread. An ERROR event raises: Gone for 410, else ClusterError."""
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, where: str) -> None:
+        self._raw = raw
+        self.where = where
+        self.cut = False  # ended by a cut connection or close(), not by the server
+
+    def __iter__(self) -> Iterator[tuple[str, Obj]]:
+        pending, ended = b"", False
+        try:
+            for chunk in self._raw.stream(STREAM_READ):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield self._event(line)
+            ended = not self.cut
+        except (urllib3.exceptions.HTTPError, OSError):
+            self.cut = True  # the caller watches again from the last resourceVersion it saw
+        finally:
+            if not ended:  # cut, closed, or left half-read by the caller: never back into the pool
+                self._raw.close()
+            self._raw.release_conn()
+
+    def _event(self, line: bytes) -> tuple[str, Obj]:
+        event = decode.loads(line)
+        kind, obj = str(event.get("type", "")), event.get("object") or {}
+        if kind == "ERROR":  # a Status: 410 when the resourceVersion is older than the server keeps
+            code = int(obj.get("code") or 0)
+            message = f"{obj.get('message') or 'watch failed'} (HTTP {code})"
+            raise (Gone if code == 410 else ClusterError)(self.where, code, message)
+        return kind, obj
+
+    def close(self) -> None:
+        """End the stream now: a read blocked in another thread returns."""
+        self.cut = True
+        with contextlib.suppress(ValueError, RuntimeError, OSError):  # ended already: nothing blocks
+            self._raw.shutdown()
 
 
 def refuses_object(err: ClusterError) -> bool:
@@ -258,6 +392,8 @@ def _error(where: str, status: int, data: bytes) -> ClusterError:
         return NotFound(where, status, message)
     if status == 409:
         return Conflict(where, status, message)
+    if status == 410:
+        return Gone(where, status, message)
     if status == 403:  # plain words first (users read them in `unhazzle status`), the server's after
         return Forbidden(where, status, f"the cluster refused this: not allowed here; {message}")
     return ClusterError(where, status, message)
