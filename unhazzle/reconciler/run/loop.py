@@ -45,9 +45,12 @@ def _once(rec: Reconciler) -> int:
         print_dry_run(rec, outcomes)
         return _exit_code(rec, ok=all(not o.errors for o in outcomes), outcomes=outcomes)
     deadline = time.monotonic() + rec.options.timeout
-    while rec.wait_healthy(outcomes, timeout=max(0.0, deadline - time.monotonic())):
-        rec.poll()  # a new commit cut the wait short: apply it, then wait for it instead
-        outcomes = _pass(rec)
+    try:
+        while rec.wait_healthy(outcomes, timeout=max(0.0, deadline - time.monotonic())):
+            rec.poll()  # a new commit cut the wait short: apply it, then wait for it instead
+            outcomes = _pass(rec)
+    finally:
+        rec.stop_watching()
     rec.report(outcomes)
     if rec.webhook:
         rec.webhook.drain()
@@ -101,6 +104,7 @@ def run_loop(rec: Reconciler) -> int:
             # start to start: a push waits at most one interval to be seen
             _rest(rec, outcomes, until=started + rec.options.interval)
     finally:
+        rec.stop_watching()
         if rec.leader:
             rec.leader.stop()
     rec.log.info("stopped")
@@ -138,7 +142,7 @@ def _rest(rec: Reconciler, outcomes: list[EnvOutcome], *, until: float) -> None:
             return
         if not followed:
             continue
-        rec.follow(followed)
+        rec.follow(followed, start=[])  # the same outcomes: their waits go on
         rec.report([_health_only(o) for o in followed])
         if any(rec.released(o) for o in followed):
             return  # a release step ended: the apps waiting for it go now, not an interval later

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from unhazzle.reconciler.cluster.client import Client
+from unhazzle.reconciler.cluster.watch import NamespaceWatch
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.run.leader import LeaderElector
 from unhazzle.reconciler.run.telemetry import Log, Metrics
@@ -125,6 +126,10 @@ class State:
         self.problems: dict[str, list[str]] = {}  # env key -> problems of its folder in the tip
         self.applied: dict[str, tuple[str, Environment]] = {}  # env key -> the revision last applied
         self.following: dict[str, Followed] = {}  # env key -> its wait for health (waiting.py)
+        # env key -> the watch its health is followed by while followed, and what it last said
+        self.watches: dict[str, NamespaceWatch] = {}
+        self.assessed: dict[str, tuple[int, health_mod.Health]] = {}  # env key -> (watch version, verdict)
+        self.health_changed = threading.Event()  # set by the watches on every change they see
         # (env key, commit) -> passes started early for it (waiting.released): bounded, so a
         # condition that does not clear can never make passes run back to back
         self.early: dict[tuple[str, str], int] = {}

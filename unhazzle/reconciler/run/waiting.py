@@ -3,22 +3,40 @@
 `--once` waits for every environment it applied (wait_healthy). The loop never waits: it follows
 each changed environment (follow) and goes on healing the others every pass; between passes it
 looks again at the followed ones only, so a healthy verdict is reported within seconds. What an
-environment waits for is logged whenever it changes, and given up on after the timeout."""
+environment waits for is logged whenever it changes, and given up on after the timeout.
+
+A followed environment's health is read from watches (cluster/watch.py), not by listing again
+and again: when it starts being followed -- each time it applies anything -- its health kinds are
+listed once (so what it reads is what was just written), then watched, keeping only what health
+reads of each object, until it is no longer followed; the wait wakes when a watch sees a change.
+An environment not followed is read with one LIST per kind, as the loop looks at it once a pass."""
 
 from __future__ import annotations
 
 import time
 
 from unhazzle.reconciler.cluster.client import ClusterError
+from unhazzle.reconciler.cluster.watch import NamespaceWatch
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.run.state import EnvOutcome, Followed, State
 from unhazzle.reconciler.source.git import SourceError
 from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.shared.names import MANAGED_BY, OURS
 
+SETTLE_S = 0.5  # after a change: a burst of them (an app's instances starting) is assessed once
+TICK_S = 0.1  # how soon a stop is seen while waiting for a change
+
 
 class Waiting(State):
     def assess(self, outcome: EnvOutcome) -> None:
+        watch = self.watches.get(outcome.key)
+        if watch is not None and watch.namespace == outcome.namespace:
+            version = watch.version  # before reading: a change meanwhile is assessed next time
+            seen = self.assessed.get(outcome.key)
+            if seen is None or seen[0] != version:
+                self.assessed[outcome.key] = (version, health_mod.assess(watch.objects()))
+            outcome.health = self.assessed[outcome.key][1]
+            return
         objects: list[Obj] = []
         for api_version, kind in health_mod.HEALTH_KINDS:
             objects += self.tenancy.client_for(outcome.namespace).list_kind(
@@ -45,17 +63,31 @@ class Waiting(State):
                 if self.tip_moved():
                     self.log.info("health.wait.interrupted", reason="new commit")
                     return True
-            if self.stop.wait(1.0):
+            if self._until_changed(min(1.0, max(0.0, deadline - time.monotonic()))):
                 return False
-            self.follow([o for o in outcomes if o.key in self.following])
+            self.follow([o for o in outcomes if o.key in self.following], start=[])
+
+    def _until_changed(self, most: float) -> bool:
+        """Rest until a watch sees a change, and a moment more, or `most` seconds pass (for the
+        timeout and the commits); True when a stop is asked."""
+        end = time.monotonic() + most
+        while not self.health_changed.is_set() and time.monotonic() < end:
+            if self.stop.wait(TICK_S):
+                return True
+        if self.health_changed.is_set() and self.stop.wait(SETTLE_S):
+            return True
+        self.health_changed.clear()
+        return False
 
     def follow(self, outcomes: list[EnvOutcome], *, start: list[EnvOutcome] | None = None) -> None:
         """Assess each environment once. Those in `start` (by default: those that applied or
-        pruned anything) are followed from now until healthy or the timeout passes."""
+        pruned anything) are followed from now until healthy or the timeout passes; looking
+        again at the same outcomes passes `start=[]`, so their wait goes on from when it began."""
         now = time.monotonic()
         started = [o for o in outcomes if o.applied or o.pruned or o.releasing or o.ordered]
         for outcome in started if start is None else start:
             self.following[outcome.key] = Followed(outcome.commit, now)
+            self._unwatch(outcome.key)  # listed afresh: what it reads is what was just written
         for outcome in outcomes:
             if outcome.errors:
                 self.following.pop(outcome.key, None)
@@ -65,10 +97,38 @@ class Waiting(State):
             if outcome.errors and not outcome.fallback:
                 continue  # (a refused revision leaves the last one running: its health is still told)
             try:
+                self._watch(outcome)
                 self.assess(outcome)
             except ClusterError as err:
                 outcome.health = health_mod.Health(waiting=[str(err)])
             self._settle(outcome, now)
+        for key in [k for k in self.watches if k not in self.following]:
+            self._unwatch(key)
+
+    def _watch(self, outcome: EnvOutcome) -> None:
+        """A followed environment's health kinds watched from now on (listed once, here)."""
+        if outcome.key not in self.following or outcome.key in self.watches:
+            return
+        watch = NamespaceWatch(
+            self.tenancy.client_for(outcome.namespace),
+            health_mod.HEALTH_KINDS,
+            namespace=outcome.namespace,
+            selector=f"{MANAGED_BY}={OURS}",
+            keep=health_mod.essentials,
+            changed=self.health_changed.set,
+        )
+        watch.start()
+        self.watches[outcome.key] = watch
+
+    def _unwatch(self, key: str) -> None:
+        watch = self.watches.pop(key, None)
+        self.assessed.pop(key, None)
+        if watch is not None:
+            watch.stop()
+
+    def stop_watching(self) -> None:
+        for key in list(self.watches):
+            self._unwatch(key)
 
     def _settle(self, outcome: EnvOutcome, now: float) -> None:
         followed = self.following.get(outcome.key)

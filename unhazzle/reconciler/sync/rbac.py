@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.source.guard import ALLOWED_KINDS
+from unhazzle.reconciler.sync.health import HEALTH_KINDS
 from unhazzle.shared.names import APPLIER_NAME, MANAGED_BY, OURS, PLATFORM_NAMESPACES, PREVIEW_LABEL
 
 APPLIER = APPLIER_NAME
@@ -49,6 +50,11 @@ def applier_rules() -> list[Obj]:
         # (release.py, rollback.py); the version to go back to, in its earlier ReplicaSet.
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
         {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+        # Watch, the kinds health reads: a change's health is followed by watches, not lists.
+        *(
+            {"apiGroups": [api_version.rpartition("/")[0]], "resources": [plural(kind)], "verbs": ["watch"]}
+            for api_version, kind in sorted(HEALTH_KINDS)
+        ),
     ]
 
 
