@@ -119,8 +119,9 @@ def fetch_live(client: Client, refs: list[Ref]) -> dict[Ref, Obj | None]:
 class Preflight:
     """A server-side dry-run of every object that needs one, before any is written.
     refused: what the server will not take (the revision goes no further); merged: what applying
-    each of the others would store, so the real apply need not ask again; proved: the objects
-    the cheap checks found unchanged (with their hash), so the apply need not check them again."""
+    each of the others that exists already would store, so the real apply need not ask again;
+    proved: the objects the cheap checks found unchanged (with their hash), so the apply need not
+    check them again."""
 
     refused: dict[Ref, ClusterError]
     merged: dict[Ref, Obj]
@@ -156,9 +157,12 @@ def preflight(
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         answers = list(pool.map(check, pending))
+    # Only an existing object's answer is used again (apply_one compares it with the live one);
+    # a new object is created without one, so a first sync need not hold the server's whole
+    # answer for each of its objects (4,008 at 1,000 apps) through the apply.
     return Preflight(
         refused={ref: a for ref, a in answers if isinstance(a, ClusterError)},
-        merged={ref: a for ref, a in answers if isinstance(a, dict)},
+        merged={ref: a for ref, a in answers if isinstance(a, dict) and live.get(ref) is not None},
         proved=proved,
     )
 
