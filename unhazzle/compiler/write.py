@@ -33,9 +33,12 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
     try:
         umask = _umask()
         os.chmod(staging, 0o777 & ~umask)  # a folder like mkdir makes, not mkdtemp's private 0700
+        made = {staging}
         for rel, text in sorted(files.items()):
             path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in made:  # (one mkdir per folder, not per file)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
             data = text.encode("utf-8")
             if not _link_if_same(target / rel, path, data, 0o666 & ~umask):
                 with open(path, "wb") as handle:
