@@ -24,11 +24,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._process import load_now, run
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -58,23 +58,6 @@ def spec(project: str, apps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, int, str]:
-    """Wall s, CPU s (user + system), peak RSS MB, exit code and stderr of one process. It runs
-    in the temporary folder: `python -m` would import this checkout's code from the current one."""
-    started = time.perf_counter()
-    cwd = tempfile.gettempdir()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    err: list[bytes] = []
-    assert proc.stderr is not None
-    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()))  # type: ignore[union-attr]
-    reader.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    reader.join()
-    code = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return time.perf_counter() - started, cpu, usage.ru_maxrss // 1024, code, b"".join(err).decode()
-
-
 def requests(kubectl: Path, env: dict[str, str]) -> tuple[int, int]:
     """LIST and WATCH requests of namespaced objects the API server has counted so far."""
     text = subprocess.run([str(kubectl), "get", "--raw", "/metrics"], env=env, capture_output=True,
@@ -94,11 +77,13 @@ def measured(kubectl: Path, env: dict[str, str], *argvs: list[str]) -> Measured:
     lists, watches = requests(kubectl, env)
     total = Measured(0.0, 0.0, 0, 0, 0)
     for argv in argvs:
-        wall, cpu, rss, code, err = run(argv, env)
-        if code != 0:
-            raise SystemExit(f"FAILED (exit {code}): {' '.join(argv[:4])} ...\n{err[-3000:]}")
-        total.wall, total.cpu, total.rss_mb = total.wall + wall, total.cpu + cpu, max(total.rss_mb, rss)
-        passes = [json.loads(line) for line in err.splitlines() if '"reconcile.pass"' in line]
+        # in the temporary folder: `python -m` would import this checkout's code from the current one
+        done = run(argv, env, cwd=tempfile.gettempdir())
+        if done.code != 0:
+            raise SystemExit(f"FAILED (exit {done.code}): {' '.join(argv[:4])} ...\n{done.err[-3000:]}")
+        total.wall, total.cpu = total.wall + done.wall, total.cpu + done.cpu
+        total.rss_mb = max(total.rss_mb, done.rss)
+        passes = [json.loads(line) for line in done.err.splitlines() if '"reconcile.pass"' in line]
         if passes:
             total.pass_cpu = sum(float(p.get("cpu_s", 0)) for p in passes)
     time.sleep(2)  # a watch is counted when it ends: let the server see the closed connections
@@ -165,7 +150,7 @@ def measure(work: Path, kubeconfig: Path, apps: int, code: Path | None) -> int:
     ours = measured(kubectl, ours_env, [sys.executable, "-m", "unhazzle", "reconcile", "--repo", repo.url,
                     "--once", "--timeout", str(TIMEOUT_S), "--kubeconfig", str(kubeconfig),
                     "--cache-dir", str(work / "cache")])  # fmt: skip
-    load_ours = _load()
+    load_ours = load_now()
     theirs = measured(
         kubectl, env,
         [str(kubectl), "apply", "--server-side", "--force-conflicts", "-R", "-f", str(folder)],
@@ -176,7 +161,7 @@ def measure(work: Path, kubeconfig: Path, apps: int, code: Path | None) -> int:
     client, server = version["clientVersion"]["gitVersion"], version["serverVersion"]["gitVersion"]
     print(f"{apps} apps, {objects} objects, one environment, from nothing to every app available; "
           f"kubectl {client}, server {server}; {checked}")  # fmt: skip
-    print(f"load average during ours {load_ours}, after kubectl {_load()}; "
+    print(f"load average during ours {load_ours}, after kubectl {load_now()}; "
           f"reconciler from {code or 'this checkout'}\n")  # fmt: skip
     print(f"{'tool':<44}{'wall s':>8}{'CPU s':>8}{'(apply)':>9}{'peak MB':>9}{'LISTs':>7}{'WATCHes':>9}")
     rows = (("unhazzle reconcile --once", ours), ("kubectl apply --server-side + kubectl wait", theirs))
@@ -187,10 +172,6 @@ def measure(work: Path, kubeconfig: Path, apps: int, code: Path | None) -> int:
     print("rest of its CPU is starting, reading the commit and following health until every app is available")
     print("\ntarget: reconciler CPU under 15 s and peak memory under 150 MB, health followed by WATCHes")
     return 0
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench._process import Run, load_now, run
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -51,34 +51,6 @@ def spec(project: str, apps: int, *, tag: str = "1.0") -> str:
             f"    public: true\n    domains: [app{i}.{project}.example.com]"
         )
     return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class Run:
-    """One process: wall and CPU seconds, peak RSS in MB, what it printed."""
-
-    wall: float
-    cpu: float
-    rss: int
-    code: int
-    out: str
-    err: str
-
-
-def run(argv: list[str], env: dict[str, str] | None = None) -> Run:
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    streams: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
-               for n, s in (("out", proc.stdout), ("err", proc.stderr))]  # fmt: skip
-    for reader in readers:
-        reader.start()
-    _, status, usage = os.wait4(proc.pid, 0)  # this process's own CPU and peak memory (KiB)
-    code = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
-    return Run(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024,
-               code, streams["out"].decode(), streams["err"].decode())  # fmt: skip
 
 
 @dataclass
@@ -259,12 +231,14 @@ def measure(work: Path, peer: Peer, apps: int) -> int:
     repo.publish(render_layout(spec("ours", apps, tag="2.0")))
     yaml_folder(render_layout(spec("theirs", apps, tag="2.0")), theirs)
     steps["one-app change"] = (ours(repo, peer.kubeconfig, cache), peer.apply(theirs))
-    load_steps = _load()
+    load_steps = load_now()
     warm = loop_passes(repo, peer.kubeconfig, work / "cache-warm")[1:]  # the first proves, the rest skip
-    load_loop = _load()
+    load_loop = load_now()
     latency = loop_latency(repo, peer, work / "cache-loop", apps)
     objects = sum(len(n) for n in expected_names(files).values())
-    report(apps, objects, peer, checked, steps, cold, warm, latency, loads=(load_steps, load_loop, _load()))
+    report(
+        apps, objects, peer, checked, steps, cold, warm, latency, loads=(load_steps, load_loop, load_now())
+    )
     return 0
 
 
@@ -317,10 +291,6 @@ def _row(step: str, mine: Pass, theirs: Run | None) -> str:
 
 def _num(value: object) -> float:
     return float(str(value))
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._process import load_now
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         repo.publish(files)
         runs = {}
         for shards in (1, 3):
-            runs[shards] = (_run(work, repo, shards, args.environments, args.apps), _load())
+            runs[shards] = (_run(work, repo, shards, args.environments, args.apps), load_now())
             print(f"{shards} shard(s): done, load average {runs[shards][1]}", file=sys.stderr)
         _table(runs, args.environments, args.apps, objects)
         return 0
@@ -164,10 +165,6 @@ def _table(runs: dict[int, tuple[list[Proc], str]], environments: int, apps: int
     print(f"  source: {FLUX['source']}\n  its setup: {FLUX['setup']}")
     print(f"\nThis machine: {os.cpu_count()} cores shared with other work; the {max(runs)} shards ran "
           "as processes side by side on it, with the control plane and kwok.")  # fmt: skip
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
