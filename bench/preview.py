@@ -27,7 +27,7 @@ from pathlib import Path
 import git
 
 from bench import chart, peers
-from bench.render import ENV, Run, Timing, once
+from bench.render import ENV, Run, once
 
 APPS = 100
 
@@ -90,7 +90,7 @@ def check_same_change(root: Path, preview: str, changed: int) -> None:
         raise peers.PeerFailed(f"the preview does not count {changed} apps changed")
 
 
-def bench_case(work: Path, helm: Path, changed: int, runs: int) -> tuple[Timing, Timing]:
+def bench_case(work: Path, helm: Path, changed: int, runs: int) -> tuple[Run, Run]:
     root = work / f"changed-{changed}"
     root.mkdir()
     spec = make_repo(root, APPS, changed)
@@ -105,7 +105,7 @@ def bench_case(work: Path, helm: Path, changed: int, runs: int) -> tuple[Timing,
     for _ in range(runs):
         mine.append(once(ours, env=ENV, cwd=root))
         theirs.append(once(pipeline(helm), env=ENV, cwd=root))
-    return Timing.of(mine), Timing.of(theirs)
+    return Run.of(mine), Run.of(theirs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,28 +135,23 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _publish(spec: Path, remote: str, cache: Path) -> tuple[float, float]:
-    """Wall-clock and CPU seconds of one whole `unhazzle publish` process (and its Git children)."""
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one whole process (and its Git children); a failure stops
+    the benchmark."""
     started, cpu = time.perf_counter(), _cpu()
-    subprocess.run(
-        [sys.executable, "-m", "unhazzle", "publish", str(spec), "--to", remote],
-        env={**ENV, "UNHAZZLE_CACHE_DIR": str(cache)},
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run(argv, env=env, check=True, capture_output=True)
     return time.perf_counter() - started, _cpu() - cpu
+
+
+def _publish(spec: Path, remote: str, cache: Path) -> tuple[float, float]:
+    """One whole `unhazzle publish` process."""
+    argv = [sys.executable, "-m", "unhazzle", "publish", str(spec), "--to", remote]
+    return _timed(argv, {**ENV, "UNHAZZLE_CACHE_DIR": str(cache)})
 
 
 def _render(spec: Path, out: Path) -> tuple[float, float]:
     """For scale: the same process without Git (compile and render only)."""
-    started, cpu = time.perf_counter(), _cpu()
-    subprocess.run(
-        [sys.executable, "-m", "unhazzle", "render", str(spec), "--out", str(out)],
-        env=ENV,
-        check=True,
-        capture_output=True,
-    )
-    return time.perf_counter() - started, _cpu() - cpu
+    return _timed([sys.executable, "-m", "unhazzle", "render", str(spec), "--out", str(out)], ENV)
 
 
 def _large_spec(tag: str) -> str:
@@ -169,9 +164,7 @@ def _large_spec(tag: str) -> str:
 def _floor() -> tuple[float, float]:
     """Python starting and importing the libraries the project chose, before any work: what any
     publish pays, and already more than twice plain Git's time for this change."""
-    started, cpu = time.perf_counter(), _cpu()
-    subprocess.run([sys.executable, "-c", FLOOR], env=ENV, check=True, capture_output=True)
-    return time.perf_counter() - started, _cpu() - cpu
+    return _timed([sys.executable, "-c", FLOOR], ENV)
 
 
 def _plain_git(remote: str, work: Path, tag: str) -> tuple[float, float]:

@@ -39,9 +39,23 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 @dataclass(frozen=True)
 class Run:
+    """One run, or the medians of several (`Run.of`): wall and CPU seconds, peak memory."""
+
     wall_s: float
     cpu_s: float
     rss_mb: float
+
+    @classmethod
+    def of(cls, runs: list[Run]) -> Run:
+        """Medians of wall and CPU time, and the largest peak memory."""
+        return cls(
+            statistics.median(r.wall_s for r in runs),
+            statistics.median(r.cpu_s for r in runs),
+            max(r.rss_mb for r in runs),
+        )
+
+    def cell(self) -> str:
+        return f"{self.wall_s:.2f} s / {self.cpu_s:.2f} s / {self.rss_mb:.0f} MB"
 
 
 def once(
@@ -68,27 +82,9 @@ def once(
     return Run(float(wall), float(user) + float(system), int(rss_kb) / 1024)
 
 
-@dataclass(frozen=True)
-class Timing:
-    wall_s: float
-    cpu_s: float
-    rss_mb: float
-
-    @classmethod
-    def of(cls, runs: list[Run]) -> Timing:
-        return cls(
-            statistics.median(r.wall_s for r in runs),
-            statistics.median(r.cpu_s for r in runs),
-            max(r.rss_mb for r in runs),
-        )
-
-    def cell(self) -> str:
-        return f"{self.wall_s:.2f} s / {self.cpu_s:.2f} s / {self.rss_mb:.0f} MB"
-
-
 def alternate(
     first: list[str], second: list[str], runs: int, *, stdout: Path | None = None, fresh: Path | None = None
-) -> tuple[Timing, Timing]:
+) -> tuple[Run, Run]:
     """Medians of *runs* runs of each, taken in turn, so load changes fall on both alike. Before
     each of ours, *fresh* (its output and kept renders) is removed: every run renders everything,
     as helm does, and only compiled templates and parsed data files stay warm."""
@@ -99,7 +95,7 @@ def alternate(
             shutil.rmtree(fresh / "cache" / "rendered", ignore_errors=True)
         ours.append(once(first, env=ENV))
         theirs.append(once(second, env=ENV, stdout=stdout))
-    return Timing.of(ours), Timing.of(theirs)
+    return Run.of(ours), Run.of(theirs)
 
 
 APP_KINDS = (
@@ -140,8 +136,8 @@ class Row:
     case: str
     apps: int
     objects: int
-    unhazzle: Timing
-    peer: Timing
+    unhazzle: Run
+    peer: Run
     peer_name: str
 
 
