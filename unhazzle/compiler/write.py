@@ -83,18 +83,20 @@ def _link_if_same(previous: Path, path: Path, data: bytes, mode: int) -> bool:
     return True
 
 
-def write_file_atomic(path: Path, content: str | bytes) -> None:
+def write_file_atomic(path: Path, content: str | bytes, *, durable: bool = True) -> None:
     """Replace *path* with *content* (text is written as UTF-8) in one rename, so readers never
     see half a file. The file keeps its permissions (a new one gets the usual 0644 less the
-    umask, not mkstemp's 0600)."""
+    umask, not mkstemp's 0600). *durable*=False skips the fsync, for what a power cut may lose
+    at no more cost than making it again."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(content.encode("utf-8") if isinstance(content, str) else content)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,9 +17,7 @@ import dataclasses
 import hashlib
 import io
 import marshal
-import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.compiler.cachedir import user_cache_dir
+from unhazzle.compiler.write import write_file_atomic
 
 
 class Reuse:
@@ -68,25 +67,13 @@ class Reuse:
         for environment, entries in self.used.items():
             if entries != self.kept.get(environment):
                 with contextlib.suppress(OSError, ValueError):
-                    _replace(self._file(environment), marshal.dumps(entries))
+                    # no fsync: a cache lost to a power cut costs only a render, and an fsync of
+                    # a large project's entries cost more than the reuse saves
+                    write_file_atomic(self._file(environment), marshal.dumps(entries), durable=False)
 
     def _file(self, environment: str) -> Path:
         assert self.folder is not None
         return self.folder / f"{environment}.marshal"
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """*path* replaced whole in one rename, never fsynced: a cache lost to a power cut costs only
-    a render, and an fsync of a large project's entries cost more than the reuse saves."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read(path: Path) -> dict[str, str]:
