@@ -54,6 +54,17 @@ def test_load_fast_path_matches_round_trip_on_tricky_scalars():
     _same(text)
 
 
+def test_load_fast_path_gives_each_repeated_text_its_own_type_and_position():
+    # the fast path resolves and constructs each scalar text once: a repeat in another style,
+    # or as a key, must still come out as the round-trip parser reads it
+    text = (
+        "a: [1, '1', 1, \"1\", true, 'true', true, null, ~, null, 2024-01-01, '2024-01-01', 2024-01-01]\n"
+        "'1': x\n1: y\nb: {1: 1, '1': '1'}\nc: [0o10, 0o10, 010, 010, 1.0, 1.0, .inf, .inf]\n"
+    )
+    assert load._fast_load(text, "x") is not None
+    _same(text)
+
+
 def test_load_fast_path_leaves_unusual_input_to_round_trip():
     unusual = ("a: !!str 5\n", "a: &x {b: 1}\nc: {<<: *x}\n", "%YAML 1.1\n---\na: 1\n")
     unusual += ("a: 1\na: 2\n", "a:\n", "a: [1\n")

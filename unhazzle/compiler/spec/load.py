@@ -332,13 +332,24 @@ class _Resolver(VersionedResolver):
         return cached
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit[0]:
-            tables = self.versioned_resolver
-            for tag, regexp in (*tables.get(value[:1], ()), *tables.get(None, ())):
-                if regexp.match(value):
-                    return Tag(suffix=tag)
-            implicit = (False, implicit[1])
-        return super().resolve(kind, value, implicit)
+        if kind is not ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        if not implicit[0]:  # quoted or block: a string, as the base class says
+            return self.DEFAULT_SCALAR_TAG
+        # Keys and many values repeat (`image`, `port`, `info`): each text is resolved once, and
+        # its nodes share the tag (as the base class's nodes share DEFAULT_SCALAR_TAG).
+        memo: dict[str, Tag] = self.__dict__.setdefault("_memo", {})
+        tag = memo.get(value)
+        if tag is None:
+            tag = memo[value] = self._plain_tag(value)
+        return tag
+
+    def _plain_tag(self, value: str) -> Tag:
+        tables = self.versioned_resolver
+        for suffix, regexp in (*tables.get(value[:1], ()), *tables.get(None, ())):
+            if regexp.match(value):
+                return Tag(suffix=suffix)
+        return self.DEFAULT_SCALAR_TAG
 
 
 class _NodeWalker(_Walker):
@@ -347,31 +358,47 @@ class _NodeWalker(_Walker):
     def __init__(self, positions: Positions, name: str, constructor: Any) -> None:
         super().__init__(positions, name)
         self.constructor = constructor
+        self.typed: dict[tuple[str, str, Any], Any] = {}
 
     def plain(self, node: Any, path: Path) -> Any:
         if node is None:
             return None
         if len(path) > MAX_DEPTH:
             raise _Fallback  # the round-trip path reports it, located
-        if isinstance(node, MappingNode | SequenceNode):
-            self._count(node.value, path)
-        if isinstance(node, MappingNode):
-            return self._node_mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self._item(item, (*path, i)) for i, item in enumerate(node.value)]
-        if isinstance(node, ScalarNode):
+        if isinstance(node, ScalarNode):  # most nodes: checked first
             if node.value == "" and not node.style:  # plain (libyaml says "", not None)
                 raise _Fallback  # the round-trip path places an empty value differently
-            if node.tag == STR_TAG:
+            # ctag, not node.tag, which writes the tag's text anew on every call (a tenth of
+            # loading a large spec); the fast path declines tags, so no node has a handle
+            tag = node.ctag
+            if tag.handle is None and tag.suffix == STR_TAG:
                 return str(node.value)  # most scalars: no need to go through the constructor
-            return _scalar(self.constructor.construct_object(node, deep=True))
+            return self._typed(node, tag.suffix)
+        if isinstance(node, MappingNode):
+            self._count(node.value, path)
+            return self._node_mapping(node, path)
+        if isinstance(node, SequenceNode):
+            self._count(node.value, path)
+            values = self.positions.values
+            out = []
+            for i, item in enumerate(node.value):
+                sub = (*path, i)
+                mark = item.start_mark
+                values[sub] = (mark.line + 1, mark.column + 1)
+                out.append(self.plain(item, sub))
+            return out
         raise _Fallback
 
-    def _item(self, node: Any, path: Path) -> Any:
-        self.positions.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        return self.plain(node, path)
+    def _typed(self, node: ScalarNode, suffix: str) -> Any:
+        """A scalar of another type (a number, true, null): its plain value, which cannot change,
+        so each text is constructed once (a large spec repeats `port: 8080` hundreds of times)."""
+        key = (suffix, node.value, node.style)
+        if key not in self.typed:
+            self.typed[key] = _scalar(self.constructor.construct_object(node, deep=True))
+        return self.typed[key]
 
     def _node_mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
+        keys, values = self.positions.keys, self.positions.values
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
@@ -380,6 +407,9 @@ class _NodeWalker(_Walker):
             if key in out:
                 raise _Fallback  # a duplicate key: the round-trip path words the error
             sub = (*path, key)
-            self.positions.keys[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = self._item(value_node, sub)
+            mark = key_node.start_mark
+            keys[sub] = (mark.line + 1, mark.column + 1)
+            mark = value_node.start_mark
+            values[sub] = (mark.line + 1, mark.column + 1)
+            out[key] = self.plain(value_node, sub)
         return out
