@@ -1,5 +1,5 @@
 import sys
 
-from unhazzle.cli import main
+from unhazzle.cli import program
 
-sys.exit(main())
+sys.exit(program())

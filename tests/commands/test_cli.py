@@ -115,3 +115,19 @@ def test_unhazzle_alone_prints_the_help_with_every_command(cli) -> None:
     assert result.out.startswith("usage: unhazzle")
     for command in ("validate", "plan", "render", "publish", "reconcile", "status"):
         assert f"\n    {command} " in result.out
+
+
+COLLECTOR = (
+    "import gc, sys; from unhazzle.cli import main, program; before = (gc.get_threshold(), gc.get_freeze_count()); "
+    "sys.argv = ['unhazzle', *sys.argv[1:]]; main(sys.argv[1:]); embedded = (gc.get_threshold(), gc.get_freeze_count()); "
+    "program(); print(before == embedded, gc.get_threshold() != before[0], gc.get_freeze_count() > 0)"
+)
+
+
+def test_the_program_tunes_the_cycle_collector_but_main_inside_another_process_does_not(write_spec):
+    # a caller that runs main() in its own process (a test, a tool) keeps its collector as it was
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR, "validate", str(write_spec(MINIMAL))],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )  # fmt: skip
+    assert done.stdout.split()[-3:] == ["True", "True", "True"]
