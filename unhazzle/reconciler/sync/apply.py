@@ -147,7 +147,12 @@ def preflight(
     def check(item: tuple[Ref, Obj]) -> tuple[Ref, Obj | ClusterError | None]:
         ref, desired = item
         try:
-            return ref, client.apply(desired, dry_run=True)
+            answer = client.apply(desired, dry_run=True)
+            # Only an existing object's answer is used again (apply_one compares it with the
+            # live one); a new object is created without one, so it is let go as it comes: a
+            # first sync never holds the server's whole answer for each of its objects (4,008
+            # at 1,000 apps, the reconciler's peak memory when they were kept to the end).
+            return ref, answer if live.get(ref) is not None else None
         except NotFound:
             return ref, None  # its namespace does not exist yet (--dry-run of a new environment)
         except ClusterError as err:
@@ -157,12 +162,9 @@ def preflight(
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         answers = list(pool.map(check, pending))
-    # Only an existing object's answer is used again (apply_one compares it with the live one);
-    # a new object is created without one, so a first sync need not hold the server's whole
-    # answer for each of its objects (4,008 at 1,000 apps) through the apply.
     return Preflight(
         refused={ref: a for ref, a in answers if isinstance(a, ClusterError)},
-        merged={ref: a for ref, a in answers if isinstance(a, dict) and live.get(ref) is not None},
+        merged={ref: a for ref, a in answers if isinstance(a, dict)},
         proved=proved,
     )
 
