@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +27,17 @@ EXAMPLES = ROOT / "examples"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's caches (kept renders, compiled templates, copies of environment repos) in a
+    folder of its own, set before collection imports anything: never the developer's, whose
+    entries would let a test pass on what an earlier version left there. The control plane's
+    binaries stay where they are (UNHAZZLE_K8S_CACHE, else the user's cache)."""
+    if "UNHAZZLE_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="unhazzle-test-cache-")
+        os.environ["UNHAZZLE_CACHE_DIR"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @dataclass
