@@ -122,6 +122,15 @@ def test_render_quoted_setting_that_looks_like_a_number_stays_text_as_written():
     assert env["COUNT"] == "7"
 
 
+def test_render_settings_named_like_a_mappings_methods_reach_the_app_as_written():
+    # the templates read views as mappings: a setting called `items` or `get` is still a setting
+    names = ("items", "get", "keys", "values", "copy", "update", "pop")
+    text = MINIMAL + "    env:\n" + "".join(f"      {name}: {name}-value\n" for name in names)
+    deployment = next(o for _, o in objects(render_text(text)) if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env == {name: f"{name}-value" for name in names}
+
+
 def test_render_folders_are_readable_like_the_files_in_them(cli, write_spec, tmp_path):
     # mkdir's mode (0755 under the usual umask), so a CI step running as another user can read them
     umask = os.umask(0o022)

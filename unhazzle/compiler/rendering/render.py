@@ -129,12 +129,30 @@ def metadata(name: str, namespace: str | None, pairs: dict[str, Any]) -> Markup:
     return Markup("\n".join(lines).rstrip("\n"))
 
 
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class _Views(Environment):
+    """jinja2's Environment, reading `app.image` from a dict view with one lookup: the default
+    tries the attribute first, and a dict's failed attribute lookup (an exception every time) was
+    a tenth of a large render. A dict method's name (`items`, `get`) still means the method,
+    and anything but a dict is read as jinja2 reads it."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 @cache
 def _environment() -> Environment:
     # Not sandboxed: the templates are the package's own, never a user's, and the sandbox's checks
     # on every attribute and call were a quarter of a large render. What keeps the user's values
     # from becoming YAML structure is the finalizer, which every expression passes through.
-    env = Environment(
+    env = _Views(
         loader=PackageLoader("unhazzle.templates", ""),
         undefined=StrictUndefined,
         autoescape=False,
