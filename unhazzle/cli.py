@@ -43,8 +43,8 @@ COMMANDS = {
 # Commands that take another program's command line after `--`, passed on untouched (`--debug`
 # and `--help` there are that program's): as args.passthrough, never seen by argparse.
 PASSTHROUGH = frozenset({"run"})
-# Commands that keep running (a service, a watch loop): they keep the collector's usual pace.
-LONG_RUNNING = frozenset({"reconcile", "dev"})
+# Commands that keep running (a service, a loop, another program's run): see _keeps_running.
+LONG_RUNNING = frozenset({"reconcile", "dev", "run"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +82,12 @@ def _command_in(argv: list[str]) -> str | None:
     return None
 
 
+def _keeps_running(args: argparse.Namespace) -> bool:
+    """A service, a loop or a stream that may run for minutes or hours."""
+    streams = getattr(args, "watch", False) or getattr(args, "follow", False)
+    return args.command in LONG_RUNNING or bool(streams)
+
+
 def program() -> int:
     """The `unhazzle` program (its console script and `python -m unhazzle`): main(), in a process
     of its own, so the cycle collector may be tuned for it (never for a caller's process)."""
@@ -102,16 +108,20 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     if not [arg for arg in argv if arg != "--debug"]:  # `unhazzle` alone: what can I do here?
         build_parser().print_help()
         return 0
-    command = _command_in(argv)
-    if own_process and command not in LONG_RUNNING:
+    usual = gc.get_threshold()
+    if own_process:
         # A command that ends within seconds allocates mostly acyclic data, which reference
-        # counting frees; the cycle collector's passes over it were 3-5% of a render.
+        # counting frees; the cycle collector's passes over it were 3-7% of render, preview and
+        # publish. One that keeps running gets the usual pace back once its arguments say so.
         gc.set_threshold(50_000, 20, 20)
     try:
-        parser = build_parser(command)
+        args = build_parser(_command_in(argv)).parse_args(argv)
         if own_process:
-            gc.freeze()  # what the imports made (modules, models, templates) is never garbage
-        args = parser.parse_args(argv)
+            # What the imports made (modules, pydantic models, the parser) is never collected
+            # again, so no later collection walks it; bounded, made once.
+            gc.freeze()
+            if _keeps_running(args):
+                gc.set_threshold(*usual)
         args.passthrough = passthrough
         if hasattr(args, "settle"):
             args.settle(args)

@@ -131,3 +131,19 @@ def test_the_program_tunes_the_cycle_collector_but_main_inside_another_process_d
         capture_output=True, text=True, cwd=ROOT, check=True,
     )  # fmt: skip
     assert done.stdout.split()[-3:] == ["True", "True", "True"]
+
+
+KEEPS_RUNNING = (
+    "import gc, sys; from unhazzle.cli import program; before = gc.get_threshold(); "
+    "sys.argv = ['unhazzle', *sys.argv[1:]]; program(); print(gc.get_threshold() == before)"
+)
+
+
+@pytest.mark.parametrize("argv", [["logs", "web", "--follow"], ["status", "--watch"]])
+def test_a_command_that_keeps_running_keeps_the_collectors_usual_pace(argv: list[str], tmp_path):
+    # (it fails at once here, for want of a cluster: what matters is the pace after its arguments)
+    done = subprocess.run(
+        [sys.executable, "-c", KEEPS_RUNNING, *argv, "--kubeconfig", str(tmp_path / "none")],
+        capture_output=True, text=True, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    assert done.stdout.split()[-1:] == ["True"]
