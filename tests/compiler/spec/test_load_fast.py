@@ -65,6 +65,15 @@ def test_load_fast_path_gives_each_repeated_text_its_own_type_and_position():
     _same(text)
 
 
+def test_load_fast_path_keeps_timestamps_as_written_and_leaves_long_numbers_to_round_trip():
+    # a spec has no dates: a value that looks like one reaches the app as written, on both paths
+    for stamp in ("2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2024-02-30"):
+        fast = load._fast_load(f"a: {stamp}\nb: {stamp}\n", "x")
+        assert fast is not None and fast.data == {"a": stamp, "b": stamp}
+        _same(f"a: {stamp}\n")
+    assert load._fast_load("a: " + "1" * 101 + "\n", "x") is None  # refused there, with its place
+
+
 def test_load_fast_path_leaves_unusual_input_to_round_trip():
     unusual = ("a: !!str 5\n", "a: &x {b: 1}\nc: {<<: *x}\n", "%YAML 1.1\n---\na: 1\n")
     unusual += ("a: 1\na: 2\n", "a:\n", "a: [1\n")

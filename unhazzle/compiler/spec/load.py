@@ -318,6 +318,8 @@ def _fast_load(text: str, name: str) -> Document | None:
 
 
 STR_TAG = "tag:yaml.org,2002:str"
+INT_TAG = "tag:yaml.org,2002:int"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class _Resolver(VersionedResolver):
@@ -358,7 +360,7 @@ class _NodeWalker(_Walker):
     def __init__(self, positions: Positions, name: str, constructor: Any) -> None:
         super().__init__(positions, name)
         self.constructor = constructor
-        self.typed: dict[tuple[str, str, Any], Any] = {}
+        self.typed: dict[tuple[str, str], Any] = {}
 
     def plain(self, node: Any, path: Path) -> Any:
         if node is None:
@@ -379,7 +381,7 @@ class _NodeWalker(_Walker):
             return self._node_mapping(node, path)
         if isinstance(node, SequenceNode):
             self._count(node.value, path)
-            values = self.positions.values
+            values = self.positions.values  # (positions written inline: the hot path of a load)
             out = []
             for i, item in enumerate(node.value):
                 sub = (*path, i)
@@ -390,12 +392,21 @@ class _NodeWalker(_Walker):
         raise _Fallback
 
     def _typed(self, node: ScalarNode, suffix: str) -> Any:
-        """A scalar of another type (a number, true, null): its plain value, which cannot change,
-        so each text is constructed once (a large spec repeats `port: 8080` hundreds of times)."""
-        key = (suffix, node.value, node.style)
+        """A plain scalar of another type (a number, true, null): its value, which cannot change,
+        so each text is constructed once (a large spec repeats `port: 8080` hundreds of times).
+        (Quoted and block scalars are strings: only a plain one gets here.)"""
+        key = (suffix, node.value)
         if key not in self.typed:
-            self.typed[key] = _scalar(self.constructor.construct_object(node, deep=True))
+            self.typed[key] = self._construct(node, suffix)
         return self.typed[key]
+
+    def _construct(self, node: ScalarNode, suffix: str) -> Any:
+        """As the round-trip path's constructor (_Constructor) makes it."""
+        if suffix == TIMESTAMP_TAG:
+            return str(node.value)  # a spec has no dates: the text as written
+        if suffix == INT_TAG and len(node.value) > MAX_DIGITS:
+            raise _Fallback  # the round-trip path refuses it, located
+        return _scalar(self.constructor.construct_object(node, deep=True))
 
     def _node_mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
         keys, values = self.positions.keys, self.positions.values
