@@ -4,14 +4,17 @@ never carrying a secret value."""
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+from jinja2 import StrictUndefined
 
 from tests.conftest import EXAMPLES, MINIMAL
 from tests.support.manifests import KUBERNETES_VERSION, ident, objects, render_file, render_text
+from unhazzle.compiler.rendering.render import _environment
 from unhazzle.shared.quantity import quantity_mb
 
 SPECS = sorted(EXAMPLES.glob("*/unhazzle.yaml"))
@@ -129,6 +132,15 @@ def test_render_settings_named_like_a_mappings_methods_reach_the_app_as_written(
     deployment = next(o for _, o in objects(render_text(text)) if o["kind"] == "Deployment")
     env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env == {name: f"{name}-value" for name in names}
+
+
+def test_render_templates_read_a_views_keys_by_name_and_a_mappings_methods_as_methods():
+    env = _environment()
+    view = {"image": "web:1", "items": "a setting"}
+    assert env.getattr(view, "image") == "web:1"
+    assert env.getattr(view, "items")() == view.items()  # `.items()` in a template is the method
+    assert isinstance(env.getattr(view, "missing"), StrictUndefined)
+    assert env.getattr(OrderedDict(image="x"), "image") == "x"  # not a plain dict: as jinja2 reads it
 
 
 def test_render_folders_are_readable_like_the_files_in_them(cli, write_spec, tmp_path):
