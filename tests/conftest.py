@@ -34,10 +34,18 @@ def pytest_configure(config: pytest.Config) -> None:
     folder of its own, set before collection imports anything: never the developer's, whose
     entries would let a test pass on what an earlier version left there. The control plane's
     binaries stay where they are (UNHAZZLE_K8S_CACHE, else the user's cache)."""
-    if "UNHAZZLE_CACHE_DIR" not in os.environ:
-        folder = tempfile.mkdtemp(prefix="unhazzle-test-cache-")
-        os.environ["UNHAZZLE_CACHE_DIR"] = folder
-        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    folder = tempfile.mkdtemp(prefix="unhazzle-test-cache-")
+    before = os.environ.get("UNHAZZLE_CACHE_DIR")  # a developer's own setting: not for the suite
+    os.environ["UNHAZZLE_CACHE_DIR"] = folder
+
+    def restore() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if before is None:
+            os.environ.pop("UNHAZZLE_CACHE_DIR", None)
+        else:
+            os.environ["UNHAZZLE_CACHE_DIR"] = before
+
+    config.add_cleanup(restore)
 
 
 @dataclass
