@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from unhazzle.errors import OperationError
 from unhazzle.reconciler.cluster import credentials, kubeconfig
+from unhazzle.reconciler.cluster.client import connect
 from unhazzle.reconciler.cluster.credentials import CredentialsFailed, Unusable
 
 
@@ -147,6 +149,15 @@ def test_settings_that_cannot_work_are_refused_in_plain_words(
     assert reason in str(refused.value)
 
 
+def test_a_refused_setting_reaches_the_user_as_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = one(tmp_path, user={"auth-provider": {"name": "azure"}})
+    with pytest.raises(OperationError) as refused:
+        connect(str(path))
+    assert str(refused.value).startswith(
+        f"{path}: cannot load cluster settings: the user signs in with the 'azure'"
+    )
+
+
 # -- credentials that change -----------------------------------------------------------------
 
 
@@ -273,6 +284,17 @@ def test_an_exec_plugin_without_provide_cluster_info_gets_no_cluster(tmp_path: P
     plugin = PluginScript(tmp_path)
     kubeconfig.find(str(plugin.kubeconfig(cluster_info=False))).credentials.prepare()
     assert plugin.runs()[0]["info"]["spec"] == {"interactive": False}
+
+
+def test_a_failing_exec_plugin_is_one_plain_line_with_what_it_said(tmp_path: Path) -> None:
+    plugin = PluginScript(tmp_path, fail=True)
+    path = plugin.kubeconfig()
+    with pytest.raises(OperationError) as refused:
+        connect(str(path))
+    assert str(refused.value) == (
+        f"{path}: cannot load cluster settings: the credential plugin '{tmp_path}/bin/login' failed (exit 3): "
+        "your sign-in expired; run login again"
+    )
 
 
 def test_a_missing_exec_plugin_says_how_to_install_it(tmp_path: Path) -> None:

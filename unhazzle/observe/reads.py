@@ -1,9 +1,9 @@
 """Read-only cluster access for `status`, `events`, `logs` and `metrics`: plain dicts out, our own
 `OperationError` for every failure.
 
-Why its own module: reconciler/cluster/client.py (built in parallel) is meant to be the one module that
-imports `kubernetes`; until the two are folded together, this is the only other one, it only ever
-reads, and it speaks the same raw REST (JSON in, dicts out) so folding it is a move, not a rewrite.
+Why its own module next to reconciler/cluster/client.py: it only ever reads, never counts or
+retries, and its errors are the read commands' words; the connection itself (kubeconfig, TLS,
+credentials, the pool) is the same transport the reconciler sends through.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from unhazzle.errors import OperationError
 from unhazzle.observe.overview import Snapshot
-from unhazzle.reconciler.cluster import connection
+from unhazzle.reconciler.cluster import connection, transport
+from unhazzle.reconciler.cluster.credentials import Unusable
 from unhazzle.shared.names import (
     APP_LABEL,
     BADGE_LABEL,
@@ -54,13 +51,8 @@ def connect(kubeconfig: str | None = None, *, timeout: float = 10.0) -> Reader:
     """A reader for the cluster in *kubeconfig* (else $KUBECONFIG, ~/.kube/config, in-cluster)."""
     path = connection.chosen(kubeconfig)
     try:
-        if path:
-            api = k8s_config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
-        else:
-            cfg = k8s.Configuration()
-            k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-            api = k8s.ApiClient(cfg)
-    except (ConfigException, *connection.LOAD_ERRORS) as exc:
+        api = transport.connect(kubeconfig)
+    except Unusable as exc:
         where = path or "~/.kube/config"
         detail = connection.reason(path, exc)
         raise OperationError(f"{where}: cannot read the cluster connection settings: {detail}") from None
@@ -68,15 +60,15 @@ def connect(kubeconfig: str | None = None, *, timeout: float = 10.0) -> Reader:
 
 
 class Reader:
-    """GETs against one API server; thread-safe (the client's pool is)."""
+    """GETs against one API server; thread-safe (the transport is)."""
 
-    def __init__(self, api: k8s.ApiClient, *, timeout: float = 10.0) -> None:
+    def __init__(self, api: transport.Transport, *, timeout: float = 10.0) -> None:
         self._api = api
         self._timeout = timeout
 
     @property
     def server(self) -> str:
-        return str(self._api.configuration.host)
+        return self._api.server
 
     def get(self, path: str, *, query: list[tuple[str, str]] | None = None, where: str = "") -> Any:
         data = self._call(path, query=query or [], where=where or path, stream=False)
@@ -96,20 +88,18 @@ class Reader:
             response.release_conn()
 
     def _call(self, path: str, *, query: list[tuple[str, str]], where: str, stream: bool) -> Any:
-        headers = {"Accept": "application/json, */*"}
-        serialized = self._api.param_serialize(
-            method="GET", resource_path=path, query_params=query, header_params=headers,
-            auth_settings=["BearerToken"],
-        )  # fmt: skip
+        headers = {"Accept": "application/json, */*", "Content-Type": "application/json"}
         # A stream waits as long as the app prints nothing; only connecting is bounded.
         timeout = (self._timeout, None) if stream else self._timeout
         try:
-            response = self._api.call_api(*serialized, _request_timeout=timeout).response
+            response = self._api.request(
+                "GET", path, query=query, headers=headers, timeout=timeout, stream=stream
+            )
             if response.status >= 400:
                 raise _refused(where, response.status, response.data)
             return response if stream else response.data
-        except ApiException as exc:
-            raise _refused(where, exc.status or 0, exc.body) from None
+        except Unusable as exc:  # the credentials could not be had (a plugin failed)
+            raise ClusterReadError(where, 0, str(exc)) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterReadError(where, 0, connection.no_answer(self.server, exc)) from None
 

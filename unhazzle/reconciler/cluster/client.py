@@ -1,7 +1,7 @@
-"""The only module that imports `kubernetes`: a thin, counted wrapper over its REST client.
+"""The reconciler's door to the API server: plain dicts in and out, every request counted.
 
-Why a wrapper: the rest of the reconciler speaks plain dicts and our own `ClusterError`, so no
-client-library exception or model class leaks out, and every request passes one place where it is
+Why a wrapper over the transport (transport.py): the rest of the reconciler speaks plain dicts and
+our own `ClusterError`, so no urllib3 exception leaks out, and every request passes one place where it is
 counted (reads, dry-runs, writes) -- which is how the tests prove a no-change reconcile writes
 nothing. Server-side apply goes through the raw PATCH with `application/apply-patch+yaml`
 (JSON is YAML), field manager `unhazzle`, like `kubectl apply --server-side`.
@@ -21,13 +21,10 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from unhazzle.errors import OperationError
-from unhazzle.reconciler.cluster import connection, decode
+from unhazzle.reconciler.cluster import connection, decode, transport
+from unhazzle.reconciler.cluster.credentials import Unusable
 from unhazzle.reconciler.objects import Obj, Ref
 
 FIELD_MANAGER = "unhazzle"
@@ -85,7 +82,7 @@ class Resource:
 class Client:
     """One API server connection. Thread-safe for the requests the reconciler makes."""
 
-    def __init__(self, api: k8s.ApiClient, *, timeout: float = 30.0, retries: int = 3) -> None:
+    def __init__(self, api: transport.Transport, *, timeout: float = 30.0, retries: int = 3) -> None:
         self._api = api
         self._timeout = timeout
         self._retries = retries
@@ -97,7 +94,7 @@ class Client:
 
     @property
     def server(self) -> str:
-        return str(self._api.configuration.host)
+        return self._api.server
 
     def impersonating(self, user: str) -> Client:
         """The same connection, acting as `user` (the `Impersonate-User` header): the API server
@@ -207,11 +204,11 @@ class Client:
         timeout = (self._timeout, timeout_seconds + WATCH_SLACK_S)
         path = res.collection(namespace)
         response = self._send(
-            "GET", path, query=query, body=None, headers=None, label="WATCH", timeout=timeout
+            "GET", path, query=query, body=None, headers=None, label="WATCH", timeout=timeout, stream=True
         )
         if response.status != 200:
             raise _error(where, response.status, self._read(response, path))
-        return Stream(response.response, where)
+        return Stream(response, where)
 
     def apply(self, obj: Obj, *, dry_run: bool = False, force: bool = True) -> Obj:
         """Server-side apply. `force` takes back fields a manual edit took over (that is the
@@ -301,26 +298,26 @@ class Client:
         body: Any,
         headers: dict[str, str] | None,
         label: str,
-        timeout: float | tuple[float, float],
-    ) -> Any:
-        """The request sent and its answer's status and headers read; its body is not."""
+        timeout: transport.Timeout,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """The request sent and its answer's status and headers read; its body too unless *stream*."""
         hdrs = {"Accept": "application/json", "Content-Type": "application/json", **self._headers}
         hdrs.update(headers or {})
-        serialized = self._api.param_serialize(
-            method=method, resource_path=path, query_params=query or [], header_params=hdrs,
-            body=body, auth_settings=["BearerToken"],
-        )  # fmt: skip
         with self._lock:
             self.requests[label] += 1
         try:
-            return self._api.call_api(*serialized, _request_timeout=timeout)
-        except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
+            return self._api.request(
+                method, path, query=query, body=body, headers=hdrs, timeout=timeout, stream=stream
+            )
+        except Unusable as exc:  # the credentials could not be had (a plugin failed)
+            raise ClusterError(path, 0, str(exc)) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError(path, 0, connection.no_answer(self.server, exc)) from None
 
-    def _read(self, response: Any, path: str) -> bytes:
+    def _read(self, response: urllib3.BaseHTTPResponse, path: str) -> bytes:
         try:
-            data: bytes = response.read()
-            return data
+            return response.data  # read now when streamed, kept when read already
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError(path, 0, connection.no_answer(self.server, exc)) from None
 
@@ -400,22 +397,12 @@ def _error(where: str, status: int, data: bytes) -> ClusterError:
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None, *, timeout: float = 30.0) -> Client:
-    """A client from a kubeconfig file, or the in-cluster service account when none is given."""
-    configuration = k8s.Configuration()
+    """A client from a kubeconfig file, or the in-cluster service account when none is given
+    (the reconciler normally runs in a pod: that comes before ~/.kube/config)."""
     try:
-        if kubeconfig is None:
-            try:
-                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            except ConfigException:
-                k8s_config.load_kube_config(context=context, client_configuration=configuration)  # type: ignore[no-untyped-call]
-        else:
-            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context, client_configuration=configuration
-            )
-    except (ConfigException, *connection.LOAD_ERRORS) as exc:
+        api = transport.connect(kubeconfig, context, in_cluster_first=True)
+    except Unusable as exc:
         path = connection.chosen(kubeconfig)
         reason = connection.reason(path, exc, context)
         raise OperationError(f"{path or 'kubeconfig'}: cannot load cluster settings: {reason}") from None
-    configuration.retries = 0  # we retry ourselves, only what is safe to retry
-    configuration.connection_pool_maxsize = 16
-    return Client(k8s.ApiClient(configuration), timeout=timeout)
+    return Client(api, timeout=timeout)

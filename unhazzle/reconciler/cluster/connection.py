@@ -1,9 +1,9 @@
 """Why a cluster connection file (a kubeconfig) cannot be used, in plain words.
 
-The cluster library's own reasons are its internals ("'str' object does not support item
-assignment", "Service host/port is not set"), which tell a user nothing; both doors to the
-cluster (client.py, observe.py) ask here when the library refuses a file. Reads one file, no
-cluster library, so it is the same answer from every command.
+Both doors to the cluster (client.py, observe/reads.py) ask here when kubeconfig.py refuses a
+file: a file that is missing, a folder or not a connection file at all is said so before the
+loader's own reason (which is about what is inside one). Reads one file, so it is the same answer
+from every command.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def chosen(path: str | None) -> str | None:
 
 def problem(path: str | None, context: str | None = None) -> str | None:
     """What is wrong with the connection file at *path* (None: none was found), or None when
-    nothing obvious is and the library's own reason is the best there is."""
+    nothing obvious is and the loader's own reason is the best there is."""
     if path is None:
         return f"none found (not inside a cluster, and no ~/.kube/config); {HOW}"
     try:
@@ -51,14 +51,10 @@ def problem(path: str | None, context: str | None = None) -> str | None:
     return None
 
 
-# What the cluster library raises, besides its own ConfigException, for a file it cannot use.
-LOAD_ERRORS = (OSError, TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError)
-
-
 def reason(path: str | None, exc: BaseException, context: str | None = None) -> str:
     """Why the connection file at *path* cannot be used: ours when we can tell, else the
-    library's own, on one line."""
-    return problem(path, context) or " ".join(str(exc).split())
+    loader's own (also when no file was used: the service account's), on one line."""
+    return (problem(path, context) if path else None) or " ".join(str(exc).split())
 
 
 # What urllib3's nested wrappers mean (their text also carries the request's path, which is

@@ -1,0 +1,177 @@
+"""What goes over the wire (cluster/transport.py), seen by a recording HTTP server of our own: the
+headers and query the reconciler's client and the read commands send, a 401 answered by running
+the credential plugin again (once), and a proxy-url. TLS with client certificates is exercised
+against the real control plane (tests/cluster/test_connection_cluster.py)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import urllib3
+
+from tests.reconciler.test_kubeconfig import PluginScript, b64, one
+from unhazzle import __version__
+from unhazzle.observe import reads
+from unhazzle.reconciler.cluster import transport
+from unhazzle.reconciler.cluster.client import ClusterError, connect
+from unhazzle.reconciler.objects import Ref
+
+DISCOVERY = {"resources": [{"name": "configmaps", "kind": "ConfigMap", "namespaced": True}]}
+
+
+class Recorder:
+    """Answers every request with JSON; records (method, request line target, headers, body).
+    `accept` decides which Authorization values get a 200 (else 401)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.accept = lambda authorization: True
+        self.delay_s = 0.0  # before answering
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.seen.append((self.command, self.path, dict(self.headers), body))
+                ok = recorder.accept(self.headers.get("Authorization"))
+                time.sleep(recorder.delay_s)
+                path = urlsplit(self.path).path
+                data = json.dumps(DISCOVERY if path.endswith("/api/v1") else {"items": [], "metadata": {}})
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data.encode())
+
+            do_GET = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[Recorder]:
+    recorder = Recorder()
+    yield recorder
+    recorder.close()
+
+
+def test_the_client_sends_its_query_headers_and_credentials(tmp_path: Path, server: Recorder) -> None:
+    path = one(tmp_path, cluster={"server": server.url}, user={"username": "ops", "password": "s3cret"})
+    client = connect(str(path)).impersonating("system:serviceaccount:shop:deployer")
+    client.list_kind("v1", "ConfigMap", namespace="shop", selector="app in (a b),tier=web")
+    method, target, headers, _ = server.seen[-1]
+    assert method == "GET" and urlsplit(target).path == "/api/v1/namespaces/shop/configmaps"
+    assert parse_qsl(urlsplit(target).query) == [("labelSelector", "app in (a b),tier=web")]
+    assert headers["Authorization"] == "Basic " + b64("ops:s3cret")
+    assert headers["Impersonate-User"] == "system:serviceaccount:shop:deployer"
+    assert headers["Accept"] == "application/json" and headers["User-Agent"] == f"unhazzle/{__version__}"
+    assert client.requests["LIST"] == 1
+
+
+def test_the_client_sends_apply_as_written_and_delete_as_json(tmp_path: Path, server: Recorder) -> None:
+    client = connect(str(one(tmp_path, cluster={"server": server.url}, user={"token": "abc"})))
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop"}}
+    client.apply(obj, dry_run=True)
+    client.delete(Ref.of(obj), uid="u-1")
+    (_, apply_to, applied, apply_body), (_, delete_to, _, delete_body) = server.seen[-2:]
+    assert parse_qsl(urlsplit(apply_to).query) == [
+        ("fieldManager", "unhazzle"),
+        ("force", "true"),
+        ("dryRun", "All"),
+    ]
+    assert applied["Content-Type"] == "application/apply-patch+yaml" and json.loads(apply_body) == obj
+    assert applied["Authorization"] == "Bearer abc"
+    assert urlsplit(delete_to).path == "/api/v1/namespaces/shop/configmaps/web"
+    assert json.loads(delete_body) == {"propagationPolicy": "Background", "preconditions": {"uid": "u-1"}}
+
+
+def test_a_401_runs_the_plugin_again_and_sends_once_more(tmp_path: Path, server: Recorder) -> None:
+    plugin = PluginScript(tmp_path)
+    path = one(tmp_path, cluster={"server": server.url}, user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin.path)}})  # fmt: skip
+    server.accept = lambda authorization: authorization == "Bearer token-2"  # token-1 was revoked
+    client = connect(str(path))
+    assert client.list_kind("v1", "ConfigMap", namespace="shop") == []
+    assert len(plugin.runs()) == 2
+    assert [h["Authorization"] for _, _, h, _ in server.seen] == [
+        "Bearer token-1",
+        "Bearer token-2",
+        "Bearer token-2",
+    ]
+
+
+def test_a_401_after_the_plugin_ran_again_is_the_answer(tmp_path: Path, server: Recorder) -> None:
+    plugin = PluginScript(tmp_path)
+    path = one(tmp_path, cluster={"server": server.url}, user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin.path)}})  # fmt: skip
+    server.accept = lambda authorization: False
+    client = connect(str(path))
+    with pytest.raises(ClusterError) as refused:
+        client.list_kind("v1", "ConfigMap", namespace="shop")
+    assert refused.value.status == 401
+    assert len(server.seen) == 2 and len(plugin.runs()) == 2  # once more, not in a loop
+
+
+def test_a_token_with_no_plugin_is_not_sent_twice_on_a_401(tmp_path: Path, server: Recorder) -> None:
+    server.accept = lambda authorization: False
+    reader = reads.connect(str(one(tmp_path, cluster={"server": server.url}, user={"token": "old"})))
+    with pytest.raises(reads.ClusterReadError, match="refused these credentials"):
+        reader.get("/api/v1/namespaces")
+    assert len(server.seen) == 1
+
+
+def test_the_read_commands_share_the_settings_and_credentials(tmp_path: Path, server: Recorder) -> None:
+    token = tmp_path / "token"
+    token.write_text("reader-token")
+    reader = reads.connect(str(one(tmp_path, cluster={"server": server.url}, user={"tokenFile": "token"})))
+    assert reader.server == server.url
+    assert reader.items("/api/v1/namespaces/shop/pods", where="shop", selector="app=web") == []
+    _, target, headers, _ = server.seen[-1]
+    assert target == "/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb"
+    assert headers["Authorization"] == "Bearer reader-token"
+
+
+def test_a_proxy_url_sends_every_request_through_the_proxy(tmp_path: Path, server: Recorder) -> None:
+    """The recorder plays the proxy: an http proxy gets the whole URL on the request line."""
+    path = one(tmp_path, cluster={"server": "http://cluster.internal:8080", "proxy-url": f"{server.url}"},
+               user={"token": "abc"})  # fmt: skip
+    reader = reads.connect(str(path))
+    assert reader.get("/version", where="version") == {"items": [], "metadata": {}}
+    _, target, headers, _ = server.seen[-1]
+    assert target == "http://cluster.internal:8080/version"
+    assert headers["Authorization"] == "Bearer abc"
+
+
+def test_a_connect_and_read_timeout_pair_bounds_each_not_the_whole(tmp_path: Path, server: Recorder) -> None:
+    """A watch's (connect, read) pair: a short connect bound must not cut a slow answer."""
+    api = transport.connect(str(one(tmp_path, cluster={"server": server.url})))
+    server.delay_s = 0.6
+    assert api.request("GET", "/version", timeout=(0.3, 5.0)).status == 200
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        api.request("GET", "/version", timeout=0.3)

@@ -1,0 +1,148 @@
+"""Requests to one API server: one urllib3 pool, each request carrying the credentials.
+
+The reconciler's client (client.py) and the read-only commands (observe/reads.py) both send through
+this, and neither sees the TLS, proxy or credential details. No retry here (`retries=False`): the
+client retries itself, only what is safe to retry. One exception, as in client-go: a 401 when an
+exec plugin gives the credentials runs the plugin again and sends the request once more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import tempfile
+import threading
+import warnings
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import urllib3
+
+from unhazzle import __version__
+from unhazzle.reconciler.cluster import kubeconfig
+from unhazzle.reconciler.cluster.credentials import Unusable
+
+POOL_SIZE = 16  # connections kept per server: the reconciler's threads, and status's parallel GETs
+USER_AGENT = f"unhazzle/{__version__}"
+
+Timeout = float | tuple[float, float | None]  # total, or (connect, read); None: read for ever
+
+
+def connect(
+    kubeconfig_path: str | None, context: str | None = None, *, in_cluster_first: bool = False
+) -> Transport:
+    """A transport for the settings kubeconfig.find chooses, its first credentials already in hand
+    (so a failing credential plugin is reported here, not at the first request); Unusable if not."""
+    settings = kubeconfig.find(kubeconfig_path, context, in_cluster_first=in_cluster_first)
+    settings.credentials.prepare()
+    transport = Transport(settings)
+    transport._pool(settings.credentials.client_cert())  # a CA or key that will not load: now
+    return transport
+
+
+class Transport:
+    """Thread-safe: urllib3's pool is, and the credentials are."""
+
+    def __init__(self, settings: kubeconfig.Settings) -> None:
+        self.settings = settings
+        self.server = settings.server
+        self._lock = threading.Lock()
+        self._pools: dict[tuple[bytes, bytes] | None, urllib3.PoolManager] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """The answer, its body read unless *stream* (then the caller reads and releases it).
+        Raises urllib3's errors or OSError when there is no answer, CredentialsFailed when there
+        are no credentials to send."""
+        url = self.server + path + (f"?{urlencode(query)}" if query else "")
+        data = body if body is None or isinstance(body, str | bytes) else json.dumps(body)
+        if isinstance(timeout, tuple):
+            limits = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        else:
+            limits = urllib3.Timeout(total=timeout)
+        response = self._send(method, url, data, headers or {}, limits, stream)
+        if response.status == 401 and self.settings.credentials.refresh():
+            response.drain_conn()
+            response.release_conn()
+            response = self._send(method, url, data, headers or {}, limits, stream)
+        return response
+
+    def _send(
+        self, method: str, url: str, data: Any, headers: dict[str, str], limits: urllib3.Timeout, stream: bool
+    ) -> urllib3.BaseHTTPResponse:
+        credentials = self.settings.credentials
+        sent = {"User-Agent": USER_AGENT, **headers}
+        authorization = credentials.authorization()
+        if authorization:
+            sent["Authorization"] = authorization
+        return self._pool(credentials.client_cert()).request(
+            method, url, body=data, headers=sent, timeout=limits, retries=False, redirect=False,
+            preload_content=not stream,
+        )  # fmt: skip
+
+    def _pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
+        """The pool for this client certificate: a plugin may hand out a new one, which needs new
+        connections; the old pool's are left to finish what they carry."""
+        with self._lock:
+            if cert not in self._pools:
+                self._pools = {cert: self._new_pool(cert)}
+            return self._pools[cert]
+
+    def _new_pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
+        s = self.settings
+        options: dict[str, Any] = {"num_pools": 4, "maxsize": POOL_SIZE, "retries": False}
+        if s.server.startswith("https:"):
+            options["ssl_context"] = tls_context(s, cert)
+            if s.tls_server_name:
+                options["server_hostname"] = s.tls_server_name
+            if not s.verify:  # asked for in the kubeconfig: no warning on every request
+                options["assert_hostname"] = False
+                warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        if not s.proxy_url:
+            return urllib3.PoolManager(**options)
+        auth = urlsplit(s.proxy_url)
+        if auth.username:
+            basic = f"{auth.username}:{auth.password or ''}"
+            options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=basic)
+        return urllib3.ProxyManager(s.proxy_url, **options)
+
+
+def tls_context(settings: kubeconfig.Settings, cert: tuple[bytes, bytes] | None) -> ssl.SSLContext:
+    context = urllib3.util.create_urllib3_context()
+    if not settings.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif settings.ca_pem:
+        try:
+            context.load_verify_locations(cadata=settings.ca_pem)
+        except ssl.SSLError:
+            raise Unusable("the cluster's CA is not a PEM certificate") from None
+    else:
+        context.load_default_certs()
+    if cert:
+        load_client_cert(context, *cert)
+    return context
+
+
+def load_client_cert(context: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    """ssl only loads a certificate and key from files: write them to private files (0600 in a
+    0700 folder) that live only while loading."""
+    with tempfile.TemporaryDirectory(prefix="unhazzle-tls-") as folder:
+        paths = [os.path.join(folder, name) for name in ("client.crt", "client.key")]
+        for path, pem in zip(paths, (cert, key), strict=True):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(pem)
+        try:
+            context.load_cert_chain(*paths)
+        except ssl.SSLError:
+            raise Unusable("the client certificate and key are not a PEM pair that belong together") from None
