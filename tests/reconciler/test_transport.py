@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import urllib3
 
-from tests.reconciler.test_kubeconfig import PluginScript, b64, one
+from tests.support.kubeconfigs import PluginScript, b64, one
 from unhazzle import __version__
 from unhazzle.observe import reads
 from unhazzle.reconciler.cluster import transport
