@@ -210,18 +210,20 @@ class Client:
             raise _error(where, response.status, self._read(response, path))
         return Stream(response, where)
 
-    def apply(self, obj: Obj, *, dry_run: bool = False, force: bool = True) -> Obj:
+    def apply(self, obj: Obj, *, dry_run: bool = False, force: bool = True, answer: bool = True) -> Obj:
         """Server-side apply. `force` takes back fields a manual edit took over (that is the
         point of self-healing); fields we never send -- the autoscaler's instance count -- are
-        not ours and are never touched."""
+        not ours and are never touched. `answer`=False: the caller needs only to know it was
+        taken, so the stored object the server sends back is not decoded ({} is returned)."""
         ref = Ref.of(obj)
         query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
         if dry_run:
             query.append(("dryRun", "All"))
         headers = {"Content-Type": "application/apply-patch+yaml"}
         result: Obj = self._request(
-            "PATCH", self.path(ref), query=query, body=json.dumps(obj), headers=headers, where=str(ref)
-        )
+            "PATCH", self.path(ref), query=query, body=json.dumps(obj), headers=headers, where=str(ref),
+            answer=answer,
+        )  # fmt: skip
         return result
 
     def delete(self, ref: Ref, *, uid: str | None = None) -> None:
@@ -257,13 +259,16 @@ class Client:
         body: Any = None,
         headers: dict[str, str] | None = None,
         label: str = "",
+        answer: bool = True,
     ) -> Any:
         dry = any(k == "dryRun" for k, _ in query or [])
         label = label or (f"{method} dry-run" if dry else method)
         attempt = 0
         while True:
             try:
-                return self._once(method, path, query=query, body=body, headers=headers, label=label)
+                return self._once(
+                    method, path, query=query, body=body, headers=headers, label=label, answer=answer
+                )
             except ClusterError as err:
                 retryable = err.status in RETRY_STATUSES and method != "POST" and not refuses_object(err)
                 if not retryable or attempt >= self._retries:
@@ -280,13 +285,14 @@ class Client:
         body: Any,
         headers: dict[str, str] | None,
         label: str,
+        answer: bool = True,
     ) -> Any:
         response = self._send(
             method, path, query=query, body=body, headers=headers, label=label, timeout=self._timeout
         )
         data = self._read(response, path)
         if 200 <= response.status < 300:
-            return decode.loads(data) if data else {}
+            return decode.loads(data) if data and answer else {}
         raise _error(path, response.status, data)
 
     def _send(
