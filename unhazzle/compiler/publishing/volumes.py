@@ -18,8 +18,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
-
 from unhazzle.shared.names import APP_LABEL
 from unhazzle.shared.quantity import quantity_mb, size_text
 
@@ -27,7 +25,6 @@ Kind = Literal["deleted", "detached", "shrunk", "grown", "moved"]
 DELETE_FLAG = "--allow-delete-volume"
 SMALLER_FLAG = "--allow-smaller-volume"
 CLAIM_KIND = "PersistentVolumeClaim"  # read from manifests only; never shown to a user
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -167,13 +164,16 @@ def disks_in_manifests(files: Mapping[str, str]) -> dict[str, dict[str, Disk]]:
     """The disks that rendered app files (``PROJECT/ENV/APP.yaml`` -> text) ask for, read from
     the manifests themselves: what the environment repo holds is what the reconciler applies,
     hand edits included. Text that is not YAML holds no disk we can speak for."""
+    import yaml  # only here: `preview` imports this module and never reads a manifest
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, as the reconciler reads them
     found: dict[str, dict[str, Disk]] = {}
     for path, text in files.items():
         parts = path.split("/")
         if len(parts) != 3 or not parts[2].endswith(".yaml"):
             continue
         try:
-            docs = [d for d in yaml.load_all(text, Loader=_LOADER) if isinstance(d, dict)]
+            docs = [d for d in yaml.load_all(text, Loader=loader) if isinstance(d, dict)]
         except yaml.YAMLError:
             continue
         for doc in docs:
