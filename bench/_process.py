@@ -31,14 +31,24 @@ class Run:
 TIME = "/usr/bin/time"
 
 
+def with_peak(argv: list[str], report: Path) -> list[str]:
+    """*argv* under GNU time, which writes the program's own peak memory to *report*."""
+    return [TIME, "-f", "%M", "-o", str(report), *argv]
+
+
+def peak_mb(report: Path) -> int:
+    """The peak memory in *report* (with_peak), in MB; 0 when it was not written."""
+    words = report.read_text().split() if report.exists() else []
+    return int(words[-1]) // 1024 if words and words[-1].isdigit() else 0
+
+
 def run(argv: list[str], env: dict[str, str] | None = None, cwd: str | Path | None = None) -> Run:
     """*argv* to its end: its CPU (wait4: it and what it waited for) and its own peak memory
     (GNU time's %M), its output read as it comes."""
-    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
-        done = _run([TIME, "-f", "%M", "-o", peak.name, *argv], env, cwd)
-        kib = peak.read().split()
-    rss = int(kib[-1]) // 1024 if kib and kib[-1].isdigit() else 0
-    return Run(done.wall, done.cpu, rss, done.code, done.out, done.err)
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "peak"
+        done = _run(with_peak(argv, report), env, cwd)
+        return Run(done.wall, done.cpu, peak_mb(report), done.code, done.out, done.err)
 
 
 def _run(argv: list[str], env: dict[str, str] | None, cwd: str | Path | None) -> Run:

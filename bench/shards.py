@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._process import load_now
+from bench._process import load_now, peak_mb, with_peak
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -64,21 +64,24 @@ class Proc:
 
 
 def _start_and_wait(argvs: list[tuple[str, list[str]]], logs: Path) -> list[Proc]:
-    """Start every process at once; wait for each with wait4 (its own peak RSS and CPU)."""
+    """Start every process at once; wait for each with wait4 (its CPU) under GNU time (its own
+    peak memory: wait4's would count this benchmark's, see bench/_process.py)."""
     started = time.perf_counter()
     running = []
     for shard, argv in argvs:
         log = logs / f"shard-{shard.replace('/', '-')}.log"
         with log.open("w") as err:
-            running.append((shard, log, subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)))
+            timed = with_peak(argv, log.with_suffix(".peak"))
+            running.append((shard, log, subprocess.Popen(timed, stdout=subprocess.DEVNULL, stderr=err)))
     results: dict[str, Proc] = {}
 
     def wait(shard: str, log: Path, proc: subprocess.Popen[bytes]) -> None:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        peak = peak_mb(log.with_suffix(".peak"))
         results[shard] = Proc(shard, proc.returncode, time.perf_counter() - started,
-                              usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, tail)  # fmt: skip
+                              usage.ru_utime + usage.ru_stime, peak, tail)  # fmt: skip
 
     threads = [threading.Thread(target=wait, args=item) for item in running]
     for thread in threads:
