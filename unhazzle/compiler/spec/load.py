@@ -13,7 +13,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
@@ -118,10 +118,11 @@ def _too_deep(limit: int) -> str:
     return f"values nest too deeply (more than {limit} levels)"
 
 
-class _Constructor(RoundTripConstructor):
-    """The round-trip constructor, minus two ways a value could crash it: dates (a spec has none;
-    `2024-02-30` raised) stay text, and integers are refused past MAX_DIGITS, before Python's
-    own digit limit raises and before converting them costs quadratic time."""
+class _SpecScalars:
+    """What both parsers' constructors make of a spec's scalars, minus two ways a value could
+    crash them: dates (a spec has none; `2024-02-30` raised) stay text, and integers are refused
+    past MAX_DIGITS, before Python's own digit limit raises and before converting them costs
+    quadratic time."""
 
     def construct_yaml_int(self, node: Any) -> Any:
         if len(node.value) > MAX_DIGITS:
@@ -129,11 +130,20 @@ class _Constructor(RoundTripConstructor):
                 problem=f"a number with {len(node.value)} digits; numbers may have at most {MAX_DIGITS}",
                 problem_mark=node.start_mark,
             )
-        return super().construct_yaml_int(node)
+        return super().construct_yaml_int(node)  # type: ignore[misc]
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+class _Constructor(_SpecScalars, RoundTripConstructor):
+    """The round-trip parser's constructor (the reference for data, positions and errors)."""
+
+
+class _FastConstructor(_SpecScalars, SafeConstructor):
+    """The fast path's constructor, giving the same values as _Constructor."""
+
+
+for _kind in (_Constructor, _FastConstructor):
+    _kind.add_constructor("tag:yaml.org,2002:int", _kind.construct_yaml_int)
+    _kind.add_constructor("tag:yaml.org,2002:timestamp", _kind.construct_yaml_str)
 
 
 def _parse(text: str, name: str) -> Any:
@@ -308,6 +318,7 @@ def _fast_load(text: str, name: str) -> Document | None:
         return None
     yaml = YAML(typ="safe", pure=False)
     yaml.Resolver = _Resolver
+    yaml.Constructor = _FastConstructor
     try:
         root = yaml.compose(text)
         positions = Positions(file=name)
@@ -318,8 +329,6 @@ def _fast_load(text: str, name: str) -> Document | None:
 
 
 STR_TAG = "tag:yaml.org,2002:str"
-INT_TAG = "tag:yaml.org,2002:int"
-TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class _Resolver(VersionedResolver):
@@ -397,16 +406,8 @@ class _NodeWalker(_Walker):
         (Quoted and block scalars are strings: only a plain one gets here.)"""
         key = (suffix, node.value)
         if key not in self.typed:
-            self.typed[key] = self._construct(node, suffix)
+            self.typed[key] = _scalar(self.constructor.construct_object(node, deep=True))
         return self.typed[key]
-
-    def _construct(self, node: ScalarNode, suffix: str) -> Any:
-        """As the round-trip path's constructor (_Constructor) makes it."""
-        if suffix == TIMESTAMP_TAG:
-            return str(node.value)  # a spec has no dates: the text as written
-        if suffix == INT_TAG and len(node.value) > MAX_DIGITS:
-            raise _Fallback  # the round-trip path refuses it, located
-        return _scalar(self.constructor.construct_object(node, deep=True))
 
     def _node_mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
         keys, values = self.positions.keys, self.positions.values
