@@ -113,6 +113,7 @@ def env_repo(cache: Path) -> Path:
     repo = cache / f"envrepo-{PROJECTS * APPS}apps-{COMMITS}commits.git"
     if (repo / "refs" / "heads" / "main").exists() or (repo / "packed-refs").exists():
         return repo
+    cache.mkdir(parents=True, exist_ok=True)  # a new machine has no cache folder yet
     staging = Path(tempfile.mkdtemp(prefix=".gen.", dir=cache))
     _git("init", "--quiet", "--bare", "--initial-branch=main", str(staging))
     _git("fast-import", "--quiet", cwd=staging, stdin=_stream())
