@@ -6,6 +6,7 @@ so `--output json` and the comment always carry the same data.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,8 @@ from unhazzle.compiler.secrets.delivery import diff_stores
 
 MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
 MAX_DIFF_LINES = 400  # per file; a pull-request comment holds at most 65,536 characters
+CONTEXT = 3  # unchanged lines shown around each change, as `diff -u`
+_HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 ZERO = Decimal(0)
 Files = dict[str, tuple[str | None, str | None]]
 Planned = tuple[AppPlan, AppCost]
@@ -298,12 +301,35 @@ def _diffs(files: Files) -> list[dict[str, str]]:
 
 
 def unified(name: str, a: str, b: str) -> str:
+    old, new = a.splitlines(keepends=True), b.splitlines(keepends=True)
+    # difflib compares lines all against all; an app's file mostly changes in a line or two, so
+    # the lines both sides share at the start and at the end (all but the context) are set
+    # aside first; the hunks' line numbers then count what was cut off the start.
+    same = 0
+    for x, y in zip(old, new, strict=False):
+        if x != y:
+            break
+        same += 1
+    tail = 0
+    for x, y in zip(reversed(old[same:]), reversed(new[same:]), strict=False):
+        if x != y:
+            break
+        tail += 1
+    cut, keep = max(0, same - CONTEXT), max(0, tail - CONTEXT)
     lines = list(
         difflib.unified_diff(
-            a.splitlines(keepends=True), b.splitlines(keepends=True), f"a/{name}", f"b/{name}", n=3
+            old[cut : len(old) - keep], new[cut : len(new) - keep], f"a/{name}", f"b/{name}", n=CONTEXT
         )
     )
+    if cut:
+        lines = [_HUNK.sub(lambda m: _moved(m, cut), line, count=1) if line.startswith("@@") else line
+                 for line in lines]  # fmt: skip
     if len(lines) > MAX_DIFF_LINES:
         dropped = len(lines) - MAX_DIFF_LINES
         lines = [*lines[:MAX_DIFF_LINES], f"... {dropped} more lines (run `unhazzle render` to see all)\n"]
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _moved(hunk: re.Match[str], by: int) -> str:
+    old, old_len, new, new_len = hunk.groups()
+    return f"@@ -{int(old) + by}{old_len or ''} +{int(new) + by}{new_len or ''} @@"
