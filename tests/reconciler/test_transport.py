@@ -111,6 +111,17 @@ def test_the_client_sends_apply_as_written_and_delete_as_json(tmp_path: Path, se
     assert json.loads(delete_body) == {"propagationPolicy": "Background", "preconditions": {"uid": "u-1"}}
 
 
+def test_a_server_address_with_a_path_keeps_it_before_every_request(tmp_path: Path, server: Recorder) -> None:
+    """As a cluster behind a management proxy is reached (https://host/k8s/clusters/ID)."""
+    path = one(tmp_path, cluster={"server": f"{server.url}/k8s/clusters/c-1/"}, user={"token": "abc"})
+    client = connect(str(path))
+    client.list_kind("v1", "ConfigMap", namespace="shop")
+    assert [urlsplit(target).path for _, target, _, _ in server.seen] == [
+        "/k8s/clusters/c-1/api/v1",
+        "/k8s/clusters/c-1/api/v1/namespaces/shop/configmaps",
+    ]
+
+
 def test_a_401_runs_the_plugin_again_and_sends_once_more(tmp_path: Path, server: Recorder) -> None:
     plugin = PluginScript(tmp_path)
     path = one(tmp_path, cluster={"server": server.url}, user={"exec": {

@@ -49,6 +49,11 @@ class Transport:
         self.server = settings.server
         self._lock = threading.Lock()
         self._pools: dict[tuple[bytes, bytes] | None, urllib3.PoolManager] = {}
+        # Without a proxy, requests go to the server's own connection pool: the manager's
+        # routing (parse the URL, find the pool) cost a third of a request's CPU at 8,000 of them.
+        self._direct: dict[tuple[bytes, bytes] | None, urllib3.HTTPConnectionPool] = {}
+        self._prefix = urlsplit(settings.server).path.rstrip("/")  # a server at https://host/k8s/...
+        self._timeouts: dict[Timeout, urllib3.Timeout] = {}
 
     def request(
         self,
@@ -64,12 +69,15 @@ class Transport:
         """The answer, its body read unless *stream* (then the caller reads and releases it).
         Raises urllib3's errors or OSError when there is no answer, CredentialsFailed when there
         are no credentials to send."""
-        url = self.server + path + (f"?{urlencode(query)}" if query else "")
+        url = path + (f"?{urlencode(query)}" if query else "")
         data = body if body is None or isinstance(body, str | bytes) else json.dumps(body)
-        if isinstance(timeout, tuple):
-            limits = urllib3.Timeout(connect=timeout[0], read=timeout[1])
-        else:
-            limits = urllib3.Timeout(total=timeout)
+        limits = self._timeouts.get(timeout)
+        if limits is None:
+            if isinstance(timeout, tuple):
+                limits = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+            else:
+                limits = urllib3.Timeout(total=timeout)
+            self._timeouts[timeout] = limits
         response = self._send(method, url, data, headers or {}, limits, stream)
         if response.status == 401 and self.settings.credentials.refresh():
             response.drain_conn()
@@ -85,9 +93,16 @@ class Transport:
         authorization = credentials.authorization()
         if authorization:
             sent["Authorization"] = authorization
-        return self._pool(credentials.client_cert()).request(
-            method, url, body=data, headers=sent, timeout=limits, retries=False, redirect=False,
-            preload_content=not stream,
+        cert = credentials.client_cert()
+        direct = self._direct.get(cert)
+        if direct is None:
+            return self._pool(cert).request(
+                method, self.server + url, body=data, headers=sent, timeout=limits, retries=False,
+                redirect=False, preload_content=not stream,
+            )  # fmt: skip
+        return direct.urlopen(
+            method, self._prefix + url, body=data, headers=sent, timeout=limits, retries=False,
+            redirect=False, preload_content=not stream,
         )  # fmt: skip
 
     def _pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
@@ -96,6 +111,9 @@ class Transport:
         with self._lock:
             if cert not in self._pools:
                 self._pools = {cert: self._new_pool(cert)}
+                self._direct = {}
+                if not self.settings.proxy_url:
+                    self._direct[cert] = self._pools[cert].connection_from_url(self.server)
             return self._pools[cert]
 
     def _new_pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
