@@ -93,25 +93,31 @@ class Change:
     error: str = ""
 
 
-def fetch_live(client: Client, refs: list[Ref]) -> dict[Ref, Obj | None]:
-    """Live objects for `refs`: one LIST per kind and namespace, not one GET per object."""
+def fetch_live(client: Client, refs: list[Ref], *, workers: int = 8) -> dict[Ref, Obj | None]:
+    """Live objects for `refs`: one LIST per kind and namespace, not one GET per object. The
+    LISTs go out together (the API server answers one while we decode another's answer)."""
     live: dict[Ref, Obj | None] = dict.fromkeys(refs)
     groups: dict[tuple[str, str, str], set[Ref]] = defaultdict(set)
     for ref in refs:
         groups[(ref.api_version, ref.kind, ref.namespace)].add(ref)
-    for (api_version, kind, namespace), wanted in sorted(groups.items()):
-        if not namespace:
-            for ref in wanted:
-                live[ref] = client.get(ref)
-            continue
+    for key in [key for key in groups if not key[2]]:  # cluster-wide: a GET each (the Namespace)
+        for ref in groups.pop(key):
+            live[ref] = client.get(ref)
+
+    def listed(key: tuple[str, str, str]) -> list[Obj]:
         try:
-            items = client.list_kind(api_version, kind, namespace=namespace)
+            return client.list_kind(key[0], key[1], namespace=key[2])
         except NotFound:
-            continue
-        for item in items:
-            ref = Ref(api_version, kind, namespace, item["metadata"]["name"])
-            if ref in wanted:
-                live[ref] = item
+            return []
+
+    keys = sorted(groups)
+    with ThreadPoolExecutor(max(1, min(workers, len(keys)))) as pool:
+        for (api_version, kind, namespace), items in zip(keys, pool.map(listed, keys), strict=True):
+            wanted = groups[(api_version, kind, namespace)]
+            for item in items:
+                ref = Ref(api_version, kind, namespace, item["metadata"]["name"])
+                if ref in wanted:
+                    live[ref] = item
     return live
 
 
