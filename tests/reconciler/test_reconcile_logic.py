@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import io
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -374,6 +375,20 @@ def test_git_source_polls_the_tip_and_reads_a_commit(tmp_path: Path) -> None:
     source.fetch(empty)
     assert source.read(empty).environments == {}
     assert source.read(second).environments.keys() == {"shop/production", "shop/staging"}  # cached form
+
+
+def test_a_broken_mirror_is_made_again_and_a_last_tip_is_still_known(tmp_path: Path) -> None:
+    """The mirror is only a cache: a folder left half-made (a disk filled, a kill) starts again."""
+    repo = EnvRepo(tmp_path)
+    tip = repo.publish(shop_files(environments=["production"]))
+    source = GitSource(repo.url, "main", tmp_path / "cache")
+    source.fetch(tip)
+    assert source.local_tip() == tip
+    shutil.rmtree(source.mirror / "objects")
+    again = GitSource(repo.url, "main", tmp_path / "cache")
+    again.fetch(again.remote_tip())
+    assert list(again.read(tip).environments) == ["shop/production"]
+    assert again.local_tip() == tip
 
 
 def test_git_source_refuses_a_folder_holding_a_symbolic_link(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unhazzle.compiler.publishing.gitrun import run_git, text
 from unhazzle.errors import OperationError, UsageError
+from unhazzle.shared.gitrun import run_git, text
 
 
 @dataclass(frozen=True)

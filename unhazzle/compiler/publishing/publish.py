@@ -40,7 +40,6 @@ from unhazzle.compiler.publishing.changes import (
     plan_changes,
 )
 from unhazzle.compiler.publishing.gitread import blobs
-from unhazzle.compiler.publishing.gitrun import run_git, text
 from unhazzle.compiler.publishing.index import BadIndexError, Source, parse_index
 from unhazzle.compiler.publishing.volumes import (
     CLAIM_KIND,
@@ -50,6 +49,7 @@ from unhazzle.compiler.publishing.volumes import (
     volume_changes,
 )
 from unhazzle.errors import OperationError, UsageError, printable, shortened
+from unhazzle.shared.gitrun import run_git, text
 from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")

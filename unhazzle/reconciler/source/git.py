@@ -5,7 +5,7 @@ into a local bare mirror, and a revision is read straight from the commit's tree
 so a half-fetched or corrupt commit fails here, as `SourceError`, and never reaches the cluster.
 With trusted keys configured, a commit is read only after Git has checked its signature
 (signatures.py); an unsigned or wrongly signed commit fails as `SignatureError`.
-This and nothing else in the reconciler imports `git`.
+Git runs as plain processes (shared/gitrun.py), in the mirror through `--git-dir`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import json
 import re
 import sys
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import git
 
 from unhazzle.errors import OperationError, Problem
 from unhazzle.reconciler.objects import Obj, Ref
@@ -29,6 +28,7 @@ from unhazzle.reconciler.source.guard import check_manifests, parse_folder
 from unhazzle.reconciler.source.parsecache import ParseCache
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
 from unhazzle.shared import previewmark
+from unhazzle.shared.gitrun import run_git, text
 from unhazzle.shared.names import (
     ALLOW_DELETE_ENVIRONMENT,
     ALLOW_DELETE_VOLUME,
@@ -74,6 +74,30 @@ class NoSuchBranch(SourceError):
     exit_code = 2
 
 
+class GitFailed(Exception):
+    """A git command that exited non-zero; `stderr` holds what it said."""
+
+    def __init__(self, stderr: str) -> None:
+        super().__init__(stderr)
+        self.stderr = stderr
+
+
+# Git's messages in English (they are matched and shown), and never a prompt for a password.
+_GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _git(*args: str, env: Mapping[str, str] | None = None) -> bytes:
+    """What `git ARGS` prints; GitFailed when it fails."""
+    done = run_git(args, env={**_GIT_ENV, **(env or {})})
+    if done.status != 0:
+        raise GitFailed(text(done.err))
+    return done.out
+
+
+def _said(out: bytes) -> str:
+    return text(out).removesuffix("\n")
+
+
 class SignatureError(SourceError):
     """The commit is not signed by a trusted key: it must not be read, let alone applied."""
 
@@ -108,18 +132,20 @@ class GitSource:
         digest = hashlib.sha256(f"{url}#{branch}".encode()).hexdigest()[:16]
         self.mirror = cache_dir / digest
         self.parsed = ParseCache(self.mirror / "parsed", parser_fingerprint())
-        self._repo: git.Repo | None = None
+        self._ready = False
 
-    def _local(self) -> git.Repo:
-        if self._repo is None:
-            try:
-                self._repo = git.Repo(self.mirror) if self.mirror.exists() else None
-            except git.exc.GitError:
-                self._repo = None  # a broken mirror is only a cache: start it again
-            if self._repo is None:
+    def _local(self, *args: str, env: Mapping[str, str] | None = None) -> bytes:
+        """What `git ARGS` prints in the mirror, made (or made again) first when it is not one:
+        a broken mirror is only a cache."""
+        if not self._ready:
+            if not all((self.mirror / part).exists() for part in ("HEAD", "objects", "refs")):
                 self.mirror.mkdir(parents=True, exist_ok=True)
-                self._repo = git.Repo.init(self.mirror, bare=True)
-        return self._repo
+                try:
+                    _git(f"--git-dir={self.mirror}", "init", "--bare", "--quiet")
+                except GitFailed as exc:
+                    raise SourceError(f"{self.mirror}: cannot make the mirror: {_first_line(exc)}") from None
+            self._ready = True
+        return _git(f"--git-dir={self.mirror}", *args, env=env)
 
     def remote_tip(self) -> str:
         """The branch tip's commit id, asking the remote only (no objects transferred)."""
@@ -133,8 +159,8 @@ class GitSource:
     def _heads(self, *patterns: str) -> dict[str, str]:
         """Branch name -> tip of the remote's branches (matching *patterns*, else all)."""
         try:
-            out = git.cmd.Git().ls_remote("--heads", self.url, *patterns)
-        except git.exc.GitCommandError as exc:
+            out = _said(_git("ls-remote", "--heads", self.url, *patterns))
+        except GitFailed as exc:
             reason = _first_line(exc)
             if "not a git repository" in reason or "does not appear to be a git repository" in reason:
                 there = Path(self.url).exists()
@@ -155,32 +181,30 @@ class GitSource:
         if not self.mirror.exists():
             return None
         try:
-            return str(
-                self._local().git.rev_parse("--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}")
-            )
-        except git.exc.GitCommandError:
+            tip = self._local("rev-parse", "--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}")
+            return _said(tip)
+        except GitFailed:
             return None
 
     def fetch(self, commit: str) -> None:
         """Bring `commit` into the mirror (a no-op when it is already there)."""
-        repo = self._local()
-        if self._has(repo, commit):
+        if self._has(commit):
             return
         spec = f"+refs/heads/{self.branch}:refs/heads/{self.branch}"
         try:
-            repo.git.fetch(self.url, spec, "--no-tags")  # full history: older commits stay readable
-        except git.exc.GitCommandError as exc:
+            # full history: older commits stay readable
+            self._local("fetch", "--quiet", self.url, spec, "--no-tags")
+        except GitFailed as exc:
             raise SourceError(f"{self.url}: fetch of {commit[:12]} failed: {_first_line(exc)}") from None
-        if not self._has(repo, commit):
+        if not self._has(commit):
             raise SourceError(
                 f"{self.url}: {commit[:12]} is no longer the tip of '{self.branch}'; will retry"
             )
 
-    @staticmethod
-    def _has(repo: git.Repo, commit: str) -> bool:
+    def _has(self, commit: str) -> bool:
         try:
-            repo.git.cat_file("-e", f"{commit}^{{commit}}")
-        except git.exc.GitCommandError:
+            self._local("cat-file", "-e", f"{commit}^{{commit}}")
+        except GitFailed:
             return False
         return True
 
@@ -215,8 +239,8 @@ class GitSource:
         """`project/environment` -> Git tree id, for each folder of `commit` holding an
         `_environment.yaml` file (as parse_revision counts them: a link by that name is not one)."""
         try:
-            out = str(self._local().git.ls_tree("-r", "-t", "-z", commit))
-        except git.exc.GitCommandError as exc:
+            out = text(self._local("ls-tree", "-r", "-t", "-z", commit))
+        except GitFailed as exc:
             raise SourceError(
                 f"{self.url}@{commit[:12]}: cannot read the commit: {_first_line(exc)}"
             ) from None
@@ -240,14 +264,10 @@ class GitSource:
         fmt = "%(trailers:" + ",".join(f"key={k}" for k in keys) + ",unfold,separator=%x01)"
         fmt = f"{FORMAT}%x02{fmt}" if self.trust else f"-%x02{fmt}"
         env = self.trust.git_env() if self.trust else None
-        span = (
-            [f"{since}..{until}"]
-            if since and _SHA.match(since) and self._has(self._local(), since)
-            else ["-1", until]
-        )
+        span = [f"{since}..{until}"] if since and _SHA.match(since) and self._has(since) else ["-1", until]
         try:
-            out = str(self._local().git.log(f"--format={fmt}%x03", *span, "--", env=env))
-        except git.exc.GitCommandError:
+            out = _said(self._local("log", f"--format={fmt}%x03", *span, "--", env=env))
+        except GitFailed:
             return frozenset()
         found = set()
         for entry in out.split("\x03"):
@@ -266,12 +286,13 @@ class GitSource:
         if self.trust is None:
             return
         try:
-            line = self._local().git.log("-1", f"--format={FORMAT}", commit, "--", env=self.trust.git_env())
-        except git.exc.GitCommandError as exc:
+            said = self._local("log", "-1", f"--format={FORMAT}", commit, "--", env=self.trust.git_env())
+            line = _said(said)
+        except GitFailed as exc:
             raise SourceError(
                 f"{self.url}@{commit[:12]}: cannot check the signature: {_first_line(exc)}"
             ) from None
-        why = refusal(str(line))
+        why = refusal(line)
         if why:
             raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
 
@@ -280,23 +301,20 @@ class GitSource:
         and its links there (path -> target), which are never followed: reported, so a folder
         holding one is refused."""
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
-            repo = self._local()
-            if not repo.git.ls_tree("--name-only", commit):
+            if not self._local("ls-tree", "--name-only", commit).strip():
                 return {}, {}  # an empty tree (tarfile cannot open an archive of nothing)
-            data = repo.git.archive(
-                "--format=tar",
-                commit,
-                "--",
-                *folders,
-                stdout_as_string=False,
-                strip_newline_in_stdout=False,
+            data = self._local(
+                "archive", "--format=tar", commit, "--", *folders,
                 env={"GIT_LITERAL_PATHSPECS": "1"},  # a folder named `*` is that folder, not a pattern
-            )
+            )  # fmt: skip
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 members = [m for m in tar.getmembers() if m.name.count("/") == 2]
                 files = {m.name: _read(tar, m) for m in members if m.isfile()}
                 links = {m.name: m.linkname for m in members if m.issym() or m.islnk()}
-        except (ValueError, git.exc.GitError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
+        except GitFailed as exc:
+            reason = _first_line(exc)
+            raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {reason}") from None
+        except (ValueError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
         return files, links
 
@@ -338,13 +356,12 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
     return handle.read().decode("utf-8") if handle else ""
 
 
-def _first_line(exc: git.exc.GitCommandError) -> str:
+def _first_line(exc: GitFailed) -> str:
     """Git's own reason: its first `fatal:` or `error:` line (the lines after it are advice,
     which cut to one line reads as nonsense: "and the repository exists."), with the cause git
     puts on the next line ("unable to connect to host:" / "errno=Connection refused") or a
     transport printed before it ("ssh: connect to host ...: Connection refused")."""
-    text = str(exc.stderr or exc).strip().strip("'").replace("stderr: ", "").strip()
-    lines = [line.strip().strip("'") for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
     for at, line in enumerate(lines):
         if line.startswith(("fatal:", "error:")):
             reason = line.split(":", 1)[1].strip()

@@ -1,5 +1,6 @@
 """Running `git` as a plain process: what publish and the preview need of Git is a handful of
-plumbing commands, and importing GitPython cost more than all of them together (issues 4, 5)."""
+plumbing commands, and importing GitPython cost more than all of them together (issues 4, 5); the
+reconciler's source reads the environment repo the same way."""
 
 from __future__ import annotations
 
