@@ -48,6 +48,7 @@ from unhazzle.shared.previewmark import PreviewMark
 PARSER_MODULES = (
     __name__,
     "unhazzle.reconciler.source.guard",
+    "unhazzle.reconciler.source.manifestyaml",
     "unhazzle.reconciler.objects",
     "unhazzle.shared.names",
     "unhazzle.shared.previewmark",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from unhazzle.errors import Problem
+from unhazzle.reconciler.source import manifestyaml
 from unhazzle.shared.names import (
     APPLIER_NAME,
     ENVIRONMENT_FILE,
@@ -54,7 +55,6 @@ NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
     MANAGED_BY: OURS,
 }
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: folders can be large
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
@@ -82,15 +82,16 @@ def parse_folder(folder: str, files: dict[str, bytes]) -> tuple[list[Manifest], 
         return [], [Problem(folder, 1, 1, message)]
     manifests: list[Manifest] = []
     problems: list[Problem] = []
+    memo = manifestyaml.Memo()  # the folder's files share their keys and most values
     for name in sorted(files, key=lambda n: (n != ENVIRONMENT_FILE, n)):
         if name.endswith((".yaml", ".yml")):
-            found, errors = _parse_file(f"{folder}/{name}", files[name])
+            found, errors = _parse_file(f"{folder}/{name}", files[name], memo)
             manifests += found
             problems += errors
     return manifests, problems
 
 
-def _parse_file(path: str, data: bytes) -> tuple[list[Manifest], list[Problem]]:
+def _parse_file(path: str, data: bytes, memo: manifestyaml.Memo) -> tuple[list[Manifest], list[Problem]]:
     if len(data) > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // 2**20
         size = f"file is {len(data) / 1e6:.1f} MB; a manifest file may be at most {limit} MB"
@@ -103,7 +104,7 @@ def _parse_file(path: str, data: bytes) -> tuple[list[Manifest], list[Problem]]:
     manifests: list[Manifest] = []
     problems: list[Problem] = []
     try:
-        for line, body in _documents(text):
+        for line, body in manifestyaml.documents(text, memo):
             shape = _shape(body)
             if shape:
                 problems.append(Problem(path, line, 1, shape))
@@ -116,18 +117,6 @@ def _parse_file(path: str, data: bytes) -> tuple[list[Manifest], list[Problem]]:
     except (yaml.YAMLError, RecursionError) as exc:
         problems.append(Problem(path, 1, 1, f"not valid YAML: {type(exc).__name__}"))
     return manifests, problems
-
-
-def _documents(text: str) -> Iterator[tuple[int, Any]]:
-    """(first line, value) of each YAML document, in one pass of libyaml when available."""
-    loader = _Loader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                yield node.start_mark.line + 1, loader.construct_document(node)
-    finally:
-        loader.dispose()
 
 
 def _shape(body: Any) -> str:
