@@ -132,6 +132,7 @@ class Preflight:
     refused: dict[Ref, ClusterError]
     merged: dict[Ref, Obj]
     proved: dict[Ref, tuple[Obj, str]] = field(default_factory=dict)
+    hashed: dict[Ref, tuple[Obj, Obj, str]] = field(default_factory=dict)  # obj, with its hash, hash
 
 
 def preflight(
@@ -142,6 +143,7 @@ def preflight(
     trouble that is not about the object (no answer, RBAC) is raised, as on a real apply."""
     pending: list[tuple[Ref, Obj]] = []
     proved: dict[Ref, tuple[Obj, str]] = {}
+    hashed: dict[Ref, tuple[Obj, Obj, str]] = {}
     for obj in objects:
         ref, desired = Ref.of(obj), diff.with_hash(obj)
         digest = _hash_of(desired)
@@ -149,6 +151,7 @@ def preflight(
             proved[ref] = (obj, digest)
         else:
             pending.append((ref, desired))
+            hashed[ref] = (obj, desired, digest)
 
     def check(item: tuple[Ref, Obj]) -> tuple[Ref, Obj | ClusterError | None]:
         ref, desired = item
@@ -173,6 +176,7 @@ def preflight(
         refused={ref: a for ref, a in answers if isinstance(a, ClusterError)},
         merged={ref: a for ref, a in answers if isinstance(a, dict)},
         proved=proved,
+        hashed=hashed,
     )
 
 
@@ -222,8 +226,8 @@ def _apply_batch(
             results[ref] = Change(ref, "unchanged")
             options.verified.record(ref, proof[1], live.get(ref), unchanged=True)
             continue
-        desired = diff.with_hash(obj)
-        digest = _hash_of(desired)
+        made = known.hashed.get(ref)  # the preflight's hash of the very same object
+        desired, digest = made[1:] if made is not None and made[0] is obj else _hashed(obj)
         if options.verified.holds(ref, digest, live.get(ref)) or diff.up_to_date(desired, live.get(ref)):
             results[ref] = Change(ref, "unchanged")
             options.verified.record(ref, digest, live.get(ref), unchanged=True)
@@ -273,6 +277,11 @@ def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Ch
     except (NotFound, Forbidden):  # its namespace (and the identity that applies there) does not
         merged = desired  # exist yet: they will, in the first stage of a real pass
     return Change(ref, "created", diff=diff.render_diff(None, merged, name=str(ref)) if options.diffs else "")
+
+
+def _hashed(obj: Obj) -> tuple[Obj, str]:
+    desired = diff.with_hash(obj)
+    return desired, _hash_of(desired)
 
 
 def _hash_of(obj: Obj) -> str:
