@@ -93,9 +93,11 @@ class Change:
     error: str = ""
 
 
-def fetch_live(client: Client, refs: list[Ref], *, workers: int = 8) -> dict[Ref, Obj | None]:
-    """Live objects for `refs`: one LIST per kind and namespace, not one GET per object. The
-    LISTs go out together (the API server answers one while we decode another's answer)."""
+def fetch_live(client: Client, refs: list[Ref], *, workers: int = 4) -> dict[Ref, Obj | None]:
+    """Live objects for `refs`: one LIST per kind and namespace, not one GET per object. A few
+    LISTs go out together (the API server answers one while we decode another's answer). Each
+    object is kept without its managedFields (about half of what the server sends, and nothing
+    the reconciler compares: diff.VOLATILE_METADATA)."""
     live: dict[Ref, Obj | None] = dict.fromkeys(refs)
     groups: dict[tuple[str, str, str], set[Ref]] = defaultdict(set)
     for ref in refs:
@@ -106,9 +108,12 @@ def fetch_live(client: Client, refs: list[Ref], *, workers: int = 8) -> dict[Ref
 
     def listed(key: tuple[str, str, str]) -> list[Obj]:
         try:
-            return client.list_kind(key[0], key[1], namespace=key[2])
+            items = client.list_kind(key[0], key[1], namespace=key[2])
         except NotFound:
             return []
+        for item in items:
+            (item.get("metadata") or {}).pop("managedFields", None)
+        return items
 
     keys = sorted(groups)
     with ThreadPoolExecutor(max(1, min(workers, len(keys)))) as pool:
