@@ -122,6 +122,14 @@ def test_a_server_address_with_a_path_keeps_it_before_every_request(tmp_path: Pa
     ]
 
 
+def test_a_server_address_without_a_scheme_is_http_as_kubectl_reads_it(
+    tmp_path: Path, server: Recorder
+) -> None:
+    path = one(tmp_path, cluster={"server": server.url.removeprefix("http://")}, user={"token": "abc"})
+    connect(str(path)).list_kind("v1", "ConfigMap", namespace="shop")
+    assert [target for _, target, _, _ in server.seen] == ["/api/v1", "/api/v1/namespaces/shop/configmaps"]
+
+
 def test_a_401_runs_the_plugin_again_and_sends_once_more(tmp_path: Path, server: Recorder) -> None:
     plugin = PluginScript(tmp_path)
     path = one(tmp_path, cluster={"server": server.url}, user={"exec": {

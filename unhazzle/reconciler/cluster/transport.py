@@ -52,7 +52,8 @@ class Transport:
         # Without a proxy, requests go to the server's own connection pool: the manager's
         # routing (parse the URL, find the pool) cost a third of a request's CPU at 8,000 of them.
         self._direct: dict[tuple[bytes, bytes] | None, urllib3.HTTPConnectionPool] = {}
-        self._prefix = urlsplit(settings.server).path.rstrip("/")  # a server at https://host/k8s/...
+        # a server at https://host/k8s/... (and kubectl's host:port without a scheme, which is http)
+        self._prefix = (urllib3.util.parse_url(settings.server).path or "").rstrip("/")
         self._timeouts: dict[Timeout, urllib3.Timeout] = {}
 
     def request(
@@ -119,7 +120,7 @@ class Transport:
     def _new_pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
         s = self.settings
         options: dict[str, Any] = {"num_pools": 4, "maxsize": POOL_SIZE, "retries": False}
-        if s.server.startswith("https:"):
+        if urllib3.util.parse_url(s.server).scheme == "https":  # HTTPS:// is https too
             options["ssl_context"] = tls_context(s, cert)
             if s.tls_server_name:
                 options["server_hostname"] = s.tls_server_name
