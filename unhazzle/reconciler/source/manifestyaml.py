@@ -65,10 +65,9 @@ def _check_nodes(root: Node) -> None:
     while stack:
         node, finished = stack.pop()
         key = id(node)
-        children = _children(node)
         if finished:
             on_path.discard(key)
-            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_VALUES:
                 raise _refused(root, f"aliases write this document out to more than {MAX_VALUES:,} values")
             continue
@@ -82,7 +81,7 @@ def _check_nodes(root: Node) -> None:
             continue
         on_path.add(key)
         stack.append((node, True))
-        stack += [(child, False) for child in children]
+        stack += [(child, False) for child in _children(node)]
 
 
 def _children(node: Node) -> list[Node]:
