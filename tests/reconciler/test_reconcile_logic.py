@@ -4,12 +4,14 @@ planning, health, revision parsing, secrets seam, webhook signing, install manif
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import io
 import json
 import shutil
 import threading
+import weakref
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -37,7 +39,7 @@ from unhazzle.reconciler.source.git import (
     parse_revision,
 )
 from unhazzle.reconciler.sync import diff, health, inventory, prune, rbac
-from unhazzle.reconciler.sync.apply import Verified
+from unhazzle.reconciler.sync.apply import Digests, Verified
 from unhazzle.reconciler.sync.secrets import secret_objects
 
 
@@ -133,6 +135,27 @@ def test_verified_holds_only_for_the_same_desired_object_and_live_version() -> N
     assert not verified.holds(ref, "hash-a", live)
     verified.record(ref, "hash-a", deployment(), unchanged=True)  # no version: nothing to prove
     assert not verified.holds(ref, "hash-a", deployment())
+
+
+class _Weak(dict[str, Any]):
+    """A desired object that can be watched for being kept alive (a plain dict cannot)."""
+
+
+def test_a_desired_objects_hash_is_worked_out_once_a_revision_and_forgotten_with_it() -> None:
+    digests = Digests()
+    obj = _Weak(deployment(replicas=1))
+    stamped, digest = digests.of(obj)
+    assert stamped == diff.with_hash(obj) and digest == diff.applied_hash(obj)
+    digests.next_pass()
+    assert digests.of(obj)[0] is stamped  # the next pass asks again: not hashed again
+    twin = _Weak(deployment(replicas=2))  # another object: its own hash, never the first's
+    assert digests.of(twin)[1] == diff.applied_hash(twin) != digest
+    gone = weakref.ref(obj)
+    del obj, stamped
+    digests.next_pass()
+    digests.next_pass()  # a whole pass without it (its revision was replaced)
+    gc.collect()
+    assert gone() is None
 
 
 def test_hash_and_stamp_leave_the_desired_object_untouched() -> None:

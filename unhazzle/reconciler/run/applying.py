@@ -128,6 +128,7 @@ class Applying(Sharding):
             workers=self.options.workers,
             diffs=self.options.dry_run,
             verified=self.verified,
+            digests=self.digests,
         )
         first = [o for o in objects if stage(o) == 0]
         outcome.changes += apply_objects(self.client, first, live, options)

@@ -20,7 +20,7 @@ from unhazzle.reconciler.run.webhooks import Webhook
 from unhazzle.reconciler.source.git import Environment, GitSource
 from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.reconciler.sync import status
-from unhazzle.reconciler.sync.apply import Change, Verified
+from unhazzle.reconciler.sync.apply import Change, Digests, Verified
 from unhazzle.reconciler.sync.secrets import Decryptor
 from unhazzle.reconciler.sync.shards import WHOLE, Shard
 from unhazzle.reconciler.sync.tenancy import Tenancy
@@ -134,6 +134,7 @@ class State:
         # condition that does not clear can never make passes run back to back
         self.early: dict[tuple[str, str], int] = {}
         self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)
+        self.digests = Digests()  # the revision's objects' hashes, worked out once (apply.py)
         # Read once a pass (sharding.py): env key -> its Namespace's shard pin; Lease -> its holder
         self.pins: dict[str, str] = {}
         self.lease_holders: dict[str, str] = {}
