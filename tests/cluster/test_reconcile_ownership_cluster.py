@@ -267,3 +267,28 @@ def test_an_address_another_environment_serves_is_never_claimed(
     finally:
         for ns in ("hostfirst-production", "hostsecond-production"):
             cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_two_environments_asking_for_one_address_in_one_pass_are_first_come_first_served(
+    cluster: Any, tmp_path: Path, cli: Callable[..., Any]
+) -> None:
+    """The cluster's addresses are listed once a pass, and again after any write: staging,
+    applied after production in the same pass, sees the address production has just taken."""
+    repo = EnvRepo(tmp_path / "twin")
+    twins = files("twin", envs=("production", "staging"))
+    repo.publish(
+        {p: t.replace("web.twin-staging.unhazzle.app", "twin.example.com") for p, t in twins.items()}
+    )
+    try:
+        result = cli(*_args(repo, cluster.kubeconfig, tmp_path))
+        assert result.code == 2, result.err[-3000:]
+        assert "twin/staging/web.yaml:" in result.err
+        assert (
+            "the address twin.example.com is already served by another environment "
+            "(namespace 'twin-production')" in result.err
+        )
+        theirs = cluster.kubectl("get", "ingress", "-n", "twin-staging", "-o", "name", check=False).stdout
+        assert not theirs.split()
+    finally:
+        for ns in ("twin-production", "twin-staging"):
+            cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

@@ -92,8 +92,17 @@ class Applying(Sharding):
         ingresses = [o for o in objects if o.get("kind") == "Ingress" and hosts(o)]
         if not ingresses:
             return []
-        serving = served(self.client.list_kind("networking.k8s.io/v1", "Ingress"))
-        return [(Ref.of(ingress), host_refusal(ingress, serving)) for ingress in ingresses]
+        return [(Ref.of(ingress), host_refusal(ingress, self._serving())) for ingress in ingresses]
+
+    def _serving(self) -> dict[str, set[str]]:
+        """What the cluster's Ingresses serve: listed once a pass, not once an environment (with
+        N environments that was N LISTs of every Ingress on the cluster a pass), and again after
+        any write of ours, so an address an environment took or let go earlier in the pass is
+        seen as the per-environment LIST saw it."""
+        when = (self.passes, self.client.writes())
+        if self.serving is None or self.serving[0] != when:
+            self.serving = (when, served(self.client.list_kind("networking.k8s.io/v1", "Ingress")))
+        return self.serving[1]
 
     def _refuse(self, outcome: EnvOutcome, *reasons: str) -> bool:
         """Refuse the whole environment for what the cluster holds: nothing of it is written."""
