@@ -117,3 +117,21 @@ def test_reconcile_waits_for_health_by_watch_and_lists_each_kind_once(
     watches = [p for p in asked if "watch=true" in p]
     assert len(health_lists) == len(health.HEALTH_KINDS)  # listed once, then followed by watches
     assert len(watches) >= len(health.HEALTH_KINDS)
+
+
+def test_an_unchanged_environment_is_told_healthy_from_what_its_pass_listed(
+    env: Env, cli: Callable[..., Any]
+) -> None:
+    """Once healthy, a `--once` with nothing to change reads its apps once (the pass's own LIST,
+    which also finds drift) and tells health from that: no second LIST of them, no watch."""
+    env.repo.publish(files("unchanged"))
+    code, events, _ = env.once(cli)
+    assert code == 0, events[-5:]
+    code, events, _ = env.once(cli)
+    assert code == 0, events[-5:]
+    assert [e["environment"] for e in events if e["event"] == "health.ready"] == ["unchanged/production"]
+    asked = [p for m, p in env.requests if m == "GET" and "/namespaces/unchanged-production/" in p]
+    assert [p for p in asked if "watch=true" in p] == []
+    apps = [p for p in asked if p.split("?")[0].endswith("/deployments")]
+    assert len(apps) == 1 and "labelSelector" not in apps[0], apps
+    assert [p for _, p in env.writes() if "/leases/" not in p] == []  # (the leader lease's aside)

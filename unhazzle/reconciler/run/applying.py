@@ -11,6 +11,7 @@ from unhazzle.reconciler.objects import Obj, Ref, stage
 from unhazzle.reconciler.run.sharding import Sharding
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
+from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.reconciler.sync import order, prune, release, rollback
 from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
@@ -31,11 +32,13 @@ RELEASE_LINES = 20  # of a failed release step's output, in the status and the w
 class Applying(Sharding):
     def reconcile_env(self, commit: str, env: Environment) -> EnvOutcome:
         outcome = EnvOutcome(env.key, env.namespace, commit)
-        started = time.monotonic()
+        started, writes = time.monotonic(), self.client.writes()
         try:
             self._apply_env(env, outcome)
         except ClusterError as err:
             outcome.errors.append(str(err))
+        if self.client.writes() != writes:
+            outcome.seen = {}  # listed before a write: health reads the cluster afresh
         outcome.timings["apply_s"] = round(time.monotonic() - started, 3)
         self._log_outcome(outcome)
         return outcome
@@ -71,7 +74,9 @@ class Applying(Sharding):
             )
             return
         old = previous.refs if previous else frozenset()
-        live = cluster_wide | self._fetch_live(tenant, sorted((desired | old) - cluster_wide.keys()))
+        listed: dict[tuple[str, str, str], list[Obj]] = {}
+        live = cluster_wide | self._fetch_live(tenant, sorted((desired | old) - cluster_wide.keys()), listed)
+        outcome.seen = health_mod.seen(listed, env.namespace)
         taken = [(ref, takeover_refusal(ref, live.get(ref), old)) for ref in sorted(desired)]
         if self._reject(env, outcome, [*taken, *self._host_refusals(objects)], until="pass"):
             return
@@ -111,12 +116,18 @@ class Applying(Sharding):
         outcome.refused = outcome.refused or bool(found)
         return bool(found)
 
-    def _fetch_live(self, tenant: Client | None, refs: list[Ref]) -> dict[Ref, Obj | None]:
+    def _fetch_live(
+        self,
+        tenant: Client | None,
+        refs: list[Ref],
+        listed: dict[tuple[str, str, str], list[Obj]] | None = None,
+    ) -> dict[Ref, Obj | None]:
         """Cluster-wide objects (the Namespace) are read as the reconciler itself, the rest as the
-        environment's applier; with no applier yet (a new namespace), nothing of it is live."""
+        environment's applier; with no applier yet (a new namespace), nothing of it is live.
+        `listed`: as fetch_live's."""
         live = fetch_live(self.client, [r for r in refs if not r.namespace])
         if tenant is not None:
-            live |= fetch_live(tenant, [r for r in refs if r.namespace])
+            live |= fetch_live(tenant, [r for r in refs if r.namespace], listed=listed)
         return live
 
     def _apply_stages(

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from unhazzle.reconciler.cluster.client import Client
 from unhazzle.reconciler.cluster.watch import NamespaceWatch
-from unhazzle.reconciler.objects import Ref
+from unhazzle.reconciler.objects import Obj, Ref
 from unhazzle.reconciler.run.leader import LeaderElector
 from unhazzle.reconciler.run.telemetry import Log, Metrics
 from unhazzle.reconciler.run.webhooks import Webhook
@@ -67,6 +67,9 @@ class EnvOutcome:
     rolled_back: list[tuple[str, str]] = field(default_factory=list)  # (app, why) rolled back this pass
     refused_commit: str = ""  # the revision refused when `fallback`: the one in force runs instead
     disposed: str = ""  # a preview removed whole (namespace and volumes): why ("expired", ...)
+    # What health reads of the kinds the pass listed anyway: (api_version, kind) -> essentials
+    # (health.seen); kept only when the pass wrote nothing, so they are still what runs
+    seen: dict[tuple[str, str], list[Obj]] = field(default_factory=dict)
 
     @property
     def applied(self) -> int:

@@ -9,7 +9,9 @@ A followed environment's health is read from watches (cluster/watch.py), not by 
 and again: when it starts being followed -- each time it applies anything -- its health kinds are
 listed once (so what it reads is what was just written), then watched, keeping only what health
 reads of each object, until it is no longer followed; the wait wakes when a watch sees a change.
-An environment not followed is read with one LIST per kind, as the loop looks at it once a pass."""
+An environment not followed (and any with no time to wait, `--timeout 0`) is told from what its
+pass listed anyway when the pass wrote nothing there (the kinds of its revision: apps and
+autoscalers), and from one LIST per kind for the rest, as the loop looks at it once a pass."""
 
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ class Waiting(State):
             return
         objects: list[Obj] = []
         for api_version, kind in health_mod.HEALTH_KINDS:
+            if (api_version, kind) in outcome.seen:  # listed by this pass, nothing written since
+                objects += outcome.seen[(api_version, kind)]
+                continue
             objects += self.tenancy.client_for(outcome.namespace).list_kind(
                 api_version,
                 kind,
@@ -52,7 +57,7 @@ class Waiting(State):
         new commit arrives (True: interrupted by a new commit)."""
         deadline = time.monotonic() + timeout
         next_poll = time.monotonic() + self.options.poll_during_wait
-        self.follow(outcomes, start=outcomes)
+        self.follow(outcomes, start=outcomes, watch=timeout > 0)  # nothing to watch for: look once
         while True:
             if any(self.released(o) for o in outcomes):
                 return True  # a release step ended: apply what waited for it
@@ -79,10 +84,13 @@ class Waiting(State):
         self.health_changed.clear()
         return False
 
-    def follow(self, outcomes: list[EnvOutcome], *, start: list[EnvOutcome] | None = None) -> None:
+    def follow(
+        self, outcomes: list[EnvOutcome], *, start: list[EnvOutcome] | None = None, watch: bool = True
+    ) -> None:
         """Assess each environment once. Those in `start` (by default: those that applied or
-        pruned anything) are followed from now until healthy or the timeout passes; looking
-        again at the same outcomes passes `start=[]`, so their wait goes on from when it began."""
+        pruned anything) are followed from now until healthy or the timeout passes, by a watch
+        unless `watch` is False; looking again at the same outcomes passes `start=[]`, so their
+        wait goes on from when it began."""
         now = time.monotonic()
         started = [o for o in outcomes if o.applied or o.pruned or o.releasing or o.ordered]
         for outcome in started if start is None else start:
@@ -97,8 +105,12 @@ class Waiting(State):
             if outcome.errors and not outcome.fallback:
                 continue  # (a refused revision leaves the last one running: its health is still told)
             try:
-                self._watch(outcome)
+                if watch and not outcome.seen:
+                    self._watch(outcome)
                 self.assess(outcome)
+                if watch and outcome.seen and not (outcome.health and outcome.health.healthy):
+                    self._watch(outcome)  # unchanged, but not healthy as it was listed: wait for it
+                    self.assess(outcome)
             except ClusterError as err:
                 outcome.health = health_mod.Health(waiting=[str(err)])
             self._settle(outcome, now)

@@ -119,11 +119,18 @@ class Change:
     error: str = ""
 
 
-def fetch_live(client: Client, refs: list[Ref], *, workers: int = 4) -> dict[Ref, Obj | None]:
+def fetch_live(
+    client: Client,
+    refs: list[Ref],
+    *,
+    workers: int = 4,
+    listed: dict[tuple[str, str, str], list[Obj]] | None = None,
+) -> dict[Ref, Obj | None]:
     """Live objects for `refs`: one LIST per kind and namespace, not one GET per object. A few
     LISTs go out together (the API server answers one while we decode another's answer). Each
     object is kept without its managedFields (about half of what the server sends, and nothing
-    the reconciler compares: diff.VOLATILE_METADATA)."""
+    the reconciler compares: diff.VOLATILE_METADATA). `listed`, when given, gets every object of
+    each kind listed, (api_version, kind, namespace) -> objects, `refs` or not."""
     live: dict[Ref, Obj | None] = dict.fromkeys(refs)
     groups: dict[tuple[str, str, str], set[Ref]] = defaultdict(set)
     for ref in refs:
@@ -132,7 +139,7 @@ def fetch_live(client: Client, refs: list[Ref], *, workers: int = 4) -> dict[Ref
         for ref in groups.pop(key):
             live[ref] = client.get(ref)
 
-    def listed(key: tuple[str, str, str]) -> list[Obj]:
+    def list_one(key: tuple[str, str, str]) -> list[Obj]:
         try:
             items = client.list_kind(key[0], key[1], namespace=key[2])
         except NotFound:
@@ -143,7 +150,9 @@ def fetch_live(client: Client, refs: list[Ref], *, workers: int = 4) -> dict[Ref
 
     keys = sorted(groups)
     with ThreadPoolExecutor(max(1, min(workers, len(keys)))) as pool:
-        for (api_version, kind, namespace), items in zip(keys, pool.map(listed, keys), strict=True):
+        for (api_version, kind, namespace), items in zip(keys, pool.map(list_one, keys), strict=True):
+            if listed is not None:
+                listed[(api_version, kind, namespace)] = items
             wanted = groups[(api_version, kind, namespace)]
             for item in items:
                 ref = Ref(api_version, kind, namespace, item["metadata"]["name"])

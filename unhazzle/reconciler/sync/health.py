@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unhazzle.reconciler.objects import Obj, labels
+from unhazzle.reconciler.objects import Obj, is_ours, labels
 from unhazzle.shared.names import AUTOMATIC_ROLLBACK, RELEASE_LABEL, ROLLED_BACK
 
 HEALTH_KINDS = (
@@ -33,6 +33,17 @@ class Health:
     @property
     def word(self) -> str:
         return "failed" if self.failed else "progressing" if self.waiting else "healthy"
+
+
+def seen(listed: dict[tuple[str, str, str], list[Obj]], namespace: str) -> dict[tuple[str, str], list[Obj]]:
+    """What assess() reads, (api_version, kind) -> essentials, of the health kinds among LISTs of
+    every object of a kind in `namespace` (apply.fetch_live's): ours alone, as a LIST by the
+    label MANAGED_BY=OURS gives them."""
+    return {
+        (api_version, kind): [essentials(o) for o in listed[(api_version, kind, namespace)] if is_ours(o)]
+        for api_version, kind in HEALTH_KINDS
+        if (api_version, kind, namespace) in listed
+    }
 
 
 def essentials(obj: Obj) -> Obj:
