@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import urllib3
 
 from tests.support.kubeconfigs import PluginScript, b64, one
 from unhazzle import __version__
@@ -33,8 +32,11 @@ class Recorder:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.connections: set[tuple[str, int]] = set()  # the clients' (address, port) seen
         self.accept = lambda authorization: True
         self.delay_s = 0.0  # before answering
+        self.hang_up = False  # close each connection after answering, without a word
+        self.short_by = 0  # announce this many bytes more than are sent (and hang up)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -54,6 +56,7 @@ class Recorder:
             protocol_version = "HTTP/1.1"
 
             def _answer(self) -> None:
+                recorder.connections.add(self.client_address)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 recorder.seen.append((self.command, self.path, dict(self.headers), body))
                 ok = recorder.accept(self.headers.get("Authorization"))
@@ -62,9 +65,11 @@ class Recorder:
                 data = json.dumps(DISCOVERY if path.endswith("/api/v1") else {"items": [], "metadata": {}})
                 self.send_response(200 if ok else 401)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(data) + recorder.short_by))
                 self.end_headers()
                 self.wfile.write(data.encode())
+                # hang up without saying so ("Connection: close"), as a server's idle timeout does
+                self.close_connection = recorder.hang_up
 
             do_GET = do_PATCH = do_DELETE = _answer
 
@@ -192,5 +197,40 @@ def test_a_connect_and_read_timeout_pair_bounds_each_not_the_whole(tmp_path: Pat
     api = transport.connect(str(one(tmp_path, cluster={"server": server.url})))
     server.delay_s = 0.6
     assert api.request("GET", "/version", timeout=(0.3, 5.0)).status == 200
-    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+    with pytest.raises(TimeoutError):
         api.request("GET", "/version", timeout=0.3)
+    server.delay_s = 0.0
+    assert api.request("GET", "/version", timeout=5.0).status == 200  # on a new connection
+
+
+def test_requests_share_kept_alive_connections(tmp_path: Path, server: Recorder) -> None:
+    api = transport.connect(str(one(tmp_path, cluster={"server": server.url})))
+    for _ in range(5):
+        assert api.request("GET", "/version", timeout=5.0).status == 200
+    assert len(server.connections) == 1
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_sent_on(tmp_path: Path, server: Recorder) -> None:
+    """An API server (or a load balancer before it) closes idle connections without a word:
+    the next request goes on a new connection, not into the closed one."""
+    api = transport.connect(str(one(tmp_path, cluster={"server": server.url})))
+    server.hang_up = True
+    for _ in range(3):
+        assert api.request("PATCH", "/api/v1/x", body={"a": 1}, timeout=5.0).status == 200
+        time.sleep(0.1)  # (the server's hang-up has arrived)
+    assert len(server.connections) == 3
+    assert [seen[3] for seen in server.seen] == [b'{"a": 1}'] * 3  # each sent once, whole
+
+
+def test_an_answer_cut_short_is_no_answer_and_its_connection_is_not_reused(
+    tmp_path: Path, server: Recorder
+) -> None:
+    client = connect(str(one(tmp_path, cluster={"server": server.url})), timeout=5.0)
+    ref = Ref("v1", "ConfigMap", "shop-production", "web")
+    assert client.get(ref) is not None
+    server.short_by, server.hang_up = 10, True
+    with pytest.raises(ClusterError) as cut:
+        client.get(ref)
+    assert cut.value.status == 0 and "the connection was cut" in str(cut.value)
+    server.short_by, server.hang_up = 0, False
+    assert client.get(ref) is not None

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import urllib3
@@ -208,7 +208,7 @@ class Client:
         )
         if response.status != 200:
             raise _error(where, response.status, self._read(response, path))
-        return Stream(response, where)
+        return Stream(cast(urllib3.BaseHTTPResponse, response), where)  # a stream is urllib3's
 
     def apply(self, obj: Obj, *, dry_run: bool = False, force: bool = True, answer: bool = True) -> Obj:
         """Server-side apply. `force` takes back fields a manual edit took over (that is the
@@ -306,7 +306,7 @@ class Client:
         label: str,
         timeout: transport.Timeout,
         stream: bool = False,
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> transport.Response:
         """The request sent and its answer's status and headers read; its body too unless *stream*."""
         hdrs = {"Accept": "application/json", "Content-Type": "application/json", **self._headers}
         hdrs.update(headers or {})
@@ -321,7 +321,7 @@ class Client:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterError(path, 0, connection.no_answer(self.server, exc)) from None
 
-    def _read(self, response: urllib3.BaseHTTPResponse, path: str) -> bytes:
+    def _read(self, response: transport.Response, path: str) -> bytes:
         try:
             return response.data  # read now when streamed, kept when read already
         except (urllib3.exceptions.HTTPError, OSError) as exc:

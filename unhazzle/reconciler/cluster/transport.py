@@ -1,4 +1,6 @@
-"""Requests to one API server: one urllib3 pool, each request carrying the credentials.
+"""Requests to one API server, each carrying the credentials: whole answers on plain
+http.client connections when they go straight to the server (plainpool.py says why), streams
+and anything through a proxy or to a TLS server name of its own on one urllib3 pool.
 
 The reconciler's client (client.py) and the read-only commands (observe/reads.py) both send through
 this, and neither sees the TLS, proxy or credential details. No retry here (`retries=False`): the
@@ -14,7 +16,7 @@ import ssl
 import tempfile
 import threading
 import warnings
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
@@ -22,11 +24,26 @@ import urllib3
 from unhazzle import __version__
 from unhazzle.reconciler.cluster import kubeconfig
 from unhazzle.reconciler.cluster.credentials import Unusable
+from unhazzle.reconciler.cluster.plainpool import PlainPool
 
 POOL_SIZE = 16  # connections kept per server: the reconciler's threads, and status's parallel GETs
 USER_AGENT = f"unhazzle/{__version__}"
 
 Timeout = float | tuple[float, float | None]  # total, or (connect, read); None: read for ever
+
+
+class Response(Protocol):
+    """An answer, its body read (plainpool.Answer, or urllib3's when it streams)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    def drain_conn(self) -> None: ...
+
+    def release_conn(self) -> None: ...
 
 
 def connect(
@@ -49,12 +66,15 @@ class Transport:
         self.server = settings.server
         self._lock = threading.Lock()
         self._pools: dict[tuple[bytes, bytes] | None, urllib3.PoolManager] = {}
-        # Without a proxy, requests go to the server's own connection pool: the manager's
+        # Without a proxy, streams go to the server's own connection pool: the manager's
         # routing (parse the URL, find the pool again) was a sixth of a request's CPU.
         self._direct: dict[tuple[bytes, bytes] | None, urllib3.HTTPConnectionPool] = {}
+        # ... and whole answers to plain connections (None: not straight to the server)
+        self._plain: dict[tuple[bytes, bytes] | None, PlainPool] = {}
         # a server at https://host/k8s/... (and kubectl's host:port without a scheme, which is http)
         self._prefix = (urllib3.util.parse_url(settings.server).path or "").rstrip("/")
         self._timeouts: dict[Timeout, urllib3.Timeout] = {}
+        self._limits: dict[Timeout, tuple[float, float | None]] = {}  # (connect, read) of the plain path
 
     def request(
         self,
@@ -66,12 +86,14 @@ class Transport:
         headers: dict[str, str] | None = None,
         timeout: Timeout,
         stream: bool = False,
-    ) -> urllib3.BaseHTTPResponse:
-        """The answer, its body read unless *stream* (then the caller reads and releases it).
-        Raises urllib3's errors or OSError when there is no answer, CredentialsFailed when there
-        are no credentials to send."""
+    ) -> Response:
+        """The answer, its body read, unless *stream*: then urllib3's, which the caller reads
+        and releases. Raises urllib3's errors or OSError when there is no answer,
+        Unusable when there are no credentials to send."""
         url = path + (f"?{urlencode(query)}" if query else "")
         data = body if body is None or isinstance(body, str | bytes) else json.dumps(body)
+        if not stream and self.settings.credentials.client_cert() in self._plain:
+            return self._plain_request(method, url, data, headers or {}, timeout)
         limits = self._timeouts.get(timeout)
         if limits is None:
             if isinstance(timeout, tuple):
@@ -86,15 +108,42 @@ class Transport:
             response = self._send(method, url, data, headers or {}, limits, stream)
         return response
 
-    def _send(
-        self, method: str, url: str, data: Any, headers: dict[str, str], limits: urllib3.Timeout, stream: bool
-    ) -> urllib3.BaseHTTPResponse:
+    def _plain_request(
+        self, method: str, url: str, data: str | bytes | None, headers: dict[str, str], timeout: Timeout
+    ) -> Response:
+        limits = self._limits.get(timeout)
+        if limits is None:
+            limits = self._limits[timeout] = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        body = data.encode() if isinstance(data, str) else data
+
+        def send() -> Response:
+            sent, cert = self._credentials(headers)
+            pool = self._plain.get(cert) or self._plain_pool(cert)
+            return pool.request(method, self._prefix + url, body, sent, connect_s=limits[0], read_s=limits[1])
+
+        response = send()
+        if response.status == 401 and self.settings.credentials.refresh():
+            response = send()
+        return response
+
+    def _plain_pool(self, cert: tuple[bytes, bytes] | None) -> PlainPool:
+        """A new client certificate (a plugin's): new connections, as for urllib3's pools."""
+        self._pool(cert)
+        return self._plain[cert]
+
+    def _credentials(self, headers: dict[str, str]) -> tuple[dict[str, str], tuple[bytes, bytes] | None]:
+        """The headers to send, with the credentials' Authorization, and their client certificate."""
         credentials = self.settings.credentials
         sent = {"User-Agent": USER_AGENT, **headers}
         authorization = credentials.authorization()
         if authorization:
             sent["Authorization"] = authorization
-        cert = credentials.client_cert()
+        return sent, credentials.client_cert()
+
+    def _send(
+        self, method: str, url: str, data: Any, headers: dict[str, str], limits: urllib3.Timeout, stream: bool
+    ) -> urllib3.BaseHTTPResponse:
+        sent, cert = self._credentials(headers)
         direct = self._direct.get(cert)
         if direct is None:
             return self._pool(cert).request(
@@ -111,17 +160,25 @@ class Transport:
         connections; the old pool's are left to finish what they carry."""
         with self._lock:
             if cert not in self._pools:
-                self._pools = {cert: self._new_pool(cert)}
-                self._direct = {}
-                if not self.settings.proxy_url:
+                s = self.settings
+                where = urllib3.util.parse_url(s.server)
+                context = tls_context(s, cert) if where.scheme == "https" else None  # HTTPS:// too
+                old = self._plain
+                self._pools = {cert: self._new_pool(context)}
+                self._direct, self._plain = {}, {}
+                if not s.proxy_url:
                     self._direct[cert] = self._pools[cert].connection_from_url(self.server)
+                if not s.proxy_url and not s.tls_server_name and where.host:
+                    self._plain[cert] = PlainPool(where.host, where.port, context=context, size=POOL_SIZE)
+                for pool in old.values():  # (a request under way still gets its whole answer)
+                    pool.close()
             return self._pools[cert]
 
-    def _new_pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
+    def _new_pool(self, context: ssl.SSLContext | None) -> urllib3.PoolManager:
         s = self.settings
         options: dict[str, Any] = {"num_pools": 4, "maxsize": POOL_SIZE, "retries": False}
-        if urllib3.util.parse_url(s.server).scheme == "https":  # HTTPS:// is https too
-            options["ssl_context"] = tls_context(s, cert)
+        if context is not None:
+            options["ssl_context"] = context
             if s.tls_server_name:
                 options["server_hostname"] = s.tls_server_name
             if not s.verify:  # asked for in the kubeconfig: no warning on every request
