@@ -10,6 +10,7 @@ import hmac
 import io
 import json
 import shutil
+import subprocess
 import threading
 import weakref
 from collections.abc import Iterator
@@ -412,6 +413,21 @@ def test_a_broken_mirror_is_made_again_and_a_last_tip_is_still_known(tmp_path: P
     again.fetch(again.remote_tip())
     assert list(again.read(tip).environments) == ["shop/production"]
     assert again.local_tip() == tip
+
+
+def test_the_remote_is_asked_under_the_mirrors_settings_not_the_current_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reconciler started inside someone's checkout never takes that repo's Git settings (a
+    URL rewrite here; an SSH command there would run it) when it asks the remote."""
+    repo = EnvRepo(tmp_path)
+    tip = repo.publish(shop_files(environments=["production"]))
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)
+    rewrite = f"url.{tmp_path / 'nowhere.git'}.insteadOf"
+    subprocess.run(["git", "-C", str(checkout), "config", rewrite, repo.url], check=True)
+    monkeypatch.chdir(checkout)
+    assert GitSource(repo.url, "main", tmp_path / "cache").remote_tip() == tip
 
 
 def test_git_source_refuses_a_folder_holding_a_symbolic_link(tmp_path: Path) -> None:

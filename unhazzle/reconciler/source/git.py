@@ -160,7 +160,8 @@ class GitSource:
     def _heads(self, *patterns: str) -> dict[str, str]:
         """Branch name -> tip of the remote's branches (matching *patterns*, else all)."""
         try:
-            out = _said(_git("ls-remote", "--heads", self.url, *patterns))
+            # in the mirror: never under the settings of whatever repo the process runs in
+            out = _said(self._local("ls-remote", "--heads", self.url, *patterns))
         except GitFailed as exc:
             reason = _first_line(exc)
             if "not a git repository" in reason or "does not appear to be a git repository" in reason:
