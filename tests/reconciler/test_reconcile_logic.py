@@ -24,12 +24,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.envrepo import EnvRepo, shop_files
+from unhazzle.errors import OperationError
 from unhazzle.reconciler import install as manifests
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.state import EnvOutcome, LoopOptions
 from unhazzle.reconciler.run.telemetry import Log
 from unhazzle.reconciler.run.webhooks import Webhook, event
+from unhazzle.reconciler.source import git as git_source
 from unhazzle.reconciler.source import guard
 from unhazzle.reconciler.source.git import (
     GitSource,
@@ -428,6 +430,21 @@ def test_the_remote_is_asked_under_the_mirrors_settings_not_the_current_folders(
     subprocess.run(["git", "-C", str(checkout), "config", rewrite, repo.url], check=True)
     monkeypatch.chdir(checkout)
     assert GitSource(repo.url, "main", tmp_path / "cache").remote_tip() == tip
+
+
+def test_git_that_cannot_even_start_is_a_source_error_tried_again_next_poll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = EnvRepo(tmp_path)
+    repo.publish(shop_files(environments=["production"]))
+
+    def no_fork(*args: Any, **kwargs: Any) -> None:
+        raise OperationError("git: cannot run it (Resource temporarily unavailable); install Git")
+
+    monkeypatch.setattr(git_source, "run_git", no_fork)
+    with pytest.raises(SourceError) as failed:
+        GitSource(repo.url, "main", tmp_path / "cache").remote_tip()
+    assert "Resource temporarily unavailable" in str(failed.value)
 
 
 def test_git_source_refuses_a_folder_holding_a_symbolic_link(tmp_path: Path) -> None:

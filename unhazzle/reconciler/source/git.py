@@ -88,8 +88,12 @@ _GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
 
 
 def _git(*args: str, env: Mapping[str, str] | None = None) -> bytes:
-    """What `git ARGS` prints; GitFailed when it fails."""
-    done = run_git(args, env={**_GIT_ENV, **(env or {})})
+    """What `git ARGS` prints; GitFailed when it fails, or cannot even start (a fork refused
+    for a moment: the loop tries again next poll, as for any Git trouble)."""
+    try:
+        done = run_git(args, env={**_GIT_ENV, **(env or {})})
+    except OperationError as exc:
+        raise GitFailed(f"fatal: {exc}") from None
     if done.status != 0:
         raise GitFailed(text(done.err))
     return done.out
