@@ -6,6 +6,7 @@ against the real control plane (tests/cluster/test_connection_cluster.py)."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,24 +27,30 @@ from unhazzle.reconciler.objects import Ref
 DISCOVERY = {"resources": [{"name": "configmaps", "kind": "ConfigMap", "namespaced": True}]}
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class Recorder:
     """Answers every request with JSON; records (method, request line target, headers, body).
     `accept` decides which Authorization values get a 200 (else 401)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
         self.connections: set[tuple[str, int]] = set()  # the clients' (address, port) seen
+        self.closed = 0  # connections the server has finished with
         self.accept = lambda authorization: True
         self.delay_s = 0.0  # before answering
         self.hang_up = False  # close each connection after answering, without a word
         self.short_by = 0  # announce this many bytes more than are sent (and hang up)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = (_IPv6Server if ":" in host else ThreadingHTTPServer)((host, 0), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        host, port = self._server.server_address[:2]
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
 
     def close(self) -> None:
         self._server.shutdown()
@@ -72,6 +79,10 @@ class Recorder:
                 self.close_connection = recorder.hang_up
 
             do_GET = do_PATCH = do_DELETE = _answer
+
+            def finish(self) -> None:
+                super().finish()
+                recorder.closed += 1
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -215,9 +226,12 @@ def test_a_connection_the_server_closed_while_idle_is_not_sent_on(tmp_path: Path
     the next request goes on a new connection, not into the closed one."""
     api = transport.connect(str(one(tmp_path, cluster={"server": server.url})))
     server.hang_up = True
-    for _ in range(3):
+    for sent in range(1, 4):
         assert api.request("PATCH", "/api/v1/x", body={"a": 1}, timeout=5.0).status == 200
-        time.sleep(0.1)  # (the server's hang-up has arrived)
+        deadline = time.monotonic() + 10
+        while server.closed < sent and time.monotonic() < deadline:  # the server has hung up
+            time.sleep(0.01)
+        time.sleep(0.05)  # (and its close has reached us)
     assert len(server.connections) == 3
     assert [seen[3] for seen in server.seen] == [b'{"a": 1}'] * 3  # each sent once, whole
 
@@ -234,3 +248,17 @@ def test_an_answer_cut_short_is_no_answer_and_its_connection_is_not_reused(
     assert cut.value.status == 0 and "the connection was cut" in str(cut.value)
     server.short_by, server.hang_up = 0, False
     assert client.get(ref) is not None
+
+
+def test_a_server_at_an_ipv6_address_is_reached(tmp_path: Path) -> None:
+    """In a cluster whose services are IPv6, the API server is https://[fd00:10:96::1]:443."""
+    try:
+        server = Recorder("::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        api = transport.connect(str(one(tmp_path, cluster={"server": server.url})))
+        assert api.request("GET", "/version", timeout=5.0).status == 200
+        assert server.seen[-1][2]["Host"] == server.url.removeprefix("http://")
+    finally:
+        server.close()

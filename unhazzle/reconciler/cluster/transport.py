@@ -29,7 +29,8 @@ from unhazzle.reconciler.cluster.plainpool import PlainPool
 POOL_SIZE = 16  # connections kept per server: the reconciler's threads, and status's parallel GETs
 USER_AGENT = f"unhazzle/{__version__}"
 
-Timeout = float | tuple[float, float | None]  # total, or (connect, read); None: read for ever
+# Seconds to connect and for each read (not for the whole answer), or (connect, read); None: read for ever
+Timeout = float | tuple[float, float | None]
 
 
 class Response(Protocol):
@@ -98,8 +99,8 @@ class Transport:
         if limits is None:
             if isinstance(timeout, tuple):
                 limits = urllib3.Timeout(connect=timeout[0], read=timeout[1])
-            else:
-                limits = urllib3.Timeout(total=timeout)
+            else:  # as on the plain path
+                limits = urllib3.Timeout(connect=timeout, read=timeout)
             self._timeouts[timeout] = limits
         response = self._send(method, url, data, headers or {}, limits, stream)
         if response.status == 401 and self.settings.credentials.refresh():
@@ -128,8 +129,9 @@ class Transport:
 
     def _plain_pool(self, cert: tuple[bytes, bytes] | None) -> PlainPool:
         """A new client certificate (a plugin's): new connections, as for urllib3's pools."""
-        self._pool(cert)
-        return self._plain[cert]
+        plain = self._pool(cert)[1]
+        assert plain is not None  # (the settings that allow it do for every certificate)
+        return plain
 
     def _credentials(self, headers: dict[str, str]) -> tuple[dict[str, str], tuple[bytes, bytes] | None]:
         """The headers to send, with the credentials' Authorization, and their client certificate."""
@@ -146,7 +148,7 @@ class Transport:
         sent, cert = self._credentials(headers)
         direct = self._direct.get(cert)
         if direct is None:
-            return self._pool(cert).request(
+            return self._pool(cert)[0].request(
                 method, self.server + url, body=data, headers=sent, timeout=limits, retries=False,
                 redirect=False, preload_content=not stream,
             )  # fmt: skip
@@ -155,9 +157,9 @@ class Transport:
             redirect=False, preload_content=not stream,
         )  # fmt: skip
 
-    def _pool(self, cert: tuple[bytes, bytes] | None) -> urllib3.PoolManager:
-        """The pool for this client certificate: a plugin may hand out a new one, which needs new
-        connections; the old pool's are left to finish what they carry."""
+    def _pool(self, cert: tuple[bytes, bytes] | None) -> tuple[urllib3.PoolManager, PlainPool | None]:
+        """The pools for this client certificate: a plugin may hand out a new one, which needs new
+        connections; the old pools' are left to finish what they carry."""
         with self._lock:
             if cert not in self._pools:
                 s = self.settings
@@ -169,10 +171,12 @@ class Transport:
                 if not s.proxy_url:
                     self._direct[cert] = self._pools[cert].connection_from_url(self.server)
                 if not s.proxy_url and not s.tls_server_name and where.host:
-                    self._plain[cert] = PlainPool(where.host, where.port, context=context, size=POOL_SIZE)
+                    # [fd00::1] -> fd00::1: http.client keeps the brackets when given a port
+                    host = where.host.removeprefix("[").removesuffix("]")
+                    self._plain[cert] = PlainPool(host, where.port, context=context, size=POOL_SIZE)
                 for pool in old.values():  # (a request under way still gets its whole answer)
                     pool.close()
-            return self._pools[cert]
+            return self._pools[cert], self._plain.get(cert)
 
     def _new_pool(self, context: ssl.SSLContext | None) -> urllib3.PoolManager:
         s = self.settings
