@@ -108,7 +108,8 @@ class Client:
 
     def writes(self) -> int:
         """Requests that changed (or could have changed) something: not reads, not dry-runs."""
-        return sum(n for key, n in self.requests.items() if key in WRITE_METHODS)
+        with self._lock:  # (the watches' threads count theirs meanwhile)
+            return sum(n for key, n in self.requests.items() if key in WRITE_METHODS)
 
     # -- discovery ---------------------------------------------------------------------------
 
