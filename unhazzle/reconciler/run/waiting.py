@@ -40,9 +40,10 @@ class Waiting(State):
             outcome.health = self.assessed[outcome.key][1]
             return
         objects: list[Obj] = []
+        listed, outcome.seen = outcome.seen, {}  # used once: not kept through the rest of the pass
         for api_version, kind in health_mod.HEALTH_KINDS:
-            if (api_version, kind) in outcome.seen:  # listed by this pass, nothing written since
-                objects += outcome.seen[(api_version, kind)]
+            if (api_version, kind) in listed:  # listed by this pass, nothing written since
+                objects += listed[(api_version, kind)]
                 continue
             objects += self.tenancy.client_for(outcome.namespace).list_kind(
                 api_version,
@@ -105,22 +106,24 @@ class Waiting(State):
             if outcome.errors and not outcome.fallback:
                 continue  # (a refused revision leaves the last one running: its health is still told)
             try:
-                if watch and not outcome.seen:
+                listed = bool(outcome.seen)
+                if watch and not listed:
                     self._watch(outcome)
                 self.assess(outcome)
-                if watch and outcome.seen and not (outcome.health and outcome.health.healthy):
-                    self._watch(outcome)  # unchanged, but not healthy as it was listed: wait for it
-                    self.assess(outcome)
+                unhealthy = not (outcome.health and outcome.health.healthy)
+                if watch and listed and unhealthy and self._watch(outcome):
+                    self.assess(outcome)  # unchanged, but not healthy as it was listed: watched now
             except ClusterError as err:
                 outcome.health = health_mod.Health(waiting=[str(err)])
             self._settle(outcome, now)
         for key in [k for k in self.watches if k not in self.following]:
             self._unwatch(key)
 
-    def _watch(self, outcome: EnvOutcome) -> None:
-        """A followed environment's health kinds watched from now on (listed once, here)."""
+    def _watch(self, outcome: EnvOutcome) -> bool:
+        """A followed environment's health kinds watched from now on (listed once, here); True
+        when a watch starts here."""
         if outcome.key not in self.following or outcome.key in self.watches:
-            return
+            return False
         watch = NamespaceWatch(
             self.tenancy.client_for(outcome.namespace),
             health_mod.HEALTH_KINDS,
@@ -131,6 +134,7 @@ class Waiting(State):
         )
         watch.start()
         self.watches[outcome.key] = watch
+        return True
 
     def _unwatch(self, key: str) -> None:
         watch = self.watches.pop(key, None)
