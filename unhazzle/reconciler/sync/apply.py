@@ -68,20 +68,23 @@ class Digests:
     rather than every pass: hashing is writing the object out as sorted JSON, and it was a
     quarter of a no-change pass at 4,000 objects. Keyed by the very object (a revision's objects
     are kept from pass to pass and never written to); one not asked for in a whole pass is
-    forgotten, so an old revision's objects are not kept alive. Used from one thread."""
+    forgotten, so an old revision's objects are not kept alive. Only the hash is kept: the
+    stamped copy is three small maps, made again each time. Used from one thread."""
 
     def __init__(self) -> None:
-        self._now: dict[int, tuple[Obj, Obj, str]] = {}  # id -> (object, with its hash, hash)
-        self._before: dict[int, tuple[Obj, Obj, str]] = {}
+        self._now: dict[int, tuple[Obj, str]] = {}  # id -> (the object, its hash)
+        self._before: dict[int, tuple[Obj, str]] = {}
 
     def of(self, obj: Obj) -> tuple[Obj, str]:
+        if obj.get("kind") == "Secret":  # made afresh each pass from the sealed values: not kept
+            desired = diff.with_hash(obj)
+            return desired, _hash_of(desired)
         key = id(obj)
         entry = self._now.get(key) or self._before.get(key)
         if entry is None or entry[0] is not obj:  # (an id is only reused once its object is gone)
-            desired = diff.with_hash(obj)
-            entry = (obj, desired, _hash_of(desired))
+            entry = (obj, diff.applied_hash(obj))
         self._now[key] = entry
-        return entry[1], entry[2]
+        return diff.with_digest(obj, entry[1]), entry[1]
 
     def next_pass(self) -> None:
         self._before, self._now = self._now, {}

@@ -125,6 +125,11 @@ def with_hash(obj: Obj) -> Obj:
     return _annotated(obj, applied_hash(obj))
 
 
+def with_digest(obj: Obj, digest: str) -> Obj:
+    """with_hash(obj), its hash already known (applied_hash(obj))."""
+    return _annotated(obj, digest)
+
+
 def _annotated(obj: Obj, digest: str | None) -> Obj:
     """A copy of `obj` with the hash annotation set to `digest` (None: removed). Only the three
     maps on the way to the annotation are copied, not the whole object (a deep copy per object
