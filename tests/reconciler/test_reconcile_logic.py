@@ -4,16 +4,18 @@ planning, health, revision parsing, secrets seam, webhook signing, install manif
 from __future__ import annotations
 
 import base64
+import errno
 import gc
 import hashlib
 import hmac
 import io
 import json
+import os
 import shutil
 import subprocess
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,14 +26,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.envrepo import EnvRepo, shop_files
-from unhazzle.errors import OperationError
 from unhazzle.reconciler import install as manifests
 from unhazzle.reconciler.objects import Ref, stage
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.state import EnvOutcome, LoopOptions
 from unhazzle.reconciler.run.telemetry import Log
 from unhazzle.reconciler.run.webhooks import Webhook, event
-from unhazzle.reconciler.source import git as git_source
 from unhazzle.reconciler.source import guard
 from unhazzle.reconciler.source.git import (
     GitSource,
@@ -44,6 +44,7 @@ from unhazzle.reconciler.source.git import (
 from unhazzle.reconciler.sync import diff, health, inventory, prune, rbac
 from unhazzle.reconciler.sync.apply import Digests, Verified
 from unhazzle.reconciler.sync.secrets import secret_objects
+from unhazzle.shared import gitrun
 
 
 def deployment(**spec: Any) -> dict[str, Any]:
@@ -436,19 +437,40 @@ def test_the_remote_is_asked_under_the_mirrors_settings_not_the_current_folders(
     assert GitSource(repo.url, "main", tmp_path / "cache").remote_tip() == tip
 
 
-def test_git_that_cannot_even_start_is_a_source_error_tried_again_next_poll(
+def test_git_that_cannot_start_for_a_moment_is_a_source_error_and_no_git_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A process limit reached for a moment is tried again next poll, like any Git trouble; no
+    Git at all is said as it is (install Git), not polled for ever."""
     repo = EnvRepo(tmp_path)
     repo.publish(shop_files(environments=["production"]))
+    source = GitSource(repo.url, "main", tmp_path / "cache")
 
-    def no_fork(*args: Any, **kwargs: Any) -> None:
-        raise OperationError("git: cannot run it (Resource temporarily unavailable); install Git")
+    def refused(code: int) -> Callable[..., None]:
+        def popen(*args: Any, **kwargs: Any) -> None:
+            raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(git_source, "run_git", no_fork)
+        return popen
+
+    monkeypatch.setattr(gitrun.subprocess, "Popen", refused(errno.EAGAIN))
     with pytest.raises(SourceError) as failed:
-        GitSource(repo.url, "main", tmp_path / "cache").remote_tip()
-    assert "Resource temporarily unavailable" in str(failed.value)
+        source.remote_tip()
+    assert "cannot start it now" in str(failed.value)
+    monkeypatch.setattr(gitrun.subprocess, "Popen", refused(errno.ENOENT))
+    with pytest.raises(gitrun.GitUnavailable) as missing:
+        source.remote_tip()
+    assert "install Git" in str(missing.value) and not isinstance(missing.value, SourceError)
+
+
+def test_the_remote_is_asked_even_when_the_mirror_is_broken(tmp_path: Path) -> None:
+    """The mirror is only a cache: a broken one (a disk that filled up) is no reason to say the
+    environment repo does not exist."""
+    repo = EnvRepo(tmp_path)
+    tip = repo.publish(shop_files(environments=["production"]))
+    source = GitSource(repo.url, "main", tmp_path / "cache")
+    source.fetch(tip)
+    (source.mirror / "HEAD").write_bytes(b"")
+    assert GitSource(repo.url, "main", tmp_path / "cache").remote_tip() == tip
 
 
 def test_git_source_refuses_a_folder_holding_a_symbolic_link(tmp_path: Path) -> None:

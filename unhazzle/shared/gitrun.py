@@ -5,6 +5,7 @@ reconciler's source reads the environment repo the same way."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -14,6 +15,18 @@ from pathlib import Path
 from typing import IO
 
 from unhazzle.errors import OperationError
+
+# Why a process may not start for a moment: a limit on processes, memory or open files
+PASSING = frozenset({errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE})
+
+
+class GitUnavailable(OperationError):
+    """git could not be started: `passing` when for want of a resource that comes back (a
+    process limit reached for a moment), else for want of Git itself."""
+
+    def __init__(self, message: str, *, passing: bool) -> None:
+        super().__init__(message)
+        self.passing = passing
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,11 @@ def run_git(
             start_new_session=True,  # its own process group, stopped as a whole below
         )
     except OSError as exc:
-        raise OperationError(f"git: cannot run it ({exc.strerror or exc}); install Git") from None
+        if exc.errno in PASSING:
+            raise GitUnavailable(f"git: cannot start it now ({exc.strerror or exc})", passing=True) from None
+        raise GitUnavailable(
+            f"git: cannot run it ({exc.strerror or exc}); install Git", passing=False
+        ) from None
     try:
         out, err = proc.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -28,7 +28,7 @@ from unhazzle.reconciler.source.guard import check_manifests, parse_folder
 from unhazzle.reconciler.source.parsecache import ParseCache
 from unhazzle.reconciler.source.signatures import FORMAT, Trust, refusal
 from unhazzle.shared import previewmark
-from unhazzle.shared.gitrun import run_git, text
+from unhazzle.shared.gitrun import GitUnavailable, run_git, text
 from unhazzle.shared.names import (
     ALLOW_DELETE_ENVIRONMENT,
     ALLOW_DELETE_VOLUME,
@@ -88,11 +88,14 @@ _GIT_ENV = {"LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
 
 
 def _git(*args: str, env: Mapping[str, str] | None = None) -> bytes:
-    """What `git ARGS` prints; GitFailed when it fails, or cannot even start (a fork refused
-    for a moment: the loop tries again next poll, as for any Git trouble)."""
+    """What `git ARGS` prints; GitFailed when it fails, or cannot start for a moment (a process
+    limit: the loop tries again next poll, as for any Git trouble). No Git at all is raised as
+    it is: nothing will change that before a restart."""
     try:
         done = run_git(args, env={**_GIT_ENV, **(env or {})})
-    except OperationError as exc:
+    except GitUnavailable as exc:
+        if not exc.passing:
+            raise
         raise GitFailed(f"fatal: {exc}") from None
     if done.status != 0:
         raise GitFailed(text(done.err))
@@ -144,9 +147,13 @@ class GitSource:
         a broken mirror is only a cache."""
         if not self._ready:
             if not all((self.mirror / part).exists() for part in ("HEAD", "objects", "refs")):
-                self.mirror.mkdir(parents=True, exist_ok=True)
                 try:
+                    self.mirror.mkdir(parents=True, exist_ok=True)
                     _git(f"--git-dir={self.mirror}", "init", "--bare", "--quiet")
+                except OSError as exc:
+                    raise SourceError(
+                        f"{self.mirror}: cannot make the mirror: {exc.strerror or exc}"
+                    ) from None
                 except GitFailed as exc:
                     raise SourceError(f"{self.mirror}: cannot make the mirror: {_first_line(exc)}") from None
             self._ready = True
