@@ -74,8 +74,8 @@ class Transport:
         self._plain: dict[tuple[bytes, bytes] | None, PlainPool] = {}
         # a server at https://host/k8s/... (and kubectl's host:port without a scheme, which is http)
         self._prefix = (urllib3.util.parse_url(settings.server).path or "").rstrip("/")
-        self._timeouts: dict[Timeout, urllib3.Timeout] = {}
-        self._limits: dict[Timeout, tuple[float, float | None]] = {}  # (connect, read) of the plain path
+        # each Timeout as (connect, read) for the plain path and as urllib3's, made once
+        self._limits: dict[Timeout, tuple[tuple[float, float | None], urllib3.Timeout]] = {}
 
     def request(
         self,
@@ -93,15 +93,9 @@ class Transport:
         Unusable when there are no credentials to send."""
         url = path + (f"?{urlencode(query)}" if query else "")
         data = body if body is None or isinstance(body, str | bytes) else json.dumps(body)
-        if not stream and self.settings.credentials.client_cert() in self._plain:
-            return self._plain_request(method, url, data, headers or {}, timeout)
-        limits = self._timeouts.get(timeout)
-        if limits is None:
-            if isinstance(timeout, tuple):
-                limits = urllib3.Timeout(connect=timeout[0], read=timeout[1])
-            else:  # as on the plain path
-                limits = urllib3.Timeout(connect=timeout, read=timeout)
-            self._timeouts[timeout] = limits
+        pair, limits = self._limits.get(timeout) or self._limit(timeout)
+        if not stream and self._plain:  # (straight to the server: see _pool)
+            return self._plain_request(method, url, data, headers or {}, pair)
         response = self._send(method, url, data, headers or {}, limits, stream)
         if response.status == 401 and self.settings.credentials.refresh():
             response.drain_conn()
@@ -109,12 +103,19 @@ class Transport:
             response = self._send(method, url, data, headers or {}, limits, stream)
         return response
 
+    def _limit(self, timeout: Timeout) -> tuple[tuple[float, float | None], urllib3.Timeout]:
+        pair = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self._limits[timeout] = (pair, urllib3.Timeout(connect=pair[0], read=pair[1]))
+        return self._limits[timeout]
+
     def _plain_request(
-        self, method: str, url: str, data: str | bytes | None, headers: dict[str, str], timeout: Timeout
+        self,
+        method: str,
+        url: str,
+        data: str | bytes | None,
+        headers: dict[str, str],
+        limits: tuple[float, float | None],
     ) -> Response:
-        limits = self._limits.get(timeout)
-        if limits is None:
-            limits = self._limits[timeout] = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         body = data.encode() if isinstance(data, str) else data
 
         def send() -> Response:
