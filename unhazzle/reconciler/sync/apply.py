@@ -76,14 +76,12 @@ class Digests:
         self._before: dict[int, tuple[Obj, str]] = {}
 
     def of(self, obj: Obj) -> tuple[Obj, str]:
-        if obj.get("kind") == "Secret":  # made afresh each pass from the sealed values: not kept
-            desired = diff.with_hash(obj)
-            return desired, _hash_of(desired)
         key = id(obj)
         entry = self._now.get(key) or self._before.get(key)
         if entry is None or entry[0] is not obj:  # (an id is only reused once its object is gone)
             entry = (obj, diff.applied_hash(obj))
-        self._now[key] = entry
+        if obj.get("kind") != "Secret":  # one is made afresh each pass from the sealed values
+            self._now[key] = entry
         return diff.with_digest(obj, entry[1]), entry[1]
 
     def next_pass(self) -> None:
