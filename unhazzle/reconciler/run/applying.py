@@ -104,9 +104,9 @@ class Applying(Sharding):
         N environments that was N LISTs of every Ingress on the cluster a pass), and again after
         any write of ours, so an address an environment took or let go earlier in the pass is
         seen as the per-environment LIST saw it."""
-        when = (self.passes, self.client.writes())
-        if self.serving is None or self.serving[0] != when:
-            self.serving = (when, served(self.client.list_kind("networking.k8s.io/v1", "Ingress")))
+        writes = self.client.writes()
+        if self.serving is None or self.serving[0] != writes:
+            self.serving = (writes, served(self.client.list_kind("networking.k8s.io/v1", "Ingress")))
         return self.serving[1]
 
     def _refuse(self, outcome: EnvOutcome, *reasons: str) -> bool:

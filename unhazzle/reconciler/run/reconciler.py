@@ -32,7 +32,7 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
     def reconcile(self) -> list[EnvOutcome]:
         """Apply every environment of the last good revision, then remove dropped ones."""
         outcomes = []
-        self.passes += 1
+        self.serving = None  # (applying.py: the cluster's addresses, listed afresh each pass)
         self.digests.next_pass()
         self.read_pins()
         for key, (commit, env) in sorted(self.good.items()):

@@ -138,10 +138,9 @@ class State:
         self.early: dict[tuple[str, str], int] = {}
         self.verified = Verified()  # objects proved up to date: skipped until they change (apply.py)
         self.digests = Digests()  # the revision's objects' hashes, worked out once (apply.py)
-        # The addresses the cluster's Ingresses serve (ownership.served), and when they were
-        # listed: (pass number, our writes so far) -- listed again after any write of ours
-        self.serving: tuple[tuple[int, int], dict[str, set[str]]] | None = None
-        self.passes = 0
+        # The addresses the cluster's Ingresses serve (ownership.served), and our writes when
+        # they were listed: listed again after any write of ours, and each pass (None)
+        self.serving: tuple[int, dict[str, set[str]]] | None = None
         # Read once a pass (sharding.py): env key -> its Namespace's shard pin; Lease -> its holder
         self.pins: dict[str, str] = {}
         self.lease_holders: dict[str, str] = {}
