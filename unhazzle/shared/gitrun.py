@@ -59,11 +59,10 @@ def run_git(
             start_new_session=True,  # its own process group, stopped as a whole below
         )
     except OSError as exc:
+        why = exc.strerror or str(exc)
         if exc.errno in PASSING:
-            raise GitUnavailable(f"git: cannot start it now ({exc.strerror or exc})", passing=True) from None
-        raise GitUnavailable(
-            f"git: cannot run it ({exc.strerror or exc}); install Git", passing=False
-        ) from None
+            raise GitUnavailable(f"git: cannot start it now ({why})", passing=True) from None
+        raise GitUnavailable(f"git: cannot run it ({why}); install Git", passing=False) from None
     try:
         out, err = proc.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
