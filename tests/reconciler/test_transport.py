@@ -21,7 +21,7 @@ from tests.support.kubeconfigs import PluginScript, b64, one
 from unhazzle import __version__
 from unhazzle.observe import reads
 from unhazzle.reconciler.cluster import transport
-from unhazzle.reconciler.cluster.client import ClusterError, connect
+from unhazzle.reconciler.cluster.client import ClusterError, connect, refuses_object
 from unhazzle.reconciler.objects import Ref
 
 DISCOVERY = {"resources": [{"name": "configmaps", "kind": "ConfigMap", "namespaced": True}]}
@@ -43,6 +43,7 @@ class Recorder:
         self.delay_s = 0.0  # before answering
         self.hang_up = False  # close each connection after answering, without a word
         self.short_by = 0  # announce this many bytes more than are sent (and hang up)
+        self.refusals: list[tuple[int, str]] = []  # (HTTP status, message) answered to writes, in turn
         self._server = (_IPv6Server if ":" in host else ThreadingHTTPServer)((host, 0), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -70,7 +71,13 @@ class Recorder:
                 time.sleep(recorder.delay_s)
                 path = urlsplit(self.path).path
                 data = json.dumps(DISCOVERY if path.endswith("/api/v1") else {"items": [], "metadata": {}})
-                self.send_response(200 if ok else 401)
+                code = 200 if ok else 401
+                if recorder.refusals and self.command != "GET":
+                    code, message = recorder.refusals.pop(0)
+                    data = json.dumps(
+                        {"kind": "Status", "status": "Failure", "message": message, "code": code}
+                    )
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data) + recorder.short_by))
                 self.end_headers()
@@ -262,3 +269,21 @@ def test_a_server_at_an_ipv6_address_is_reached(tmp_path: Path) -> None:
         assert server.seen[-1][2]["Host"] == server.url.removeprefix("http://")
     finally:
         server.close()
+
+
+def test_a_quota_made_a_moment_ago_is_asked_again_and_a_quota_that_is_full_is_not(
+    tmp_path: Path, server: Recorder
+) -> None:
+    """A new environment's volume is made with its quota: until the cluster has counted the
+    quota's usage it refuses what the quota limits, for a second. That is asked again, not taken
+    as the revision refused; a quota that is full is the answer."""
+    client = connect(str(one(tmp_path, cluster={"server": server.url}, user={"token": "abc"})))
+    claim = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "data", "namespace": "shop"}}
+    forbidden = 'configmaps "data" is forbidden: '
+    server.refusals = [(403, forbidden + "status unknown for quota: unhazzle-quota, resources: configmaps")]
+    client.apply(claim)
+    assert [method for method, *_ in server.seen] == ["GET", "PATCH", "PATCH"]  # (discovery first)
+    server.refusals = [(403, forbidden + "exceeded quota: unhazzle-quota, requested: configmaps=1")]
+    with pytest.raises(ClusterError) as refused:
+        client.apply(claim)
+    assert refuses_object(refused.value) and [m for m, *_ in server.seen].count("PATCH") == 3

@@ -271,7 +271,8 @@ class Client:
                     method, path, query=query, body=body, headers=headers, label=label, answer=answer
                 )
             except ClusterError as err:
-                retryable = err.status in RETRY_STATUSES and method != "POST" and not refuses_object(err)
+                passing = err.status in RETRY_STATUSES or quota_not_counted_yet(err)
+                retryable = passing and method != "POST" and not refuses_object(err)
                 if not retryable or attempt >= self._retries:
                     raise type(err)(where, err.status, _strip(str(err))) from None
                 attempt += 1
@@ -378,8 +379,14 @@ def refuses_object(err: ClusterError) -> bool:
     a disk that cannot resize), not the identity asking (RBAC) and not for a passing fault: asking
     again cannot change the answer. A value it cannot even decode (`cpu: lots`) is HTTP 500."""
     if err.status == 403:
-        return not re.search(r"cannot [\w/]+ resource", err.message)
+        return not re.search(r"cannot [\w/]+ resource", err.message) and not quota_not_counted_yet(err)
     return err.status in (400, 422) or (err.status == 500 and "unable to convert" in err.message)
+
+
+def quota_not_counted_yet(err: ClusterError) -> bool:
+    """A quota made a moment ago whose usage the cluster has not counted yet: every object it
+    limits is refused until then (a new environment's volume, made with its quota), for a second."""
+    return err.status == 403 and "status unknown for quota" in err.message
 
 
 def _strip(message: str) -> str:
