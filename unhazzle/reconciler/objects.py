@@ -15,6 +15,9 @@ CLUSTER_WIDE_FIRST = ("Namespace", "CustomResourceDefinition", "ClusterRole", "C
 STAGE_ONE = frozenset(
     {"ServiceAccount", "ResourceQuota", "LimitRange", "Secret", "ConfigMap", "PersistentVolumeClaim"}
 )
+# What starts containers: applied last, once everything it uses and everything guarding it (its
+# network policies, its disruption budget) was taken; nothing of a revision runs before that.
+RUNS_CODE = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
 
 
 @dataclass(frozen=True, order=True)
@@ -55,11 +58,18 @@ def is_ours(obj: Obj) -> bool:
 
 
 def stage(obj: Obj) -> int:
-    """0 for namespaces and cluster-wide objects, then what other objects refer to, then the rest."""
+    """0 for namespaces and cluster-wide objects, 1 for what other objects refer to, 2 for the
+    rest, 3 for what starts containers."""
     kind = obj.get("kind", "")
     if kind in CLUSTER_WIDE_FIRST:
         return 0
+    if kind in RUNS_CODE:
+        return 3
     return 1 if kind in STAGE_ONE else 2
+
+
+def runs_code(obj: Obj) -> bool:
+    return obj.get("kind", "") in RUNS_CODE
 
 
 def without_apps(objects: list[Obj], apps: set[str]) -> list[Obj]:
@@ -67,4 +77,4 @@ def without_apps(objects: list[Obj], apps: set[str]) -> list[Obj]:
     an app held back keeps its current version. Its Secret and volume stay (first stages)."""
     if not apps:
         return objects
-    return [o for o in objects if not (stage(o) == 2 and labels(o).get(APP_LABEL) in apps)]
+    return [o for o in objects if not (stage(o) >= 2 and labels(o).get(APP_LABEL) in apps)]

@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from unhazzle.reconciler.cluster.client import Client, ClusterError
-from unhazzle.reconciler.objects import Obj, Ref, stage
+from unhazzle.reconciler.cluster.client import Client, ClusterError, refuses_object
+from unhazzle.reconciler.objects import RUNS_CODE, Obj, Ref, runs_code, stage
 from unhazzle.reconciler.run.sharding import Sharding
 from unhazzle.reconciler.run.state import EnvOutcome
 from unhazzle.reconciler.source.git import Environment
 from unhazzle.reconciler.sync import health as health_mod
 from unhazzle.reconciler.sync import order, prune, release, rollback
-from unhazzle.reconciler.sync.apply import ApplyOptions, apply_objects, fetch_live, preflight
+from unhazzle.reconciler.sync.apply import ApplyOptions, Change, apply_objects, fetch_live, preflight
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.ownership import (
     host_refusal,
@@ -81,7 +81,9 @@ class Applying(Sharding):
         if self._reject(env, outcome, [*taken, *self._host_refusals(objects)], until="pass"):
             return
         union = old | desired
-        applied = self._apply_stages(objects, live, outcome, env, union, tenant=tenant, previous=previous)
+        applied = self._apply_stages(
+            objects, live, outcome, env, union, tenant=tenant, previous=previous, new=namespace is None
+        )
         if applied is None or self.stop.is_set():
             return
         tenant, recorded = applied
@@ -140,9 +142,11 @@ class Applying(Sharding):
         *,
         tenant: Client | None,
         previous: Inventory | None,
+        new: bool,
     ) -> tuple[Client, Inventory | None] | None:
         """Stage 0 (the Namespace) as the reconciler, the rest as the environment's applier.
-        The client that applied and the inventory now recorded, or None when a stage failed."""
+        The client that applied and the inventory now recorded, or None when a stage failed.
+        `new`: the namespace did not exist when the pass began (nothing of the environment can)."""
         options = ApplyOptions(
             dry_run=self.options.dry_run,
             workers=self.options.workers,
@@ -156,12 +160,16 @@ class Applying(Sharding):
             return None
         # The namespace may be new: its applier comes now. A dry run makes none (so every
         # object of a new environment counts as created, and cannot be asked about yet).
-        new = tenant is None
         tenant = tenant or self.tenancy.prepare(env.namespace) or self.tenancy.client_for(env.namespace)
         rest = [o for o in objects if stage(o) > 0]
-        # The whole revision is put to the server before any of it is written: one object it
-        # refuses refuses them all (the environment stays on its last good revision).
-        checked = preflight(tenant, rest, live, options) if not (new and self.options.dry_run) else None
+        # One object the server refuses refuses the whole revision (the environment stays on its
+        # last good revision), so the revision is put to it before any of it is written. A new
+        # environment has nothing yet, so what the server took of it can be taken back: only what
+        # starts containers is asked first (no code of a refused revision ever runs); the rest is
+        # simply created, and deleted again if anything is refused (_taken_back). One request an
+        # object, not two, on a first sync.
+        asked = [o for o in rest if runs_code(o)] if new else rest
+        checked = preflight(tenant, asked, live, options) if not (new and self.options.dry_run) else None
         if checked and checked.refused:
             self._refused_by_server(env, outcome, checked.refused, {Ref.of(o): o for o in rest}, live)
             return None
@@ -174,6 +182,8 @@ class Applying(Sharding):
         outcome.ordered = sorted(ordered.values())
         rest = self._roll_back_stalled(tenant, rest, live, outcome, env)
         changes = apply_objects(tenant, rest, live, options, known=checked)
+        if new and self._taken_back(tenant, env, outcome, changes, {Ref.of(o): o for o in rest}, recorded):
+            return None
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()
         outcome.changes += [
@@ -185,6 +195,48 @@ class Applying(Sharding):
             for c in changes
         ]
         return None if self._failed(outcome) else (tenant, recorded)
+
+    def _taken_back(
+        self,
+        client: Client,
+        env: Environment,
+        outcome: EnvOutcome,
+        changes: list[Change],
+        desired: dict[Ref, Obj],
+        recorded: Inventory | None,
+    ) -> bool:
+        """A new environment of which an object failed: what this pass made of it is deleted
+        again, last stage first (True), so a new environment is left as a failed dry-run leaves
+        it. A refusal of the object refuses the revision until a new commit; anything else (the
+        identity's rights, the connection) is an error, tried again next pass. Only while nothing
+        ran: no object that starts containers was sent (they come last) and no instance exists in
+        the namespace, so no volume holds data; otherwise it stays as a failed apply leaves it.
+        The namespace did not exist when this pass began: what is deleted is what it made."""
+        failed = [c for c in changes if c.action == "failed"]
+        sent_code = any(c.ref.kind in RUNS_CODE and c.action != "skipped" for c in changes)
+        if not failed or self.options.dry_run or sent_code:
+            return False
+        if client.list_kind("v1", "Pod", namespace=env.namespace):
+            return False
+        made = [c.ref for c in changes if c.action == "created"]
+        left = set()
+        for ref in reversed(made):
+            try:
+                client.delete(ref)
+            except ClusterError as err:  # still listed in the inventory: pruned by a later revision
+                left.add(ref)
+                outcome.errors.append(f"{env.places.get(ref.key(), env.key)}: not removed again: {err}")
+        # Nothing of the revision is in force: the inventory lists only what could not be removed.
+        self._write_inventory(client, Inventory(env.key, env.namespace, "", frozenset(left)), recorded)
+        self.log.info("environment.taken_back", environment=env.key, objects=len(made) - len(left))
+        refused = {c.ref: c.cause for c in failed if c.cause is not None and refuses_object(c.cause)}
+        if refused:
+            self._refused_by_server(env, outcome, refused, desired, {})
+        else:
+            outcome.errors += [
+                f"{env.places.get(c.ref.key(), env.key)}: {c.cause or c.error}" for c in failed
+            ]
+        return True
 
     def _release_gate(
         self, client: Client, objects: list[Obj], outcome: EnvOutcome, env: Environment

@@ -9,7 +9,9 @@ Safety rules, in the order they bite:
 - An environment whose folder in a new commit has problems keeps its last good revision.
 - Every object of an environment's revision is put to the server (a dry-run) before any is
   written; one it refuses refuses the revision, which is not tried again before a new commit,
-  and the environment stays on, and is healed from, the revision last applied.
+  and the environment stays on, and is healed from, the revision last applied. A new
+  environment's objects are created directly, all but what starts containers (dry-run first,
+  created last), and deleted again if one is refused: nothing of a refused revision runs.
 - A failed apply stops that environment before pruning; a SIGTERM stops before the next step.
 - Pruning deletes only what the previous inventory lists (see prune.py for what is kept).
 - An environment disappears (its objects are pruned) only when a readable commit with at least

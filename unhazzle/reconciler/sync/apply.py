@@ -5,8 +5,9 @@ proved unchanged since an earlier pass (`Verified`), or live carries the hash of
 desired object and still holds every field we set; otherwise a server-side dry-run, compared with
 live after removing bookkeeping; a real apply only when that differs. Only objects that need a
 request go to the thread pool. A missing object is created directly (nothing to compare). Stages
-run in order -- namespaces and cluster-wide objects, then what others refer to, then the rest --
-and a failed stage stops the environment before the next stage and before any pruning.
+run in order -- namespaces and cluster-wide objects, then what others refer to, then the rest,
+then what starts containers -- and a failed stage stops the environment before the next stage
+and before any pruning.
 """
 
 from __future__ import annotations
@@ -111,13 +112,15 @@ class ApplyOptions:
 class Change:
     """What happened to one object: created, configured, unchanged, skipped, waiting or failed.
     `waiting`: a new volume the environment has no room for yet (reconciler/sync/volumes.py).
-    `drift` marks a configured object whose desired state had not changed: someone edited it."""
+    `drift` marks a configured object whose desired state had not changed: someone edited it.
+    `cause`: why it failed, as the server (or the connection) said it."""
 
     ref: Ref
     action: str
     drift: bool = False
     diff: str = ""
     error: str = ""
+    cause: ClusterError | None = None
 
 
 def fetch_live(
@@ -301,7 +304,7 @@ def apply_one(
         if live is None and waits_for_room(ref, str(err)):
             # not a failure: the room comes when pruning deletes what this revision removed
             return Change(ref, "waiting", error=words)
-        return Change(ref, "failed", error=words)
+        return Change(ref, "failed", error=words, cause=err)
 
 
 def _create(client: Client, desired: Obj, ref: Ref, options: ApplyOptions) -> Change:
