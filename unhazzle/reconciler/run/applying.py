@@ -182,14 +182,14 @@ class Applying(Sharding):
         outcome.ordered = sorted(ordered.values())
         rest = self._roll_back_stalled(tenant, rest, live, outcome, env)
         changes = apply_objects(tenant, rest, live, options, known=checked)
-        if new and self._taken_back(tenant, env, outcome, changes, {Ref.of(o): o for o in rest}, recorded):
+        if new and self._taken_back(tenant, env, outcome, changes, rest, recorded):
             return None
         # An object this environment had applied, deleted by hand and now made again: drift healed.
         recorded_before = previous.refs if previous else frozenset()
         outcome.changes += [
             replace(c, drift=True)
             if c.action == "created" and c.ref in recorded_before
-            else replace(c, error=f"{env.places.get(c.ref.key(), env.key)}: {c.error}")
+            else replace(c, error=f"{env.place(c.ref)}: {c.error}")
             if c.error
             else c
             for c in changes
@@ -202,7 +202,7 @@ class Applying(Sharding):
         env: Environment,
         outcome: EnvOutcome,
         changes: list[Change],
-        desired: dict[Ref, Obj],
+        objects: list[Obj],
         recorded: Inventory | None,
     ) -> bool:
         """A new environment of which an object failed: what this pass made of it is deleted
@@ -225,17 +225,15 @@ class Applying(Sharding):
                 client.delete(ref)
             except ClusterError as err:  # still listed in the inventory: pruned by a later revision
                 left.add(ref)
-                outcome.errors.append(f"{env.places.get(ref.key(), env.key)}: not removed again: {err}")
+                outcome.errors.append(f"{env.place(ref)}: not removed again: {err}")
         # Nothing of the revision is in force: the inventory lists only what could not be removed.
         self._write_inventory(client, Inventory(env.key, env.namespace, "", frozenset(left)), recorded)
         self.log.info("environment.taken_back", environment=env.key, objects=len(made) - len(left))
         refused = {c.ref: c.cause for c in failed if c.cause is not None and refuses_object(c.cause)}
         if refused:
-            self._refused_by_server(env, outcome, refused, desired, {})
+            self._refused_by_server(env, outcome, refused, {Ref.of(o): o for o in objects}, {})
         else:
-            outcome.errors += [
-                f"{env.places.get(c.ref.key(), env.key)}: {c.cause or c.error}" for c in failed
-            ]
+            outcome.errors += [f"{env.place(c.ref)}: {c.cause or c.error}" for c in failed]
         return True
 
     def _release_gate(
@@ -316,7 +314,7 @@ class Applying(Sharding):
         applies the last revision instead. `until`: "commit" or "pass" (EnvOutcome.rejected)."""
         found = [(ref, why) for ref, why in reasons if why]
         if found:
-            outcome.errors += [f"{env.places.get(ref.key(), env.key)}: {why}" for ref, why in found]
+            outcome.errors += [f"{env.place(ref)}: {why}" for ref, why in found]
             outcome.refused, outcome.rejected = True, until
         return bool(found)
 

@@ -123,6 +123,10 @@ class Environment:
     places: dict[str, str] = field(default_factory=dict)  # Ref.key() -> "file:line" it was written at
     preview: PreviewMark | None = None  # a preview environment's `_preview.json`: when it expires
 
+    def place(self, ref: Ref) -> str:
+        """Where `ref` was written ("file:line"), for a message; the environment when unknown."""
+        return self.places.get(ref.key(), self.key)
+
 
 @dataclass(frozen=True)
 class Revision:
