@@ -5,7 +5,6 @@ unhazzle/commands/ and import their heavy dependencies lazily, so `render` stays
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
@@ -13,6 +12,7 @@ from collections.abc import Sequence
 
 from unhazzle import __version__
 from unhazzle.errors import UnhazzleError
+from unhazzle.shared import collector
 
 # command name -> module under unhazzle.commands (each has add_parser(sub) and run(args) -> int)
 COMMANDS = {
@@ -108,20 +108,13 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     if not [arg for arg in argv if arg != "--debug"]:  # `unhazzle` alone: what can I do here?
         build_parser().print_help()
         return 0
-    usual = gc.get_threshold()
     if own_process:
-        # A command that ends within seconds allocates mostly acyclic data, which reference
-        # counting frees; the cycle collector's passes over it were 3-7% of render, preview and
-        # publish. One that keeps running gets the usual pace back once its arguments say so.
-        gc.set_threshold(50_000, 20, 20)
+        collector.tune_for_one_command()
     try:
         args = build_parser(_command_in(argv)).parse_args(argv)
-        if own_process:
-            # What the imports made (modules, pydantic models, the parser) is never collected
-            # again, so no later collection walks it; bounded, made once.
-            gc.freeze()
-            if _keeps_running(args):
-                gc.set_threshold(*usual)
+        collector.keep_what_is_loaded()
+        if _keeps_running(args):
+            collector.usual_pace()
         args.passthrough = passthrough
         if hasattr(args, "settle"):
             args.settle(args)

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from unhazzle.commands import DEFAULT_SPEC as DEFAULT_SPEC  # re-exported for the commands
 from unhazzle.compiler.images.reference import BadReference, ImageRef, parse_reference
-from unhazzle.compiler.pipeline import Compiled, compile_file
-from unhazzle.compiler.planning.budget import budget_problems
-from unhazzle.compiler.planning.plan import EnvPlan, Plan
-from unhazzle.compiler.presentation.report import where
 from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import InputError, Problem, UsageError, printable
+from unhazzle.shared import collector
 
-if TYPE_CHECKING:  # httpx is imported only by the commands that reach a registry
+if TYPE_CHECKING:
+    # The compiler is imported when a command compiles, not when its parser is built: publish
+    # starts fetching the environment repo meanwhile. httpx: only for commands that reach a registry.
     from unhazzle.compiler.images.registry import RegistryOptions
+    from unhazzle.compiler.pipeline import Compiled
+    from unhazzle.compiler.planning.plan import EnvPlan, Plan
 
 
 def add_spec(parser: argparse.ArgumentParser) -> None:
@@ -50,12 +51,17 @@ def add_env(parser: argparse.ArgumentParser, what: str = "only this environment"
 
 
 def compile_spec(spec: str, *, enforce_budget: bool = True) -> Compiled:
+    from unhazzle.compiler.pipeline import compile_file
+
+    collector.keep_what_is_loaded()  # the compiler's modules, as the parser's were
     return compile_file(Path(spec), display=spec, enforce_budget=enforce_budget)
 
 
 def over_budget(compiled: Compiled) -> int:
     """For plan and explain, which show the numbers of a spec over its budget so the user can
     decide what to cut: each budget error on stderr, then exit 2, as any error."""
+    from unhazzle.compiler.planning.budget import budget_problems
+
     over = budget_problems(compiled.spec, compiled.cost, compiled.document.positions)
     for problem in over:
         print(problem, file=sys.stderr)
@@ -135,6 +141,8 @@ def maybe_pin(plan: Plan, args: argparse.Namespace) -> Plan:
 
 def print_warnings(planned: list[dict[str, Any]]) -> None:
     """Each warning of the plan, as validate and render repeat them on stderr."""
+    from unhazzle.compiler.presentation.report import where
+
     for found in planned:
         said = f"{found['app']} ({where(found)}): {found['message']}"
         print(f"warning: {printable(said)}", file=sys.stderr)
