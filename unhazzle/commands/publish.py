@@ -15,6 +15,7 @@ from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, ALLOW_DELETE_VOLUME
 
 if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
+    from unhazzle.compiler.publishing.index import Source
     from unhazzle.compiler.publishing.publish import PublishResult
 
 TRAILER_KEY = "Key: value (a word of letters, digits and '-')"
@@ -88,11 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that every other command starts without loading Git support.
-    from unhazzle.compiler.planning.cost import cost_json
-    from unhazzle.compiler.publishing.index import project_files
-    from unhazzle.compiler.publishing.publish import PublishOptions, publish, source_of
-    from unhazzle.compiler.rendering.render import render_plan
-    from unhazzle.compiler.rendering.reuse import Reuse
+    from unhazzle.compiler.publishing.publish import PublishOptions, publishing, source_of
 
     options = PublishOptions(
         branch=branch_name(args.branch),
@@ -106,22 +103,36 @@ def run(args: argparse.Namespace) -> int:
         sign=args.sign,
         replace_rollback=args.replace_rollback,
     )
-    compiled = compile_spec(args.spec)  # a spec that fails stops here, before any Git work
-    compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
-    plan = maybe_pin(compiled.plan, args)
-    spec_path = Path(args.spec)
-    overrides = {"repo": args.source_repo, "commit": args.source_commit, "message": args.source_message}
-    source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
-    costs = {name: cost_json(env.min, env.max) for name, env in compiled.cost.environments.items()}
-    rendered = render_plan(plan, reuse=Reuse.for_project(plan.project))
-    files = project_files(plan, rendered, source=source, version=__version__, costs=costs)
-    files |= secret_files(compiled)
-    result = publish(compiled.plan.project, files, args.to, source=source, options=options)
+    # The environment repo is fetched while the spec is compiled; a spec that fails stops the
+    # fetch and is reported before any problem with the repo, and nothing is pushed.
+    with publishing(args.to, options) as publisher:
+        compiled = compile_spec(args.spec)
+        compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
+        spec_path = Path(args.spec)
+        overrides = {"repo": args.source_repo, "commit": args.source_commit, "message": args.source_message}
+        source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
+        files = _files(compiled, args, source)
+        result = publisher.publish(compiled.plan.project, files, source=source)
     if args.output == "json":
         print(json.dumps(result_json(result), indent=2, sort_keys=True))
     else:
         print(result_text(compiled.plan.project, result), end="")
     return 0
+
+
+def _files(compiled: Compiled, args: argparse.Namespace, source: Source) -> dict[str, bytes]:
+    """Every file of the project in the environment repo: the rendered manifests, each
+    environment's index and its stored secrets."""
+    from unhazzle.compiler.planning.cost import cost_json
+    from unhazzle.compiler.publishing.index import project_files
+    from unhazzle.compiler.rendering.render import render_plan
+    from unhazzle.compiler.rendering.reuse import Reuse
+
+    plan = maybe_pin(compiled.plan, args)
+    costs = {name: cost_json(env.min, env.max) for name, env in compiled.cost.environments.items()}
+    rendered = render_plan(plan, reuse=Reuse.for_project(plan.project))
+    files = project_files(plan, rendered, source=source, version=__version__, costs=costs)
+    return files | secret_files(compiled)
 
 
 def add_env_repo(parser: argparse.ArgumentParser, *, pushes: bool) -> None:

@@ -9,6 +9,8 @@ import errno
 import os
 import signal
 import subprocess
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,21 +50,14 @@ def run_git(
     """`git ARGS...` with the caller's environment plus *env*. On *timeout* seconds, git and
     everything it started (ssh, a credential helper) are stopped, so nothing is left hanging."""
     data, handle = (stdin, None) if isinstance(stdin, bytes) else (None, stdin)
-    try:
-        proc = subprocess.Popen(
-            ["git", *args],
-            cwd=cwd,
-            env={**os.environ, **(env or {})},
-            stdin=subprocess.PIPE if data is not None else (handle or subprocess.DEVNULL),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group, stopped as a whole below
-        )
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        if exc.errno in PASSING:
-            raise GitUnavailable(f"git: cannot start it now ({why})", passing=True) from None
-        raise GitUnavailable(f"git: cannot run it ({why}); install Git", passing=False) from None
+    proc = _popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if data is not None else (handle or subprocess.DEVNULL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         out, err = proc.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -72,6 +67,79 @@ def run_git(
         _stop(proc)
         raise
     return GitResult(proc.returncode, out, err)
+
+
+class StartedGit:
+    """`git ARGS...` running while the caller does other work (publish fetches while it
+    compiles), for commands whose output is their status and messages. The messages go to a
+    file, which never fills up and stalls git as an unread pipe would."""
+
+    def __init__(self, args: Sequence[str], *, env: Mapping[str, str] | None, timeout: float) -> None:
+        self._deadline = time.monotonic() + timeout
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result() or stop()
+        try:
+            self._proc = _popen(
+                args, cwd=None, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err
+            )
+        except BaseException:
+            self._err.close()
+            raise
+        self._result: GitResult | None = None
+
+    def result(self) -> GitResult:
+        """Its status and messages once it has ended (stopped at the timeout given)."""
+        if self._result is None:
+            try:
+                status = self._proc.wait(timeout=max(0.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _stop(self._proc)
+                self._result = GitResult(self._proc.returncode or -1, b"", b"", timed_out=True)
+            except BaseException:  # Ctrl-C included, as in run_git
+                _stop(self._proc)
+                raise
+            else:
+                self._err.seek(0)
+                self._result = GitResult(status, b"", self._err.read())
+            finally:
+                self._err.close()
+        return self._result
+
+    def stop(self) -> None:
+        """End it if it still runs (its caller gave up): asked first, so Git removes its lock files."""
+        if self._result is None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _stop(self._proc)
+        self._err.close()
+
+
+def _popen(
+    args: Sequence[str],
+    *,
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    stdin: int | IO[bytes],
+    stdout: int | IO[bytes],
+    stderr: int | IO[bytes],
+) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,  # its own process group, stopped as a whole
+        )
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if exc.errno in PASSING:
+            raise GitUnavailable(f"git: cannot start it now ({why})", passing=True) from None
+        raise GitUnavailable(f"git: cannot run it ({why}); install Git", passing=False) from None
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

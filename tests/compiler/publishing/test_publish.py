@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from unhazzle.compiler.editing.secrets import set_secrets
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.publishing.changes import blob_id, plan_changes, summarize
 from unhazzle.compiler.publishing.index import BadIndexError, Source, list_objects, parse_index, project_files
-from unhazzle.compiler.publishing.publish import PublishOptions, publish, remote_url, scrub
+from unhazzle.compiler.publishing.publish import PublishOptions, publish, publishing, remote_url, scrub
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.errors import OperationError
 
@@ -279,6 +280,48 @@ def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, t
     assert result.err.startswith(f"{tmp_path / 'nowhere.git'}: no such environment repo")
     assert "git init --bare" in result.err
     assert "Traceback" not in result.err
+
+
+def test_publish_reports_the_spec_before_the_environment_repo(cli, write_spec, tmp_path):
+    """The environment repo is fetched while the spec compiles, yet a spec with errors is what
+    the user hears of (exit 2, file:line:col); the missing repo only once the spec is right."""
+    spec = write_spec(spec_text().replace("port: 8080", "port: eighty"))
+    result = cli("publish", str(spec), "--to", str(tmp_path / "nowhere.git"))
+    assert result.code == 2
+    assert result.err.startswith(f"{spec}:") and "port" in result.err
+    assert "no such environment repo" not in result.err
+
+
+def test_publish_stops_the_fetch_it_started_when_the_spec_fails(tmp_path, monkeypatch):
+    """A fetch still running when the caller gives up (a spec with errors, Ctrl-C) is stopped
+    before the cache copy is unlocked: nothing of it keeps running."""
+    started = tmp_path / "ssh.pid"
+    stand_in = tmp_path / "slow-ssh"  # an SSH transport whose server never answers
+    stand_in.write_text(f"#!/bin/sh\necho $$ > {started}.tmp && mv {started}.tmp {started}\nexec sleep 60\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(stand_in))
+    options = PublishOptions(cache_dir=tmp_path / "cache")
+    with pytest.raises(RuntimeError, match="the spec failed"), publishing("git@envhost:env.git", options):
+        for _ in range(200):  # wait until the fetch has reached its transport
+            if started.exists():
+                break
+            time.sleep(0.05)
+        raise RuntimeError("the spec failed")
+    transport = Path(f"/proc/{int(started.read_text())}/stat")  # stopped with the git that started it
+    for _ in range(100):
+        if not _running(transport):
+            break
+        time.sleep(0.05)
+    assert not _running(transport)
+
+
+def _running(stat: Path) -> bool:
+    """A live process (one that ended but whose parent is gone may stay a zombie, state Z, for
+    want of a reaping init in a container)."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.mark.parametrize(

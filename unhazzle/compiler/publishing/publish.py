@@ -49,7 +49,7 @@ from unhazzle.compiler.publishing.volumes import (
     volume_changes,
 )
 from unhazzle.errors import OperationError, UsageError, printable, shortened
-from unhazzle.shared.gitrun import run_git, text
+from unhazzle.shared.gitrun import StartedGit, run_git, text
 from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
@@ -165,17 +165,65 @@ def publish(
     """Make *files* (``PROJECT/ENV/NAME`` -> bytes, every file of the project) the content of
     PROJECT/ on the branch of *remote* (with `options.only`: of those folders alone): one commit,
     pushed, retried when others push first."""
+    with publishing(remote, options) as publisher:
+        return publisher.publish(project, files, source=source)
+
+
+@contextmanager
+def publishing(remote: str, options: PublishOptions | None = None) -> Iterator[Publisher]:
+    """The cache copy of *remote*, locked, with the branch tip being fetched while the caller
+    works out the files (`unhazzle publish` compiles meanwhile): a publish waits for the network
+    once, not for the network and then the compiler. Nothing is written to *remote* unless
+    `Publisher.publish` is called; a problem with *remote* itself is reported by that call, so
+    the spec's own errors still come first."""
     options = options or default_publish_options()
-    if options.only is not None:  # the folders it writes, and nothing of the others
-        files = {path: data for path, data in files.items() if env_of(path) in options.only}
-    url = remote_url(remote)
-    if url.startswith("/") and not Path(url).exists():  # a local path (remote_url made it absolute)
-        raise UsageError(
-            f"{url}: no such environment repo; make it with `git init --bare {url}` or give its URL"
+    with contextlib.ExitStack() as stack:
+        try:
+            url = _checked_url(remote)
+            repo = stack.enter_context(_cache_repo(url, options))
+        except (UsageError, OperationError) as problem:
+            yield Publisher(options, problem=problem)
+            return
+        fetching = StartedGit(
+            [f"--git-dir={repo}", *_fetch_args(url, options)], env=_env(), timeout=options.timeout_s
         )
-    with _cache_repo(url, options) as repo:
+        stack.callback(fetching.stop)
+        yield Publisher(options, url=url, repo=repo, fetching=fetching)
+
+
+class Publisher:
+    """Publishing to one environment repo, opened by `publishing`."""
+
+    def __init__(
+        self,
+        options: PublishOptions,
+        *,
+        url: str = "",
+        repo: Path | None = None,
+        fetching: StartedGit | None = None,
+        problem: Exception | None = None,
+    ) -> None:
+        self.options, self._url, self._repo = options, url, repo
+        self._fetching, self._problem = fetching, problem
+
+    def _first_tip(self) -> str | None:
+        assert self._repo is not None and self._fetching is not None
+        done = self._fetching.result()
+        if done.timed_out:
+            return _fetched_tip(self._repo, self._url, 1, _timed_out(self.options.timeout_s))
+        return _fetched_tip(self._repo, self._url, done.status, text(done.err))
+
+    def publish(self, project: str, files: Mapping[str, bytes], *, source: Source) -> PublishResult:
+        """See publish()."""
+        if self._problem is not None:
+            raise self._problem
+        assert self._repo is not None and self._fetching is not None  # set whenever _problem is not
+        repo, url, options = self._repo, self._url, self.options
+        if options.only is not None:  # the folders it writes, and nothing of the others
+            files = {path: data for path, data in files.items() if env_of(path) in options.only}
         for attempt in range(1, max(1, options.attempts) + 1):
-            tip = _fetch(repo, url, options)
+            # the first attempt takes the tip fetched while the files were worked out
+            tip = self._first_tip() if attempt == 1 else _fetch(repo, url, options)
             changes = _changes(repo, tip, project, files, options)
             result = _result(url, options, changes, attempt=attempt, source=source)
             if not changes.changed or options.dry_run:
@@ -185,10 +233,19 @@ def publish(
                 return _with_commit(result, commit)
             if attempt < options.attempts:
                 time.sleep(backoff(attempt, options))
-    raise OperationError(
-        f"{scrub(url)}: gave up after {options.attempts} attempts; other publishers kept updating "
-        f"'{options.branch}' first. Nothing of {project} was pushed; run publish again"
-    )
+        raise OperationError(
+            f"{scrub(url)}: gave up after {options.attempts} attempts; other publishers kept updating "
+            f"'{options.branch}' first. Nothing of {project} was pushed; run publish again"
+        )
+
+
+def _checked_url(remote: str) -> str:
+    url = remote_url(remote)
+    if url.startswith("/") and not Path(url).exists():  # a local path (remote_url made it absolute)
+        raise UsageError(
+            f"{url}: no such environment repo; make it with `git init --bare {url}` or give its URL"
+        )
+    return url
 
 
 def _refuse_over_rollback(repo: Path, old_blobs: Mapping[str, str], files: Mapping[str, bytes]) -> None:
@@ -346,8 +403,12 @@ def _run(
     # --git-dir: whatever GIT_DIR the caller has set
     done = run_git([f"--git-dir={repo}", *args], env=_env(env), stdin=stdin, timeout=timeout)
     if done.timed_out:
-        return 1, "", f"fatal: no answer within {timeout:g} s (--timeout)"
+        return 1, "", _timed_out(timeout or 0.0)
     return done.status, text(done.out), text(done.err)
+
+
+def _timed_out(timeout: float) -> str:
+    return f"fatal: no answer within {timeout:g} s (--timeout)"
 
 
 def _must(repo: Path, *args: str, **kwargs: Any) -> str:
@@ -375,12 +436,18 @@ def _reason(stderr: str) -> str:
 def _fetch(repo: Path, url: str, options: PublishOptions, *, deepen: bool = False) -> str | None:
     """The branch tip, fetched into the cache (`deepen`: with all its history); None when the
     branch (or any commit) is missing."""
+    status, _, err = _run(repo, *_fetch_args(url, options, deepen=deepen), timeout=options.timeout_s)
+    return _fetched_tip(repo, url, status, err)
+
+
+def _fetch_args(url: str, options: PublishOptions, *, deepen: bool = False) -> list[str]:
     refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
     depth = "--unshallow" if deepen else "--depth=1"
-    status, _, err = _run(
-        repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", depth, url, refspec,
-        timeout=options.timeout_s,
-    )  # fmt: skip
+    return ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", depth, url, refspec]
+
+
+def _fetched_tip(repo: Path, url: str, status: int, err: str) -> str | None:
+    """The tip a fetch brought (None: no such branch), or why it failed."""
     if status == 0:
         return _must(repo, "rev-parse", "--verify", f"{TIP_REF}^{{commit}}").strip()
     if MISSING_BRANCH in err:
