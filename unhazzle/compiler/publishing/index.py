@@ -11,13 +11,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from unhazzle.compiler.planning.plan import EnvPlan, Plan
 from unhazzle.errors import OperationError
 from unhazzle.shared.names import INDEX_FILE
+
+if TYPE_CHECKING:
+    from unhazzle.compiler.planning.plan import EnvPlan, Plan
 
 FORMAT = 1
 
@@ -104,8 +104,13 @@ def list_objects(files: Mapping[str, str]) -> list[dict[str, str]]:
         if headed is not None:
             objects += headed
             continue
+        import yaml  # only for files written otherwise than the templates write them
+
+        # libyaml through PyYAML, as the reconciler reads these files: 4x faster than ruamel's
+        # loader, and the same answers here (every value the templates print is a quoted string).
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            docs = [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc is not None]
+            docs = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
         except yaml.YAMLError as exc:
             raise BadIndexError(f"{name}: not valid YAML: {exc}") from None
         objects += [_object_ref(name, doc) for doc in docs]
@@ -139,11 +144,6 @@ def _as_rendered(file: str, text: str) -> list[dict[str, str]] | None:
             {"apiVersion": api, "kind": kind, "namespace": namespace or "", "name": name, "file": file}
         )
     return refs
-
-
-# libyaml through PyYAML, as the reconciler reads these files: 4x faster than ruamel's loader,
-# and the same answers here (every value the templates print is a quoted string).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _object_ref(file: str, doc: Any) -> dict[str, str]:

@@ -164,7 +164,9 @@ def disks_in_manifests(files: Mapping[str, str]) -> dict[str, dict[str, Disk]]:
     """The disks that rendered app files (``PROJECT/ENV/APP.yaml`` -> text) ask for, read from
     the manifests themselves: what the environment repo holds is what the reconciler applies,
     hand edits included. Text that is not YAML holds no disk we can speak for."""
-    import yaml  # only here: `preview` imports this module and never reads a manifest
+    if not files:  # the usual publish: no file it rewrites can hold a volume, by the index
+        return {}
+    import yaml  # only here: `preview` and most publishes never read a manifest
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, as the reconciler reads them
     found: dict[str, dict[str, Disk]] = {}
