@@ -148,12 +148,12 @@ def add_env_repo(parser: argparse.ArgumentParser, *, pushes: bool) -> None:
 
 def secret_files(compiled: Compiled) -> dict[str, bytes]:
     """Each environment's `_secrets.json`: ciphertext only, as `unhazzle secrets` stored it."""
-    from unhazzle.compiler.editing.secrets import secrets_for_environment
+    from unhazzle.compiler.secrets.delivery import environment_secrets
     from unhazzle.shared.names import SECRETS_FILE
 
     files: dict[str, bytes] = {}
     for env in compiled.plan.environments:
-        text = secrets_for_environment(compiled, env.name)
+        text = environment_secrets(compiled.stores.get(env.name), env)
         if text is not None:
             files[f"{compiled.plan.project}/{env.name}/{SECRETS_FILE}"] = text.encode("utf-8")
     return files

@@ -15,7 +15,7 @@ from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, rem
 from unhazzle.compiler.pipeline import Compiled, compile_text
 from unhazzle.compiler.planning.plan import secret_users
 from unhazzle.compiler.secrets.check import unlisted
-from unhazzle.compiler.secrets.delivery import secrets_json
+from unhazzle.compiler.secrets.delivery import environment_secrets
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
 from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
 from unhazzle.compiler.secrets.tls import tls_warning
@@ -132,11 +132,7 @@ def rekey_secrets(compiled: Compiled, spec: Path, *, environment: str, identity:
 def secrets_for_environment(compiled: Compiled, environment: str) -> str | None:
     """What publish writes as `ENV/_secrets.json`: ciphertext of the secrets the environment's
     apps list, or None when none has a value (then no file)."""
-    store = compiled.stores.get(environment)
-    if store is None:
-        return None
-    used = {user.name: user.secrets for user in secret_users(compiled.plan.environment(environment))}
-    return secrets_json(store, used)
+    return environment_secrets(compiled.stores.get(environment), compiled.plan.environment(environment))
 
 
 def _tls_notices(compiled: Compiled, app: str, values: Mapping[str, str]) -> list[str]:

@@ -1,6 +1,7 @@
 """Secrets on their way to the cluster, for publish, preview and the reconciler. Pure functions.
 
-- secrets_json: the environment repo's `_secrets.json` (ciphertext only, no dates, sorted).
+- secrets_json: the environment repo's `_secrets.json` (ciphertext only, no dates, sorted);
+  environment_secrets: that file for one planned environment, as publish writes it.
 - secrets_checksum: what the `unhazzle.io/secrets-checksum` pod-template annotation holds, from
   ciphertext, so a new value restarts the app while the plaintext never meets the manifests.
 - diff_stores: which secret names were added, removed or changed, for the preview (names only).
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from unhazzle.compiler.planning.plan import EnvPlan, secret_users
 from unhazzle.compiler.secrets.store import SecretStore
 from unhazzle.shared import sealed
 
@@ -47,6 +49,14 @@ def secrets_json(store: SecretStore, used: Mapping[str, Sequence[str]] | None = 
     if not apps:
         return None
     return sealed.encode(list(store.recipients), apps)
+
+
+def environment_secrets(store: SecretStore | None, env: EnvPlan) -> str | None:
+    """What publish writes as `ENV/_secrets.json`: ciphertext of the secrets the environment's
+    apps and jobs list, or None when none has a value (then no file)."""
+    if store is None:
+        return None
+    return secrets_json(store, {user.name: user.secrets for user in secret_users(env)})
 
 
 def secrets_checksum(ciphertexts: Mapping[str, str]) -> str:
