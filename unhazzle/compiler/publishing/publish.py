@@ -461,13 +461,13 @@ def _changes(
     old_blobs = _scoped(repo, _project_blobs(repo, tip, project), project, files, options)
     if not options.replace_rollback:
         _refuse_over_rollback(repo, old_blobs, files)
+    indexes = {p: sha for p, sha in old_blobs.items() if p.count("/") == 2 and p.endswith(f"/{INDEX_FILE}")}
     old_indexes: dict[str, dict[str, Any]] = {}
-    for path, blob in old_blobs.items():
-        parts = path.split("/")
-        if len(parts) == 3 and parts[2] == INDEX_FILE:
-            # a hand-edited index only costs the summary its detail
-            with contextlib.suppress(BadIndexError):
-                old_indexes[parts[1]] = parse_index(_blob(repo, blob), where=path)
+    read = blobs(repo, list(indexes.values()), what=f"{project}/ at {(tip or '')[:12]}") if indexes else []
+    for path, data in zip(indexes, read, strict=True):
+        # a hand-edited index only costs the summary its detail
+        with contextlib.suppress(BadIndexError):
+            old_indexes[path.split("/")[1]] = parse_index(text(data or b""), where=path)
     changes = plan_changes(
         project,
         files,
