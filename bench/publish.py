@@ -33,6 +33,10 @@ SHOP = ROOT / "examples" / "shop" / "unhazzle.yaml"
 SECRETS = SHOP.parent / "unhazzle.secrets"  # the shop manages its secrets: publish needs the values
 PROJECTS, APPS, COMMITS = 100, 10, 5_000
 RATIO_GOAL = 2.0
+# Both tools' working files (plain git's checkout, our caches) in memory when the machine has a
+# tmpfs: on this machine's disk, creating the 1,000 files of plain git's checkout took from
+# 0.05 s to 0.45 s from one hour to the next, which measured the disk, not the tools.
+SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 RUNS = 5
 ENV = {
     # As installed for users and on CI runners: byte-code cached (our sandbox sets
@@ -188,7 +192,7 @@ def measure(repo: Path) -> dict[str, list[tuple[float, float]]]:
         case: [] for case in ("cold", "warm", "large", "render", "floor", "peer")
     }
     remote = f"file://{repo}"
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as scratch:
         spec = _spec_folder(Path(scratch)) / "unhazzle.yaml"
         text = SHOP.read_text()
         large = Path(scratch) / "large" / "unhazzle.yaml"
@@ -222,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     setup = time.perf_counter() - started
     count = _git("rev-list", "--count", "main", cwd=repo).strip()
     print(f"env repo: {PROJECTS * APPS} apps, {count} commits ({repo}; ready in {setup:.1f} s)")
+    print(f"working files (checkout, caches) in {SCRATCH or tempfile.gettempdir()}")
     load = os.getloadavg()[0]
     times = measure(repo)
     peer = statistics.median(wall for wall, _ in times["peer"])
