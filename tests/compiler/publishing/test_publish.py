@@ -282,6 +282,23 @@ def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, t
     assert "Traceback" not in result.err
 
 
+def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, write_spec):
+    """Files someone added by hand to the project's environment folder go with its next publish,
+    names with quotes, backslashes, tabs, newlines and non-ASCII letters included; another
+    project's file with such a name stays."""
+    spec = write_spec(spec_text())
+    assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    odd = ['shop/production/we"ird\\name.yaml', "shop/production/tab\tand\nnewline.yaml", "shop/production/größe ü.yaml"]
+    seed_commit(remote, {**dict.fromkeys(odd, "hand-made\n"), "blog/production/keep\nme.yaml": "theirs\n"})
+    write_spec(spec_text(instances=(3, 8)))
+    result = cli("publish", str(spec), "--to", url(remote))
+    assert result.code == 0, result.err
+    names = set(git("--git-dir", str(remote), "ls-tree", "-r", "-z", "--name-only", "main").split("\0"))
+    assert not names & set(odd)
+    assert "blog/production/keep\nme.yaml" in names
+    assert index_of(remote, "shop", "production")["apps"]["web"]["instances"] == {"min": 3, "max": 8}
+
+
 def test_publish_reports_the_spec_before_the_environment_repo(cli, write_spec, tmp_path):
     """The environment repo is fetched while the spec compiles, yet a spec with errors is what
     the user hears of (exit 2, file:line:col); the missing repo only once the spec is right."""

@@ -66,6 +66,7 @@ RETRYABLE = (
 )
 MISSING_BRANCH = "couldn't find remote ref"
 TIP_REF = "refs/unhazzle/tip"
+SCRATCH_REF = "refs/unhazzle/tree"  # fast-import's commit, which carries the new tree to commit-tree
 CREDENTIALS_HINT = (
     "give credentials the way Git takes them: a credential helper, GIT_ASKPASS, an SSH key, "
     "or user:token@ in the URL"
@@ -575,34 +576,50 @@ def _blob(repo: Path, sha: str) -> str:
 
 
 def _commit(repo: Path, tip: str | None, changes: ChangeSet, message: str, *, sign: bool = False) -> str:
-    """A commit of *tip*'s tree with *changes* applied, built in a private index file."""
-    with tempfile.TemporaryDirectory(prefix="unhazzle-publish-") as scratch:
-        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        _must(repo, "read-tree", *([tip] if tip else ["--empty"]), env=index)
-        entries = [f"0 {'0' * 40}\t{path}" for path in changes.removals]
-        entries += [f"100644 {sha}\t{path}" for path, sha in _store(repo, changes.writes, scratch).items()]
-        with _stdin("\n".join(entries) + "\n") as stdin:
-            _must(repo, "update-index", "--index-info", env=index, stdin=stdin)
-        tree = _must(repo, "write-tree", env=index).strip()
-        with _stdin(message) as stdin:
-            parents = ["-p", tip] if tip else []
-            signing = ["-S"] if sign else []
-            return _must(repo, "commit-tree", *signing, tree, *parents, env=_identity(), stdin=stdin).strip()
+    """A commit of *tip*'s tree with *changes* applied: the tree from `_tree`, the commit from
+    `git commit-tree`, which keeps Git's own ways with the identity, the dates and signing."""
+    tree = _tree(repo, tip, changes)
+    with _stdin(message) as stdin:
+        parents = ["-p", tip] if tip else []
+        signing = ["-S"] if sign else []
+        return _must(repo, "commit-tree", *signing, tree, *parents, env=_identity(), stdin=stdin).strip()
 
 
-def _store(repo: Path, writes: Mapping[str, bytes], scratch: str) -> dict[str, str]:
-    """Write every new file's blob in one `git hash-object` run; path -> blob id."""
-    paths = sorted(writes)
-    if not paths:
-        return {}
-    staged = []
-    for number, path in enumerate(paths):
-        staged_path = Path(scratch) / f"blob-{number}"
-        staged_path.write_bytes(writes[path])
-        staged.append(str(staged_path))
-    with _stdin("\n".join(staged) + "\n") as stdin:
-        shas = _must(repo, "hash-object", "-w", "--stdin-paths", "--no-filters", stdin=stdin).split()
-    return dict(zip(paths, shas, strict=True))
+def _tree(repo: Path, tip: str | None, changes: ChangeSet) -> str:
+    """The id of *tip*'s tree (or an empty one) with *changes* applied, from one `git fast-import`:
+    the new files' blobs and the trees above them are written as one pack, nothing is checked
+    out, and `ls` names the tree. Its commit, on SCRATCH_REF, only carries the tree there."""
+    stream = [
+        b"commit "
+        + SCRATCH_REF.encode()
+        + b"\ncommitter Unhazzle <publish@unhazzle.invalid> 0 +0000\ndata 0\n"
+    ]
+    stream.append(b"from " + tip.encode() + b"\n" if tip else b"deleteall\n")
+    stream += [b"D " + _quoted(path) + b"\n" for path in changes.removals]
+    for path, data in sorted(changes.writes.items()):
+        stream += [b"M 100644 inline " + _quoted(path) + b"\ndata %d\n" % len(data), data, b"\n"]
+    stream.append(b'ls ""\n\n')  # the commit's whole tree: `<mode> tree <id>\t`
+    with tempfile.TemporaryFile() as stdin:
+        stdin.writelines(stream)
+        stdin.seek(0)
+        out = _must(repo, "fast-import", "--quiet", "--force", "--cat-blob-fd=1", stdin=stdin)
+    fields = out.split("\t", 1)[0].split()
+    if len(fields) != 3 or fields[1] != "tree":
+        raise OperationError(f"{repo}: git fast-import did not name the new tree: {shortened(out.strip())!r}")
+    return fields[2]
+
+
+def _quoted(path: str) -> bytes:
+    """*path* as fast-import reads a quoted path: a name from the repo may hold any character."""
+    out = bytearray(b'"')
+    for byte in path.encode("utf-8"):
+        if byte in (0x22, 0x5C):  # " and \
+            out += b"\\" + bytes([byte])
+        elif byte < 0x20 or byte == 0x7F:
+            out += b"\\%03o" % byte
+        else:
+            out.append(byte)
+    return bytes(out + b'"')
 
 
 @contextmanager
