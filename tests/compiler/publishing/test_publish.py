@@ -30,7 +30,14 @@ from unhazzle import __version__
 from unhazzle.compiler.editing.secrets import set_secrets
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.publishing.changes import blob_id, plan_changes, summarize
-from unhazzle.compiler.publishing.index import BadIndexError, Source, list_objects, parse_index, project_files
+from unhazzle.compiler.publishing.index import (
+    BadIndexError,
+    Source,
+    index_text,
+    list_objects,
+    parse_index,
+    project_files,
+)
 from unhazzle.compiler.publishing.publish import PublishOptions, publish, publishing, remote_url, scrub
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.errors import OperationError
@@ -288,7 +295,11 @@ def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, writ
     project's file with such a name stays."""
     spec = write_spec(spec_text())
     assert cli("publish", str(spec), "--to", url(remote)).code == 0
-    odd = ['shop/production/we"ird\\name.yaml', "shop/production/tab\tand\nnewline.yaml", "shop/production/größe ü.yaml"]
+    odd = [
+        'shop/production/we"ird\\name.yaml',
+        "shop/production/tab\tand\nnewline.yaml",
+        "shop/production/größe ü.yaml",
+    ]
     seed_commit(remote, {**dict.fromkeys(odd, "hand-made\n"), "blog/production/keep\nme.yaml": "theirs\n"})
     write_spec(spec_text(instances=(3, 8)))
     result = cli("publish", str(spec), "--to", url(remote))
@@ -407,6 +418,19 @@ def test_publish_parallel_publishers_lose_no_commit(remote, tmp_path):
     image = index_of(remote, "shop", "production")["apps"]["web"]["image"]
     assert image == f"ghcr.io/acme/shop:{tags[last_shop]}"
     assert {p.split("/")[0] for p in tree_files(remote)} == {"shop", "blog", "docs", "api"}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(JSON)
+def test_index_text_is_exactly_what_json_writes(value):
+    """The index is written without json's slow indenting encoder, and to the same bytes."""
+    assert index_text(value) == json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def test_index_parse_rejects_what_we_did_not_write():
