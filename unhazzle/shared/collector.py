@@ -22,9 +22,9 @@ def tune_for_one_command() -> None:
 
 def keep_what_is_loaded() -> None:
     """What was made so far (modules, pydantic models, the parser) lives to the end of the process:
-    no later collection walks it again. Called once the command's modules are imported (the
-    compiler is imported when a command compiles, after its arguments are read). Never in a
-    process that keeps running: what it froze, cyclic garbage included, would never be freed."""
+    no later collection walks it again. Called after the arguments are read and again each time
+    the command compiles (the compiler is imported then). Once a command that keeps running has
+    its usual pace back, never again: what it froze, cyclic garbage included, would never be freed."""
     if _usual is not None:
         gc.freeze()
 

@@ -9,7 +9,7 @@ import errno
 import os
 import signal
 import subprocess
-import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,20 +71,32 @@ def run_git(
 
 class StartedGit:
     """`git ARGS...` running while the caller does other work (publish fetches while it
-    compiles), for commands whose output is their status and messages. The messages go to a
-    file, which never fills up and stalls git as an unread pipe would."""
+    compiles), for commands whose output is their status and messages. A thread reads the
+    messages as they come, so git never stalls on a full pipe and they never touch the disk."""
 
     def __init__(self, args: Sequence[str], *, env: Mapping[str, str] | None, timeout: float) -> None:
         self._deadline = time.monotonic() + timeout
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result() or stop()
-        try:
-            self._proc = _popen(
-                args, cwd=None, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err
-            )
-        except BaseException:
-            self._err.close()
-            raise
         self._result: GitResult | None = None
+        self._messages = b""
+        self._proc = _popen(
+            args,
+            cwd=None,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._reader = threading.Thread(target=self._read, name="git messages", daemon=True)
+        try:
+            self._reader.start()
+        except BaseException:
+            _kill(self._proc)
+            raise
+
+    def _read(self) -> None:
+        assert self._proc.stderr is not None
+        with self._proc.stderr:
+            self._messages = self._proc.stderr.read()
 
     def result(self) -> GitResult:
         """Its status and messages once it has ended (stopped at the timeout given)."""
@@ -92,28 +104,32 @@ class StartedGit:
             try:
                 status = self._proc.wait(timeout=max(0.0, self._deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _stop(self._proc)
+                _kill(self._proc)
                 self._result = GitResult(self._proc.returncode or -1, b"", b"", timed_out=True)
             except BaseException:  # Ctrl-C included, as in run_git
-                _stop(self._proc)
+                _kill(self._proc)
                 raise
             else:
-                self._err.seek(0)
-                self._result = GitResult(status, b"", self._err.read())
-            finally:
-                self._err.close()
+                self._reader.join(timeout=5)  # the pipe closes once git and its children are gone
+                self._result = GitResult(status, b"", self._messages)
         return self._result
 
     def stop(self) -> None:
-        """End it if it still runs (its caller gave up): asked first, so Git removes its lock files."""
-        if self._result is None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                _stop(self._proc)
-        self._err.close()
+        """End it if it still runs (its caller gave up): asked first, so Git removes its lock
+        files; killed when it does not end within 5 s, or when a second Ctrl-C comes meanwhile."""
+        if self._result is not None or self._proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGTERM)
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill(self._proc)
+        except BaseException:  # Ctrl-C again: still nothing left running
+            _kill(self._proc)
+            raise
+        finally:
+            self._reader.join(timeout=5)
 
 
 def _popen(
@@ -140,6 +156,13 @@ def _popen(
         if exc.errno in PASSING:
             raise GitUnavailable(f"git: cannot start it now ({why})", passing=True) from None
         raise GitUnavailable(f"git: cannot run it ({why}); install Git", passing=False) from None
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill *proc*'s whole process group and wait for it (its pipes are read elsewhere)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

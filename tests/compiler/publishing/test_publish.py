@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -310,19 +311,58 @@ def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, writ
     assert index_of(remote, "shop", "production")["apps"]["web"]["instances"] == {"min": 3, "max": 8}
 
 
-def test_publish_reports_the_spec_before_the_environment_repo(cli, write_spec, tmp_path):
-    """The environment repo is fetched while the spec compiles, yet a spec with errors is what
-    the user hears of (exit 2, file:line:col); the missing repo only once the spec is right."""
+@pytest.mark.parametrize("where", ["nowhere.git", "file:///nowhere/env.git"])
+def test_publish_reports_the_spec_before_the_environment_repo(cli, write_spec, tmp_path, where):
+    """The environment repo is fetched while the spec compiles (a path that is not there is
+    known at once; a file:// URL to nowhere is fetched, and fails), yet a spec with errors is
+    what the user hears of (exit 2, file:line:col); the repo only once the spec is right."""
+    to = str(tmp_path / where) if "://" not in where else where
     spec = write_spec(spec_text().replace("port: 8080", "port: eighty"))
-    result = cli("publish", str(spec), "--to", str(tmp_path / "nowhere.git"))
+    result = cli("publish", str(spec), "--to", to)
     assert result.code == 2
     assert result.err.startswith(f"{spec}:") and "port" in result.err
-    assert "no such environment repo" not in result.err
+    assert "environment repo" not in result.err
+    write_spec(spec_text())
+    result = cli("publish", str(spec), "--to", to)
+    assert result.code in (1, 2) and "environment repo" in result.err
+
+
+def test_publish_waits_for_a_busy_cache_copy_only_when_it_pushes(remote, tmp_path):
+    """Two publishes on one machine take turns in the cache copy, but the second does not wait
+    for the first to compile: it finds the copy busy, fetches nothing early, and waits only when
+    it publishes. Both commits land."""
+    options = PublishOptions(cache_dir=tmp_path / "cache")
+    shop, blog = _rendered("shop", tmp_path), _rendered("blog", tmp_path)
+    outcome: list[str | None] = []
+    with publishing(url(remote), options) as first:
+        entered = threading.Event()
+
+        def second() -> None:
+            with publishing(url(remote), options) as publisher:
+                entered.set()
+                outcome.append(publisher.publish("blog", blog, source=Source()).commit)
+
+        behind = threading.Thread(target=second)
+        behind.start()
+        assert entered.wait(timeout=30), "the second publish waited for the first one's lock"
+        time.sleep(0.3)
+        assert not outcome, "the second publish pushed while the first held the cache copy"
+        assert first.publish("shop", shop, source=Source()).commit
+    behind.join(timeout=60)
+    assert outcome and outcome[0] == tip(remote)
+    assert {path.split("/")[0] for path in tree_files(remote)} == {"shop", "blog"}
+
+
+def _rendered(project: str, folder: Path) -> dict[str, bytes]:
+    spec = folder / f"{project}.yaml"
+    spec.write_text(spec_text(project=project))
+    compiled = compile_file(spec)
+    return project_files(compiled.plan, render_plan(compiled.plan), source=Source(), version="test")
 
 
 def test_publish_stops_the_fetch_it_started_when_the_spec_fails(tmp_path, monkeypatch):
-    """A fetch still running when the caller gives up (a spec with errors, Ctrl-C) is stopped
-    before the cache copy is unlocked: nothing of it keeps running."""
+    """A fetch still running when the caller gives up (a spec with errors, Ctrl-C) is stopped:
+    nothing of it keeps running once publishing() is left."""
     started = tmp_path / "ssh.pid"
     stand_in = tmp_path / "slow-ssh"  # an SSH transport whose server never answers
     stand_in.write_text(f"#!/bin/sh\necho $$ > {started}.tmp && mv {started}.tmp {started}\nexec sleep 60\n")
@@ -422,7 +462,12 @@ def test_publish_parallel_publishers_lose_no_commit(remote, tmp_path):
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(), inner, max_size=4)
+        | st.dictionaries(st.integers(), inner, max_size=3)  # not the index's: json's own text
+    ),
     max_leaves=30,
 )
 

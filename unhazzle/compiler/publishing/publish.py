@@ -2,11 +2,13 @@
 
 Why it is built this way:
 - The cache copy is a *bare* repository under ~/.cache/unhazzle/envrepos/, never the user's own
-  checkout. Each attempt fetches only the branch tip (depth 1) and builds the new tree in a private
-  index file from objects, so no working tree of a 1,000-app repo is ever checked out, and a commit
-  is either a whole tree or nothing: a half-written tree cannot be pushed.
+  checkout. Each attempt fetches only the branch tip (depth 1; the first while the caller
+  compiles) and builds the new tree from objects with one `git fast-import`, so no working tree of
+  a 1,000-app repo is ever checked out, and a commit is either a whole tree or nothing: a
+  half-written tree cannot be pushed.
 - The remote URL is passed on each fetch and push and never stored in the cache's config, so
-  credentials in it (or in Git's own helpers) never land on disk; every message is scrubbed.
+  credentials in it (or in Git's own helpers) never land on disk; every message is scrubbed (and
+  read from a pipe, never a file).
 - A rejected push (someone else published first) means: fetch the new tip, apply the same files
   onto it, push again, with exponential backoff and jitter, a bounded number of times.
 """
@@ -48,7 +50,7 @@ from unhazzle.compiler.publishing.volumes import (
     refusal,
     volume_changes,
 )
-from unhazzle.errors import OperationError, UsageError, printable, shortened
+from unhazzle.errors import OperationError, UnhazzleError, UsageError, printable, shortened
 from unhazzle.shared.gitrun import StartedGit, run_git, text
 from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
 
@@ -172,24 +174,36 @@ def publish(
 
 @contextmanager
 def publishing(remote: str, options: PublishOptions | None = None) -> Iterator[Publisher]:
-    """The cache copy of *remote*, locked, with the branch tip being fetched while the caller
-    works out the files (`unhazzle publish` compiles meanwhile): a publish waits for the network
-    once, not for the network and then the compiler. Nothing is written to *remote* unless
-    `Publisher.publish` is called; a problem with *remote* itself is reported by that call, so
-    the spec's own errors still come first."""
+    """Ready to publish to *remote*, with its branch tip already being fetched into the cache
+    copy while the caller works out the files (`unhazzle publish` compiles meanwhile): a publish
+    waits for the network once, not for the network and then the compiler. When another publish
+    on this machine holds the cache copy, nothing is fetched early and nothing waits here: this
+    one takes its turn when it publishes. Nothing is written to *remote* unless
+    `Publisher.publish` is called; a problem with *remote* or the cache is reported by that
+    call, so the spec's own errors still come first."""
     options = options or default_publish_options()
     with contextlib.ExitStack() as stack:
+        problem: UnhazzleError | None = None
+        url, repo, fetching = "", None, None
         try:
             url = _checked_url(remote)
-            repo = stack.enter_context(_cache_repo(url, options))
-        except (UsageError, OperationError) as problem:
-            yield Publisher(options, problem=problem)
-            return
-        fetching = StartedGit(
-            [f"--git-dir={repo}", *_fetch_args(url, options)], env=_env(), timeout=options.timeout_s
-        )
-        stack.callback(fetching.stop)
-        yield Publisher(options, url=url, repo=repo, fetching=fetching)
+            repo = stack.enter_context(_cache_repo_if_free(url, options))
+            if repo is not None:
+                fetching = stack.enter_context(_fetch_started(repo, url, options))
+        except (UsageError, OperationError) as exc:
+            problem = exc
+        yield Publisher(options, url=url, repo=repo, fetching=fetching, problem=problem)
+
+
+@contextmanager
+def _fetch_started(repo: Path, url: str, options: PublishOptions) -> Iterator[StartedGit]:
+    fetching = StartedGit(
+        [f"--git-dir={repo}", *_fetch_args(url, options)], env=_env(), timeout=options.timeout_s
+    )
+    try:
+        yield fetching
+    finally:
+        fetching.stop()  # a caller that gave up: stopped before the cache copy is unlocked
 
 
 class Publisher:
@@ -199,32 +213,32 @@ class Publisher:
         self,
         options: PublishOptions,
         *,
-        url: str = "",
-        repo: Path | None = None,
-        fetching: StartedGit | None = None,
-        problem: Exception | None = None,
+        url: str,
+        repo: Path | None,
+        fetching: StartedGit | None,
+        problem: UnhazzleError | None,
     ) -> None:
         self.options, self._url, self._repo = options, url, repo
         self._fetching, self._problem = fetching, problem
-
-    def _first_tip(self) -> str | None:
-        assert self._repo is not None and self._fetching is not None
-        done = self._fetching.result()
-        if done.timed_out:
-            return _fetched_tip(self._repo, self._url, 1, _timed_out(self.options.timeout_s))
-        return _fetched_tip(self._repo, self._url, done.status, text(done.err))
 
     def publish(self, project: str, files: Mapping[str, bytes], *, source: Source) -> PublishResult:
         """See publish()."""
         if self._problem is not None:
             raise self._problem
-        assert self._repo is not None and self._fetching is not None  # set whenever _problem is not
-        repo, url, options = self._repo, self._url, self.options
-        if options.only is not None:  # the folders it writes, and nothing of the others
-            files = {path: data for path, data in files.items() if env_of(path) in options.only}
+        if self.options.only is not None:  # the folders it writes, and nothing of the others
+            files = {path: data for path, data in files.items() if env_of(path) in self.options.only}
+        if self._repo is not None:
+            return self._attempts(self._repo, project, files, source=source)
+        with _cache_repo(self._url, self.options) as repo:  # busy when publishing() began: our turn now
+            return self._attempts(repo, project, files, source=source)
+
+    def _attempts(
+        self, repo: Path, project: str, files: Mapping[str, bytes], *, source: Source
+    ) -> PublishResult:
+        url, options = self._url, self.options
         for attempt in range(1, max(1, options.attempts) + 1):
-            # the first attempt takes the tip fetched while the files were worked out
-            tip = self._first_tip() if attempt == 1 else _fetch(repo, url, options)
+            # the first attempt takes the tip fetched while the files were worked out, if any
+            tip = self._first_tip(repo) if attempt == 1 and self._fetching else _fetch(repo, url, options)
             changes = _changes(repo, tip, project, files, options)
             result = _result(url, options, changes, attempt=attempt, source=source)
             if not changes.changed or options.dry_run:
@@ -238,6 +252,13 @@ class Publisher:
             f"{scrub(url)}: gave up after {options.attempts} attempts; other publishers kept updating "
             f"'{options.branch}' first. Nothing of {project} was pushed; run publish again"
         )
+
+    def _first_tip(self, repo: Path) -> str | None:
+        assert self._fetching is not None
+        done = self._fetching.result()
+        if done.timed_out:
+            return _fetched_tip(repo, self._url, 1, _timed_out(self.options.timeout_s))
+        return _fetched_tip(repo, self._url, done.status, text(done.err))
 
 
 def _checked_url(remote: str) -> str:
@@ -343,6 +364,26 @@ def cache_root(options: PublishOptions) -> Path:
 @contextmanager
 def _cache_repo(url: str, options: PublishOptions) -> Iterator[Path]:
     """The bare cache copy for *url*, locked so two publishes on one machine take turns."""
+    with _lock_file(url, options) as (lock, folder):
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield _open_or_init(folder)
+
+
+@contextmanager
+def _cache_repo_if_free(url: str, options: PublishOptions) -> Iterator[Path | None]:
+    """The cache copy, locked, if no other process holds it; else None, without waiting."""
+    with _lock_file(url, options) as (lock, folder):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            free = True
+        except BlockingIOError:
+            free = False
+        yield _open_or_init(folder) if free else None
+
+
+@contextmanager
+def _lock_file(url: str, options: PublishOptions) -> Iterator[tuple[IO[str], Path]]:
+    """The lock file of *url*'s cache copy, open, and the copy's folder."""
     root = cache_root(options) / "envrepos"
     key = hashlib.sha256(scrub(url).encode()).hexdigest()[:16]
     try:
@@ -351,8 +392,7 @@ def _cache_repo(url: str, options: PublishOptions) -> Iterator[Path]:
     except OSError as exc:
         raise OperationError(f"{root}: cannot use the cache folder: {exc.strerror or exc}") from None
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield _open_or_init(root / key)
+        yield lock, root / key
 
 
 def _open_or_init(path: Path) -> Path:
