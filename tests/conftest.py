@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import textwrap
 from collections.abc import Callable
@@ -33,7 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
     """The suite's caches (kept renders, compiled templates, copies of environment repos) in a
     folder of its own, set before collection imports anything: never the developer's, whose
     entries would let a test pass on what an earlier version left there. The control plane's
-    binaries stay where they are (UNHAZZLE_K8S_CACHE, else the user's cache)."""
+    binaries stay where they are (UNHAZZLE_K8S_CACHE, else the user's cache).
+
+    Ctrl-C reaches the commands the tests start: a suite started in the background by a shell
+    without job control (`cmd &` in a script, nohup) inherits SIGINT ignored, and every process
+    it starts would too, so each test that stops a command with Ctrl-C would time out."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # children start with the default
     folder = tempfile.mkdtemp(prefix="unhazzle-test-cache-")
     before = os.environ.get("UNHAZZLE_CACHE_DIR")  # a developer's own setting: not for the suite
     os.environ["UNHAZZLE_CACHE_DIR"] = folder
