@@ -78,6 +78,7 @@ class StartedGit:
         self._deadline = time.monotonic() + timeout
         self._result: GitResult | None = None
         self._messages = b""
+        self._reader = threading.Thread(target=self._read, name="git messages", daemon=True)
         self._proc = _popen(
             args,
             cwd=None,
@@ -86,11 +87,14 @@ class StartedGit:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        self._reader = threading.Thread(target=self._read, name="git messages", daemon=True)
         try:
             self._reader.start()
-        except BaseException:
-            _kill(self._proc)
+        except BaseException as exc:  # Ctrl-C, or no thread to be had: git is not left behind
+            self._end_group()
+            if self._proc.stderr is not None:
+                self._proc.stderr.close()
+            if isinstance(exc, RuntimeError):
+                raise GitUnavailable(f"git: cannot follow it now ({exc})", passing=True) from None
             raise
 
     def _read(self) -> None:
@@ -104,19 +108,22 @@ class StartedGit:
             try:
                 status = self._proc.wait(timeout=max(0.0, self._deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _kill(self._proc)
+                self._end_group()
                 self._result = GitResult(self._proc.returncode or -1, b"", b"", timed_out=True)
             except BaseException:  # Ctrl-C included, as in run_git
-                _kill(self._proc)
+                self._end_group()
                 raise
             else:
                 self._reader.join(timeout=5)  # the pipe closes once git and its children are gone
+                if self._reader.is_alive():  # a child of git's still holds it: ended, read to the end
+                    self._end_group()
                 self._result = GitResult(status, b"", self._messages)
         return self._result
 
     def stop(self) -> None:
         """End it if it still runs (its caller gave up): asked first, so Git removes its lock
-        files; killed when it does not end within 5 s, or when a second Ctrl-C comes meanwhile."""
+        files; then whatever of its process group is left (a transport or helper that ignored
+        the request, or a second Ctrl-C meanwhile) is killed."""
         if self._result is not None or self._proc.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -124,11 +131,16 @@ class StartedGit:
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            _kill(self._proc)
-        except BaseException:  # Ctrl-C again: still nothing left running
-            _kill(self._proc)
-            raise
+            pass
         finally:
+            self._end_group()
+
+    def _end_group(self) -> None:
+        """Kill what is left of git's process group, wait for git, and let the reader finish."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        if self._reader.is_alive():
             self._reader.join(timeout=5)
 
 
@@ -156,13 +168,6 @@ def _popen(
         if exc.errno in PASSING:
             raise GitUnavailable(f"git: cannot start it now ({why})", passing=True) from None
         raise GitUnavailable(f"git: cannot run it ({why}); install Git", passing=False) from None
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill *proc*'s whole process group and wait for it (its pipes are read elsewhere)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

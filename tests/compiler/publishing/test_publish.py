@@ -334,21 +334,28 @@ def test_publish_waits_for_a_busy_cache_copy_only_when_it_pushes(remote, tmp_pat
     options = PublishOptions(cache_dir=tmp_path / "cache")
     shop, blog = _rendered("shop", tmp_path), _rendered("blog", tmp_path)
     outcome: list[str | None] = []
-    with publishing(url(remote), options) as first:
-        entered = threading.Event()
+    failed: list[BaseException] = []
+    entered = threading.Event()
 
-        def second() -> None:
+    def second() -> None:
+        try:
             with publishing(url(remote), options) as publisher:
                 entered.set()
                 outcome.append(publisher.publish("blog", blog, source=Source()).commit)
+        except BaseException as exc:  # said by the test, not lost in the thread
+            failed.append(exc)
 
-        behind = threading.Thread(target=second)
-        behind.start()
-        assert entered.wait(timeout=30), "the second publish waited for the first one's lock"
-        time.sleep(0.3)
-        assert not outcome, "the second publish pushed while the first held the cache copy"
-        assert first.publish("shop", shop, source=Source()).commit
-    behind.join(timeout=60)
+    behind = threading.Thread(target=second)
+    try:
+        with publishing(url(remote), options) as first:
+            behind.start()
+            assert entered.wait(timeout=30), "the second publish waited for the first one's lock"
+            time.sleep(0.3)
+            assert not outcome, "the second publish pushed while the first held the cache copy"
+            assert first.publish("shop", shop, source=Source()).commit
+    finally:
+        behind.join(timeout=60)
+    assert not failed, failed
     assert outcome and outcome[0] == tip(remote)
     assert {path.split("/")[0] for path in tree_files(remote)} == {"shop", "blog"}
 
@@ -365,9 +372,13 @@ def test_publish_stops_the_fetch_it_started_when_the_spec_fails(tmp_path, monkey
     nothing of it keeps running once publishing() is left."""
     started = tmp_path / "ssh.pid"
     stand_in = tmp_path / "slow-ssh"  # an SSH transport whose server never answers
-    stand_in.write_text(f"#!/bin/sh\necho $$ > {started}.tmp && mv {started}.tmp {started}\nexec sleep 60\n")
+    # one that ignores SIGTERM, too, and holds git's messages pipe: killed with the rest
+    stand_in.write_text(
+        f"#!/bin/sh\ntrap '' TERM\necho $$ > {started}.tmp && mv {started}.tmp {started}\nexec sleep 60\n"
+    )
     stand_in.chmod(0o755)
     monkeypatch.setenv("GIT_SSH_COMMAND", str(stand_in))
+    monkeypatch.setenv("GIT_SSH_VARIANT", "ssh")  # the transport itself, not git's probe of it
     options = PublishOptions(cache_dir=tmp_path / "cache")
     with pytest.raises(RuntimeError, match="the spec failed"), publishing("git@envhost:env.git", options):
         for _ in range(200):  # wait until the fetch has reached its transport

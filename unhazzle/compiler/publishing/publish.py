@@ -484,7 +484,10 @@ def _fetch(repo: Path, url: str, options: PublishOptions, *, deepen: bool = Fals
 def _fetch_args(url: str, options: PublishOptions, *, deepen: bool = False) -> list[str]:
     refspec = f"+refs/heads/{options.branch}:{TIP_REF}"
     depth = "--unshallow" if deepen else "--depth=1"
-    return ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", depth, url, refspec]
+    # Git's housekeeping after a fetch runs in the foreground, under our lock: detached, it would
+    # outlive the lock and race the next publish in the same copy.
+    quiet = ["-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false"]
+    return [*quiet, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", depth, url, refspec]
 
 
 def _fetched_tip(repo: Path, url: str, status: int, err: str) -> str | None:
