@@ -51,7 +51,7 @@ from unhazzle.compiler.publishing.volumes import (
     volume_changes,
 )
 from unhazzle.errors import OperationError, UnhazzleError, UsageError, printable, shortened
-from unhazzle.shared.gitrun import StartedGit, run_git, text
+from unhazzle.shared.gitrun import GitResult, StartedGit, run_git, text
 from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
@@ -255,10 +255,8 @@ class Publisher:
 
     def _first_tip(self, repo: Path) -> str | None:
         assert self._fetching is not None
-        done = self._fetching.result()
-        if done.timed_out:
-            return _fetched_tip(repo, self._url, 1, _timed_out(self.options.timeout_s))
-        return _fetched_tip(repo, self._url, done.status, text(done.err))
+        status, _, err = _said(self._fetching.result(), self.options.timeout_s)
+        return _fetched_tip(repo, self._url, status, err)
 
 
 def _checked_url(remote: str) -> str:
@@ -442,14 +440,14 @@ def _run(
 ) -> tuple[int, str, str]:
     """Status, output and messages of `git ARGS` in the cache copy *repo*."""
     # --git-dir: whatever GIT_DIR the caller has set
-    done = run_git([f"--git-dir={repo}", *args], env=_env(env), stdin=stdin, timeout=timeout)
+    return _said(run_git([f"--git-dir={repo}", *args], env=_env(env), stdin=stdin, timeout=timeout), timeout)
+
+
+def _said(done: GitResult, timeout: float | None) -> tuple[int, str, str]:
+    """Status, output and messages of a finished git; one stopped at *timeout* says so."""
     if done.timed_out:
-        return 1, "", _timed_out(timeout or 0.0)
+        return 1, "", f"fatal: no answer within {timeout or 0:g} s (--timeout)"
     return done.status, text(done.out), text(done.err)
-
-
-def _timed_out(timeout: float) -> str:
-    return f"fatal: no answer within {timeout:g} s (--timeout)"
 
 
 def _must(repo: Path, *args: str, **kwargs: Any) -> str:
