@@ -15,7 +15,7 @@ from pathlib import Path
 
 from unhazzle.commands.common import add_spec, compile_spec
 from unhazzle.compiler.presentation.devloop import Snapshot, changes, describe, snapshot
-from unhazzle.errors import InputError, OperationError
+from unhazzle.errors import InputError, OperationError, UsageError
 
 Emit = Callable[[str], None]
 
@@ -106,10 +106,17 @@ def watch(
     last = check(spec, None, emit)
     if after is not None and last is not None:
         after()
-    emit(f"watching {spec} (Ctrl-C to stop)")
     # The folder, not the file: editors save by writing a new file and renaming it over the old.
+    # Not its subfolders: a spec at the top of a repo must not watch node_modules or .git.
     folder, name = spec.resolve().parent, spec.resolve().name
-    for batch in watch_files(folder, stop_event=stop, raise_interrupt=False, debounce=200):
+    try:
+        usable = folder.is_dir()
+    except OSError:  # a name the file system refuses: too long, say
+        usable = False
+    if not usable:
+        raise UsageError(f"{spec}: cannot watch it: {folder} is not a folder")
+    emit(f"watching {spec} (Ctrl-C to stop)")
+    for batch in watch_files(folder, stop_event=stop, raise_interrupt=False, debounce=200, recursive=False):
         if any(Path(path).name == name for _, path in batch):
             now = check(spec, last, emit)
             if after is not None and now is not last:

@@ -52,6 +52,29 @@ def test_dev_prints_only_what_changed_on_each_save(write_spec):
     assert not worker.is_alive()
 
 
+def test_dev_watches_the_spec_not_the_folders_under_it(write_spec, tmp_path):
+    """A spec at the top of a repository: saving a file of the same name deeper down (an example,
+    a vendored copy) is not a save of the spec, and node_modules or .git are never walked."""
+    spec = write_spec(MINIMAL)
+    (tmp_path / "examples").mkdir()
+    lines: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+    worker = threading.Thread(target=watch, args=(spec, lines.put, stop), daemon=True)
+    worker.start()
+    try:
+        _next(lines, "watching")
+        time.sleep(0.5)
+        (tmp_path / "examples" / "unhazzle.yaml").write_text(MINIMAL.replace("region: fsn1", "region: mars"))
+        time.sleep(1.5)  # four debounce periods: a check would have printed by now
+        assert lines.empty(), lines.get()
+        spec.write_text(MINIMAL.replace("region: fsn1", "region: mars"))
+        assert _next(lines, "error: region")[-1].startswith(f"{spec}:3:9: error: region:")
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+
+
 def test_dev_ctrl_c_exits_zero(write_spec):
     spec = write_spec(MINIMAL)
     proc = subprocess.Popen(
