@@ -76,7 +76,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.spec)
-    adding = path.exists() and not args.force
+    try:
+        adding = path.exists() and not args.force
+    except OSError as exc:  # a name the file system refuses: too long, say
+        raise UsageError(f"{args.spec}: error: cannot write a spec there: {exc.strerror or exc}") from None
     if adding and (args.app is None or args.project or args.region or args.env):
         raise UsageError(
             f"{args.spec}: error: already exists; add an app with `unhazzle init --app NAME --image IMAGE`, "
@@ -364,7 +367,10 @@ class Questionnaire:
         if self.ask and not self.ask.confirm(f"Write {self.args.spec}?", default=True):
             self.say("Nothing written.")
             return 0
-        write_file_atomic(path, text)
+        try:
+            write_file_atomic(path, text)
+        except OSError as exc:
+            raise UsageError(f"{self.args.spec}: error: cannot write it: {exc.strerror or exc}") from None
         spec = compile_text(text, name=self.args.spec).spec
         keyless = any(not spec.recipients(env) for env in spec.environments)
         wants = any(app.secrets for app in spec.apps.values()) or bool(spec.databases)

@@ -26,7 +26,7 @@ from unhazzle.compiler.editing.secrets import (
 )
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.spec.model import ENV_VAR_RE
-from unhazzle.compiler.write import write_file_atomic
+from unhazzle.compiler.write import make_folder, write_file_atomic
 from unhazzle.errors import UsageError
 from unhazzle.shared import age
 
@@ -215,18 +215,9 @@ def run_keygen(args: argparse.Namespace) -> int:
     if args.env is not None:
         select_envs(compiled, args.env)
     out = Path(args.out) if args.out else _keys_dir() / f"{compiled.spec.project}.agekey"
-    if out.exists():
-        raise UsageError(
-            f"unhazzle secrets keygen: {out} exists; a key is never overwritten (it may be the only way "
-            "to read values): choose another with --out"
-        )
     secret, public = age.new_key()
     text = spec_with_recipient(compiled, public, environment=args.env)  # checked before anything is written
-    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(f"# created: {created}\n# public key: {public}\n{secret}\n")
+    _write_key(out, secret, public)
     write_file_atomic(Path(args.spec), text)
     where = f"environment {args.env}" if args.env else "every environment"
     print(
@@ -236,6 +227,23 @@ def run_keygen(args: argparse.Namespace) -> int:
     print("next: `unhazzle secrets set APP NAME --env ENV`; the reconciler reads them with "
           f"`--secrets-key-file {out}`")  # fmt: skip
     return 0
+
+
+def _write_key(out: Path, secret: str, public: str) -> None:
+    """A new key file, readable by its owner alone; never over an existing file."""
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    try:
+        make_folder(out.parent, mode=0o700)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(
+            f"unhazzle secrets keygen: {out} exists; a key is never overwritten (it may be the only way "
+            "to read values): choose another with --out"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"unhazzle secrets keygen: cannot write {out}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(f"# created: {created}\n# public key: {public}\n{secret}\n")
 
 
 def _keys_dir() -> Path:

@@ -54,7 +54,11 @@ def resolve(args: argparse.Namespace) -> Target:
     spec = args.spec or DEFAULT_SPEC
     if args.project and not args.spec:
         return _from_project(args.project, args.env, args.app)
-    if not Path(spec).is_file():
+    try:
+        found = Path(spec).is_file()
+    except OSError as exc:  # a name the file system refuses: too long, say
+        raise UsageError(f"{spec}: cannot read the spec file: {exc.strerror or exc}") from None
+    if not found:
         raise UsageError(f"{spec}: no such spec file; give --spec FILE or --project NAME")
     view = targetcache.recall(Path(spec))
     if view is None:

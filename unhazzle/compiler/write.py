@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -88,7 +89,7 @@ def write_file_atomic(path: Path, content: str | bytes, *, durable: bool = True)
     see half a file. The file keeps its permissions (a new one gets the usual 0644 less the
     umask, not mkstemp's 0600). *durable*=False skips the fsync, for what a power cut may lose
     at no more cost than making it again."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.chmod(tmp, _mode_for(path))
@@ -101,6 +102,15 @@ def write_file_atomic(path: Path, content: str | bytes, *, durable: bool = True)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_folder(folder: Path, mode: int = 0o777) -> None:
+    """*folder* and its parents, made where missing. A file in the way is reported as what it
+    is (mkdir says only "File exists", which reads as if the folder were there)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=mode)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of that folder", str(folder)) from None
 
 
 def _mode_for(path: Path) -> int:

@@ -261,7 +261,7 @@ class Publisher:
 
 def _checked_url(remote: str) -> str:
     url = remote_url(remote)
-    if url.startswith("/") and not Path(url).exists():  # a local path (remote_url made it absolute)
+    if url.startswith("/") and not _exists(url):  # a local path (remote_url made it absolute)
         raise UsageError(
             f"{url}: no such environment repo; make it with `git init --bare {url}` or give its URL"
         )
@@ -285,7 +285,7 @@ def fetched(
     alone, as publish fetches it), and the tip (None: no such branch yet), for reading the
     environment repo (history, rollback, the preview); locked while in use."""
     options = options or default_publish_options()
-    url = remote_url(remote)
+    url = _checked_url(remote)
     with _cache_repo(url, options) as repo:
         tip = _fetch(repo, url, options)
         shallow = tip is not None and history
@@ -347,9 +347,29 @@ def remote_url(remote: str) -> str:
     """A URL or SSH address as given; a local path made absolute (Git runs in the cache)."""
     if not remote.strip() or remote.startswith("-"):
         raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
-    if "://" in remote or (SCP_LIKE.match(remote) and not Path(remote).exists()):
+    if "://" in remote or (SCP_LIKE.match(remote) and not _local(remote)):
         return remote
-    return str(Path(remote).expanduser().resolve())
+    try:
+        return str(Path(remote).expanduser().resolve())
+    except RuntimeError:  # ~name of no user on this machine
+        user = remote[1:].split("/")[0]
+        raise UsageError(f"{scrub(remote)}: no such repository path (no user {user!r} here)") from None
+
+
+def _local(remote: str) -> bool:
+    """Whether host:path names a local file after all (a name too long to be one is not)."""
+    try:
+        return Path(remote).exists()
+    except OSError:
+        return False
+
+
+def _exists(path: str) -> bool:
+    """Whether *path* exists; a name the file system refuses (too long, say) is bad input."""
+    try:
+        return Path(path).exists()
+    except OSError as exc:
+        raise UsageError(f"{scrub(path)}: not a repository path or URL: {exc.strerror or exc}") from None
 
 
 def cache_root(options: PublishOptions) -> Path:
