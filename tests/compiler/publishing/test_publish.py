@@ -3,11 +3,15 @@ against real bare repositories over file:// (network transports: test_publish_ne
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import os
 import shutil
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -691,6 +695,26 @@ def test_publish_unusable_cache_folder_fails_in_one_line(cli, remote, write_spec
     result = cli("publish", str(write_spec(spec_text())), "--to", url(remote))
     assert result.code == 1
     assert result.err.startswith(f"{blocker / 'envrepos'}: cannot use the cache folder")
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["free", "held by another publish"])
+def test_publish_on_a_file_system_without_locks_fails_in_one_line(cli, remote, write_spec, monkeypatch, held):
+    """Some network mounts refuse flock(2) (ENOLCK): said so, nothing pushed. A stand-in for
+    that file system, which cannot be mounted here; the lock is taken both ways publish takes it."""
+    real = fcntl.flock
+
+    def refused(fd: Any, operation: int) -> None:
+        if held and operation & fcntl.LOCK_NB:
+            raise BlockingIOError(errno.EWOULDBLOCK, "busy")
+        if operation & fcntl.LOCK_EX:
+            raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", refused)
+    result = cli("publish", str(write_spec(spec_text())), "--to", url(remote))
+    assert result.code == 1, result.err
+    assert result.err.count("\n") == 1 and "cannot lock the cache copy: No locks available" in result.err
+    assert tip(remote) is None
     assert tip(remote) is None
 
 

@@ -383,7 +383,7 @@ def cache_root(options: PublishOptions) -> Path:
 def _cache_repo(url: str, options: PublishOptions) -> Iterator[Path]:
     """The bare cache copy for *url*, locked so two publishes on one machine take turns."""
     with _lock_file(url, options) as (lock, folder):
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        _lock(lock, wait=True)
         yield _open_or_init(folder)
 
 
@@ -391,12 +391,18 @@ def _cache_repo(url: str, options: PublishOptions) -> Iterator[Path]:
 def _cache_repo_if_free(url: str, options: PublishOptions) -> Iterator[Path | None]:
     """The cache copy, locked, if no other process holds it; else None, without waiting."""
     with _lock_file(url, options) as (lock, folder):
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            free = True
-        except BlockingIOError:
-            free = False
-        yield _open_or_init(folder) if free else None
+        yield _open_or_init(folder) if _lock(lock, wait=False) else None
+
+
+def _lock(lock: IO[str], *, wait: bool) -> bool:
+    """Take the machine-wide lock on a cache copy; False when it is busy and not *wait*."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:  # a file system without locks (some network mounts)
+        raise OperationError(f"{lock.name}: cannot lock the cache copy: {exc.strerror or exc}") from None
+    return True
 
 
 @contextmanager
