@@ -202,13 +202,15 @@ def _trailers(items: list[str]) -> dict[str, str]:
 
 
 def result_json(result: PublishResult) -> dict[str, Any]:
+    from unhazzle.compiler.publishing.changes import shown
+
     return {
         "commit": result.commit,
         "changed": result.changed,
         "dry_run": result.dry_run,
         "repo": result.repo,
         "branch": result.branch,
-        "files": [{"path": change.path, "status": change.status} for change in result.files],
+        "files": [{"path": shown(change.path), "status": change.status} for change in result.files],
         "message": result.message,
         "attempts": result.attempts,
     }

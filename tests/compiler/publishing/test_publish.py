@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -296,20 +297,29 @@ def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, t
 
 def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, write_spec):
     """Files someone added by hand to the project's environment folder go with its next publish,
-    names with quotes, backslashes, tabs, newlines and non-ASCII letters included; another
-    project's file with such a name stays."""
+    names with quotes, backslashes, tabs, newlines, non-ASCII letters and bytes that are not
+    UTF-8 included (said with U+FFFD); another project's file with such a name stays."""
     spec = write_spec(spec_text())
     assert cli("publish", str(spec), "--to", url(remote)).code == 0
     odd = [
         'shop/production/we"ird\\name.yaml',
         "shop/production/tab\tand\nnewline.yaml",
         "shop/production/größe ü.yaml",
+        "shop/production/not\udcffutf8.yaml",  # the byte 0xFF, as the file system hands it over
     ]
     seed_commit(remote, {**dict.fromkeys(odd, "hand-made\n"), "blog/production/keep\nme.yaml": "theirs\n"})
     write_spec(spec_text(instances=(3, 8)))
-    result = cli("publish", str(spec), "--to", url(remote))
+    result = cli("publish", str(spec), "--to", url(remote), "--output", "json")
     assert result.code == 0, result.err
-    names = set(git("--git-dir", str(remote), "ls-tree", "-r", "-z", "--name-only", "main").split("\0"))
+    said = json.loads(result.out)
+    assert {"path": "shop/production/not\ufffdutf8.yaml", "status": "removed"} in said["files"]
+    assert "D shop/production/not\ufffdutf8.yaml" in said["message"]
+    listing = subprocess.run(
+        ["git", "--git-dir", str(remote), "ls-tree", "-r", "-z", "--name-only", "main"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    names = set(listing.decode("utf-8", "surrogateescape").split("\0"))
     assert not names & set(odd)
     assert "blog/production/keep\nme.yaml" in names
     assert index_of(remote, "shop", "production")["apps"]["web"]["instances"] == {"min": 3, "max": 8}

@@ -31,7 +31,13 @@ class FileChange:
 
     def line(self) -> str:
         """As `git status --short` would show it: A, M or D and the path."""
-        return f"{LETTERS[self.status]} {self.path}"
+        return f"{LETTERS[self.status]} {shown(self.path)}"
+
+
+def shown(text: str) -> str:
+    """*text* for people: a file name in the repo that is not UTF-8 is kept byte for byte in
+    paths (decoded with surrogateescape, so publish can remove it), and shown with U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class ChangeSet:
         parts = [subject or self.subject(), "\n".join(body) if len(body) > 1 or subject else "", notes,
                  _files_block(self.files)]  # fmt: skip
         parts.append("\n".join(f"{key}: {value}" for key, value in trailers.items() if value))
-        return "\n\n".join(part for part in parts if part) + "\n"
+        return shown("\n\n".join(part for part in parts if part) + "\n")
 
 
 def _files_block(files: list[FileChange]) -> str:
@@ -134,7 +140,7 @@ def env_of(path: str) -> str:
 
 
 def _delete_refusal(project: str, gone: list[str]) -> str:
-    names = ", ".join(f"{project}/{env}" for env in gone)
+    names = shown(", ".join(f"{project}/{env}" for env in gone))
     noun = "environment" if len(gone) == 1 else "environments"
     return (
         f"{names}: the spec no longer has this {noun}, so publishing would delete its folder from "

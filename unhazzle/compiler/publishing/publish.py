@@ -628,7 +628,12 @@ def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) ->
 def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:
     if tip is None:
         return {}
-    out = _must(repo, "ls-tree", "-r", "-z", "--full-tree", tip, "--", f"{project}/")
+    listing = run_git(
+        [f"--git-dir={repo}", "ls-tree", "-r", "-z", "--full-tree", tip, "--", f"{project}/"], env=_env()
+    )
+    if listing.status != 0:
+        raise OperationError(f"{repo}: git ls-tree failed: {_reason(text(listing.err))}")
+    out = listing.out.decode("utf-8", "surrogateescape")  # any name, byte for byte: see changes.shown
     blobs = {}
     for entry in filter(None, out.split("\0")):
         meta, path = entry.split("\t", 1)
@@ -679,7 +684,7 @@ def _tree(repo: Path, tip: str | None, changes: ChangeSet) -> str:
 def _quoted(path: str) -> bytes:
     """*path* as fast-import reads a quoted path: a name from the repo may hold any character."""
     out = bytearray(b'"')
-    for byte in path.encode("utf-8"):
+    for byte in path.encode("utf-8", "surrogateescape"):
         if byte in (0x22, 0x5C):  # " and \
             out += b"\\" + bytes([byte])
         elif byte < 0x20 or byte == 0x7F:
