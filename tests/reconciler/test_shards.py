@@ -201,3 +201,21 @@ def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag()
     one = [d for d in manifests.objects(manifests.InstallOptions()) if d["kind"] == "Deployment"]
     assert [d["metadata"]["name"] for d in one] == ["unhazzle-reconciler"]
     assert "--shard" not in yaml.safe_dump(one)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "said"),
+    [
+        ("--shards", "0", "give 1 to 100"),
+        ("--shards", "101", "give 1 to 100"),
+        ("--shards", "99999999999999999999999", "give 1 to 100"),  # not a million Deployments
+        ("--replicas", "0", "give 1 or more"),
+        ("--replicas", "-1", "give 1 or more"),
+    ],
+)
+def test_install_manifests_refuses_a_count_out_of_range(cli: Any, flag: str, value: str, said: str) -> None:
+    result = cli("install-manifests", flag, value)
+    assert result.code == 2 and result.out == ""
+    assert result.err.strip() == f"{flag}: {value} is out of range; {said}" + (
+        " (2 keeps a standby)" if flag == "--replicas" else ""
+    )

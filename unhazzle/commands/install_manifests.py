@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=1,
         metavar="N",
         help="N reconcilers splitting the environments, one Deployment and leader Lease each "
-        "(default 1; see the reconciler docs, 'Large fleets: sharding')",
+        "(default 1, at most 100; see the reconciler docs, 'Large fleets: sharding')",
     )
     m.add_argument(
         "--trusted-signers",
@@ -52,9 +52,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m.set_defaults(run=run)
 
 
+# A reconciler per shard: a hundred is far past any fleet one cluster's API server carries, and
+# a typo of a few more digits must not print a million Deployments.
+MAX_SHARDS = 100
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.shards < 1:
-        raise UsageError(f"--shards: {args.shards} is out of range; give 1 or more")
+    if not 1 <= args.shards <= MAX_SHARDS:
+        raise UsageError(f"--shards: {args.shards} is out of range; give 1 to {MAX_SHARDS}")
+    if args.replicas < 1:
+        raise UsageError(f"--replicas: {args.replicas} is out of range; give 1 or more (2 keeps a standby)")
     from unhazzle.reconciler.install import InstallOptions, render
     from unhazzle.reconciler.source.signatures import read_trusted_keys
 
