@@ -6,6 +6,9 @@ code 2, one line naming it, nothing written, never an internal error."""
 from __future__ import annotations
 
 import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,41 @@ def _tree(root: Path) -> set[str]:
     return {str(Path(d).relative_to(root) / f).split(os.sep)[0] for d, _, fs in os.walk(root) for f in fs} | {
         str(Path(d).relative_to(root)).split(os.sep)[0] for d, _, _ in os.walk(root) if Path(d) != root
     }
+
+
+ENDLESS = {
+    "validate": (["validate", "{dev}"], 2),
+    "env import": (["env", "import", "{dev}", "--app", "web", "--env", "production"], 2),
+    "secrets rekey --identity": (["secrets", "rekey", "--env", "production", "--identity", "{dev}"], 2),
+    "reconcile --webhook-secret-file": (
+        ["reconcile", "--repo", "{tmp}", "--once", "--webhook", "http://x", "--webhook-secret-file", "{dev}"],
+        2,
+    ),
+    "status --kubeconfig": (["status", "--kubeconfig", "{dev}"], 1),  # the cluster connection: exit 1
+}
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("command", ENDLESS)
+def test_a_file_that_never_ends_is_refused_not_read_for_ever(tmp_path, command, device):
+    """/dev/zero as the spec, a settings file, a key: refused at a ceiling, in a process whose
+    memory is capped (reading it whole would fail this test, not the machine)."""
+    (tmp_path / "unhazzle.yaml").write_text(MINIMAL, encoding="utf-8")
+    argv, code = ENDLESS[command]
+    argv = [a.format(dev=device, tmp=tmp_path) for a in argv]
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "unhazzle", *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=capped,
+        env={**os.environ, "UNHAZZLE_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert done.returncode == code, done.stderr
+    assert device in done.stderr and "larger than" in done.stderr
+    assert "internal error" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from unhazzle.errors import UsageError
 from unhazzle.reconciler.sync.shards import Shard
+from unhazzle.shared import readlimit
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "unhazzle" / "reconciler"
 
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     secret = None
     if args.webhook_secret_file:
         try:
-            secret = Path(args.webhook_secret_file).read_bytes().strip()
+            secret = readlimit.read_bytes(args.webhook_secret_file, readlimit.SMALL_FILE).strip()
         except OSError as exc:
             raise UsageError(
                 f"{args.webhook_secret_file}: cannot read the webhook secret: {exc.strerror}"

@@ -28,7 +28,7 @@ from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.spec.model import ENV_VAR_RE
 from unhazzle.compiler.write import make_folder, write_file_atomic
 from unhazzle.errors import UsageError
-from unhazzle.shared import age
+from unhazzle.shared import age, readlimit
 
 MAX_VALUE = 1024 * 1024
 KEY_FILE_VARIABLE = "UNHAZZLE_AGE_KEY_FILE"
@@ -202,9 +202,11 @@ def run_rekey(args: argparse.Namespace) -> int:
             "an age key that can read the current values"
         )
     try:
-        identity = Path(key_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{key_file}: cannot read the key file ({exc})") from None
+        identity = readlimit.read_text(key_file, readlimit.SMALL_FILE)
+    except OSError as exc:
+        raise UsageError(f"{key_file}: cannot read the key file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{key_file}: cannot read the key file: not text, so not an age key") from None
     result = rekey_secrets(compiled, Path(args.spec), environment=args.env, identity=identity)
     print(f"{result.file}: {len(result.changes.changed)} values encrypted again to the spec's keys")
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import unhazzle
 from unhazzle.compiler.cachedir import user_cache_dir
 from unhazzle.compiler.write import write_file_atomic
+from unhazzle.shared import readlimit
 
 # The modules whose logic decides the view: an edit to one (a development install) misses.
 _DECIDERS = (
@@ -43,7 +44,7 @@ class View:
 
 def _entry(spec: Path) -> Path | None:
     try:
-        digest = hashlib.sha256(spec.read_bytes())
+        digest = hashlib.sha256(readlimit.read_at_most(spec, readlimit.SPEC_FILE))  # over it: never stored
     except OSError:
         return None
     root = Path(unhazzle.__file__).parent

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from unhazzle.compiler.spec.model import ENV_VAR_RE
 from unhazzle.errors import InputError, Problem
+from unhazzle.shared.readlimit import read_at_most
 
 MAX_BYTES = 1024 * 1024  # the cluster holds at most 1 MiB of secrets per app; settings are smaller
 WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -35,7 +36,7 @@ class Entry:
 def read_flat_json(path: Path, *, display: str | None = None) -> list[Entry]:
     name = display or str(path)
     try:
-        raw = path.read_bytes()[: MAX_BYTES + 1]
+        raw = read_at_most(path, MAX_BYTES)
     except FileNotFoundError:
         raise InputError([Problem(name, 1, 1, "no such file")]) from None
     except OSError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.compiler.images.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
+from unhazzle.shared.readlimit import read_at_most
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"  # where `docker login` files Docker Hub logins
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -56,7 +57,7 @@ def credentials_for(registry: str, config: Path | None = None) -> Credentials | 
 def _read(path: Path) -> dict[str, Any]:
     # A missing or unreadable config means "anonymous", the same as Docker treats it.
     try:
-        raw = path.read_bytes()[:MAX_CONFIG_BYTES]
+        raw = read_at_most(path, MAX_CONFIG_BYTES)
         doc = json.loads(raw)
     except (OSError, ValueError, RecursionError):
         return {}

@@ -22,8 +22,9 @@ from ruamel.yaml.tag import Tag
 from unhazzle.compiler.spec import yaml_words
 from unhazzle.compiler.spec.positions import Path, Positions
 from unhazzle.errors import InputError, Problem
+from unhazzle.shared.readlimit import SPEC_FILE, read_at_most
 
-MAX_BYTES = 4 * 1024 * 1024  # a 3,000-app spec is under 1 MB; anything far larger is a mistake
+MAX_BYTES = SPEC_FILE
 MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
 # Checked on the text before parsing: the YAML parser slows quadratically with flow nesting
 # ('[[[[...') and recurses with block nesting, so deeper files are refused before it sees them.
@@ -54,7 +55,7 @@ def load_file(path: FsPath, *, display: str | None = None) -> Document:
                 1,
                 f"file is {size / 1e6:.1f} MB; a spec may be at most {MAX_BYTES // (1024 * 1024)} MB",
             )
-        raw = path.read_bytes()[: MAX_BYTES + 1]
+        raw = read_at_most(path, MAX_BYTES)
     except FileNotFoundError:
         raise _error(name, 1, 1, "no such file (create one with `unhazzle init`)") from None
     except IsADirectoryError:

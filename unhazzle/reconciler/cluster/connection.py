@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from unhazzle.shared import readlimit
+
 HOW = "give --kubeconfig FILE or set KUBECONFIG"
 
 
@@ -32,7 +34,7 @@ def problem(path: str | None, context: str | None = None) -> str | None:
     if path is None:
         return f"none found (not inside a cluster, and no ~/.kube/config); {HOW}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = readlimit.read_text(path, readlimit.CONNECTION_FILE)
     except FileNotFoundError:
         return f"no such file; {HOW}"
     except IsADirectoryError:

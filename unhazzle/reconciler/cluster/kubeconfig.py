@@ -29,6 +29,7 @@ import yaml
 
 from unhazzle.reconciler.cluster import connection
 from unhazzle.reconciler.cluster.credentials import Credentials, Plugin, TokenFile, Unusable
+from unhazzle.shared import readlimit
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 EXEC_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
@@ -120,7 +121,7 @@ def from_files(paths: list[Path], context: str | None) -> Settings:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        doc = yaml.load(readlimit.read_text(path, readlimit.CONNECTION_FILE), Loader=_LOADER)
     except OSError as exc:
         raise Unusable(f"cannot read it: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError):
@@ -242,7 +243,7 @@ def _pem(entry: Entry, key: str, folder: Path, what: str) -> str | None:
 
 def _read(path: Path, what: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return readlimit.read_text(path, readlimit.CONNECTION_FILE)
     except (OSError, UnicodeDecodeError) as exc:
         raise Unusable(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
 

@@ -24,7 +24,7 @@ from unhazzle.reconciler.source.signatures import load as load_trust
 from unhazzle.reconciler.sync.secrets import Decryptor
 from unhazzle.reconciler.sync.shards import WHOLE, Shard
 from unhazzle.reconciler.sync.tenancy import Tenancy
-from unhazzle.shared import sealed
+from unhazzle.shared import readlimit, sealed
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,11 @@ def decryptor(key_file: Path | None) -> Decryptor | None:
     if key_file is None:
         return None
     try:
-        identity = key_file.read_text(encoding="utf-8")
+        identity = readlimit.read_text(key_file, readlimit.SMALL_FILE)
     except OSError as exc:
         raise UsageError(f"{key_file}: cannot read the secrets key: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{key_file}: cannot read the secrets key: not text, so not an age key") from None
 
     def decrypt(document: dict[str, Any]) -> Mapping[str, Mapping[str, str]]:
         return sealed.decrypt(json.dumps(document), identity)
