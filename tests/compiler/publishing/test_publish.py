@@ -298,7 +298,8 @@ def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, t
 def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, write_spec):
     """Files someone added by hand to the project's environment folder go with its next publish,
     names with quotes, backslashes, tabs, newlines, non-ASCII letters and bytes that are not
-    UTF-8 included (said with U+FFFD); another project's file with such a name stays."""
+    UTF-8 included (said with U+FFFD), and files in folders of their own; another project's
+    file with such a name stays."""
     spec = write_spec(spec_text())
     assert cli("publish", str(spec), "--to", url(remote)).code == 0
     odd = [
@@ -306,6 +307,7 @@ def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, writ
         "shop/production/tab\tand\nnewline.yaml",
         "shop/production/größe ü.yaml",
         "shop/production/not\udcffutf8.yaml",  # the byte 0xFF, as the file system hands it over
+        "shop/production/a/folder/deeper.yaml",
     ]
     seed_commit(remote, {**dict.fromkeys(odd, "hand-made\n"), "blog/production/keep\nme.yaml": "theirs\n"})
     write_spec(spec_text(instances=(3, 8)))
@@ -705,6 +707,7 @@ def test_publish_unusable_cache_folder_fails_in_one_line(cli, remote, write_spec
     result = cli("publish", str(write_spec(spec_text())), "--to", url(remote))
     assert result.code == 1
     assert result.err.startswith(f"{blocker / 'envrepos'}: cannot use the cache folder")
+    assert tip(remote) is None
 
 
 @pytest.mark.parametrize("held", [False, True], ids=["free", "held by another publish"])
@@ -724,7 +727,6 @@ def test_publish_on_a_file_system_without_locks_fails_in_one_line(cli, remote, w
     result = cli("publish", str(write_spec(spec_text())), "--to", url(remote))
     assert result.code == 1, result.err
     assert result.err.count("\n") == 1 and "cannot lock the cache copy: No locks available" in result.err
-    assert tip(remote) is None
     assert tip(remote) is None
 
 

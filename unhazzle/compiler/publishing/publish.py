@@ -259,12 +259,15 @@ class Publisher:
         return _fetched_tip(repo, self._url, status, err)
 
 
-def _checked_url(remote: str) -> str:
+def _checked_url(remote: str, *, reading: bool = False) -> str:
     url = remote_url(remote)
     if url.startswith("/") and not _exists(url):  # a local path (remote_url made it absolute)
-        raise UsageError(
-            f"{url}: no such environment repo; make it with `git init --bare {url}` or give its URL"
+        fix = (
+            "check the path, or give its URL"
+            if reading
+            else f"make it with `git init --bare {url}` or give its URL"
         )
+        raise UsageError(f"{url}: no such environment repo; {fix}")
     return url
 
 
@@ -285,7 +288,7 @@ def fetched(
     alone, as publish fetches it), and the tip (None: no such branch yet), for reading the
     environment repo (history, rollback, the preview); locked while in use."""
     options = options or default_publish_options()
-    url = _checked_url(remote)
+    url = _checked_url(remote, reading=True)
     with _cache_repo(url, options) as repo:
         tip = _fetch(repo, url, options)
         shallow = tip is not None and history
@@ -301,7 +304,7 @@ def git_out(repo: Path, *args: str) -> str:
 
 def project_files_at(repo: Path, tip: str | None, project: str) -> dict[str, bytes]:
     """Every file of *project* at *tip* (`PROJECT/ENV/NAME` -> bytes), read in one process."""
-    listed = _project_blobs(repo, tip, project)
+    listed = _project_blobs(repo, tip, project, exact=False)
     found = blobs(repo, list(listed.values()), what=f"{project}/ at {(tip or '')[:12]}")
     return {path: data for path, data in zip(listed, found, strict=True) if data is not None}
 
@@ -349,11 +352,20 @@ def remote_url(remote: str) -> str:
         raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
     if "://" in remote or (SCP_LIKE.match(remote) and not _local(remote)):
         return remote
+    path = Path(remote)
+    if remote.startswith("~"):
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # ~name of no user here, or ~ with no home folder known
+            raise UsageError(
+                f"{scrub(remote)}: no such repository path (no home folder for it here)"
+            ) from None
     try:
-        return str(Path(remote).expanduser().resolve())
-    except RuntimeError:  # ~name of no user on this machine
-        user = remote[1:].split("/")[0]
-        raise UsageError(f"{scrub(remote)}: no such repository path (no user {user!r} here)") from None
+        return str(path.resolve())
+    except (RuntimeError, OSError) as exc:  # a symlink loop
+        raise UsageError(
+            f"{scrub(remote)}: not a repository path: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
 
 
 def _local(remote: str) -> bool:
@@ -617,7 +629,7 @@ def _volume_changes(
 
 def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) -> bool:
     """False only when the environment's index lists the file's objects and no volume among them."""
-    _, env, name = path.split("/")
+    env, name = env_of(path), path.split("/", 2)[2]  # a hand-added file may sit deeper down
     objects = old_indexes.get(env, {}).get("objects")
     if not isinstance(objects, list):
         return True  # an unreadable index: read the file itself
@@ -625,7 +637,10 @@ def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) ->
     return not listed or any(o.get("kind") == CLAIM_KIND for o in listed)
 
 
-def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:
+def _project_blobs(repo: Path, tip: str | None, project: str, *, exact: bool = True) -> dict[str, str]:
+    """Path -> blob id of every file under PROJECT/ at *tip*. *exact*: a name that is not UTF-8
+    is kept byte for byte (surrogateescape, for publish to remove it; see changes.shown), else
+    read with U+FFFD, for readers that print names (rollback, preview environments)."""
     if tip is None:
         return {}
     listing = run_git(
@@ -633,7 +648,7 @@ def _project_blobs(repo: Path, tip: str | None, project: str) -> dict[str, str]:
     )
     if listing.status != 0:
         raise OperationError(f"{repo}: git ls-tree failed: {_reason(text(listing.err))}")
-    out = listing.out.decode("utf-8", "surrogateescape")  # any name, byte for byte: see changes.shown
+    out = listing.out.decode("utf-8", "surrogateescape" if exact else "replace")
     blobs = {}
     for entry in filter(None, out.split("\0")):
         meta, path = entry.split("\t", 1)
