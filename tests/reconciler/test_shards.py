@@ -209,8 +209,8 @@ def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag()
         ("--shards", "0", "give 1 to 100"),
         ("--shards", "101", "give 1 to 100"),
         ("--shards", "99999999999999999999999", "give 1 to 100"),  # not a million Deployments
-        ("--replicas", "0", "give 1 or more"),
-        ("--replicas", "-1", "give 1 or more"),
+        ("--replicas", "-1", "give 0 to 10"),
+        ("--replicas", "99999999999999999999999", "give 0 to 10"),
     ],
 )
 def test_install_manifests_refuses_a_count_out_of_range(cli: Any, flag: str, value: str, said: str) -> None:

@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m.add_argument("--branch", default="main")
     m.add_argument("--image", default="ghcr.io/unhazzle/reconciler:latest")
     m.add_argument("--namespace", default="unhazzle-system")
-    m.add_argument("--replicas", type=int, default=2, help="2 or more: a standby takes over in seconds")
+    m.add_argument(
+        "--replicas", type=int, default=2, help="2 or more: a standby takes over in seconds (0 pauses it)"
+    )
     m.add_argument(
         "--shards",
         type=int,
@@ -55,13 +57,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 # A reconciler per shard: a hundred is far past any fleet one cluster's API server carries, and
 # a typo of a few more digits must not print a million Deployments.
 MAX_SHARDS = 100
+MAX_REPLICAS = 10  # one leader works at a time; the others only stand by (0 pauses it)
 
 
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.shards <= MAX_SHARDS:
         raise UsageError(f"--shards: {args.shards} is out of range; give 1 to {MAX_SHARDS}")
-    if args.replicas < 1:
-        raise UsageError(f"--replicas: {args.replicas} is out of range; give 1 or more (2 keeps a standby)")
+    if not 0 <= args.replicas <= MAX_REPLICAS:
+        raise UsageError(
+            f"--replicas: {args.replicas} is out of range; give 0 to {MAX_REPLICAS} (2 keeps a standby)"
+        )
     from unhazzle.reconciler.install import InstallOptions, render
     from unhazzle.reconciler.source.signatures import read_trusted_keys
 
