@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     spec = Path(args.spec)
+    watched(spec)  # before a local cluster is started for it
     after = LocalCluster(spec, args.state_dir, args.secrets_key_file, emit) if args.cluster else None
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops: a clean exit
         watch(spec, emit, after=after)
@@ -103,18 +105,13 @@ def watch(
     after every check that validated (the local cluster, with --cluster)."""
     from watchfiles import watch as watch_files  # only this command needs it
 
+    where = watched(spec)
     last = check(spec, None, emit)
     if after is not None and last is not None:
         after()
     # The folder, not the file: editors save by writing a new file and renaming it over the old.
     # Not its subfolders: a spec at the top of a repo must not watch node_modules or .git.
-    folder, name = spec.resolve().parent, spec.resolve().name
-    try:
-        usable = folder.is_dir()
-    except OSError:  # a name the file system refuses: too long, say
-        usable = False
-    if not usable:
-        raise UsageError(f"{spec}: cannot watch it: {folder} is not a folder")
+    folder, name = where.parent, where.name
     emit(f"watching {spec} (Ctrl-C to stop)")
     for batch in watch_files(folder, stop_event=stop, raise_interrupt=False, debounce=200, recursive=False):
         if any(Path(path).name == name for _, path in batch):
@@ -122,6 +119,23 @@ def watch(
             if after is not None and now is not last:
                 after()
             last = now
+
+
+def watched(spec: Path) -> Path:
+    """*spec*, resolved, if it can be watched: a file (or none yet: it may be made while
+    watched) in a folder that is there. Else bad input, said before anything starts."""
+    try:
+        where = spec.resolve()
+        os.stat(where)
+    except FileNotFoundError:
+        where = spec.resolve()
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+        raise UsageError(f"{spec}: cannot watch it: {getattr(exc, 'strerror', None) or exc}") from None
+    if where.is_dir():
+        raise UsageError(f"{spec}: a folder, not a spec file")
+    if not where.parent.is_dir():
+        raise UsageError(f"{spec}: cannot watch it: {where.parent} is not a folder")
+    return where
 
 
 def check(spec: Path, last: Snapshot | None, emit: Emit) -> Snapshot | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from unhazzle.commands.common import add_pin_digests, add_spec_option, compile_s
 from unhazzle.commands.publish import attempt_count, branch_name, secret_files, timeout_seconds
 from unhazzle.compiler.spec.model import MAX_ENV_NAME
 from unhazzle.errors import InputError, UsageError
+from unhazzle.shared.readlimit import SPEC_FILE, read_at_most
 
 if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
@@ -312,7 +314,11 @@ def _removal_source(args: argparse.Namespace) -> Any:
     from unhazzle.compiler.publishing.publish import source_of
 
     spec = Path(args.spec)
-    return source_of(spec, spec_bytes=spec.read_bytes() if spec.is_file() else b"")
+    try:
+        spec_bytes = read_at_most(spec, SPEC_FILE) if os.path.isfile(spec) else b""
+    except OSError:
+        spec_bytes = b""  # unreadable: the removal's commit names no spec
+    return source_of(spec, spec_bytes=spec_bytes)
 
 
 def _down(args: argparse.Namespace) -> int:

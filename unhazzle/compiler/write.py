@@ -110,7 +110,8 @@ def make_folder(folder: Path, mode: int = 0o777) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=mode)
     except FileExistsError:
-        raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of that folder", str(folder)) from None
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file, not a folder", str(folder)) from None
 
 
 def _mode_for(path: Path) -> int:

@@ -99,7 +99,7 @@ class ClusterState:
     @classmethod
     def load(cls, state_dir: Path) -> ClusterState | None:
         path = state_dir / STATE_FILE
-        if not path.exists():
+        if not os.path.exists(path):  # False, not an error, for a name too long
             return None
         data: dict[str, Any] = json.loads(path.read_text())
         return cls(**data)
@@ -915,7 +915,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="what runs the instances: a real machine, simulated ones, or a real one "
                         "where this computer can run it (default)")  # fmt: skip
     args = parser.parse_args(argv)
-    state_dir: Path = (args.state_dir or default_state_dir()).resolve()
+    try:
+        state_dir: Path = (args.state_dir or default_state_dir()).resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop
+        print(f"{args.state_dir}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
     try:
         if args.action == "build":
             return build()

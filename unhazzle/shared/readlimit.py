@@ -17,7 +17,7 @@ class TooLarge(OSError):
 
     def __init__(self, path: Path | str, limit: int) -> None:
         size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 1024} KB"
-        super().__init__(errno.EFBIG, f"larger than {size}; not the file meant here", str(path))
+        super().__init__(errno.EFBIG, f"larger than {size}, more than such a file ever holds", str(path))
 
 
 def read_at_most(path: Path | str, limit: int) -> bytes:

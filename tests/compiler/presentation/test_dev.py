@@ -64,8 +64,10 @@ def test_dev_watches_the_spec_not_the_folders_under_it(write_spec, tmp_path):
     try:
         _next(lines, "watching")
         time.sleep(0.5)
+        spec.write_text(MINIMAL.replace("port: 8080", "port: 8081"))
+        _next(lines, "OK: no change")  # the watch is live
         (tmp_path / "examples" / "unhazzle.yaml").write_text(MINIMAL.replace("region: fsn1", "region: mars"))
-        time.sleep(1.5)  # four debounce periods: a check would have printed by now
+        time.sleep(1.5)  # seven debounce periods: a check would have printed by now
         assert lines.empty(), lines.get()
         spec.write_text(MINIMAL.replace("region: fsn1", "region: mars"))
         assert _next(lines, "error: region")[-1].startswith(f"{spec}:3:9: error: region:")

@@ -24,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from unhazzle.shared import readlimit
+
 REREAD_S = 60.0  # client-go's cached token file source reads the file again every minute
 PLUGIN_TIMEOUT_S = 120.0  # a plugin that waits for someone to sign in must not hang us forever
 
@@ -51,9 +53,13 @@ class TokenFile:
         seen = (st.st_ino, st.st_size, st.st_mtime_ns)
         if seen != self._seen or now - self._read_at >= REREAD_S:
             try:
-                self._token = self.path.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CredentialsFailed(f"cannot read the token file {self.path}: {exc}") from None
+                self._token = readlimit.read_text(self.path, readlimit.SMALL_FILE).strip()
+            except OSError as exc:
+                raise CredentialsFailed(
+                    f"cannot read the token file {self.path}: {exc.strerror or exc}"
+                ) from None
+            except UnicodeDecodeError:
+                raise CredentialsFailed(f"cannot read the token file {self.path}: not text") from None
             self._seen, self._read_at = seen, now
         return self._token
 

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 import tarfile
@@ -180,7 +181,7 @@ class GitSource:
         except GitFailed as exc:
             reason = _first_line(exc)
             if "not a git repository" in reason or "does not appear to be a git repository" in reason:
-                there = Path(self.url).exists()
+                there = os.path.exists(self.url)  # False, not an error, for a name too long
                 raise NoSuchRepo(
                     f"{self.url}: {'not a Git repo' if there else 'no such environment repo'}"
                 ) from None

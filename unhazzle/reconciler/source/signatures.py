@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unhazzle.errors import InputError, Problem, printable
+from unhazzle.shared import readlimit
 
 # The first word of an SSH public key, as allowed_signers lines carry it (ssh-keygen(1)).
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-", "sk-ssh-ed25519@", "sk-ecdsa-sha2-", "ssh-dss")
@@ -121,7 +122,7 @@ def _bad(where: str | Path, message: str, line: int = 1) -> InputError:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return readlimit.read_text(path, readlimit.SMALL_FILE)
     except (OSError, UnicodeDecodeError) as exc:
         raise _bad(path, f"cannot read the trusted keys: {getattr(exc, 'strerror', exc)}") from None
 
