@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from http.client import HTTPResponse, HTTPSConnection
+from http.client import HTTPException, HTTPResponse, HTTPSConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -133,7 +133,7 @@ class FaultProxy:
                         self.wfile.flush()
                     if conn not in proxy._cut:  # ended by the server: end it as the server did
                         self.wfile.write(b"0\r\n\r\n")
-                except OSError:
+                except (OSError, HTTPException):  # HTTPException: a chunked stream cut mid-chunk
                     self.close_connection = True  # the client went away, or the upstream was cut
                 finally:
                     with proxy._lock:
