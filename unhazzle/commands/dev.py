@@ -126,9 +126,8 @@ def watched(spec: Path) -> Path:
     watched) in a folder that is there. Else bad input, said before anything starts."""
     try:
         where = spec.resolve()
-        os.stat(where)
-    except FileNotFoundError:
-        where = spec.resolve()
+        with contextlib.suppress(FileNotFoundError):  # none yet: it may be made while watched
+            os.stat(where)
     except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
         raise UsageError(f"{spec}: cannot watch it: {getattr(exc, 'strerror', None) or exc}") from None
     if where.is_dir():

@@ -350,7 +350,8 @@ def remote_url(remote: str) -> str:
     """A URL or SSH address as given; a local path made absolute (Git runs in the cache)."""
     if not remote.strip() or remote.startswith("-"):
         raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
-    if "://" in remote or (SCP_LIKE.match(remote) and not _local(remote)):
+    # host:path is a local file only if it is there (os.path.exists: a name too long is not)
+    if "://" in remote or (SCP_LIKE.match(remote) and not os.path.exists(remote)):
         return remote
     path = Path(remote)
     if remote.startswith("~"):
@@ -366,14 +367,6 @@ def remote_url(remote: str) -> str:
         raise UsageError(
             f"{scrub(remote)}: not a repository path: {getattr(exc, 'strerror', None) or exc}"
         ) from None
-
-
-def _local(remote: str) -> bool:
-    """Whether host:path names a local file after all (a name too long to be one is not)."""
-    try:
-        return Path(remote).exists()
-    except OSError:
-        return False
 
 
 def _exists(path: str) -> bool:

@@ -56,10 +56,8 @@ def files(explicit: str | None) -> list[Path]:
     if explicit:
         return [Path(explicit)]
     listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-    if listed:
-        return [
-            Path(p) for p in dict.fromkeys(listed) if os.path.exists(p)
-        ]  # never raises, as client-go skips
+    if listed:  # os.path.exists never raises: a name too long is skipped as a missing one
+        return [Path(p) for p in dict.fromkeys(listed) if os.path.exists(p)]
     default = Path("~/.kube/config").expanduser()
     return [default] if default.exists() else []
 
