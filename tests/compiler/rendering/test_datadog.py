@@ -12,7 +12,8 @@ from ruamel.yaml import YAML
 
 from tests.conftest import MINIMAL, Result
 from unhazzle.compiler.pipeline import compile_text
-from unhazzle.compiler.rendering.render import image_version, render_plan
+from unhazzle.compiler.rendering.imagederived import image_version
+from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.compiler.spec.schema import SCHEMA_FILE, schema_text
 
 DATADOG = MINIMAL + "observability: {datadog: {enabled: true}}\n"

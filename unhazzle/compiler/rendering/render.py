@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan
 from unhazzle.compiler.planning.sizing import RunSize
+from unhazzle.compiler.rendering.imagederived import image_version, pull_policy
 from unhazzle.compiler.rendering.reuse import Reuse
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
@@ -50,12 +51,6 @@ def as_written(value: str) -> str:
     expansion): every `$` doubled comes out as one, so the app sees exactly what the spec says.
     Unhazzle's own references (`${apps.NAME.url}`) were already resolved by the plan."""
     return value.replace("$", "$$")
-
-
-def pull_policy(image: str) -> str:
-    """A tag can be pushed again, so it is pulled on every start and what runs after a restart is
-    what the tag names now; a digest names one image for ever, so a local copy will do."""
-    return "IfNotPresent" if "@sha256:" in image else "Always"
 
 
 def _scalar(value: Any) -> str:
@@ -581,7 +576,6 @@ STARTING_DEADLINE_S = 300
 
 DATADOG_TAG = "tags.datadoghq.com"
 DATADOG_ENV = (("DD_ENV", "env"), ("DD_SERVICE", "service"), ("DD_VERSION", "version"))
-_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def datadog_tags(env: str, app: str, image: str) -> dict[str, str]:
@@ -592,14 +586,6 @@ def datadog_tags(env: str, app: str, image: str) -> dict[str, str]:
         f"{DATADOG_TAG}/service": app,
         f"{DATADOG_TAG}/version": image_version(image),
     }
-
-
-def image_version(image: str) -> str:
-    if "@sha256:" in image:
-        return image.split("@sha256:", 1)[1][:12]
-    last = image.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else "latest"
-    return _LABEL_VALUE.sub("-", tag)[:63].strip("-._") or "latest"
 
 
 def datadog_annotations(app: str) -> dict[str, str]:

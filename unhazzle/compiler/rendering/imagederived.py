@@ -1,0 +1,24 @@
+"""What the manifests derive from an app's image besides the image itself: the pull policy and
+the version label. One place for both, because publishing replays them (publishing/replay.py)
+without importing the renderer."""
+
+from __future__ import annotations
+
+import re
+
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def pull_policy(image: str) -> str:
+    """A tag can be pushed again, so it is pulled on every start and what runs after a restart is
+    what the tag names now; a digest names one image for ever, so a local copy will do."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
+def image_version(image: str) -> str:
+    """The image's tag, or the first 12 hex digits of its digest, as a label value (no ':')."""
+    if "@sha256:" in image:
+        return image.split("@sha256:", 1)[1][:12]
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return _LABEL_VALUE.sub("-", tag)[:63].strip("-._") or "latest"
