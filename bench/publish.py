@@ -3,9 +3,10 @@
 The repo holds 1,000 apps (100 projects of 10) and 5,000 commits, generated once with
 `git fast-import` and cached under ~/.cache/unhazzle/bench. Each run is the whole `unhazzle
 publish` process (Python start, compile, render, fetch, commit, push) changing one app's image of
-the example shop. Cold: a fresh cache (a new CI runner); warm: the cache copy from the last run.
-Large: one app's image in a project of 1,000 apps, with the cache from the last run (the other
-apps' rendered files are kept, compiler/rendering/reuse.py).
+the example shop. Cold: a fresh cache (a new CI runner); warm: the cache from the last run, where
+a new image is replayed from the last publish's compile (compiler/publishing/replay.py) instead
+of compiled. Large: one app's image in a project of 1,000 apps, with the cache from the last run
+(replayed too).
 Peer: plain Git doing the same write the usual way (shallow clone, copy, commit, push), checked
 to have landed on the remote. For scale, `unhazzle render` of the same spec (no Git): Python's
 start, the imports and the compile, which every publish pays before any Git work.

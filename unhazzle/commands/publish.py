@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,26 +104,73 @@ def run(args: argparse.Namespace) -> int:
         sign=args.sign,
         replace_rollback=args.replace_rollback,
     )
+    spec_path = Path(args.spec)
+    overrides: dict[str, str] = {
+        "repo": args.source_repo or "",
+        "commit": args.source_commit or "",
+        "message": args.source_message or "",
+    }
+    compiled: Compiled | None = None
     # The environment repo is fetched while the spec is compiled; a spec that fails stops the
     # fetch and is reported before any problem with the repo, and nothing is pushed.
     with publishing(args.to, options) as publisher:
-        compiled = compile_spec(args.spec)
-        compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
-        spec_path = Path(args.spec)
-        overrides = {"repo": args.source_repo, "commit": args.source_commit, "message": args.source_message}
-        source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
-        files = _files(compiled, args, source)
-        result = publisher.publish(compiled.plan.project, files, source=source)
+        # a pipe (`publish <(...)`) can be read once, by the compile
+        replays = not args.pin_digests and _regular(spec_path)
+        replay = _replayed(spec_path, overrides) if replays else None
+        if replay is None:
+            compiled = compile_spec(args.spec)
+            compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
+            source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
+            project, files = compiled.plan.project, _files(compiled, args, source)
+        else:
+            project, files, source = replay
+        result = publisher.publish(project, files, source=source)
+    if compiled is not None and replays:
+        from unhazzle.compiler.publishing.replay import remember
+
+        # after the push, with the cache copy free: the next publish of a new image replays this
+        remember(spec_path, compiled, files, source, lambda c, s: _files(c, args, s, placeholders=True))
     if args.output == "json":
         print(json.dumps(result_json(result), indent=2, sort_keys=True))
     else:
-        print(result_text(compiled.plan.project, result), end="")
+        print(result_text(project, result), end="")
     return 0
 
 
-def _files(compiled: Compiled, args: argparse.Namespace, source: Source) -> dict[str, bytes]:
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):  # the compile reports the path's problem, as always
+        return False
+
+
+def _replayed(spec: Path, overrides: dict[str, str]) -> tuple[str, dict[str, bytes], Source] | None:
+    """The project, its files and their source replayed from the last publish of *spec*, when
+    only images changed since (compiler/publishing/replay.py); None: compile."""
+    from unhazzle.compiler.publishing.publish import source_of
+    from unhazzle.compiler.publishing.replay import replayed
+    from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
+
+    found: list[Source] = []
+
+    def source() -> Source:  # only for a replay: a git command or two
+        found.append(source_of(spec, spec_bytes=spec_bytes, overrides=overrides))
+        return found[-1]
+
+    try:
+        spec_bytes = read_bytes(spec, SPEC_FILE)
+        replay = replayed(spec, spec_bytes, source)
+    except (OSError, RuntimeError):  # the compile reports the path's problem, as always
+        return None
+    return (*replay, found[-1]) if replay is not None else None
+
+
+def _files(
+    compiled: Compiled, args: argparse.Namespace, source: Source, *, placeholders: bool = False
+) -> dict[str, bytes]:
     """Every file of the project in the environment repo: the rendered manifests, each
-    environment's index and its stored secrets."""
+    environment's index and its stored secrets (*placeholders*: a compile of placeholder images,
+    which publishing/replay.py keeps)."""
     from unhazzle.compiler.planning.cost import cost_json
     from unhazzle.compiler.publishing.index import project_files
     from unhazzle.compiler.rendering.render import render_plan
@@ -130,7 +178,7 @@ def _files(compiled: Compiled, args: argparse.Namespace, source: Source) -> dict
 
     plan = maybe_pin(compiled.plan, args)
     costs = {name: cost_json(env.min, env.max) for name, env in compiled.cost.environments.items()}
-    rendered = render_plan(plan, reuse=Reuse.for_project(plan.project))
+    rendered = render_plan(plan, reuse=Reuse.for_project(plan.project, placeholders=placeholders))
     files = project_files(plan, rendered, source=source, version=__version__, costs=costs)
     return files | secret_files(compiled)
 

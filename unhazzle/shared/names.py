@@ -9,6 +9,7 @@ from __future__ import annotations
 ENVIRONMENT_FILE = "_environment.yaml"  # the environment's own objects, its Namespace first
 INDEX_FILE = "_index.json"  # what the folder holds, for machines (publishing/index.py)
 SECRETS_FILE = "_secrets.json"  # the sealed secret values (shared/sealed.py)
+STORE_DIR = "unhazzle.secrets"  # next to the spec: ENV.yaml, each environment's secret values
 PREVIEW_FILE = "_preview.json"  # marks a preview environment's folder: its expiry (shared/previewmark.py)
 
 # Labels and annotations on every object Unhazzle renders or writes.

@@ -38,8 +38,11 @@ class Reuse:
         self.reused = 0
 
     @classmethod
-    def for_project(cls, project: str) -> Reuse:
-        return cls(user_cache_dir() / "rendered" / hashlib.sha256(project.encode()).hexdigest()[:16])
+    def for_project(cls, project: str, *, placeholders: bool = False) -> Reuse:
+        """The project's; *placeholders*: its render with placeholder images
+        (publishing/replay.py), kept apart so neither render displaces the other's files."""
+        folder = hashlib.sha256(project.encode()).hexdigest()[:16] + ("-placeholders" if placeholders else "")
+        return cls(user_cache_dir() / "rendered" / folder)
 
     def text(self, environment: str, inputs: list[Any], render: Callable[[], str]) -> str:
         """The file for *inputs* (what the templates receive): kept, or made by *render*()."""

@@ -18,8 +18,8 @@ from unhazzle.compiler.spec.positions import Positions
 from unhazzle.compiler.write import write_file_atomic
 from unhazzle.errors import InputError, Problem
 from unhazzle.shared.armor import ARMOR_BEGIN, ARMOR_END
+from unhazzle.shared.names import STORE_DIR as STORE_DIR  # re-exported for its readers
 
-STORE_DIR = "unhazzle.secrets"
 FORMAT = 1
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ARMOR_LINE = re.compile(r"^[A-Za-z0-9+/=]{1,64}$")

@@ -1,0 +1,352 @@
+"""Publishing a new image without compiling again (compiler/publishing/replay.py): a replay
+gives exactly the files a compile gives, and whatever it cannot be sure of is compiled."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ROOT
+from tests.support.gitrepos import GIT_ENV, bare_repo, git, tree_files
+from unhazzle.commands.publish import _files
+from unhazzle.compiler.pipeline import Compiled, compile_file
+from unhazzle.compiler.publishing import imageslots, replay
+from unhazzle.compiler.publishing.index import Source
+
+# Every kind of image slot: a tag, a digest (quoted), a tag and a digest, a registry with a port,
+# an environment's override (in flow style), a scheduled job's image, and Datadog's version
+# label, which derives from the tag or the digest.
+SPEC = """\
+version: 1
+project: shop
+region: fsn1
+observability: {datadog: {enabled: DATADOG}}
+environments:
+  production:
+    apps:
+      web: {image: OVERRIDE, instances: {min: 2, max: 4}}
+  staging: {}
+apps:
+  web:
+    image: WEB   # the storefront
+    port: 8080
+  api:
+    image: 'API'
+    port: 8080
+  worker:
+    image: "WORKER"
+  edge:
+    image: EDGE
+    port: 8080
+jobs:
+  report:
+    image: JOB
+    schedule: "0 3 * * *"
+"""
+SLOTS = {  # name in SPEC -> (repository, tagged, pinned), in the order the file writes them
+    "OVERRIDE": ("ghcr.io/acme/web", True, False),
+    "WEB": ("ghcr.io/acme/web", True, False),
+    "API": ("ghcr.io/acme/api", False, True),
+    "WORKER": ("registry.example.com:5000/acme/worker", True, True),
+    "EDGE": ("nginx", True, False),
+    "JOB": ("ghcr.io/acme/report", True, False),
+}
+FIRST = {
+    "OVERRIDE": "ghcr.io/acme/web:1.0-prod",
+    "WEB": "ghcr.io/acme/web:1.0",
+    "API": "ghcr.io/acme/api@sha256:" + "a" * 64,
+    "WORKER": "registry.example.com:5000/acme/worker:2.1@sha256:" + "b" * 64,
+    "EDGE": "nginx:1.25",
+    "JOB": "ghcr.io/acme/report:7",
+}
+ARGS = argparse.Namespace(pin_digests=False)
+NO_SOURCE = Source()
+
+tags = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+digests = st.from_regex(r"\A[a-f0-9]{64}\Z")
+sources = st.builds(
+    Source,
+    repo=st.text(max_size=30),
+    commit=st.from_regex(r"\A[0-9a-f]{0,40}\Z"),
+    message=st.text(max_size=40),
+    spec_sha256=st.from_regex(r"\A[0-9a-f]{64}\Z"),
+)
+
+
+@st.composite
+def images(draw: st.DrawFn) -> dict[str, str]:
+    """A new image for every slot, of the slot's shape."""
+    out = {}
+    for name, (repository, tagged, pinned) in SLOTS.items():
+        tag = f":{draw(tags)}" if tagged else ""
+        digest = f"@sha256:{draw(digests)}" if pinned else ""
+        out[name] = repository + tag + digest
+    return out
+
+
+def spec_with(chosen: dict[str, str], *, datadog: bool) -> str:
+    text = SPEC.replace("DATADOG", "true" if datadog else "false")
+    for name in sorted(chosen, key=len, reverse=True):  # OVERRIDE before the names inside others
+        text = text.replace(name, chosen[name], 1)
+    return text
+
+
+def compiled_files(spec: Path, source: Source) -> tuple[Compiled, dict[str, bytes]]:
+    compiled = compile_file(spec)
+    return compiled, _files(compiled, ARGS, source)
+
+
+def placeholders(compiled: Compiled, source: Source) -> dict[str, bytes]:
+    return _files(compiled, ARGS, source, placeholders=True)
+
+
+def made(spec: Path) -> None:
+    """The cache has served a publish before: not its first (which makes no record)."""
+    replay._record_path(spec).parent.mkdir(parents=True, exist_ok=True)
+
+
+def recorded(spec: Path, source: Source = NO_SOURCE) -> replay.Record:
+    compiled, files = compiled_files(spec, source)
+    made(spec)
+    assert replay.remember(spec, compiled, files, source, placeholders)
+    found = replay._read(replay._record_path(spec))
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("datadog", [False, True])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(new=images(), source=sources)
+def test_a_replay_equals_a_compile_of_the_new_images(tmp_path: Path, datadog: bool, new, source) -> None:
+    spec = tmp_path / f"dd-{datadog}" / "unhazzle.yaml"
+    if not spec.exists():
+        spec.parent.mkdir()
+        spec.write_text(spec_with(FIRST, datadog=datadog))
+        recorded(spec)
+    spec.write_text(spec_with(new, datadog=datadog))
+    spec_bytes = spec.read_bytes()
+    replayed = replay.replayed(spec, spec_bytes, lambda: source)
+    assert replayed is not None
+    project, files = replayed
+    assert project == "shop"
+    assert files == compiled_files(spec, source)[1]
+
+
+def test_the_record_names_every_slot_in_the_order_the_file_writes_them(tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=True))
+    record = recorded(spec)
+    assert [(s.repository, s.tagged, s.pinned) for s in record.slots] == list(SLOTS.values())
+    rebuilt = "".join(s + i for s, i in zip(record.segments, [*FIRST.values(), ""], strict=True))
+    assert rebuilt == spec.read_text()
+    assert not any(imageslots.MARK in image for image in FIRST.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("port: 8080\n", "port: 8081\n"), "a setting outside the images"),
+        (("# the storefront", "# the shop"), "a comment: the text must be the same to the character"),
+        (("web:1.0 ", "shop:1.0 "), "another repository"),
+        (("web:1.0 ", "web "), "a tag taken away"),
+        (("web:1.0 ", "web:1.0@sha256:" + "c" * 64 + " "), "a digest added"),
+        (("web:1.0 ", "web:-bad "), "a tag the model refuses"),
+        (("web:1.0 ", "web:" + "x" * 129 + " "), "a tag too long"),
+        (("web:1.0 ", "web:1.0\t"), "a tab for a space after the image"),
+        (("nginx:1.25", "nginx:0000c0det00001x_"), "a placeholder's own text"),
+        (("report:7\n", "report:7 # x\n"), "a comment added"),
+        (("report:7\n", "report:7,x\n"), "a character no image holds"),
+    ],
+)
+def test_anything_but_new_images_of_the_same_shape_is_compiled(tmp_path: Path, change, why) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    recorded(spec)
+    old, new = change
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new, 1))
+    assert replay.replayed(spec, spec.read_bytes(), Source) is None, why
+
+
+def test_a_secrets_file_changed_next_to_the_spec_is_compiled(tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    recorded(spec)
+    assert replay.replayed(spec, spec.read_bytes(), Source) is not None
+    (tmp_path / "unhazzle.secrets").mkdir()
+    (tmp_path / "unhazzle.secrets" / "production.yaml").write_text("format: 1\n")
+    assert replay.replayed(spec, spec.read_bytes(), Source) is None
+
+
+def test_a_damaged_record_is_compiled(tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    recorded(spec)
+    path = replay._record_path(spec)
+    whole = path.read_bytes()
+    for damaged in (
+        whole[: len(whole) // 2],
+        b"",
+        b"[]",
+        b'{"format": 1}',
+        whole.replace(b"t00001x_", b"t09999x_"),
+    ):
+        path.write_bytes(damaged)
+        assert replay.replayed(spec, spec.read_bytes(), Source) is None
+
+
+def test_an_app_with_a_release_step_is_never_recorded(tmp_path: Path) -> None:
+    """Its step's name is a digest of the image: no placeholder can stand for that."""
+    spec = tmp_path / "unhazzle.yaml"
+    text = spec_with(FIRST, datadog=False)
+    spec.write_text(
+        text.replace("    port: 8080\n", "    port: 8080\n    release: {command: [migrate]}\n", 1)
+    )
+    compiled, files = compiled_files(spec, Source())
+    made(spec)
+    assert not replay.remember(spec, compiled, files, Source(), placeholders)
+    assert not replay._record_path(spec).exists()
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "    image: &web ghcr.io/acme/web:1.0\n",  # an anchor: the value is not where the key is
+        "    image: >-\n      ghcr.io/acme/web:1.0\n",  # a block scalar
+        '    image: "ghcr.io/acme/\\x77eb:1.0"\n',  # an escape
+        "    image: !!str ghcr.io/acme/web:1.0\n",  # a tag
+    ],
+)
+def test_an_image_written_otherwise_than_plainly_is_not_a_slot(tmp_path: Path, written: str) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    text = spec_with(FIRST, datadog=False).replace(
+        "    image: ghcr.io/acme/web:1.0   # the storefront\n", written
+    )
+    spec.write_text(text)
+    compiled, files = compiled_files(spec, Source())
+    made(spec)
+    assert not replay.remember(spec, compiled, files, Source(), placeholders)
+
+
+@pytest.mark.parametrize(
+    ("slot", "image", "fits"),
+    [
+        (("ghcr.io/acme/web", True, False), "ghcr.io/acme/web:2", True),
+        (("ghcr.io/acme/web", True, False), "ghcr.io/acme/web:_x", True),
+        (("ghcr.io/acme/web", True, False), "ghcr.io/acme/web:.x", False),  # the model's tag grammar
+        (("ghcr.io/acme/web", True, False), "ghcr.io/acme/web:", False),
+        (("host:5000/web", True, False), "host:5000/web:2", True),
+        (("host:5000/web", False, False), "host:5001/web", False),
+        (("redis", True, False), "redis:7.4", True),
+        (("123", True, False), "123:45", False),  # YAML could read a number
+        (("web", False, True), "web@sha256:" + "A" * 64, False),
+        (("web", False, True), "web@sha256:" + "a" * 63, False),
+        (("web", False, True), "web@sha256:" + "a" * 64, True),
+    ],
+)
+def test_an_image_fits_a_slot_of_its_shape_only(slot, image: str, fits: bool) -> None:
+    assert imageslots.fits(imageslots.Slot(*slot), image) is fits
+
+
+def test_a_placeholder_is_an_image_of_its_slot_shape() -> None:
+    for n, shape in enumerate(SLOTS.values()):
+        slot = imageslots.Slot(*shape)
+        assert imageslots.slot_of(imageslots.placeholder(n, slot)) == slot
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def _publish(spec: Path, remote: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`unhazzle publish` as a process, reporting whether it imported the compiler's model."""
+    code = (
+        "import sys\nfrom unhazzle.cli import main\ncode = main(sys.argv[1:])\n"
+        "print('compiled' if 'pydantic' in sys.modules else 'replayed', file=sys.stderr)\nsys.exit(code)\n"
+    )
+    env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-c", code, "publish", str(spec), "--to", f"file://{remote}", *extra]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=120)
+
+
+def test_publish_replays_a_new_tag_and_pushes_what_a_compile_pushes(tmp_path: Path) -> None:
+    spec = tmp_path / "src" / "unhazzle.yaml"
+    spec.parent.mkdir()
+    spec.write_text(spec_with(FIRST, datadog=True))
+    git("init", "--quiet", cwd=spec.parent)
+    git("add", ".", cwd=spec.parent)
+    git("commit", "--quiet", "-m", "first", cwd=spec.parent)
+    remote, other = bare_repo(tmp_path / "env.git"), bare_repo(tmp_path / "other.git")
+    # a new cache's first publish makes no record (a runner that starts empty every time would
+    # never read it); the next one does
+    for n in (1, 2):
+        spec.write_text(spec_with({**FIRST, "EDGE": f"nginx:1.{n}"}, datadog=True))
+        git("commit", "--quiet", "-am", f"edge 1.{n}", cwd=spec.parent)
+        done = _publish(spec, remote, tmp_path / "cache")
+        assert done.returncode == 0 and done.stderr.strip() == "compiled", done.stderr
+        assert (tmp_path / "cache" / "replay" / replay._record_path(spec).name).exists() is (n == 2)
+
+    new = {"EDGE": "nginx:1.2", "WEB": "ghcr.io/acme/web:1.1", "API": "ghcr.io/acme/api@sha256:" + "d" * 64}
+    spec.write_text(spec_with({**FIRST, **new}, datadog=True))
+    git("commit", "--quiet", "-am", 'web 1.1 "quoted"', cwd=spec.parent)
+    again = _publish(spec, remote, tmp_path / "cache", "--output", "json")
+    assert again.returncode == 0 and again.stderr.strip() == "replayed", again.stderr
+    fresh = _publish(spec, other, tmp_path / "fresh-cache")
+    assert fresh.stderr.strip() == "compiled"
+    assert tree_files(remote) == tree_files(other)
+    ours = json.loads(again.stdout)
+    assert {f["path"] for f in ours["files"]} == {
+        "shop/production/_index.json",
+        "shop/production/api.yaml",
+        "shop/staging/_index.json",
+        "shop/staging/api.yaml",
+        "shop/staging/web.yaml",
+    }
+    index = json.loads(tree_files(remote)["shop/staging/_index.json"])
+    assert index["source"]["message"] == 'web 1.1 "quoted"'
+    assert index["apps"]["web"]["image"] == "ghcr.io/acme/web:1.1"
+    assert ours["message"].split("\n")[0] == "shop: 2 environments changed (production, staging)"
+    assert "web image 1.0 -> 1.1" in ours["message"]
+
+
+def test_publish_of_a_bad_new_image_reports_it_as_a_compile_does(tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    remote = bare_repo(tmp_path / "env.git")
+    assert _publish(spec, remote, tmp_path / "cache").returncode == 0
+    spec.write_text(spec.read_text().replace("web:1.0 ", "web:1.0:2 "))
+    bad = _publish(spec, remote, tmp_path / "cache")
+    assert bad.returncode == 2
+    assert "unhazzle.yaml:12:" in bad.stderr and "compiled" in bad.stderr
+
+
+def test_publish_of_a_spec_from_a_pipe_reads_it_once(tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    remote = bare_repo(tmp_path / "env.git")
+    assert _publish(spec, remote, tmp_path / "cache").returncode == 0
+    new = spec_with({**FIRST, "WEB": "ghcr.io/acme/web:2.0"}, datadog=False)
+    env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "unhazzle", "publish", "/dev/stdin", "--to", f"file://{remote}"]
+    piped = subprocess.run(argv, input=new, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert piped.returncode == 0, piped.stderr
+    assert b"ghcr.io/acme/web:2.0" in tree_files(remote)["shop/staging/web.yaml"]
+
+
+def test_the_first_publish_with_a_new_cache_makes_no_record(tmp_path: Path, monkeypatch) -> None:
+    """A runner that starts empty every time would never read it: the cost is not paid."""
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    compiled, files = compiled_files(spec, NO_SOURCE)
+    with_cache = tmp_path / "new-cache"
+    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(with_cache))
+    assert not replay.remember(spec, compiled, files, NO_SOURCE, placeholders)
+    assert (with_cache / "replay").is_dir() and not any((with_cache / "replay").iterdir())
+    assert replay.remember(spec, compiled, files, NO_SOURCE, placeholders)

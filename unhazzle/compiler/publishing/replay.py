@@ -1,0 +1,299 @@
+"""Publishing a new image without compiling again.
+
+Most publishes from CI change nothing but image tags. Compiling the spec for that means
+importing and running the validator, the sizing rules and the templates: most of a publish's
+own time. So each full publish keeps a *record* of its compile, and the next publish of the same
+spec replays it when only images changed.
+
+The record is the project's files compiled with a placeholder in each image slot
+(publishing/imageslots.py) and in each field of the source (the index's `source`), plus the spec's
+text between the slots. Replaying puts the new images, their version labels and the new source
+into the placeholders' places: plain text replacement, no parser, no templates.
+
+Why a replay equals a compile:
+- The record is made only when replaying it with the images and source just compiled gives
+  exactly the files that compile gave, byte for byte, and the real files hold no placeholder
+  text. Anything else the compiler derives from an image (a release step's name is a digest of
+  it) makes that check fail, and there is no record.
+- A new image must have its slot's shape (imageslots.fits): the same repository, a tag and a
+  digest where there were. Only these flow into what the templates derive from an image
+  (rendering/imagederived.py: the pull policy from the digest's presence, the version label),
+  and the replay computes the label with the renderer's own function.
+- The record's key holds everything else a compile reads: the compiler's code and libraries,
+  Python, today's date (the price table), the secrets files next to the spec. The spec's text
+  outside the slots must be the same to the character.
+Anything that does not fit is compiled as before; a replay never reports an error of its own.
+tests/compiler/publishing/test_replay.py checks a replay against a compile for random images.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from unhazzle import __version__
+from unhazzle.compiler.cachedir import user_cache_dir
+from unhazzle.compiler.publishing import imageslots
+from unhazzle.compiler.publishing.imageslots import Slot
+from unhazzle.compiler.publishing.index import Source
+from unhazzle.compiler.rendering.imagederived import image_version
+from unhazzle.compiler.write import make_folder, write_file_atomic
+from unhazzle.shared.names import STORE_DIR
+from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
+
+if TYPE_CHECKING:
+    from unhazzle.compiler.pipeline import Compiled
+
+FORMAT = 1
+# The libraries a compile's output depends on, besides our own code.
+LIBRARIES = ("pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel.yaml", "yaml")
+SOURCE_TOKENS = Source(**{f.name: f"{imageslots.MARK}s-{f.name}-x" for f in fields(Source)})
+_encode = json.encoder.encode_basestring  # as the index writes its strings (publishing/index.py)
+
+
+@functools.cache
+def _tokens() -> re.Pattern[str]:
+    """Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS) and what it stands
+    for; compiled when first needed, not by every publish that imports this module."""
+    mark = imageslots.MARK
+    return re.compile(rf"{mark}(?:t([0-9]{{5}})x(_?)|([0-9a-f]{{4}})(0{{52}})?|s-([a-z0-9_]+)-x)")
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str
+    project: str
+    segments: list[str]  # the spec's text around the slots
+    slots: list[Slot]
+    files: dict[str, str]  # every file of the project, compiled with the placeholders
+    marked: frozenset[str]  # the files that hold any placeholder
+
+
+def replayed(
+    spec: Path, spec_bytes: bytes, source: Callable[[], Source]
+) -> tuple[str, dict[str, bytes]] | None:
+    """The project and every file of it for the spec at *spec* (its bytes: *spec_bytes*),
+    replayed from the record of its last publish with the source *source*() gives (asked for
+    only then); None when a compile is needed."""
+    try:
+        record = _read(_record_path(spec))
+        if record is None or record.key != key(spec):
+            return None
+    except (OSError, RuntimeError):  # a path the compile will report on
+        return None
+    try:
+        text = spec_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    images = imageslots.images_in(text, record.segments)
+    if images is None or not all(imageslots.fits(s, i) for s, i in zip(record.slots, images, strict=True)):
+        return None
+    files = fill(record, images, source())
+    return (record.project, files) if files is not None else None
+
+
+def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] | None:
+    """*record*'s files with *images* and *source* in the placeholders' places, in one pass
+    over each file that holds any: what is put in is never read again."""
+    parts = [imageslots.split(image) for image in images]
+    versions = [image_version(image) for image in images]
+    said = {f.name: _encode(getattr(source, f.name))[1:-1] for f in fields(Source)}
+
+    def swap(match: re.Match[str]) -> str:
+        tag_slot, underscore, digest_slot, whole, field = match.groups()
+        if field is not None:
+            return said[field]
+        # the tag token with its '_': the tag in the image, without: its version label; the digest
+        # token with its 52 zeros: the digest in the image, its first 12 digits: the label
+        n = int(tag_slot) if tag_slot is not None else int(digest_slot, 16)
+        if not (underscore or whole):
+            return versions[n]
+        part = parts[n][1] if tag_slot is not None else parts[n][2]
+        if part is None:
+            raise KeyError(n)  # a damaged record: a tag or digest where the slot has none
+        return part
+
+    try:
+        return {
+            path: (_tokens().sub(swap, text) if path in record.marked else text).encode("utf-8")
+            for path, text in record.files.items()
+        }
+    except (IndexError, KeyError):  # a damaged record: a placeholder of no slot
+        return None
+
+
+def remember(
+    spec: Path,
+    compiled: Compiled,
+    files: Mapping[str, bytes],
+    source: Source,
+    make_files: Callable[[Compiled, Source], Mapping[str, bytes]],
+) -> bool:
+    """Keep a record of this publish's compile (*files*, made from *compiled* and *source*) for
+    the next publish of *spec*; *make_files* makes the files of a compile as publish does.
+    False when the spec or the files do not allow one (then any old record is removed), and on
+    the first publish with this cache."""
+    with contextlib.suppress(OSError, RuntimeError):
+        path = _record_path(spec)
+        if not path.parent.is_dir():
+            # This cache's first publish: a runner that starts empty every time would never
+            # read a record, so only the folder is made, and the next publish here makes one.
+            make_folder(path.parent)
+            return False
+        record = _record(spec, compiled, files, source, make_files)
+        if record is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_file_atomic(path, json.dumps(_as_json(record)), durable=False)
+        return record is not None
+    return False
+
+
+def _record(
+    spec: Path,
+    compiled: Compiled,
+    files: Mapping[str, bytes],
+    source: Source,
+    make_files: Callable[[Compiled, Source], Mapping[str, bytes]],
+) -> Record | None:
+    from unhazzle.compiler.pipeline import compile_document, with_secrets
+    from unhazzle.compiler.spec.load import load_bytes
+    from unhazzle.errors import InputError
+
+    document = compiled.document
+    paths = imageslots.slot_paths(document.data)
+    values = [(_at(document.data, p), document.positions.values.get(p, (0, 0))) for p in paths]
+    spans = imageslots.spans(document.text, values)
+    if spans is None or not 0 < len(spans) <= imageslots.MAX_SLOTS:
+        return None
+    spans.sort()
+    text = document.text
+    images = [text[start:end] for start, end in spans]
+    slots = [imageslots.slot_of(image) for image in images]
+    bounds = [0, *(edge for span in spans for edge in span), len(text)]
+    segments = [text[bounds[n] : bounds[n + 1]] for n in range(0, len(bounds), 2)]
+    placeholders = [imageslots.placeholder(n, slot) for n, slot in enumerate(slots)]
+    stand_in = "".join(s + p for s, p in zip(segments, [*placeholders, ""], strict=True))
+    try:
+        real = {p: data.decode("utf-8") for p, data in files.items()}
+        marked = with_secrets(
+            compile_document(load_bytes(stand_in.encode(), name=document.positions.file)), compiled.stores
+        )
+        marked.require_secrets()
+        made = {p: data.decode("utf-8") for p, data in make_files(marked, SOURCE_TOKENS).items()}
+    except (InputError, UnicodeDecodeError):
+        return None
+    if any(imageslots.MARK in t for t in real.values()):
+        return None
+    record = Record(
+        key=key(spec),
+        project=compiled.plan.project,
+        segments=segments,
+        slots=slots,
+        files=made,
+        marked=frozenset(p for p, t in made.items() if _tokens().search(t)),
+    )
+    replay = fill(record, images, source)
+    return record if replay == dict(files) else None
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def key(spec: Path) -> str:
+    """Everything besides the spec's text that a compile's output depends on."""
+    digest = hashlib.sha256()
+    for part in (
+        str(FORMAT),
+        __version__,
+        sys.version,
+        time.strftime("%Y-%m-%d"),  # the price table in effect (planning/cost.current_rates)
+        *_code(),
+        *_secrets(spec),
+    ):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
+
+
+def _code() -> list[str]:
+    """Size and time of change of every file of ours and of each library's top module."""
+    out = []
+    root = Path(__file__).resolve().parent.parent.parent
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            out.append(_stat(os.path.join(folder, name)))
+    for library in LIBRARIES:
+        found = find_spec(library)
+        out.append(f"{library} {_stat(found.origin) if found and found.origin else 'absent'}")
+    return out
+
+
+def _stat(path: str) -> str:
+    info = os.stat(path)
+    return f"{path} {info.st_size} {info.st_mtime_ns}"
+
+
+def _secrets(spec: Path) -> list[str]:
+    """The bytes of each secrets file the compile reads (secrets/store.load_stores)."""
+    folder = spec.parent / STORE_DIR
+    if not folder.is_dir():
+        return ["no secrets"]
+    return [
+        f"{path.name} {hashlib.sha256(read_bytes(path, SPEC_FILE)).hexdigest()}"
+        for path in sorted(folder.glob("*.yaml"))
+    ]
+
+
+def _record_path(spec: Path) -> Path:
+    where = str(spec.resolve()).encode("utf-8", "surrogateescape")
+    return user_cache_dir() / "replay" / f"{hashlib.sha256(where).hexdigest()[:16]}.json"
+
+
+def _as_json(record: Record) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "key": record.key,
+        "project": record.project,
+        "segments": record.segments,
+        "slots": [[s.repository, s.tagged, s.pinned] for s in record.slots],
+        "files": record.files,
+        "marked": sorted(record.marked),
+    }
+
+
+def _read(path: Path) -> Record | None:
+    """The record at *path*; None when there is none or it is not one we wrote (a damaged cache
+    costs a compile, never a wrong file)."""
+    try:
+        data = json.loads(path.read_bytes())
+        if data["format"] != FORMAT:
+            return None
+        slots = [Slot(repository=str(r), tagged=bool(t), pinned=bool(p)) for r, t, p in data["slots"]]
+        record = Record(
+            key=str(data["key"]),
+            project=str(data["project"]),
+            segments=[str(s) for s in data["segments"]],
+            slots=slots,
+            files={str(p): str(t) for p, t in data["files"].items()},
+            marked=frozenset(str(p) for p in data["marked"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if len(record.segments) != len(record.slots) + 1:
+        return None
+    return record
