@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,8 @@ from unhazzle.compiler.publishing import imageslots, replay
 from unhazzle.compiler.publishing.index import Source
 
 # Every kind of image slot: a tag, a digest (quoted), a tag and a digest, a registry with a port,
-# an environment's override (in flow style), a scheduled job's image, and Datadog's version
-# label, which derives from the tag or the digest.
+# an environment's override (in flow style), a scheduled job's image; Datadog's version label,
+# which derives from the tag or the digest; release steps, whose names are digests of the image.
 SPEC = """\
 version: 1
 project: shop
@@ -37,11 +38,13 @@ apps:
   web:
     image: WEB   # the storefront
     port: 8080
+    release: {command: [migrate]}
   api:
     image: 'API'
     port: 8080
   worker:
     image: "WORKER"
+    release: {command: [migrate, --all]}
   edge:
     image: EDGE
     port: 8080
@@ -203,17 +206,23 @@ def test_a_damaged_record_is_compiled(tmp_path: Path) -> None:
         assert replay.replayed(spec, spec.read_bytes(), Source) is None
 
 
-def test_an_app_with_a_release_step_is_never_recorded(tmp_path: Path) -> None:
-    """Its step's name is a digest of the image: no placeholder can stand for that."""
+def test_a_release_step_is_named_for_the_new_image(tmp_path: Path) -> None:
+    """Its name is a digest of all it runs with, the image too: a new version, a new step."""
     spec = tmp_path / "unhazzle.yaml"
-    text = spec_with(FIRST, datadog=False)
-    spec.write_text(
-        text.replace("    port: 8080\n", "    port: 8080\n    release: {command: [migrate]}\n", 1)
-    )
-    compiled, files = compiled_files(spec, Source())
-    made(spec)
-    assert not replay.remember(spec, compiled, files, Source(), placeholders)
-    assert not replay._record_path(spec).exists()
+    spec.write_text(spec_with(FIRST, datadog=False))
+    record = recorded(spec)
+    assert len(record.releases) == 3  # web in production (its own image) and staging; worker in both
+    before = compiled_files(spec, NO_SOURCE)[1]
+    spec.write_text(spec_with({**FIRST, "WEB": "ghcr.io/acme/web:1.1"}, datadog=False))
+    replayed = replay.replayed(spec, spec.read_bytes(), Source)
+    assert replayed is not None
+    after = replayed[1]
+    assert after == compiled_files(spec, NO_SOURCE)[1]
+    step = re.compile(rb"web-release-[0-9a-f]{10}")
+    old, new = (step.findall(files["shop/staging/web.yaml"]) for files in (before, after))
+    assert len(set(old)) == len(set(new)) == 1 and old != new
+    for unchanged in ("shop/production/web.yaml", "shop/staging/worker.yaml"):  # production's own image
+        assert after[unchanged] == before[unchanged]
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,14 @@ into the placeholders' places: plain text replacement, no parser, no templates.
 Why a replay equals a compile:
 - The record is made only when replaying it with the images and source just compiled gives
   exactly the files that compile gave, byte for byte, and the real files hold no placeholder
-  text. Anything else the compiler derives from an image (a release step's name is a digest of
-  it) makes that check fail, and there is no record.
+  text. Anything the compiler derives from an image in a way the replay does not make anew
+  makes that check fail, and there is no record.
 - A new image must have its slot's shape (imageslots.fits): the same repository, a tag and a
   digest where there were. Only these flow into what the templates derive from an image
-  (rendering/imagederived.py: the pull policy from the digest's presence, the version label),
-  and the replay computes the label with the renderer's own function.
+  (rendering/imagederived.py: the pull policy from the digest's presence, the version label, a
+  release step's name), and the replay makes the label and the step's name with the
+  renderer's own functions: a step's name from the text it is a digest of, kept in the record
+  with placeholders (rendering/render.release_preimages).
 - The record's key holds everything else a compile reads: the compiler's code and libraries,
   Python, today's date (the price table), the secrets files next to the spec. The spec's text
   outside the slots must be the same to the character.
@@ -47,7 +49,7 @@ from unhazzle.compiler.cachedir import user_cache_dir
 from unhazzle.compiler.publishing import imageslots
 from unhazzle.compiler.publishing.imageslots import Slot
 from unhazzle.compiler.publishing.index import Source
-from unhazzle.compiler.rendering.imagederived import image_version
+from unhazzle.compiler.rendering.imagederived import image_version, release_digest
 from unhazzle.compiler.write import make_folder, write_file_atomic
 from unhazzle.shared.names import STORE_DIR
 from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
@@ -62,12 +64,19 @@ SOURCE_TOKENS = Source(**{f.name: f"{imageslots.MARK}s-{f.name}-x" for f in fiel
 _encode = json.encoder.encode_basestring  # as the index writes its strings (publishing/index.py)
 
 
+_TOKENS = (
+    r"{mark}(?:t(?P<tag>[0-9]{{5}})x(?P<in_image>_?)|(?P<digest>[0-9a-f]{{4}})(?P<whole>0{{52}})?"
+    r"|s-(?P<field>[a-z0-9_]+)-x)"
+)
+
+
 @functools.cache
-def _tokens() -> re.Pattern[str]:
-    """Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS) and what it stands
-    for; compiled when first needed, not by every publish that imports this module."""
-    mark = imageslots.MARK
-    return re.compile(rf"{mark}(?:t([0-9]{{5}})x(_?)|([0-9a-f]{{4}})(0{{52}})?|s-([a-z0-9_]+)-x)")
+def _tokens(releases: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS, and the digests
+    in the names of *releases*' steps) and what it stands for; compiled when first needed, not
+    by every publish that imports this module."""
+    named = "|(?P<release>" + "|".join(releases) + ")" if releases else ""
+    return re.compile(_TOKENS.format(mark=imageslots.MARK) + named)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class Record:
     slots: list[Slot]
     files: dict[str, str]  # every file of the project, compiled with the placeholders
     marked: frozenset[str]  # the files that hold any placeholder
+    # a release step's name digest -> what it is a digest of (rendering/render.release_preimages)
+    releases: dict[str, str]
 
 
 def replayed(
@@ -111,22 +122,28 @@ def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] 
     said = {f.name: _encode(getattr(source, f.name))[1:-1] for f in fields(Source)}
 
     def swap(match: re.Match[str]) -> str:
-        tag_slot, underscore, digest_slot, whole, field = match.groups()
-        if field is not None:
-            return said[field]
+        found = match.groupdict()
+        if found["field"] is not None:
+            return said[found["field"]]
+        if found.get("release") is not None:
+            return steps[found["release"]]
         # the tag token with its '_': the tag in the image, without: its version label; the digest
         # token with its 52 zeros: the digest in the image, its first 12 digits: the label
-        n = int(tag_slot) if tag_slot is not None else int(digest_slot, 16)
-        if not (underscore or whole):
+        tag = found["tag"]
+        n = int(tag) if tag is not None else int(found["digest"], 16)
+        if not (found["in_image"] or found["whole"]):
             return versions[n]
-        part = parts[n][1] if tag_slot is not None else parts[n][2]
+        part = parts[n][1] if tag is not None else parts[n][2]
         if part is None:
             raise KeyError(n)  # a damaged record: a tag or digest where the slot has none
         return part
 
     try:
+        # a release step's name is a digest of text that holds the image: made anew from it
+        steps = {old: release_digest(_tokens().sub(swap, text)) for old, text in record.releases.items()}
+        tokens = _tokens(tuple(sorted(steps)))
         return {
-            path: (_tokens().sub(swap, text) if path in record.marked else text).encode("utf-8")
+            path: (tokens.sub(swap, text) if path in record.marked else text).encode("utf-8")
             for path, text in record.files.items()
         }
     except (IndexError, KeyError):  # a damaged record: a placeholder of no slot
@@ -168,6 +185,7 @@ def _record(
     make_files: Callable[[Compiled, Source], Mapping[str, bytes]],
 ) -> Record | None:
     from unhazzle.compiler.pipeline import compile_document, with_secrets
+    from unhazzle.compiler.rendering.render import release_preimages
     from unhazzle.compiler.spec.load import load_bytes
     from unhazzle.errors import InputError
 
@@ -192,17 +210,22 @@ def _record(
         )
         marked.require_secrets()
         made = {p: data.decode("utf-8") for p, data in make_files(marked, SOURCE_TOKENS).items()}
+        releases = release_preimages(marked.plan)
     except (InputError, UnicodeDecodeError):
         return None
     if any(imageslots.MARK in t for t in real.values()):
         return None
+    if not all(re.fullmatch("[0-9a-f]{10}", digest) for digest in releases):
+        return None
+    tokens = _tokens(tuple(sorted(releases)))
     record = Record(
         key=key(spec),
         project=compiled.plan.project,
         segments=segments,
         slots=slots,
         files=made,
-        marked=frozenset(p for p, t in made.items() if _tokens().search(t)),
+        marked=frozenset(p for p, t in made.items() if tokens.search(t)),
+        releases=releases,
     )
     replay = fill(record, images, source)
     return record if replay == dict(files) else None
@@ -273,6 +296,7 @@ def _as_json(record: Record) -> dict[str, Any]:
         "slots": [[s.repository, s.tagged, s.pinned] for s in record.slots],
         "files": record.files,
         "marked": sorted(record.marked),
+        "releases": record.releases,
     }
 
 
@@ -291,9 +315,12 @@ def _read(path: Path) -> Record | None:
             slots=slots,
             files={str(p): str(t) for p, t in data["files"].items()},
             marked=frozenset(str(p) for p in data["marked"]),
+            releases={str(d): str(t) for d, t in data["releases"].items()},
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     if len(record.segments) != len(record.slots) + 1:
         return None
+    if not all(re.fullmatch("[0-9a-f]{10}", digest) for digest in record.releases):
+        return None  # put into a pattern as they are
     return record

@@ -1,9 +1,10 @@
-"""What the manifests derive from an app's image besides the image itself: the pull policy and
-the version label. One place for both, because publishing replays them (publishing/replay.py)
-without importing the renderer."""
+"""What the manifests derive from an app's image besides the image itself: the pull policy, the
+version label and the release step's name. One place for them, because publishing replays them
+(publishing/replay.py) without importing the renderer."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -22,3 +23,9 @@ def image_version(image: str) -> str:
     last = image.rsplit("/", 1)[-1]
     tag = last.split(":", 1)[1] if ":" in last else "latest"
     return _LABEL_VALUE.sub("-", tag)[:63].strip("-._") or "latest"
+
+
+def release_digest(preimage: str) -> str:
+    """The digest in a release step's name, of everything the step runs with (the text
+    rendering._release_fields writes, which holds the image)."""
+    return hashlib.sha256(preimage.encode()).hexdigest()[:10]

@@ -7,7 +7,6 @@ it holds (newlines, ``---``, ``{{``, quotes). Only template-made fragments marke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -19,7 +18,7 @@ from markupsafe import Markup
 
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan
 from unhazzle.compiler.planning.sizing import RunSize
-from unhazzle.compiler.rendering.imagederived import image_version, pull_policy
+from unhazzle.compiler.rendering.imagederived import image_version, pull_policy, release_digest
 from unhazzle.compiler.rendering.reuse import Reuse
 from unhazzle.compiler.rendering.templatecache import template_cache
 from unhazzle.compiler.rules.cluster import ClusterSettings, cluster_settings
@@ -519,6 +518,14 @@ def _release_view(plan: Plan, env: EnvPlan, app: AppPlan, env_view: dict[str, An
     """The release step's Job. Its name carries a digest of all it runs with (and of what the
     environment adds to every pod), so a Job, whose template cannot change, is never rewritten:
     a new version gets a new step, and the same version's step is never run again."""
+    fields, preimage = _release_fields(app, env_view)
+    labels = {**_env_labels(plan, env), RELEASE_LABEL: app.name, "app.kubernetes.io/name": app.name}
+    name = release_name(app.name, release_digest(preimage))
+    return {**fields, "name": name, "labels": labels, "pod_labels": labels}
+
+
+def _release_fields(app: AppPlan, env_view: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The release step's pod, and the text its name is a digest of."""
     release = app.release
     assert release is not None
     fields = {
@@ -536,9 +543,21 @@ def _release_view(plan: Plan, env: EnvPlan, app: AppPlan, env_view: dict[str, An
         "pod_annotations": {SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {},
     }
     pod_env = {key: env_view[key] for key in ("service_account", "run_as_user")}
-    digest = hashlib.sha256(json.dumps([fields, pod_env], sort_keys=True).encode()).hexdigest()[:10]
-    labels = {**_env_labels(plan, env), RELEASE_LABEL: app.name, "app.kubernetes.io/name": app.name}
-    return {**fields, "name": release_name(app.name, digest), "labels": labels, "pod_labels": labels}
+    return fields, json.dumps([fields, pod_env], sort_keys=True)
+
+
+def release_preimages(plan: Plan, *, settings: ClusterSettings | None = None) -> dict[str, str]:
+    """Each release step's name digest -> the text it is a digest of, as rendering makes them:
+    publishing/replay.py works out a new image's step names from these."""
+    settings = settings or cluster_settings()
+    found = {}
+    for env in plan.environments:
+        view = _run_env_view(_env_view(plan, env, settings))
+        for app in env.apps:
+            if app.release:
+                preimage = _release_fields(app, view)[1]
+                found[release_digest(preimage)] = preimage
+    return found
 
 
 def release_name(app: str, digest: str) -> str:
