@@ -50,11 +50,12 @@ def add_env(parser: argparse.ArgumentParser, what: str = "only this environment"
     parser.add_argument("--env", metavar="ENV", help=what)
 
 
-def compile_spec(spec: str, *, enforce_budget: bool = True) -> Compiled:
+def compile_spec(spec: str, *, enforce_budget: bool = True, spec_bytes: bytes | None = None) -> Compiled:
+    """The spec at *spec* compiled (its bytes: *spec_bytes* when the caller read them already)."""
     from unhazzle.compiler.pipeline import compile_file
 
     collector.keep_what_is_loaded()  # the compiler's modules, as the parser's were
-    return compile_file(Path(spec), display=spec, enforce_budget=enforce_budget)
+    return compile_file(Path(spec), display=spec, enforce_budget=enforce_budget, spec_bytes=spec_bytes)
 
 
 def over_budget(compiled: Compiled) -> int:

@@ -114,42 +114,80 @@ def run(args: argparse.Namespace) -> int:
     # The environment repo is fetched while the spec is compiled; a spec that fails stops the
     # fetch and is reported before any problem with the repo, and nothing is pushed.
     with publishing(args.to, options) as publisher:
-        # a pipe (`publish <(...)`) can be read once, by the compile
-        replays = not args.pin_digests and _regular(spec_path)
-        replay = _replayed(spec_path, overrides) if replays else None
+        spec_bytes = _spec_bytes(spec_path)  # read once: a pipe (`publish <(...)`) gives it once
+        replays = spec_bytes is not None and not args.pin_digests
+        # what else a compile reads, taken before it reads it (compiler/publishing/replay.py)
+        key = _replay_key(spec_path) if replays else None
+        replay = _replayed(spec_path, spec_bytes, key, overrides) if key and spec_bytes else None
         if replay is None:
-            compiled = compile_spec(args.spec)
+            compiled = compile_spec(args.spec, spec_bytes=spec_bytes)
             compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
-            source = source_of(spec_path, spec_bytes=spec_path.read_bytes(), overrides=overrides)
+            source = source_of(spec_path, spec_bytes=spec_bytes or b"", overrides=overrides)
             project, files = compiled.plan.project, _files(compiled, args, source)
         else:
             project, files, source = replay
         result = publisher.publish(project, files, source=source)
-    if compiled is not None and replays:
-        from unhazzle.compiler.publishing.replay import remember
-
-        # after the push, with the cache copy free: the next publish of a new image replays this
-        remember(spec_path, compiled, files, source, lambda c, s: _files(c, args, s, placeholders=True))
     if args.output == "json":
-        print(json.dumps(result_json(result), indent=2, sort_keys=True))
+        print(json.dumps(result_json(result), indent=2, sort_keys=True), flush=True)
     else:
-        print(result_text(project, result), end="")
+        print(result_text(project, result), end="", flush=True)
+    if compiled is not None and replays:
+        _remember(spec_path, key, compiled, files, source, args)
     return 0
 
 
-def _regular(path: Path) -> bool:
+def _spec_bytes(spec: Path) -> bytes | None:
+    """The spec's bytes; None when they cannot be read (the compile says why)."""
+    from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
+
     try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except (OSError, ValueError):  # the compile reports the path's problem, as always
-        return False
+        return read_bytes(spec, SPEC_FILE)
+    except (OSError, ValueError):
+        return None
 
 
-def _replayed(spec: Path, overrides: dict[str, str]) -> tuple[str, dict[str, bytes], Source] | None:
+def _replay_key(spec: Path) -> str | None:
+    """What else a compile of *spec* reads (compiler/publishing/replaykey.py); None where no
+    record is kept: a cache's first publish, a pipe."""
+    from unhazzle.compiler.publishing.replaykey import keeps_records, key
+
+    try:
+        return key(spec) if keeps_records() and stat.S_ISREG(spec.stat().st_mode) else None
+    except (OSError, RuntimeError):  # the compile says what is wrong with the path
+        return None
+
+
+def _remember(
+    spec: Path,
+    key: str | None,
+    compiled: Compiled,
+    files: dict[str, bytes],
+    source: Source,
+    args: argparse.Namespace,
+) -> None:
+    """A record of this compile, for the next publish of a new image to replay (*key*: None
+    where none is kept yet). After the push and its report, and never a failure of its own:
+    what was published stands."""
+    from unhazzle.compiler.publishing.replaykey import keep_records, keeps_records
+
+    try:
+        if key is not None:
+            from unhazzle.compiler.publishing.replay import remember
+
+            remember(spec, key, compiled, files, source, lambda c, s: _files(c, args, s, placeholders=True))
+        elif not keeps_records():
+            keep_records()
+    except Exception:  # a record is only ever a shortcut for the next publish
+        return
+
+
+def _replayed(
+    spec: Path, spec_bytes: bytes, key: str, overrides: dict[str, str]
+) -> tuple[str, dict[str, bytes], Source] | None:
     """The project, its files and their source replayed from the last publish of *spec*, when
     only images changed since (compiler/publishing/replay.py); None: compile."""
     from unhazzle.compiler.publishing.publish import source_of
     from unhazzle.compiler.publishing.replay import replayed
-    from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
 
     found: list[Source] = []
 
@@ -157,11 +195,7 @@ def _replayed(spec: Path, overrides: dict[str, str]) -> tuple[str, dict[str, byt
         found.append(source_of(spec, spec_bytes=spec_bytes, overrides=overrides))
         return found[-1]
 
-    try:
-        spec_bytes = read_bytes(spec, SPEC_FILE)
-        replay = replayed(spec, spec_bytes, source)
-    except (OSError, RuntimeError):  # the compile reports the path's problem, as always
-        return None
+    replay = replayed(spec, spec_bytes, key, source)
     return (*replay, found[-1]) if replay is not None else None
 
 

@@ -49,10 +49,18 @@ class Compiled:
             raise InputError(self.secrets.problems)
 
 
-def compile_file(path: Path, *, display: str | None = None, enforce_budget: bool = True) -> Compiled:
-    """Load, validate, size and price the spec at *path*, with the secrets files next to it;
-    raises InputError with every problem in the spec (missing secret values are in .secrets)."""
-    compiled = compile_document(load_file(path, display=display), enforce_budget=enforce_budget)
+def compile_file(
+    path: Path, *, display: str | None = None, enforce_budget: bool = True, spec_bytes: bytes | None = None
+) -> Compiled:
+    """Load, validate, size and price the spec at *path* (its bytes: *spec_bytes* when read
+    already), with the secrets files next to it; raises InputError with every problem in the
+    spec (missing secret values are in .secrets)."""
+    document = (
+        load_file(path, display=display)
+        if spec_bytes is None
+        else load_bytes(spec_bytes, name=display or str(path))
+    )
+    compiled = compile_document(document, enforce_budget=enforce_budget)
     return with_secrets(compiled, load_stores(path, display=display))
 
 

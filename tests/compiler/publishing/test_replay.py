@@ -4,7 +4,9 @@ gives exactly the files a compile gives, and whatever it cannot be sure of is co
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from tests.conftest import ROOT
 from tests.support.gitrepos import GIT_ENV, bare_repo, git, tree_files
 from unhazzle.commands.publish import _files
 from unhazzle.compiler.pipeline import Compiled, compile_file
-from unhazzle.compiler.publishing import imageslots, replay
+from unhazzle.compiler.publishing import imageslots, replay, replaykey
 from unhazzle.compiler.publishing.index import Source
 
 # Every kind of image slot: a tag, a digest (quoted), a tag and a digest, a registry with a port,
@@ -72,7 +74,10 @@ FIRST = {
 ARGS = argparse.Namespace(pin_digests=False)
 NO_SOURCE = Source()
 
-tags = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+# the version label trims '-', '.' and '_' from the ends of a tag and cuts it at 63 characters
+tags = st.sampled_from(
+    ["latest", "1", "_", "1.10", "a-", "_a.", "x" * 128, "_" + "y" * 62 + "-z"]
+) | st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 digests = st.from_regex(r"\A[a-f0-9]{64}\Z")
 sources = st.builds(
     Source,
@@ -115,11 +120,16 @@ def made(spec: Path) -> None:
     replay._record_path(spec).parent.mkdir(parents=True, exist_ok=True)
 
 
+def again(spec: Path) -> tuple[str, dict[str, bytes]] | None:
+    """What publishing the spec now would replay (None: it compiles)."""
+    return replay.replayed(spec, spec.read_bytes(), replaykey.key(spec), Source)
+
+
 def recorded(spec: Path, source: Source = NO_SOURCE) -> replay.Record:
     compiled, files = compiled_files(spec, source)
     made(spec)
-    assert replay.remember(spec, compiled, files, source, placeholders)
-    found = replay._read(replay._record_path(spec))
+    assert replay.remember(spec, replaykey.key(spec), compiled, files, source, placeholders)
+    found = replay._read(replay._record_path(spec), replaykey.key(spec))
     assert found is not None
     return found
 
@@ -135,7 +145,7 @@ def test_a_replay_equals_a_compile_of_the_new_images(tmp_path: Path, datadog: bo
         recorded(spec)
     spec.write_text(spec_with(new, datadog=datadog))
     spec_bytes = spec.read_bytes()
-    replayed = replay.replayed(spec, spec_bytes, lambda: source)
+    replayed = replay.replayed(spec, spec_bytes, replaykey.key(spec), lambda: source)
     assert replayed is not None
     project, files = replayed
     assert project == "shop"
@@ -176,17 +186,17 @@ def test_anything_but_new_images_of_the_same_shape_is_compiled(tmp_path: Path, c
     text = spec.read_text()
     assert old in text
     spec.write_text(text.replace(old, new, 1))
-    assert replay.replayed(spec, spec.read_bytes(), Source) is None, why
+    assert again(spec) is None, why
 
 
 def test_a_secrets_file_changed_next_to_the_spec_is_compiled(tmp_path: Path) -> None:
     spec = tmp_path / "unhazzle.yaml"
     spec.write_text(spec_with(FIRST, datadog=False))
     recorded(spec)
-    assert replay.replayed(spec, spec.read_bytes(), Source) is not None
+    assert again(spec) is not None
     (tmp_path / "unhazzle.secrets").mkdir()
     (tmp_path / "unhazzle.secrets" / "production.yaml").write_text("format: 1\n")
-    assert replay.replayed(spec, spec.read_bytes(), Source) is None
+    assert again(spec) is None
 
 
 def test_a_damaged_record_is_compiled(tmp_path: Path) -> None:
@@ -196,6 +206,7 @@ def test_a_damaged_record_is_compiled(tmp_path: Path) -> None:
     path = replay._record_path(spec)
     whole = path.read_bytes()
     for damaged in (
+        whole.replace(b"0000c0det00001x", b"0000c0deT00001x"),  # a placeholder the replay would leave
         whole[: len(whole) // 2],
         b"",
         b"[]",
@@ -203,7 +214,7 @@ def test_a_damaged_record_is_compiled(tmp_path: Path) -> None:
         whole.replace(b"t00001x_", b"t09999x_"),
     ):
         path.write_bytes(damaged)
-        assert replay.replayed(spec, spec.read_bytes(), Source) is None
+        assert again(spec) is None
 
 
 def test_a_release_step_is_named_for_the_new_image(tmp_path: Path) -> None:
@@ -214,7 +225,7 @@ def test_a_release_step_is_named_for_the_new_image(tmp_path: Path) -> None:
     assert len(record.releases) == 3  # web in production (its own image) and staging; worker in both
     before = compiled_files(spec, NO_SOURCE)[1]
     spec.write_text(spec_with({**FIRST, "WEB": "ghcr.io/acme/web:1.1"}, datadog=False))
-    replayed = replay.replayed(spec, spec.read_bytes(), Source)
+    replayed = again(spec)
     assert replayed is not None
     after = replayed[1]
     assert after == compiled_files(spec, NO_SOURCE)[1]
@@ -242,7 +253,7 @@ def test_an_image_written_otherwise_than_plainly_is_not_a_slot(tmp_path: Path, w
     spec.write_text(text)
     compiled, files = compiled_files(spec, Source())
     made(spec)
-    assert not replay.remember(spec, compiled, files, Source(), placeholders)
+    assert not replay.remember(spec, replaykey.key(spec), compiled, files, NO_SOURCE, placeholders)
 
 
 @pytest.mark.parametrize(
@@ -347,15 +358,90 @@ def test_publish_of_a_spec_from_a_pipe_reads_it_once(tmp_path: Path) -> None:
     piped = subprocess.run(argv, input=new, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert piped.returncode == 0, piped.stderr
     assert b"ghcr.io/acme/web:2.0" in tree_files(remote)["shop/staging/web.yaml"]
+    index = json.loads(tree_files(remote)["shop/staging/_index.json"])
+    assert index["source"]["spec_sha256"] == hashlib.sha256(new.encode()).hexdigest()  # not of nothing
 
 
-def test_the_first_publish_with_a_new_cache_makes_no_record(tmp_path: Path, monkeypatch) -> None:
-    """A runner that starts empty every time would never read it: the cost is not paid."""
+def test_the_first_publish_with_a_new_cache_pays_nothing_for_a_record(tmp_path: Path) -> None:
+    """A runner that starts empty every time would never read one: no record, no key."""
     spec = tmp_path / "unhazzle.yaml"
     spec.write_text(spec_with(FIRST, datadog=False))
+    done = _publish(spec, bare_repo(tmp_path / "env.git"), tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cache" / "replay").is_dir()
+    assert list((tmp_path / "cache" / "replay").iterdir()) == []
+
+
+def test_a_secrets_file_written_while_publishing_keeps_no_record(tmp_path: Path) -> None:
+    """The key is taken before the compile reads the secrets files: a record is kept only when
+    it still holds after, so a record never pairs old files with a new key."""
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False))
+    made(spec)
+    before = replaykey.key(spec)
     compiled, files = compiled_files(spec, NO_SOURCE)
-    with_cache = tmp_path / "new-cache"
-    monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(with_cache))
-    assert not replay.remember(spec, compiled, files, NO_SOURCE, placeholders)
-    assert (with_cache / "replay").is_dir() and not any((with_cache / "replay").iterdir())
-    assert replay.remember(spec, compiled, files, NO_SOURCE, placeholders)
+    (tmp_path / "unhazzle.secrets").mkdir()
+    (tmp_path / "unhazzle.secrets" / "staging.yaml").write_text("format: 1\n")
+    assert not replay.remember(spec, before, compiled, files, NO_SOURCE, placeholders)
+    assert not replay._record_path(spec).exists()
+
+
+@pytest.mark.parametrize("breaks", ["\r", "\x85", "\u2028"])
+def test_a_spec_with_line_breaks_other_than_newlines_keeps_no_record(tmp_path: Path, breaks: str) -> None:
+    """YAML counts them as line breaks too: the parser's positions are not the text's lines."""
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=False).replace("# the storefront", f"# the{breaks}# storefront"))
+    compiled, files = compiled_files(spec, NO_SOURCE)
+    made(spec)
+    assert not replay.remember(spec, replaykey.key(spec), compiled, files, NO_SOURCE, placeholders)
+
+
+def test_the_code_counts_by_content_not_by_file_times(tmp_path: Path) -> None:
+    """A reinstall (every file new, the same bytes) keeps the records; a file changed with its
+    time put back does not."""
+    root = tmp_path / "package"
+    (root / "templates").mkdir(parents=True)
+    template = root / "templates" / "app.yaml.j2"
+    template.write_text("revisionHistoryLimit: 5\n")
+    (root / "__init__.py").write_text("")
+    first = replaykey.code_digest([str(root)])
+    for path in (template, root / "__init__.py"):
+        os.utime(path, ns=(1, 1))
+    assert replaykey.code_digest([str(root)]) == first
+    template.write_text("revisionHistoryLimit: 9\n")
+    os.utime(template, ns=(1, 1))
+    assert replaykey.code_digest([str(root)]) != first
+
+
+# Every place the compiler reads an image: each is either the image as it is (placed by the
+# placeholder) or goes through rendering/imagederived.py, which the replay applies too. A new one
+# must be one of these, or the replay must learn it (publishing/replay.py).
+IMAGE_READS = {
+    "unhazzle/templates/_pod.j2": ["image: {{ app.image }}", "imagePullPolicy: {{ app.pull_policy }}"],
+    "unhazzle/templates/app/deployment.yaml.j2": ["unhazzle.io/image: {{ app.image }}"],
+}
+
+
+def test_every_use_of_an_image_is_one_the_replay_knows() -> None:
+    for path in sorted((ROOT / "unhazzle" / "templates").rglob("*.j2")):
+        lines = [line.strip() for line in path.read_text().splitlines() if "image" in line and "{{" in line]
+        assert lines == IMAGE_READS.get(str(path.relative_to(ROOT)), []), path
+    reads = re.compile(r"\.image\b|\[\"image\"\]")
+    found = {}
+    for stage in ("spec", "rules", "planning", "secrets", "rendering", "publishing"):  # what publish runs
+        for path in sorted((ROOT / "unhazzle" / "compiler" / stage).rglob("*.py")):
+            if path.stem in ("imageslots", "replay"):
+                continue
+            hits = [line.strip() for line in path.read_text().splitlines() if reads.search(line)]
+            if hits:
+                found[str(path.relative_to(ROOT))] = hits
+    assert found == {
+        "unhazzle/compiler/publishing/index.py": ['"image": app.app.image,', '"image": job.job.image,'],
+        "unhazzle/compiler/rendering/render.py": [
+            '"""jinja2\'s Environment, reading `app.image` from a dict view with one lookup: the default',
+            "tags = datadog_tags(env.name, app.name, app.app.image) if datadog else {}",  # imagederived
+            "image=app.app.image,",  # _pod_fields: the image, and its pull policy from imagederived
+            "image=app.app.image,",  # a release step's, named by imagederived.release_digest
+            "image=spec.image,",  # a scheduled job's
+        ],
+    }

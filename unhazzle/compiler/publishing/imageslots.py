@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +23,14 @@ from typing import Any
 # for it finds them all. It never comes from a real compile: a record is made only when the
 # real files do not hold it.
 MARK = "0000c0de"
-MAX_SLOTS = 0x10000  # four hex digits in a digest placeholder
+MAX_SLOTS = 0x10000  # four hex digits in a digest placeholder (five decimal ones in a tag's)
 MAX_IMAGE = 512  # the model's max_length for an image
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # the model's IMAGE_RE, for a tag
 DIGEST = re.compile(r"[a-f0-9]{64}")
-SCALAR = re.compile(r"[A-Za-z0-9._/:@-]*")  # every character an image may hold; no YAML indicators
-_SCALAR_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-")
+_SCALAR_CHARS = frozenset(string.ascii_letters + string.digits + "._/:@-")  # all an image may hold
+SCALAR = re.compile("[" + re.escape("".join(sorted(_SCALAR_CHARS))) + "]*")
+# Line breaks YAML counts besides "\n" (and "\r\n"): the parser's line numbers would not be ours.
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 _QUOTES = ("'", '"')
 _SLOT_PATHS = (("apps", "image"), ("jobs", "image"))  # (section, key) under the root or an environment
 
@@ -124,6 +127,8 @@ def _images_under(node: Mapping[Any, Any], prefix: tuple[str, ...]) -> list[tupl
 def spans(text: str, values: Sequence[tuple[str, tuple[int, int]]]) -> list[tuple[int, int]] | None:
     """Where each (value, 1-based line and column) stands in *text*, start and end; None unless
     every one is written out plainly, in simple characters, exactly where the parser found it."""
+    if _OTHER_BREAKS.search(text):
+        return None
     starts = [0]
     for row in text.split("\n"):
         starts.append(starts[-1] + len(row) + 1)

@@ -21,9 +21,10 @@ Why a replay equals a compile:
   release step's name), and the replay makes the label and the step's name with the
   renderer's own functions: a step's name from the text it is a digest of, kept in the record
   with placeholders (rendering/render.release_preimages).
-- The record's key holds everything else a compile reads: the compiler's code and libraries,
-  Python, today's date (the price table), the secrets files next to the spec. The spec's text
-  outside the slots must be the same to the character.
+- The record's key holds everything else a compile reads (publishing/replaykey.py): the
+  compiler's code and libraries, Python, today's date (the price table), the secrets files next
+  to the spec; it is taken before the compile reads them, and a record is kept only if it is
+  the same after. The spec's text outside the slots must be the same to the character.
 Anything that does not fit is compiled as before; a replay never reports an error of its own.
 tests/compiler/publishing/test_replay.py checks a replay against a compile for random images.
 """
@@ -34,36 +35,24 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import re
-import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from unhazzle import __version__
-from unhazzle.compiler.cachedir import user_cache_dir
-from unhazzle.compiler.publishing import imageslots
+from unhazzle.compiler.publishing import imageslots, replaykey
 from unhazzle.compiler.publishing.imageslots import Slot
 from unhazzle.compiler.publishing.index import Source
 from unhazzle.compiler.rendering.imagederived import image_version, release_digest
-from unhazzle.compiler.write import make_folder, write_file_atomic
-from unhazzle.shared.names import STORE_DIR
-from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
+from unhazzle.compiler.write import write_file_atomic
 
 if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
 
-FORMAT = 1
-# The libraries a compile's output depends on, besides our own code.
-LIBRARIES = ("pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel.yaml", "yaml")
+FORMAT = 2
 SOURCE_TOKENS = Source(**{f.name: f"{imageslots.MARK}s-{f.name}-x" for f in fields(Source)})
 _encode = json.encoder.encode_basestring  # as the index writes its strings (publishing/index.py)
-
-
 _TOKENS = (
     r"{mark}(?:t(?P<tag>[0-9]{{5}})x(?P<in_image>_?)|(?P<digest>[0-9a-f]{{4}})(?P<whole>0{{52}})?"
     r"|s-(?P<field>[a-z0-9_]+)-x)"
@@ -81,27 +70,26 @@ def _tokens(releases: tuple[str, ...] = ()) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Record:
-    key: str
     project: str
     segments: list[str]  # the spec's text around the slots
     slots: list[Slot]
     files: dict[str, str]  # every file of the project, compiled with the placeholders
-    marked: frozenset[str]  # the files that hold any placeholder
     # a release step's name digest -> what it is a digest of (rendering/render.release_preimages)
     releases: dict[str, str]
 
 
 def replayed(
-    spec: Path, spec_bytes: bytes, source: Callable[[], Source]
+    spec: Path, spec_bytes: bytes, key: str, source: Callable[[], Source]
 ) -> tuple[str, dict[str, bytes]] | None:
-    """The project and every file of it for the spec at *spec* (its bytes: *spec_bytes*),
-    replayed from the record of its last publish with the source *source*() gives (asked for
-    only then); None when a compile is needed."""
+    """The project and every file of it for the spec at *spec* (its bytes: *spec_bytes*; the
+    rest of what a compile reads: *key*, from publishing/replaykey.py), replayed from the
+    record of its last publish with the source *source*() gives (asked for only then); None
+    when a compile is needed."""
     try:
-        record = _read(_record_path(spec))
-        if record is None or record.key != key(spec):
-            return None
+        record = _read(_record_path(spec), key)
     except (OSError, RuntimeError):  # a path the compile will report on
+        return None
+    if record is None:
         return None
     try:
         text = spec_bytes.decode("utf-8-sig")
@@ -142,43 +130,43 @@ def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] 
         # a release step's name is a digest of text that holds the image: made anew from it
         steps = {old: release_digest(_tokens().sub(swap, text)) for old, text in record.releases.items()}
         tokens = _tokens(tuple(sorted(steps)))
-        return {
-            path: (tokens.sub(swap, text) if path in record.marked else text).encode("utf-8")
+        out = {
+            path: tokens.sub(swap, text) if imageslots.MARK in text or steps else text
             for path, text in record.files.items()
         }
     except (IndexError, KeyError):  # a damaged record: a placeholder of no slot
         return None
+    if any(imageslots.MARK in text for text in out.values()):
+        return None  # a damaged record: a placeholder left
+    return {path: text.encode("utf-8") for path, text in out.items()}
 
 
 def remember(
     spec: Path,
+    key: str,
     compiled: Compiled,
     files: Mapping[str, bytes],
     source: Source,
     make_files: Callable[[Compiled, Source], Mapping[str, bytes]],
 ) -> bool:
     """Keep a record of this publish's compile (*files*, made from *compiled* and *source*) for
-    the next publish of *spec*; *make_files* makes the files of a compile as publish does.
-    False when the spec or the files do not allow one (then any old record is removed), and on
-    the first publish with this cache."""
+    the next publish of *spec*; *key* is replaykey.key as it was before the compile read the
+    spec, and *make_files* makes the files of a compile as publish does. False when the spec or
+    the files do not allow one, or what the key covers changed meanwhile (then any old record
+    is removed)."""
     with contextlib.suppress(OSError, RuntimeError):
         path = _record_path(spec)
-        if not path.parent.is_dir():
-            # This cache's first publish: a runner that starts empty every time would never
-            # read a record, so only the folder is made, and the next publish here makes one.
-            make_folder(path.parent)
-            return False
-        record = _record(spec, compiled, files, source, make_files)
-        if record is None:
+        record = _record(compiled, files, source, make_files)
+        if record is None or replaykey.key(spec) != key:  # a secrets file written meanwhile, say
             path.unlink(missing_ok=True)
-        else:
-            write_file_atomic(path, json.dumps(_as_json(record)), durable=False)
-        return record is not None
+            return False
+        header = json.dumps({"format": FORMAT, "key": key})
+        write_file_atomic(path, header + "\n" + json.dumps(_as_json(record)), durable=False)
+        return True
     return False
 
 
 def _record(
-    spec: Path,
     compiled: Compiled,
     files: Mapping[str, bytes],
     source: Source,
@@ -217,14 +205,11 @@ def _record(
         return None
     if not all(re.fullmatch("[0-9a-f]{10}", digest) for digest in releases):
         return None
-    tokens = _tokens(tuple(sorted(releases)))
     record = Record(
-        key=key(spec),
         project=compiled.plan.project,
         segments=segments,
         slots=slots,
         files=made,
-        marked=frozenset(p for p, t in made.items() if tokens.search(t)),
         releases=releases,
     )
     replay = fill(record, images, source)
@@ -237,84 +222,36 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def key(spec: Path) -> str:
-    """Everything besides the spec's text that a compile's output depends on."""
-    digest = hashlib.sha256()
-    for part in (
-        str(FORMAT),
-        __version__,
-        sys.version,
-        time.strftime("%Y-%m-%d"),  # the price table in effect (planning/cost.current_rates)
-        *_code(),
-        *_secrets(spec),
-    ):
-        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    return digest.hexdigest()
-
-
-def _code() -> list[str]:
-    """Size and time of change of every file of ours and of each library's top module."""
-    out = []
-    root = Path(__file__).resolve().parent.parent.parent
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(names):
-            out.append(_stat(os.path.join(folder, name)))
-    for library in LIBRARIES:
-        found = find_spec(library)
-        out.append(f"{library} {_stat(found.origin) if found and found.origin else 'absent'}")
-    return out
-
-
-def _stat(path: str) -> str:
-    info = os.stat(path)
-    return f"{path} {info.st_size} {info.st_mtime_ns}"
-
-
-def _secrets(spec: Path) -> list[str]:
-    """The bytes of each secrets file the compile reads (secrets/store.load_stores)."""
-    folder = spec.parent / STORE_DIR
-    if not folder.is_dir():
-        return ["no secrets"]
-    return [
-        f"{path.name} {hashlib.sha256(read_bytes(path, SPEC_FILE)).hexdigest()}"
-        for path in sorted(folder.glob("*.yaml"))
-    ]
-
-
 def _record_path(spec: Path) -> Path:
     where = str(spec.resolve()).encode("utf-8", "surrogateescape")
-    return user_cache_dir() / "replay" / f"{hashlib.sha256(where).hexdigest()[:16]}.json"
+    return replaykey.folder() / f"{hashlib.sha256(where).hexdigest()[:16]}.json"
 
 
 def _as_json(record: Record) -> dict[str, Any]:
     return {
-        "format": FORMAT,
-        "key": record.key,
         "project": record.project,
         "segments": record.segments,
         "slots": [[s.repository, s.tagged, s.pinned] for s in record.slots],
         "files": record.files,
-        "marked": sorted(record.marked),
         "releases": record.releases,
     }
 
 
-def _read(path: Path) -> Record | None:
-    """The record at *path*; None when there is none or it is not one we wrote (a damaged cache
-    costs a compile, never a wrong file)."""
+def _read(path: Path, key: str) -> Record | None:
+    """The record at *path* if it was made under *key*; None when there is none or it is not
+    one we wrote. The key is on the first line, so a record of another key is not parsed."""
     try:
-        data = json.loads(path.read_bytes())
-        if data["format"] != FORMAT:
-            return None
+        with open(path, "rb") as handle:
+            header = json.loads(handle.readline())
+            if header != {"format": FORMAT, "key": key}:
+                return None
+            data = json.loads(handle.read())
         slots = [Slot(repository=str(r), tagged=bool(t), pinned=bool(p)) for r, t, p in data["slots"]]
         record = Record(
-            key=str(data["key"]),
             project=str(data["project"]),
             segments=[str(s) for s in data["segments"]],
             slots=slots,
             files={str(p): str(t) for p, t in data["files"].items()},
-            marked=frozenset(str(p) for p in data["marked"]),
             releases={str(d): str(t) for d, t in data["releases"].items()},
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
