@@ -171,17 +171,14 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def folder_at(repo: Path, revision: str, project: str, environment: str) -> dict[str, bytes]:
-    """Every file of the environment's folder at *revision* (`PROJECT/ENV/NAME` -> bytes)."""
-    from unhazzle.compiler.publishing.publish import git_out
+    """Every file of the environment's folder at *revision* (`PROJECT/ENV/NAME` -> bytes), a
+    name that is not UTF-8 kept byte for byte, as publish writes names back (changes.shown)."""
+    from unhazzle.compiler.publishing.changes import env_of
+    from unhazzle.compiler.publishing.publish import project_blobs
 
-    folder = f"{project}/{environment}/"
-    paths = [
-        p
-        for p in git_out(repo, "ls-tree", "-r", "-z", "--name-only", revision, "--", folder).split("\0")
-        if p
-    ]
-    found = blobs(repo, [f"{revision}:{path}" for path in paths], what=f"{folder} at {revision[:12]}")
-    return {path: data for path, data in zip(paths, found, strict=True) if data is not None}
+    listed = {p: sha for p, sha in project_blobs(repo, revision, project).items() if env_of(p) == environment}
+    found = blobs(repo, list(listed.values()), what=f"{project}/{environment}/ at {revision[:12]}")
+    return {path: data for path, data in zip(listed, found, strict=True) if data is not None}
 
 
 def carried(repo: Path, revision: str, project: str, environment: str) -> str | None:

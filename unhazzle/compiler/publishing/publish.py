@@ -304,7 +304,7 @@ def git_out(repo: Path, *args: str) -> str:
 
 def project_files_at(repo: Path, tip: str | None, project: str) -> dict[str, bytes]:
     """Every file of *project* at *tip* (`PROJECT/ENV/NAME` -> bytes), read in one process."""
-    listed = _project_blobs(repo, tip, project, exact=False)
+    listed = project_blobs(repo, tip, project, exact=False)
     found = blobs(repo, list(listed.values()), what=f"{project}/ at {(tip or '')[:12]}")
     return {path: data for path, data in zip(listed, found, strict=True) if data is not None}
 
@@ -531,7 +531,7 @@ def _fetched_tip(repo: Path, url: str, status: int, err: str) -> str | None:
 def _changes(
     repo: Path, tip: str | None, project: str, files: Mapping[str, bytes], options: PublishOptions
 ) -> ChangeSet:
-    old_blobs = _scoped(repo, _project_blobs(repo, tip, project), project, files, options)
+    old_blobs = _scoped(repo, project_blobs(repo, tip, project), project, files, options)
     if not options.replace_rollback:
         _refuse_over_rollback(repo, old_blobs, files)
     indexes = {p: sha for p, sha in old_blobs.items() if p.count("/") == 2 and p.endswith(f"/{INDEX_FILE}")}
@@ -630,10 +630,10 @@ def _may_hold_volume(path: str, old_indexes: Mapping[str, Mapping[str, Any]]) ->
     return not listed or any(o.get("kind") == CLAIM_KIND for o in listed)
 
 
-def _project_blobs(repo: Path, tip: str | None, project: str, *, exact: bool = True) -> dict[str, str]:
+def project_blobs(repo: Path, tip: str | None, project: str, *, exact: bool = True) -> dict[str, str]:
     """Path -> blob id of every file under PROJECT/ at *tip*. *exact*: a name that is not UTF-8
     is kept byte for byte (surrogateescape, for publish to remove it; see changes.shown), else
-    read with U+FFFD, for readers that print names (rollback, preview environments)."""
+    read with U+FFFD, for readers that print names (preview environments)."""
     if tip is None:
         return {}
     listing = run_git(
