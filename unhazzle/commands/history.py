@@ -45,7 +45,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     options = PublishOptions(branch=branch_name(args.branch), timeout_s=timeout_seconds(args.timeout))
     found = []
     records, unread = _records(args, target)
-    with fetched(args.repo, options) as (repo, tip):
+    with fetched(args.repo, options, flag="--repo") as (repo, tip):
         for name in _environments(target):
             history = deploys.read(repo, tip, target.project, name, limit=args.limit)
             if target.app:

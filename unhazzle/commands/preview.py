@@ -93,7 +93,8 @@ def _rollbacks(head: Compiled, env_repo: str, branch: str) -> list[dict[str, obj
     project = head.plan.project
     files = {f"{project}/{name}": text.encode() for name, text in render_plan(head.plan).items()}
     files |= secret_files(head)
-    with fetched(env_repo, PublishOptions(branch=branch_name(branch)), history=False) as (repo, tip):
+    options = PublishOptions(branch=branch_name(branch))
+    with fetched(env_repo, options, history=False, flag="--env-repo") as (repo, tip):
         markers = {
             p: d for p, d in project_files_at(repo, tip, project).items() if p.endswith(f"/{MARKER_FILE}")
         }

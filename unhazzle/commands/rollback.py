@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=timeout_seconds(args.timeout),
         attempts=attempt_count(args.attempts),
     )
-    with fetched(args.repo, options) as (repo, tip):
+    with fetched(args.repo, options, flag="--repo") as (repo, tip):
         history = deploys.read(repo, tip, project, env, limit=200)
         current, earlier = rollback.choose(history, to=args.to, app=app, where=what)
         now = project_files_at(repo, tip, project)

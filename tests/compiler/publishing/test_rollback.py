@@ -216,3 +216,12 @@ def exact_tree(repo: Path) -> dict[str, bytes]:
         meta, path = entry.split("\t", 1)
         files[path] = out("cat-file", "blob", meta.split()[2])
     return files
+
+
+@pytest.mark.parametrize("command", [["history"], ["rollback", "--env", "production"]])
+def test_an_empty_repo_is_named_by_its_own_flag(
+    cli: RunCli, write_spec: WriteSpec, command: list[str]
+) -> None:
+    result = cli(*command, "--spec", str(write_spec(SPEC)), "--repo", "")
+    assert result.code == 2
+    assert "--repo: '' is not a repository path or URL" in result.err

@@ -259,8 +259,8 @@ class Publisher:
         return _fetched_tip(repo, self._url, status, err)
 
 
-def _checked_url(remote: str, *, reading: bool = False) -> str:
-    url = remote_url(remote)
+def _checked_url(remote: str, *, reading: bool = False, flag: str = "--to") -> str:
+    url = remote_url(remote, flag=flag)
     if url.startswith("/") and not _exists(url):  # a local path (remote_url made it absolute)
         fix = (
             "check the path, or give its URL"
@@ -282,13 +282,13 @@ def _refuse_over_rollback(repo: Path, old_blobs: Mapping[str, str], files: Mappi
 
 @contextmanager
 def fetched(
-    remote: str, options: PublishOptions | None = None, *, history: bool = True
+    remote: str, options: PublishOptions | None = None, *, history: bool = True, flag: str = "--to"
 ) -> Iterator[tuple[Path, str | None]]:
-    """The cache copy of *remote* with the branch's whole history (without `history`, its tip
-    alone, as publish fetches it), and the tip (None: no such branch yet), for reading the
-    environment repo (history, rollback, the preview); locked while in use."""
+    """The cache copy of *remote* (given with *flag*) with the branch's whole history (without
+    `history`, its tip alone, as publish fetches it), and the tip (None: no such branch yet),
+    for reading the environment repo (history, rollback, the preview); locked while in use."""
     options = options or default_publish_options()
-    url = _checked_url(remote, reading=True)
+    url = _checked_url(remote, reading=True, flag=flag)
     with _cache_repo(url, options) as repo:
         tip = _fetch(repo, url, options)
         shallow = tip is not None and history
@@ -346,10 +346,11 @@ def scrub(text: str) -> str:
     return USERINFO.sub(r"\1", text)
 
 
-def remote_url(remote: str) -> str:
-    """A URL or SSH address as given; a local path made absolute (Git runs in the cache)."""
+def remote_url(remote: str, *, flag: str = "--to") -> str:
+    """A URL or SSH address as given (with *flag*); a local path made absolute (Git runs in the
+    cache)."""
     if not remote.strip() or remote.startswith("-"):
-        raise UsageError(f"--to: '{scrub(remote)}' is not a repository path or URL")
+        raise UsageError(f"{flag}: '{scrub(remote)}' is not a repository path or URL")
     # host:path is a local file only if it is there (os.path.exists: a name too long is not)
     if "://" in remote or (SCP_LIKE.match(remote) and not os.path.exists(remote)):
         return remote
