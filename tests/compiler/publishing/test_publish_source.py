@@ -50,3 +50,11 @@ def test_publish_source_before_the_first_commit_or_outside_git_is_unknown(tmp_pa
     outside = tmp_path / "plain" / "unhazzle.yaml"
     outside.parent.mkdir()
     assert source_of(outside, spec_bytes=b"x").commit == ""
+
+
+def test_publish_source_with_bytes_that_are_not_utf8_says_them_as_u_fffd(tmp_path: Path):
+    """An argument or CI variable as the system hands it over (surrogates) is not a crash."""
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text("x")
+    source = source_of(spec, spec_bytes=b"x", overrides={"message": "bad \udcff title", "repo": "r\udce9"})
+    assert (source.message, source.repo) == ("bad \ufffd title", "r\ufffd")

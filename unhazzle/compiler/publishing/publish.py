@@ -744,14 +744,19 @@ def source_of(spec: Path, *, spec_bytes: bytes, overrides: Mapping[str, str] | N
     """The spec's repo, commit and commit subject: *overrides* (flags) first, then the Git repo
     the spec sits in, then the CI system's variables (GitHub Actions, GitLab CI)."""
     found = {**_ci_source(), **_git_source(spec), **{k: v for k, v in (overrides or {}).items() if v}}
-    # One line each: they become commit trailers, where a newline could forge another trailer.
-    line = {key: value.strip().split("\n")[0].strip() for key, value in found.items()}
+    # One line each: they become commit trailers, where a newline could forge another trailer;
+    # bytes that are not UTF-8 (an argument or CI variable, as the system hands it over) as U+FFFD.
+    line = {key: _utf8(value).strip().split("\n")[0].strip() for key, value in found.items()}
     return Source(
         repo=scrub(line.get("repo", "")),
         commit=line.get("commit", ""),
         message=line.get("message", ""),
         spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
     )
+
+
+def _utf8(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _git_source(spec: Path) -> dict[str, str]:
