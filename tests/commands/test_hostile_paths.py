@@ -45,6 +45,7 @@ COMMANDS = {
     ],
     "secrets keygen's --out": ["secrets", "keygen", "--spec", "{spec}", "--out", "{p}"],
     "publish's --to": ["publish", "{spec}", "--to", "{p}"],
+    "publish's spec": ["publish", "{p}", "--to", "{tmp}/env.git"],
     "history's --repo": ["history", "--spec", "{spec}", "--repo", "{p}"],
     "rollback's --repo": ["rollback", "--spec", "{spec}", "--repo", "{p}"],
     "preview-env list's --to": ["preview-env", "list", "--spec", "{spec}", "--to", "{p}"],
@@ -99,6 +100,7 @@ def _tree(root: Path) -> set[str]:
 
 ENDLESS = {
     "validate": (["validate", "{dev}"], 2),
+    "publish": (["publish", "{dev}", "--to", "{tmp}/env.git"], 2),
     "env import": (["env", "import", "{dev}", "--app", "web", "--env", "production"], 2),
     "secrets rekey --identity": (["secrets", "rekey", "--env", "production", "--identity", "{dev}"], 2),
     "reconcile --webhook-secret-file": (

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from unhazzle import __version__
 from unhazzle.commands.common import add_pin_digests, add_spec, compile_spec, maybe_pin
+from unhazzle.compiler.spec.read import read_spec
 from unhazzle.errors import UsageError
 from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, ALLOW_DELETE_VOLUME
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
     from unhazzle.compiler.publishing.index import Source
     from unhazzle.compiler.publishing.publish import PublishResult
+    from unhazzle.compiler.publishing.replay import Replay
 
 TRAILER_KEY = "Key: value (a word of letters, digits and '-')"
 
@@ -114,36 +116,27 @@ def run(args: argparse.Namespace) -> int:
     # The environment repo is fetched while the spec is compiled; a spec that fails stops the
     # fetch and is reported before any problem with the repo, and nothing is pushed.
     with publishing(args.to, options) as publisher:
-        spec_bytes = _spec_bytes(spec_path)  # read once: a pipe (`publish <(...)`) gives it once
-        replays = spec_bytes is not None and not args.pin_digests
+        # read once, with the compile's errors: a pipe (`publish <(...)`) gives it once
+        spec_bytes = read_spec(spec_path, display=args.spec)
+        may_replay = not args.pin_digests
         # what else a compile reads, taken before it reads it (compiler/publishing/replay.py)
-        key = _replay_key(spec_path) if replays else None
-        replay = _replayed(spec_path, spec_bytes, key, overrides) if key and spec_bytes else None
+        key = _replay_key(spec_path) if may_replay else None
+        replay = _replayed(spec_path, spec_bytes, key, overrides) if key is not None else None
         if replay is None:
             compiled = compile_spec(args.spec, spec_bytes=spec_bytes)
             compiled.require_secrets()  # apps must not be deployed pointing at secrets with no value
-            source = source_of(spec_path, spec_bytes=spec_bytes or b"", overrides=overrides)
+            source = source_of(spec_path, spec_bytes=spec_bytes, overrides=overrides)
             project, files = compiled.plan.project, _files(compiled, args, source)
         else:
-            project, files, source = replay
+            project, files, source = replay.project, replay.files, replay.source
         result = publisher.publish(project, files, source=source)
     if args.output == "json":
         print(json.dumps(result_json(result), indent=2, sort_keys=True), flush=True)
     else:
         print(result_text(project, result), end="", flush=True)
-    if compiled is not None and replays:
+    if compiled is not None and may_replay:
         _remember(spec_path, key, compiled, files, source, args)
     return 0
-
-
-def _spec_bytes(spec: Path) -> bytes | None:
-    """The spec's bytes; None when they cannot be read (the compile says why)."""
-    from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
-
-    try:
-        return read_bytes(spec, SPEC_FILE)
-    except (OSError, ValueError):
-        return None
 
 
 def _replay_key(spec: Path) -> str | None:
@@ -166,8 +159,8 @@ def _remember(
     args: argparse.Namespace,
 ) -> None:
     """A record of this compile, for the next publish of a new image to replay (*key*: None
-    where none is kept yet). After the push and its report, and never a failure of its own:
-    what was published stands."""
+    where none is kept: a pipe, or a cache's first publish, which starts keeping them). After
+    the push and its report, and never a failure of its own: what was published stands."""
     from unhazzle.compiler.publishing.replaykey import keep_records, keeps_records
 
     try:
@@ -181,22 +174,15 @@ def _remember(
         return
 
 
-def _replayed(
-    spec: Path, spec_bytes: bytes, key: str, overrides: dict[str, str]
-) -> tuple[str, dict[str, bytes], Source] | None:
+def _replayed(spec: Path, spec_bytes: bytes, key: str, overrides: dict[str, str]) -> Replay | None:
     """The project, its files and their source replayed from the last publish of *spec*, when
     only images changed since (compiler/publishing/replay.py); None: compile."""
     from unhazzle.compiler.publishing.publish import source_of
     from unhazzle.compiler.publishing.replay import replayed
 
-    found: list[Source] = []
-
-    def source() -> Source:  # only for a replay: a git command or two
-        found.append(source_of(spec, spec_bytes=spec_bytes, overrides=overrides))
-        return found[-1]
-
-    replay = replayed(spec, spec_bytes, key, source)
-    return (*replay, found[-1]) if replay is not None else None
+    return replayed(
+        spec, spec_bytes, key, lambda: source_of(spec, spec_bytes=spec_bytes, overrides=overrides)
+    )
 
 
 def _files(

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from unhazzle.commands.publish import _files
 from unhazzle.compiler.pipeline import Compiled, compile_file
 from unhazzle.compiler.publishing import imageslots, replay, replaykey
 from unhazzle.compiler.publishing.index import Source
+from unhazzle.compiler.rendering import render
 
 # Every kind of image slot: a tag, a digest (quoted), a tag and a digest, a registry with a port,
 # an environment's override (in flow style), a scheduled job's image; Datadog's version label,
@@ -147,7 +149,7 @@ def test_a_replay_equals_a_compile_of_the_new_images(tmp_path: Path, datadog: bo
     spec_bytes = spec.read_bytes()
     replayed = replay.replayed(spec, spec_bytes, replaykey.key(spec), lambda: source)
     assert replayed is not None
-    project, files = replayed
+    project, files, _ = replayed
     assert project == "shop"
     assert files == compiled_files(spec, source)[1]
 
@@ -159,7 +161,6 @@ def test_the_record_names_every_slot_in_the_order_the_file_writes_them(tmp_path:
     assert [(s.repository, s.tagged, s.pinned) for s in record.slots] == list(SLOTS.values())
     rebuilt = "".join(s + i for s, i in zip(record.segments, [*FIRST.values(), ""], strict=True))
     assert rebuilt == spec.read_text()
-    assert not any(imageslots.MARK in image for image in FIRST.values())
 
 
 @pytest.mark.parametrize(
@@ -251,9 +252,10 @@ def test_an_image_written_otherwise_than_plainly_is_not_a_slot(tmp_path: Path, w
         "    image: ghcr.io/acme/web:1.0   # the storefront\n", written
     )
     spec.write_text(text)
-    compiled, files = compiled_files(spec, Source())
-    made(spec)
-    assert not replay.remember(spec, replaykey.key(spec), compiled, files, NO_SOURCE, placeholders)
+    document = compile_file(spec).document
+    paths = imageslots.slot_paths(document.data)
+    values = [(replay._at(document.data, p), document.positions.values[p]) for p in paths]
+    assert imageslots.spans(document.text, values) is None
 
 
 @pytest.mark.parametrize(
@@ -391,9 +393,10 @@ def test_a_spec_with_line_breaks_other_than_newlines_keeps_no_record(tmp_path: P
     """YAML counts them as line breaks too: the parser's positions are not the text's lines."""
     spec = tmp_path / "unhazzle.yaml"
     spec.write_text(spec_with(FIRST, datadog=False).replace("# the storefront", f"# the{breaks}# storefront"))
-    compiled, files = compiled_files(spec, NO_SOURCE)
-    made(spec)
-    assert not replay.remember(spec, replaykey.key(spec), compiled, files, NO_SOURCE, placeholders)
+    document = compile_file(spec).document
+    paths = imageslots.slot_paths(document.data)
+    values = [(replay._at(document.data, p), document.positions.values[p]) for p in paths]
+    assert imageslots.spans(document.text, values) is None
 
 
 def test_the_code_counts_by_content_not_by_file_times(tmp_path: Path) -> None:
@@ -426,15 +429,16 @@ def test_every_use_of_an_image_is_one_the_replay_knows() -> None:
     for path in sorted((ROOT / "unhazzle" / "templates").rglob("*.j2")):
         lines = [line.strip() for line in path.read_text().splitlines() if "image" in line and "{{" in line]
         assert lines == IMAGE_READS.get(str(path.relative_to(ROOT)), []), path
-    reads = re.compile(r"\.image\b|\[\"image\"\]")
+    reads = re.compile(r"\.image\b|\[[\"']image[\"']\]|get\([\"']image[\"']")
     found = {}
-    for stage in ("spec", "rules", "planning", "secrets", "rendering", "publishing"):  # what publish runs
-        for path in sorted((ROOT / "unhazzle" / "compiler" / stage).rglob("*.py")):
-            if path.stem in ("imageslots", "replay"):
-                continue
-            hits = [line.strip() for line in path.read_text().splitlines() if reads.search(line)]
-            if hits:
-                found[str(path.relative_to(ROOT))] = hits
+    compile_stages = ["spec", "rules", "planning", "secrets", "rendering"]  # and the index: the files
+    paths = [
+        p for stage in compile_stages for p in sorted((ROOT / "unhazzle" / "compiler" / stage).rglob("*.py"))
+    ]
+    for path in [*paths, ROOT / "unhazzle" / "compiler" / "publishing" / "index.py"]:
+        hits = [line.strip() for line in path.read_text().splitlines() if reads.search(line)]
+        if hits:
+            found[str(path.relative_to(ROOT))] = hits
     assert found == {
         "unhazzle/compiler/publishing/index.py": ['"image": app.app.image,', '"image": job.job.image,'],
         "unhazzle/compiler/rendering/render.py": [
@@ -445,3 +449,83 @@ def test_every_use_of_an_image_is_one_the_replay_knows() -> None:
             "image=spec.image,",  # a scheduled job's
         ],
     }
+
+
+def test_an_image_derived_in_a_way_the_replay_does_not_know_keeps_no_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is kept only when replaying it with the images just compiled gives the
+    compiled files: a derivation the replay does not make (here a version label written
+    backwards) fails that check."""
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(spec_with(FIRST, datadog=True))
+    monkeypatch.setattr(render, "image_version", lambda image: image[::-1].replace(":", "-")[:63])
+    compiled, files = compiled_files(spec, NO_SOURCE)
+    made(spec)
+    assert not replay.remember(spec, replaykey.key(spec), compiled, files, NO_SOURCE, placeholders)
+    assert not replay._record_path(spec).exists()
+
+
+def test_a_spec_whose_files_hold_the_placeholder_mark_keeps_no_record(tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(
+        spec_with(FIRST, datadog=False).replace(
+            "    port: 8080\n", "    port: 8080\n    env: {X: 0000c0de}\n", 1
+        )
+    )
+    compiled, files = compiled_files(spec, NO_SOURCE)
+    made(spec)
+    assert not replay.remember(spec, replaykey.key(spec), compiled, files, NO_SOURCE, placeholders)
+
+
+def test_one_value_at_two_places_is_no_slot() -> None:
+    """An alias: both paths would point at the one scalar."""
+    text = "a: ghcr.io/x:1\n"
+    assert imageslots.spans(text, [("ghcr.io/x:1", (1, 4)), ("ghcr.io/x:1", (1, 4))]) is None
+    assert imageslots.spans(text, [("ghcr.io/x:1", (1, 4))]) == [(3, 14)]
+
+
+@pytest.mark.parametrize(
+    ("example", "image"), [("shop", "shop-web:1.4.2"), ("busy-api", "payapi/api:3.12.0")]
+)
+def test_the_examples_replay_as_they_compile(tmp_path: Path, example: str, image: str) -> None:
+    """With their secrets (each environment's sealed values and the checksums in pods and
+    release steps) and their release steps."""
+    folder = tmp_path / example
+    shutil.copytree(ROOT / "examples" / example, folder)
+    spec = folder / "unhazzle.yaml"
+    recorded(spec)
+    spec.write_text(spec.read_text().replace(image, image.split(":")[0] + ":9.9.9"))
+    replayed = again(spec)
+    assert replayed is not None
+    assert replayed.files == compiled_files(spec, NO_SOURCE)[1]
+
+
+def test_a_piped_spec_over_the_ceiling_is_refused_as_before(tmp_path: Path) -> None:
+    """Read once: a pipe is not opened again after its first bytes were used up."""
+    env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    argv = [
+        sys.executable,
+        "-m",
+        "unhazzle",
+        "publish",
+        "/dev/stdin",
+        "--to",
+        str(bare_repo(tmp_path / "e.git")),
+    ]
+    huge = "#" * (4 * 2**20 + 100) + "\n" + spec_with(FIRST, datadog=False)
+    done = subprocess.run(argv, input=huge, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert "/dev/stdin:1:1: error: file is larger than 4 MB" in done.stderr
+
+
+def test_records_of_many_spec_files_keep_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay, "KEEP", 2)
+    specs = []
+    for n in range(3):
+        spec = tmp_path / f"run-{n}" / "unhazzle.yaml"
+        spec.parent.mkdir()
+        spec.write_text(spec_with(FIRST, datadog=False))
+        recorded(spec)
+        specs.append(spec)
+    assert [replay._record_path(spec).exists() for spec in specs] == [False, True, True]

@@ -12,9 +12,10 @@ into the placeholders' places: plain text replacement, no parser, no templates.
 
 Why a replay equals a compile:
 - The record is made only when replaying it with the images and source just compiled gives
-  exactly the files that compile gave, byte for byte, and the real files hold no placeholder
-  text. Anything the compiler derives from an image in a way the replay does not make anew
-  makes that check fail, and there is no record.
+  exactly the files that compile gave, byte for byte. Anything the compiler derives from an
+  image in a way the replay does not make anew makes that check fail, and so does placeholder
+  text in the real files (a replay that leaves a placeholder gives nothing), and there is no
+  record.
 - A new image must have its slot's shape (imageslots.fits): the same repository, a tag and a
   digest where there were. Only these flow into what the templates derive from an image
   (rendering/imagederived.py: the pull policy from the digest's presence, the version label, a
@@ -39,33 +40,35 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from unhazzle.compiler.publishing import imageslots, replaykey
 from unhazzle.compiler.publishing.imageslots import Slot
 from unhazzle.compiler.publishing.index import Source
-from unhazzle.compiler.rendering.imagederived import image_version, release_digest
+from unhazzle.compiler.rendering.imagederived import RELEASE_DIGEST, image_version, release_digest
 from unhazzle.compiler.write import write_file_atomic
 
 if TYPE_CHECKING:
     from unhazzle.compiler.pipeline import Compiled
 
 FORMAT = 2
+KEEP = 32  # records kept, the newest (one per spec file)
 SOURCE_TOKENS = Source(**{f.name: f"{imageslots.MARK}s-{f.name}-x" for f in fields(Source)})
 _encode = json.encoder.encode_basestring  # as the index writes its strings (publishing/index.py)
+# Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS) and what it stands for,
+# and a release step's name digest (rendering/render.release_name): found by its shape, then
+# looked up, so the pattern does not grow with the number of steps.
 _TOKENS = (
     r"{mark}(?:t(?P<tag>[0-9]{{5}})x(?P<in_image>_?)|(?P<digest>[0-9a-f]{{4}})(?P<whole>0{{52}})?"
-    r"|s-(?P<field>[a-z0-9_]+)-x)"
+    r"|s-(?P<field>[a-z0-9_]+)-x)|(?<={step})(?P<release>[0-9a-f]{{{length}}})(?![0-9a-f])"
 )
+_STEP = "-release-"
 
 
 @functools.cache
-def _tokens(releases: tuple[str, ...] = ()) -> re.Pattern[str]:
-    """Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS, and the digests
-    in the names of *releases*' steps) and what it stands for; compiled when first needed, not
-    by every publish that imports this module."""
-    named = "|(?P<release>" + "|".join(releases) + ")" if releases else ""
-    return re.compile(_TOKENS.format(mark=imageslots.MARK) + named)
+def _tokens() -> re.Pattern[str]:
+    """Compiled when first needed, not by every publish that imports this module."""
+    return re.compile(_TOKENS.format(mark=imageslots.MARK, step=_STEP, length=RELEASE_DIGEST))
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,16 @@ class Record:
     releases: dict[str, str]
 
 
-def replayed(
-    spec: Path, spec_bytes: bytes, key: str, source: Callable[[], Source]
-) -> tuple[str, dict[str, bytes]] | None:
+class Replay(NamedTuple):
+    project: str
+    files: dict[str, bytes]
+    source: Source
+
+
+def replayed(spec: Path, spec_bytes: bytes, key: str, source: Callable[[], Source]) -> Replay | None:
     """The project and every file of it for the spec at *spec* (its bytes: *spec_bytes*; the
     rest of what a compile reads: *key*, from publishing/replaykey.py), replayed from the
-    record of its last publish with the source *source*() gives (asked for only then); None
+    record of its last publish, with the source *source*() gives (asked for only then); None
     when a compile is needed."""
     try:
         record = _read(_record_path(spec), key)
@@ -98,8 +105,9 @@ def replayed(
     images = imageslots.images_in(text, record.segments)
     if images is None or not all(imageslots.fits(s, i) for s, i in zip(record.slots, images, strict=True)):
         return None
-    files = fill(record, images, source())
-    return (record.project, files) if files is not None else None
+    said = source()
+    files = fill(record, images, said)
+    return Replay(record.project, files, said) if files is not None else None
 
 
 def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] | None:
@@ -108,13 +116,14 @@ def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] 
     parts = [imageslots.split(image) for image in images]
     versions = [image_version(image) for image in images]
     said = {f.name: _encode(getattr(source, f.name))[1:-1] for f in fields(Source)}
+    steps: dict[str, str] = {}  # a release step's name digest in the record -> the new one
 
     def swap(match: re.Match[str]) -> str:
         found = match.groupdict()
+        if found["release"] is not None:
+            return steps.get(found["release"], found["release"])
         if found["field"] is not None:
             return said[found["field"]]
-        if found.get("release") is not None:
-            return steps[found["release"]]
         # the tag token with its '_': the tag in the image, without: its version label; the digest
         # token with its 52 zeros: the digest in the image, its first 12 digits: the label
         tag = found["tag"]
@@ -126,19 +135,19 @@ def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] 
             raise KeyError(n)  # a damaged record: a tag or digest where the slot has none
         return part
 
+    tokens = _tokens()
     try:
         # a release step's name is a digest of text that holds the image: made anew from it
-        steps = {old: release_digest(_tokens().sub(swap, text)) for old, text in record.releases.items()}
-        tokens = _tokens(tuple(sorted(steps)))
+        steps.update((old, release_digest(tokens.sub(swap, text))) for old, text in record.releases.items())
         out = {
-            path: tokens.sub(swap, text) if imageslots.MARK in text or steps else text
+            path: tokens.sub(swap, text) if imageslots.MARK in text or _STEP in text else text
             for path, text in record.files.items()
         }
-    except (IndexError, KeyError):  # a damaged record: a placeholder of no slot
+        if any(imageslots.MARK in text for text in out.values()):
+            return None  # a damaged record: a placeholder left
+        return {path: text.encode("utf-8") for path, text in out.items()}
+    except (IndexError, KeyError, UnicodeError):  # a damaged record: a placeholder of no slot...
         return None
-    if any(imageslots.MARK in text for text in out.values()):
-        return None  # a damaged record: a placeholder left
-    return {path: text.encode("utf-8") for path, text in out.items()}
 
 
 def remember(
@@ -162,8 +171,17 @@ def remember(
             return False
         header = json.dumps({"format": FORMAT, "key": key})
         write_file_atomic(path, header + "\n" + json.dumps(_as_json(record)), durable=False)
+        _prune(path.parent)
         return True
     return False
+
+
+def _prune(folder: Path) -> None:
+    """The KEEP records used last, and no more: a workspace whose path changes with every run
+    (a numbered CI folder) would fill the cache with one record per run."""
+    records = sorted(folder.glob("*.record"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in records[KEEP:]:
+        old.unlink(missing_ok=True)
 
 
 def _record(
@@ -192,7 +210,6 @@ def _record(
     placeholders = [imageslots.placeholder(n, slot) for n, slot in enumerate(slots)]
     stand_in = "".join(s + p for s, p in zip(segments, [*placeholders, ""], strict=True))
     try:
-        real = {p: data.decode("utf-8") for p, data in files.items()}
         marked = with_secrets(
             compile_document(load_bytes(stand_in.encode(), name=document.positions.file)), compiled.stores
         )
@@ -200,10 +217,6 @@ def _record(
         made = {p: data.decode("utf-8") for p, data in make_files(marked, SOURCE_TOKENS).items()}
         releases = release_preimages(marked.plan)
     except (InputError, UnicodeDecodeError):
-        return None
-    if any(imageslots.MARK in t for t in real.values()):
-        return None
-    if not all(re.fullmatch("[0-9a-f]{10}", digest) for digest in releases):
         return None
     record = Record(
         project=compiled.plan.project,
@@ -224,7 +237,7 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
 
 def _record_path(spec: Path) -> Path:
     where = str(spec.resolve()).encode("utf-8", "surrogateescape")
-    return replaykey.folder() / f"{hashlib.sha256(where).hexdigest()[:16]}.json"
+    return replaykey.folder() / f"{hashlib.sha256(where).hexdigest()[:16]}.record"
 
 
 def _as_json(record: Record) -> dict[str, Any]:
@@ -258,6 +271,4 @@ def _read(path: Path, key: str) -> Record | None:
         return None
     if len(record.segments) != len(record.slots) + 1:
         return None
-    if not all(re.fullmatch("[0-9a-f]{10}", digest) for digest in record.releases):
-        return None  # put into a pattern as they are
     return record

@@ -8,6 +8,7 @@ import hashlib
 import re
 
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
+RELEASE_DIGEST = 10  # hex digits of a release step's name digest
 
 
 def pull_policy(image: str) -> str:
@@ -28,4 +29,4 @@ def image_version(image: str) -> str:
 def release_digest(preimage: str) -> str:
     """The digest in a release step's name, of everything the step runs with (the text
     rendering._release_fields writes, which holds the image)."""
-    return hashlib.sha256(preimage.encode()).hexdigest()[:10]
+    return hashlib.sha256(preimage.encode()).hexdigest()[:RELEASE_DIGEST]

@@ -21,10 +21,9 @@ from ruamel.yaml.tag import Tag
 
 from unhazzle.compiler.spec import yaml_words
 from unhazzle.compiler.spec.positions import Path, Positions
+from unhazzle.compiler.spec.read import MAX_BYTES, read_spec
 from unhazzle.errors import InputError, Problem
-from unhazzle.shared.readlimit import SPEC_FILE, read_at_most
 
-MAX_BYTES = SPEC_FILE
 MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
 # Checked on the text before parsing: the YAML parser slows quadratically with flow nesting
 # ('[[[[...') and recurses with block nesting, so deeper files are refused before it sees them.
@@ -45,24 +44,7 @@ class Document:
 
 def load_file(path: FsPath, *, display: str | None = None) -> Document:
     """Read and parse *path*; every failure is an InputError located in the file."""
-    name = display or str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise _error(
-                name,
-                1,
-                1,
-                f"file is {size / 1e6:.1f} MB; a spec may be at most {MAX_BYTES // (1024 * 1024)} MB",
-            )
-        raw = read_at_most(path, MAX_BYTES)
-    except FileNotFoundError:
-        raise _error(name, 1, 1, "no such file (create one with `unhazzle init`)") from None
-    except IsADirectoryError:
-        raise _error(name, 1, 1, "is a folder, not a file") from None
-    except OSError as exc:
-        raise _error(name, 1, 1, f"cannot read the file: {exc.strerror}") from None
-    return load_bytes(raw, name=name)
+    return load_bytes(read_spec(path, display=display), name=display or str(path))
 
 
 def load_bytes(raw: bytes, *, name: str) -> Document:
