@@ -55,20 +55,23 @@ FORMAT = 2
 KEEP = 32  # records kept, the newest (one per spec file)
 SOURCE_TOKENS = Source(**{f.name: f"{imageslots.MARK}s-{f.name}-x" for f in fields(Source)})
 _encode = json.encoder.encode_basestring  # as the index writes its strings (publishing/index.py)
-# Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS) and what it stands for,
-# and a release step's name digest (rendering/render.release_name): found by its shape, then
-# looked up, so the pattern does not grow with the number of steps.
+# Every placeholder (imageslots.tag_token, digest_token, SOURCE_TOKENS) and what it stands for.
+# The pattern begins with the mark, so the regex engine looks for that string alone.
 _TOKENS = (
     r"{mark}(?:t(?P<tag>[0-9]{{5}})x(?P<in_image>_?)|(?P<digest>[0-9a-f]{{4}})(?P<whole>0{{52}})?"
-    r"|s-(?P<field>[a-z0-9_]+)-x)|(?<={step})(?P<release>[0-9a-f]{{{length}}})(?![0-9a-f])"
+    r"|s-(?P<field>[a-z0-9_]+)-x)"
 )
+# With release steps, their names' digests too (rendering/render.release_name): found by their
+# shape and looked up, so the pattern does not grow with the number of steps.
 _STEP = "-release-"
+_STEPS = r"|{step}(?P<release>[0-9a-f]{{{length}}})(?![0-9a-f])"
 
 
 @functools.cache
-def _tokens() -> re.Pattern[str]:
+def _tokens(steps: bool) -> re.Pattern[str]:
     """Compiled when first needed, not by every publish that imports this module."""
-    return re.compile(_TOKENS.format(mark=imageslots.MARK, step=_STEP, length=RELEASE_DIGEST))
+    pattern = _TOKENS + (_STEPS if steps else "")
+    return re.compile(pattern.format(mark=imageslots.MARK, step=_STEP, length=RELEASE_DIGEST))
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,8 @@ def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] 
 
     def swap(match: re.Match[str]) -> str:
         found = match.groupdict()
-        if found["release"] is not None:
-            return steps.get(found["release"], found["release"])
+        if found.get("release") is not None:
+            return _STEP + steps.get(found["release"], found["release"])
         if found["field"] is not None:
             return said[found["field"]]
         # the tag token with its '_': the tag in the image, without: its version label; the digest
@@ -135,12 +138,14 @@ def fill(record: Record, images: list[str], source: Source) -> dict[str, bytes] 
             raise KeyError(n)  # a damaged record: a tag or digest where the slot has none
         return part
 
-    tokens = _tokens()
+    tokens = _tokens(bool(record.releases))
     try:
         # a release step's name is a digest of text that holds the image: made anew from it
-        steps.update((old, release_digest(tokens.sub(swap, text))) for old, text in record.releases.items())
+        steps.update(
+            (old, release_digest(_tokens(False).sub(swap, text))) for old, text in record.releases.items()
+        )
         out = {
-            path: tokens.sub(swap, text) if imageslots.MARK in text or _STEP in text else text
+            path: tokens.sub(swap, text) if imageslots.MARK in text or (steps and _STEP in text) else text
             for path, text in record.files.items()
         }
         if any(imageslots.MARK in text for text in out.values()):
