@@ -40,6 +40,7 @@ from unhazzle.compiler.publishing.changes import (
     env_of,
     likely_renames,
     plan_changes,
+    shown,
 )
 from unhazzle.compiler.publishing.gitread import blobs
 from unhazzle.compiler.publishing.index import BadIndexError, Source, parse_index
@@ -746,17 +747,13 @@ def source_of(spec: Path, *, spec_bytes: bytes, overrides: Mapping[str, str] | N
     found = {**_ci_source(), **_git_source(spec), **{k: v for k, v in (overrides or {}).items() if v}}
     # One line each: they become commit trailers, where a newline could forge another trailer;
     # bytes that are not UTF-8 (an argument or CI variable, as the system hands it over) as U+FFFD.
-    line = {key: _utf8(value).strip().split("\n")[0].strip() for key, value in found.items()}
+    line = {key: shown(value).strip().split("\n")[0].strip() for key, value in found.items()}
     return Source(
         repo=scrub(line.get("repo", "")),
         commit=line.get("commit", ""),
         message=line.get("message", ""),
         spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
     )
-
-
-def _utf8(text: str) -> str:
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _git_source(spec: Path) -> dict[str, str]:
