@@ -170,8 +170,9 @@ def remember(
     is removed)."""
     with contextlib.suppress(OSError, RuntimeError):
         path = _record_path(spec)
-        record = _record(compiled, files, source, make_files)
-        if record is None or replaykey.key(spec) != key:  # a secrets file written meanwhile, say
+        # a secrets file written meanwhile, say: checked first, as the record costs a compile
+        record = _record(compiled, files, source, make_files) if replaykey.key(spec) == key else None
+        if record is None:
             path.unlink(missing_ok=True)
             return False
         header = json.dumps({"format": FORMAT, "key": key})

@@ -121,10 +121,10 @@ def _files_under(root: str) -> list[str]:
 
 def _secrets(spec: Path) -> list[str]:
     """The bytes of each secrets file the compile reads (secrets/store.load_stores)."""
-    folder = spec.parent / STORE_DIR
-    if not folder.is_dir():
+    stores = spec.parent / STORE_DIR
+    if not stores.is_dir():
         return ["no secrets"]
     return [
         f"{path.name} {hashlib.sha256(read_bytes(path, SPEC_FILE)).hexdigest()}"
-        for path in sorted(folder.glob("*.yaml"))
+        for path in sorted(stores.glob("*.yaml"))
     ]
