@@ -49,6 +49,21 @@ def tree_files(repo: Path, ref: str = "main", under: str = "") -> dict[str, byte
     return {path: show(repo, f"{ref}:{path}") for path in listing.split()}
 
 
+def exact_tree_files(repo: Path, ref: str = "main") -> dict[str, bytes]:
+    """Every file at *ref*, each name byte for byte (surrogateescape: a name that is not UTF-8
+    too, which tree_files cannot show), with its content."""
+
+    def out(*args: str) -> bytes:
+        argv = ["git", "--git-dir", str(repo), *args]
+        return subprocess.run(argv, capture_output=True, check=True, env=GIT_ENV).stdout
+
+    files = {}
+    for entry in filter(None, out("ls-tree", "-r", "-z", ref).decode("utf-8", "surrogateescape").split("\0")):
+        meta, path = entry.split("\t", 1)
+        files[path] = out("cat-file", "blob", meta.split()[2])
+    return files
+
+
 def show(repo: Path, spec: str) -> bytes:
     return subprocess.run(
         ["git", "--git-dir", str(repo), "show", spec], capture_output=True, check=True, env=GIT_ENV

@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from tests.support.gitrepos import (
     bare_repo,
     commit_count,
     commit_message,
+    exact_tree_files,
     git,
     index_of,
     publish_process,
@@ -316,12 +316,7 @@ def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, writ
     said = json.loads(result.out)
     assert {"path": "shop/production/not\ufffdutf8.yaml", "status": "removed"} in said["files"]
     assert "D shop/production/not\ufffdutf8.yaml" in said["message"]
-    listing = subprocess.run(
-        ["git", "--git-dir", str(remote), "ls-tree", "-r", "-z", "--name-only", "main"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    names = set(listing.decode("utf-8", "surrogateescape").split("\0"))
+    names = set(exact_tree_files(remote))
     assert not names & set(odd)
     assert "blog/production/keep\nme.yaml" in names
     assert index_of(remote, "shop", "production")["apps"]["web"]["instances"] == {"min": 3, "max": 8}

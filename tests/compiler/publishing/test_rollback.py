@@ -5,14 +5,13 @@ version again until it changes or is told to."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import MINIMAL, Result
-from tests.support.gitrepos import bare_repo, commit_message, seed_commit, tree_files
+from tests.support.gitrepos import bare_repo, commit_message, exact_tree_files, seed_commit, tree_files
 
 RunCli = Callable[..., Result]
 WriteSpec = Callable[[str], Path]
@@ -190,32 +189,17 @@ def test_a_rollback_brings_back_a_hand_added_file_whatever_its_name(
     assert deploy(cli, write_spec, remote, SPEC).code == 0
     odd = "shop/production/not\udcffutf8.yaml"  # the byte 0xFF, as the file system hands it over
     seed_commit(repo, {odd: "hand-made\n"})
-    kept = exact_tree(repo)
+    kept = exact_tree_files(repo)
     assert kept[odd] == b"hand-made\n"
     broken = SPEC.replace("api:1.0", "api:1.1")
     assert deploy(cli, write_spec, remote, broken).code == 0
-    assert odd not in exact_tree(repo)  # publish removes what it did not write
+    assert odd not in exact_tree_files(repo)  # publish removes what it did not write
 
     rolled = cli("rollback", "--spec", str(write_spec(broken)), "--env", "production", "--repo", remote)
     assert rolled.code == 0, rolled.err
-    back = exact_tree(repo)
+    back = exact_tree_files(repo)
     assert back[odd] == b"hand-made\n"
     assert {p: d for p, d in back.items() if not p.endswith("_rollback.json")} == kept
-
-
-def exact_tree(repo: Path) -> dict[str, bytes]:
-    """Every file on main, each name byte for byte (surrogateescape), with its content."""
-
-    def out(*args: str) -> bytes:
-        return subprocess.run(["git", "--git-dir", str(repo), *args], capture_output=True, check=True).stdout
-
-    files = {}
-    for entry in filter(
-        None, out("ls-tree", "-r", "-z", "main").decode("utf-8", "surrogateescape").split("\0")
-    ):
-        meta, path = entry.split("\t", 1)
-        files[path] = out("cat-file", "blob", meta.split()[2])
-    return files
 
 
 @pytest.mark.parametrize("command", [["history"], ["rollback", "--env", "production"]])
