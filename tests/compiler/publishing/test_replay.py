@@ -529,3 +529,15 @@ def test_records_of_many_spec_files_keep_the_newest(tmp_path: Path, monkeypatch:
         recorded(spec)
         specs.append(spec)
     assert [replay._record_path(spec).exists() for spec in specs] == [False, True, True]
+
+
+def test_a_slots_grammar_for_tags_and_digests_is_the_models() -> None:
+    """imageslots.fits may accept only what the spec model accepts: the same tag and digest
+    patterns, the same longest image (it cannot import the model: that is pydantic)."""
+    from annotated_types import MaxLen
+
+    from unhazzle.compiler.spec.model import IMAGE_RE, App, Job
+
+    assert f"(?::{imageslots.TAG.pattern})?(?:@sha256:{imageslots.DIGEST.pattern})?$" in IMAGE_RE
+    for model in (App, Job):
+        assert MaxLen(imageslots.MAX_IMAGE) in model.model_fields["image"].metadata
