@@ -17,6 +17,7 @@ from pathlib import Path
 from unhazzle.commands.common import add_spec, compile_spec
 from unhazzle.compiler.presentation.devloop import Snapshot, changes, describe, snapshot
 from unhazzle.errors import InputError, OperationError, UsageError
+from unhazzle.shared.readlimit import reason
 
 Emit = Callable[[str], None]
 
@@ -129,7 +130,7 @@ def watched(spec: Path) -> Path:
         with contextlib.suppress(FileNotFoundError):  # none yet: it may be made while watched
             os.stat(where)
     except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
-        raise UsageError(f"{spec}: cannot watch it: {getattr(exc, 'strerror', None) or exc}") from None
+        raise UsageError(f"{spec}: cannot watch it: {reason(exc)}") from None
     if where.is_dir():
         raise UsageError(f"{spec}: a folder, not a spec file")
     if not where.parent.is_dir():

@@ -34,6 +34,7 @@ from typing import Any
 
 from unhazzle.devcluster import metrics as devmetrics
 from unhazzle.devcluster import node as realnode
+from unhazzle.shared import readlimit
 from unhazzle.shared.names import MANAGED_BY, OURS, PLATFORM_NAMESPACE
 
 # Must match unhazzle/devcluster/builder/versions.env (a test checks): the cache is keyed by this version.
@@ -918,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         state_dir: Path = (args.state_dir or default_state_dir()).resolve()
     except (RuntimeError, OSError) as exc:  # a symlink loop
-        print(f"{args.state_dir}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        print(f"{args.state_dir}: {readlimit.reason(exc)}", file=sys.stderr)
         return 2
     try:
         if args.action == "build":

@@ -20,6 +20,12 @@ class TooLarge(OSError):
         super().__init__(errno.EFBIG, f"larger than {size}, more than such a file ever holds", str(path))
 
 
+def reason(exc: BaseException) -> str:
+    """What a failed read or path lookup says for a message: an OSError's own words ("File name
+    too long", or TooLarge's), else the exception's (a symlink loop's RuntimeError)."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def read_at_most(path: Path | str, limit: int) -> bytes:
     """The first *limit* + 1 bytes of *path* at most: enough to tell a file over *limit* from one
     within it. Raises OSError as open() and read() do (a folder: IsADirectoryError)."""

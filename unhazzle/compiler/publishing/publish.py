@@ -54,6 +54,7 @@ from unhazzle.compiler.publishing.volumes import (
 from unhazzle.errors import OperationError, UnhazzleError, UsageError, printable, shortened
 from unhazzle.shared.gitrun import GitResult, StartedGit, run_git, text
 from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
+from unhazzle.shared.readlimit import reason
 
 USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 SCP_LIKE = re.compile(r"^[^/:]+:")  # git's "host:path" form of SSH, as opposed to a local path
@@ -366,9 +367,7 @@ def remote_url(remote: str, *, flag: str = "--to") -> str:
     try:
         return str(path.resolve())
     except (RuntimeError, OSError) as exc:  # a symlink loop
-        raise UsageError(
-            f"{scrub(remote)}: not a repository path: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
+        raise UsageError(f"{scrub(remote)}: not a repository path: {reason(exc)}") from None
 
 
 def _exists(path: str) -> bool:

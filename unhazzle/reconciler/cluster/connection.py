@@ -40,7 +40,7 @@ def problem(path: str | None, context: str | None = None) -> str | None:
     except IsADirectoryError:
         return "a folder, not a cluster connection file"
     except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read it: {getattr(exc, 'strerror', None) or exc}"
+        return f"cannot read it: {readlimit.reason(exc)}"
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError:

@@ -245,7 +245,7 @@ def _read(path: Path, what: str) -> str:
     try:
         return readlimit.read_text(path, readlimit.CONNECTION_FILE)
     except (OSError, UnicodeDecodeError) as exc:
-        raise Unusable(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise Unusable(f"cannot read {what} {path}: {readlimit.reason(exc)}") from None
 
 
 def _resolve(path: str, folder: Path) -> Path:

@@ -124,7 +124,7 @@ def _read(path: Path) -> str:
     try:
         return readlimit.read_text(path, readlimit.SMALL_FILE)
     except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(path, f"cannot read the trusted keys: {getattr(exc, 'strerror', exc)}") from None
+        raise _bad(path, f"cannot read the trusted keys: {readlimit.reason(exc)}") from None
 
 
 def _import_gpg(keys: Path, home: Path) -> None:
