@@ -287,15 +287,20 @@ def test_a_placeholder_is_an_image_of_its_slot_shape() -> None:
 # --- the command ------------------------------------------------------------------------------
 
 
-def _publish(spec: Path, remote: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """`unhazzle publish` as a process, reporting whether it imported the compiler's model."""
+def _publish(
+    spec: Path, remote: Path, cache: Path, *extra: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`unhazzle publish` as a process (*stdin*: what it reads there), reporting on stderr's last
+    line whether it imported the compiler's model."""
     code = (
         "import sys\nfrom unhazzle.cli import main\ncode = main(sys.argv[1:])\n"
         "print('compiled' if 'pydantic' in sys.modules else 'replayed', file=sys.stderr)\nsys.exit(code)\n"
     )
     env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-c", code, "publish", str(spec), "--to", f"file://{remote}", *extra]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(
+        argv, input=stdin, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 def test_publish_replays_a_new_tag_and_pushes_what_a_compile_pushes(tmp_path: Path) -> None:
@@ -355,9 +360,7 @@ def test_publish_of_a_spec_from_a_pipe_reads_it_once(tmp_path: Path) -> None:
     remote = bare_repo(tmp_path / "env.git")
     assert _publish(spec, remote, tmp_path / "cache").returncode == 0
     new = spec_with({**FIRST, "WEB": "ghcr.io/acme/web:2.0"}, datadog=False)
-    env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "unhazzle", "publish", "/dev/stdin", "--to", f"file://{remote}"]
-    piped = subprocess.run(argv, input=new, env=env, capture_output=True, text=True, timeout=120, check=False)
+    piped = _publish(Path("/dev/stdin"), remote, tmp_path / "cache", stdin=new)
     assert piped.returncode == 0, piped.stderr
     assert b"ghcr.io/acme/web:2.0" in tree_files(remote)["shop/staging/web.yaml"]
     index = json.loads(tree_files(remote)["shop/staging/_index.json"])
@@ -503,18 +506,8 @@ def test_the_examples_replay_as_they_compile(tmp_path: Path, example: str, image
 
 def test_a_piped_spec_over_the_ceiling_is_refused_as_before(tmp_path: Path) -> None:
     """Read once: a pipe is not opened again after its first bytes were used up."""
-    env = {**GIT_ENV, "UNHAZZLE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
-    argv = [
-        sys.executable,
-        "-m",
-        "unhazzle",
-        "publish",
-        "/dev/stdin",
-        "--to",
-        str(bare_repo(tmp_path / "e.git")),
-    ]
     huge = "#" * (4 * 2**20 + 100) + "\n" + spec_with(FIRST, datadog=False)
-    done = subprocess.run(argv, input=huge, env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = _publish(Path("/dev/stdin"), bare_repo(tmp_path / "e.git"), tmp_path / "cache", stdin=huge)
     assert done.returncode == 2
     assert "/dev/stdin:1:1: error: file is larger than 4 MB" in done.stderr
 
