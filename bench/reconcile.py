@@ -28,10 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._process import Run, load_now, run
+from bench.planecpu import COLUMNS, Meter, PlaneCPU
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -59,6 +61,7 @@ class Peer:
 
     binary: Path
     kubeconfig: Path
+    meter: Meter  # the control plane's CPU, read around each step (planecpu.py)
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +115,24 @@ def ours(repo: EnvRepo, kubeconfig: Path, cache: Path) -> Pass:
     if not passes or passes[-1].get("result") != "ok":
         raise SystemExit(f"FAILED: unhazzle reconcile did not pass:\n{done.err[-3000:]}")
     return Pass(done, passes[-1])
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step by both tools, each with the control plane's CPU during its run."""
+
+    ours: Pass
+    theirs: Run
+    our_plane: PlaneCPU
+    their_plane: PlaneCPU
+
+
+def step(peer: Peer, mine: Callable[[], Pass], theirs: Callable[[], Run]) -> Step:
+    before = peer.meter.read()
+    done = mine()
+    middle = peer.meter.read()
+    peer_done = theirs()
+    return Step(done, peer_done, middle - before, peer.meter.read() - middle)
 
 
 def yaml_folder(files: dict[str, str], target: Path) -> None:
@@ -208,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     state = work / "cluster"
     try:
-        devcluster.up(state, tie_to_parent=True)
-        peer = Peer(devcluster.find_binaries() / "kubectl", devcluster.kubeconfig_path(state))
+        meter = Meter(devcluster.up(state, tie_to_parent=True).pids)
+        peer = Peer(devcluster.find_binaries() / "kubectl", devcluster.kubeconfig_path(state), meter)
         return measure(work, peer, args.apps)
     finally:
         devcluster.down(state)
@@ -223,14 +244,18 @@ def measure(work: Path, peer: Peer, apps: int) -> int:
     theirs = work / "kubectl"
     yaml_folder(render_layout(spec("theirs", apps)), theirs)
     cache = work / "cache"
-    steps: dict[str, tuple[Pass, Run]] = {}
-    steps["first sync"] = (ours(repo, peer.kubeconfig, cache), peer.apply(theirs))
+    steps: dict[str, Step] = {}
+
+    def both() -> Step:  # ours, then kubectl, on the same objects
+        return step(peer, lambda: ours(repo, peer.kubeconfig, cache), lambda: peer.apply(theirs))
+
+    steps["first sync"] = both()
     checked = same_objects(peer, files)
-    steps["no change"] = (ours(repo, peer.kubeconfig, cache), peer.apply(theirs))
+    steps["no change"] = both()
     cold = ours(repo, peer.kubeconfig, work / "cache-empty")  # clones and parses: nothing on disk
     repo.publish(render_layout(spec("ours", apps, tag="2.0")))
     yaml_folder(render_layout(spec("theirs", apps, tag="2.0")), theirs)
-    steps["one-app change"] = (ours(repo, peer.kubeconfig, cache), peer.apply(theirs))
+    steps["one-app change"] = both()
     load_steps = load_now()
     warm = loop_passes(repo, peer.kubeconfig, work / "cache-warm")[1:]  # the first proves, the rest skip
     load_loop = load_now()
@@ -247,7 +272,7 @@ def report(
     objects: int,
     peer: Peer,
     checked: str,
-    steps: dict[str, tuple[Pass, Run]],
+    steps: dict[str, Step],
     cold: Pass,
     warm: list[dict[str, object]],
     latency: float,
@@ -258,10 +283,11 @@ def report(
           f"{checked}; load average {loads[0]} after the steps\n")  # fmt: skip
     print(f"{'step':<38}{'unhazzle':>9}{'CPU':>7}{'(pass)':>8}{'requests':>9}{'writes':>7}"
           f"{'kubectl':>9}{'CPU':>7}{'requests':>9}{'ratio':>7}{'peak MB':>8}")  # fmt: skip
-    for step, (mine, theirs) in steps.items():
-        print(_row(step, mine, theirs))
+    for name, done in steps.items():
+        print(_row(name, done.ours, done.theirs))
     print(_row("no change, empty cache (clone, parse)", cold, None))
-    fresh = steps["no change"][0].proc
+    where(steps)
+    fresh = steps["no change"].ours.proc
     met = "met" if fresh.wall < FRESH_ONCE_TARGET else "MISSED"
     print(f"\nfresh `--once` with nothing to do: {fresh.wall:.2f} s wall, {fresh.cpu:.2f} s CPU "
           f"(target: under {FRESH_ONCE_TARGET:g} s: {met})")  # fmt: skip
@@ -278,6 +304,18 @@ def report(
     print("ratio = kubectl wall / unhazzle wall (above 1: unhazzle is faster); CPU = the process's user + "
           "system seconds; (pass) = the pass alone, from its log; requests: ours from the pass log, "
           "kubectl's from its -v=6 log (one line per request)")  # fmt: skip
+
+
+def where(steps: dict[str, Step]) -> None:
+    """Where each step's CPU went: the tool's process, or the control plane serving it."""
+    parts = "".join(f"{c:>11}" for c in COLUMNS)
+    print("\nwhere the CPU went, seconds: the tool's process, then the control plane during its run")
+    print(f"{'step':<38}{'unhazzle':>9}{parts}  |{'kubectl':>9}{parts}")
+    for name, done in steps.items():
+        print(f"{name:<38}{done.ours.proc.cpu:>9.2f}{done.our_plane.cells(11)}  |"
+              f"{done.theirs.cpu:>9.2f}{done.their_plane.cells(11)}")  # fmt: skip
+    print("the rest: controllers, scheduler and simulated machines (after a first sync they start the")
+    print("instances, whoever applied them, so read that column beside the step, not as a tool's own)")
 
 
 def _row(step: str, mine: Pass, theirs: Run | None) -> str:
