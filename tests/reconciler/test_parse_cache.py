@@ -160,3 +160,23 @@ def test_parse_cache_concurrent_writers_leave_a_whole_entry(tmp_path: Path) -> N
 
 def _folder(path: Path) -> str:
     return str(json.loads(path.read_bytes().partition(b"\n")[0]).get("folder"))
+
+
+def test_a_shard_parses_only_the_folders_it_owns_and_lists_the_others(
+    tmp_path: Path, parses: list[str]
+) -> None:
+    repo = EnvRepo(tmp_path / "repo")
+    commit = repo.publish(shop_files())
+    source = _fresh(repo, tmp_path / "cache")
+    source.fetch(commit)
+    revision = source.read(commit, wanted=lambda key: key == "shop/staging")
+    assert parses == ["shop/staging"]  # the other folder's files are not even read from Git
+    staging, production = revision.environments["shop/staging"], revision.environments["shop/production"]
+    assert staging.parsed and staging.objects and staging.namespace == "shop-staging"
+    assert not production.parsed and production.objects == [] and production.apps == frozenset()
+    assert [_folder(p) for p in sorted(source.parsed.root.glob("*.json"))] == ["shop/staging"]
+    # owning it later (a pin moved it): read then; the folder read before comes from the cache
+    again = source.read(commit, wanted=lambda key: True)
+    assert parses == ["shop/staging", "shop/production"]
+    assert again.environments["shop/production"].parsed and again.environments["shop/production"].objects
+    assert again.environments["shop/staging"] == staging

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.support.envrepo import EnvRepo, shop_files
 from unhazzle.reconciler import install as manifests
 from unhazzle.reconciler.objects import Ref
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.state import EnvOutcome, LoopOptions
 from unhazzle.reconciler.run.telemetry import Log
+from unhazzle.reconciler.source.git import GitSource, SourceError
 from unhazzle.reconciler.sync import inventory
 from unhazzle.reconciler.sync.inventory import Inventory
 from unhazzle.reconciler.sync.shards import Shard, fnv1a32, owner, recorded
@@ -184,6 +188,36 @@ def test_a_folder_still_in_the_repo_is_never_removed_by_a_shard_that_does_not_ow
     rec.tip = "c1"
     rec._remove = lambda inv, outcome: pytest.fail("removed")  # type: ignore[method-assign]
     assert rec._remove_dropped() == []
+
+
+def test_a_shard_holds_only_its_own_folders_and_reads_one_a_pin_gives_it_before_applying(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = EnvRepo(tmp_path / "repo")
+    repo.publish(shop_files())
+    client = _Client()
+    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace="unhazzle-system")
+    source = GitSource(repo.url, "main", tmp_path / "cache")
+    rec = Reconciler(client, source, options, log=Log(io.StringIO()))  # type: ignore[arg-type]
+    assert rec.poll()
+    # shop/staging hashes to shard 1, shop/production to 2: listed, so known to exist, not held
+    assert rec.good["shop/staging"][1].parsed and rec.good["shop/staging"][1].objects
+    assert not rec.good["shop/production"][1].parsed and rec.good["shop/production"][1].objects == []
+    applied: list[str] = []
+    monkeypatch.setattr(rec, "reconcile_env", lambda commit, env: applied.append(env.key) or EnvOutcome(
+        env.key, env.namespace, commit))  # fmt: skip
+    client.pins = {"shop/production": "1"}  # pinned here: read at the next pass, then applied
+    rec.reconcile()
+    assert applied == ["shop/production", "shop/staging"]
+    assert rec.good["shop/production"][1].parsed and rec.good["shop/production"][1].objects
+
+    # A folder this shard owns that cannot be read is reported, never applied (nor pruned).
+    rec.good["shop/production"] = (rec.tip, replace(rec.good["shop/production"][1], parsed=False, objects=[]))
+    monkeypatch.setattr(source, "read", lambda *a, **k: (_ for _ in ()).throw(SourceError("git is down")))
+    applied.clear()
+    outcomes = {o.key: o for o in rec.reconcile()}
+    assert applied == ["shop/staging"]
+    assert outcomes["shop/production"].errors == ["shop/production: its folder is not read yet"]
 
 
 def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag() -> None:

@@ -37,9 +37,13 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
         self.serving = None  # (applying.py: the cluster's addresses, listed afresh each pass)
         self.digests.next_pass()
         self.read_pins()
+        self.read_newly_mine()
         for key, (commit, env) in sorted(self.good.items()):
             if not self.mine(key):
                 continue  # another shard's (sharding.py)
+            if not env.parsed:  # its folder could not be read this pass (revisions.py)
+                outcomes.append(EnvOutcome(key, "", commit, errors=[f"{key}: its folder is not read yet"]))
+                continue
             if not self._may_write():
                 break
             if self.expired(env):

@@ -1,16 +1,21 @@
 """Which revision of the environment repo is in force: poll Git, take a new tip in, and keep the
-last good revision of each environment when Git or a folder has trouble (also after a restart)."""
+last good revision of each environment when Git or a folder has trouble (also after a restart).
+
+With shards, only this shard's folders are parsed; the others are listed (`parsed` False), so
+their environments are known to exist (never removed as dropped) while their objects are neither
+read nor held. Pins read at a pass may give this shard a folder it only listed: it is read then,
+before anything is applied (`read_newly_mine`)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from unhazzle.reconciler.cluster.client import ClusterError
-from unhazzle.reconciler.run.records import Records
+from unhazzle.reconciler.run.sharding import Sharding
 from unhazzle.reconciler.source.git import Environment, Revision, SignatureError, SourceError
 
 
-class Revisions(Records):
+class Revisions(Sharding):
     def poll(self) -> bool:
         """Ask for the tip; fetch and read it only when it moved. True when a new revision
         was taken in. Errors are reported and leave the last good revision in force."""
@@ -24,7 +29,7 @@ class Revisions(Records):
             return False
         try:
             self.source.fetch(tip)
-            revision = self.source.read(tip)
+            revision = self.source.read(tip, wanted=self.mine)
         except SignatureError as err:
             return self._refuse_tip(tip, str(err))
         except SourceError as err:
@@ -46,7 +51,7 @@ class Revisions(Records):
         if local is None or local == self.bad_tip:
             return False
         try:
-            revision = self.source.read(local)
+            revision = self.source.read(local, wanted=self.mine)
         except SourceError:
             return False
         error = self.source_error
@@ -75,7 +80,9 @@ class Revisions(Records):
             if env.problems:
                 for problem in env.problems:
                     self.log.error("source.problem", environment=key, commit=revision.commit, error=problem)
-                last = self.good.get(key) or self._recover(key, env.namespace)
+                last = self.good.get(key)
+                if last is None or not last[1].parsed:  # (listed when another shard's)
+                    last = self._recover(key, env.namespace)
                 if last:
                     fresh[key] = last
                 continue
@@ -92,10 +99,24 @@ class Revisions(Records):
             old = self._read_status(namespace) if namespace else None
             if old is None or not old.revision:
                 return None
-            env = self.source.read(old.revision).environments.get(key)
+            env = self.source.read(old.revision, wanted=key.__eq__).environments.get(key)
         except (SourceError, ClusterError):
             return None
         return (old.revision, env) if env is not None and not env.problems else None
+
+    def read_newly_mine(self) -> None:
+        """After this pass's pins are read: a folder of the revision in force that this shard
+        owns now but only listed is read (the folders read before come from the parse cache), and
+        the revision taken in again. Should that fail, the folder stays unread, and is skipped
+        (never applied, never pruned) until a pass reads it."""
+        if not any(self.mine(key) and not env.parsed for key, (_, env) in self.good.items()):
+            return
+        error = self.source_error
+        try:
+            self._take(self.source.read(self.tip, wanted=self.mine))
+        except SourceError as err:
+            self.log.error("source.error", error=str(err), keeping=self.tip or None)
+        self.source_error = error  # this is no news about the remote
 
     def _recover_all(self) -> dict[str, tuple[str, Environment]]:
         recovered = {}

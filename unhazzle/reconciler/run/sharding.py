@@ -1,7 +1,8 @@
 """Which environments this reconciler acts on when N reconcilers split a fleet (sync/shards.py).
 
-A shard applies, prunes and removes only the environments it owns; every shard still reads the
-whole repo, so an environment another shard owns is never mistaken for one whose folder left.
+A shard applies, prunes and removes only the environments it owns; every shard lists every folder
+of the commit (parsing only its own: revisions.py), so an environment another shard owns is
+never mistaken for one whose folder left.
 Handing an environment over (N changed, or a pin moved) is safe in both directions:
 - the inventory names the shard that recorded it, and only that shard prunes by it: a new owner
   first applies (idempotent) and records itself, and prunes from its next pass on. Every shard

@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,9 @@ class Environment:
     problems: list[str] = field(default_factory=list)
     places: dict[str, str] = field(default_factory=dict)  # Ref.key() -> "file:line" it was written at
     preview: PreviewMark | None = None  # a preview environment's `_preview.json`: when it expires
+    # False: the folder is in the commit but was not read (another shard's, GitSource.read's
+    # `wanted`); it holds no objects and must never be applied or pruned by
+    parsed: bool = True
 
     def place(self, ref: Ref) -> str:
         """Where `ref` was written ("file:line"), for a message; the environment when unknown."""
@@ -226,24 +229,29 @@ class GitSource:
             return False
         return True
 
-    def read(self, commit: str) -> Revision:
-        """Parse every environment folder of `commit`; SourceError when it cannot be read.
+    def read(self, commit: str, wanted: Callable[[str], bool] | None = None) -> Revision:
+        """Parse every environment folder of `commit` (those `wanted` takes, when given: the
+        others are listed, unparsed, so a shard knows they exist without holding or parsing
+        another shard's objects); SourceError when it cannot be read.
         A folder parsed before, by this code, at the same Git tree is taken from the parse cache
         (parsecache.py) -- after the signature check, which the cache never skips -- so a
         restarted or `--once` reconciler, or a commit that changed one environment, parses only
         the folders it has not seen."""
         self.verify(commit)  # before the cache too: it may predate the trusted keys
-        trees = self._folders(commit)
+        every = self._folders(commit)
+        listed = {key: _unparsed(key) for key in every if wanted is not None and not wanted(key)}
+        trees = {key: tree for key, tree in every.items() if key not in listed}
         found = {key: self._cached(key, tree) for key, tree in trees.items()}
         missing = sorted(key for key, env in found.items() if env is None)
-        if missing:
+        if missing:  # their files only, unless that is every folder (one archive of the commit)
             parsed = parse_revision(
-                commit, *self._files(commit, missing if len(missing) < len(trees) else [])
+                commit, *self._files(commit, missing if len(missing) < len(every) else [])
             )
             for key in missing:
                 env = found[key] = parsed.environments.get(key)
                 if env is not None:
                     self.parsed.store(key, trees[key], _environment_to_json(env))
+        found |= listed
         return Revision(commit, {key: env for key, env in sorted(found.items()) if env is not None})
 
     def _cached(self, key: str, tree: str) -> Environment | None:
@@ -335,6 +343,11 @@ class GitSource:
         except (ValueError, UnicodeDecodeError, OSError, tarfile.TarError) as exc:
             raise SourceError(f"{self.url}@{commit[:12]}: cannot read the commit: {exc}") from None
         return files, links
+
+
+def _unparsed(key: str) -> Environment:
+    """A folder of the commit that was listed, not read."""
+    return Environment(key, "", [], frozenset(), parsed=False)
 
 
 def _environment_to_json(e: Environment) -> dict[str, Any]:
