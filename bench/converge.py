@@ -28,8 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import plane
 from bench._process import load_now, run
-from bench.planecpu import COLUMNS, Meter, PlaneCPU
+from bench.plane import COLUMNS, Meter, PlaneCPU
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -47,7 +48,7 @@ class Measured:
     lists: int
     watches: int
     pass_cpu: float | None = None  # the reconciler's apply pass alone (its `reconcile.pass` log)
-    plane: PlaneCPU | None = None  # the control plane's CPU during the run (planecpu.py)
+    plane: PlaneCPU | None = None  # the control plane's CPU during the run (plane.py)
 
 
 def spec(project: str, apps: int) -> str:
@@ -77,7 +78,7 @@ def requests(kubectl: Path, env: dict[str, str]) -> tuple[int, int]:
 def measured(kubectl: Path, env: dict[str, str], meter: Meter, *argvs: list[str]) -> Measured:
     """Run `argvs` one after another; fail loudly when one does not succeed."""
     lists, watches = requests(kubectl, env)
-    plane = meter.read()
+    plane_before = meter.read()
     total = Measured(0.0, 0.0, 0, 0, 0)
     for argv in argvs:
         # in the temporary folder: `python -m` would import this checkout's code from the current one
@@ -89,7 +90,7 @@ def measured(kubectl: Path, env: dict[str, str], meter: Meter, *argvs: list[str]
         passes = [json.loads(line) for line in done.err.splitlines() if '"reconcile.pass"' in line]
         if passes:
             total.pass_cpu = sum(float(p.get("cpu_s", 0)) for p in passes)
-    total.plane = meter.read() - plane
+    total.plane = meter.read() - plane_before
     time.sleep(2)  # a watch is counted when it ends: let the server see the closed connections
     after = requests(kubectl, env)
     total.lists, total.watches = after[0] - lists, after[1] - watches
@@ -129,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Room for both tools' instances (250m of CPU each) on 56-CPU simulated machines.
         machines = 2 + (2 * args.apps * 250) // (56 * 1000)
-        plane = devcluster.up(state, nodes=[f"kwok-node-{i}" for i in range(machines)], tie_to_parent=True)
-        return measure(work, devcluster.kubeconfig_path(state), Meter(plane.pids), args.apps, args.code)
+        meter = plane.start(state, nodes=[f"kwok-node-{i}" for i in range(machines)])
+        return measure(work, devcluster.kubeconfig_path(state), meter, args.apps, args.code)
     finally:
         devcluster.down(state)
         shutil.rmtree(work, ignore_errors=True)
@@ -166,15 +167,15 @@ def measure(work: Path, kubeconfig: Path, meter: Meter, apps: int, code: Path | 
     print(f"{apps} apps, {objects} objects, one environment, from nothing to every app available; "
           f"kubectl {client}, server {server}; {checked}")  # fmt: skip
     print(f"load average during ours {load_ours}, after kubectl {load_now()}; "
-          f"reconciler from {code or 'this checkout'}\n")  # fmt: skip
+          f"reconciler from {code or 'this checkout'}; {plane.SETTING}\n")  # fmt: skip
     print(f"{'tool':<44}{'wall s':>8}{'CPU s':>8}{'(apply)':>9}{'peak MB':>9}{'LISTs':>7}{'WATCHes':>9}"
           + "".join(f"{c:>12}" for c in COLUMNS))  # fmt: skip
     rows = (("unhazzle reconcile --once", ours), ("kubectl apply --server-side + kubectl wait", theirs))
     for name, m in rows:
         applying = f"{m.pass_cpu:.1f}" if m.pass_cpu is not None else "-"
-        plane = m.plane.cells(12) if m.plane else ""
+        spent = m.plane.cells(12) if m.plane else ""
         print(
-            f"{name:<44}{m.wall:>8.1f}{m.cpu:>8.1f}{applying:>9}{m.rss_mb:>9}{m.lists:>7}{m.watches:>9}{plane}"
+            f"{name:<44}{m.wall:>8.1f}{m.cpu:>8.1f}{applying:>9}{m.rss_mb:>9}{m.lists:>7}{m.watches:>9}{spent}"
         )
     print("CPU s: the whole process, user + system; (apply): the reconciler's apply passes alone, the")
     print("rest of its CPU is starting, reading the commit and following health until every app is available")

@@ -32,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import plane
 from bench._process import Run, load_now, run
-from bench.planecpu import COLUMNS, Meter, PlaneCPU
+from bench.plane import COLUMNS, Meter, PlaneCPU
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -61,7 +62,7 @@ class Peer:
 
     binary: Path
     kubeconfig: Path
-    meter: Meter  # the control plane's CPU, read around each step (planecpu.py)
+    meter: Meter  # the control plane's CPU, read around each step (plane.py)
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     state = work / "cluster"
     try:
-        meter = Meter(devcluster.up(state, tie_to_parent=True).pids)
+        meter = plane.start(state)
         peer = Peer(devcluster.find_binaries() / "kubectl", devcluster.kubeconfig_path(state), meter)
         return measure(work, peer, args.apps)
     finally:
@@ -280,7 +281,7 @@ def report(
     loads: tuple[str, str, str],
 ) -> None:
     print(f"{apps} apps, {objects} objects, two environments; peer kubectl {peer.version} (the server's); "
-          f"{checked}; load average {loads[0]} after the steps\n")  # fmt: skip
+          f"{checked}; load average {loads[0]} after the steps\n{plane.SETTING}\n")  # fmt: skip
     print(f"{'step':<38}{'unhazzle':>9}{'CPU':>7}{'(pass)':>8}{'requests':>9}{'writes':>7}"
           f"{'kubectl':>9}{'CPU':>7}{'requests':>9}{'ratio':>7}{'peak MB':>8}")  # fmt: skip
     for name, done in steps.items():

@@ -29,8 +29,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import plane
 from bench._process import load_now, peak_mb, with_peak
-from bench.planecpu import COLUMNS, Meter, PlaneCPU
+from bench.plane import COLUMNS, PlaneCPU
 from tests.support.envrepo import EnvRepo, render_layout
 from unhazzle.devcluster import cluster as devcluster
 
@@ -98,7 +99,7 @@ def _run(work: Path, repo: EnvRepo, shards: int, environments: int, apps: int) -
     state = work / f"cluster-{shards}"
     nodes = [f"kwok-node-{i}" for i in range(max(2, environments * apps // 160))]  # 250m CPU each, 56 a node
     try:
-        meter = Meter(devcluster.up(state, nodes=nodes, tie_to_parent=True, timeout=300).pids)
+        meter = plane.start(state, nodes=nodes, timeout=300)
         kubeconfig = devcluster.kubeconfig_path(state)
         argvs = []
         for k in range(shards):
@@ -108,9 +109,9 @@ def _run(work: Path, repo: EnvRepo, shards: int, environments: int, apps: int) -
                 "--cache-dir", str(work / f"cache-{shards}-{k}")]))  # fmt: skip
         before = meter.read()
         procs = _start_and_wait(argvs, work)
-        plane = meter.read() - before
+        spent = meter.read() - before
         _check(procs, kubeconfig, environments, apps)
-        return procs, plane
+        return procs, spent
     finally:
         devcluster.down(state)
 
@@ -163,15 +164,16 @@ Runs = dict[int, tuple[list[Proc], PlaneCPU, str]]  # shards -> their processes,
 
 def _table(runs: Runs, environments: int, apps: int, objects: int) -> None:
     print(f"{environments * apps:,} apps in {environments} environments ({objects:,} objects), simulated "
-          f"machines (kwok); every environment and app checked healthy before timing\n")  # fmt: skip
+          f"machines (kwok); every environment and app checked healthy before timing")  # fmt: skip
+    print(f"{plane.SETTING}\n")
     head = f"{'run':<34}{'converged':>11}{'peak RSS per process':>24}{'CPU total':>11}"
     print(head + "".join(f"{c:>11}" for c in COLUMNS) + f"{'load':>15}")
-    for shards, (procs, plane, load) in runs.items():
+    for shards, (procs, spent, load) in runs.items():
         label = "1 shard (1 process)" if shards == 1 else f"{shards} shards ({shards} processes in parallel)"
         wall = max(p.wall for p in procs)
         rss = " / ".join(f"{p.rss_mb}" for p in procs) + " MB"
         cpu = sum(p.cpu for p in procs)
-        print(f"{label:<34}{wall:>10.1f}s{rss:>24}{cpu:>10.1f}s{plane.cells(11)}{load:>15}")
+        print(f"{label:<34}{wall:>10.1f}s{rss:>24}{cpu:>10.1f}s{spent.cells(11)}{load:>15}")
     print(f"{'peer (published, NOT run here)':<34}  {FLUX['version']}: {FLUX['figure']}")
     print(f"  source: {FLUX['source']}\n  its setup: {FLUX['setup']}")
     print("CPU total: the reconcilers'; API server, etcd, the rest: CPU s of the control plane's")

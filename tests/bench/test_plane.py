@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.planecpu import COLUMNS, Meter, PlaneCPU
+from bench.plane import COLUMNS, Meter, PlaneCPU
 
 
 def test_the_plane_cpu_of_each_part_is_what_its_processes_spent_meanwhile() -> None:
