@@ -419,6 +419,30 @@ def test_the_code_counts_by_content_not_by_file_times(tmp_path: Path) -> None:
     assert replaykey.code_digest([str(root)]) != first
 
 
+def test_the_code_key_covers_every_library_a_compile_and_render_import() -> None:
+    """A library the compile runs but the key leaves out could change under a record unseen."""
+    probe = (
+        "import sys, sysconfig\n"
+        "from unhazzle.compiler.pipeline import compile_file\n"
+        "from unhazzle.compiler.rendering.render import render_plan\n"
+        "from unhazzle.compiler.rendering.reuse import Reuse\n"
+        f"plan = compile_file(__import__('pathlib').Path({str(ROOT / 'examples/shop/unhazzle.yaml')!r})).plan\n"
+        "render_plan(plan, reuse=Reuse.for_project(plan.project))\n"
+        "places = {sysconfig.get_paths()[k] for k in ('purelib', 'platlib')}\n"
+        "print(' '.join(sorted({name.split('.')[0] for name, module in list(sys.modules.items())\n"
+        "    if any(str(getattr(module, '__file__', None) or '').startswith(p) for p in places)})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    imported = set(done.stdout.split()) - {
+        "_distutils_hack"
+    }  # setuptools' start-up hook, not run by a compile
+    imported = {
+        name for name in imported if not name.startswith("__editable__")
+    }  # an editable install's finder
+    covered = {name.split(".")[0] for name in replaykey.LIBRARIES}
+    assert "pydantic" in imported and imported <= covered, imported - covered
+
+
 # Every place the compiler reads an image: each is either the image as it is (placed by the
 # placeholder) or goes through rendering/imagederived.py, which the replay applies too. A new one
 # must be one of these, or the replay must learn it (publishing/replay.py).

@@ -29,7 +29,10 @@ from unhazzle.shared.readlimit import SPEC_FILE, read_bytes
 FORMAT = 2
 # The libraries whose code shapes a compile's output (validation, parsing, templates), besides
 # ours; a C part of one counts too.
-LIBRARIES = ("pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel.yaml", "_ruamel_yaml", "yaml")
+LIBRARIES = (
+    "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection",
+    "jinja2", "markupsafe", "ruamel.yaml", "_ruamel_yaml", "yaml",
+)  # fmt: skip
 
 
 def key(spec: Path) -> str:
