@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import marshal
 import os
 import re
 import shutil
@@ -213,6 +214,8 @@ def test_a_damaged_record_is_compiled(tmp_path: Path) -> None:
         b"[]",
         b'{"format": 1}',
         whole.replace(b"t00001x_", b"t09999x_"),
+        whole.partition(b"\n")[0] + b"\n" + marshal.dumps([1, 2]),  # the right key, a body of another shape
+        whole.partition(b"\n")[0] + b"\n\xff\xfe",  # not marshal's format
     ):
         path.write_bytes(damaged)
         assert again(spec) is None
