@@ -162,9 +162,11 @@ def _folder(path: Path) -> str:
     return str(json.loads(path.read_bytes().partition(b"\n")[0]).get("folder"))
 
 
+@pytest.mark.parametrize("named", [100, 0], ids=["folders named to git", "the whole commit, kept to them"])
 def test_a_shard_parses_only_the_folders_it_owns_and_lists_the_others(
-    tmp_path: Path, parses: list[str]
+    tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch, named: int
 ) -> None:
+    monkeypatch.setattr(gitsource, "NAMED_FOLDERS", named)
     repo = EnvRepo(tmp_path / "repo")
     commit = repo.publish(shop_files())
     source = _fresh(repo, tmp_path / "cache")

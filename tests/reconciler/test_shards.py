@@ -211,6 +211,13 @@ def test_a_shard_holds_only_its_own_folders_and_reads_one_a_pin_gives_it_before_
     assert applied == ["shop/production", "shop/staging"]
     assert rec.good["shop/production"][1].parsed and rec.good["shop/production"][1].objects
 
+    # Handed away again: what this shard applied no longer counts as the environment's last
+    client.pins = {}
+    rec.reconcile()
+    assert "shop/production" not in rec.applied and "shop/staging" in rec.applied
+    client.pins = {"shop/production": "1"}
+    rec.reconcile()
+
     # A folder this shard owns that cannot be read is reported, never applied (nor pruned).
     rec.good["shop/production"] = (rec.tip, replace(rec.good["shop/production"][1], parsed=False, objects=[]))
     monkeypatch.setattr(source, "read", lambda *a, **k: (_ for _ in ()).throw(SourceError("git is down")))
@@ -218,6 +225,33 @@ def test_a_shard_holds_only_its_own_folders_and_reads_one_a_pin_gives_it_before_
     outcomes = {o.key: o for o in rec.reconcile()}
     assert applied == ["shop/staging"]
     assert outcomes["shop/production"].errors == ["shop/production: its folder is not read yet"]
+
+
+def test_a_folder_a_pin_hands_over_is_read_without_retrying_a_revision_the_server_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = EnvRepo(tmp_path / "repo")
+    repo.publish(shop_files())
+    client = _Client()
+    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace="unhazzle-system")
+    rec = Reconciler(client, GitSource(repo.url, "main", tmp_path / "cache"), options, log=Log(io.StringIO()))  # type: ignore[arg-type]
+    assert rec.poll()
+    applied: list[str] = []
+
+    def refusing(commit: str, env: Any) -> EnvOutcome:
+        applied.append(env.key)
+        refused = env.key == "shop/staging"
+        return EnvOutcome(env.key, env.namespace, commit, errors=["refused"] if refused else [],
+                          rejected="commit" if refused else "")  # fmt: skip
+
+    monkeypatch.setattr(rec, "reconcile_env", refusing)
+    rec.reconcile()  # staging's revision is refused, with nothing before it to fall back on
+    assert applied == ["shop/staging"] and "shop/staging" not in rec.good
+    applied.clear()
+    client.pins = {"shop/production": "1"}
+    outcomes = {o.key: o for o in rec.reconcile()}
+    assert applied == ["shop/production"]  # staging's refused revision is not tried again
+    assert outcomes["shop/staging"].errors == ["refused"]
 
 
 def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag() -> None:

@@ -40,7 +40,8 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
         self.read_newly_mine()
         for key, (commit, env) in sorted(self.good.items()):
             if not self.mine(key):
-                continue  # another shard's (sharding.py)
+                self.applied.pop(key, None)  # another shard's now (sharding.py): what it applies counts
+                continue
             if not env.parsed:  # its folder could not be read this pass (revisions.py)
                 outcomes.append(EnvOutcome(key, "", commit, errors=[f"{key}: its folder is not read yet"]))
                 continue

@@ -72,56 +72,90 @@ class Revisions(Sharding):
                 "refusing to remove everything",
             )
         self.tip, self.source_error, self.tip_refusal = revision.commit, "", ""
-        fresh = {}
-        for key, env in list(revision.environments.items()):
-            if env.namespace and env.namespace == self.options.own_namespace:
-                problem = f"{key}: refused: the namespace '{env.namespace}' is the reconciler's own"
-                env = revision.environments[key] = replace(env, problems=[*env.problems, problem])
+        fresh, problems = {}, {}
+        for key, env in revision.environments.items():
+            env = self._checked(key, env)
             if env.problems:
-                for problem in env.problems:
-                    self.log.error("source.problem", environment=key, commit=revision.commit, error=problem)
-                last = self.good.get(key)
-                if last is None or not last[1].parsed:  # (listed when another shard's)
-                    last = self._recover(key, env.namespace)
-                if last:
-                    fresh[key] = last
-                continue
-            fresh[key] = (revision.commit, env)
-        self.good = fresh
-        self.problems = {k: e.problems for k, e in revision.environments.items() if e.problems}
+                problems[key] = env.problems
+            if (entry := self._in_force(revision.commit, key, env)) is not None:
+                fresh[key] = entry
+        self.good, self.problems = fresh, problems
         self.log.info("source.revision", commit=revision.commit, environments=sorted(revision.environments))
         return True
 
-    def _recover(self, key: str, namespace: str) -> tuple[str, Environment] | None:
-        """After a restart: an environment's last good revision is the commit its status says
-        was applied, read back from the mirror."""
-        try:
-            old = self._read_status(namespace) if namespace else None
-            if old is None or not old.revision:
-                return None
-            env = self.source.read(old.revision, wanted=key.__eq__).environments.get(key)
-        except (SourceError, ClusterError):
-            return None
-        return (old.revision, env) if env is not None and not env.problems else None
+    def _checked(self, key: str, env: Environment) -> Environment:
+        """*env*, refused when it would reach the reconciler's own namespace."""
+        if env.namespace and env.namespace == self.options.own_namespace:
+            problem = f"{key}: refused: the namespace '{env.namespace}' is the reconciler's own"
+            return replace(env, problems=[*env.problems, problem])
+        return env
+
+    def _in_force(self, commit: str, key: str, env: Environment) -> tuple[str, Environment] | None:
+        """What is in force for *key* now that its folder at *commit* reads as *env*: that folder,
+        or when it has problems (each logged) its last good revision (None: it has none)."""
+        if not env.problems:
+            return (commit, env)
+        for problem in env.problems:
+            self.log.error("source.problem", environment=key, commit=commit, error=problem)
+        last = self.good.get(key)
+        if last is None or not last[1].parsed:  # (listed, when it was another shard's)
+            last = self._recover(key, env.namespace)
+        return last
 
     def read_newly_mine(self) -> None:
-        """After this pass's pins are read: a folder of the revision in force that this shard
-        owns now but only listed is read (the folders read before come from the parse cache), and
-        the revision taken in again. Should that fail, the folder stays unread, and is skipped
-        (never applied, never pruned) until a pass reads it."""
-        if not any(self.mine(key) and not env.parsed for key, (_, env) in self.good.items()):
-            return
-        error = self.source_error
-        try:
-            self._take(self.source.read(self.tip, wanted=self.mine))
-        except SourceError as err:
-            self.log.error("source.error", error=str(err), keeping=self.tip or None)
-        self.source_error = error  # this is no news about the remote
+        """After this pass's pins are read: a folder in force that this shard owns now but only
+        listed is read (at the commit it was listed at) and judged as a new tip's would be; the
+        rest of what is in force, a refused revision's bookkeeping included, stays as it is.
+        Should the read fail, the folder stays unread, and is skipped (never applied, never
+        pruned) until a pass reads it."""
+        listed: dict[str, set[str]] = {}  # commit -> keys
+        for key, (commit, env) in self.good.items():
+            if self.mine(key) and not env.parsed:
+                listed.setdefault(commit, set()).add(key)
+        for commit, keys in listed.items():
+            try:
+                found = self.source.read(commit, wanted=keys.__contains__).environments
+            except SourceError as err:
+                self.log.error("source.error", error=str(err), keeping=self.tip or None)
+                continue
+            for key in sorted(keys):
+                folder = found.get(key)
+                if folder is None or not folder.parsed:
+                    continue
+                folder = self._checked(key, folder)
+                if folder.problems:
+                    self.problems[key] = folder.problems
+                if (entry := self._in_force(commit, key, folder)) is not None:
+                    self.good[key] = entry
+                else:
+                    del self.good[key]  # broken, with nothing to fall back on: reported each pass
+
+    def _recover(self, key: str, namespace: str) -> tuple[str, Environment] | None:
+        return self._recover_each([(key, namespace)]).get(key)
 
     def _recover_all(self) -> dict[str, tuple[str, Environment]]:
+        return self._recover_each([(i.environment, i.namespace) for i in self._our_inventories()])
+
+    def _recover_each(self, wanted: list[tuple[str, str]]) -> dict[str, tuple[str, Environment]]:
+        """After a restart: each environment's (key, namespace) last good revision is the commit
+        its status says was applied, read back from the mirror: one read per commit, of those
+        folders only."""
+        by_commit: dict[str, set[str]] = {}
+        for key, namespace in wanted:
+            try:
+                old = self._read_status(namespace) if namespace else None
+            except ClusterError:
+                continue
+            if old is not None and old.revision:
+                by_commit.setdefault(old.revision, set()).add(key)
         recovered = {}
-        for inventory in self._our_inventories():
-            last = self._recover(inventory.environment, inventory.namespace)
-            if last:
-                recovered[inventory.environment] = last
+        for commit, keys in by_commit.items():
+            try:
+                found = self.source.read(commit, wanted=keys.__contains__).environments
+            except SourceError:
+                continue
+            for key in keys:
+                env = found.get(key)
+                if env is not None and env.parsed and not env.problems:
+                    recovered[key] = (commit, env)
         return recovered

@@ -57,6 +57,7 @@ PARSER_MODULES = (
 )
 CACHE_FORMAT = 2  # of an entry's body: bump with _environment_to_json
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+NAMED_FOLDERS = 100  # at most this many folders named to `git archive`; more: the whole commit
 FOLDER_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the spec's names for projects and environments
 
 
@@ -243,10 +244,8 @@ class GitSource:
         trees = {key: tree for key, tree in every.items() if key not in listed}
         found = {key: self._cached(key, tree) for key, tree in trees.items()}
         missing = sorted(key for key, env in found.items() if env is None)
-        if missing:  # their files only, unless that is every folder (one archive of the commit)
-            parsed = parse_revision(
-                commit, *self._files(commit, missing if len(missing) < len(every) else [])
-            )
+        if missing:
+            parsed = parse_revision(commit, *self._files_of(commit, missing, every=len(every)))
             for key in missing:
                 env = found[key] = parsed.environments.get(key)
                 if env is not None:
@@ -321,6 +320,21 @@ class GitSource:
         why = refusal(line)
         if why:
             raise SignatureError(f"{self.url}@{commit[:12]}: not applied: {why}")
+
+    def _files_of(
+        self, commit: str, folders: list[str], *, every: int
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """_files of *folders* (of the commit's *every* folders): named to git while they are
+        few, else from the archive of the whole commit (git matches each path against each
+        name, and a shard with an empty cache may want thousands), kept to those folders."""
+        if len(folders) == every:
+            return self._files(commit, [])
+        files, links = self._files(commit, folders if len(folders) <= NAMED_FOLDERS else [])
+        keep = set(folders)
+        return (
+            {path: text for path, text in files.items() if path.rpartition("/")[0] in keep},
+            {path: target for path, target in links.items() if path.rpartition("/")[0] in keep},
+        )
 
     def _files(self, commit: str, folders: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         """The commit's `<project>/<environment>/<file>` texts (of `folders` only, unless empty),
