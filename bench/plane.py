@@ -15,6 +15,7 @@ in its state (`ClusterState.pids`)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +43,19 @@ class PlaneCPU:
     def cells(self, width: int = 8) -> str:
         return "".join(f"{self.seconds[part]:>{width}.1f}" for part in COLUMNS)
 
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
 
 def start(state_dir: Path, **options: Any) -> Meter:
     """A fresh plane in *state_dir* (devcluster.up's *options*), tied to this process, with the
     controller manager at CONTROLLER_QPS; a Meter of its CPU."""
     state = devcluster.up(state_dir, tie_to_parent=True, controller_qps=CONTROLLER_QPS, **options)
+    if state.controller_qps != CONTROLLER_QPS:  # a plane already running there, started otherwise
+        rate = state.controller_qps or "its default"
+        raise SystemExit(f"FAILED: the plane in {state_dir} runs its controller manager at {rate}, "
+                         f"not {CONTROLLER_QPS}, requests a second")  # fmt: skip
     return Meter(state.pids)
 
 
@@ -64,6 +73,20 @@ class Meter:
             seconds[GROUPS.get(name, REST)] += _cpu(name, pid)
         return PlaneCPU(seconds)
 
+    def settle(self, idle: float = 0.3, timeout: float = 180.0) -> float:
+        """Wait until the plane uses less than *idle* of a core over a second (the controllers
+        done with what the last tool wrote), so that the next reading is the next tool's alone;
+        the seconds waited (*timeout* at most: a plane that never settles is still measured)."""
+        started = time.monotonic()
+        last = self.read()
+        while time.monotonic() - started < timeout:
+            time.sleep(1.0)
+            now = self.read()
+            if (now - last).total < idle:
+                break
+            last = now
+        return time.monotonic() - started
+
 
 def _cpu(name: str, pid: int) -> float:
     try:
@@ -73,4 +96,6 @@ def _cpu(name: str, pid: int) -> float:
     # after the command's name in parentheses (which may hold spaces): state, ppid, ... ;
     # utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the name
     fields = stat.rpartition(")")[2].split()
+    if fields[0] == "Z":  # exited, not yet reaped by the plane's parent: its times are frozen
+        raise SystemExit(f"FAILED: the control plane's {name} (pid {pid}) has exited")
     return (int(fields[11]) + int(fields[12])) / _TICKS

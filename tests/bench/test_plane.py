@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +44,29 @@ def test_a_part_of_the_plane_that_is_gone_ends_the_benchmark_loudly() -> None:
         SystemExit, match=rf"FAILED: the control plane's etcd \(pid {gone.pid}\) cannot be read"
     ):
         Meter({"etcd": gone.pid}).read()
+
+
+def test_a_part_of_the_plane_that_exited_unreaped_ends_the_benchmark_too() -> None:
+    """Its /proc entry stays (a zombie, with frozen times) until the plane's parent reaps it."""
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(200):
+            if Path(f"/proc/{exited.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        with pytest.raises(SystemExit, match=r"FAILED: the control plane's kwok \(pid \d+\) has exited"):
+            Meter({"kwok": exited.pid}).read()
+    finally:
+        exited.wait()
+
+
+def test_a_quiet_plane_settles_at_once() -> None:
+    idle = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        assert Meter({"kube-apiserver": idle.pid}).settle(timeout=30) < 5
+    finally:
+        idle.kill()
+        idle.wait()
 
 
 def test_the_difference_of_two_readings_is_per_part_and_cells_keep_the_column_order() -> None:
