@@ -254,6 +254,31 @@ def test_a_folder_a_pin_hands_over_is_read_without_retrying_a_revision_the_serve
     assert outcomes["shop/staging"].errors == ["refused"]
 
 
+def test_a_folder_a_pin_hands_over_with_a_problem_is_reported_each_pass_never_applied_nor_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = EnvRepo(tmp_path / "repo")
+    repo.publish(shop_files())
+    client, out = _Client(), io.StringIO()
+    # the folder shop/production reaches this reconciler's own namespace: a problem, found when read
+    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace="shop-production")
+    rec = Reconciler(client, GitSource(repo.url, "main", tmp_path / "cache"), options, log=Log(out))  # type: ignore[arg-type]
+    assert rec.poll()
+    assert not rec.good["shop/production"][1].parsed and not rec.problems  # listed, so not judged
+    applied: list[str] = []
+    monkeypatch.setattr(rec, "reconcile_env", lambda commit, env: applied.append(env.key) or EnvOutcome(
+        env.key, env.namespace, commit))  # fmt: skip
+    monkeypatch.setattr(rec, "_remove", lambda inv, outcome: pytest.fail("removed"))
+    client.pins = {"shop/production": "1"}
+    for _ in range(2):
+        outcomes = {o.key: o for o in rec.reconcile()}
+        assert "shop/production" not in rec.good  # nothing to fall back on
+        assert outcomes["shop/production"].errors == rec.problems["shop/production"]
+        assert "is the reconciler's own" in rec.problems["shop/production"][-1]
+    assert applied == ["shop/staging", "shop/staging"]
+    assert '"source.problem"' in out.getvalue()
+
+
 def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag() -> None:
     docs = manifests.objects(manifests.InstallOptions(shards=3))
     deployments = [d for d in docs if d["kind"] == "Deployment"]

@@ -38,10 +38,12 @@ class Reconciler(Revisions, Removal, Waiting, Reporting):
         self.digests.next_pass()
         self.read_pins()
         self.read_newly_mine()
+        # What was applied counts as an environment's last revision only while it is this
+        # shard's and in force: not once another shard applies it, or its folder left the repo.
+        self.applied = {k: v for k, v in self.applied.items() if k in self.good and self.mine(k)}
         for key, (commit, env) in sorted(self.good.items()):
             if not self.mine(key):
-                self.applied.pop(key, None)  # another shard's now (sharding.py): what it applies counts
-                continue
+                continue  # another shard's (sharding.py)
             if not env.parsed:  # its folder could not be read this pass (revisions.py)
                 outcomes.append(EnvOutcome(key, "", commit, errors=[f"{key}: its folder is not read yet"]))
                 continue

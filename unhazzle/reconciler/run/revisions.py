@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from unhazzle.reconciler.cluster.client import ClusterError
 from unhazzle.reconciler.run.sharding import Sharding
 from unhazzle.reconciler.source.git import Environment, Revision, SignatureError, SourceError
 
@@ -134,7 +133,8 @@ class Revisions(Sharding):
         return self._recover_each([(key, namespace)]).get(key)
 
     def _recover_all(self) -> dict[str, tuple[str, Environment]]:
-        return self._recover_each([(i.environment, i.namespace) for i in self._our_inventories()])
+        inventories = [i for i in self._our_inventories() if self.mine(i.environment)]  # (another's: its own)
+        return self._recover_each([(i.environment, i.namespace) for i in inventories])
 
     def _recover_each(self, wanted: list[tuple[str, str]]) -> dict[str, tuple[str, Environment]]:
         """After a restart: each environment's (key, namespace) last good revision is the commit
@@ -142,10 +142,7 @@ class Revisions(Sharding):
         folders only."""
         by_commit: dict[str, set[str]] = {}
         for key, namespace in wanted:
-            try:
-                old = self._read_status(namespace) if namespace else None
-            except ClusterError:
-                continue
+            old = self._read_status(namespace) if namespace else None  # (None when unreadable)
             if old is not None and old.revision:
                 by_commit.setdefault(old.revision, set()).add(key)
         recovered = {}

@@ -329,16 +329,14 @@ class GitSource:
         name, and a shard with an empty cache may want thousands), kept to those folders."""
         if len(folders) == every:
             return self._files(commit, [])
-        files, links = self._files(commit, folders if len(folders) <= NAMED_FOLDERS else [])
-        keep = set(folders)
-        return (
-            {path: text for path, text in files.items() if path.rpartition("/")[0] in keep},
-            {path: target for path, target in links.items() if path.rpartition("/")[0] in keep},
-        )
+        return self._files(commit, folders if len(folders) <= NAMED_FOLDERS else [], keep=set(folders))
 
-    def _files(self, commit: str, folders: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-        """The commit's `<project>/<environment>/<file>` texts (of `folders` only, unless empty),
-        and its links there (path -> target), which are never followed: reported, so a folder
+    def _files(
+        self, commit: str, folders: list[str], *, keep: set[str] | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The commit's `<project>/<environment>/<file>` texts (of `folders` only, unless empty;
+        of the folders in `keep` only, when given: the others' files are not even decoded), and
+        its links there (path -> target), which are never followed: reported, so a folder
         holding one is refused."""
         try:  # one `git archive` of the commit: far faster than walking the tree blob by blob
             if not self._local("ls-tree", "--name-only", commit).strip():
@@ -348,7 +346,8 @@ class GitSource:
                 env={"GIT_LITERAL_PATHSPECS": "1"},  # a folder named `*` is that folder, not a pattern
             )  # fmt: skip
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                members = [m for m in tar.getmembers() if m.name.count("/") == 2]
+                members = [m for m in tar.getmembers() if m.name.count("/") == 2
+                           and (keep is None or m.name.rpartition("/")[0] in keep)]  # fmt: skip
                 files = {m.name: _read(tar, m) for m in members if m.isfile()}
                 links = {m.name: m.linkname for m in members if m.issym() or m.islnk()}
         except GitFailed as exc:
