@@ -184,8 +184,8 @@ def measure(work: Path, kubeconfig: Path, meter: Meter, apps: int, code: Path | 
     print(f"{apps} apps, {objects} objects, one environment, from nothing to every app available; "
           f"kubectl {client}, server {server}; {checked}")  # fmt: skip
     print(f"load average during ours {load_ours}, after kubectl {load_now()}; "
-          f"reconciler from {code or 'this checkout'}; {plane.SETTING}; ours was deleted and the "
-          f"plane settled ({clearing:.0f} s) before kubectl ran\n")  # fmt: skip
+          f"reconciler from {code or 'this checkout'}; {plane.setting(plane.CONTROLLER_QPS)}; "
+          f"ours was deleted and the plane settled ({clearing:.0f} s) before kubectl ran\n")  # fmt: skip
     print(f"{'tool':<44}{'wall s':>8}{'CPU s':>8}{'(apply)':>9}{'peak MB':>9}{'LISTs':>7}{'WATCHes':>9}"
           + "".join(f"{c:>12}" for c in COLUMNS))  # fmt: skip
     rows = (("unhazzle reconcile --once", ours), ("kubectl apply --server-side + kubectl wait", theirs))

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     state = work / "cluster"
     try:
-        meter = plane.start(state)
+        meter = plane.start(state, qps=0)  # (plane.py: why the default here)
         peer = Peer(devcluster.find_binaries() / "kubectl", devcluster.kubeconfig_path(state), meter)
         return measure(work, peer, args.apps)
     finally:
@@ -286,7 +286,7 @@ def report(
     loads: tuple[str, str, str],
 ) -> None:
     print(f"{apps} apps, {objects} objects, two environments; peer kubectl {peer.version} (the server's); "
-          f"{checked}; load average {loads[0]} after the steps\n{plane.SETTING}\n")  # fmt: skip
+          f"{checked}; load average {loads[0]} after the steps\n{plane.setting(0)}\n")  # fmt: skip
     print(f"{'step':<38}{'unhazzle':>9}{'CPU':>7}{'(pass)':>8}{'requests':>9}{'writes':>7}"
           f"{'kubectl':>9}{'CPU':>7}{'requests':>9}{'ratio':>7}{'peak MB':>8}")  # fmt: skip
     for name, done in steps.items():
