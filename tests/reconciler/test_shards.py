@@ -190,22 +190,41 @@ def test_a_folder_still_in_the_repo_is_never_removed_by_a_shard_that_does_not_ow
     assert rec._remove_dropped() == []
 
 
+def _shard_1_of_3(
+    tmp_path: Path, *, own_namespace: str = "unhazzle-system"
+) -> tuple[Reconciler, _Client, io.StringIO]:
+    """Shard 1/3 over a real repo holding the shop (shop/staging is its own by the hash,
+    shop/production shard 2's), its first tip taken in; with its stand-in client and its log."""
+    repo = EnvRepo(tmp_path / "repo")
+    repo.publish(shop_files())
+    client, out = _Client(), io.StringIO()
+    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace=own_namespace)
+    source = GitSource(repo.url, "main", tmp_path / "cache")
+    rec = Reconciler(client, source, options, log=Log(out))  # type: ignore[arg-type]
+    assert rec.poll()
+    return rec, client, out
+
+
+def _applying_in(rec: Reconciler, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The environments *rec* applies from now on, in order (each applies cleanly)."""
+    applied: list[str] = []
+
+    def apply(commit: str, env: Any) -> EnvOutcome:
+        applied.append(env.key)
+        return EnvOutcome(env.key, env.namespace, commit)
+
+    monkeypatch.setattr(rec, "reconcile_env", apply)
+    return applied
+
+
 def test_a_shard_holds_only_its_own_folders_and_reads_one_a_pin_gives_it_before_applying(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = EnvRepo(tmp_path / "repo")
-    repo.publish(shop_files())
-    client = _Client()
-    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace="unhazzle-system")
-    source = GitSource(repo.url, "main", tmp_path / "cache")
-    rec = Reconciler(client, source, options, log=Log(io.StringIO()))  # type: ignore[arg-type]
-    assert rec.poll()
+    rec, client, _ = _shard_1_of_3(tmp_path)
     # shop/staging hashes to shard 1, shop/production to 2: listed, so known to exist, not held
     assert rec.good["shop/staging"][1].parsed and rec.good["shop/staging"][1].objects
     assert not rec.good["shop/production"][1].parsed and rec.good["shop/production"][1].objects == []
-    applied: list[str] = []
-    monkeypatch.setattr(rec, "reconcile_env", lambda commit, env: applied.append(env.key) or EnvOutcome(
-        env.key, env.namespace, commit))  # fmt: skip
+    applied = _applying_in(rec, monkeypatch)
     client.pins = {"shop/production": "1"}  # pinned here: read at the next pass, then applied
     rec.reconcile()
     assert applied == ["shop/production", "shop/staging"]
@@ -220,7 +239,7 @@ def test_a_shard_holds_only_its_own_folders_and_reads_one_a_pin_gives_it_before_
 
     # A folder this shard owns that cannot be read is reported, never applied (nor pruned).
     rec.good["shop/production"] = (rec.tip, replace(rec.good["shop/production"][1], parsed=False, objects=[]))
-    monkeypatch.setattr(source, "read", lambda *a, **k: (_ for _ in ()).throw(SourceError("git is down")))
+    monkeypatch.setattr(rec.source, "read", lambda *a, **k: (_ for _ in ()).throw(SourceError("git is down")))
     applied.clear()
     outcomes = {o.key: o for o in rec.reconcile()}
     assert applied == ["shop/staging"]
@@ -230,12 +249,7 @@ def test_a_shard_holds_only_its_own_folders_and_reads_one_a_pin_gives_it_before_
 def test_a_folder_a_pin_hands_over_is_read_without_retrying_a_revision_the_server_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = EnvRepo(tmp_path / "repo")
-    repo.publish(shop_files())
-    client = _Client()
-    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace="unhazzle-system")
-    rec = Reconciler(client, GitSource(repo.url, "main", tmp_path / "cache"), options, log=Log(io.StringIO()))  # type: ignore[arg-type]
-    assert rec.poll()
+    rec, client, _ = _shard_1_of_3(tmp_path)
     applied: list[str] = []
 
     def refusing(commit: str, env: Any) -> EnvOutcome:
@@ -257,17 +271,10 @@ def test_a_folder_a_pin_hands_over_is_read_without_retrying_a_revision_the_serve
 def test_a_folder_a_pin_hands_over_with_a_problem_is_reported_each_pass_never_applied_nor_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = EnvRepo(tmp_path / "repo")
-    repo.publish(shop_files())
-    client, out = _Client(), io.StringIO()
     # the folder shop/production reaches this reconciler's own namespace: a problem, found when read
-    options = LoopOptions(shard=Shard.parse("1/3"), own_namespace="shop-production")
-    rec = Reconciler(client, GitSource(repo.url, "main", tmp_path / "cache"), options, log=Log(out))  # type: ignore[arg-type]
-    assert rec.poll()
+    rec, client, out = _shard_1_of_3(tmp_path, own_namespace="shop-production")
     assert not rec.good["shop/production"][1].parsed and not rec.problems  # listed, so not judged
-    applied: list[str] = []
-    monkeypatch.setattr(rec, "reconcile_env", lambda commit, env: applied.append(env.key) or EnvOutcome(
-        env.key, env.namespace, commit))  # fmt: skip
+    applied = _applying_in(rec, monkeypatch)
     monkeypatch.setattr(rec, "_remove", lambda inv, outcome: pytest.fail("removed"))
     client.pins = {"shop/production": "1"}
     for _ in range(2):
