@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from unhazzle.devcluster import cluster as devcluster
 
 CONTROLLER_QPS = 500
+T = TypeVar("T")
 
 
 def setting(qps: int) -> str:
@@ -81,6 +82,12 @@ class Meter:
         for name, pid in self.pids.items():
             seconds[GROUPS.get(name, REST)] += _cpu(name, pid)
         return PlaneCPU(seconds)
+
+    def during(self, run: Callable[[], T]) -> tuple[T, PlaneCPU]:
+        """What *run* returns, and what the plane spent while it ran."""
+        before = self.read()
+        result = run()
+        return result, self.read() - before
 
     def settle(self, idle: float = 0.3, timeout: float = 180.0) -> float:
         """Wait until the plane uses less than *idle* of a core over a second (the controllers

@@ -132,13 +132,10 @@ def step(peer: Peer, mine: Callable[[], Pass], theirs: Callable[[], Run]) -> Ste
     """Each tool's run with the plane settled first: the controllers' work on what one tool
     wrote (ReplicaSets, instances) is then in neither tool's reading."""
     peer.meter.settle()
-    before = peer.meter.read()
-    done = mine()
-    ours_spent = peer.meter.read() - before
+    done, ours_spent = peer.meter.during(mine)
     peer.meter.settle()
-    before = peer.meter.read()
-    peer_done = theirs()
-    return Step(done, peer_done, ours_spent, peer.meter.read() - before)
+    peer_done, theirs_spent = peer.meter.during(theirs)
+    return Step(done, peer_done, ours_spent, theirs_spent)
 
 
 def yaml_folder(files: dict[str, str], target: Path) -> None:

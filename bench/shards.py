@@ -107,9 +107,7 @@ def _run(work: Path, repo: EnvRepo, shards: int, environments: int, apps: int) -
                 sys.executable, "-m", "unhazzle", "reconcile", "--repo", repo.url, "--once",
                 "--shard", f"{k}/{shards}", "--timeout", str(TIMEOUT), "--kubeconfig", str(kubeconfig),
                 "--cache-dir", str(work / f"cache-{shards}-{k}")]))  # fmt: skip
-        before = meter.read()
-        procs = _start_and_wait(argvs, work)
-        spent = meter.read() - before
+        procs, spent = meter.during(lambda: _start_and_wait(argvs, work))
         _check(procs, kubeconfig, environments, apps)
         return procs, spent
     finally:

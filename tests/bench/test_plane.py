@@ -19,15 +19,19 @@ def test_the_plane_cpu_of_each_part_is_what_its_processes_spent_meanwhile() -> N
         [sys.executable, "-c", work], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     idle = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    assert busy.stdin is not None and busy.stdout is not None
+    stdin, stdout = busy.stdin, busy.stdout
+    assert stdin is not None and stdout is not None
     try:
         meter = Meter({"kube-apiserver": busy.pid, "kwok": idle.pid})
-        before = meter.read()
-        for _ in range(3):
-            busy.stdin.write("work\n")
-            busy.stdin.flush()
-            assert busy.stdout.readline() == "done\n"
-        spent = meter.read() - before
+
+        def ask_three_times() -> list[str]:
+            for _ in range(3):
+                stdin.write("work\n")
+                stdin.flush()
+            return [stdout.readline() for _ in range(3)]
+
+        answers, spent = meter.during(ask_three_times)
+        assert answers == ["done\n"] * 3
     finally:
         for proc in (busy, idle):
             proc.kill()
