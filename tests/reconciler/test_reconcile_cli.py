@@ -5,15 +5,18 @@ points at a port where nothing listens (a request would fail with exit code 1, n
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.envrepo import EnvRepo, shop_files
+from tests.support.envrepo import EnvRepo, files, shop_files
 from unhazzle.reconciler.source.git import GitSource, SourceError
 
 RunCli = Callable[..., Any]
@@ -182,6 +185,39 @@ def test_reconcile_refused_folder_is_bad_input_listed_like_a_bad_spec(
     )
     assert any(line.startswith("shop/production/web.yaml:") and "error: not a Kubernetes object" in line
                for line in plain), plain  # fmt: skip
+
+
+def test_a_sigterm_ends_a_once_run_whose_cluster_is_gone_within_its_grace_period(
+    tmp_path: Path, nowhere: Path
+) -> None:
+    """Stopped while its API server is gone, a run does not wait out every environment's status
+    write (each write gives up only after its retries): the first that fails ends the report, and
+    the log names the environments whose status was not written."""
+    repo = EnvRepo(tmp_path / "env")
+    repo.publish({path: text for i in range(8) for path, text in files(f"p{i}").items()})
+    argv = [sys.executable, "-m", "unhazzle", "reconcile", "--repo", repo.url, "--once", "--no-leader-election",
+            "--kubeconfig", str(nowhere), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:  # three environments tried (and failed): the pass is under way
+        lines.append(line)
+        if sum('"environment.reconciled"' in seen for seen in lines) == 3:
+            break
+    asked = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=60)
+    waited = time.monotonic() - asked
+    events = [json.loads(line) for line in [*lines, *rest.splitlines()] if line.startswith("{")]
+    # Without the stop: the environment under way, then two failed requests for each of the four
+    # reported, about 25 s; Kubernetes' grace period is 30 s.
+    assert waited < 20, (waited, rest)
+    assert proc.returncode == 1
+    assert sum(e["event"] == "status.write_failed" for e in events) == 1, rest
+    unwritten = [e for e in events if e["event"] == "status.not_written"]
+    assert unwritten and unwritten[0]["reason"] == "stopping", rest
+    tried = [e["environment"] for e in events if e["event"] == "environment.reconciled"]
+    assert unwritten[0]["environments"] == tried[1:], rest
 
 
 @pytest.mark.parametrize("url", ["git://127.0.0.1:1/env.git", "ssh://git@127.0.0.1:1/env.git"])

@@ -14,7 +14,15 @@ from unhazzle.reconciler.sync import status, verdicts
 
 class Reporting(Records):
     def report(self, outcomes: list[EnvOutcome]) -> None:
-        for outcome in outcomes:
+        """Write each environment's status. Once a stop is asked (SIGTERM), the first status that
+        cannot be written ends the report: with the API server gone, each would otherwise wait
+        out its retries, and the process its grace period."""
+        failed = False
+        for done, outcome in enumerate(outcomes):
+            if failed and self.stop.is_set():
+                left = [o.key for o in outcomes[done:]]
+                self.log.info("status.not_written", environments=left, reason="stopping")
+                return
             if not outcome.namespace or outcome.not_ours:  # nowhere of ours to write: the log only
                 self.log.error("status", environment=outcome.key, errors=outcome.errors)
                 continue
@@ -35,6 +43,7 @@ class Reporting(Records):
                     )
             if old is None or old.essence() != new.essence():
                 if not self._write_status(new):
+                    failed = True
                     continue  # not remembered as written: the next pass tries again
                 self.log.info("status", **{k: v for k, v in new.__dict__.items() if k != "timings_s"})
             self.statuses[outcome.key] = new
