@@ -31,3 +31,32 @@ def test_the_benchmarks_are_the_modules_with_a_main_and_an_unknown_name_is_refus
     assert not {"peers", "chart"} & set(benchmarks())  # they help the benchmarks
     assert main(["no-such-benchmark"]) == 2
     assert "no benchmark no-such-benchmark; there are: " in capsys.readouterr().err
+
+
+def test_the_benchmarks_without_a_control_plane_run_first() -> None:
+    from bench.__main__ import benchmarks
+
+    order = benchmarks()
+    for quick in ("render", "preview", "publish"):
+        for plane in ("converge", "reconcile", "shards", "status"):
+            assert order.index(quick) < order.index(plane), order
+
+
+def test_only_a_whole_run_is_recorded(monkeypatch, tmp_path: Path, capsys) -> None:
+    import sys
+    import types
+
+    import bench.__main__ as runner
+
+    quick = types.ModuleType("bench.quick")
+    quick.main = lambda argv: print("| quick | 0.1 s |")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bench.quick", quick)
+    monkeypatch.setattr(runner, "benchmarks", lambda: ["quick"])
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"{BEGIN}\nthe last whole run's figures\n{END}\n")
+    monkeypatch.setattr(runner, "DOCS", page)
+    assert runner.main(["quick"]) == 0  # named: a partial run, whose figures would drop the others'
+    assert "the last whole run's figures" in page.read_text()
+    assert "(not recorded in the docs: only a whole run is)" in capsys.readouterr().out
+    assert runner.main([]) == 0
+    assert "| quick | 0.1 s |" in page.read_text() and "whole run's figures" not in page.read_text()
