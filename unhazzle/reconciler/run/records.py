@@ -66,8 +66,10 @@ class Records(State):
         except ClusterError:
             return True  # cannot tell: the write's own error is the one to report
 
-    def _write_status(self, new: status.EnvStatus) -> bool:
-        # A namespace being deleted, or a flaky API server, must not stop the loop: report it.
+    def _write_status(self, new: status.EnvStatus) -> bool | None:
+        """True when written (or when there is no namespace to hold it), False when the server
+        refused it, None when the server did not answer. A namespace being deleted, or a flaky
+        API server, must not stop the loop: each is reported."""
         if self.options.dry_run:
             return True
         try:
@@ -82,5 +84,5 @@ class Records(State):
             return False
         except ClusterError as err:
             self.log.error("status.write_failed", environment=new.environment, error=str(err))
-            return False
+            return None if err.status == 0 else False
         return True

@@ -14,14 +14,16 @@ from unhazzle.reconciler.sync import status, verdicts
 
 class Reporting(Records):
     def report(self, outcomes: list[EnvOutcome]) -> None:
-        """Write each environment's status. Once a stop is asked (SIGTERM), the first status that
-        cannot be written ends the report: with the API server gone, each would otherwise wait
-        out its retries, and the process its grace period."""
-        failed = False
+        """Write each environment's status. With a stop asked (SIGTERM), a status write the API
+        server did not answer ends the report: each environment's read and write would wait out
+        their retries in turn, and the process would outlive its grace period. A write the server
+        answered with a refusal ends nothing."""
+        unanswered = False
         for done, outcome in enumerate(outcomes):
-            if failed and self.stop.is_set():
+            if unanswered and self.stop.is_set():
                 left = [o.key for o in outcomes[done:]]
-                self.log.info("status.not_written", environments=left, reason="stopping")
+                self.log.error("status.not_reported", environments=left,
+                               reason="stopping, and the API server does not answer")  # fmt: skip
                 return
             if not outcome.namespace or outcome.not_ours:  # nowhere of ours to write: the log only
                 self.log.error("status", environment=outcome.key, errors=outcome.errors)
@@ -42,8 +44,9 @@ class Reporting(Records):
                         applied_at=old.applied_at if new.revision == old.revision else new.applied_at,
                     )
             if old is None or old.essence() != new.essence():
-                if not self._write_status(new):
-                    failed = True
+                written = self._write_status(new)
+                if not written:
+                    unanswered = unanswered or written is None
                     continue  # not remembered as written: the next pass tries again
                 self.log.info("status", **{k: v for k, v in new.__dict__.items() if k != "timings_s"})
             self.statuses[outcome.key] = new
