@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.__main__ import BEGIN, END, record
 
 
@@ -40,6 +42,23 @@ def test_the_benchmarks_without_a_control_plane_run_first() -> None:
     for quick in ("render", "preview", "publish"):
         for plane in ("converge", "reconcile", "shards", "status"):
             assert order.index(quick) < order.index(plane), order
+
+
+@pytest.mark.parametrize(
+    ("source", "plane"),
+    [("from unhazzle.devcluster import cluster as devcluster\n", True),
+     ("from unhazzle.devcluster.cluster import up\n", True),
+     ("import unhazzle.devcluster\n", True),
+     ("from bench.plane import COLUMNS, Meter\n", True),
+     ("from bench import peers, plane\n", True),
+     ("from bench import peers\n# no plane here: from bench import plane is only said\n", False),
+     ("from bench.render import ENV\nfrom unhazzle.compiler import pipeline\n", False),
+     ("from bench import planes\n", False)],
+)  # fmt: skip
+def test_a_benchmark_starts_a_plane_when_it_imports_one(source: str, plane: bool) -> None:
+    from bench.__main__ import starts_a_plane
+
+    assert starts_a_plane(source) is plane
 
 
 def test_only_a_whole_run_is_recorded(monkeypatch, tmp_path: Path, capsys) -> None:
