@@ -15,6 +15,7 @@ from unhazzle.reconciler.run.state import EnvOutcome, LoopOptions
 from unhazzle.reconciler.run.telemetry import Log
 
 KEYS = ["shop/production", "shop/staging", "blog/production", "blog/staging"]
+GONE = ClusterError("ConfigMap (v1)", 0, "the cluster at https://k8s:6443 does not answer")  # no answer
 
 
 class _Client:
@@ -46,8 +47,7 @@ def _report(failing: dict[str, ClusterError], *, stopped: bool) -> tuple[_Client
 
 
 def test_a_stop_with_the_api_server_gone_ends_the_report_at_the_first_unanswered_write() -> None:
-    gone = ClusterError("ConfigMap (v1)", 0, "the cluster at https://k8s:6443 does not answer")
-    client, events = _report({"shop-staging": gone}, stopped=True)
+    client, events = _report({"shop-staging": GONE}, stopped=True)
     assert client.written == ["shop-production", "shop-staging"]
     given_up = [e for e in events if e["event"] == "status.not_reported"]
     assert [e["environments"] for e in given_up] == [["blog/production", "blog/staging"]]
@@ -61,6 +61,5 @@ def test_a_write_the_server_refuses_ends_nothing_even_when_stopping() -> None:
 
 
 def test_without_a_stop_every_status_is_tried_though_the_server_does_not_answer() -> None:
-    gone = ClusterError("ConfigMap (v1)", 0, "the cluster at https://k8s:6443 does not answer")
-    client, _ = _report({"shop-staging": gone, "blog-production": gone}, stopped=False)
+    client, _ = _report({"shop-staging": GONE, "blog-production": GONE}, stopped=False)
     assert client.written == ["shop-production", "shop-staging", "blog-production", "blog-staging"]

@@ -13,7 +13,7 @@ Safety rules, in the order they bite:
   environment's objects are created directly, all but what starts containers (dry-run first,
   created last), and deleted again if one is refused: nothing of a refused revision runs.
 - A failed apply stops that environment before pruning; a SIGTERM stops before the next step,
-  and ends the report at the first status it cannot write (reporting.py).
+  and ends the report at the first status write the API server does not answer (reporting.py).
 - Pruning deletes only what the previous inventory lists (see prune.py for what is kept).
 - An environment disappears (its objects are pruned) only when a readable commit with at least
   one environment no longer has its folder, and only for inventories this source recorded.
