@@ -26,7 +26,7 @@ from pathlib import Path
 
 import git
 
-from bench import chart, peers
+from bench import chart, peers, scratch
 from bench.render import ENV, Run, once
 
 APPS = 100
@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     version = peers.helm_version()
     load = os.getloadavg()[0]
     rows = []
-    with tempfile.TemporaryDirectory(prefix="unhazzle-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="unhazzle-bench-", dir=scratch.FOLDER) as tmp,
+        scratch.caches(ENV, Path(tmp) / "cache"),
+    ):
         for changed in (10, APPS):
             rows.append((changed, *bench_case(Path(tmp), helm, changed, args.runs)))
     print(
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         met = "met" if ours.wall_s <= theirs.wall_s else "MISSED"
         said = f"{ours.wall_s:.2f} s vs {theirs.wall_s:.2f} s"
         print(f"{changed} changed: no slower than the pipeline: {met} ({said})")
+    print(scratch.line())
     print(peers.load_line(load))
     return 0
 

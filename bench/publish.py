@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import peers
+from bench import peers, scratch
 from bench.preview import spec_text
 from bench.render import FLOOR
 
@@ -34,12 +34,6 @@ SHOP = ROOT / "examples" / "shop" / "unhazzle.yaml"
 SECRETS = SHOP.parent / "unhazzle.secrets"  # the shop manages its secrets: publish needs the values
 PROJECTS, APPS, COMMITS = 100, 10, 5_000
 RATIO_GOAL = 2.0
-# Both tools' working files (plain git's checkout, our caches) in memory when the machine has a
-# tmpfs: on this machine's disk, creating the 1,000 files of plain git's checkout took from
-# 0.05 s to 0.45 s from one hour to the next, which measured the disk, not the tools. (A
-# container's /dev/shm may hold 64 MB only: the run needs a few hundred.)
-TMPFS = "/dev/shm"
-SCRATCH = TMPFS if os.access(TMPFS, os.W_OK) and shutil.disk_usage(TMPFS).free > 2**30 else None
 RUNS = 5
 ENV = {
     # As installed for users and on CI runners: byte-code cached (our sandbox sets
@@ -197,29 +191,29 @@ def measure(repo: Path) -> dict[str, list[tuple[float, float]]]:
         case: [] for case in ("cold", "warm", "large", "render", "floor", "peer")
     }
     remote = f"file://{repo}"
-    with tempfile.TemporaryDirectory(dir=SCRATCH) as scratch:
-        spec = _spec_folder(Path(scratch)) / "unhazzle.yaml"
+    with tempfile.TemporaryDirectory(dir=scratch.FOLDER) as work:
+        spec = _spec_folder(Path(work)) / "unhazzle.yaml"
         text = SHOP.read_text()
-        large = Path(scratch) / "large" / "unhazzle.yaml"
+        large = Path(work) / "large" / "unhazzle.yaml"
         large.parent.mkdir()
         for run in range(RUNS):
             # one app of a 1,000-app project changes; the render of the others is kept
             if run == 0:
                 large.write_text(_large_spec("1.0"))
-                _publish(large, remote, Path(scratch) / "warm")  # its first publish, unmeasured
+                _publish(large, remote, Path(work) / "warm")  # its first publish, unmeasured
             large.write_text(_large_spec(f"9.{run}.{time.time_ns()}"))
-            times["large"].append(_publish(large, remote, Path(scratch) / "warm"))
+            times["large"].append(_publish(large, remote, Path(work) / "warm"))
             for case in ("cold", "warm"):
                 tag = f"9.{run}.{case}.{time.time_ns()}"
                 spec.write_text(text.replace("shop-web:1.4.2", f"shop-web:{tag}"))
-                cache = Path(scratch) / (f"cold-{run}" if case == "cold" else "warm")
+                cache = Path(work) / (f"cold-{run}" if case == "cold" else "warm")
                 if case == "warm" and run == 0:
                     _publish(spec, remote, cache)  # fill the warm cache
                     spec.write_text(text.replace("shop-web:1.4.2", f"shop-web:{tag}.again"))
                 times[case].append(_publish(spec, remote, cache))
-            times["render"].append(_render(spec, Path(scratch) / "out", Path(scratch) / "render-cache"))
+            times["render"].append(_render(spec, Path(work) / "out", Path(work) / "render-cache"))
             times["floor"].append(_floor())
-            times["peer"].append(_plain_git(remote, Path(scratch) / f"peer-{run}", f"peer {run}"))
+            times["peer"].append(_plain_git(remote, Path(work) / f"peer-{run}", f"peer {run}"))
     return times
 
 
@@ -231,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     setup = time.perf_counter() - started
     count = _git("rev-list", "--count", "main", cwd=repo).strip()
     print(f"env repo: {PROJECTS * APPS} apps, {count} commits ({repo}; ready in {setup:.1f} s)")
-    print(f"working files (checkout, caches) in {SCRATCH or tempfile.gettempdir()}")
+    print(scratch.line())
     load = os.getloadavg()[0]
     times = measure(repo)
     peer = statistics.median(wall for wall, _ in times["peer"])

@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import chart, peers
+from bench import chart, peers, scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "shop" / "unhazzle.yaml"
@@ -34,7 +34,6 @@ TIME = "/usr/bin/time"
 # make every run compile changed modules from source). Each case runs once first, unmeasured, so
 # the byte-code and the compiled templates are in place, as after any earlier run on a machine.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-# Unhazzle's caches for these runs, apart from the user's: set by main() to a scratch folder.
 
 
 @dataclass(frozen=True)
@@ -211,16 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     helm = peers.helm()
     version = peers.helm_version()
     load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="unhazzle-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="unhazzle-bench-", dir=scratch.FOLDER) as tmp:
         work = Path(tmp)
-        ENV["UNHAZZLE_CACHE_DIR"] = str(work / "cache")
-        rows = [bench_example(work, runs=args.runs)]
-        if not args.example_only:
-            rows.append(bench_generated("300 apps", 300, work, helm, runs=args.runs))
-        if not args.quick and not args.example_only:
-            rows.append(bench_generated("3,000 apps", 3000, work, helm, runs=max(3, args.runs // 2)))
+        with scratch.caches(ENV, work / "cache"):
+            rows = [bench_example(work, runs=args.runs)]
+            if not args.example_only:
+                rows.append(bench_generated("300 apps", 300, work, helm, runs=args.runs))
+            if not args.quick and not args.example_only:
+                rows.append(bench_generated("3,000 apps", 3000, work, helm, runs=max(3, args.runs // 2)))
     print(table(rows, version))
     print("\n".join(verdicts(rows)))
+    print(scratch.line())
     print(f"{peers.load_line(load)}; helm {version} built from its module with this machine's Go")
     return 0
 
