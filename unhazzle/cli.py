@@ -83,9 +83,11 @@ def _command_in(argv: list[str]) -> str | None:
 
 
 def _keeps_running(args: argparse.Namespace) -> bool:
-    """A service, a loop or a stream that may run for minutes or hours."""
+    """A service, a loop or a stream that may run for minutes or hours. (`reconcile --once` makes
+    one pass and ends: paced as one command, like the compiler's.)"""
     streams = getattr(args, "watch", False) or getattr(args, "follow", False)
-    return args.command in LONG_RUNNING or bool(streams)
+    one_pass = getattr(args, "once", False) or getattr(args, "dry_run", False)
+    return (args.command in LONG_RUNNING and not (args.command == "reconcile" and one_pass)) or bool(streams)
 
 
 def program() -> int:

@@ -139,11 +139,19 @@ KEEPS_RUNNING = (
 )
 
 
-@pytest.mark.parametrize("argv", [["logs", "web", "--follow"], ["status", "--watch"]])
-def test_a_command_that_keeps_running_keeps_the_collectors_usual_pace(argv: list[str], tmp_path):
+@pytest.mark.parametrize(
+    ("argv", "usual"),
+    [
+        (["logs", "web", "--follow"], True),
+        (["status", "--watch"], True),
+        (["reconcile", "--repo", "nowhere"], True),  # its loop collects between passes (collector.py)
+        (["reconcile", "--repo", "nowhere", "--once"], False),  # one pass, paced as one command
+    ],
+)
+def test_a_command_that_keeps_running_keeps_the_collectors_usual_pace(argv: list[str], usual: bool, tmp_path):
     # (it fails at once here, for want of a cluster: what matters is the pace after its arguments)
     done = subprocess.run(
         [sys.executable, "-c", KEEPS_RUNNING, *argv, "--kubeconfig", str(tmp_path / "none")],
         capture_output=True, text=True, cwd=tmp_path, check=True,
     )  # fmt: skip
-    assert done.stdout.split()[-1:] == ["True"]
+    assert done.stdout.split()[-1:] == [str(usual)]

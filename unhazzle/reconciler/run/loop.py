@@ -12,6 +12,7 @@ from unhazzle.reconciler.cluster.client import ClusterError
 from unhazzle.reconciler.run.reconciler import Reconciler
 from unhazzle.reconciler.run.reporting import print_dry_run, summary_lines
 from unhazzle.reconciler.run.state import EnvOutcome
+from unhazzle.shared import collector
 
 
 def run_once(rec: Reconciler) -> int:
@@ -97,6 +98,7 @@ def run_loop(rec: Reconciler) -> int:
                 rec.stop.wait(min(rec.options.interval, 1.0))
                 continue
             outcomes: list[EnvOutcome] = []
+            collector.between_passes()  # (before the first pass too: it sets the pace)
             try:
                 outcomes = _steady_pass(rec)
             except ClusterError as err:  # the loop outlives any one failed pass; the next one retries
