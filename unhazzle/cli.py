@@ -44,7 +44,7 @@ COMMANDS = {
 # and `--help` there are that program's): as args.passthrough, never seen by argparse.
 PASSTHROUGH = frozenset({"run"})
 # Commands that keep running (a service, a loop, another program's run): see _keeps_running.
-LONG_RUNNING = frozenset({"reconcile", "dev", "run"})
+LONG_RUNNING = frozenset({"dev", "run"})  # (and `reconcile` unless it makes one pass)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,9 +85,12 @@ def _command_in(argv: list[str]) -> str | None:
 def _keeps_running(args: argparse.Namespace) -> bool:
     """A service, a loop or a stream that may run for minutes or hours. (`reconcile --once` makes
     one pass and ends: paced as one command, like the compiler's.)"""
+    if args.command == "reconcile":
+        from unhazzle.commands.reconcile import one_pass  # (already imported: its parser is built)
+
+        return not one_pass(args)
     streams = getattr(args, "watch", False) or getattr(args, "follow", False)
-    one_pass = getattr(args, "once", False) or getattr(args, "dry_run", False)
-    return (args.command in LONG_RUNNING and not (args.command == "reconcile" and one_pass)) or bool(streams)
+    return args.command in LONG_RUNNING or bool(streams)
 
 
 def program() -> int:

@@ -148,7 +148,9 @@ KEEPS_RUNNING = (
         (["reconcile", "--repo", "nowhere", "--once"], False),  # one pass, paced as one command
     ],
 )
-def test_a_command_that_keeps_running_keeps_the_collectors_usual_pace(argv: list[str], usual: bool, tmp_path):
+def test_a_command_that_keeps_running_keeps_the_collectors_usual_pace_and_a_one_pass_reconcile_does_not(
+    argv: list[str], usual: bool, tmp_path
+):
     # (it fails at once here, for want of a cluster: what matters is the pace after its arguments)
     done = subprocess.run(
         [sys.executable, "-c", KEEPS_RUNNING, *argv, "--kubeconfig", str(tmp_path / "none")],

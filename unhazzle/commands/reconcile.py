@@ -110,9 +110,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=run)
 
 
+def one_pass(args: argparse.Namespace) -> bool:
+    """`--once` and `--dry-run` make one pass and end; otherwise the loop runs until stopped."""
+    return bool(args.once or args.dry_run)
+
+
 def _human(args: argparse.Namespace) -> bool:
     """Whether `--once` speaks to a person: asked for, or at a terminal. The loop logs JSON."""
-    once = args.once or args.dry_run
+    once = one_pass(args)
     if args.log_format == "text" and not once:
         raise UsageError("--log-format text: error: text is for --once; the running loop logs JSON")
     return once and (args.log_format == "text" or (args.log_format == "auto" and sys.stderr.isatty()))
@@ -174,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(
         repo=repo,
         branch=args.branch,
-        once=args.once or args.dry_run,
+        once=one_pass(args),
         interval=args.interval,
         dry_run=args.dry_run,
         timeout=args.timeout,

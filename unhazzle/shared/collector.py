@@ -22,7 +22,7 @@ YOUNG = 50_000  # net new containers between two collections of the young (Pytho
 def tune_for_one_command() -> None:
     """Collect young objects far less often, for the rest of this process."""
     global _usual, _own
-    if _usual is None and not _own:
+    if not _own:
         _usual, _own = gc.get_threshold(), True
         gc.set_threshold(YOUNG, 20, 20)
 
