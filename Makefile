@@ -3,7 +3,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-.PHONY: demo test lint bench golden clean
+.PHONY: demo test lint bench prebuilt golden clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench
+
+prebuilt: $(VENV)/.installed
+	$(VENV)/bin/python scripts/prebuild.py
 
 golden: $(VENV)/.installed
 	$(VENV)/bin/pytest tests -k golden --update-golden

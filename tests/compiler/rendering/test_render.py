@@ -14,7 +14,7 @@ from jinja2 import StrictUndefined
 
 from tests.conftest import EXAMPLES, MINIMAL
 from tests.support.manifests import KUBERNETES_VERSION, ident, objects, render_file, render_text
-from unhazzle.compiler.rendering.render import _environment
+from unhazzle.compiler.rendering.render import template_environment
 from unhazzle.shared.quantity import quantity_mb
 
 SPECS = sorted(EXAMPLES.glob("*/unhazzle.yaml"))
@@ -135,7 +135,7 @@ def test_render_settings_named_like_a_mappings_methods_reach_the_app_as_written(
 
 
 def test_render_templates_read_a_views_keys_by_name_and_a_mappings_methods_as_methods():
-    env = _environment()
+    env = template_environment()
     view = {"image": "web:1", "items": "a setting"}
     assert env.getattr(view, "image") == "web:1"
     assert env.getattr(view, "items")() == view.items()  # `.items()` in a template is the method

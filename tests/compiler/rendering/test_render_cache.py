@@ -1,5 +1,7 @@
 """Compiled templates and parsed data files are kept in the user's cache folder between runs
-(issue 2); whatever state that folder is in, `unhazzle render` writes exactly the same files."""
+(issue 2); whatever state that folder is in, `unhazzle render` writes exactly the same files.
+The package ships them compiled (tests/compiler/test_prebuilt.py), so here the cache is seen at
+work as with a changed template or data file: without the prebuilt code."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import EXAMPLES, ROOT
 from unhazzle.cli import main
-from unhazzle.compiler import cachedir
+from unhazzle.compiler import cachedir, prebuilt
 from unhazzle.compiler.pipeline import compile_file
 from unhazzle.compiler.rendering import render
 from unhazzle.compiler.rules.cluster import cluster_settings
@@ -25,9 +27,17 @@ from unhazzle.compiler.rules.datafiles import parse_cached
 SHOP = EXAMPLES / "shop" / "unhazzle.yaml"
 
 
+# `unhazzle` with no prebuilt code in the package (its folder moved to an empty one).
+WITHOUT_PREBUILT = (
+    "import sys; from pathlib import Path; from unhazzle.compiler import prebuilt; "
+    "prebuilt.FOLDER = Path(sys.argv.pop(1)); from unhazzle.cli import program; sys.exit(program())"
+)
+
+
 def _render(out: Path, cache: Path) -> dict[str, str]:
     env = {**os.environ, "UNHAZZLE_CACHE_DIR": str(cache)}
-    cmd = [sys.executable, "-m", "unhazzle", "render", str(SHOP), "--out", str(out)]
+    nothing = out.parent / "no-prebuilt"
+    cmd = [sys.executable, "-c", WITHOUT_PREBUILT, str(nothing), "render", str(SHOP), "--out", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)
     return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.yaml"))}
 
@@ -64,13 +74,14 @@ def test_render_cache_folder_that_cannot_be_made_changes_nothing(tmp_path: Path)
 def test_render_cache_folder_gone_before_writing_changes_nothing(tmp_path: Path, monkeypatch):
     # (the tests run as root, so a read-only folder would not stop the write; a vanished one does)
     monkeypatch.setenv("UNHAZZLE_CACHE_DIR", str(tmp_path / "cache"))
-    jinja = render._environment.__wrapped__()
-    assert jinja.bytecode_cache is not None
+    monkeypatch.setattr(prebuilt, "FOLDER", tmp_path / "no-prebuilt")
+    jinja = render.template_environment.__wrapped__()
+    assert jinja.bytecode_cache.files is not None  # type: ignore[union-attr]  # the user's folder, in use
     shutil.rmtree(tmp_path / "cache")
     plan = compile_file(SHOP).plan
     view = render._env_view(plan, plan.environments[0], cluster_settings())
     text = jinja.get_template("environment.yaml.j2").render(env=view)
-    assert text == render._environment().get_template("environment.yaml.j2").render(env=view)
+    assert text == render.template_environment().get_template("environment.yaml.j2").render(env=view)
 
 
 # The packaged data files (sizing rules, prices, ...) are kept parsed in the same folder.

@@ -142,7 +142,7 @@ class _Views(Environment):
 
 
 @cache
-def _environment() -> Environment:
+def template_environment() -> Environment:
     # Not sandboxed: the templates are the package's own, never a user's, and the sandbox's checks
     # on every attribute and call were a quarter of a large render. What keeps the user's values
     # from becoming YAML structure is the finalizer, which every expression passes through.
@@ -201,7 +201,7 @@ def render_environment_file(
 ) -> dict[str, str]:
     """The environment's shared objects (namespace first), in ENV/_environment.yaml."""
     view = _env_view(plan, env, settings or cluster_settings())
-    text = _environment().get_template("environment.yaml.j2").render(env=view)
+    text = template_environment().get_template("environment.yaml.j2").render(env=view)
     return {f"{env.name}/{ENVIRONMENT_FILE}": text}
 
 
@@ -218,7 +218,7 @@ def render_apps(
     the preview renders just the apps that changed, and *reuse* keeps the text of the others."""
     view = _run_env_view(_env_view(plan, env, settings or cluster_settings()))
     reuse = reuse or Reuse(None)
-    jinja = _environment()
+    jinja = template_environment()
 
     def app_file(wanted: list[str], app_view: dict[str, Any], release: dict[str, Any] | None) -> str:
         docs = [jinja.get_template(f"app/{name}.yaml.j2").render(env=view, app=app_view) for name in wanted]
@@ -251,7 +251,7 @@ def render_jobs(
     preview renders just the jobs that changed, as render_apps does for apps."""
     view = _run_env_view(_env_view(plan, env, settings or cluster_settings()))
     reuse = reuse or Reuse(None)
-    template = _environment().get_template("job/cronjob.yaml.j2")
+    template = template_environment().get_template("job/cronjob.yaml.j2")
     files = {}
     for job in jobs:
         job_view = _job_view(plan, env, job)

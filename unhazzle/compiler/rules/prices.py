@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from unhazzle.compiler.rules.datafiles import parse_cached
+from unhazzle.compiler.rules.datafiles import parse_cached, read_data
 
 Location = Literal["fsn1", "nbg1", "hel1"]
 
@@ -72,7 +72,11 @@ class PriceTable(_Strict):
 def parse_table(text: str | bytes, *, name: str) -> PriceTable:
     """One table from its YAML text; the file name must be its effective date."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    table = PriceTable.model_validate(parse_cached(raw))
+    return _checked(parse_cached(raw), name=name)
+
+
+def _checked(data: Any, *, name: str) -> PriceTable:
+    table = PriceTable.model_validate(data)
     if name.removesuffix(".yaml") != table.effective.isoformat():
         raise ValueError(f"{name}: file name must be its effective date, {table.effective}.yaml")
     return table
@@ -92,7 +96,7 @@ def table_dates() -> tuple[dt.date, ...]:
 @cache
 def load_table(effective: dt.date) -> PriceTable:
     name = f"{effective.isoformat()}.yaml"
-    return parse_table(_folder().joinpath(name).read_bytes(), name=name)
+    return _checked(read_data(f"prices/{name}"), name=name)
 
 
 def table_for(day: dt.date) -> PriceTable:
