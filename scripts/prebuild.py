@@ -14,7 +14,6 @@ import contextlib
 import importlib.util
 import pprint
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,10 @@ import ruamel.yaml
 from unhazzle.compiler import prebuilt
 from unhazzle.compiler.rendering.render import template_environment
 from unhazzle.compiler.rendering.templatecache import maker
+from unhazzle.compiler.rules import datafiles
 
 COMMAND = "make prebuilt"
+DATA = Path(datafiles.__file__).with_name("data")  # a checkout's: this script runs in one
 
 
 def wanted() -> dict[str, str]:
@@ -35,15 +36,12 @@ def wanted() -> dict[str, str]:
 
 def out_of_date(want: dict[str, str]) -> list[str]:
     """What differs between unhazzle/prebuilt/ and *want*, one line each."""
-    have = _present()
-    lines = [f"missing: {relative}" for relative in sorted(want.keys() - have.keys())]
-    lines += [f"left over: {relative}" for relative in sorted(have.keys() - want.keys())]
-    lines += [
-        f"changed by hand: {relative}"
-        for relative in sorted(want.keys() & have.keys())
-        if have[relative].read_text(encoding="utf-8") != want[relative]
-    ]
-    return lines
+    missing, left_over, changed = _differences(want, _present())
+    return (
+        [f"missing: {relative}" for relative in missing]
+        + [f"left over: {relative}" for relative in left_over]
+        + [f"changed by hand: {relative}" for relative in changed]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,25 +49,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="list what is out of date; write nothing")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     want = wanted()
-    lines = out_of_date(want)
     if args.check:
+        lines = out_of_date(want)
         print("\n".join(lines) if lines else "unhazzle/prebuilt/ is up to date")
         return 1 if lines else 0
     have = _present()
-    for relative, text in want.items():
-        if relative not in have or have[relative].read_text(encoding="utf-8") != text:
-            path = prebuilt.FOLDER / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    for relative in have.keys() - want.keys():
+    missing, left_over, changed = _differences(want, have)
+    for relative in missing + changed:
+        path = prebuilt.FOLDER / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(want[relative], encoding="utf-8")
+    for relative in left_over:
         have[relative].unlink()
         with contextlib.suppress(FileNotFoundError):
             Path(importlib.util.cache_from_source(str(have[relative]))).unlink()
     for folder in sorted(prebuilt.FOLDER.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-    print(f"unhazzle/prebuilt/: {len(want)} files; {len(lines)} made again or removed")
+    done = len(missing) + len(left_over) + len(changed)
+    print(f"unhazzle/prebuilt/: {len(want)} files; {done} made again or removed")
     return 0
+
+
+def _differences(want: dict[str, str], have: dict[str, Path]) -> tuple[list[str], list[str], list[str]]:
+    """The files *want* has and unhazzle/prebuilt/ has not, the other way round, and in both but
+    with another text."""
+    both = sorted(want.keys() & have.keys())
+    changed = [relative for relative in both if have[relative].read_text(encoding="utf-8") != want[relative]]
+    return sorted(want.keys() - have.keys()), sorted(have.keys() - want.keys()), changed
 
 
 def _templates() -> dict[str, str]:
@@ -90,10 +97,9 @@ def _templates() -> dict[str, str]:
 
 
 def _data_files() -> dict[str, str]:
-    root = resources.files("unhazzle.compiler.rules").joinpath("data")
     files = {}
-    for relative in _yaml_names(root):
-        raw = root.joinpath(relative).read_bytes()
+    for path in sorted(DATA.rglob("*.yaml")):
+        relative, raw = path.relative_to(DATA).as_posix(), path.read_bytes()
         data = ruamel.yaml.YAML(typ="safe").load(raw)
         literal = pprint.pformat(data, width=100, sort_dicts=False)
         namespace: dict[str, Any] = {}
@@ -105,16 +111,6 @@ def _data_files() -> dict[str, str]:
             f'Made by `{COMMAND}`; do not edit."""\n\nimport datetime\n\nDATA = {literal}\n'
         )
     return files
-
-
-def _yaml_names(root: Any, prefix: str = "") -> list[str]:
-    names = []
-    for entry in sorted(root.iterdir(), key=lambda entry: entry.name):
-        if entry.is_dir():
-            names += _yaml_names(entry, f"{prefix}{entry.name}/")
-        elif entry.name.endswith(".yaml"):
-            names.append(prefix + entry.name)
-    return names
 
 
 def _present() -> dict[str, Path]:
