@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from unhazzle.compiler.write import write_tree
 
@@ -60,3 +64,58 @@ def test_a_file_the_user_made_a_link_is_written_anew_never_shared(tmp_path: Path
     assert api.stat().st_ino != (tmp_path / "snapshot.yaml").stat().st_ino
     mine.write_text("changed by the user\n")
     assert web.read_text() == "same\n"
+
+
+def test_a_leftover_old_entry_of_any_kind_is_cleared_and_every_folder_written(tmp_path: Path) -> None:
+    (tmp_path / ".staging.old").write_text("left by someone\n")  # a file where a folder was
+    (tmp_path / ".production.old").mkdir()
+    (tmp_path / ".production.old/web.yaml").write_text("old\n")
+
+    write_tree(tmp_path, {"production/web.yaml": "a\n", "staging/web.yaml": "b\n"})
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["production", "staging"]
+    assert (tmp_path / "staging/web.yaml").read_text() == "b\n"
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_folder_that_cannot_be_written_leaves_every_folder_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path, {"production/web.yaml": "v1\n", "staging/web.yaml": "v1\n"})
+    before = _tree(tmp_path)
+    real = Path.mkdir
+
+    def full_disk(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self.name == "deep":  # staging's second folder: production was written in full already
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        write_tree(tmp_path, {"production/web.yaml": "v2\n", "staging/deep/web.yaml": "v2\n"})
+
+    assert _tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["production", "staging"]
+
+
+def test_a_swap_that_fails_puts_back_the_folders_swapped_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path, {"production/web.yaml": "v1\n", "staging/web.yaml": "v1\n"})
+    before = _tree(tmp_path)
+    real = Path.rename
+
+    def refuse_staging(self: Path, target: Any) -> Path:
+        if Path(target) == tmp_path / "staging" and self.name != ".staging.old":  # the new one only
+            raise OSError(errno.EIO, "Input/output error")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse_staging)
+    with pytest.raises(OSError, match="Input/output"):
+        write_tree(tmp_path, {"production/web.yaml": "v2\n", "staging/web.yaml": "v2\n"})
+
+    assert _tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["production", "staging"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -12,7 +13,11 @@ from pathlib import Path
 
 def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
     """Write *files* (relative path -> text) under *out*, replacing each top-level folder they
-    touch as a whole, so a stale app file never survives and a crash leaves the old folder.
+    touch as a whole, so a stale app file never survives and a crash leaves the old folders.
+
+    Every folder is written in full beside its target before any is swapped in, so a failure
+    while writing (a full disk, a file in the way) changes none of them; the swaps are renames,
+    and one that fails puts back those made before it.
 
     Files are not fsynced one by one: rendered output is a pure function of the spec, so after a
     power loss `unhazzle render` simply runs again, while 3,000 fsyncs made a large render wait
@@ -23,13 +28,49 @@ def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
     for rel, text in files.items():
         top, _, rest = rel.partition("/")
         groups.setdefault(top, {})[rest] = text
-    written: list[Path] = []
-    for top, group in sorted(groups.items()):
-        written += _swap_folder(out / top, group)
-    return written
+    staged: list[tuple[Path, Path]] = []
+    swapped: list[tuple[Path, Path, bool]] = []
+    try:
+        for top, group in sorted(groups.items()):
+            target = out / top
+            staged.append((target, _stage(target, group)))
+            _remove(_old(target))  # a leftover of an earlier run, of any kind
+        for target, staging in staged:
+            had = os.path.lexists(target)
+            if had:
+                target.rename(_old(target))
+            swapped.append((target, staging, had))
+            staging.rename(target)
+    except BaseException:
+        for target, staging, had in reversed(swapped):  # put back what was swapped already
+            with contextlib.suppress(OSError):
+                if not os.path.lexists(staging):
+                    target.rename(staging)
+                if had:
+                    _old(target).rename(target)
+        for _, staging in staged:
+            _remove(staging)
+        raise
+    for target, _ in staged:
+        _remove(_old(target))
+    return [out / top / rel for top, group in sorted(groups.items()) for rel in sorted(group)]
 
 
-def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
+def _old(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def _remove(path: Path) -> None:
+    """*path* gone, whatever it is (a folder, a file, a link); what cannot be removed stays."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            path.unlink()
+
+
+def _stage(target: Path, files: dict[str, str]) -> Path:
+    """A new folder beside *target* holding *files*, ready to be renamed into its place."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         umask = _umask()
@@ -44,17 +85,10 @@ def _swap_folder(target: Path, files: dict[str, str]) -> list[Path]:
             if not _link_if_same(target / rel, path, data, 0o666 & ~umask):
                 with open(path, "wb") as handle:
                     handle.write(data)
-        old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return [target / rel for rel in sorted(files)]
+    return staging
 
 
 def _link_if_same(previous: Path, path: Path, data: bytes, mode: int) -> bool:
