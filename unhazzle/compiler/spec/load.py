@@ -20,6 +20,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from unhazzle.compiler.spec import yaml_words
+from unhazzle.compiler.spec.aswritten import keep_settings_as_written
 from unhazzle.compiler.spec.positions import Path, Positions
 from unhazzle.compiler.spec.read import MAX_BYTES, read_spec
 from unhazzle.errors import InputError, Problem
@@ -56,14 +57,13 @@ def load_bytes(raw: bytes, *, name: str) -> Document:
         line, col = _line_col(text, text.index("\x00"))
         raise _error(name, line, col, "file contains a NUL byte; is this a binary file?")
     _check_nesting(text, name)
-    fast = _fast_load(text, name)
-    if fast is not None:
-        return fast
-    root = _parse(text, name)
-    positions = Positions(file=name)
-    walker = _Walker(positions, name)
-    data = walker.plain(root, ())
-    return Document(data=data, positions=positions, text=text)
+    document = _fast_load(text, name)
+    if document is None:
+        root = _parse(text, name)
+        positions = Positions(file=name)
+        document = Document(data=_Walker(positions, name).plain(root, ()), positions=positions, text=text)
+    keep_settings_as_written(document.data, document.positions, text)
+    return document
 
 
 def _decode(raw: bytes, name: str) -> str:
