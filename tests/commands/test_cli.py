@@ -78,6 +78,16 @@ def test_render_out_that_cannot_be_a_folder_is_bad_input(cli, write_spec, out):
     assert len(result.err.splitlines()) == 1
 
 
+def test_render_out_empty_is_bad_input_not_the_current_folder(cli, write_spec, tmp_path, monkeypatch):
+    spec = write_spec(MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    result = cli("render", str(spec), "--out", "")
+    assert result.code == 2
+    assert result.err.startswith("--out: error: an empty path")
+    assert sorted(tmp_path.iterdir()) == before
+
+
 def test_explain_usage_says_one_spec_and_one_app(cli):
     assert cli("explain", "--help").out.startswith(
         "usage: unhazzle explain [-h] [--env ENV] [--spec SPEC] [SPEC] APP\n"

@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.out.strip():  # Path('') is '.': an empty --out is a slip, not "here"
+        raise UsageError("--out: error: an empty path; name the folder to write to (`--out .` for here)")
     compiled = compile_spec(args.spec)
     envs = [env.name for env in select_envs(compiled, args.env)]
     plan = maybe_pin(compiled.plan, args)
