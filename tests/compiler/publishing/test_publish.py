@@ -295,6 +295,16 @@ def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, t
     assert "Traceback" not in result.err
 
 
+def test_publish_to_a_file_is_bad_input_in_one_line(cli, write_spec, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a repo\n")
+    result = cli("publish", str(write_spec(spec_text())), "--to", str(tmp_path / "notes.txt"))
+    assert result.code == 2
+    assert (
+        result.err.strip()
+        == f"{tmp_path / 'notes.txt'}: a file, not an environment repo; give the repo's folder or its URL"
+    )
+
+
 def test_publish_removes_hand_added_files_whatever_their_names(cli, remote, write_spec):
     """Files someone added by hand to the project's environment folder go with its next publish,
     names with quotes, backslashes, tabs, newlines, non-ASCII letters and bytes that are not

@@ -270,6 +270,8 @@ def _checked_url(remote: str, *, reading: bool = False, flag: str = "--to") -> s
             else f"make it with `git init --bare {url}` or give its URL"
         )
         raise UsageError(f"{url}: no such environment repo; {fix}")
+    if url.startswith("/") and Path(url).is_file():  # a Git bundle is read-only: not a repo to use
+        raise UsageError(f"{url}: a file, not an environment repo; give the repo's folder or its URL")
     return url
 
 
