@@ -130,6 +130,16 @@ def test_preview_unknown_base_is_bad_input(cli, repo, base):
     assert f"--base {base}: error: no commit, branch or tag by that name" in result.err
 
 
+@pytest.mark.parametrize(
+    ("base", "said"), [("@{upstream}", "no upstream configured"), ("main@{99}", "only has 1 entries")]
+)
+def test_preview_base_git_cannot_resolve_at_all_is_bad_input_in_gits_words(cli, repo, base, said):
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    result = cli("preview", str(repo.spec), f"--base={base}")
+    assert result.code == 2
+    assert result.err.startswith(f"--base {base}: error: ") and said in result.err
+
+
 def test_preview_outside_git_is_bad_input(cli, write_spec):
     result = cli("preview", str(write_spec(MINIMAL)), "--base", "main")
     assert result.code == 2 and "not inside a Git repository" in result.err

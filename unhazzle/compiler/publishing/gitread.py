@@ -49,7 +49,16 @@ def read_at_ref(spec: Path, ref: str, *, folder: str | None = None) -> SpecAtRef
     names = [f"{ref}^{{commit}}", f"{ref}^{{commit}}:{rel}"]
     if folder:
         names.append(f"{ref}^{{commit}}:{parent}/{folder}" if parent else f"{ref}^{{commit}}:{folder}")
-    commit, blob, *tree = _objects(root, names, what=f"{rel} at {ref}")
+    try:
+        commit, blob, *tree = _objects(root, names, what=f"{rel} at {ref}")
+    except OperationError:
+        # git refuses the whole batch for some names it cannot resolve at all (`@{upstream}`
+        # with none set): a name the user gave wrong is bad input, anything else an outage
+        asked = run_git(["rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=root)
+        if asked.status != 0:
+            said = _first_line(asked.err).removeprefix("fatal: ") or "no commit, branch or tag by that name"
+            raise UsageError(f"--base {ref}: error: {said}") from None
+        raise
     if commit.kind != "commit":
         raise bad_ref
     if blob.kind != "blob":
