@@ -277,6 +277,18 @@ def test_secrets_import_without_recipients_is_a_located_error(cli, write_spec):
     )
 
 
+def test_secrets_import_where_the_secrets_folder_is_a_file_is_a_located_error(cli, project):
+    spec, _, _ = project
+    blocker = spec.parent / "unhazzle.secrets"
+    blocker.write_text("junk\n", encoding="utf-8")
+    result = import_json(cli, spec, {"SESSION_KEY": "x"})
+    assert result.code == 2, result.err
+    assert result.err.startswith(f"{blocker}:1:1: error: this is a file, but secret values are kept")
+    assert "internal error" not in result.err
+    assert blocker.read_text(encoding="utf-8") == "junk\n"
+    assert [p.name for p in spec.parent.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
 def test_rekey_reencrypts_to_the_new_recipient_list(cli, project, tmp_path):
     spec, key, public = project
     import_json(cli, spec, TRICKY)

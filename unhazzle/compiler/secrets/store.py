@@ -102,7 +102,22 @@ def load_stores(spec: Path, *, display: str | None = None) -> dict[str, SecretSt
 
 def save_store(spec: Path, store: SecretStore) -> Path:
     path = store_path(spec, store.environment)
-    write_file_atomic(path, dump_store(store))
+    try:
+        write_file_atomic(path, dump_store(store))
+    except NotADirectoryError:
+        # a file where the folder belongs is the user's layout to fix: bad input, not a crash
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        raise InputError(
+            [
+                Problem(
+                    str(blocker),
+                    1,
+                    1,
+                    f"this is a file, but secret values are kept in a folder {STORE_DIR}/ beside the "
+                    "spec (one ENV.yaml per environment): move or rename the file",
+                )
+            ]
+        ) from None
     return path
 
 
