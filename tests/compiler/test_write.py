@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from unhazzle.compiler.write import write_tree
+from unhazzle.compiler.write import edit_file_atomic, write_tree
 
 
 def _inode(path: Path) -> int:
@@ -119,3 +119,18 @@ def test_a_swap_that_fails_puts_back_the_folders_swapped_before_it(
 
     assert _tree(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["production", "staging"]
+
+
+def test_an_edited_file_behind_a_symlink_is_written_at_its_target_and_the_link_kept(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "unhazzle.yaml"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "unhazzle.yaml"
+    link.symlink_to("real/unhazzle.yaml")
+
+    edit_file_atomic(link, "new\n")
+
+    assert link.is_symlink() and link.readlink() == Path("real/unhazzle.yaml")
+    assert target.read_text() == "new\n" and target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["unhazzle.yaml"]

@@ -25,7 +25,7 @@ from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.spec.model import DOMAIN_RE, ENV_VAR_RE, HEALTH_PATH_RE, NAME_RE
-from unhazzle.compiler.write import write_file_atomic
+from unhazzle.compiler.write import edit_file_atomic
 from unhazzle.errors import InputError, OperationError, Problem, UsageError
 from unhazzle.prompt import Prompter
 
@@ -368,7 +368,7 @@ class Questionnaire:
             self.say("Nothing written.")
             return 0
         try:
-            write_file_atomic(path, text)
+            edit_file_atomic(path, text)
         except OSError as exc:
             raise UsageError(f"{self.args.spec}: error: cannot write it: {exc.strerror or exc}") from None
         spec = compile_text(text, name=self.args.spec).spec

@@ -26,7 +26,7 @@ from unhazzle.compiler.editing.secrets import (
 )
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.spec.model import ENV_VAR_RE
-from unhazzle.compiler.write import make_folder, write_file_atomic
+from unhazzle.compiler.write import edit_file_atomic, make_folder
 from unhazzle.errors import UsageError
 from unhazzle.shared import age, readlimit
 
@@ -220,7 +220,7 @@ def run_keygen(args: argparse.Namespace) -> int:
     secret, public = age.new_key()
     text = spec_with_recipient(compiled, public, environment=args.env)  # checked before anything is written
     _write_key(out, secret, public)
-    write_file_atomic(Path(args.spec), text)
+    edit_file_atomic(Path(args.spec), text)
     where = f"environment {args.env}" if args.env else "every environment"
     print(
         f"wrote a new secret key to {out}: keep it secret, and keep a copy (without it no value can be read)"

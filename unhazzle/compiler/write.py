@@ -138,6 +138,14 @@ def write_file_atomic(path: Path, content: str | bytes, *, durable: bool = True)
         raise
 
 
+def edit_file_atomic(path: Path, content: str | bytes) -> None:
+    """A user's own file (the spec, a secrets file) written back as write_file_atomic does, but
+    through a symlink to the file it names: that is the file that was read and that the user
+    keeps, and the link stays a link. Only for files the user points us at; generated files and
+    caches are replaced as they stand, so a planted link there is never followed."""
+    write_file_atomic(Path(os.path.realpath(path)), content)
+
+
 def make_folder(folder: Path, mode: int = 0o777) -> None:
     """*folder* and its parents, made where missing. A file in the way is reported as what it
     is (mkdir says only "File exists", which reads as if the folder were there)."""

@@ -249,6 +249,20 @@ def test_env_import_keeps_the_spec_file_permissions(cli, project, tmp_path):
     assert project.stat().st_mode & 0o777 == 0o640
 
 
+def test_env_import_through_a_symlinked_spec_edits_its_target_and_keeps_the_link(cli, project, tmp_path):
+    shared = tmp_path / "config"
+    shared.mkdir()
+    target = project.rename(shared / "unhazzle.yaml")
+    link = tmp_path / "unhazzle.yaml"
+    link.symlink_to("config/unhazzle.yaml")  # relative, as `ln -s` makes them
+    data = write_json(tmp_path / "s.json", '{"NEW": "x"}')
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(link))
+    assert result.code == 0, result.err
+    assert link.is_symlink() and link.readlink() == Path("config/unhazzle.yaml")
+    assert changed_lines(COMMENTED, target.read_text(encoding="utf-8")) == ([], ["      NEW: x"])
+    assert sorted(p.name for p in shared.iterdir()) == ["unhazzle.yaml"]  # no temporary left behind
+
+
 # -- set, unset and list: the same verbs as `secrets` ---------------------------------------------
 
 

@@ -52,6 +52,15 @@ def test_keygen_writes_a_private_key_file_and_adds_its_public_key_to_the_spec(
     assert plain.stdout == "hunter2"
 
 
+def test_keygen_through_a_symlinked_spec_adds_the_key_to_its_target(
+    cli: Any, spec: Path, tmp_path: Path
+) -> None:
+    link = tmp_path / "link.yaml"
+    link.symlink_to(spec.name)
+    assert cli("secrets", "keygen", "--spec", str(link)).code == 0
+    assert link.is_symlink() and "recipients: [age1" in spec.read_text()
+
+
 def test_keygen_never_overwrites_a_key(cli: Any, spec: Path, tmp_path: Path) -> None:
     out = tmp_path / "mine.agekey"
     out.write_text("AGE-SECRET-KEY-1 something precious\n")

@@ -19,7 +19,7 @@ from unhazzle.compiler.secrets.delivery import environment_secrets
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
 from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
 from unhazzle.compiler.secrets.tls import tls_warning
-from unhazzle.compiler.write import write_file_atomic
+from unhazzle.compiler.write import edit_file_atomic
 from unhazzle.errors import InputError, Problem, UsageError
 from unhazzle.shared import age
 
@@ -63,7 +63,7 @@ def _save_edit(compiled: Compiled, spec: Path, edit: SettingsEdit, *, dry_run: b
     if edit.text != document.text:
         compile_text(edit.text, name=document.positions.file)
         if not dry_run:
-            write_file_atomic(spec, edit.text)
+            edit_file_atomic(spec, edit.text)
     return edit
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from unhazzle.compiler.spec.load import load_bytes, load_file
 from unhazzle.compiler.spec.model import ENV_VAR_RE, NAME_RE
 from unhazzle.compiler.spec.positions import Positions
-from unhazzle.compiler.write import write_file_atomic
+from unhazzle.compiler.write import edit_file_atomic
 from unhazzle.errors import InputError, Problem
 from unhazzle.shared.armor import ARMOR_BEGIN, ARMOR_END
 from unhazzle.shared.names import STORE_DIR as STORE_DIR  # re-exported for its readers
@@ -103,7 +103,7 @@ def load_stores(spec: Path, *, display: str | None = None) -> dict[str, SecretSt
 def save_store(spec: Path, store: SecretStore) -> Path:
     path = store_path(spec, store.environment)
     try:
-        write_file_atomic(path, dump_store(store))
+        edit_file_atomic(path, dump_store(store))
     except NotADirectoryError:
         # a file where the folder belongs is the user's layout to fix: bad input, not a crash
         blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
