@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.support.expansion import container_as_run
+from tests.support.manifests import objects, render_text
 from unhazzle.compiler.editing.flatjson import parse_flat_json
 from unhazzle.compiler.editing.settings import guess_indent, merge_settings
 from unhazzle.compiler.spec.load import load_bytes
@@ -201,6 +203,19 @@ def test_env_import_values_round_trip_exactly(values):
     assert loaded["apps"]["web"]["env"] == {
         k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()
     }
+
+
+def test_env_import_numbers_reach_the_app_as_written_in_the_json():
+    long = "1" * 150
+    raw = f'{{"N_FLOAT": 1.50, "N_EXP": 1E+5, "N_INF": 1e999, "N_ZERO": -0, "N_INT": 42, "N_LONG": {long}}}'
+    entries = parse_flat_json(raw.encode(), name="s.json")
+    edit = merge_settings(SPEC, entries, app="web", environment=None)
+    [deployment] = [o for _, o in objects(render_text(edit.text)) if o["kind"] == "Deployment"]
+    env, _, _ = container_as_run(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert env == {e.key: e.text for e in entries}  # what `secrets import` would store, too
+    assert "      N_INT: 42\n" in edit.text  # an integer that reads back as written stays a number
+    again = merge_settings(edit.text, entries, app="web", environment=None)
+    assert again.text == edit.text and len(again.unchanged) == len(entries)
 
 
 def test_parse_flat_json_keeps_number_text_for_secrets():

@@ -17,9 +17,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
 
 from unhazzle.compiler.editing.flatjson import Entry
+from unhazzle.compiler.spec.load import MAX_DIGITS
 
 Leaf = tuple[CommentedBase, Any]  # a container and the key or index of its item
 
@@ -45,14 +46,15 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     target = _target(root, path)
     added, changed, unchanged = [], [], []
     for entry in entries:
+        value = _written(entry)
         if entry.key not in target:
             added.append(entry.key)
-            target[entry.key] = _safe(entry.value)
-        elif _same(target[entry.key], entry.value):
+            target[entry.key] = _safe(value)
+        elif _same(target[entry.key], value):
             unchanged.append(entry.key)
         else:
             changed.append(entry.key)
-            target[entry.key] = _safe(_styled_like(target[entry.key], entry.value))
+            target[entry.key] = _safe(_styled_like(target[entry.key], value))
     if not added and not changed:
         return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
     if before is not None and added:
@@ -186,19 +188,31 @@ def _target(root: CommentedMap, path: list[str]) -> CommentedMap:
     return node
 
 
-def _same(current: Any, new: str | int | float | bool) -> bool:
+PLAIN_INTEGER = re.compile(r"-?[1-9][0-9]*|0")
+
+
+def _written(entry: Entry) -> str | int | bool:
+    """What the spec gets for *entry*. Settings reach the app exactly as written, as secrets do,
+    but a YAML number reaches it as Python prints it (`1.50` as 1.5, `1E+5` as 100000.0, `1e999`
+    as inf): so a JSON number is written as its own text, quoted, unless it is an integer that
+    reads back digit for digit (not `-0`, nor longer than the spec allows a number to be)."""
+    if isinstance(entry.value, bool | str):
+        return entry.value
+    if PLAIN_INTEGER.fullmatch(entry.text) and len(entry.text) <= MAX_DIGITS:
+        return int(entry.text)
+    quoted: str = SingleQuotedScalarString(entry.text)
+    return quoted
+
+
+def _same(current: Any, new: str | int | bool) -> bool:
     if isinstance(current, bool) or isinstance(new, bool):
         return isinstance(current, bool) and isinstance(new, bool) and current == new
-    if isinstance(current, str) or isinstance(new, str):
-        return isinstance(current, str) and isinstance(new, str) and str(current) == new
-    return isinstance(current, int | float) and float(current) == float(new) and type(new) is _kind(current)
+    if isinstance(new, str):
+        return isinstance(current, str) and str(current) == new
+    return type(current) is int and current == new  # a 0x10 or 1_000 is not written as these digits
 
 
-def _kind(value: Any) -> type:
-    return int if isinstance(value, int) else float
-
-
-def _styled_like(current: Any, new: str | int | float | bool) -> Any:
+def _styled_like(current: Any, new: str | int | bool) -> Any:
     """A changed text value keeps the quoting the user chose for the old one."""
     if isinstance(current, ScalarString) and isinstance(new, str) and "\n" not in new:
         return type(current)(new)
