@@ -135,6 +135,7 @@ def test_env_import_bad_entries_are_located_errors(cli, project, tmp_path):
         ('{"A": 1} {}', "1:10: error: not valid JSON: extra data after the object"),
         ('{"A": "\\ud800"}', "1:7: error: 'A': holds an unpaired"),
         ('{"A": ' + "[" * 100_000 + "]" * 100_000 + "}", "error:"),
+        ('{"A": -' + "1" * 5000 + "}", "1:7: error: 'A': a number with 5000 digits; write it in quotes"),
     ],
 )
 def test_env_import_hostile_json_is_a_located_error(cli, project, tmp_path, text, message):

@@ -73,7 +73,7 @@ class _Reader:
         self.name = name
         self.pos = 0
         self.problems: list[Problem] = []
-        self.decoder = json.JSONDecoder(parse_constant=self._constant)
+        self.decoder = json.JSONDecoder(parse_constant=self._constant, parse_int=_integer)
 
     def _constant(self, name: str) -> object:
         raise json.JSONDecodeError(f"{name} is not a JSON value", self.text, self.pos)
@@ -149,6 +149,10 @@ class _Reader:
             kind = "null" if value is None else ("an object" if isinstance(value, dict) else "an array")
             self.fail(value_pos, f"'{shown}': the value is {kind}; give text, a number or true/false")
             ok = False
+        if isinstance(value, _Digits):
+            digits = len(value.lstrip("-"))
+            self.fail(value_pos, f"'{shown}': a number with {digits} digits; write it in quotes, as text")
+            ok = False
         if _unpaired_surrogate(key) or (isinstance(value, str) and _unpaired_surrogate(value)):
             self.fail(value_pos, f"'{shown}': holds an unpaired \\u escape (half a character)")
             ok = False
@@ -163,6 +167,17 @@ class _Reader:
         return Entry(
             key=key, value=value, text=text, line=self.where(key_pos)[0], column=self.where(key_pos)[1]
         )
+
+
+class _Digits(str):
+    """An integer longer than Python's int() reads (4,300 digits): reported, not a crash."""
+
+
+def _integer(text: str) -> int | _Digits:
+    try:
+        return int(text)
+    except ValueError:
+        return _Digits(text)
 
 
 def _unpaired_surrogate(text: str) -> bool:
