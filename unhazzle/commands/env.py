@@ -95,7 +95,7 @@ def run_set(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"unhazzle env set: '{pair}' is not NAME=VALUE (a name of letters, digits and _)"
             )
-        entries.append(Entry(key=name, value=value, text=value, line=1, column=1))
+        entries.append(Entry(key=name, value=value, text=value))
     compiled = _compiled(args)
     edit = import_settings(
         compiled, Path(args.spec), entries=entries, app=args.app, environment=args.env, dry_run=args.dry_run

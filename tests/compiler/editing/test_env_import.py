@@ -161,6 +161,34 @@ def test_env_import_result_must_still_validate(cli, project, tmp_path):
     assert project.read_text(encoding="utf-8") == COMMENTED
 
 
+def test_env_import_a_problem_in_an_imported_value_is_located_in_the_json_file(cli, project, tmp_path):
+    text = '{\n  "LOG_LEVEL": "${apps.nope.url}",\n  "API": "${apps.gone.host}"\n}\n'
+    data = write_json(tmp_path / "s.json", text)  # one setting changed, one added
+    for env in ([], ["--env", "staging"], ["--env", "production"]):  # the last creates the override
+        result = cli("env", "import", str(data), "--app", "web", *env, "--spec", str(project))
+        assert result.code == 2
+        assert result.err.splitlines() == [
+            f"{data}:2:16: error: '${{apps.nope.url}}' names no app 'nope'; the apps are web, worker",
+            f"{data}:3:10: error: '${{apps.gone.host}}' names no app 'gone'; the apps are web, worker",
+        ]
+        assert project.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_env_import_a_problem_below_the_new_lines_is_located_at_its_line_on_disk(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"NEW": "x", "SESSION_KEY": "x"}')  # web's secret: line 31
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
+    assert result.code == 2
+    assert result.err.startswith(f"{project}:31:15: error: apps.web: 'SESSION_KEY' is both a setting")
+    assert COMMENTED.split("\n")[30] == "    secrets: [SESSION_KEY]"
+
+
+def test_env_set_a_problem_in_a_new_value_is_located_where_the_settings_go(cli, project):
+    result = cli("env", "set", "worker", "A=${apps.nope.url}", "--spec", str(project))
+    assert result.code == 2
+    assert result.err.startswith(f"{project}:34:3: error: '${{apps.nope.url}}' names no app 'nope'")
+    assert COMMENTED.split("\n")[33] == "  worker:"
+
+
 def test_env_import_unknown_app_or_environment(cli, project, tmp_path):
     data = write_json(tmp_path / "s.json", '{"A": "x"}')
     result = cli("env", "import", str(data), "--app", "wbe", "--spec", str(project))

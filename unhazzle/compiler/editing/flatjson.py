@@ -22,15 +22,20 @@ NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 ENV_VAR = re.compile(ENV_VAR_RE)
 
 
+Place = tuple[str, int, int]  # file, line, column
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One key and its value; *text* is the value as the app will see it (numbers as written)."""
+    """One key and its value; *text* is the value as the app will see it (numbers as written).
+    *key_at* and *value_at* say where the file wrote them, so a problem the edited spec finds in
+    a value is reported there (None for a value given on the command line)."""
 
     key: str
     value: str | int | float | bool
     text: str
-    line: int
-    column: int
+    key_at: Place | None = None
+    value_at: Place | None = None
 
 
 def read_flat_json(path: Path, *, display: str | None = None) -> list[Entry]:
@@ -165,7 +170,11 @@ class _Reader:
             else ("true" if value is True else "false" if value is False else raw)
         )
         return Entry(
-            key=key, value=value, text=text, line=self.where(key_pos)[0], column=self.where(key_pos)[1]
+            key=key,
+            value=value,
+            text=text,
+            key_at=(self.name, *self.where(key_pos)),
+            value_at=(self.name, *self.where(value_pos)),
         )
 
 

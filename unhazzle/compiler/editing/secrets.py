@@ -11,7 +11,8 @@ from pathlib import Path
 
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.editing.recipients import add_recipient
-from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, remove_settings
+from unhazzle.compiler.editing.relocate import relocate
+from unhazzle.compiler.editing.settings import SettingsEdit, merge_settings, remove_settings, settings_path
 from unhazzle.compiler.pipeline import Compiled, compile_text
 from unhazzle.compiler.planning.plan import secret_users
 from unhazzle.compiler.secrets.check import unlisted
@@ -46,7 +47,9 @@ def import_settings(
     """Merge *entries* into the spec file; the edited spec must still be valid, else nothing is
     written and InputError lists why."""
     edit = merge_settings(compiled.document.text, entries, app=app, environment=environment)
-    return _save_edit(compiled, spec, edit, dry_run=dry_run)
+    return _save_edit(
+        compiled, spec, edit, entries=entries, path=settings_path(app, environment), dry_run=dry_run
+    )
 
 
 def unset_settings(
@@ -54,14 +57,34 @@ def unset_settings(
 ) -> SettingsEdit:
     """Take *names* out of the app's settings in the spec file (checked valid before writing)."""
     edit = remove_settings(compiled.document.text, names, app=app, environment=environment)
-    return _save_edit(compiled, spec, edit, dry_run=dry_run)
+    return _save_edit(compiled, spec, edit, entries=[], path=settings_path(app, environment), dry_run=dry_run)
 
 
-def _save_edit(compiled: Compiled, spec: Path, edit: SettingsEdit, *, dry_run: bool) -> SettingsEdit:
-    """An edited spec is written only when it still compiles (else InputError, nothing written)."""
+def _save_edit(
+    compiled: Compiled,
+    spec: Path,
+    edit: SettingsEdit,
+    *,
+    entries: Sequence[Entry],
+    path: Sequence[str],
+    dry_run: bool,
+) -> SettingsEdit:
+    """An edited spec is written only when it still compiles (else InputError, nothing written,
+    each problem located in the files the user has, not in the edited text)."""
     document = compiled.document
     if edit.text != document.text:
-        compile_text(edit.text, name=document.positions.file)
+        try:
+            compile_text(edit.text, name=document.positions.file)
+        except InputError as exc:
+            problems = relocate(
+                exc.problems,
+                spec=document.positions.file,
+                original=document.text,
+                edit=edit,
+                path=path,
+                entries=entries,
+            )
+            raise InputError(problems) from None
         if not dry_run:
             edit_file_atomic(spec, edit.text)
     return edit

@@ -40,7 +40,7 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     *environment* is given (creating that override). The spec must already be valid."""
     yaml = round_trip_yaml(text)
     root = yaml.load(text)
-    path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
+    path = settings_path(app, environment)
     anchor = _anchor(root, path)
     before = last_leaf(anchor, commented=True)
     target = _target(root, path)
@@ -71,7 +71,7 @@ def remove_settings(text: str, names: Sequence[str], *, app: str, environment: s
     file as it was; `changed` lists those removed, `unchanged` those that were not there."""
     yaml = round_trip_yaml(text)
     root = yaml.load(text)
-    path = ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
+    path = settings_path(app, environment)
     node: Any = root
     for key in path:
         node = node.get(key) if isinstance(node, CommentedMap) else None
@@ -102,6 +102,11 @@ def remove_settings(text: str, names: Sequence[str], *, app: str, environment: s
     return SettingsEdit(
         text=spliced, added=[], changed=removed, unchanged=[n for n in names if n not in removed]
     )
+
+
+def settings_path(app: str, environment: str | None) -> list[str]:
+    """Where the settings of *app* are written: its own env, or an environment's change of it."""
+    return ["apps", app, "env"] if environment is None else ["environments", environment, "apps", app, "env"]
 
 
 def dump(yaml: YAML, root: Any) -> str:
