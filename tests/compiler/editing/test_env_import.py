@@ -307,6 +307,101 @@ def test_env_import_through_a_symlinked_spec_edits_its_target_and_keeps_the_link
     assert sorted(p.name for p in shared.iterdir()) == ["unhazzle.yaml"]  # no temporary left behind
 
 
+SHARED = """\
+version: 1
+project: shop
+region: fsn1
+environments:
+  production: {}
+  staging: &st
+    apps:
+      web:
+        env: {A: "1"}
+  preview: *st
+apps:
+  web:
+    image: ghcr.io/acme/web:1.0
+    env: &common
+      LOG_LEVEL: info   # for every app that says *common
+  api:
+    image: ghcr.io/acme/api:1.0
+    env: *common
+  worker:
+    image: ghcr.io/acme/worker:1.0
+    env:
+      <<: *common
+      OWN: "y"
+  solo: &solo
+    image: ghcr.io/acme/solo:1.0
+    env: {LOG_LEVEL: warn}
+  copy: *solo
+"""
+
+
+def _settings_of_each_place(text: str) -> dict[str, object]:
+    data = load_bytes(text.encode(), name="unhazzle.yaml").data
+    places = {f"apps.{name}": app.get("env") for name, app in data["apps"].items()}
+    for env, body in data["environments"].items():
+        places[f"environments.{env}"] = (body or {}).get("apps", {}).get("web", {}).get("env")
+    return places
+
+
+@pytest.mark.parametrize(
+    ("app", "environment", "place"),
+    [
+        ("api", None, "apps.api"),  # env: *common
+        ("worker", None, "apps.worker"),  # <<: *common
+        ("copy", None, "apps.copy"),  # the whole app is *solo
+        ("web", "preview", "environments.preview"),  # the whole environment is *st
+    ],
+)
+def test_env_import_through_an_alias_changes_only_its_own_place(app, environment, place):
+    entries = parse_flat_json(b'{"LOG_LEVEL": "debug", "NEW": "x"}', name="s.json")
+    before = _settings_of_each_place(SHARED)
+    edit = merge_settings(SHARED, entries, app=app, environment=environment)
+    after = _settings_of_each_place(edit.text)
+    assert after[place] == {**before[place], "LOG_LEVEL": "debug", "NEW": "x"}
+    assert {k: v for k, v in after.items() if k != place} == {k: v for k, v in before.items() if k != place}
+    for line in (
+        "  solo: &solo",
+        "    env: &common",
+        "      LOG_LEVEL: info   # for every app that says *common",
+    ):
+        assert line in edit.text.splitlines()  # the anchors stay where they are, and their comments
+
+
+def test_env_unset_of_a_setting_from_a_merge_removes_it_for_that_app_only(cli, tmp_path):
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(SHARED, encoding="utf-8")
+    result = cli("env", "unset", "worker", "LOG_LEVEL", "--spec", str(spec))
+    assert result.code == 0, result.err
+    after = _settings_of_each_place(spec.read_text(encoding="utf-8"))
+    assert after["apps.worker"] == {"OWN": "y"}
+    assert after["apps.api"] == after["apps.web"] == {"LOG_LEVEL": "info"}
+
+
+@pytest.mark.parametrize(
+    ("args", "where", "message"),
+    [
+        (["--app", "web"], "14:5", "apps.web.env is shared with apps.api.env, apps.worker.env (<<: *common)"),
+        (["--app", "solo"], "24:3", "apps.solo is shared with apps.copy through the anchor &solo"),
+        (
+            ["--app", "web", "--env", "staging"],
+            "6:3",
+            "environments.staging is shared with environments.preview",
+        ),
+    ],
+)
+def test_env_import_into_an_anchor_other_places_use_is_a_located_error(cli, tmp_path, args, where, message):
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(SHARED, encoding="utf-8")
+    data = write_json(tmp_path / "s.json", '{"NEW": "x"}')
+    result = cli("env", "import", str(data), *args, "--spec", str(spec))
+    assert result.code == 2
+    assert result.err.startswith(f"{spec}:{where}: error: {message}")
+    assert spec.read_text(encoding="utf-8") == SHARED
+
+
 # -- set, unset and list: the same verbs as `secrets` ---------------------------------------------
 
 

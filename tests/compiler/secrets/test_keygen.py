@@ -77,6 +77,26 @@ def test_keygen_for_one_environment(cli: Any, spec: Path, tmp_path: Path) -> Non
     assert "  production:\n    secrets: {recipients: [age1" in spec.read_text()
 
 
+def test_keygen_for_an_environment_whose_keys_are_an_alias_adds_to_that_environment_only(
+    cli: Any, spec: Path, tmp_path: Path
+) -> None:
+    team = subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
+    public = next(line.split(": ")[1] for line in team.splitlines() if "public key" in line)
+    shared = f"    secrets: &keys {{recipients: [{public}]}}\n  staging:\n    secrets: *keys\n"
+    spec.write_text(SPEC.replace("  production: {}\n", "  production:\n" + shared), encoding="utf-8")
+    refused = cli(
+        "secrets", "keygen", "--spec", str(spec), "--env", "production", "--out", str(tmp_path / "j")
+    )
+    assert refused.code == 2, refused.err  # production's keys are staging's too: a key there reads both
+    assert refused.err.startswith(f"{spec}:8:5: error: environments.production.secrets is shared with")
+    assert not (tmp_path / "j").exists()
+    result = cli("secrets", "keygen", "--spec", str(spec), "--env", "staging", "--out", str(tmp_path / "k"))
+    assert result.code == 0, result.err
+    text = spec.read_text()
+    assert f"    secrets: &keys {{recipients: [{public}]}}\n" in text  # production's keys as they were
+    assert f"    secrets: {{recipients: [{public}, age1" in text
+
+
 def test_without_a_key_setting_a_secret_says_to_make_one(
     cli: Any, spec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

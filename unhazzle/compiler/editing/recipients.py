@@ -9,6 +9,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from unhazzle.compiler.editing.aliases import own_path
 from unhazzle.compiler.editing.settings import dump, round_trip_yaml, splice
 
 
@@ -18,6 +19,9 @@ def add_recipient(text: str, key: str, *, environment: str | None = None) -> str
     root = yaml.load(text)
     holder: Any = root
     if environment is not None:
+        # An environment whose keys are an alias of another's gets its own: a key for staging
+        # must not read production's values. (Every environment has the project's keys anyway.)
+        own_path(root, ["environments", environment, "secrets", "recipients"])
         if root["environments"].get(environment) is None:
             root["environments"][environment] = CommentedMap()
         holder = root["environments"][environment]

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from unhazzle.compiler.editing.aliases import SharedPlace
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.editing.recipients import add_recipient
 from unhazzle.compiler.editing.relocate import relocate
@@ -46,7 +47,10 @@ def import_settings(
 ) -> SettingsEdit:
     """Merge *entries* into the spec file; the edited spec must still be valid, else nothing is
     written and InputError lists why."""
-    edit = merge_settings(compiled.document.text, entries, app=app, environment=environment)
+    try:
+        edit = merge_settings(compiled.document.text, entries, app=app, environment=environment)
+    except SharedPlace as exc:
+        raise _shared(compiled, exc) from None
     return _save_edit(
         compiled, spec, edit, entries=entries, path=settings_path(app, environment), dry_run=dry_run
     )
@@ -56,7 +60,10 @@ def unset_settings(
     compiled: Compiled, spec: Path, *, names: Sequence[str], app: str, environment: str | None, dry_run: bool
 ) -> SettingsEdit:
     """Take *names* out of the app's settings in the spec file (checked valid before writing)."""
-    edit = remove_settings(compiled.document.text, names, app=app, environment=environment)
+    try:
+        edit = remove_settings(compiled.document.text, names, app=app, environment=environment)
+    except SharedPlace as exc:
+        raise _shared(compiled, exc) from None
     return _save_edit(compiled, spec, edit, entries=[], path=settings_path(app, environment), dry_run=dry_run)
 
 
@@ -90,10 +97,19 @@ def _save_edit(
     return edit
 
 
+def _shared(compiled: Compiled, exc: SharedPlace) -> InputError:
+    positions = compiled.document.positions
+    line, column = positions.of_key(exc.place)
+    return InputError([Problem(positions.file, line, column, str(exc))])
+
+
 def spec_with_recipient(compiled: Compiled, key: str, *, environment: str | None) -> str:
     """The spec's text with *key* among its recipients, checked to compile (else InputError)."""
     document = compiled.document
-    text = add_recipient(document.text, key, environment=environment)
+    try:
+        text = add_recipient(document.text, key, environment=environment)
+    except SharedPlace as exc:
+        raise _shared(compiled, exc) from None
     compile_text(text, name=document.positions.file)
     return text
 

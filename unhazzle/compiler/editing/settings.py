@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
 
+from unhazzle.compiler.editing.aliases import own_path
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.spec.load import MAX_DIGITS
 
@@ -41,6 +42,10 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     yaml = round_trip_yaml(text)
     root = yaml.load(text)
     path = settings_path(app, environment)
+    current = _existing(root, path)
+    if all(e.key in current and _same(current[e.key], _written(e)) for e in entries):
+        return SettingsEdit(text=text, added=[], changed=[], unchanged=[e.key for e in entries])
+    own_path(root, path)  # an app whose env is an alias (`env: *common`) gets a copy of its own
     anchor = _anchor(root, path)
     before = last_leaf(anchor, commented=True)
     target = _target(root, path)
@@ -55,8 +60,6 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
         else:
             changed.append(entry.key)
             target[entry.key] = _safe(_styled_like(target[entry.key], value))
-    if not added and not changed:
-        return SettingsEdit(text=text, added=[], changed=[], unchanged=unchanged)
     if before is not None and added:
         move_trailing_comment(before, last_leaf(anchor))
     edited = dump(yaml, root)
@@ -72,22 +75,21 @@ def remove_settings(text: str, names: Sequence[str], *, app: str, environment: s
     yaml = round_trip_yaml(text)
     root = yaml.load(text)
     path = settings_path(app, environment)
-    node: Any = root
-    for key in path:
-        node = node.get(key) if isinstance(node, CommentedMap) else None
-    target = node if isinstance(node, CommentedMap) else CommentedMap()
-    removed = [name for name in names if name in target]
+    current = _existing(root, path)
+    removed = [name for name in names if name in current]
     if not removed:
         return SettingsEdit(text=text, added=[], changed=[], unchanged=list(names))
+    own_path(root, path, unmerged=not set(_keys(current)).issuperset(removed))  # `<<: *x`'s are x's
+    target = _existing(root, path)
     for name in removed:
-        last = list(target.keys())[-1]
+        last = _keys(target)[-1]
         token = _comment(target, name)
         del target[name]
-        if name == last and token is not None and len(target):
+        if name == last and token is not None and _keys(target):
             # comment lines after the block rode on its last key: they stay, on the new last one
             _, newline, rest = token.value.partition("\n")
             if newline and rest:
-                new_last = list(target.keys())[-1]
+                new_last = _keys(target)[-1]
                 item = target.ca.items.setdefault(new_last, [None, None, None, None])
                 if item[_slot(target)] is not None:  # its own end-of-line comment stays first
                     item[_slot(target)].value = item[_slot(target)].value.rstrip("\n") + "\n" + rest
@@ -168,6 +170,14 @@ def guess_indent(text: str) -> tuple[int, int]:
     return mapping or 2, offset if offset is not None else 0
 
 
+def _existing(root: CommentedMap, path: list[str]) -> CommentedMap:
+    """The mapping at *path*, or an empty one where there is none (nothing is created)."""
+    node: Any = root
+    for key in path:
+        node = node.get(key) if isinstance(node, CommentedMap) else None
+    return node if isinstance(node, CommentedMap) else CommentedMap()
+
+
 def _anchor(root: CommentedMap, path: list[str]) -> CommentedMap:
     """The deepest mapping on *path* that exists: new keys are appended to it."""
     node = root
@@ -236,12 +246,20 @@ def last_leaf(node: Any, *, commented: bool = False) -> Leaf | None:
     """The deepest last item under *node* (with *commented*: the deepest that carries comment
     lines; ruamel keeps the comments after a block on the last item inside it)."""
     found: Leaf | None = None
-    while isinstance(node, CommentedMap | CommentedSeq) and len(node):
-        key = list(node.keys())[-1] if isinstance(node, CommentedMap) else len(node) - 1
+    while keys := _keys(node):
+        key = keys[-1]
         if not commented or _comment(node, key) is not None:
             found = (node, key)
         node = node[key]
     return found
+
+
+def _keys(node: Any) -> list[Any]:
+    """The keys (or indexes) of the items *node* writes itself, none for a scalar: keys that
+    came through `<<: *x` are written where x is."""
+    if isinstance(node, CommentedMap):
+        return [key for key, _ in node.non_merged_items()]
+    return list(range(len(node))) if isinstance(node, CommentedSeq) else []
 
 
 def _slot(node: CommentedBase) -> int:
