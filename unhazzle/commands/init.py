@@ -11,6 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from unhazzle.commands.common import add_registry_options, add_spec, parse_image, registry_options
+from unhazzle.commands.initflags import (
+    PROVIDERS,
+    check_database_answer,
+    db_region_problem,
+    domain_problem,
+    exposure_problems,
+    flag_problems,
+    health_problem,
+    image_problem,
+    name_problem,
+    port_problem,
+    secret_problem,
+)
 from unhazzle.compiler.editing.scaffold import (
     AppAnswers,
     DatabaseAnswers,
@@ -24,13 +37,12 @@ from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note
 from unhazzle.compiler.pipeline import compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
 from unhazzle.compiler.rules.questions import SIZING, questions
-from unhazzle.compiler.spec.model import DOMAIN_RE, ENV_VAR_RE, HEALTH_PATH_RE, NAME_RE
+from unhazzle.compiler.spec.model import Spec
 from unhazzle.compiler.write import edit_file_atomic
 from unhazzle.errors import InputError, OperationError, Problem, UsageError
 from unhazzle.prompt import Prompter
 
 DEFAULT_ENVIRONMENTS = ["production", "staging"]
-_NAME = re.compile(NAME_RE)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,11 +54,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     add_spec(parser)
     parser.add_argument("--project", metavar="NAME")
-    parser.add_argument("--region", choices=list(questions()["region"].choices))
+    # Values are checked by initflags, not argparse, whose first refusal would hide the rest.
+    parser.add_argument("--region", metavar=_choices("region"))
     parser.add_argument("--env", action="append", metavar="NAME", help="an environment (repeat for more)")
     parser.add_argument("--app", metavar="NAME", help="the app's name")
     parser.add_argument("--image", metavar="IMAGE", help="the app's image, e.g. ghcr.io/acme/web:1.0")
-    parser.add_argument("--port", type=int, metavar="PORT", help="default: the image's only exposed port")
+    parser.add_argument("--port", metavar="PORT", help="default: the image's only exposed port")
     parser.add_argument("--public", action=argparse.BooleanOptionalAction, help="reachable from the internet")
     parser.add_argument(
         "--domain", action="append", metavar="NAME", help="a domain of a public app (repeat for more)"
@@ -66,12 +79,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--database-secret", metavar="NAME", help="the secret holding its URL (default: DATABASE_URL)"
     )
     for key in SIZING:
-        parser.add_argument(f"--{key}", choices=list(questions()[key].choices))
+        parser.add_argument(f"--{key}", metavar=_choices(key))
     parser.add_argument("--yes", action="store_true", help="ask nothing: flags, then defaults")
     parser.add_argument("--force", action="store_true", help="replace an existing spec")
     parser.add_argument("--no-inspect", action="store_true", help="do not read the image from its registry")
     add_registry_options(parser)
     parser.set_defaults(run=run)
+
+
+def _choices(key: str) -> str:
+    return "{" + ",".join(questions()[key].choices) + "}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,17 +103,29 @@ def run(args: argparse.Namespace) -> int:
             "or start over with --force"
         )
     interactive = sys.stdin.isatty() and not args.yes
-    _check_flags(args, adding=adding, interactive=interactive)
+    spec, broken = _existing(path, args) if adding else (None, [])
+    _check_flags(args, adding=adding, interactive=interactive, spec=spec, broken=broken)
     ask = Questionnaire(args, Prompter() if interactive else None)
     try:
-        return ask.run(path, adding=adding)
+        return ask.run(path, existing=spec)
     except KeyboardInterrupt:
         print(f"\nunhazzle init: stopped; {args.spec} was not written", file=sys.stderr)
         return 130
 
 
-def _check_flags(args: argparse.Namespace, *, adding: bool, interactive: bool) -> None:
-    problems = [p for p in _flag_problems(args) if p]
+def _existing(path: Path, args: argparse.Namespace) -> tuple[Spec | None, list[str]]:
+    """The spec an app is added to, or its problems (said with those of the flags)."""
+    try:
+        return compile_file(path, display=args.spec).spec, []
+    except InputError as exc:
+        return None, exc.lines()
+
+
+def _check_flags(
+    args: argparse.Namespace, *, adding: bool, interactive: bool, spec: Spec | None, broken: list[str]
+) -> None:
+    databases = list(spec.databases) if spec else None if adding else []
+    problems = [*broken, *flag_problems(args, interactive=interactive, databases=databases)]
     if not interactive:
         wanted = {"--app NAME": args.app, "--image IMAGE": args.image}
         if not adding:
@@ -109,34 +138,6 @@ def _check_flags(args: argparse.Namespace, *, adding: bool, interactive: bool) -
             )
     if problems:
         raise UsageError("\n".join(problems))
-
-
-def _flag_problems(args: argparse.Namespace) -> list[str | None]:
-    out = [_flag("--project", args.project, name_problem(args.project, 30) if args.project else None)]
-    out += [_flag("--env", env, name_problem(env, 20)) for env in args.env or []]
-    out += [
-        _flag("--app", args.app, name_problem(args.app, 30) if args.app else None),
-        _flag("--port", args.port, port_problem(str(args.port)) if args.port is not None else None),
-    ]
-    if args.image:
-        parse_image(args.image, flag="--image")
-    return out
-
-
-def _flag(flag: str, value: Any, problem: str | None) -> str | None:
-    return f"{flag}: error: '{value}': {problem}" if problem else None
-
-
-def name_problem(name: str, limit: int) -> str | None:
-    if not _NAME.match(name) or len(name) > limit:
-        return f"use lowercase letters, digits and '-', starting with a letter, at most {limit} characters"
-    return None
-
-
-def port_problem(text: str) -> str | None:
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535:
-        return None
-    return "a port is a number from 1 to 65535"
 
 
 class Questionnaire:
@@ -152,16 +153,16 @@ class Questionnaire:
         if self.ask:
             self.ask.say(text)
 
-    def run(self, path: Path, *, adding: bool) -> int:
+    def run(self, path: Path, *, existing: Spec | None) -> int:
+        """Ask, then write a new spec, or add the app to *existing* (the spec at *path*)."""
         self.say("unhazzle init: a few questions, then a commented unhazzle.yaml.")
         self.say("Enter takes the [default]; Ctrl-C stops without writing anything.\n")
-        if adding:
-            spec = compile_file(path, display=self.args.spec).spec  # a broken spec stops here
-            apps, self.databases = list(spec.apps), list(spec.databases)
-            existing = path.read_text(encoding="utf-8")
+        if existing is not None:
+            apps, self.databases = list(existing.apps), list(existing.databases)
+            written = path.read_text(encoding="utf-8")
             app = self.app(taken=apps)
             try:
-                text = add_app(existing, app)
+                text = add_app(written, app)
             except ScaffoldProblem as exc:
                 raise InputError([Problem(str(self.args.spec), exc.line, exc.column, str(exc))]) from None
         else:
@@ -194,7 +195,7 @@ class Questionnaire:
 
     def app(self, *, taken: list[str]) -> AppAnswers:
         args = self.args
-        image = args.image or self._text("Image of the app (e.g. ghcr.io/acme/web:1.0)", check=_image_problem)
+        image = args.image or self._text("Image of the app (e.g. ghcr.io/acme/web:1.0)", check=image_problem)
         info = self.inspect(image)
         name = args.app or self._text(
             "App name", default=_default_app(image, taken), check=lambda a: _app_problem(a, taken)
@@ -203,8 +204,9 @@ class Questionnaire:
             self.warn_root()
         port, note = self.port(info)
         public = False
-        if port is None and args.public:
-            raise UsageError("--public: error: a public app needs a port to serve on; give --port too")
+        problems = exposure_problems(args, port=port, public=None)  # those the flags could not say yet
+        if problems:
+            raise UsageError("\n".join(problems))
         if port is not None:
             public = (
                 args.public
@@ -214,21 +216,19 @@ class Questionnaire:
         profile = self.profile(has_port=port is not None)
         domains = self._listed(
             args.domain, "Your domains for it, separated by commas (empty: an address Unhazzle gives)",
-            _domain_problem, when=public,
+            domain_problem, when=public,
         )  # fmt: skip
         health = args.health_path
-        if health is not None and _health_problem(health):
-            raise UsageError(f"unhazzle init: error: {_health_problem(health)}")
         if health is None and port is not None and self.ask:
             health = self.ask.text(
                 "Health check path, e.g. /healthz (empty: its port accepting connections is enough)",
                 default="",
-                check=_health_problem,
+                check=health_problem,
             )
         secrets = self._listed(
             args.secret,
             "Secrets it needs, separated by commas (names only; values come later)",
-            _secret_problem,
+            secret_problem,
         )
         database = self.database(name)
         writable = writable_folders(info) if info else []
@@ -259,34 +259,21 @@ class Questionnaire:
             ours = dict.fromkeys(self.databases, "the project's, already in the spec")
             choices = {"none": "no", **ours, **PROVIDERS}
             choice = self._choose_from("Does it use a database that runs elsewhere?", choices, "none")
-        if choice in (None, "none") or choice in self.databases:
-            if args.database_region or args.database_secret:
-                raise UsageError(
-                    "unhazzle init: error: --database-region and --database-secret need a new --database"
-                )
+        if choice not in PROVIDERS:  # none, or one the spec has (the flags were checked)
+            check_database_answer(args)
             return choice if choice in self.databases else None
-        if choice not in PROVIDERS:
-            known = ", ".join([*PROVIDERS, *self.databases])
-            raise UsageError(f"unhazzle init: --database: error: '{choice}' is none of {known}")
         region = args.database_region or (
-            self.ask.text("Its region", default=DEFAULT_DB_REGION[choice], check=_db_region_problem)
+            self.ask.text("Its region", default=DEFAULT_DB_REGION[choice], check=db_region_problem)
             if self.ask
             else DEFAULT_DB_REGION[choice]
         )
         secret = args.database_secret or "DATABASE_URL"
-        for flag, problem in (("--database-region", _db_region_problem(region)), ("--database-secret",
-                              _secret_problem(secret))):  # fmt: skip
-            if problem:
-                raise UsageError(f"unhazzle init: {flag}: error: {problem}")
         return DatabaseAnswers(choice, region, secret, database_name(self.databases, app))
 
     def _listed(self, given: list[str] | None, label: str, check: Any, *, when: bool = True) -> list[str]:
-        """A list asked for as comma-separated text, or given by a repeated flag (checked alike)."""
+        """A list asked for as comma-separated text, or given by a repeated flag (checked alike,
+        with the other flags)."""
         if given is not None:
-            for item in given:
-                problem = check(item)
-                if problem:
-                    raise UsageError(f"unhazzle init: error: {problem}")
             return list(dict.fromkeys(given))
         if not (when and self.ask):
             return []
@@ -323,7 +310,7 @@ class Questionnaire:
 
     def port(self, info: ImageInfo | None) -> tuple[int | None, str]:
         if self.args.port is not None:
-            return self.args.port, ""
+            return int(self.args.port), ""
         ports = info.port_numbers if info else []
         if len(ports) == 1:
             self.say(f"Port: {ports[0]} (the only port the image exposes)")
@@ -439,35 +426,7 @@ def _app_problem(name: str, taken: list[str]) -> str | None:
     return name_problem(name, 30)
 
 
-def _image_problem(text: str) -> str | None:
-    try:
-        parse_image(text)
-    except UsageError as exc:
-        return str(exc).split("error: ", 1)[-1]
-    return None
-
-
-def _domain_problem(text: str) -> str | None:
-    return None if re.match(DOMAIN_RE, text) else f"'{text}' is not a domain name like shop.example.com"
-
-
-def _health_problem(text: str) -> str | None:
-    return None if not text or re.match(HEALTH_PATH_RE, text) else f"'{text}' is not a path like /healthz"
-
-
-PROVIDERS = {"aiven": "Aiven", "supabase": "Supabase", "external": "any other, reached over TLS"}
 DEFAULT_DB_REGION = {"aiven": "aws-eu-central-1", "supabase": "eu-central-1", "external": "eu-central-1"}
-
-
-def _db_region_problem(text: str) -> str | None:
-    ok = re.match(r"^[a-z0-9][a-z0-9-]{0,63}$", text)
-    return (
-        None if ok else f"'{text}' is not a region (lowercase letters, digits and -, e.g. aws-eu-central-1)"
-    )
-
-
-def _secret_problem(text: str) -> str | None:
-    return None if re.match(ENV_VAR_RE, text) else f"'{text}' is not a secret name (letters, digits and _)"
 
 
 def _split(text: str) -> list[str]:

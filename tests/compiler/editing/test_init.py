@@ -344,6 +344,65 @@ def test_init_bad_flags_reported_together(cli, workdir):
     ]
 
 
+def test_init_every_bad_flag_reported_at_once(cli, workdir):
+    rule = "use lowercase letters, digits and '-', starting with a letter, at most"
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "Bad_", "--app", "B A D", "--image", "X Y",
+        "--port", "0", "--env", "E E", "--secret", "s s",
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"--project: error: 'Bad_': {rule} 30 characters",
+        f"--env: error: 'E E': {rule} 20 characters",
+        f"--app: error: 'B A D': {rule} 30 characters",
+        "--image: error: 'X Y': 'X Y' is not a repository name (lowercase letters, digits, '.', '_', '-', '/')",
+        "--port: error: '0': a port is a number from 1 to 65535",
+        "--secret: error: 's s' is not a secret name (letters, digits and _)",
+    ]
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--app", "web", "--image", "x:1", "--port", "0",
+        "--secret", "s s", "--health-path", "nos", "--domain", "B D",
+    )  # fmt: skip
+    assert result.err.splitlines() == [
+        "--port: error: '0': a port is a number from 1 to 65535",
+        "--domain: error: 'B D' is not a domain name like shop.example.com",
+        "--health-path: error: 'nos' is not a path like /healthz",
+        "--secret: error: 's s' is not a secret name (letters, digits and _)",
+    ]
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_choices_and_port_are_checked_with_the_other_flags(cli, workdir):
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--region", "xx", "--app", "web", "--image", "x:1",
+        "--port", "http", "--traffic", "huge", "--database", "mysql", "--database-secret", "db-url",
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "--region: error: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
+        "--port: error: 'http': a port is a number from 1 to 65535",
+        "--database: error: 'mysql' is none of aiven, supabase, external",
+        "--database-secret: error: 'db-url' is not a secret name (letters, digits and _)",
+        "--traffic: error: 'huge' is not allowed; choose low | medium | high | very-high",
+    ]
+
+
+def test_init_add_reports_the_spec_and_the_flags_together(cli, docker_config, workdir):
+    (workdir / "unhazzle.yaml").write_text("version: 1\nproject: shop\nregion: mars\n")
+    result = cli("init", "--app", "api", "--image", "ghcr.io/acme/api:2", "--no-inspect", "--port", "0")
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert "unhazzle.yaml:3:9: error: region: 'mars' is not allowed; choose fsn1 | nbg1 | hel1" in lines
+    assert lines[-1] == "--port: error: '0': a port is a number from 1 to 65535"
+    shutil.copy(EXAMPLES / "shop" / "unhazzle.yaml", workdir / "unhazzle.yaml")
+    result = cli("init", "--yes", "--no-inspect", "--app", "jobs", "--image", "x:1", "--database", "mian",
+                 "--secret", "a-b")  # fmt: skip
+    assert result.err.splitlines() == [
+        "--secret: error: 'a-b' is not a secret name (letters, digits and _)",
+        "--database: error: 'mian' is none of aiven, supabase, external, main",
+    ]
+
+
 def test_init_registry_error_without_terminal_is_one_line(cli, plain_registry, docker_config, workdir):
     ref = plain_registry.ref("acme/web:nope")
     result = cli("init", "--project", "shop", "--app", "web", "--image", ref)
@@ -511,8 +570,14 @@ def test_init_adds_a_database_once_and_apps_added_later_can_share_it(cli, docker
     ("flags", "message"),
     [
         (["--database", "mysql"], "'mysql' is none of aiven, supabase, external"),
-        (["--database-region", "eu-1"], "--database-region and --database-secret need a new --database"),
-        (["--database", "aiven", "--database-region", "EU West"], "'EU West' is not a region"),
+        (
+            ["--database-region", "eu-1"],
+            "--database-region: error: only describes a new database: give --database aiven, supabase or external",
+        ),
+        (
+            ["--database", "aiven", "--database-region", "EU West"],
+            "--database-region: error: 'EU West' is not a region",
+        ),
     ],
 )
 def test_init_database_flags_are_checked(cli, docker_config, workdir, flags, message):

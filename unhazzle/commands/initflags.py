@@ -1,0 +1,168 @@
+"""`unhazzle init`'s answers given as flags, checked as the spec will check them: every problem
+the flags show is said at once, each as `--FLAG: error: MESSAGE`, before anything is asked or
+read from a registry."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+
+from unhazzle.commands.common import parse_image
+from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.spec.model import DOMAIN_RE, ENV_VAR_RE, HEALTH_PATH_RE, NAME_RE
+from unhazzle.errors import UsageError, printable, shortened
+
+_NAME = re.compile(NAME_RE)
+PROVIDERS = {"aiven": "Aiven", "supabase": "Supabase", "external": "any other, reached over TLS"}
+
+
+def said(flag: str, message: str) -> str:
+    """One flag's problem, on one line."""
+    return f"{flag}: error: {printable(shortened(message))}"
+
+
+def flag_problems(args: argparse.Namespace, *, interactive: bool, databases: list[str] | None) -> list[str]:
+    """Every problem the flags show by themselves, in the order `--help` lists them. *databases*:
+    those of the spec an app is added to (None when that spec is broken: its own errors say so)."""
+    out = _name_problems(args, ["--project"])
+    out += _choice_problems(args, ["region"])
+    out += _name_problems(args, ["--env", "--app"])
+    out += _app_problems(args)
+    out += _database_problems(args, interactive=interactive, databases=databases)
+    out += _choice_problems(args, list(SIZING))
+    known = _known_exposure(args, interactive=interactive)
+    if known is not None:
+        out += exposure_problems(args, port=known[0], public=known[1])
+    return out
+
+
+def exposure_problems(args: argparse.Namespace, *, port: int | None, public: bool | None) -> list[str]:
+    """What the flags ask of an app with *port* (None: it serves nothing) that is *public* (None:
+    not known yet, it is asked)."""
+    out = []
+    if port is None and args.public:
+        out.append(said("--public", "a public app needs a port to serve on; give --port too"))
+    return out
+
+
+def _known_exposure(args: argparse.Namespace, *, interactive: bool) -> tuple[int | None, bool | None] | None:
+    """The app's port and whether it is public, when the flags alone say; None while the port
+    may still come from the image or an answer (checked once it is known)."""
+    if args.port is not None:
+        if port_problem(args.port):
+            return None  # its own problem is said
+        port: int | None = int(args.port)
+    elif args.no_inspect and not interactive:
+        port = None
+    else:
+        return None
+    if port is None:
+        return None, False
+    return port, args.public if args.public is not None or interactive else False
+
+
+def _name_problems(args: argparse.Namespace, flags: list[str]) -> list[str]:
+    given = {"--project": [args.project], "--env": args.env or [], "--app": [args.app]}
+    limit = {"--project": 30, "--env": 20, "--app": 30}
+    return [
+        said(flag, f"'{value}': {problem}")
+        for flag in flags
+        for value in given[flag]
+        if value is not None and (problem := name_problem(value, limit[flag]))
+    ]
+
+
+def _choice_problems(args: argparse.Namespace, keys: list[str]) -> list[str]:
+    out = []
+    for key in keys:
+        value, choices = getattr(args, key), questions()[key].choices
+        if value is not None and value not in choices:
+            out.append(said(f"--{key}", f"'{value}' is not allowed; choose {' | '.join(choices)}"))
+    return out
+
+
+def _app_problems(args: argparse.Namespace) -> list[str]:
+    out = []
+    if args.image is not None and (problem := image_problem(args.image)):
+        out.append(said("--image", problem))
+    if args.port is not None and (problem := port_problem(args.port)):
+        out.append(said("--port", f"'{args.port}': {problem}"))
+    listed: list[tuple[str, Callable[[str], str | None], list[str]]] = [
+        ("--domain", domain_problem, args.domain or []),
+        ("--health-path", health_problem, [] if args.health_path is None else [args.health_path]),
+        ("--secret", secret_problem, args.secret or []),
+    ]
+    for flag, check, values in listed:
+        out += [said(flag, problem) for value in values if (problem := check(value))]
+    return out
+
+
+def _database_problems(
+    args: argparse.Namespace, *, interactive: bool, databases: list[str] | None
+) -> list[str]:
+    out = []
+    choice = args.database
+    new = choice in PROVIDERS
+    if choice not in (None, "none") and not new and databases is not None and choice not in databases:
+        out.append(said("--database", f"'{choice}' is none of {', '.join([*PROVIDERS, *databases])}"))
+    # (said when no new database will be asked for: none, or one the spec has, was chosen)
+    no_new = choice == "none" or choice in (databases or []) or (choice is None and not interactive)
+    given = {"--database-region": args.database_region, "--database-secret": args.database_secret}
+    out += [said(flag, NEEDS_NEW_DATABASE) for flag, value in given.items() if value is not None and no_new]
+    if args.database_region is not None and (problem := db_region_problem(args.database_region)):
+        out.append(said("--database-region", problem))
+    if args.database_secret is not None and (problem := secret_problem(args.database_secret)):
+        out.append(said("--database-secret", problem))
+    return out
+
+
+*_OTHERS, _LAST = PROVIDERS
+NEEDS_NEW_DATABASE = f"only describes a new database: give --database {', '.join(_OTHERS)} or {_LAST}"
+
+
+def check_database_answer(args: argparse.Namespace) -> None:
+    """After the database question was answered none, or one the spec has: the flags that
+    describe a new one have nothing to describe."""
+    given = {"--database-region": args.database_region, "--database-secret": args.database_secret}
+    if any(given.values()):
+        raise UsageError("\n".join(said(flag, NEEDS_NEW_DATABASE) for flag, value in given.items() if value))
+
+
+def name_problem(name: str, limit: int) -> str | None:
+    if not _NAME.match(name) or len(name) > limit:
+        return f"use lowercase letters, digits and '-', starting with a letter, at most {limit} characters"
+    return None
+
+
+def port_problem(text: str) -> str | None:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535:
+        return None
+    return "a port is a number from 1 to 65535"
+
+
+def image_problem(text: str) -> str | None:
+    try:
+        parse_image(text)
+    except UsageError as exc:
+        return str(exc).split("error: ", 1)[-1]
+    return None
+
+
+def domain_problem(text: str) -> str | None:
+    return None if re.match(DOMAIN_RE, text) else f"'{text}' is not a domain name like shop.example.com"
+
+
+def health_problem(text: str) -> str | None:
+    return None if not text or re.match(HEALTH_PATH_RE, text) else f"'{text}' is not a path like /healthz"
+
+
+def db_region_problem(text: str) -> str | None:
+    ok = re.match(r"^[a-z0-9][a-z0-9-]{0,63}$", text)
+    return (
+        None if ok else f"'{text}' is not a region (lowercase letters, digits and -, e.g. aws-eu-central-1)"
+    )
+
+
+def secret_problem(text: str) -> str | None:
+    return None if re.match(ENV_VAR_RE, text) else f"'{text}' is not a secret name (letters, digits and _)"
