@@ -43,6 +43,8 @@ def exposure_problems(args: argparse.Namespace, *, port: int | None, public: boo
     out = []
     if port is None and args.public:
         out.append(said("--public", "a public app needs a port to serve on; give --port too"))
+    if port is None and args.health_path:  # the spec refuses `health:` without a port alike
+        out.append(said("--health-path", "a health check needs the app's port; give --port too"))
     return out
 
 

@@ -485,6 +485,19 @@ def test_init_public_without_port_is_bad_input(cli, workdir):
     assert not (workdir / "unhazzle.yaml").exists()
 
 
+def test_init_health_path_without_port_is_bad_input(cli, workdir):
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--app", "web", "--image", "x:1",
+        "--health-path", "/healthz", "--public",
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "--public: error: a public app needs a port to serve on; give --port too",
+        "--health-path: error: a health check needs the app's port; give --port too",
+    ]
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
 def test_init_unicode_digits_are_not_ports(cli, workdir):
     result = cli("init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect")
     assert result.code == 0
