@@ -13,6 +13,7 @@ from typing import Any
 from unhazzle.commands.common import add_registry_options, add_spec, parse_image, registry_options
 from unhazzle.commands.initflags import (
     PROVIDERS,
+    Answered,
     check_database_answer,
     db_region_problem,
     domain_problem,
@@ -23,6 +24,7 @@ from unhazzle.commands.initflags import (
     name_problem,
     port_problem,
     secret_problem,
+    spec_problems,
 )
 from unhazzle.compiler.editing.scaffold import (
     AppAnswers,
@@ -34,7 +36,7 @@ from unhazzle.compiler.editing.scaffold import (
     new_spec,
 )
 from unhazzle.compiler.images.inspection import ImageInfo, human_size, root_note, writable_folders
-from unhazzle.compiler.pipeline import compile_file, compile_text
+from unhazzle.compiler.pipeline import Compiled, compile_file, compile_text
 from unhazzle.compiler.presentation.report import plan_json
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.spec.model import Spec
@@ -169,7 +171,7 @@ class Questionnaire:
             project = self.project()
             app = self.app(taken=[])
             text = new_spec(project, app)
-        return self.finish(path, text, app.name)
+        return self.finish(path, text, app, adding=existing is not None)
 
     def project(self) -> ProjectAnswers:
         args = self.args
@@ -204,15 +206,15 @@ class Questionnaire:
             self.warn_root()
         port, note = self.port(info)
         public = False
-        problems = exposure_problems(args, port=port, public=None)  # those the flags could not say yet
-        if problems:
-            raise UsageError("\n".join(problems))
         if port is not None:
             public = (
                 args.public
                 if args.public is not None
                 else self._confirm("Public: reachable from the internet over HTTPS?", default=False)
             )
+        problems = exposure_problems(args, port=port, public=public)  # those the flags could not say yet
+        if problems:
+            raise UsageError("\n".join(problems))
         profile = self.profile(has_port=port is not None)
         domains = self._listed(
             args.domain, "Your domains for it, separated by commas (empty: an address Unhazzle gives)",
@@ -346,8 +348,9 @@ class Questionnaire:
             )
         return out
 
-    def finish(self, path: Path, text: str, app: str) -> int:
-        summary = preview(text, app, display=self.args.spec)
+    def finish(self, path: Path, text: str, app: AppAnswers, *, adding: bool) -> int:
+        spec = self.compiled(text, app, adding=adding)
+        summary = preview(spec, app.name)
         if self.ask:
             self.say("")
         print("\n".join(summary))
@@ -358,13 +361,23 @@ class Questionnaire:
             edit_file_atomic(path, text)
         except OSError as exc:
             raise UsageError(f"{self.args.spec}: error: cannot write it: {exc.strerror or exc}") from None
-        spec = compile_text(text, name=self.args.spec).spec
-        keyless = any(not spec.recipients(env) for env in spec.environments)
-        wants = any(app.secrets for app in spec.apps.values()) or bool(spec.databases)
+        keyless = any(not spec.spec.recipients(env) for env in spec.spec.environments)
+        wants = any(app.secrets for app in spec.spec.apps.values()) or bool(spec.spec.databases)
         # Values need a key to be encrypted to before `secrets set` can store one.
         first = "`unhazzle secrets keygen` (a key for the secrets), then " if wants and keyless else ""
         print(f"wrote {self.args.spec}; next: {first}`unhazzle plan {self.args.spec}`")
         return 0
+
+    def compiled(self, text: str, app: AppAnswers, *, adding: bool) -> Compiled:
+        """The spec the answers make, compiled; its problems are said as the flags that gave them
+        (it is not written, so its lines are nowhere to be seen)."""
+        try:
+            return compile_text(text, name=self.args.spec)
+        except InputError as exc:
+            database = app.database.name if isinstance(app.database, DatabaseAnswers) else None
+            answered = Answered(app.name, database, project=not adding)
+            lines = spec_problems(exc.problems, text, name=self.args.spec, answered=answered)
+            raise UsageError("\n".join(lines)) from None
 
     def _text(self, label: str, *, default: str | None = None, check: Any = None) -> str:
         if not self.ask:  # flags-only runs checked the required flags already
@@ -387,9 +400,9 @@ class Questionnaire:
         return self.ask.confirm(label, default=default) if self.ask else default
 
 
-def preview(text: str, app: str, *, display: str) -> list[str]:
+def preview(compiled: Compiled, app: str) -> list[str]:
     """What the app would get in each environment: instances, size and, when priced, cost."""
-    data = plan_json(compile_text(text, name=display).plan)
+    data = plan_json(compiled.plan)
     lines = [f"{app} will run:"]
     width = max(len(env["name"]) for env in data["environments"])
     for env in data["environments"]:

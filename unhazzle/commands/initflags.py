@@ -1,17 +1,21 @@
 """`unhazzle init`'s answers given as flags, checked as the spec will check them: every problem
 the flags show is said at once, each as `--FLAG: error: MESSAGE`, before anything is asked or
-read from a registry."""
+read from a registry. A problem only the whole spec shows is said as the flag that gave it too:
+that spec is never written, so a line and column in it would point at nothing."""
 
 from __future__ import annotations
 
 import argparse
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from unhazzle.commands.common import parse_image
 from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.spec.load import load_bytes
 from unhazzle.compiler.spec.model import DOMAIN_RE, ENV_VAR_RE, HEALTH_PATH_RE, NAME_RE
-from unhazzle.errors import UsageError, printable, shortened
+from unhazzle.compiler.spec.positions import Path
+from unhazzle.errors import InputError, Problem, UsageError, printable, shortened
 
 _NAME = re.compile(NAME_RE)
 PROVIDERS = {"aiven": "Aiven", "supabase": "Supabase", "external": "any other, reached over TLS"}
@@ -45,6 +49,9 @@ def exposure_problems(args: argparse.Namespace, *, port: int | None, public: boo
         out.append(said("--public", "a public app needs a port to serve on; give --port too"))
     if port is None and args.health_path:  # the spec refuses `health:` without a port alike
         out.append(said("--health-path", "a health check needs the app's port; give --port too"))
+    if args.domain and public is False:
+        give = "--public" if port is not None else "--port and --public"
+        out.append(said("--domain", f"domains are for a public app; give {give} too"))
     return out
 
 
@@ -168,3 +175,64 @@ def db_region_problem(text: str) -> str | None:
 
 def secret_problem(text: str) -> str | None:
     return None if re.match(ENV_VAR_RE, text) else f"'{text}' is not a secret name (letters, digits and _)"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What the answers wrote into the spec: the app, a new database, and (for a new spec) the
+    project, its region and environments."""
+
+    app: str
+    database: str | None
+    project: bool
+
+
+# The app's keys the flags write (profile's answers are --traffic, --latency, ... by their key).
+APP_FLAGS = {
+    "image": "--image",
+    "port": "--port",
+    "public": "--public",
+    "domains": "--domain",
+    "health": "--health-path",
+    "secrets": "--secret",
+    "databases": "--database",
+}
+
+
+def spec_problems(problems: list[Problem], text: str, *, name: str, answered: Answered) -> list[str]:
+    """The *problems* of the spec *text* the answers make, each said as the flag that wrote the
+    key or value it stands at, or, where no flag did (a budget the added app exceeds, say), as
+    init's own error, without a position."""
+    try:
+        positions = load_bytes(text.encode("utf-8"), name=name).positions
+        located = [*positions.keys.items(), *positions.values.items()]
+    except InputError:
+        located = []
+    paths: dict[tuple[int, int], list[Path]] = {}
+    for path, where in located:
+        paths.setdefault(where, []).append(path)
+    out = []
+    for problem in problems:
+        here = sorted(paths.get((problem.line, problem.column), []), key=len, reverse=True)
+        flag = next(filter(None, (flag_for(path, answered) for path in here)), None)
+        out.append(said(flag or "unhazzle init", problem.message))
+    return out
+
+
+def flag_for(path: Path, answered: Answered) -> str | None:
+    """The flag that wrote *path* of the spec, if one did (the deepest name wins: a domain's
+    position is its domains', too)."""
+    if answered.project and path in (("project",), ("region",)):
+        return f"--{path[0]}"
+    if answered.project and len(path) == 2 and path[0] == "environments":
+        return "--env"
+    if path[:2] == ("apps", answered.app):
+        if len(path) == 2:
+            return "--app"
+        if path[2] == "profile":
+            return f"--{path[3]}" if len(path) > 3 and path[3] in SIZING else None
+        return APP_FLAGS.get(str(path[2]))
+    if answered.database is not None and path[:2] == ("databases", answered.database):
+        field = path[2] if len(path) > 2 else None
+        return {"region": "--database-region", "secret": "--database-secret"}.get(str(field), "--database")
+    return None

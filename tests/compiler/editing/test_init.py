@@ -498,6 +498,61 @@ def test_init_health_path_without_port_is_bad_input(cli, workdir):
     assert not (workdir / "unhazzle.yaml").exists()
 
 
+def test_init_domain_without_public_is_a_flag_error(cli, workdir):
+    base = [
+        "init",
+        "--yes",
+        "--no-inspect",
+        "--project",
+        "shop",
+        "--app",
+        "web",
+        "--image",
+        "ghcr.io/a/web:1",
+    ]
+    result = cli(*base, "--port", "80", "--no-public", "--domain", "a.example.com")
+    assert result.code == 2
+    assert result.err == "--domain: error: domains are for a public app; give --public too\n"
+    result = cli(*base, "--domain", "a.example.com")
+    assert result.err == "--domain: error: domains are for a public app; give --port and --public too\n"
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_problems_of_the_unwritten_spec_are_said_as_flags(cli, workdir):
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "kube", "--env", "system", "--app", "unhazzle-status",
+        "--image", "ghcr.io/a/web:1",
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "--env: error: environments.system: 'kube' and 'system' together make 'kube-system', a name the "
+        "cluster keeps for itself; rename the project or the environment",
+        "--app: error: apps.unhazzle-status: the name 'unhazzle-status' is kept for Unhazzle's own use in "
+        "every environment; rename the app",
+    ]
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
+def test_init_add_says_what_the_added_app_breaks_without_a_position(cli, workdir):
+    shutil.copy(EXAMPLES / "shop" / "unhazzle.yaml", workdir / "unhazzle.yaml")
+    add = ["init", "--yes", "--no-inspect", "--app", "shop2", "--image", "x:1", "--port", "80", "--public"]
+    result = cli(*add, "--domain", "shop.example.com")
+    assert result.code == 2
+    assert result.err == (
+        "--domain: error: apps.shop2 (in production).domains: 'shop.example.com' is already the address "
+        "of app 'web' in production; give each app its own domain\n"
+    )
+    small = "version: 1\nproject: shop\nregion: fsn1\nbudget: {max_monthly_eur: 2}\nenvironments:\n  production:\n"
+    small += "apps:\n  web:\n    image: ghcr.io/a/web:1\n    instances: {min: 1, max: 1}\n"
+    (workdir / "unhazzle.yaml").write_text(small)
+    result = cli(*add, "--traffic", "very-high")
+    assert result.code == 2
+    assert result.err.startswith(
+        "unhazzle init: error: budget.max_monthly_eur: at maximum scale the project would cost"
+    )
+    assert (workdir / "unhazzle.yaml").read_text() == small
+
+
 def test_init_unicode_digits_are_not_ports(cli, workdir):
     result = cli("init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect")
     assert result.code == 0
