@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from unhazzle.compiler.planning.budget import budget_problems
 from unhazzle.compiler.planning.cost import PlanCost, current_rates, price_plan
-from unhazzle.compiler.planning.placement import placement_problems
+from unhazzle.compiler.planning.placement import oversized_as_written, placement_problems
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan, build_plan
 from unhazzle.compiler.planning.previews import PreviewSpec, preview_spec
 from unhazzle.compiler.secrets.check import SecretFindings, check_secrets, fix_command
@@ -79,22 +79,24 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     except ValidationError as exc:
         problems += problems_from(exc, positions=document.positions, root=Spec, prefixes=[()])
     problems += cross_check(document.data, document.positions)
+    rates = current_rates()
+    # Until the spec validates there is no plan: the checks that need only their own part of
+    # the spec (a size against a server) run on its raw data, so their errors come with the rest.
     if spec is None or problems:
-        raise InputError(problems)
+        raise InputError([*problems, *oversized_as_written(document.data, rates, document.positions)])
     resolved, merge_problems = resolve(spec, document.positions)
     jobs, job_problems = resolve_jobs(spec, document.positions)
     if merge_problems or job_problems:
-        raise InputError([*merge_problems, *job_problems])
+        problems = [*merge_problems, *job_problems]
+        raise InputError([*problems, *oversized_as_written(document.data, rates, document.positions)])
     plan = build_plan(spec, resolved, jobs=jobs)
-    rates = current_rates()
-    unplaceable = placement_problems(plan, rates, document.positions)
-    if unplaceable:
-        raise InputError(unplaceable)
+    # Placement and budget read the same whole plan, and neither changes what the other sees.
+    problems = placement_problems(plan, rates, document.positions)
     cost = price_plan(plan, rates)
     if enforce_budget:
-        over = budget_problems(spec, cost, document.positions)
-        if over:
-            raise InputError(over)
+        problems += budget_problems(spec, cost, document.positions)
+    if problems:
+        raise InputError(problems)
     return Compiled(document=document, spec=spec, plan=plan, cost=cost)
 
 

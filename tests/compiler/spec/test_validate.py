@@ -215,6 +215,59 @@ def test_validate_instance_bigger_than_a_server_fails(cli, write_spec):
     ]
 
 
+def test_validate_instance_bigger_than_a_server_is_said_with_the_other_errors(cli, write_spec):
+    # The size check needs only the size: a wrong region elsewhere does not hide it. A size the
+    # model refuses itself (cpu over 64) gets the model's error alone, nothing said about servers.
+    spec = write_spec(
+        MINIMAL.replace("region: fsn1", "region: xx").replace(
+            "production: {}", "production: {}\n  staging:\n    apps:\n      web: {size: {memory: 64GB}}"
+        )
+        + "    size: {cpu: 16, memory: 512MB}\n  api:\n    image: ghcr.io/acme/api:1.0\n    size: {cpu: 100}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    server = "is more than one cx33 server has (4 vCPU and 8 GB), and an instance runs on one server"
+    assert result.err.strip().splitlines() == [
+        f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
+        f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB {server}; use a smaller size and more instances",
+        f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU {server}; use a smaller size and more instances",
+        f"{spec}:16:17: error: apps.api.size.cpu: 100 is too large: must be at most 64",
+    ]
+
+
+def test_validate_budget_is_said_with_a_domain_claimed_twice(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("production: {}", "production:\n    budget: {max_monthly_eur: 1}")
+        + "    public: true\n    domains: [shop.example.com]\n"
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    public: true\n"
+        + "    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(
+        f"{spec}:6:31: error: environments.production.budget.max_monthly_eur: at maximum"
+    )
+    assert lines[1] == (
+        f"{spec}:17:15: error: apps.api (in production).domains: 'shop.example.com' is already the address "
+        "of app 'web' in production; give each app its own domain"
+    )
+
+
+def test_validate_budget_waits_for_the_instances_it_pays_for(cli, write_spec):
+    # The cost at maximum scale is not known while max itself is in error: no budget figure
+    # is made up from it.
+    spec = write_spec(
+        MINIMAL.replace("production: {}", "production:\n    budget: {max_monthly_eur: 0.01}")
+        + "    instances: {min: 5, max: 2}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.err.strip().splitlines() == [
+        f"{spec}:11:16: error: apps.web.instances: min (5) is larger than max (2)"
+    ]
+
+
 def test_validate_says_what_people_bringing_other_habits_meant(cli, write_spec):
     # Shapes from Kubernetes and other platforms: a bare instance count, millicores, an app that
     # is not there. Each says what to write instead, at the line of the mistake.
