@@ -14,7 +14,7 @@ from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan, bui
 from unhazzle.compiler.planning.previews import PreviewSpec, preview_spec
 from unhazzle.compiler.secrets.check import SecretFindings, check_secrets, fix_command
 from unhazzle.compiler.secrets.delivery import secrets_checksum, used_ciphertexts
-from unhazzle.compiler.secrets.store import SecretStore, load_stores
+from unhazzle.compiler.secrets.store import SecretStore, load_stores, read_stores
 from unhazzle.compiler.spec.check import cross_check
 from unhazzle.compiler.spec.diagnose import problems_from
 from unhazzle.compiler.spec.load import Document, load_bytes, load_file
@@ -60,7 +60,10 @@ def compile_file(
         if spec_bytes is None
         else load_bytes(spec_bytes, name=display or str(path))
     )
-    compiled = compile_document(document, enforce_budget=enforce_budget)
+    try:
+        compiled = compile_document(document, enforce_budget=enforce_budget)
+    except InputError as exc:  # the secrets files' own problems do not wait for the spec's
+        raise InputError([*exc.problems, *read_stores(path, display=display)[1]]) from None
     return with_secrets(compiled, load_stores(path, display=display))
 
 

@@ -414,6 +414,32 @@ def test_hostile_secrets_file_is_a_located_error(text):
     assert all(p.file == "production.yaml" for p in caught.value.problems)
 
 
+REGION_LINE = SPEC.splitlines().index("region: fsn1") + 1
+
+
+def test_every_broken_secrets_file_is_reported_in_words_with_the_spec(cli, project):
+    spec, _, _ = project
+    for env in ("production", "staging"):
+        store_file(spec, env).parent.mkdir(exist_ok=True)
+        store_file(spec, env).write_text("garbage: [\n", encoding="utf-8")
+    unclosed = (
+        "1:10: error: the '[' opened here is not closed with ']', or a ',' is missing between its items"
+    )
+    folder = spec.parent / "unhazzle.secrets"
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{folder}/production.yaml:{unclosed}",
+        f"{folder}/staging.yaml:{unclosed}",
+    ]
+    spec.write_text(spec.read_text().replace("region: fsn1", "region: xx"), encoding="utf-8")
+    assert cli("validate", str(spec)).err.splitlines() == [
+        f"{folder}/production.yaml:{unclosed}",
+        f"{folder}/staging.yaml:{unclosed}",
+        f"{spec}:{REGION_LINE}:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
+    ]
+
+
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,30}", fullmatch=True)
 VALUES = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
 IDENTITY, PUBLIC = generate_identity()

@@ -36,6 +36,9 @@ HEAD = "version: 1\nproject: shop\nregion: fsn1\nenvironments:\n  production: {}
         ),
         ("    env: {A: b\n    port: 8080\n", ":8:10:", "the '{' opened here is not closed with '}'"),
         ("    command: [a, b\n    port: 8080\n", ":8:14:", "the '[' opened here is not closed with ']'"),
+        # the file ends where the bracket's first value was due: the parser names no bracket
+        ("    command: [echo, '[', {a: \n", ":8:26:", "the '{' opened here is not closed with '}'"),
+        ("    port: 8080\n    command: [\n", ":9:14:", "the '[' opened here is not closed with ']'"),
     ],
 )
 def test_a_yaml_mistake_is_said_plainly_at_its_line(
@@ -57,11 +60,18 @@ marks = st.builds(
             "mapping values are not allowed here",
             "found unexpected end of stream",
             "could not find expected ':'",
+            "expected the node content, but found '<stream end>'",
             "",
         ]
     ),
     context=st.sampled_from(
-        ["while scanning a quoted scalar", "while parsing a flow mapping", "while scanning a simple key", ""]
+        [
+            "while scanning a quoted scalar",
+            "while parsing a flow mapping",
+            "while parsing a flow node",
+            "while scanning a simple key",
+            "",
+        ]
     ),
     problem_at=st.none() | st.tuples(st.integers(-3, 40), st.integers(-3, 40)),
     context_at=st.none() | st.tuples(st.integers(-3, 40), st.integers(-3, 40)),

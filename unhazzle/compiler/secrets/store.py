@@ -88,16 +88,29 @@ def parse_store(text: str | bytes, *, name: str, environment: str) -> SecretStor
 
 def load_stores(spec: Path, *, display: str | None = None) -> dict[str, SecretStore]:
     """Every `unhazzle.secrets/ENV.yaml` next to *spec*, by environment; none when the folder
-    is missing (a new project)."""
+    is missing (a new project). Raises InputError with the problems of every file."""
+    stores, problems = read_stores(spec, display=display)
+    if problems:
+        raise InputError(problems)
+    return stores
+
+
+def read_stores(spec: Path, *, display: str | None = None) -> tuple[dict[str, SecretStore], list[Problem]]:
+    """The secrets files next to *spec* that read well, and the problems of those that do not:
+    one broken file does not hide the next."""
     folder = spec.parent / STORE_DIR
     if not folder.is_dir():
-        return {}
+        return {}, []
     shown = Path(display).parent / STORE_DIR if display else folder
     stores: dict[str, SecretStore] = {}
+    problems: list[Problem] = []
     for path in sorted(folder.glob("*.yaml")):
-        document = load_file(path, display=str(shown / path.name))
-        stores[path.stem] = _from_document(document.data, document.positions, path.stem)
-    return stores
+        try:
+            document = load_file(path, display=str(shown / path.name))
+            stores[path.stem] = _from_document(document.data, document.positions, path.stem)
+        except InputError as exc:
+            problems += exc.problems
+    return stores, problems
 
 
 def save_store(spec: Path, store: SecretStore) -> Path:

@@ -33,15 +33,15 @@ def explain(text: str, marks: Marks) -> tuple[int, int, str] | None:
         line, col = marks.context_at
         return line, col, "a quote opened here is never closed; end the value with the same quote"
     if marks.context_at and "flow mapping" in context:
-        line, col = marks.context_at
-        return (
-            line,
-            col,
-            "the '{' opened here is not closed with '}', or a ',' is missing between its entries",
-        )
+        return (*marks.context_at, NOT_CLOSED["{"])
     if marks.context_at and "flow sequence" in context:
-        line, col = marks.context_at
-        return line, col, "the '[' opened here is not closed with ']', or a ',' is missing between its items"
+        return (*marks.context_at, NOT_CLOSED["["])
+    if "flow node" in context and "<stream end>" in problem:
+        # The file ended where a value of a '[' or '{' was due ("a: [" as its last line): the
+        # parser names no bracket, so the one never closed is found in the text.
+        opened = _unclosed(text)
+        if opened is not None:
+            return opened[0], opened[1], NOT_CLOSED[opened[2]]
     if marks.context_at and "simple key" in context and "expected ':'" in problem:
         line, col = marks.context_at
         return line, col, "this line has no ':' after its key; write key: value"
@@ -50,6 +50,35 @@ def explain(text: str, marks: Marks) -> tuple[int, int, str] | None:
     ):
         return _indentation(lines, marks.problem_at[0], colon_in_value="mapping values" in problem)
     return None
+
+
+NOT_CLOSED = {
+    "{": "the '{' opened here is not closed with '}', or a ',' is missing between its entries",
+    "[": "the '[' opened here is not closed with ']', or a ',' is missing between its items",
+}
+
+
+def _unclosed(text: str) -> tuple[int, int, str] | None:
+    """The innermost '[' or '{' that opens a flow collection and is never closed, as (line,
+    column, bracket): brackets inside quotes, comments and plain text (`echo [x`) are not counted."""
+    opened: list[tuple[int, int, str]] = []
+    quote, last, prev = "", "", "\n"  # the open quote; the last character other than a blank
+    for number, line in enumerate(text.split("\n"), 1):
+        last, prev = ("", "\n") if not quote else (last, prev)
+        for column, char in enumerate(line, 1):
+            starts = (prev in " \t\n" and last in ("", ":", "-", "?")) or (bool(opened) and last in "[{,:")
+            if quote:
+                quote = "" if char == quote and not (quote == '"' and prev == "\\") else quote
+            elif char == "#" and prev in " \t\n":
+                break  # a comment, to the end of the line
+            elif char in "'\"" and starts:
+                quote = char
+            elif char in "[{" and starts:
+                opened.append((number, column, char))
+            elif char in "]}" and opened:
+                opened.pop()
+            last, prev = (char if char not in " \t" else last), char
+    return opened[-1] if opened else None
 
 
 def _indentation(lines: list[str], number: int, *, colon_in_value: bool) -> tuple[int, int, str] | None:
