@@ -56,9 +56,9 @@ def compile_file(
     already), with the secrets files next to it; raises InputError with every problem in the
     spec (missing secret values are in .secrets)."""
     document = (
-        load_file(path, display=display)
+        load_file(path, display=display, keep_going=True)
         if spec_bytes is None
-        else load_bytes(spec_bytes, name=display or str(path))
+        else load_bytes(spec_bytes, name=display or str(path), keep_going=True)
     )
     try:
         compiled = compile_document(document, enforce_budget=enforce_budget)
@@ -69,13 +69,13 @@ def compile_file(
 
 def compile_text(text: str | bytes, *, name: str = "unhazzle.yaml", enforce_budget: bool = True) -> Compiled:
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    return compile_document(load_bytes(raw, name=name), enforce_budget=enforce_budget)
+    return compile_document(load_bytes(raw, name=name, keep_going=True), enforce_budget=enforce_budget)
 
 
 def compile_document(document: Document, *, enforce_budget: bool = True) -> Compiled:
     """The pipeline; with *enforce_budget* off, a spec over budget still compiles (the preview
     shows the base of a change that way)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(document.problems)  # keys written twice: checked with the rest
     spec: Spec | None = None
     try:
         spec = Spec.model_validate(document.data)

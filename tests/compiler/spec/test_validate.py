@@ -268,6 +268,47 @@ def test_validate_budget_waits_for_the_instances_it_pays_for(cli, write_spec):
     ]
 
 
+def test_validate_reports_every_key_written_twice_at_its_line(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("port: 8080", "port: 8080\n    public: true\n    public: false")
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    port: 1\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec}:11:5: error: key 'public' appears twice in the same block (first on line 10); keep one",
+        f"{spec}:15:5: error: key 'port' appears twice in the same block (first on line 14); keep one",
+    ]
+
+
+def test_validate_checks_the_first_of_a_value_written_twice_with_the_rest(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("region: fsn1", "region: xx").replace("port: 8080", "port: 99999\n    port: 1")
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
+        f"{spec}:9:11: error: apps.web.port: 99999 is too large: must be at most 65535",
+        f"{spec}:10:5: error: key 'port' appears twice in the same block (first on line 9); keep one",
+    ]
+
+
+def test_validate_a_block_written_twice_is_said_alone(cli, write_spec):
+    # What the second `apps:` holds is not checked, so nothing is said about apps it would add
+    # (the reference to api is not reported as naming no app).
+    spec = write_spec(
+        MINIMAL.replace("region: fsn1", "region: xx")
+        + "    env: {API: '${apps.api.url}'}\napps:\n  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert (
+        result.err
+        == f"{spec}:11:1: error: key 'apps' appears twice in the same block (first on line 6); keep one\n"
+    )
+
+
 def test_validate_says_what_people_bringing_other_habits_meant(cli, write_spec):
     # Shapes from Kubernetes and other platforms: a bare instance count, millicores, an app that
     # is not there. Each says what to write instead, at the line of the mistake.

@@ -7,7 +7,7 @@ how much anchors and aliases may expand, so no input can make us slow or exhaust
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -41,15 +41,19 @@ class Document:
     data: Any
     positions: Positions
     text: str
+    # Problems that did not stop the reading (a key written twice: its first value is kept),
+    # for validation to report with its own; only load_bytes(..., keep_going=True) leaves any.
+    problems: list[Problem] = field(default_factory=list)
 
 
-def load_file(path: FsPath, *, display: str | None = None) -> Document:
+def load_file(path: FsPath, *, display: str | None = None, keep_going: bool = False) -> Document:
     """Read and parse *path*; every failure is an InputError located in the file."""
-    return load_bytes(read_spec(path, display=display), name=display or str(path))
+    return load_bytes(read_spec(path, display=display), name=display or str(path), keep_going=keep_going)
 
 
-def load_bytes(raw: bytes, *, name: str) -> Document:
-    """Parse spec bytes; see load_file."""
+def load_bytes(raw: bytes, *, name: str, keep_going: bool = False) -> Document:
+    """Parse spec bytes; see load_file. With *keep_going*, keys written twice are left in
+    Document.problems for the caller to report with the rest (validation does)."""
     if len(raw) > MAX_BYTES:
         raise _error(name, 1, 1, f"file is larger than {MAX_BYTES // (1024 * 1024)} MB")
     text = _decode(raw, name)
@@ -59,9 +63,10 @@ def load_bytes(raw: bytes, *, name: str) -> Document:
     _check_nesting(text, name)
     document = _fast_load(text, name)
     if document is None:
-        root = _parse(text, name)
+        root, duplicates = _parse_with_duplicates(text, name) if keep_going else (_parse(text, name), [])
         positions = Positions(file=name)
-        document = Document(data=_Walker(positions, name).plain(root, ()), positions=positions, text=text)
+        data = _Walker(positions, name).plain(root, ())
+        document = Document(data=data, positions=positions, text=text, problems=duplicates)
     keep_settings_as_written(document.data, document.positions, text)
     return document
 
@@ -117,7 +122,30 @@ class _SpecScalars:
 
 
 class _Constructor(_SpecScalars, RoundTripConstructor):
-    """The round-trip parser's constructor (the reference for data, positions and errors)."""
+    """The round-trip parser's constructor (the reference for data, positions and errors).
+
+    A key written twice in one mapping is recorded, not raised (ruamel stops at the first), so
+    each is reported at its own line; the mapping keeps the first value, whose position is the
+    one recorded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.duplicates: list[tuple[int, int, str]] = []  # line, column, message
+        self.blocks_twice = False  # a duplicate holds a mapping or list, not one value
+
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        if key not in mapping:
+            return True
+        try:
+            first = f" (first on line {mapping.lc.key(key)[0] + 1})"
+        except (KeyError, TypeError):
+            first = ""
+        written = key_node.value if isinstance(key_node, ScalarNode) else str(key)
+        mark = key_node.start_mark
+        said = f"key '{written}' appears twice in the same block{first}; keep one"
+        self.duplicates.append((mark.line + 1, mark.column + 1, said))
+        self.blocks_twice |= any(isinstance(v, dict | list) for v in (value, mapping[key]))
+        return False
 
 
 class _FastConstructor(_SpecScalars, SafeConstructor):
@@ -130,9 +158,18 @@ for _kind in (_Constructor, _FastConstructor):
 
 
 def _parse(text: str, name: str) -> Any:
+    """The document's root; a key written twice is an error."""
+    root, duplicates = _parse_with_duplicates(text, name)
+    if duplicates:
+        raise InputError(duplicates)
+    return root
+
+
+def _parse_with_duplicates(text: str, name: str) -> tuple[Any, list[Problem]]:
+    """The document's root, and the keys written twice with one value each (which do not stop
+    it)."""
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
-    yaml.allow_duplicate_keys = False
     try:
         docs = list(yaml.load_all(text))
     except MarkedYAMLError as exc:
@@ -152,7 +189,14 @@ def _parse(text: str, name: str) -> Any:
         raise _error(name, 1, 1, "the file holds several YAML documents ('---'); keep one")
     if not docs or docs[0] is None:
         raise _error(name, 1, 1, "the file is empty; a spec starts with `version: 1`")
-    return docs[0]
+    constructor = yaml.constructor
+    duplicates = [Problem(name, *found) for found in constructor.duplicates]
+    # A block written twice hides what the second holds (two `apps:`, say): checking the rest
+    # against the first alone would report mistakes that are not there, so only the duplicates
+    # are said then. A value written twice does not: the first is checked with the rest.
+    if duplicates and constructor.blocks_twice:
+        raise InputError(duplicates)
+    return docs[0], duplicates
 
 
 def _marks(exc: MarkedYAMLError) -> yaml_words.Marks:
@@ -171,9 +215,6 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
     problem = (exc.problem or "").strip()
     if "found character '\\t'" in problem or "\\t" in problem:
         return "tab characters cannot indent YAML; use spaces"
-    if "duplicate key" in problem or type(exc).__name__ == "DuplicateKeyError":
-        key = problem.split('"')[1] if '"' in problem else ""
-        return f"key '{key}' appears twice in the same block" if key else "a key appears twice"
     context = (exc.context or "").strip()
     text = f"{context}: {problem}" if context and problem else problem or context
     return f"not valid YAML: {text}" if text else "not valid YAML"
