@@ -81,10 +81,26 @@ def test_time_zones_are_named_as_the_tz_database_names_them(zone: str) -> None:
     assert check_zone(zone) == zone
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", " UTC", "/UTC", "Europe/"])
+@pytest.mark.parametrize(
+    "zone",
+    [
+        *("Mars/Olympus", "../../etc/passwd", " UTC", "/UTC", "Europe/"),
+        # as the cluster refuses them: blank, a folder of the tz database, a part over 14
+        # characters or starting with '-', 'Local', a name too long for the file system
+        *(" ", "", "Europe", "America/Argentina", "Europe//Berlin", "-UTC", "Local", "local", "x" * 300),
+    ],
+)
 def test_a_zone_that_is_not_one_is_refused(zone: str) -> None:
     with pytest.raises(CronError, match="is not a time zone"):
         check_zone(zone)
+
+
+@given(st.text(max_size=300) | st.lists(st.sampled_from(["Europe", "..", ".", "x" * 20, ""])).map("/".join))
+def test_any_text_is_a_time_zone_or_a_refusal_in_words(text: str) -> None:
+    try:
+        assert check_zone(text) == text
+    except CronError as err:
+        assert "is not a time zone" in str(err)
 
 
 @given(st.text(max_size=80))

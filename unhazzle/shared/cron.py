@@ -9,6 +9,7 @@ both the day of month and the weekday are restricted, a day matching either one 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +35,10 @@ FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 SAMPLE_START = dt.date(2024, 1, 1)  # four years, one of them leap: what a month averages to
 SAMPLE_DAYS = 4 * 365 + 1
 SEARCH_DAYS = 30 * 366  # a 29 February on a given weekday comes back within 28 years
+# Each part of a zone name as the cluster's CronJob validation allows it (kubernetes
+# pkg/apis/batch/validation: validTimeZoneCharacters, after the tz database's naming rules): this
+# also keeps a name from reaching the file system as a folder, a path or a name too long for it.
+ZONE_PART = re.compile(r"[A-Za-z._\-0-9+]{1,14}")
 
 
 class CronError(ValueError):
@@ -71,7 +76,7 @@ class Schedule:
 
     def next_run(self, after: dt.datetime, zone: str = "UTC") -> dt.datetime | None:
         """The first run strictly after *after* (an aware time), in *zone*; None if none comes."""
-        tz = ZoneInfo(zone)
+        tz = _zone(zone)
         local = after.astimezone(tz)
         day = local.date()
         for _ in range(SEARCH_DAYS):
@@ -121,14 +126,22 @@ def parse(text: str) -> Schedule:
 
 
 def check_zone(zone: str) -> str:
-    """*zone* if it names a time zone, else CronError."""
-    if zone != zone.strip() or zone.startswith(("/", ".")) or ".." in zone:
-        raise CronError(f"'{zone}' is not a time zone; write one like Europe/Berlin or UTC")
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CronError(f"'{zone}' is not a time zone; write one like Europe/Berlin or UTC") from None
+    """*zone* if the cluster takes it as a CronJob's time zone (an IANA name), else CronError."""
+    _zone(zone)
     return zone
+
+
+def _zone(zone: str) -> ZoneInfo:
+    """The time zone *zone* names, refused as the cluster refuses it: a part that is empty, '.',
+    '..', starts with '-' or has other characters; 'Local'; a name the tz database lacks."""
+    parts = zone.split("/")
+    written = all(ZONE_PART.fullmatch(p) and p not in (".", "..") and not p.startswith("-") for p in parts)
+    if written and zone.lower() != "local":
+        try:
+            return ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as 'Europe'
+            pass
+    raise CronError(f"'{zone}' is not a time zone; write one like Europe/Berlin or UTC")
 
 
 def _possible(schedule: Schedule) -> bool:

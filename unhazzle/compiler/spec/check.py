@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from unhazzle.compiler.spec.merge import deep_merge
-from unhazzle.compiler.spec.model import MAX_ENV_NAME, MAX_NAME
+from unhazzle.compiler.spec.model import MAX_ENV_NAME, MAX_NAME, MAX_TIMEZONE
 from unhazzle.compiler.spec.positions import Path, Positions
 from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import Problem
@@ -195,8 +195,8 @@ class _Checker:
     def _schedule(self, label: str, job: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         for key, check in (("schedule", parse), ("timezone", check_zone)):
             value = job.get(key)
-            if not isinstance(value, str) or not value.strip():
-                continue  # (the model says what is wrong with it)
+            if not isinstance(value, str) or not value or (key == "timezone" and len(value) > MAX_TIMEZONE):
+                continue  # (the model says what is wrong with it; blank text is ours to refuse)
             try:
                 check(value)
             except CronError as err:

@@ -334,6 +334,7 @@ RELEASE_TIMEOUT_S = 10 * 60
 MAX_RELEASE_TIMEOUT_S = 6 * 3600
 JOB_TIMEOUT_S = 3600
 MAX_JOB_TIMEOUT_S = 7 * 86400
+MAX_TIMEZONE = 64  # the longest IANA name is 32 characters
 
 
 class Release(_Strict):
@@ -446,7 +447,10 @@ class Job(_Strict):
         "or @hourly, @daily, @weekly, @monthly, @yearly.",
     )
     timezone: str = Field(
-        "UTC", min_length=1, max_length=64, description="The time zone of the schedule, e.g. Europe/Berlin."
+        "UTC",
+        min_length=1,
+        max_length=MAX_TIMEZONE,
+        description="The time zone of the schedule, e.g. Europe/Berlin.",
     )
     command: list[CommandPart] | None = Field(
         None, max_length=256, description="Overrides the image's entrypoint."
@@ -486,7 +490,7 @@ class JobOverride(_Strict):
 
     image: str | None = Field(None, pattern=IMAGE_RE, max_length=512)
     schedule: str | None = Field(None, min_length=1, max_length=256)
-    timezone: str | None = Field(None, min_length=1, max_length=64)
+    timezone: str | None = Field(None, min_length=1, max_length=MAX_TIMEZONE)
     command: list[CommandPart] | None = None
     args: list[CommandPart] | None = None
     timeout: Annotated[Seconds, Field(le=MAX_JOB_TIMEOUT_S)] | None = None
