@@ -608,6 +608,8 @@ def test_window_rejects_hostile(text: str) -> None:
         ("1Gi", 1024),
         ("536870912", 512),
         ("500M", 477),
+        ("0.5Gi", 512),
+        ("9" * 400 + "Mi", None),  # no quantity the cluster keeps: not one to overflow on
         ("", None),
         ("lots", None),
         (None, None),

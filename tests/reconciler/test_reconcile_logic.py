@@ -67,7 +67,9 @@ def deployment(**spec: Any) -> dict[str, Any]:
     ("a", "b", "same"),
     [("1000m", "1", True), ("0.5", "500m", True), ("1Gi", "1024Mi", True), ("256Mi", "268435456", True),
      ("1k", "1000", True), ("2", 2, True), ("1e3", "1k", True), ("100m", "1", False), ("1Gi", "1G", False),
-     ("abc", "abc", False), ("", "0", False)],
+     ("abc", "abc", False), ("", "0", False),
+     # no quantities: unequal, never computed (ten million digits) nor a crash
+     ("1e9999999", "1e9999999", False), (float("inf"), float("inf"), False), ("1/2", "0.5", False)],
 )  # fmt: skip
 def test_quantity_equal_when_the_server_rewrites_it(a: Any, b: Any, same: bool) -> None:
     assert diff.same_quantity(a, b) is same

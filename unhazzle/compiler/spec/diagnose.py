@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -146,7 +147,20 @@ def _bound(word: str) -> Callable[[Any, Any, Path, type[BaseModel]], str]:
     return message
 
 
+def _finite(value: Any, ctx: Any, loc: Path, root: type[BaseModel]) -> str:
+    """.inf, .nan, or more digits than a number holds ('1e400', four hundred 9s), which would
+    read as infinite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if math.isnan(number):
+        return f"{_shown(value)} is not a number"
+    return f"{_shown(value)} is too {'large' if number > 0 else 'small'}"
+
+
 MESSAGES: dict[str, Callable[[Any, Any, Path, type[BaseModel]], str]] = {
+    "finite_number": _finite,
     "extra_forbidden": _unknown_key,
     "missing": _missing,
     "literal_error": _literal,
@@ -184,6 +198,8 @@ def _shown(value: Any) -> str:
         return "an empty value"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):  # as YAML writes them
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
     text = str(value)
     return repr(text[:60] + ("..." if len(text) > 60 else "")) if isinstance(value, str) else text
 

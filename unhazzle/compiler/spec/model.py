@@ -6,6 +6,7 @@ Field descriptions become the JSON Schema that editors show, so they speak the u
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -14,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    FiniteFloat,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -31,7 +33,11 @@ IMAGE_RE = (
 )
 HEALTH_PATH_RE = r"^/[^\s]*$"
 DOMAIN_RE = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
-SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(MB|GB|TB|MiB|GiB|TiB|Mi|Gi|Ti|M|G|T)?\s*$", re.IGNORECASE)
+# re.ASCII: digits, blanks and units as written on a keyboard; a look-alike letter (the dotless i
+# matches 'i' when case is ignored) must not reach the unit table
+SIZE_RE = re.compile(
+    r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(MB|GB|TB|MiB|GiB|TiB|Mi|Gi|Ti|M|G|T)?\s*$", re.IGNORECASE | re.ASCII
+)
 UNIT_MB = {
     "m": 1,
     "mb": 1,
@@ -46,10 +52,24 @@ UNIT_MB = {
     "ti": 1024 * 1024,
     "tib": 1024 * 1024,
 }
+# Past this many digits a number is larger than every limit in the spec (10TB is 8 digits of MB),
+# so it is read as 10**MAX_NUMBER_DIGITS: the limit's own "too large", and never a conversion that
+# fails (Python refuses integers over 4,300 digits) or that a megabyte of digits makes slow.
+MAX_NUMBER_DIGITS = 24
+# 2**-20 TB, the finest fraction that is still a whole number of MB, has 20 decimals: with more
+# (past trailing zeros), no unit makes a size whole
+MAX_SIZE_DECIMALS = 20
+
+
+def _whole(digits: str) -> int:
+    """ASCII *digits* as a number, at most 10**MAX_NUMBER_DIGITS (see there)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= MAX_NUMBER_DIGITS else 10**MAX_NUMBER_DIGITS
 
 
 def _size_mb(value: Any) -> Any:
-    """'512MB' -> 512, '10GB' -> 10240; MB and GB mean MiB and GiB, as Kubernetes bills them."""
+    """'512MB' -> 512, '10GB' -> 10240; MB and GB mean MiB and GiB, as Kubernetes bills them.
+    Exact arithmetic: 0.1GB is not whole, and no number of digits can overflow."""
     if isinstance(value, bool):
         return value  # rejected by the int check with a clear message
     if isinstance(value, int):
@@ -59,14 +79,18 @@ def _size_mb(value: Any) -> Any:
     match = SIZE_RE.match(value)
     if not match:
         raise ValueError(f"'{value}' is not a size; write it like 512MB or 10GB")
-    number, unit = float(match.group(1)), (match.group(2) or "MB").lower()
-    mb = number * UNIT_MB[unit]
-    if mb != int(mb):
+    whole, _, decimals = match.group(1).partition(".")
+    decimals = decimals.rstrip("0")
+    if len(decimals) > MAX_SIZE_DECIMALS:
+        raise ValueError(f"'{value}' is not a whole number of megabytes")
+    number = _whole(whole) + Fraction(_whole(decimals), 10 ** len(decimals))
+    mb = number * UNIT_MB[(match.group(2) or "MB").lower()]
+    if mb.denominator != 1:
         raise ValueError(f"'{value}' is not a whole number of megabytes")
     return int(mb)
 
 
-DURATION_RE = re.compile(r"^\s*([0-9]+)\s*(s|m|h|d)?\s*$")
+DURATION_RE = re.compile(r"^\s*([0-9]+)\s*(s|m|h|d)?\s*$", re.ASCII)
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -77,7 +101,7 @@ def _duration_s(value: Any) -> Any:
     match = DURATION_RE.match(value)
     if not match:
         raise ValueError(f"'{value}' is not a duration; write it like 90s, 10m, 2h or 1d")
-    return int(match.group(1)) * DURATION_UNITS[match.group(2) or "s"]
+    return _whole(match.group(1)) * DURATION_UNITS[match.group(2) or "s"]
 
 
 def _scalar_setting(value: Any) -> Any:
@@ -230,7 +254,7 @@ class _Strict(BaseModel):
 class Budget(_Strict):
     """A spending ceiling: plan and validate fail when the cost at maximum scale exceeds it."""
 
-    max_monthly_eur: float = Field(gt=0, description="Euros a month (net of VAT) at most.")
+    max_monthly_eur: FiniteFloat = Field(gt=0, description="Euros a month (net of VAT) at most.")
 
 
 class Volume(_Strict):
@@ -322,7 +346,7 @@ class Instances(_Strict):
 class Size(_Strict):
     """The size of one instance; overrides what the sizing rules chose."""
 
-    cpu: float | None = Field(None, ge=0.05, le=64, description="vCPUs per instance, e.g. 0.5.")
+    cpu: FiniteFloat | None = Field(None, ge=0.05, le=64, description="vCPUs per instance, e.g. 0.5.")
     memory: Megabytes | None = Field(
         None,
         le=256 * 1024,
@@ -576,7 +600,7 @@ class PreviewLimits(_Strict):
     """The project's cap on previews: their number and their cost together."""
 
     count: StrictInt = Field(10, ge=1, le=1000, description="Previews at most at once (default 10).")
-    max_monthly_eur: float | None = Field(
+    max_monthly_eur: FiniteFloat | None = Field(
         None, gt=0, description="Euros a month (net of VAT) all previews together cost at most."
     )
 

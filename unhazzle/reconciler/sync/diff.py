@@ -15,6 +15,8 @@ import copy
 import difflib
 import hashlib
 import json
+import math
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -39,15 +41,21 @@ _SUFFIXES = {
     "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
     "Pi": Fraction(2**50), "Ei": Fraction(2**60),
 }  # fmt: skip
+# A quantity's number as Kubernetes writes one, in ASCII digits with an exponent of at most three:
+# Fraction('1e999999999') would build a billion-digit integer before comparing anything
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
+MAX_QUANTITY_CHARS = 64  # the API server keeps a quantity within 63 bits, some 20 digits
 
 
 def parse_quantity(value: Any) -> Fraction | None:
     """A Kubernetes quantity as an exact number, or None when it is not one."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return Fraction(str(value))
-    if not isinstance(value, str) or not value:
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(str(value)) if math.isfinite(value) else None
+    if not isinstance(value, str) or not value or len(value) > MAX_QUANTITY_CHARS:
         return None
     text = value.strip()
     for suffix in sorted(_SUFFIXES, key=len, reverse=True):
@@ -56,10 +64,7 @@ def parse_quantity(value: Any) -> Fraction | None:
             break
     else:
         number, scale = text, Fraction(1)
-    try:
-        return Fraction(number) * scale
-    except (ValueError, ZeroDivisionError):
-        return None
+    return Fraction(number) * scale if _NUMBER.fullmatch(number) else None
 
 
 def same_quantity(a: Any, b: Any) -> bool:
