@@ -80,6 +80,31 @@ def test_validate_unquoted_number_where_text_goes_says_to_quote_it(cli, write_sp
     ]
 
 
+def test_validate_a_key_that_is_not_text_is_located_at_itself_in_the_users_words(cli, write_spec):
+    # the first entry of each mapping is fine, so a problem placed there would be misplaced
+    spec = write_spec(
+        MINIMAL.replace("production: {}", "production:\n    apps: {null: {}}\n  1.5: {badge: nope}")
+        + "  api: {image: x:1}\n  ~:\n    image: BAD IMAGE\n  2.5: {image: x:1}\n  true: {image: x:1}\n"
+        "  7: {image: x:1}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    empty = "a key is empty (YAML reads null and ~ as nothing); write a name, in quotes if it is null"
+    assert result.err.strip().splitlines() == [
+        f"{spec}:6:12: error: environments.production.apps: {empty}",
+        f"{spec}:7:3: error: environments.1.5: must be text, not 1.5 (YAML reads it as a number): "
+        "put it in quotes",
+        f"{spec}:7:16: error: environments.1.5.badge: 'nope' is not allowed; "
+        "choose production | staging | preview | development",
+        f"{spec}:13:3: error: apps: {empty}",
+        f"{spec}:14:12: error: apps.null.image: 'BAD IMAGE' is not valid: write an image reference such as "
+        "ghcr.io/acme/web:1.4.2 or redis:7.2-alpine (lowercase repository, optional :tag or @sha256:digest)",
+        f"{spec}:15:3: error: apps.2.5: must be text, not 2.5 (YAML reads it as a number): put it in quotes",
+        f"{spec}:16:3: error: apps.true: must be text, not true (YAML reads it as true/false): put it in quotes",
+        f"{spec}:17:3: error: apps.7: must be text, not 7 (YAML reads it as a number): put it in quotes",
+    ]
+
+
 def test_validate_health_path_without_leading_slash_says_how_to_write_it(cli, write_spec):
     spec = write_spec(MINIMAL + "    health: {path: healthz}\n")
     result = cli("validate", str(spec))

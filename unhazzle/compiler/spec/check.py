@@ -46,7 +46,8 @@ class _Checker:
         self.apps = {k: v for k, v in _dict(data.get("apps")).items() if isinstance(k, str)}
         self.jobs = {k: v for k, v in _dict(data.get("jobs")).items() if isinstance(k, str)}
         self.databases = [k for k in _dict(data.get("databases")) if isinstance(k, str)]
-        self.environments = _dict(data.get("environments"))
+        # (a key that is not text, such as null or 1.5, is the model's to report, not a name here)
+        self.environments = {k: v for k, v in _dict(data.get("environments")).items() if isinstance(k, str)}
 
     def problem(self, paths: list[Path], message: str, *, key: bool = False) -> Problem:
         line, col = self.positions.first_of(paths, key=key)
@@ -68,7 +69,7 @@ class _Checker:
             yield from self._jobs_in(env_name, _dict(env))
             overrides = _dict(_dict(env).get("apps"))
             for app_name in overrides:
-                if app_name not in self.apps:
+                if isinstance(app_name, str) and app_name not in self.apps:
                     yield self.problem(
                         [("environments", env_name, "apps", app_name)],
                         f"environments.{env_name}.apps: no app named '{app_name}' to change"
@@ -87,7 +88,7 @@ class _Checker:
             yield from self._order(env_name, merged_apps)
             for app_name, merged in merged_apps.items():
                 override = _dict(overrides.get(app_name))
-                where = [("environments", env_name, "apps", app_name), ("apps", app_name)]
+                where: list[Path] = [("environments", env_name, "apps", app_name), ("apps", app_name)]
                 yield from self._app_in(env_name, app_name, merged, override, where)
                 yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
                 if "instances" in override:
@@ -171,7 +172,7 @@ class _Checker:
         wording is the same everywhere) and what an override changes."""
         overrides = _dict(env.get("jobs"))
         for name in overrides:
-            if name not in self.jobs:
+            if isinstance(name, str) and name not in self.jobs:
                 yield self.problem(
                     [("environments", env_name, "jobs", name)],
                     f"environments.{env_name}.jobs: no job named '{name}' to change{hint(name, self.jobs)}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import types
@@ -62,17 +63,41 @@ def _problem(
     detail: ErrorDetails, positions: Positions, root: type[BaseModel], prefixes: Sequence[Path]
 ) -> Problem:
     loc: Path = tuple(detail["loc"])
-    is_key = loc[-1:] == ("[key]",) or detail["type"] == "extra_forbidden"
-    loc = tuple(p for p in loc if p != "[key]")
-    full = [(*prefix, *loc) for prefix in prefixes]
+    bad_key = loc[-1:] == ("[key]",)
+    if bad_key:  # the key as loaded: pydantic's loc holds an empty or numeric key as text ('None')
+        loc = (*loc[:-2], detail["input"])
+    is_key = bad_key or detail["type"] == "extra_forbidden"
+    full = [_loaded((*prefix, *loc), positions) for prefix in prefixes]
     if detail["type"] == "missing":
         line, col = positions.first_of([f[:-1] for f in full], key=True)
     else:
         line, col = positions.first_of(full, key=is_key)
-    about_key = detail["type"] in ("missing", "extra_forbidden")
-    where = _dotted(full[-1][:-1] if about_key else full[-1])
-    message = _message(detail, loc, root)
+    about_key = detail["type"] in ("missing", "extra_forbidden") or (bad_key and detail["input"] is None)
+    where = _dotted(full[-1][:-1] if about_key else full[-1], positions)
+    message = EMPTY_KEY if bad_key and detail["input"] is None else _message(detail, loc, root)
     return Problem(positions.file, line, col, f"{where}: {message}" if where else message)
+
+
+EMPTY_KEY = "a key is empty (YAML reads null and ~ as nothing); write a name, in quotes if it is null"
+
+
+def _loaded(path: Path, positions: Positions) -> Path:
+    """*path* with each key pydantic turned into text ('None', '1.5') as it was loaded, so that
+    a problem under an empty or numeric key is found in the file."""
+    out: Path = ()
+    for part in path:
+        if (*out, part) not in positions.values and isinstance(part, str):
+            part = next((key for key in _read_as(part) if (*out, key) in positions.values), part)
+        out = (*out, part)
+    return out
+
+
+def _read_as(text: str) -> list[Any]:
+    """The keys YAML may have read that pydantic writes as *text*."""
+    keys: list[Any] = [None] if text == "None" else []
+    with contextlib.suppress(ValueError):
+        keys.append(float(text))
+    return keys
 
 
 def _message(detail: ErrorDetails, loc: Path, root: type[BaseModel]) -> str:
@@ -204,8 +229,22 @@ def _shown(value: Any) -> str:
     return repr(text[:60] + ("..." if len(text) > 60 else "")) if isinstance(value, str) else text
 
 
-def _dotted(path: Path) -> str:
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+def _dotted(path: Path, positions: Positions) -> str:
+    """*path* as the user writes it: `apps.web.domains[0]`, a key as YAML spells it (`null`,
+    `true`), and a number that is a key (`apps.1`) apart from a list's index."""
+    parts = []
+    for end, part in enumerate(path, 1):
+        is_index = isinstance(part, int) and not isinstance(part, bool) and path[:end] not in positions.keys
+        parts.append(f"[{part}]" if is_index else f".{_spelled(part)}")
+    return "".join(parts).lstrip(".")
+
+
+def _spelled(key: Any) -> str:
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return _shown(key)
+    return str(key)
 
 
 def _keys_at(root: type[BaseModel], loc: Path) -> set[str]:
