@@ -7,7 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from unhazzle.shared.cron import CronError, check_zone, parse
@@ -68,6 +68,13 @@ def test_the_next_run_is_in_the_jobs_time_zone_across_a_clock_change() -> None:
         ("@fortnightly", "is not a schedule shorthand"),
         ("TZ=Europe/Berlin 0 3 * * *", "goes in the job's timezone field"),
         ("? * * * *", "'?' stands only for a day of month or a weekday"),
+        # digits and separators as the cluster reads them: ASCII (Python alone would take these)
+        ("\u0661 3 * * *", "'\u0661' is not a minute"),  # ARABIC-INDIC DIGIT ONE
+        ("0 3 * * \u0665", "'\u0665' is not a weekday"),
+        ("\u00b2 3 * * *", "'\u00b2' is not a minute"),  # SUPERSCRIPT TWO, which int() refuses
+        ("*/\u00b2 * * * *", "the minute step '/\u00b2' must be a whole number above 0"),
+        ("*/" + "9" * 5000 + " * * * *", "the minute step"),  # more digits than int() converts
+        ("0 3 * *\x1c*", "has 4 fields"),  # a separator to Python's split(), not to the cluster
     ],
 )
 def test_a_bad_schedule_is_refused_in_words(schedule: str, says: str) -> None:
@@ -103,7 +110,11 @@ def test_any_text_is_a_time_zone_or_a_refusal_in_words(text: str) -> None:
         assert "is not a time zone" in str(err)
 
 
-@given(st.text(max_size=80))
+@given(
+    st.text(max_size=80)
+    | st.lists(st.sampled_from(["0", "3", "*", "\u0661", "\u00b2", " ", "\x1c"])).map("".join)
+)
+@example("\u00b2 3 * * *")
 def test_any_text_is_a_schedule_or_a_refusal_in_words(text: str) -> None:
     try:
         schedule = parse(text)
@@ -111,3 +122,4 @@ def test_any_text_is_a_schedule_or_a_refusal_in_words(text: str) -> None:
         assert str(err)
     else:
         assert schedule.runs_a_month() > 0
+        assert text.isascii()  # every schedule the cluster takes is

@@ -39,6 +39,11 @@ SEARCH_DAYS = 30 * 366  # a 29 February on a given weekday comes back within 28 
 # pkg/apis/batch/validation: validTimeZoneCharacters, after the tz database's naming rules): this
 # also keeps a name from reaching the file system as a folder, a path or a name too long for it.
 ZONE_PART = re.compile(r"[A-Za-z._\-0-9+]{1,14}")
+# Fields are ASCII, as the cluster's parser (Go) reads them: Python's isdigit and int also take
+# Arabic-Indic and superscript digits, and its split() also splits on separators such as '\x1c'
+# that Go does not
+DIGITS = re.compile(r"[0-9]{1,4}")
+BLANKS = " \t\n\v\f\r"
 
 
 class CronError(ValueError):
@@ -92,7 +97,7 @@ class Schedule:
 
 def parse(text: str) -> Schedule:
     """The schedule *text*, or CronError saying what is wrong with it."""
-    written = text.strip()
+    written = text.strip(BLANKS)
     if written.upper().startswith(("TZ=", "CRON_TZ=")):
         raise CronError("a time zone goes in the job's timezone field, not in its schedule")
     if written.startswith("@"):
@@ -102,7 +107,7 @@ def parse(text: str) -> Schedule:
             known = ", ".join(sorted(MACROS))
             raise CronError(f"'{written}' is not a schedule shorthand; use one of {known}")
         written = MACROS[written.lower()]
-    parts = written.split()
+    parts = [part for part in re.split(f"[{BLANKS}]+", written) if part]
     if len(parts) != 5:
         raise CronError(
             f"'{text}' has {len(parts)} field{'s' if len(parts) != 1 else ''}; a schedule has five: "
@@ -163,9 +168,9 @@ def _range(item: str, name: str, low: int, high: int, names: dict[str, int]) -> 
     base, slash, step_text = item.partition("/")
     step = 1
     if slash:
-        if not step_text.isdigit() or int(step_text) == 0:
+        step = _number(step_text) or 0
+        if step == 0:
             raise CronError(f"the {name} step '/{step_text}' must be a whole number above 0")
-        step = int(step_text)
     if base in ("*", "?"):
         if base == "?" and name not in ("day of month", "weekday"):
             raise CronError(f"'?' stands only for a day of month or a weekday, not for the {name}")
@@ -185,10 +190,16 @@ def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
     lowered = text.lower()
     if lowered in names:
         return names[lowered]
-    if not text.isdigit() or len(text) > 4:
+    value = _number(text)
+    if value is None:
         what = f" or a name ({', '.join(names)})" if names else ""
         raise CronError(f"'{text}' is not a {name}; write a number from {low} to {high}{what}")
-    value = int(text)
     if not low <= value <= high:
         raise CronError(f"{name} {value} is out of range; it goes from {low} to {high}")
     return value
+
+
+def _number(text: str) -> int | None:
+    """*text* as a number if it is one to four ASCII digits (see DIGITS; int() also refuses
+    thousands of digits), else None."""
+    return int(text) if DIGITS.fullmatch(text) else None

@@ -75,6 +75,7 @@ def test_a_job_inherits_shared_settings_and_environment_overrides(cli: RunCli, w
         ("timezone: Europe/Berlin", 'timezone: " "', "jobs.report.timezone: ' ' is not a time zone"),
         ("timezone: Europe/Berlin", "timezone: " + "x" * 300, "jobs.report.timezone: 'xxxx"),
         ('schedule: "0 3 * * *"', 'schedule: " "', "jobs.report.schedule: ' ' has 0 fields"),
+        ('schedule: "0 3 * * *"', 'schedule: "\u0661 3 * * *"', "jobs.report.schedule: '\u0661' is not a minute"),
         ("  report:\n", "  web:\n", "jobs.web: an app has that name too"),
         ('command: ["./manage.py", "report"]', "command: ./manage.py", "command"),
         ('schedule: "0 3 * * *"', 'schedule: "0 3 * * *"\n    timeout: 9d', "jobs.report.timeout: '9d' is too large: must be at most 604800"),
