@@ -105,6 +105,25 @@ def test_validate_a_key_that_is_not_text_is_located_at_itself_in_the_users_words
     ]
 
 
+def test_validate_true_is_neither_the_version_nor_a_number(cli, write_spec):
+    # Python counts True as 1; YAML, the JSON Schema and this spec do not
+    text = MINIMAL.replace("version: 1", "version: true").replace(
+        "production: {}", "production: {}\n  staging: {}"
+    )
+    spec = write_spec(
+        text + "    size: {cpu: true}\nbudget: {max_monthly_eur: true}\n"
+        "previews: {from: staging, limits: {max_monthly_eur: true}}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:1:10: error: version: true is not allowed; choose 1",
+        f"{spec}:11:17: error: apps.web.size.cpu: must be a number, not true",
+        f"{spec}:12:27: error: budget.max_monthly_eur: must be a number, not true",
+        f"{spec}:13:53: error: previews.limits.max_monthly_eur: must be a number, not true",
+    ]
+
+
 def test_validate_health_path_without_leading_slash_says_how_to_write_it(cli, write_spec):
     spec = write_spec(MINIMAL + "    health: {path: healthz}\n")
     result = cli("validate", str(spec))

@@ -22,6 +22,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticKnownError
 
 NAME_RE = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
 ENV_VAR_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -104,6 +105,18 @@ def _duration_s(value: Any) -> Any:
     return _whole(match.group(1)) * DURATION_UNITS[match.group(2) or "s"]
 
 
+def _no_bool(kind: str, **context: Any) -> Any:
+    """A validator refusing true and false as pydantic's own *kind* of error would: Python counts
+    True as the number 1, which neither YAML nor the JSON Schema does."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticKnownError(kind, context or None)  # type: ignore[arg-type]
+        return value
+
+    return BeforeValidator(check)
+
+
 def _scalar_setting(value: Any) -> Any:
     if value is None:
         raise ValueError('has no value; write "" for an empty setting')
@@ -179,6 +192,8 @@ DURATION_JSON = {
     ]
 }
 Seconds = Annotated[StrictInt, BeforeValidator(_duration_s), Field(gt=0), WithJsonSchema(DURATION_JSON)]
+NO_BOOL = _no_bool("float_type")  # for a count of vCPUs or euros; after its bounds, which then
+# stay bounds in the JSON Schema
 # A command or argument: long enough for an inline script, short enough that a job's object
 # stays far below what the cluster stores (1.5 MB).
 CommandPart = Annotated[str, Field(max_length=16 * 1024)]
@@ -254,7 +269,9 @@ class _Strict(BaseModel):
 class Budget(_Strict):
     """A spending ceiling: plan and validate fail when the cost at maximum scale exceeds it."""
 
-    max_monthly_eur: FiniteFloat = Field(gt=0, description="Euros a month (net of VAT) at most.")
+    max_monthly_eur: Annotated[FiniteFloat, Field(gt=0), NO_BOOL] = Field(
+        description="Euros a month (net of VAT) at most."
+    )
 
 
 class Volume(_Strict):
@@ -346,7 +363,9 @@ class Instances(_Strict):
 class Size(_Strict):
     """The size of one instance; overrides what the sizing rules chose."""
 
-    cpu: FiniteFloat | None = Field(None, ge=0.05, le=64, description="vCPUs per instance, e.g. 0.5.")
+    cpu: Annotated[FiniteFloat, Field(ge=0.05, le=64), NO_BOOL] | None = Field(
+        None, description="vCPUs per instance, e.g. 0.5."
+    )
     memory: Megabytes | None = Field(
         None,
         le=256 * 1024,
@@ -600,8 +619,8 @@ class PreviewLimits(_Strict):
     """The project's cap on previews: their number and their cost together."""
 
     count: StrictInt = Field(10, ge=1, le=1000, description="Previews at most at once (default 10).")
-    max_monthly_eur: FiniteFloat | None = Field(
-        None, gt=0, description="Euros a month (net of VAT) all previews together cost at most."
+    max_monthly_eur: Annotated[FiniteFloat, Field(gt=0), NO_BOOL] | None = Field(
+        None, description="Euros a month (net of VAT) all previews together cost at most."
     )
 
 
@@ -644,7 +663,9 @@ class Spec(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="unhazzle.yaml")
 
-    version: Literal[1] = Field(description="Format version of this file; always 1.")
+    version: Annotated[Literal[1], _no_bool("literal_error", expected="1")] = Field(
+        description="Format version of this file; always 1."
+    )
     project: Name = Field(description="Project name: lowercase letters, digits and '-'.")
     region: Region = Field(description="Hetzner EU location: fsn1 | nbg1 | hel1.")
     budget: Budget | None = None
