@@ -42,6 +42,22 @@ def test_validate_reference_to_an_app_without_port_in_one_environment(cli, write
     ]
 
 
+def test_validate_a_reference_without_its_closing_brace_is_located(cli, write_spec):
+    # `${` starts a reference and `$${` is a literal `${` (docs/spec.md): an unclosed one is a
+    # mistake to point at, not text to pass on as it stands
+    spec = write_spec(
+        MINIMAL
+        + "    env:\n      A: ${apps.nope.url\n      B: 'x ${apps.web.url} y ${apps.web.port'\n"
+        + "      C: $${apps.web.url\n      D: ok ${apps.web.host}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:11:10: error: '${{apps.nope.url' has no closing '}}'; close it, or write $${{ for a literal ${{",
+        f"{spec}:12:10: error: '${{apps.web.port' has no closing '}}'; close it, or write $${{ for a literal ${{",
+    ]
+
+
 def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):
     # A project that has not set up Unhazzle-managed secrets (no recipients, no secrets files)
     # validates: the plan warns about the missing values instead.

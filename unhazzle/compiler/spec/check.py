@@ -20,6 +20,7 @@ from unhazzle.shared.cron import CronError, check_zone, parse
 from unhazzle.shared.names import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_for, reserved
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
+UNCLOSED = re.compile(r"\$\{[^}]*\Z")  # a `${` with no `}` after it
 APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
 
 
@@ -256,8 +257,15 @@ class _Checker:
             if not isinstance(value, str):
                 continue
             paths = [(*w, "env", key) for w in where]
-            for match in REFERENCE.finditer(value.replace("$${", "")):
-                yield from self._reference(match.group(1).strip(), paths, targets, env_name)
+            for part in value.split("$${"):  # as the plan expands it: `$${` is a literal `${`
+                for match in REFERENCE.finditer(part):
+                    yield from self._reference(match.group(1).strip(), paths, targets, env_name)
+                unclosed = UNCLOSED.search(part)
+                if unclosed:
+                    shown = unclosed.group()[:60] + ("..." if len(unclosed.group()) > 60 else "")
+                    yield self.problem(
+                        paths, f"'{shown}' has no closing '}}'; close it, or write $${{ for a literal ${{"
+                    )
 
     def _reference(
         self, expr: str, paths: list[Path], targets: dict[Any, Any], env_name: str
