@@ -58,6 +58,25 @@ def test_validate_a_reference_without_its_closing_brace_is_located(cli, write_sp
     ]
 
 
+def test_validate_a_reference_with_spaces_inside_is_reported_once_per_place(cli, write_spec):
+    # each environment resolves the shared settings and each app's own, and both spellings name
+    # the same app: one place, one line
+    text = MINIMAL.replace("production: {}", "production: {}\n  staging: {}")
+    spec = write_spec(
+        text.replace("environments:", "env: {S: '${ apps.nope.url }'}\nenvironments:", 1)
+        + "    env: {B: '${ apps.nope.url } and ${apps.nope.url}'}\n"
+        + "jobs:\n  j: {image: 'x:1', schedule: '@daily', env: {J: '${  apps.nope.url  }'}}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    said = "'${apps.nope.url}' names no app 'nope'; the apps are web"
+    assert result.err.strip().splitlines() == [
+        f"{spec}:4:10: error: {said}",
+        f"{spec}:12:14: error: {said}",
+        f"{spec}:14:50: error: {said}",
+    ]
+
+
 def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):
     # A project that has not set up Unhazzle-managed secrets (no recipients, no secrets files)
     # validates: the plan warns about the missing values instead.
