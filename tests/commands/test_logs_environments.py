@@ -56,3 +56,13 @@ def test_logs_follow_or_one_instance_needs_one_environment(
     result = cli("logs", "web", *flag, "--spec", str(write_spec(TWO)))
     assert result.code == 2
     assert "runs in several environments (production, staging)" in result.err and "add --env" in result.err
+
+
+@pytest.mark.parametrize(("instance", "code"), [("2", 0), ("\u00b2", 2), ("\u0662", 2), ("9" * 5000, 2)])
+def test_logs_instance_is_its_number_in_ascii_digits_or_its_id(
+    cli: Any, write_spec: Any, cluster: None, instance: str, code: int
+) -> None:
+    # '\u00b2' passes isdigit() and then int() refuses it; '\u0662' is 2 only to Python
+    result = cli("logs", "web", "--env", "staging", "--instance", instance, "--spec", str(write_spec(TWO)))
+    assert result.code == code, result.err
+    assert code == 0 or f"--instance: web has no instance '{instance[:60]}" in result.err

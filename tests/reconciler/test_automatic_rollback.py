@@ -56,6 +56,16 @@ def test_a_stalled_new_version_goes_back_to_the_one_before_it() -> None:
     assert not rollback.holds(deployment("x/api:4"), after)
 
 
+def test_a_revision_not_written_in_ascii_digits_is_no_revision() -> None:
+    # Python's int() takes '\u0661' and refuses '\u00b2' (which isdigit() takes): neither is a
+    # revision the cluster writes, so neither counts, and neither stops the pass
+    found = live(deployment("x/api:3"), revision=3, stalled=True)
+    for odd in ("\u00b2", "\u0661", "9" * 5000):
+        sets = [replica_set("x/api:2", 2)]
+        sets[0]["metadata"]["annotations"][rollback.REVISION] = odd
+        assert rollback.previous_template(found, sets) is None
+
+
 def test_only_a_stalled_version_of_this_revision_in_an_environment_that_wants_it() -> None:
     new = deployment("x/api:3")
     assert not rollback.due(new, live(new, revision=3, stalled=False))

@@ -58,9 +58,12 @@ def test_a_pin_in_range_overrides_the_hash_and_one_out_of_range_is_ignored() -> 
     assert owner("shop/production", 3, pin="0") == 0
     assert owner("shop/production", 3, pin="7") == 2  # no shard 7: every shard still agrees on 2
     assert owner("shop/production", 3, pin="one") == 2
+    # only ASCII digits are a pin: not '\u00b2' (which int() refuses), '\u0661' or thousands of digits
+    assert owner("shop/production", 3, pin="\u00b2") == owner("shop/production", 3, pin="\u0661") == 2
+    assert owner("shop/production", 3, pin="0" * 5000) == 2
 
 
-@pytest.mark.parametrize("text", ["3/3", "1", "-1/2", "0/0", "a/b", ""])
+@pytest.mark.parametrize("text", ["3/3", "1", "-1/2", "0/0", "a/b", "", "\u0660/\u0663", "0/" + "9" * 5000])
 def test_shard_parse_refuses_what_is_not_k_of_n(text: str) -> None:
     with pytest.raises(ValueError, match="K"):
         Shard.parse(text)

@@ -16,6 +16,7 @@ from typing import Any
 
 from unhazzle.commands.target import Env, add_target, environments, resolve
 from unhazzle.errors import OperationError, UsageError
+from unhazzle.shared.numbers import whole_number
 
 # RFC 3339 with up to 9 fraction digits, as the API prefixes each line when timestamps=true.
 STAMP = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d) ?")
@@ -138,8 +139,9 @@ def _chosen(pods: list[dict[str, Any]], *, app: str, instance: str | None) -> li
         raise OperationError(f"app {app}: no instances are running (see unhazzle status {app})")
     if instance is None:
         return found
-    if instance.isdigit() and 1 <= int(instance) <= len(found):
-        return [found[int(instance) - 1]]
+    number = whole_number(instance)
+    if number is not None and 1 <= number <= len(found):
+        return [found[number - 1]]
     picked = [item for item in found if instance in item]
     if not picked:
         ids = ", ".join(f"{n} ({i})" for n, (i, _) in enumerate(found, 1))

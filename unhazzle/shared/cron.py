@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from unhazzle.shared.numbers import whole_number
+
 MACROS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -39,10 +41,8 @@ SEARCH_DAYS = 30 * 366  # a 29 February on a given weekday comes back within 28 
 # pkg/apis/batch/validation: validTimeZoneCharacters, after the tz database's naming rules): this
 # also keeps a name from reaching the file system as a folder, a path or a name too long for it.
 ZONE_PART = re.compile(r"[A-Za-z._\-0-9+]{1,14}")
-# Fields are ASCII, as the cluster's parser (Go) reads them: Python's isdigit and int also take
-# Arabic-Indic and superscript digits, and its split() also splits on separators such as '\x1c'
-# that Go does not
-DIGITS = re.compile(r"[0-9]{1,4}")
+# Fields are ASCII, as the cluster's parser (Go) reads them (see shared/numbers.py): Python's
+# split() also splits on separators such as '\x1c' that Go does not
 BLANKS = " \t\n\v\f\r"
 
 
@@ -200,6 +200,4 @@ def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
 
 
 def _number(text: str) -> int | None:
-    """*text* as a number if it is one to four ASCII digits (see DIGITS; int() also refuses
-    thousands of digits), else None."""
-    return int(text) if DIGITS.fullmatch(text) else None
+    return whole_number(text, most_digits=4)  # (a cron field needs no more)

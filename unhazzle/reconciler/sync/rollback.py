@@ -18,6 +18,7 @@ import copy
 from unhazzle.reconciler.objects import Obj
 from unhazzle.reconciler.sync import diff
 from unhazzle.shared.names import AUTOMATIC_ROLLBACK, ROLLED_BACK, ROLLED_BACK_WHY
+from unhazzle.shared.numbers import whole_number
 
 REVISION = "deployment.kubernetes.io/revision"
 LAST_LINES = 5
@@ -79,7 +80,7 @@ def previous_template(live: Obj, replica_sets: list[Obj]) -> Obj | None:
 
 def _revision(obj: Obj) -> int:
     value = _annotations(obj).get(REVISION, "0")
-    return int(value) if value.isdigit() else 0
+    return whole_number(value) or 0
 
 
 def rolled_back(desired: Obj, template: Obj | None, why: str) -> Obj:

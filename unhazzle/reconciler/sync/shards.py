@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from unhazzle.shared.numbers import whole_number
+
 SHARD_LABEL = "unhazzle.io/shard"
 LEASE_NAME = "unhazzle-reconciler"
 
@@ -40,7 +42,7 @@ class Shard:
     @classmethod
     def parse(cls, text: str) -> Shard:
         """`K/N` with 0 <= K < N; ValueError (in words) otherwise."""
-        found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        found = re.fullmatch(r"\s*([0-9]{1,6})\s*/\s*([0-9]{1,6})\s*", text)  # (see shared/numbers.py)
         if not found:
             raise ValueError(f"'{text}' is not K/N (for instance 0/3)")
         index, count = int(found[1]), int(found[2])
@@ -62,8 +64,9 @@ WHOLE = Shard()  # a single reconciler: every environment is its own
 
 def owner(environment: str, count: int, pin: str | None = None) -> int:
     """The shard of `environment` ("project/environment") among `count`, a valid pin first."""
-    if pin is not None and pin.isdigit() and int(pin) < count:
-        return int(pin)
+    pinned = whole_number(pin) if pin is not None else None
+    if pinned is not None and pinned < count:
+        return pinned
     return fnv1a32(environment) % count
 
 
