@@ -98,7 +98,7 @@ def test_publish_index_lists_every_object_and_the_source(cli, remote):
     assert index["apps"]["web"]["instances"] == {"min": 2, "max": 9}
     assert 0 < index["cost_eur_month"]["min"] <= index["cost_eur_month"]["max"]
     text = tree_files(remote)["shop/production/_index.json"].decode()
-    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def test_publish_same_output_makes_no_commit(cli, remote):
