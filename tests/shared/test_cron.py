@@ -38,7 +38,7 @@ def test_a_day_of_month_and_a_weekday_both_given_run_on_either() -> None:
     schedule = parse("0 0 1 * 1")
     assert schedule.runs_on(dt.date(2026, 6, 1)) and schedule.runs_on(dt.date(2026, 6, 8))
     assert not schedule.runs_on(dt.date(2026, 6, 9))
-    assert parse("0 0 * * 7").weekdays == parse("0 0 * * sun").weekdays == frozenset({0})
+    assert parse("0 0 * * 0").weekdays == parse("0 0 * * sun").weekdays == frozenset({0})
 
 
 def test_the_next_run_is_in_the_jobs_time_zone_across_a_clock_change() -> None:
@@ -59,6 +59,11 @@ def test_the_next_run_is_in_the_jobs_time_zone_across_a_clock_change() -> None:
         ("0 0 0 * *", "day of month 0 is out of range"),
         ("0 0 * 13 *", "month 13 is out of range"),
         ("0 0 * * 8", "weekday 8 is out of range"),
+        # as the cluster's parser reads a schedule (checked against its API server: "end of range
+        # (7) above maximum (6)", "unrecognized descriptor: @Daily"), unlike Vixie cron
+        ("0 0 * * 7", "weekday 7 is out of range; it goes from 0 to 6; Sunday is 0 or sun"),
+        ("0 0 * * 5-7", "weekday 7 is out of range"),
+        ("@Daily", "'@Daily' is not a schedule shorthand; write '@daily'"),
         ("*/0 * * * *", "the minute step '/0' must be a whole number above 0"),
         ("5-1 * * * *", "runs backwards"),
         ("0 0 * foo *", "'foo' is not a month"),

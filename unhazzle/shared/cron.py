@@ -32,7 +32,7 @@ FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
     ("month", 1, 12, {name: i + 1 for i, name in enumerate(MONTHS)}),
-    ("weekday", 0, 7, {name: i for i, name in enumerate(DAYS)}),
+    ("weekday", 0, 6, {name: i for i, name in enumerate(DAYS)}),  # the cluster refuses 7
 )
 SAMPLE_START = dt.date(2024, 1, 1)  # four years, one of them leap: what a month averages to
 SAMPLE_DAYS = 4 * 365 + 1
@@ -103,10 +103,11 @@ def parse(text: str) -> Schedule:
     if written.startswith("@"):
         if written.lower() == "@every" or written.lower().startswith("@every "):
             raise CronError("@every is not supported; write the schedule in cron syntax, e.g. */15 * * * *")
-        if written.lower() not in MACROS:
+        if written not in MACROS:  # the cluster knows them in lower case only
             known = ", ".join(sorted(MACROS))
-            raise CronError(f"'{written}' is not a schedule shorthand; use one of {known}")
-        written = MACROS[written.lower()]
+            hint = f"write '{written.lower()}'" if written.lower() in MACROS else f"use one of {known}"
+            raise CronError(f"'{written}' is not a schedule shorthand; {hint}")
+        written = MACROS[written]
     parts = [part for part in re.split(f"[{BLANKS}]+", written) if part]
     if len(parts) != 5:
         raise CronError(
@@ -114,7 +115,7 @@ def parse(text: str) -> Schedule:
             "minute hour day-of-month month weekday, e.g. '0 3 * * *' for 03:00 every day"
         )
     values = [_field(part, *spec) for part, spec in zip(parts, FIELDS, strict=True)]
-    weekdays = frozenset(0 if v == 7 else v for v in values[4])  # 7 is Sunday too
+    weekdays = frozenset(values[4])
     schedule = Schedule(
         text=text,
         minutes=values[0],
@@ -195,7 +196,8 @@ def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
         what = f" or a name ({', '.join(names)})" if names else ""
         raise CronError(f"'{text}' is not a {name}; write a number from {low} to {high}{what}")
     if not low <= value <= high:
-        raise CronError(f"{name} {value} is out of range; it goes from {low} to {high}")
+        sunday = "; Sunday is 0 or sun" if name == "weekday" and value == 7 else ""
+        raise CronError(f"{name} {value} is out of range; it goes from {low} to {high}{sunday}")
     return value
 
 
