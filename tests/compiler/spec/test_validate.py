@@ -58,6 +58,18 @@ def test_validate_a_reference_without_its_closing_brace_is_located(cli, write_sp
     ]
 
 
+def test_validate_a_setting_of_many_unclosed_references_is_one_located_error(cli, write_spec):
+    # 100,000 `${`, each closed by nothing: the check is linear (searched from every `${`, a
+    # value like this one took hours)
+    spec = write_spec(MINIMAL + "    env:\n      A: '" + "${]" * 100_000 + "'\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    (said,) = result.err.strip().splitlines()
+    assert said.startswith(f"{spec}:11:10: error: '${{]${{]") and said.endswith(
+        "...' has no closing '}'; close it, or write $${ for a literal ${"
+    )
+
+
 def test_validate_a_reference_with_spaces_inside_is_reported_once_per_place(cli, write_spec):
     # each environment resolves the shared settings and each app's own, and both spellings name
     # the same app: one place, one line
