@@ -22,6 +22,7 @@ from unhazzle.commands.initflags import (
     health_problem,
     image_problem,
     name_problem,
+    port_number,
     port_problem,
     secret_problem,
     spec_problems,
@@ -312,7 +313,7 @@ class Questionnaire:
 
     def port(self, info: ImageInfo | None) -> tuple[int | None, str]:
         if self.args.port is not None:
-            return int(self.args.port), ""
+            return port_number(self.args.port), ""  # checked with the other flags
         ports = info.port_numbers if info else []
         if len(ports) == 1:
             self.say(f"Port: {ports[0]} (the only port the image exposes)")
@@ -331,7 +332,7 @@ class Questionnaire:
             "Port the app listens on (empty: it serves nothing, like a worker)",
             check=lambda a: None if not a else port_problem(a),
         )
-        return (int(answer), "") if answer else (None, "")
+        return (port_number(answer), "") if answer else (None, "")
 
     def profile(self, *, has_port: bool) -> dict[str, str]:
         self.say("\nFive questions size the app; change any answer later in the file.")

@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from unhazzle.commands.common import parse_image
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.spec.load import load_bytes
-from unhazzle.compiler.spec.model import DOMAIN_RE, ENV_VAR_RE, HEALTH_PATH_RE, NAME_RE
+from unhazzle.compiler.spec.model import (
+    DOMAIN_RE,
+    ENV_VAR_RE,
+    HEALTH_PATH_RE,
+    MAX_ENV_NAME,
+    MAX_NAME,
+    NAME_RE,
+)
 from unhazzle.compiler.spec.positions import Path
 from unhazzle.errors import InputError, Problem, UsageError, printable, shortened
+from unhazzle.shared.numbers import whole_number
 
 _NAME = re.compile(NAME_RE)
 PROVIDERS = {"aiven": "Aiven", "supabase": "Supabase", "external": "any other, reached over TLS"}
@@ -59,21 +67,19 @@ def _known_exposure(args: argparse.Namespace, *, interactive: bool) -> tuple[int
     """The app's port and whether it is public, when the flags alone say; None while the port
     may still come from the image or an answer (checked once it is known)."""
     if args.port is not None:
-        if port_problem(args.port):
+        port = port_number(args.port)
+        if port is None:
             return None  # its own problem is said
-        port: int | None = int(args.port)
     elif args.no_inspect and not interactive:
-        port = None
+        return None, False
     else:
         return None
-    if port is None:
-        return None, False
     return port, args.public if args.public is not None or interactive else False
 
 
 def _name_problems(args: argparse.Namespace, flags: list[str]) -> list[str]:
     given = {"--project": [args.project], "--env": args.env or [], "--app": [args.app]}
-    limit = {"--project": 30, "--env": 20, "--app": 30}
+    limit = {"--project": MAX_NAME, "--env": MAX_ENV_NAME, "--app": MAX_NAME}
     return [
         said(flag, f"'{value}': {problem}")
         for flag in flags
@@ -144,10 +150,14 @@ def name_problem(name: str, limit: int) -> str | None:
     return None
 
 
+def port_number(text: str) -> int | None:
+    """*text* as a port (1 to 65535 in ASCII digits), else None; never converts a long text."""
+    port = whole_number(text, most_digits=5)
+    return port if port is not None and 1 <= port <= 65535 else None
+
+
 def port_problem(text: str) -> str | None:
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535:
-        return None
-    return "a port is a number from 1 to 65535"
+    return None if port_number(text) is not None else "a port is a number from 1 to 65535"
 
 
 def image_problem(text: str) -> str | None:

@@ -387,6 +387,18 @@ def test_init_choices_and_port_are_checked_with_the_other_flags(cli, workdir):
     ]
 
 
+@pytest.mark.parametrize("port", ["0" * 5000 + "80", "٨٠", "65536", "+80"])
+def test_init_port_is_ascii_digits_from_1_to_65535_however_long_what_is_given(cli, workdir, port):
+    result = cli(
+        "init", "--yes", "--no-inspect", "--project", "shop", "--app", "web", "--image", "x:1", "--port", port
+    )
+    assert result.code == 2
+    assert result.err.startswith("--port: error: '") and result.err.rstrip().endswith(
+        "a port is a number from 1 to 65535"
+    )
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
 def test_init_add_reports_the_spec_and_the_flags_together(cli, docker_config, workdir):
     (workdir / "unhazzle.yaml").write_text("version: 1\nproject: shop\nregion: mars\n")
     result = cli("init", "--app", "api", "--image", "ghcr.io/acme/api:2", "--no-inspect", "--port", "0")
