@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +69,18 @@ def test_as_written_when_the_file_needs_the_round_trip_parser_and_with_windows_l
     tagged = _with_env("      A: 1.50\n      B: !!str 1.20\n")  # a tag sends the file to the other parser
     assert _settings(tagged) == {"A": "1.50", "B": "1.20"}
     assert _settings(_with_env("      A: 1.50\n").replace("\n", "\r\n")) == {"A": "1.50"}
+
+
+@pytest.mark.parametrize("line_break", ["\r", "\x85", "\u2028", "\u2029"])
+def test_as_written_after_any_line_break_the_parser_counts(line_break: str) -> None:
+    # a lone CR (or NEL, LS, PS) ends a line for both parsers: the lines below keep their texts
+    text = MINIMAL.replace("    port: 8080\n", "    port: 8080\n    # note" + line_break + "    # more\n")
+    assert _settings(text + "    env:\n      A: 1.10\n      B: 1.1\n") == {"A": "1.10", "B": "1.1"}
+
+
+def test_an_alias_is_its_anchors_text() -> None:
+    text = _with_env("      A: &v 2.50\n      B: *v\n")
+    assert _settings(text) == {"A": "2.50", "B": "2.50"}
 
 
 def test_a_value_with_an_explicit_tag_keeps_the_tags_value() -> None:
