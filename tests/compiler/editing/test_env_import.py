@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import MINIMAL
 from tests.support.expansion import container_as_run
 from tests.support.manifests import objects, render_text
 from unhazzle.compiler.editing.flatjson import parse_flat_json
@@ -172,6 +173,20 @@ def test_env_import_a_problem_in_an_imported_value_is_located_in_the_json_file(c
             f"{data}:3:10: error: '${{apps.gone.host}}' names no app 'gone'; the apps are web, worker",
         ]
         assert project.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_env_import_into_settings_written_inline_locates_each_problem_at_its_own_key(cli, tmp_path):
+    # `env: {X: "1"}` gets the new settings on its line: each problem is still its own setting's
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(MINIMAL + '    env: {X: "1"}\n', encoding="utf-8")
+    text = '{\n  "FIRST": "${apps.one.url}",\n  "SECOND": "fine",\n  "THIRD": "${apps.three.url}"\n}\n'
+    data = write_json(tmp_path / "s.json", text)
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{data}:2:12: error: '${{apps.one.url}}' names no app 'one'; the apps are web",
+        f"{data}:4:12: error: '${{apps.three.url}}' names no app 'three'; the apps are web",
+    ]
 
 
 def test_env_import_a_problem_below_the_new_lines_is_located_at_its_line_on_disk(cli, project, tmp_path):

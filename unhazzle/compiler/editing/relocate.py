@@ -39,7 +39,7 @@ def relocate(
     fallback = _parent_place(original, path)
     moved = []
     for problem in problems:
-        name, value_column = setting_lines.get(problem.line, ("", 0))
+        name, value_column = _setting_at(setting_lines.get(problem.line, []), problem.column)
         entry = written.get(name) if problem.file == spec else None
         if entry is not None and entry.key_at is not None and entry.value_at is not None:
             place = entry.value_at if problem.column >= value_column else entry.key_at
@@ -64,24 +64,36 @@ def _kept_lines(original: str, edited: str) -> dict[int, int]:
     return kept
 
 
-def _setting_lines(edited: str, path: Sequence[str], names: Sequence[str]) -> dict[int, tuple[str, int]]:
-    """Line (from 1) -> (setting, column where its value starts) for each of *names* in the
-    edited settings; a value on a line of its own starts at column 0."""
+def _setting_lines(
+    edited: str, path: Sequence[str], names: Sequence[str]
+) -> dict[int, list[tuple[int, str, int]]]:
+    """Line (from 1) -> (column of its key, setting, column where its value starts) for each of
+    *names* in the edited settings, in order along the line (`env: {A: 1, B: 2}` holds two); a
+    value on a line of its own starts at column 0."""
     node: Any = round_trip_yaml(edited).load(edited)
     for key in path:
         node = node.get(key) if isinstance(node, CommentedMap) else None
-    found: dict[int, tuple[str, int]] = {}
+    found: dict[int, list[tuple[int, str, int]]] = {}
     for name in names:
         lc = _line_col(node, name)
         if lc is None:
             continue
-        key_line, _, value_line, value_column = lc
+        key_line, key_column, value_line, value_column = lc
         if value_line == key_line:
-            found[key_line + 1] = (name, value_column + 1)
+            found.setdefault(key_line + 1, []).append((key_column + 1, name, value_column + 1))
         else:
-            found[key_line + 1] = (name, sys.maxsize)
-            found[value_line + 1] = (name, 0)
-    return found
+            found.setdefault(key_line + 1, []).append((key_column + 1, name, sys.maxsize))
+            found.setdefault(value_line + 1, []).append((0, name, 0))
+    return {line: sorted(spans) for line, spans in found.items()}
+
+
+def _setting_at(spans: Sequence[tuple[int, str, int]], column: int) -> tuple[str, int]:
+    """The setting a problem at *column* of its line is about: the last one starting at or
+    before it (the first, for a place before them all); and where its value starts."""
+    if not spans:
+        return "", 0
+    _, name, value_column = next((s for s in reversed(spans) if s[0] <= column), spans[0])
+    return name, value_column
 
 
 def _parent_place(original: str, path: Sequence[str]) -> tuple[int, int]:
