@@ -37,16 +37,19 @@ def write_tree(out: Path, files: dict[str, str]) -> list[Path]:
             _remove(_old(target))  # a leftover of an earlier run, of any kind
         for target, staging in staged:
             had = os.path.lexists(target)
+            swapped.append(
+                (target, staging, had)
+            )  # before the renames: an interrupt between them is put back too
             if had:
                 target.rename(_old(target))
-            swapped.append((target, staging, had))
             staging.rename(target)
     except BaseException:
         for target, staging, had in reversed(swapped):  # put back what was swapped already
-            with contextlib.suppress(OSError):
-                if not os.path.lexists(staging):
+            if not os.path.lexists(staging):  # the new folder is in place: out of the way
+                with contextlib.suppress(OSError):
                     target.rename(staging)
-                if had:
+            if had and not os.path.lexists(target):
+                with contextlib.suppress(OSError):
                     _old(target).rename(target)
         for _, staging in staged:
             _remove(staging)
