@@ -152,6 +152,22 @@ def test_validate_a_key_that_is_not_text_is_located_at_itself_in_the_users_words
     ]
 
 
+def test_validate_a_field_name_that_is_not_text_is_located_at_itself_in_the_users_words(cli, write_spec):
+    # where the keys are the spec's own field names (an app, its profile, the top level)
+    spec = write_spec(
+        MINIMAL.replace("region: fsn1", "region: fsn1\n7: x") + "    ~: 1\n    profile: {1.5: high}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    empty = "a key is empty (YAML reads null and ~ as nothing); write a name, in quotes if it is null"
+    assert result.err.strip().splitlines() == [
+        f"{spec}:4:1: error: 7: must be text, not 7 (YAML reads it as a number): put it in quotes",
+        f"{spec}:11:5: error: apps.web: {empty}",
+        f"{spec}:12:15: error: apps.web.profile.1.5: must be text, not 1.5 (YAML reads it as a number): "
+        "put it in quotes",
+    ]
+
+
 def test_validate_true_is_neither_the_version_nor_a_number(cli, write_spec):
     # Python counts True as 1; YAML, the JSON Schema and this spec do not
     text = MINIMAL.replace("version: 1", "version: true").replace(

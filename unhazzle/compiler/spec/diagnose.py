@@ -63,9 +63,11 @@ def _problem(
     detail: ErrorDetails, positions: Positions, root: type[BaseModel], prefixes: Sequence[Path]
 ) -> Problem:
     loc: Path = tuple(detail["loc"])
-    bad_key = loc[-1:] == ("[key]",)
-    if bad_key:  # the key as loaded: pydantic's loc holds an empty or numeric key as text ('None')
-        loc = (*loc[:-2], detail["input"])
+    # A key that is not text: a mapping's key (loc ends in '[key]') or a model's (invalid_key).
+    # Its place is the key as loaded: pydantic's loc holds it as text ('None', '1.5') or as 1.
+    bad_key = loc[-1:] == ("[key]",) or detail["type"] == "invalid_key"
+    if bad_key:
+        loc = (*loc[: -2 if loc[-1:] == ("[key]",) else -1], detail["input"])
     is_key = bad_key or detail["type"] == "extra_forbidden"
     full = [_loaded((*prefix, *loc), positions) for prefix in prefixes]
     if detail["type"] == "missing":
@@ -74,7 +76,12 @@ def _problem(
         line, col = positions.first_of(full, key=is_key)
     about_key = detail["type"] in ("missing", "extra_forbidden") or (bad_key and detail["input"] is None)
     where = _dotted(full[-1][:-1] if about_key else full[-1], positions)
-    message = EMPTY_KEY if bad_key and detail["input"] is None else _message(detail, loc, root)
+    if bad_key and detail["input"] is None:
+        message = EMPTY_KEY
+    elif detail["type"] == "invalid_key":
+        message = _not_text(detail["input"])
+    else:
+        message = _message(detail, loc, root)
     return Problem(positions.file, line, col, f"{where}: {message}" if where else message)
 
 
@@ -100,6 +107,12 @@ def _read_as(text: str) -> list[Any]:
     return keys
 
 
+def _not_text(value: Any) -> str:
+    # YAML 1.2 reads 1.10, 0E0, true unquoted as a number or true/false (1.10 becomes 1.1)
+    read_as = "true/false" if isinstance(value, bool) else "a number"
+    return f"must be text, not {_shown(value)} (YAML reads it as {read_as}): put it in quotes"
+
+
 def _message(detail: ErrorDetails, loc: Path, root: type[BaseModel]) -> str:
     kind = detail["type"]
     value = detail.get("input")
@@ -108,9 +121,7 @@ def _message(detail: ErrorDetails, loc: Path, root: type[BaseModel]) -> str:
     if handler is not None:
         return handler(value, ctx, loc, root)
     if kind == "string_type" and isinstance(value, bool | int | float):
-        # YAML 1.2 reads 1.10, 0E0, true unquoted as a number or true/false (1.10 becomes 1.1)
-        read_as = "true/false" if isinstance(value, bool) else "a number"
-        return f"must be text, not {_shown(value)} (YAML reads it as {read_as}): put it in quotes"
+        return _not_text(value)
     if kind in TYPE_WORDS:
         return f"must be {TYPE_WORDS[kind]}, not {_shown(value)}{_instead(loc, value)}"
     if kind == "value_error":
