@@ -395,6 +395,19 @@ def test_env_unset_of_a_setting_from_a_merge_removes_it_for_that_app_only(cli, t
     assert after["apps.api"] == after["apps.web"] == {"LOG_LEVEL": "info"}
 
 
+def test_env_unset_of_a_setting_that_overrides_a_merge_leaves_the_app_without_it(cli, tmp_path):
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(
+        SHARED.replace('      OWN: "y"\n', '      OWN: "y"\n      LOG_LEVEL: debug\n'), encoding="utf-8"
+    )
+    assert _settings_of_each_place(spec.read_text(encoding="utf-8"))["apps.worker"]["LOG_LEVEL"] == "debug"
+    result = cli("env", "unset", "worker", "LOG_LEVEL", "--spec", str(spec))
+    assert result.code == 0, result.err
+    after = _settings_of_each_place(spec.read_text(encoding="utf-8"))
+    assert after["apps.worker"] == {"OWN": "y"}  # neither its own value nor the merged one
+    assert after["apps.api"] == after["apps.web"] == {"LOG_LEVEL": "info"}
+
+
 @pytest.mark.parametrize(
     ("args", "where", "message"),
     [

@@ -57,7 +57,7 @@ def own_path(root: CommentedMap, path: Sequence[str], *, unmerged: bool = False)
             child = node[key] = _copy(child)
         elif seen is not None and len(seen) > 1:
             raise SharedPlace(place, str(child.anchor.value), seen[1:])
-        elif unmerged and depth == len(path) - 1 and isinstance(child, CommentedMap) and _merges(child):
+        elif unmerged and depth == len(path) - 1 and isinstance(child, CommentedMap) and merge_sources(child):
             _unmerge(child)
         node = child
 
@@ -78,7 +78,7 @@ def _uses(root: CommentedMap) -> dict[int, list[Place]]:
             for index, item in enumerate(node):
                 visit(item, (*place, index))
             return
-        for source in _merges(node):
+        for source in merge_sources(node):
             visit(source, (*place, "<<"))
         for key, value in node.non_merged_items():
             visit(value, (*place, key))
@@ -87,7 +87,7 @@ def _uses(root: CommentedMap) -> dict[int, list[Place]]:
     return uses
 
 
-def _merges(node: CommentedMap) -> list[CommentedMap]:
+def merge_sources(node: CommentedMap) -> list[CommentedMap]:
     """The mappings *node* takes keys from through `<<` (not ruamel's `.merge`, which adds one)."""
     return list(getattr(node, merge_attrib, None) or ())
 

@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
 
-from unhazzle.compiler.editing.aliases import own_path
+from unhazzle.compiler.editing.aliases import merge_sources, own_path
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.spec.load import MAX_DIGITS
 
@@ -79,7 +79,15 @@ def remove_settings(text: str, names: Sequence[str], *, app: str, environment: s
     removed = [name for name in names if name in current]
     if not removed:
         return SettingsEdit(text=text, added=[], changed=[], unchanged=list(names))
-    own_path(root, path, unmerged=not set(_keys(current)).issuperset(removed))  # `<<: *x`'s are x's
+    # a name that came through `<<: *x` (alone, or under one the place writes itself) stays
+    # unless the place stops merging: it then holds every key itself, and the name goes
+    own = set(_keys(current))
+    merged = (
+        {key for source in merge_sources(current) for key in source}
+        if isinstance(current, CommentedMap)
+        else set()
+    )
+    own_path(root, path, unmerged=any(name not in own or name in merged for name in removed))
     target = _existing(root, path)
     for name in removed:
         last = _keys(target)[-1]
