@@ -215,10 +215,11 @@ PLAIN_INTEGER = re.compile(r"-?[1-9][0-9]*|0")
 
 
 def _written(entry: Entry) -> str | int | bool:
-    """What the spec gets for *entry*. Settings reach the app exactly as written, as secrets do,
-    but a YAML number reaches it as Python prints it (`1.50` as 1.5, `1E+5` as 100000.0, `1e999`
-    as inf): so a JSON number is written as its own text, quoted, unless it is an integer that
-    reads back digit for digit (not `-0`, nor longer than the spec allows a number to be)."""
+    """What the spec gets for *entry*: settings reach the app exactly as written, as secrets do.
+    A JSON number is written as its own text, quoted, so that it is that text to any YAML reader
+    (YAML alone reads `1.50` as 1.5, `1E+5` as 100000.0, `1e999` as inf), unless it is an
+    integer that reads back digit for digit (not `-0`, nor longer than the spec allows a number
+    to be)."""
     if isinstance(entry.value, bool | str):
         return entry.value
     if PLAIN_INTEGER.fullmatch(entry.text) and len(entry.text) <= MAX_DIGITS:
