@@ -609,6 +609,10 @@ def test_window_rejects_hostile(text: str) -> None:
         ("536870912", 512),
         ("500M", 477),
         ("0.5Gi", 512),
+        ("1Pi", 2**30),  # every suffix the cluster writes, read as the reconciler reads it
+        ("1.5e3Mi", 1500),
+        ("-1Mi", None),  # no size
+        ("500K", None),  # kilo is k
         ("9" * 400 + "Mi", None),  # no quantity the cluster keeps: not one to overflow on
         ("", None),
         ("lots", None),

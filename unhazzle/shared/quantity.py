@@ -1,36 +1,54 @@
 """Sizes as Kubernetes writes them ('512Mi', '5Gi', '536870912') in megabytes, and back in words.
 
 Pure. Shared by the compiler (publish reads the volumes of the manifests already in the
-environment repo) and the reconciler (what the cluster reports), so both read a size the same way.
+environment repo) and the reconciler (what the cluster reports, and comparing what it holds with
+what is wanted), so every part reads a quantity the same way.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from typing import Any
 
-QUANTITY_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([KMGTE]i?|k|m)?\s*", re.ASCII)
-FACTORS: dict[str, int | Fraction] = {
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Ei": 2**60,
-    "m": Fraction(1, 1000), "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "E": 10**18,
+# Kubernetes' suffixes: decimal SI (k is kilo, m milli; no K), binary (Ki..Ei), and none
+_SUFFIXES = {
+    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
 }  # fmt: skip
-# The cluster keeps a quantity within 63 bits (19 digits); a longer one is no size we can read,
-# and not one to convert (Python refuses integers over 4,300 digits)
-MAX_QUANTITY_CHARS = 40
+_BY_LENGTH = sorted((s for s in _SUFFIXES if s), key=len, reverse=True)
+# A quantity's number as Kubernetes writes one, in ASCII digits with an exponent of at most three:
+# Fraction('1e999999999') would build a billion-digit integer before comparing anything
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
+MAX_QUANTITY_CHARS = 64  # the API server keeps a quantity within 63 bits, some 20 digits
+
+
+def parse_quantity(value: Any) -> Fraction | None:
+    """A Kubernetes quantity ('512Mi', '250m', '1e3', 2) as an exact number, or None when it is
+    not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(str(value)) if math.isfinite(value) else None
+    if not isinstance(value, str) or not value or len(value) > MAX_QUANTITY_CHARS:
+        return None
+    text = value.strip()
+    suffix = next((s for s in _BY_LENGTH if text.endswith(s)), "")
+    number = text[: len(text) - len(suffix)]
+    return Fraction(number) * _SUFFIXES[suffix] if _NUMBER.fullmatch(number) else None
 
 
 def quantity_mb(value: Any) -> int | None:
     """A memory quantity ('512Mi', '1Gi', '536870912', '500M') in MB (binary, as sizes are written),
-    rounded to the nearest; None when it is not one."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 64:
-        value = str(value)  # (a longer int would not even convert to text)
-    if not isinstance(value, str) or len(value) > MAX_QUANTITY_CHARS:
-        return None
-    match = QUANTITY_RE.fullmatch(value)
-    if not match:
-        return None
-    return round(Fraction(match.group(1)) * FACTORS.get(match.group(2) or "", 1) / 2**20)
+    rounded to the nearest; None when it is not one (or is below zero)."""
+    amount = parse_quantity(value)
+    return round(amount / 2**20) if amount is not None and amount >= 0 else None
 
 
 def size_text(mb: int) -> str:

@@ -15,14 +15,12 @@ import copy
 import difflib
 import hashlib
 import json
-import math
-import re
-from fractions import Fraction
 from typing import Any
 
 import yaml
 
 from unhazzle.reconciler.objects import Obj
+from unhazzle.shared.quantity import parse_quantity
 
 HASH_ANNOTATION = "unhazzle.io/applied-hash"
 # Server bookkeeping: changes on every write, never drift.
@@ -33,38 +31,6 @@ QUANTITY_MAPS = frozenset(
 )
 QUANTITY_KEYS = frozenset({"sizeLimit", "storage"})
 MASK = "***"
-
-_SUFFIXES = {
-    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18),
-    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
-}  # fmt: skip
-# A quantity's number as Kubernetes writes one, in ASCII digits with an exponent of at most three:
-# Fraction('1e999999999') would build a billion-digit integer before comparing anything
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
-MAX_QUANTITY_CHARS = 64  # the API server keeps a quantity within 63 bits, some 20 digits
-
-
-def parse_quantity(value: Any) -> Fraction | None:
-    """A Kubernetes quantity as an exact number, or None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        return Fraction(str(value)) if math.isfinite(value) else None
-    if not isinstance(value, str) or not value or len(value) > MAX_QUANTITY_CHARS:
-        return None
-    text = value.strip()
-    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-        if suffix and text.endswith(suffix):
-            number, scale = text[: -len(suffix)], _SUFFIXES[suffix]
-            break
-    else:
-        number, scale = text, Fraction(1)
-    return Fraction(number) * scale if _NUMBER.fullmatch(number) else None
 
 
 def same_quantity(a: Any, b: Any) -> bool:
