@@ -152,6 +152,26 @@ def test_validate_a_key_that_is_not_text_is_located_at_itself_in_the_users_words
     ]
 
 
+def test_validate_an_escape_that_is_no_character_is_refused_wherever_it_would_reach_a_manifest(
+    cli, write_spec
+):
+    # "\ud800" makes a lone surrogate, which no manifest reader takes (the cluster refused the file)
+    spec = write_spec(
+        MINIMAL.replace("environments:", 'env: {SHARED: "a\\udfff"}\nenvironments:')
+        + '    env: {GREETING: "hi \\ud800"}\n    volume: {size: 1GB, path: "/data\\ud800"}\n'
+        + 'jobs:\n  j: {image: "x:1", schedule: "@daily", env: {J: "\\ud900"}}\n'
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    said = "holds an escape (\\uD800-\\uDFFF) that is no character; write the character itself"
+    assert result.err.strip().splitlines() == [
+        f"{spec}:4:15: error: env.SHARED: {said}",
+        f"{spec}:11:21: error: apps.web.env.GREETING: {said}",
+        f"{spec}:12:31: error: apps.web.volume.path: {said}",
+        f"{spec}:14:50: error: jobs.j.env.J: {said}",
+    ]
+
+
 def test_validate_a_field_name_that_is_not_text_is_located_at_itself_in_the_users_words(cli, write_spec):
     # where the keys are the spec's own field names (an app, its profile, the top level)
     spec = write_spec(

@@ -202,9 +202,7 @@ MESSAGES: dict[str, Callable[[Any, Any, Path, type[BaseModel]], str]] = {
     "literal_error": _literal,
     "string_pattern_mismatch": _pattern,
     # a lone surrogate, which only a YAML escape such as "\ud800" can produce
-    "string_unicode": lambda v, c, loc, r: (
-        "holds an escape (\\uD800-\\uDFFF) that is no character; write the character itself"
-    ),
+    "string_unicode": lambda v, c, loc, r: model.NOT_A_CHARACTER,
     "string_too_long": _too_long,
     "too_long": _too_long,
     "string_too_short": _too_short,

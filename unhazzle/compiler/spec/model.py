@@ -117,11 +117,20 @@ def _no_bool(kind: str, **context: Any) -> Any:
     return BeforeValidator(check)
 
 
+# Only a YAML escape such as "\ud800" makes one: no manifest reader (Go's YAML, the cluster's)
+# takes it, so text that reaches a manifest is refused with it (pydantic itself refuses it only
+# in a field with a pattern or a length)
+NOT_A_CHARACTER = "holds an escape (\\uD800-\\uDFFF) that is no character; write the character itself"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _scalar_setting(value: Any) -> Any:
     if value is None:
         raise ValueError('has no value; write "" for an empty setting')
     if isinstance(value, dict | list):
         raise ValueError("must be text, a number or true/false, not a list or mapping")
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise ValueError(NOT_A_CHARACTER)
     return value
 
 
@@ -167,6 +176,8 @@ def _volume_size(megabytes: int) -> int:
 
 
 def _absolute_path(value: str) -> str:
+    if _SURROGATE.search(value):
+        raise ValueError(NOT_A_CHARACTER)
     if not value.startswith("/") or "\x00" in value or "/../" in f"{value}/":
         raise ValueError(f"'{value}' must be an absolute path such as /data")
     return value
