@@ -172,6 +172,24 @@ def test_validate_an_escape_that_is_no_character_is_refused_wherever_it_would_re
     ]
 
 
+def test_validate_a_volume_in_tmp_is_refused_as_the_cluster_would(cli, write_spec):
+    # /tmp is mounted for every app already: a second mount there is refused by the cluster
+    staging_keeps_the_base = (
+        "production:\n    apps: {web: {volume: {size: 1GB, path: /tmp/db}}}\n  staging: {}"
+    )
+    spec = write_spec(
+        MINIMAL.replace("production: {}", staging_keeps_the_base) + "    volume: {size: 1GB, path: /tmp}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert sorted(result.err.strip().splitlines()) == [
+        f"{spec}:12:31: error: apps.web.volume.path: '/tmp' is /tmp, the app's own folder emptied at "
+        "every start; keep the disk elsewhere, such as /data",
+        f"{spec}:6:44: error: apps.web (in production).volume.path: '/tmp/db' is inside /tmp, the app's own "
+        "folder emptied at every start; keep the disk elsewhere, such as /data",
+    ]
+
+
 def test_validate_a_field_name_that_is_not_text_is_located_at_itself_in_the_users_words(cli, write_spec):
     # where the keys are the spec's own field names (an app, its profile, the top level)
     spec = write_spec(

@@ -350,8 +350,16 @@ class _Checker:
 
     def _writable(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         """Each writable folder is a folder of its own: not the whole filesystem, not inside
-        another writable one or the volume (nor holding them), not /tmp, which is writable already."""
+        another writable one or the volume (nor holding them), not /tmp, which is writable already;
+        nor is the volume in /tmp."""
         volume = _dict(app.get("volume")).get("path")
+        if isinstance(volume, str) and (volume == "/tmp" or volume.startswith("/tmp/")):
+            # /tmp is every app's own empty folder already: two mounts there, the cluster refuses
+            yield self.problem(
+                [(*w, "volume", "path") for w in where],
+                f"{label}.volume.path: '{volume}' {'is' if volume == '/tmp' else 'is inside'} /tmp, "
+                "the app's own folder emptied at every start; keep the disk elsewhere, such as /data",
+            )
         seen: list[str] = [volume] if isinstance(volume, str) else []
         for index, entry in enumerate(_list(app.get("writable"))):
             path = entry if isinstance(entry, str) else _dict(entry).get("path")
