@@ -159,3 +159,32 @@ def test_explain_json_has_each_number_its_reasons_and_each_setting_its_origin(
     assert {"instances.min", "instances.max", "size.cpu", "size.memory"} <= set(numbers)
     assert all(n["why"] for n in numbers.values())
     assert {s["name"]: s["from"] for s in env["settings"]}["FEATURE_X"] == "environments.staging.apps.api.env"
+
+
+def test_a_shared_setting_named_like_a_database_url_gives_way_to_the_database(
+    tmp_path: Path, cli: Any
+) -> None:
+    # a database's connection URL is a secret of every process that uses the database: it wins,
+    # as an app's own secret does, and each process gets one variable of that name
+    text = MINIMAL.replace("environments:", "env: {DATABASE_URL: postgres://unused, OTHER: x}\nenvironments:")
+    text += "    databases: [main]\ndatabases:\n  main: {provider: aiven, region: aws-eu-central-1, secret: DATABASE_URL}\n"
+    text += "jobs:\n  nightly: {image: 'x:1', schedule: '@daily', databases: [main]}\n"
+    path = tmp_path / "unhazzle.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli("render", str(path), "--out", str(out)).code == 0
+    for name, kind in (("web", "Deployment"), ("nightly", "CronJob")):
+        docs = yaml.safe_load_all((out / "production" / f"{name}.yaml").read_text(encoding="utf-8"))
+        obj = next(d for d in docs if d and d["kind"] == kind)
+        pod = (
+            obj["spec"]["template"]
+            if kind == "Deployment"
+            else obj["spec"]["jobTemplate"]["spec"]["template"]
+        )
+        env = pod["spec"]["containers"][0]["env"]
+        assert [e["name"] for e in env].count("DATABASE_URL") == 1
+        assert (
+            next(e for e in env if e["name"] == "DATABASE_URL")["valueFrom"]["secretKeyRef"]["key"]
+            == "DATABASE_URL"
+        )
+        assert {"name": "OTHER", "value": "x"} in env

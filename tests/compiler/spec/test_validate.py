@@ -172,6 +172,22 @@ def test_validate_an_escape_that_is_no_character_is_refused_wherever_it_would_re
     ]
 
 
+def test_validate_an_apps_own_setting_named_like_its_database_url_is_located(cli, write_spec):
+    # the URL reaches the app under the database's secret name: two variables of one name, the
+    # cluster refuses
+    spec = write_spec(
+        MINIMAL
+        + "    env: {DATABASE_URL: postgres://x}\n    databases: [main]\n"
+        + "databases:\n  main: {provider: aiven, region: aws-eu-central-1, secret: DATABASE_URL}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:10:25: error: apps.web.env: 'DATABASE_URL' is the connection URL of database 'main' "
+        "(its secret); rename the setting, or remove it"
+    ]
+
+
 def test_validate_a_volume_in_tmp_is_refused_as_the_cluster_would(cli, write_spec):
     # /tmp is mounted for every app already: a second mount there is refused by the cluster
     staging_keeps_the_base = (

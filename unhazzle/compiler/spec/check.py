@@ -45,6 +45,9 @@ class _Checker:
         self.apps = {k: v for k, v in _dict(data.get("apps")).items() if isinstance(k, str)}
         self.jobs = {k: v for k, v in _dict(data.get("jobs")).items() if isinstance(k, str)}
         self.databases = [k for k in _dict(data.get("databases")) if isinstance(k, str)]
+        self.database_secrets: dict[str, Any] = {
+            k: _dict(v).get("secret") for k, v in _dict(data.get("databases")).items() if isinstance(k, str)
+        }
         # (a key that is not text, such as null or 1.5, is the model's to report, not a name here)
         self.environments = {k: v for k, v in _dict(data.get("environments")).items() if isinstance(k, str)}
 
@@ -329,6 +332,16 @@ class _Checker:
                 yield self.problem(
                     [(*w, "secrets", index) for w in where],
                     f"{label}: '{secret}' is both a setting (env) and a secret; keep one",
+                )
+        # a database's connection URL reaches the process under its secret's name: a setting of
+        # that name too would be a second variable of the name, which the cluster refuses
+        for db in _list(app.get("databases")):
+            secret = self.database_secrets.get(db) if isinstance(db, str) else None
+            if isinstance(secret, str) and secret in settings and secret not in secrets:
+                yield self.problem(
+                    [(*w, "env", secret) for w in where],
+                    f"{label}.env: '{secret}' is the connection URL of database '{db}' (its secret); "
+                    "rename the setting, or remove it",
                 )
 
     def _one_disk(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:

@@ -52,7 +52,7 @@ def _resolve(
             if override is not None:
                 merged = deep_merge(merged, override.model_dump(exclude_unset=True))
             if shared:
-                merged["env"] = _inherit(shared, merged)
+                merged["env"] = _inherit(shared, merged, spec)
             try:
                 entries[name] = model.model_validate(merged)
             except ValidationError as exc:
@@ -67,10 +67,12 @@ def shared_settings(spec: Spec, environment: str) -> dict[str, SettingValue]:
     return {**spec.env, **spec.environments[environment].env}
 
 
-def _inherit(shared: dict[str, SettingValue], app: dict[str, Any]) -> dict[str, SettingValue]:
-    """An app's settings over the shared ones. A name the app keeps as a secret is its secret:
-    the more specific wins, as an app's own setting wins over a shared one."""
-    own_secrets = set(app.get("secrets") or [])
+def _inherit(shared: dict[str, SettingValue], app: dict[str, Any], spec: Spec) -> dict[str, SettingValue]:
+    """An app's settings over the shared ones. A name the app keeps as a secret (its own, or a
+    database's connection URL) is its secret: the more specific wins, as an app's own setting
+    wins over a shared one."""
+    databases = [spec.databases[db].secret for db in app.get("databases") or [] if db in spec.databases]
+    own_secrets = {*(app.get("secrets") or []), *databases}
     inherited = {name: value for name, value in shared.items() if name not in own_secrets}
     return {**inherited, **(app.get("env") or {})}
 
