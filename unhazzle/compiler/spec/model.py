@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -124,12 +125,19 @@ NOT_A_CHARACTER = "holds an escape (\\uD800-\\uDFFF) that is no character; write
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+@lru_cache(maxsize=4096)
+def _holds_no_character(text: str) -> bool:
+    """Checked once per text: a shared setting is validated again for every app and environment
+    (isascii, asked first, is free: Python keeps the answer with the text)."""
+    return _SURROGATE.search(text) is not None
+
+
 def _scalar_setting(value: Any) -> Any:
     if value is None:
         raise ValueError('has no value; write "" for an empty setting')
     if isinstance(value, dict | list):
         raise ValueError("must be text, a number or true/false, not a list or mapping")
-    if isinstance(value, str) and _SURROGATE.search(value):
+    if isinstance(value, str) and not value.isascii() and _holds_no_character(value):
         raise ValueError(NOT_A_CHARACTER)
     return value
 
@@ -176,7 +184,7 @@ def _volume_size(megabytes: int) -> int:
 
 
 def _absolute_path(value: str) -> str:
-    if _SURROGATE.search(value):
+    if not value.isascii() and _holds_no_character(value):
         raise ValueError(NOT_A_CHARACTER)
     if not value.startswith("/") or "\x00" in value or "/../" in f"{value}/":
         raise ValueError(f"'{value}' must be an absolute path such as /data")
