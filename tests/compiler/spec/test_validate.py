@@ -206,6 +206,17 @@ def test_validate_a_volume_in_tmp_is_refused_as_the_cluster_would(cli, write_spe
     ]
 
 
+def test_validate_a_volume_in_tmp_is_refused_however_the_path_is_spelled(cli, write_spec):
+    spec = write_spec(MINIMAL + "    volume: {size: 1GB, path: //tmp}\n  api:\n    image: x:1\n"
+                      "    volume: {size: 1GB, path: /./tmp/x/}\n")  # fmt: skip
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert [line.split(": error: ")[1].split(",")[0] for line in result.err.strip().splitlines()] == [
+        "apps.web.volume.path: '//tmp' is /tmp",
+        "apps.api.volume.path: '/./tmp/x/' is inside /tmp",
+    ]
+
+
 def test_validate_a_field_name_that_is_not_text_is_located_at_itself_in_the_users_words(cli, write_spec):
     # where the keys are the spec's own field names (an app, its profile, the top level)
     spec = write_spec(

@@ -366,11 +366,12 @@ class _Checker:
         another writable one or the volume (nor holding them), not /tmp, which is writable already;
         nor is the volume in /tmp."""
         volume = _dict(app.get("volume")).get("path")
-        if isinstance(volume, str) and (volume == "/tmp" or volume.startswith("/tmp/")):
+        plain = _plainly(volume) if isinstance(volume, str) else None  # //tmp and /./tmp are /tmp
+        if plain is not None and (plain == "/tmp" or plain.startswith("/tmp/")):
             # /tmp is every app's own empty folder already: two mounts there, the cluster refuses
             yield self.problem(
                 [(*w, "volume", "path") for w in where],
-                f"{label}.volume.path: '{volume}' {'is' if volume == '/tmp' else 'is inside'} /tmp, "
+                f"{label}.volume.path: '{volume}' {'is' if plain == '/tmp' else 'is inside'} /tmp, "
                 "the app's own folder emptied at every start; keep the disk elsewhere, such as /data",
             )
         seen: list[str] = [volume] if isinstance(volume, str) else []
@@ -420,11 +421,15 @@ def _cycle(waits: dict[str, list[str]]) -> list[str]:
     return []
 
 
+def _plainly(path: str) -> str:
+    """*path* as the file system reads it: empty and `.` parts dropped."""
+    return "/" + "/".join(part for part in path.split("/") if part not in ("", "."))
+
+
 def _writable_problem(path: str, seen: list[str], volume: str | None) -> str:
     """Why `path` cannot be a writable folder next to `seen` (the volume's path first), or ""."""
     if path != "/" and (path.endswith("/") or "//" in path or "/./" in f"{path}/"):
-        plain = "/" + "/".join(part for part in path.split("/") if part not in ("", "."))
-        return f"is not written plainly; write {plain}"
+        return f"is not written plainly; write {_plainly(path)}"
     if path == "/":
         return "would make the whole filesystem writable; list the folders the app writes to"
     if path == "/tmp" or path.startswith("/tmp/"):
