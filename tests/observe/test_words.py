@@ -610,7 +610,9 @@ def test_window_rejects_hostile(text: str) -> None:
         ("500M", 477),
         ("0.5Gi", 512),
         ("1Pi", 2**30),  # every suffix the cluster writes, read as the reconciler reads it
-        ("1.5e3Mi", 1500),
+        ("1.5e9", 1431),  # an exponent is a suffix of its own
+        ("1.5e3Mi", None),  # so it takes no other
+        ("9e999", None),  # beyond what the cluster keeps (63 bits): no size
         ("-1Mi", None),  # no size
         ("500K", None),  # kilo is k
         ("9" * 400 + "Mi", None),  # no quantity the cluster keeps: not one to overflow on

@@ -25,11 +25,12 @@ _BY_LENGTH = sorted((s for s in _SUFFIXES if s), key=len, reverse=True)
 # Fraction('1e999999999') would build a billion-digit integer before comparing anything
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
 MAX_QUANTITY_CHARS = 64  # the API server keeps a quantity within 63 bits, some 20 digits
+LARGEST = Fraction(2**63)  # what the cluster keeps: '9e999' is no quantity of its
 
 
 def parse_quantity(value: Any) -> Fraction | None:
     """A Kubernetes quantity ('512Mi', '250m', '1e3', 2) as an exact number, or None when it is
-    not one."""
+    not one the cluster keeps."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -41,7 +42,10 @@ def parse_quantity(value: Any) -> Fraction | None:
     text = value.strip()
     suffix = next((s for s in _BY_LENGTH if text.endswith(s)), "")
     number = text[: len(text) - len(suffix)]
-    return Fraction(number) * _SUFFIXES[suffix] if _NUMBER.fullmatch(number) else None
+    if not _NUMBER.fullmatch(number) or (suffix and "e" in number.lower()):  # an exponent is a suffix
+        return None
+    amount = Fraction(number) * _SUFFIXES[suffix]
+    return amount if abs(amount) < LARGEST else None
 
 
 def quantity_mb(value: Any) -> int | None:
