@@ -58,6 +58,7 @@ def test_validate_a_reference_without_its_closing_brace_is_located(cli, write_sp
     ]
 
 
+@pytest.mark.timeout(60)  # linear, well under a second; the patterns it replaced took hours
 def test_validate_a_setting_of_many_unclosed_references_is_one_located_error(cli, write_spec):
     # 100,000 `${`, each closed by nothing: the check is linear (searched from every `${`, a
     # value like this one took hours)
