@@ -189,6 +189,17 @@ def test_env_import_into_settings_written_inline_locates_each_problem_at_its_own
     ]
 
 
+def test_env_import_counts_lines_as_the_spec_loader_does(cli, tmp_path):
+    # a lone CR ends a line for the parsers: the problem's line is the one an editor shows
+    spec = tmp_path / "unhazzle.yaml"
+    text = MINIMAL.replace("environments:", "# a note\r# more\nenvironments:")
+    spec.write_bytes((text + "    secrets: [SESSION_KEY]\n    env:\n      A: '1'\n").encode())
+    data = write_json(tmp_path / "s.json", '{"NEW": "x", "SESSION_KEY": "x"}')
+    result = cli("env", "import", str(data), "--app", "web", "--spec", str(spec))
+    assert result.code == 2
+    assert result.err.startswith(f"{spec}:12:15: error: apps.web: 'SESSION_KEY' is both a setting")
+
+
 def test_env_import_a_problem_below_the_new_lines_is_located_at_its_line_on_disk(cli, project, tmp_path):
     data = write_json(tmp_path / "s.json", '{"NEW": "x", "SESSION_KEY": "x"}')  # web's secret: line 31
     result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))

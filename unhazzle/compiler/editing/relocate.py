@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.editing.settings import SettingsEdit, round_trip_yaml
+from unhazzle.compiler.spec.positions import LINE_BREAK
 from unhazzle.errors import Problem
 
 
@@ -56,7 +57,7 @@ def relocate(
 def _kept_lines(original: str, edited: str) -> dict[int, int]:
     """Line of the edited text -> line of the original (from 1), for each line the edit kept or
     rewrote in place (a changed setting); lines it added have none."""
-    old, new = original.split("\n"), edited.split("\n")  # lines as the spec loader counts them
+    old, new = LINE_BREAK.split(original), LINE_BREAK.split(edited)  # lines as the loader counts them
     kept: dict[int, int] = {}
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):

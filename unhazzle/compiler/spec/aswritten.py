@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 
-from unhazzle.compiler.spec.positions import Path, Positions
+from unhazzle.compiler.spec.positions import LINE_BREAK, Path, Positions
 
 # Where settings are: the project's, an environment's, and each app's and job's, in the base and
 # in an environment's changes (None stands for any name).
@@ -34,8 +34,6 @@ SETTINGS_AT: tuple[tuple[str | None, ...], ...] = (
 )
 # A plain number or true/false holds none of these; they end it in a line or a flow mapping.
 _END = re.compile(r"[\s,\]}]")
-# Where the parsers (libyaml and ruamel alike) end a line, so positions count lines as they do.
-_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _ANCHOR = re.compile(r"^&[^\s,\[\]{}]+\s+")  # `&name 1.10`: the value's place is its anchor's
 
 
@@ -50,7 +48,7 @@ def keep_settings_as_written(data: Any, positions: Positions, text: str) -> None
             if place is None:
                 continue
             if lines is None:
-                lines = _LINE_BREAK.split(text)
+                lines = LINE_BREAK.split(text)
             written = _token(lines, place)
             if written is not None and _same(_read(written), value):
                 settings[name] = written

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 Path = tuple[str | int, ...]
+# Where the YAML parsers (libyaml and ruamel alike) end a line, and so where a position's line
+# number counts one: a lone CR, NEL, LS and PS as well as LF
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass
