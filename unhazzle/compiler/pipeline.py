@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from unhazzle.compiler.planning.budget import budget_problems
 from unhazzle.compiler.planning.cost import PlanCost, current_rates, price_plan
+from unhazzle.compiler.planning.objectsize import oversized_objects
 from unhazzle.compiler.planning.placement import oversized_as_written, placement_problems
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan, build_plan
 from unhazzle.compiler.planning.previews import PreviewSpec, preview_spec
@@ -93,8 +94,10 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
         problems = [*merge_problems, *job_problems]
         raise InputError([*problems, *oversized_as_written(document.data, rates, document.positions)])
     plan = build_plan(spec, resolved, jobs=jobs)
-    # Placement and budget read the same whole plan, and neither changes what the other sees.
-    problems = placement_problems(plan, rates, document.positions)
+    # Placement, object sizes and budget read the same whole plan; none changes what another sees.
+    problems = placement_problems(plan, rates, document.positions) + oversized_objects(
+        plan, document.positions
+    )
     cost = price_plan(plan, rates)
     if enforce_budget:
         problems += budget_problems(spec, cost, document.positions)
