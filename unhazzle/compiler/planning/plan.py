@@ -134,6 +134,7 @@ def _environment(
     badge = env.badge or badge_for(name)
     namespace = namespace_for(spec.project, name)
     refs = {app_name: _references(app_name, namespace, app.port) for app_name, app in apps.items()}
+    settings_of = _Expander(refs)
     plans = [
         _app(
             spec,
@@ -142,12 +143,13 @@ def _environment(
             badge=badge,
             namespace=namespace,
             refs=refs,
+            settings_of=settings_of,
             settings=settings,
             own_domains="domains" in getattr(env.apps.get(app_name), "model_fields_set", ()),
         )
         for app_name, app in apps.items()
     ]
-    job_plans = [_job(spec, job_name, job, refs) for job_name, job in jobs.items()]
+    job_plans = [_job(spec, job_name, job, settings_of) for job_name, job in jobs.items()]
     previews = spec.previews
     reach = []
     if previews is not None and previews.from_ == name:
@@ -165,12 +167,12 @@ def _environment(
     )
 
 
-def _job(spec: Spec, name: str, job: Job, refs: dict[str, dict[str, str]]) -> JobPlan:
+def _job(spec: Spec, name: str, job: Job, settings_of: _Expander) -> JobPlan:
     return JobPlan(
         name=name,
         job=job,
         size=size_run(job.profile.workload or "worker", job.size),
-        settings={key: expand(value, refs) for key, value in job.env.items()},
+        settings={key: settings_of(value) for key, value in job.env.items()},
         secrets=_secrets(spec, job.secrets, job.databases),
         runs_a_month=parse(job.schedule).runs_a_month(),
     )
@@ -196,6 +198,7 @@ def _app(
     badge: str,
     namespace: str,
     refs: dict[str, dict[str, str]],
+    settings_of: _Expander,
     settings: ClusterSettings,
     own_domains: bool,
 ) -> AppPlan:
@@ -218,7 +221,7 @@ def _app(
         public_hosts=_hosts(
             name, app, badge=badge, namespace=namespace, settings=settings, own_domains=own_domains
         ),
-        settings={key: expand(value, refs) for key, value in app.env.items()},
+        settings={key: settings_of(value) for key, value in app.env.items()},
         secrets=secrets,
         warnings=[*sizing.warnings, *_database_warnings(spec, app)],
         release=release,
@@ -242,6 +245,24 @@ def _hosts(
     if app.domains and (badge == "production" or own_domains):
         return list(app.domains)
     return [f"{name}.{namespace}.{settings.base_domain}"]
+
+
+class _Expander:
+    """Settings as the apps and jobs of one environment see them, each distinct text expanded
+    once: a long value that YAML aliases repeat, or that every app inherits, stays one string
+    (expanded per use, a 1 MB value aliased 300 times took 334 MB before any check could refuse it)."""
+
+    def __init__(self, refs: dict[str, dict[str, str]]) -> None:
+        self.refs = refs
+        self.done: dict[str, str] = {}
+
+    def __call__(self, value: str | bool | int | float) -> str:
+        if not isinstance(value, str):
+            return expand(value, self.refs)
+        found = self.done.get(value)
+        if found is None:
+            found = self.done[value] = expand(value, self.refs)
+        return found
 
 
 def expand(value: str | bool | int | float, refs: dict[str, dict[str, str]]) -> str:
