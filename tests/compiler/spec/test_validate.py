@@ -218,6 +218,13 @@ def test_validate_a_volume_in_tmp_is_refused_however_the_path_is_spelled(cli, wr
     ]
 
 
+def test_validate_a_volume_path_is_at_most_1024_characters_as_other_paths(cli, write_spec):
+    spec = write_spec(MINIMAL + "    volume: {size: 1GB, path: /" + "a" * 2_000_000 + "}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().endswith("' is too long: at most 1024 characters")
+
+
 def test_validate_a_field_name_that_is_not_text_is_located_at_itself_in_the_users_words(cli, write_spec):
     # where the keys are the spec's own field names (an app, its profile, the top level)
     spec = write_spec(

@@ -125,7 +125,7 @@ NOT_A_CHARACTER = "holds an escape (\\uD800-\\uDFFF) that is no character; write
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _holds_no_character(text: str) -> bool:
     """Checked once per text: a shared setting is validated again for every app and environment
     (isascii, asked first, is free: Python keeps the answer with the text)."""
@@ -181,6 +181,9 @@ def _volume_size(megabytes: int) -> int:
     if megabytes > 10 * 1024 * 1024:
         raise ValueError("a volume holds at most 10TB (the largest Hetzner Cloud volume)")
     return megabytes
+
+
+MAX_PATH = 1024  # a folder or an HTTP path: far past any real one, far below what the cluster keeps
 
 
 def _absolute_path(value: str) -> str:
@@ -300,7 +303,7 @@ class Volume(_Strict):
         description="Disk size, e.g. 10GB; at most 10TB."
     )
     path: Annotated[str, AfterValidator(_absolute_path)] = Field(
-        description="Where the disk appears inside the app, e.g. /data."
+        max_length=MAX_PATH, description="Where the disk appears inside the app, e.g. /data."
     )
 
 
@@ -326,7 +329,7 @@ class Writable(_Strict):
     """A folder the app may write to: empty at every start, size-limited, lost at every restart."""
 
     path: Annotated[str, AfterValidator(_absolute_path)] = Field(
-        max_length=1024, description="Where the app writes, e.g. /var/cache/nginx."
+        max_length=MAX_PATH, description="Where the app writes, e.g. /var/cache/nginx."
     )
     size: Annotated[Megabytes, AfterValidator(_writable_size)] = Field(
         WRITABLE_MB, description=f"Room in it, e.g. 512MB (default {WRITABLE_MB}MB; at most 8GB)."
@@ -345,7 +348,7 @@ class Health(_Strict):
 
     path: str = Field(
         pattern=HEALTH_PATH_RE,
-        max_length=1024,
+        max_length=MAX_PATH,
         description="An HTTP path answering 2xx/3xx when healthy, e.g. /healthz.",
     )
 
