@@ -1,73 +1,83 @@
-"""What the spec writes into each object of a process, against what the cluster stores of one.
+"""What the spec writes into each app, release step and job, against what the cluster keeps of one.
 
-The cluster keeps an object within 1.5 MB (etcd refuses a larger write), and the spec's own text
-is the only part of an object that can grow without bound: the settings (references expanded),
-the command and arguments, a release step's command, each `$` doubled as rendered. YAML aliases
-can repeat a long text many times (a 17 KB spec made an 8 MB Deployment, which the cluster
-refused). So that text is held to 1 MB per object, leaving the rest for what the templates add.
+The cluster keeps each within 1.5 MB (its store refuses a larger write). The spec's own text is
+what can grow there without bound: the settings (references expanded) and secrets, the command
+and arguments, a release step's command. Each setting and secret costs its name again where the
+cluster records who set it, and some 60-100 bytes of structure; each `$` is doubled as rendered.
+YAML aliases can repeat a long text many times (a 17 KB spec made an 8 MB app, which the cluster
+refused). So that text is held to 1 MB each, leaving room for what the templates add.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from unhazzle.compiler.planning.plan import Plan
 from unhazzle.compiler.spec.positions import Positions
 from unhazzle.errors import Problem
 
-MAX_OBJECT_TEXT = 2**20  # bytes of the spec's own text in one object
-# A character is at most 4 bytes of UTF-8, and a `$` one more: below this many characters an
-# object's text cannot reach the limit, and nothing is measured
-_SURELY_WITHIN = MAX_OBJECT_TEXT // 5
+MAX_TEXT = 2**20  # bytes of the spec's own text in one app, release step or job
+SETTING_COST, SECRET_COST = 64, 100  # what each adds around its name and value
+# A character is at most 4 bytes of UTF-8, a `$` one more: below this, nothing is measured
+_SURELY_WITHIN = MAX_TEXT // 5
+
+Key = tuple[str, str, str]  # section, name, what is measured
 
 
 def oversized_objects(plan: Plan, positions: Positions) -> list[Problem]:
     """One problem per app, release step or job whose text is over the limit in some
     environment, said for the environment where it is largest, at the app's or job's name."""
     found = _Largest()
+    process = "its settings, secrets, command and arguments"
+    step = "its release step's settings, secrets and command"
     for env in plan.environments:
         for app in env.apps:
-            settings = [*app.settings, *app.settings.values()]
-            own = [*settings, *(app.app.command or []), *(app.app.args or [])]
-            found.note(("apps", app.name, "its settings, command and arguments"), env.name, own)
+            own = [*(app.app.command or []), *(app.app.args or [])]
+            found.note(("apps", app.name, process), env.name, app.settings, app.secrets, own)
             if app.release is not None:
-                step = [*settings, *app.release.command]
-                found.note(("apps", app.name, "its release step's settings and command"), env.name, step)
+                found.note(("apps", app.name, step), env.name, app.settings, app.secrets, app.release.command)
         for job in env.jobs:
-            texts = [*job.settings, *job.settings.values(), *(job.job.command or []), *(job.job.args or [])]
-            found.note(("jobs", job.name, "its settings, command and arguments"), env.name, texts)
+            own = [*(job.job.command or []), *(job.job.args or [])]
+            found.note(("jobs", job.name, process), env.name, job.settings, job.secrets, own)
     problems = []
-    for (section, name, what), (size, env_name) in found.largest.items():
+    for (section, name, what), (size, env_name, dollars) in found.largest.items():
         line, col = positions.first_of([(section, name)], key=True)
         megabytes = math.ceil(size / 2**20 * 10) / 10
+        doubled = " (each $ counts twice)" if dollars else ""
         problems.append(
             Problem(
                 positions.file,
                 line,
                 col,
-                f"{section}.{name}: {what} come to {megabytes:.1f} MB in {env_name} (each $ counts twice); "
-                f"the cluster keeps one object within 1.5 MB, so they may come to "
-                f"{MAX_OBJECT_TEXT // 2**20} MB: keep large text in a file the app reads, or in a secret",
+                f"{section}.{name}: {what} come to {megabytes:.1f} MB in {env_name}{doubled}, more than "
+                f"the {MAX_TEXT // 2**20} MB they may take of the 1.5 MB the cluster keeps for each: "
+                "keep large text in a file the app reads, or in a secret",
             )
         )
     return problems
 
 
 class _Largest:
-    """Each object's largest text over the environments, where it is over the limit."""
+    """Each one's largest text over the environments, where it is over the limit."""
 
     def __init__(self) -> None:
-        self.largest: dict[tuple[str, str, str], tuple[int, str]] = {}  # key -> (bytes, environment)
-        self.measured: dict[int, int] = {}  # id of a text -> its bytes: shared settings recur in every app
+        self.largest: dict[Key, tuple[int, str, bool]] = {}  # -> (bytes, environment, any `$`)
+        self.measured: dict[int, int] = {}  # id of a text -> its bytes: shared settings recur
 
-    def note(self, key: tuple[str, str, str], env_name: str, texts: Iterable[str]) -> None:
+    def note(
+        self, key: Key, env_name: str, settings: Mapping[str, str], secrets: list[str], texts: Iterable[str]
+    ) -> None:
         strings = [t for t in texts if isinstance(t, str)]
-        if sum(map(len, strings)) <= _SURELY_WITHIN:
+        chars = sum(2 * len(k) + len(v) for k, v in settings.items()) + 3 * sum(map(len, secrets))
+        costs = SETTING_COST * len(settings) + SECRET_COST * len(secrets)
+        if 5 * (chars + sum(map(len, strings))) + costs <= MAX_TEXT:
             return
-        size = sum(self._bytes(text) for text in strings)
-        if size > MAX_OBJECT_TEXT and size > self.largest.get(key, (0, ""))[0]:
-            self.largest[key] = (size, env_name)
+        values = [*settings.values(), *strings]
+        names = 2 * sum(map(len, settings)) + 3 * sum(map(len, secrets))  # (names are ASCII)
+        size = costs + names + sum(map(self._bytes, values))
+        if size > MAX_TEXT and size > self.largest.get(key, (0, "", False))[0]:
+            self.largest[key] = (size, env_name, any("$" in v for v in values))
 
     def _bytes(self, text: str) -> int:
         found = self.measured.get(id(text))
