@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from unhazzle.shared.numbers import whole_number
+
 Check = Callable[[str], str | None]  # answer -> problem, or None when it is fine
 
 
@@ -80,8 +82,9 @@ class Prompter:
 
 
 def _pick(answer: str, keys: list[str], *, prefix: bool = False) -> str | None:
-    if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(keys):
-        return keys[int(answer) - 1]
+    number = whole_number(answer)
+    if number is not None and 1 <= number <= len(keys):
+        return keys[number - 1]
     if prefix and answer:
         return next((key for key in keys if key.startswith(answer)), None)
     return answer if answer in keys else None

@@ -128,6 +128,7 @@ CONFIG_KEYS = ["ExposedPorts", "User", "Env", "Entrypoint", "Cmd", "WorkingDir",
 
 @settings(max_examples=200, deadline=None)
 @example(config={"ExposedPorts": {"²/tcp": {}, "x": 1}}, outer={})  # '²'.isdigit() is True
+@example(config={"ExposedPorts": {"9" * 5000 + "/tcp": {}, "80/tcp": {}}}, outer={})  # int() refuses it
 @given(
     config=st.dictionaries(st.sampled_from(CONFIG_KEYS), JSON, max_size=8),
     outer=st.dictionaries(st.sampled_from(["os", "architecture", "variant"]), JSON, max_size=3),

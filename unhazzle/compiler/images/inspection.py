@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from unhazzle.compiler.rules.cluster import cluster_settings
+from unhazzle.shared.numbers import whole_number
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -69,9 +70,10 @@ class ImageInfo:
         """TCP ports only; an app's port is where it accepts connections."""
         numbers = set()
         for port in self.ports:
-            number, _, proto = port.partition("/")
-            if number.isascii() and number.isdigit() and 0 < int(number) < 65536 and proto in ("", "tcp"):
-                numbers.add(int(number))
+            text, _, proto = port.partition("/")
+            number = whole_number(text, most_digits=5)
+            if number is not None and 0 < number < 65536 and proto in ("", "tcp"):
+                numbers.add(number)
         return sorted(numbers)
 
 
@@ -226,7 +228,7 @@ def _env(value: Any) -> dict[str, str]:
 
 def _port_key(port: str) -> tuple[int, str]:
     number, _, proto = port.partition("/")
-    return (int(number) if number.isascii() and number.isdigit() else 0, proto)
+    return (whole_number(number) or 0, proto)
 
 
 def _healthcheck(value: Any) -> Healthcheck | None:
