@@ -19,8 +19,6 @@ from unhazzle.errors import Problem
 
 MAX_TEXT = 2**20  # bytes of the spec's own text in one app, release step or job
 SETTING_COST, SECRET_COST = 64, 100  # what each adds around its name and value
-# A character is at most 4 bytes of UTF-8, a `$` one more: below this, nothing is measured
-_SURELY_WITHIN = MAX_TEXT // 5
 
 Key = tuple[str, str, str]  # section, name, what is measured
 
@@ -68,14 +66,14 @@ class _Largest:
     def note(
         self, key: Key, env_name: str, settings: Mapping[str, str], secrets: list[str], texts: Iterable[str]
     ) -> None:
-        strings = [t for t in texts if isinstance(t, str)]
-        chars = sum(2 * len(k) + len(v) for k, v in settings.items()) + 3 * sum(map(len, secrets))
-        costs = SETTING_COST * len(settings) + SECRET_COST * len(secrets)
-        if 5 * (chars + sum(map(len, strings))) + costs <= MAX_TEXT:
+        values = [*settings.values(), *(t for t in texts if isinstance(t, str))]
+        # names are ASCII, so their bytes are their lengths; the values are measured only when
+        # even at most 5 bytes a character they could be over
+        known = SETTING_COST * len(settings) + SECRET_COST * len(secrets)
+        known += 2 * sum(map(len, settings)) + 3 * sum(map(len, secrets))
+        if known + 5 * sum(map(len, values)) <= MAX_TEXT:
             return
-        values = [*settings.values(), *strings]
-        names = 2 * sum(map(len, settings)) + 3 * sum(map(len, secrets))  # (names are ASCII)
-        size = costs + names + sum(map(self._bytes, values))
+        size = known + sum(map(self._bytes, values))
         if size > MAX_TEXT and size > self.largest.get(key, (0, "", False))[0]:
             self.largest[key] = (size, env_name, any("$" in v for v in values))
 
