@@ -83,3 +83,36 @@ marks = st.builds(
 def test_explain_never_crashes_on_any_text(text: str, found: Marks) -> None:
     said = explain(text, found)
     assert said is None or (isinstance(said[2], str) and said[2])
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+@pytest.mark.parametrize(
+    ("body", "where", "said"),
+    [
+        (
+            "    image: ghcr.io/acme/web:1.0\n  port: 8080\n    env:\n      A: b\n",
+            ":9:1:",
+            "'port' is indented by 2",
+        ),
+        ("    port: 8080\n    command: [\n", ":9:14:", "the '[' opened here is not closed with ']'"),
+        ("    port: 8080\n    command: x\x00\n", ":9:15:", "file contains a NUL byte"),
+    ],
+)
+def test_a_mistake_is_at_its_line_whatever_breaks_the_lines(
+    cli: Any, tmp_path: Path, newline: str, body: str, where: str, said: str
+) -> None:
+    # The parser breaks lines at a lone CR and at CR LF as well as at LF: so must the places
+    # said outside it, or a file saved with old Mac line endings is all "line 1".
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_bytes((HEAD + body).replace("\n", newline).encode())
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.startswith(f"{spec}{where} error: {said}"), result.err
+
+
+def test_a_byte_that_is_not_utf8_is_at_its_line_after_lone_cr(cli: Any, tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_bytes((HEAD + "    port: 8080\n    command: x").replace("\n", "\r").encode() + b"\xff\r")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.startswith(f"{spec}:9:15: error: not UTF-8 text (byte 0xff)"), result.err

@@ -21,7 +21,7 @@ from ruamel.yaml.tag import Tag
 
 from unhazzle.compiler.spec import yaml_words
 from unhazzle.compiler.spec.aswritten import keep_settings_as_written
-from unhazzle.compiler.spec.positions import Path, Positions
+from unhazzle.compiler.spec.positions import LINE_BREAK, Path, Positions
 from unhazzle.compiler.spec.read import MAX_BYTES, read_spec
 from unhazzle.errors import InputError, Problem
 
@@ -90,7 +90,7 @@ def _check_nesting(text: str, name: str) -> None:
         if depth > SCAN_DEPTH:
             raise _error(name, *_line_col(text, match.start()), _too_deep(SCAN_DEPTH))
     indents: list[int] = []
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(LINE_BREAK.split(text), 1):
         content = line.lstrip(" -")
         if not content or content.startswith("#"):
             continue
@@ -316,9 +316,11 @@ def _scalar(value: Any) -> Any:
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
-    before = text[:offset]
-    line = before.count("\n") + 1
-    return line, offset - (before.rfind("\n") + 1) + 1
+    """1-based line and column of *offset*, with lines broken where the parsers break them."""
+    line, start = 1, 0
+    for found in LINE_BREAK.finditer(text, 0, offset):
+        line, start = line + 1, found.end()
+    return line, offset - start + 1
 
 
 def _error(name: str, line: int, col: int, message: str) -> InputError:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from unhazzle.compiler.spec.positions import LINE_BREAK
+
 _KEY = re.compile(r"^(?P<indent> *)(?:- +)?(?P<key>[^\s#:][^:#]*?)\s*:(?:\s+(?P<value>\S.*))?$")
 
 
@@ -27,7 +29,7 @@ class Marks:
 
 
 def explain(text: str, marks: Marks) -> tuple[int, int, str] | None:
-    lines = text.split("\n")
+    lines = LINE_BREAK.split(text)  # numbered as the parser numbers them
     problem, context = marks.problem, marks.context
     if marks.context_at and "quoted scalar" in context and "end of stream" in problem:
         line, col = marks.context_at
@@ -63,7 +65,7 @@ def _unclosed(text: str) -> tuple[int, int, str] | None:
     column, bracket): brackets inside quotes, comments and plain text (`echo [x`) are not counted."""
     opened: list[tuple[int, int, str]] = []
     quote, last, prev = "", "", "\n"  # the open quote; the last character other than a blank
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(LINE_BREAK.split(text), 1):
         last, prev = ("", "\n") if not quote else (last, prev)
         for column, char in enumerate(line, 1):
             starts = (prev in " \t\n" and last in ("", ":", "-", "?")) or (bool(opened) and last in "[{,:")
