@@ -273,6 +273,18 @@ def test_env_import_numbers_reach_the_app_as_written_in_the_json():
     assert again.text == edit.text and len(again.unchanged) == len(entries)
 
 
+def test_env_import_left_alone_means_the_app_keeps_the_same_text():
+    # `A: True` reaches the app as "True": JSON true is "true", a change; the string "True" is not
+    spec = SPEC + '    env:\n      A: True\n      B: 1.10\n      C: +1\n      D: "True"\n      E: 7\n'
+    entries = parse_flat_json(b'{"A": true, "B": 1.1, "C": 1, "D": "True", "E": 7}', name="s.json")
+    edit = merge_settings(spec, entries, app="web", environment=None)
+    assert (edit.changed, edit.unchanged) == (["A", "B", "C"], ["D", "E"])
+    env = load_bytes(edit.text.encode("utf-8"), name="unhazzle.yaml").data["apps"]["web"]["env"]
+    assert {k: env[k] for k in "ABCDE"} == {"A": "true", "B": "1.1", "C": "1", "D": "True", "E": "7"}
+    same = parse_flat_json(b'{"A": "True", "B": "1.10", "C": "+1"}', name="s.json")
+    assert merge_settings(spec, same, app="web", environment=None).text == spec
+
+
 def test_parse_flat_json_keeps_number_text_for_secrets():
     (entry,) = parse_flat_json(b'{"A": 1.50}', name="s.json")
     assert entry.text == "1.50" and entry.value == 1.5

@@ -21,7 +21,9 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, Sin
 
 from unhazzle.compiler.editing.aliases import merge_sources, own_path
 from unhazzle.compiler.editing.flatjson import Entry
+from unhazzle.compiler.spec.aswritten import written_text
 from unhazzle.compiler.spec.load import MAX_DIGITS
+from unhazzle.compiler.spec.positions import LINE_BREAK
 
 Leaf = tuple[CommentedBase, Any]  # a container and the key or index of its item
 
@@ -43,7 +45,8 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
     root = yaml.load(text)
     path = settings_path(app, environment)
     current = _existing(root, path)
-    if all(e.key in current and _same(current[e.key], _written(e)) for e in entries):
+    now = _app_texts(current, [e.key for e in entries], LINE_BREAK.split(text))
+    if all(e.key in now and now[e.key] == _text(_written(e)) for e in entries):
         return SettingsEdit(text=text, added=[], changed=[], unchanged=[e.key for e in entries])
     own_path(root, path)  # an app whose env is an alias (`env: *common`) gets a copy of its own
     anchor = _anchor(root, path)
@@ -55,11 +58,16 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
         if entry.key not in target:
             added.append(entry.key)
             target[entry.key] = _safe(value)
-        elif _same(target[entry.key], value):
+        elif now.get(entry.key) == _text(value):
             unchanged.append(entry.key)
         else:
             changed.append(entry.key)
-            target[entry.key] = _safe(_styled_like(target[entry.key], value))
+            old = target[entry.key]
+            if not isinstance(old, str) and type(old) is type(value) and old == value:
+                # `True` to true, `+1` to 1: the same to YAML, so the splice below would keep
+                # the old line; quoted, the new text is written (and is the app's text all the same)
+                value = SingleQuotedScalarString(_text(value))
+            target[entry.key] = _safe(_styled_like(old, value))
     if before is not None and added:
         move_trailing_comment(before, last_leaf(anchor))
     edited = dump(yaml, root)
@@ -228,12 +236,30 @@ def _written(entry: Entry) -> str | int | bool:
     return quoted
 
 
-def _same(current: Any, new: str | int | bool) -> bool:
-    if isinstance(current, bool) or isinstance(new, bool):
-        return isinstance(current, bool) and isinstance(new, bool) and current == new
-    if isinstance(new, str):
-        return isinstance(current, str) and str(current) == new
-    return type(current) is int and current == new  # a 0x10 or 1_000 is not written as these digits
+def _app_texts(node: CommentedMap, keys: list[str], lines: list[str]) -> dict[str, str]:
+    """The text the app gets for each of *keys* that *node* holds: a string's own, or a plain
+    number's or true/false's as written (`True` stays `True`, `1.10` stays `1.10`). A value whose
+    text cannot be read at its place (an alias, a merged key, a tag) is left out: changed."""
+    texts: dict[str, str] = {}
+    for key in keys:
+        value = node.get(key)
+        if isinstance(value, str):
+            texts[key] = str(value)
+        elif isinstance(value, bool | int | float):
+            try:
+                line, column = node.lc.value(key)
+            except (KeyError, AttributeError, TypeError):
+                continue
+            plain = value if isinstance(value, bool) else (int if isinstance(value, int) else float)(value)
+            written = written_text(lines, (line + 1, column + 1), plain)  # ruamel's ScalarFloat: a float
+            if written is not None:
+                texts[key] = written
+    return texts
+
+
+def _text(new: str | int | bool) -> str:
+    """The text the app gets for a value env import writes."""
+    return ("true" if new else "false") if isinstance(new, bool) else str(new)
 
 
 def _styled_like(current: Any, new: str | int | bool) -> Any:

@@ -49,9 +49,16 @@ def keep_settings_as_written(data: Any, positions: Positions, text: str) -> None
                 continue
             if lines is None:
                 lines = LINE_BREAK.split(text)
-            written = _token(lines, place)
-            if written is not None and _same(_read(written), value):
+            written = written_text(lines, place, value)
+            if written is not None:
                 settings[name] = written
+
+
+def written_text(lines: list[str], place: tuple[int, int], value: bool | int | float) -> str | None:
+    """The text of the plain scalar at *place* (1-based, in *lines* split at LINE_BREAK) when it
+    is what YAML read as *value*; None when the place holds something else (an alias, a tag)."""
+    written = _token(lines, place)
+    return written if written is not None and _same(_read(written), value) else None
 
 
 def _settings(data: Any) -> Iterator[tuple[Path, dict[Any, Any]]]:
