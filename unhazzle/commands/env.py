@@ -95,6 +95,12 @@ def run_set(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"unhazzle env set: '{pair}' is not NAME=VALUE (a name of letters, digits and _)"
             )
+        undecoded = next((ch for ch in value if "\udc80" <= ch <= "\udcff"), None)
+        if undecoded is not None:  # a byte the system could not decode as UTF-8 (surrogateescape)
+            raise UsageError(
+                f"unhazzle env set: the value of {name} is not UTF-8 text "
+                f"(byte 0x{ord(undecoded) - 0xDC00:02x}); settings are text"
+            )
         entries.append(Entry(key=name, value=value, text=value))
     compiled = _compiled(args)
     edit = import_settings(

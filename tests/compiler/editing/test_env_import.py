@@ -476,6 +476,9 @@ def test_env_set_refuses_what_is_not_a_setting(cli, project):
         result = cli("env", "set", app, pair, "--spec", str(project))
         assert result.code == 2 and "is not NAME=VALUE" in result.err
     assert cli("env", "set", "nope", "A=b", "--spec", str(project)).code == 2
+    # a byte that is not UTF-8, as the system hands it over (surrogateescape), is said as a byte
+    result = cli("env", "set", app, "A=x\udcffy", "--spec", str(project))
+    assert result.code == 2 and "the value of A is not UTF-8 text (byte 0xff)" in result.err
     assert project.read_text(encoding="utf-8") == before
 
 
