@@ -121,6 +121,15 @@ def test_hostile_input_exits_2_located_fast(case: str, tmp_path: Path, cli):
     assert elapsed < 5, f"{case} took {elapsed:.1f} s"  # a loose guard; bench/ measures speed
 
 
+def test_hostile_input_deep_brackets_after_quotes_are_refused_at_the_first_too_deep(tmp_path: Path, cli):
+    # a quote that an escaped backslash or a doubled ' ends hides none of the brackets after it
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text("apps: " + '["a\\\\", ' + "['it''s', " + "[" * 100_000 + "\n", encoding="utf-8")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == f"{spec}:1:223: error: values nest too deeply (more than 200 levels)\n"
+
+
 def test_hostile_input_50_mb_file_is_refused_by_size_at_once(tmp_path: Path):
     spec = tmp_path / "unhazzle.yaml"
     with spec.open("wb") as handle:

@@ -99,3 +99,11 @@ def test_a_value_with_an_explicit_tag_keeps_the_tags_value() -> None:
 )
 def test_any_number_written_plainly_is_the_setting_as_written(written: str) -> None:
     assert _settings(_with_env(f"      N: {written}\n")) == {"N": written}
+
+
+def test_brackets_inside_quotes_and_comments_are_text_however_many() -> None:
+    # the nesting guard counts only brackets that open a list or mapping: 300 '[' in quotes are
+    # a setting, not 300 levels of nesting
+    deep = "[" * 300
+    text = _with_env(f"      A: \"{deep}\"\n      B: 'it''s {deep}'\n      C: x{deep}  # {deep}\n")
+    assert _settings(text) == {"A": deep, "B": f"it's {deep}", "C": f"x{deep}"}

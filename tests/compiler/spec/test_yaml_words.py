@@ -3,14 +3,17 @@ mistake is, not where the parser got stuck."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
-from unhazzle.compiler.spec.yaml_words import Marks, explain
+from unhazzle.compiler.spec.yaml_words import Marks, explain, flow_brackets
 
 HEAD = "version: 1\nproject: shop\nregion: fsn1\nenvironments:\n  production: {}\napps:\n  web:\n"
 
@@ -116,3 +119,48 @@ def test_a_byte_that_is_not_utf8_is_at_its_line_after_lone_cr(cli: Any, tmp_path
     result = cli("validate", str(spec))
     assert result.code == 2
     assert result.err.startswith(f"{spec}:9:15: error: not UTF-8 text (byte 0xff)"), result.err
+
+
+LEAVES = st.text(alphabet="ab '\"\\[]{},:#-\n", max_size=8)
+NESTED = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.from_regex("[A-Za-z_]{1,3}", fullmatch=True), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+FLOW_TOKENS = {
+    "FlowSequenceStartToken": "[",
+    "FlowMappingStartToken": "{",
+    "FlowSequenceEndToken": "]",
+    "FlowMappingEndToken": "}",
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=NESTED, flow=st.booleans(), width=st.sampled_from([12, 4096]))
+def test_flow_brackets_are_the_brackets_the_parser_reads(value: Any, flow: bool, width: int) -> None:
+    # the nesting guard reads these to skip brackets in quotes, escapes and comments: they are
+    # the parser's own, wherever a dump puts quotes, escapes and line breaks
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = True if flow else None
+    yaml.width = width
+    out = io.StringIO()
+    yaml.dump({"k": value}, out)
+    text = out.getvalue() + "# [ a comment {\n"
+    try:
+        parsed = [
+            (t.start_mark.line + 1, t.start_mark.column + 1, FLOW_TOKENS[type(t).__name__])
+            for t in yaml.scan(text)
+            if type(t).__name__ in FLOW_TOKENS
+        ]
+        assume(yaml.load(text) == {"k": value})
+    except YAMLError:
+        parsed = None
+    # the dumper wrote what its own parser refuses or misreads (`{:': ''}`): no file to compare
+    assume(parsed is not None)
+    # A plain scalar folded onto a next line that starts with a bracket (`a: x\n  [y`) is
+    # counted as a bracket: more nesting than there is, which refuses, never fewer
+    assume(not any(line.lstrip().startswith(("[", "{")) for line in text.splitlines()[1:]))
+    assert list(flow_brackets(text)) == parsed, text

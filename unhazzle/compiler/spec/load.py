@@ -60,8 +60,8 @@ def load_bytes(raw: bytes, *, name: str, keep_going: bool = False) -> Document:
     if "\x00" in text:
         line, col = _line_col(text, text.index("\x00"))
         raise _error(name, line, col, "file contains a NUL byte; is this a binary file?")
-    _check_nesting(text, name)
-    document = _fast_load(text, name)
+    plainly_shallow = _check_nesting(text, name)
+    document = _fast_load(text, name) if plainly_shallow else None
     if document is None:
         root, duplicates = _parse_with_duplicates(text, name) if keep_going else (_parse(text, name), [])
         positions = Positions(file=name)
@@ -82,13 +82,19 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
-def _check_nesting(text: str, name: str) -> None:
-    """Refuse absurd nesting, by brackets or by indentation, at the place it happens."""
-    depth = 0
+def _check_nesting(text: str, name: str) -> bool:
+    """Refuse absurd nesting, by brackets or by indentation, at the place it happens. False when
+    the brackets nest deeper than SCAN_DEPTH only counting those in quotes and comments too
+    (`A: "[[[[..."`): such a file is not refused, but it is left to the round-trip parser,
+    which stops itself (RecursionError) if the count that skips them was fooled."""
+    depth, deepest = 0, 0
     for match in FLOW.finditer(text):
         depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
-        if depth > SCAN_DEPTH:
-            raise _error(name, *_line_col(text, match.start()), _too_deep(SCAN_DEPTH))
+        deepest = max(deepest, depth)
+    if deepest > SCAN_DEPTH:
+        found = yaml_words.too_deep(text, SCAN_DEPTH)
+        if found is not None:
+            raise _error(name, *found, _too_deep(SCAN_DEPTH))
     indents: list[int] = []
     for number, line in enumerate(LINE_BREAK.split(text), 1):
         content = line.lstrip(" -")
@@ -100,6 +106,7 @@ def _check_nesting(text: str, name: str) -> None:
         indents.append(column)
         if len(indents) > SCAN_DEPTH:
             raise _error(name, number, column + 1, _too_deep(SCAN_DEPTH))
+    return deepest <= SCAN_DEPTH
 
 
 def _too_deep(limit: int) -> str:

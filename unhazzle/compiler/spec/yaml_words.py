@@ -11,6 +11,7 @@ message) out; None when the mistake is none of these (the parser's words are kep
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from unhazzle.compiler.spec.positions import LINE_BREAK
@@ -64,23 +65,69 @@ def _unclosed(text: str) -> tuple[int, int, str] | None:
     """The innermost '[' or '{' that opens a flow collection and is never closed, as (line,
     column, bracket): brackets inside quotes, comments and plain text (`echo [x`) are not counted."""
     opened: list[tuple[int, int, str]] = []
-    quote, last, prev = "", "", "\n"  # the open quote; the last character other than a blank
+    for line, column, char in flow_brackets(text):
+        if char in "[{":
+            opened.append((line, column, char))
+        else:
+            opened.pop()
+    return opened[-1] if opened else None
+
+
+def too_deep(text: str, limit: int) -> tuple[int, int] | None:
+    """Where a flow collection first opens more than *limit* levels deep, as (line, column);
+    brackets inside quotes, comments and plain text are not counted."""
+    depth = 0
+    for line, column, char in flow_brackets(text):
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            return line, column
+    return None
+
+
+def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
+    """Each bracket that opens or closes a flow collection, as (line, column, bracket), in the
+    order written; a closing one only where one is open."""
+    depth, quote = 0, ""  # how many are open; the quote a scalar is in
+    last, blank, closed, json = "", True, False, False
     for number, line in enumerate(LINE_BREAK.split(text), 1):
-        last, prev = ("", "\n") if not quote else (last, prev)
-        for column, char in enumerate(line, 1):
-            starts = (prev in " \t\n" and last in ("", ":", "-", "?")) or (bool(opened) and last in "[{,:")
+        if not quote:  # a line starts, and with it a node may
+            last, blank, closed, json = "", True, False, False
+        at = 0
+        while at < len(line):
+            char = line[at]
+            at += 1
             if quote:
-                quote = "" if char == quote and not (quote == '"' and prev == "\\") else quote
-            elif char == "#" and prev in " \t\n":
+                if quote == '"' and char == "\\":
+                    at += 1  # an escape: the next character is text, a quote too
+                elif quote == "'" and char == "'" and line.startswith("'", at):
+                    at += 1  # '' is a quote within single quotes
+                elif char == quote:
+                    quote, last, closed = "", char, True
+                continue
+            if char in " \t":
+                blank = True
+                continue
+            # A scalar or collection starts at the start of a line, after an indicator and a
+            # blank (`- `, `? `, `: `), after `[`, `{` or `,` in a collection, and after a `:` that
+            # follows a quoted key or a collection there (`{"a":"b"}`)
+            starts = (
+                last == ""
+                or (blank and last in "-?:")
+                or (depth > 0 and (last in "[{," or (last == ":" and json)))
+            )
+            if char == "#" and blank:
                 break  # a comment, to the end of the line
-            elif char in "'\"" and starts:
+            closes = False
+            if char in "'\"" and starts:
                 quote = char
             elif char in "[{" and starts:
-                opened.append((number, column, char))
-            elif char in "]}" and opened:
-                opened.pop()
-            last, prev = (char if char not in " \t" else last), char
-    return opened[-1] if opened else None
+                depth += 1
+                yield number, at, char
+            elif char in "]}" and depth:
+                depth, closes = depth - 1, True
+                yield number, at, char
+            json, closed = char == ":" and closed, closes
+            last, blank = char, False
 
 
 def _indentation(lines: list[str], number: int, *, colon_in_value: bool) -> tuple[int, int, str] | None:
