@@ -39,28 +39,35 @@ def oversized_objects(plan: Plan, positions: Positions) -> list[Problem]:
             own = [*(job.job.command or []), *(job.job.args or [])]
             found.note(("jobs", job.name, process), env.name, job.settings, job.secrets, own)
     problems = []
-    for (section, name, what), (size, env_name, dollars) in found.largest.items():
+    for (section, name, what), (size, env_name, dollars, most) in found.largest.items():
         line, col = positions.first_of([(section, name)], key=True)
-        megabytes = math.ceil(size / 2**20 * 10) / 10
         doubled = " (each $ counts twice)" if dollars else ""
         problems.append(
             Problem(
                 positions.file,
                 line,
                 col,
-                f"{section}.{name}: {what} come to {megabytes:.1f} MB in {env_name}{doubled}, more than "
-                f"the {MAX_TEXT // 2**20} MB they may take of the 1.5 MB the cluster keeps for each: "
-                "keep large text in a file the app reads, or in a secret",
+                f"{section}.{name}: {what} come to {_megabytes(size)} in {env_name}{doubled}, more than "
+                f"the {MAX_TEXT // 2**20} MB they may take of the 1.5 MB the cluster keeps for each "
+                f"(the largest: {most}): keep large text in a file the app reads, or in a secret",
             )
         )
     return problems
+
+
+def _megabytes(size: int) -> str:
+    """Rounded up, so a size over the limit never reads as the limit."""
+    if size < 100 * 2**10:
+        return f"{math.ceil(size / 2**10)} KB"
+    return f"{math.ceil(size / 2**20 * 10) / 10:.1f} MB"
 
 
 class _Largest:
     """Each one's largest text over the environments, where it is over the limit."""
 
     def __init__(self) -> None:
-        self.largest: dict[Key, tuple[int, str, bool]] = {}  # -> (bytes, environment, any `$`)
+        # -> (bytes, environment, any `$`, the largest part in words)
+        self.largest: dict[Key, tuple[int, str, bool, str]] = {}
         self.measured: dict[int, int] = {}  # id of a text -> its bytes: shared settings recur
 
     def note(
@@ -74,8 +81,16 @@ class _Largest:
         if known + 5 * sum(map(len, values)) <= MAX_TEXT:
             return
         size = known + sum(map(self._bytes, values))
-        if size > MAX_TEXT and size > self.largest.get(key, (0, "", False))[0]:
-            self.largest[key] = (size, env_name, any("$" in v for v in values))
+        if size > MAX_TEXT and size > self.largest.get(key, (0, "", False, ""))[0]:
+            self.largest[key] = (size, env_name, any("$" in v for v in values), self._most(settings, texts))
+
+    def _most(self, settings: Mapping[str, str], texts: Iterable[str]) -> str:
+        """The largest single part, so the error says what to move out: a setting, or the
+        command or an argument."""
+        parts = [(self._bytes(v), f"setting {k}") for k, v in settings.items()]
+        parts += [(self._bytes(t), "the command or an argument") for t in texts if isinstance(t, str)]
+        size, said = max(parts, default=(0, "nothing"), key=lambda part: part[0])
+        return f"{said}, {_megabytes(size)}"
 
     def _bytes(self, text: str) -> int:
         found = self.measured.get(id(text))
