@@ -112,7 +112,30 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
 def registry_options(args: argparse.Namespace) -> RegistryOptions:
     from unhazzle.compiler.images.registry import RegistryOptions
 
-    return RegistryOptions(insecure=args.insecure, ca_file=args.ca_file)
+    return RegistryOptions(insecure=args.insecure, ca_certs=_ca_certs(args.ca_file))
+
+
+def _ca_certs(path: str | None) -> str | None:
+    """The PEM text of --ca-file, read within its ceiling and checked to hold certificates now,
+    so a wrong path is bad input named as such, not a failure at the first registry."""
+    if path is None:
+        return None
+    import ssl
+
+    from unhazzle.shared import readlimit
+
+    try:
+        text = readlimit.read_text(path, readlimit.CONNECTION_FILE)
+        ssl.create_default_context(cadata=text)
+    except UnicodeDecodeError:
+        why = "not a PEM file of CA certificates (it is not text)"
+    except (ssl.SSLError, ValueError):
+        why = "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    except (OSError, RuntimeError) as exc:  # a symlink loop is a RuntimeError in pathlib
+        why = f"cannot read it: {readlimit.reason(exc)}"
+    else:
+        return text
+    raise UsageError(f"--ca-file: error: {printable(path)}: {why}")
 
 
 def parse_image(text: str, *, flag: str = "IMAGE") -> ImageRef:

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from tests.conftest import MINIMAL
 from tests.support.registries import PASSWORD, USER, login
 
 
@@ -120,6 +121,26 @@ def test_inspect_bad_reference_is_bad_input(cli):
     result = cli("inspect", "Not An/Image::")
     assert result.code == 2
     assert result.err.startswith("IMAGE: error: 'Not An/Image::'")
+
+
+@pytest.mark.parametrize(
+    ("ca", "said"),
+    [
+        ("missing.pem", "cannot read it: No such file or directory"),
+        (".", "cannot read it: Is a directory"),
+        ("/dev/zero", "cannot read it: larger than 16 MB"),
+        ("notes.txt", "holds no PEM certificate"),
+    ],
+)
+def test_a_ca_file_that_is_no_ca_file_is_bad_input_named_so(cli, tmp_path, monkeypatch, ca, said, write_spec):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a certificate\n")
+    result = cli("inspect", "127.0.0.1:1/acme/web:1", "--ca-file", ca)
+    assert result.code == 2 and result.err.startswith(f"--ca-file: error: {ca}: {said}"), result.err
+    spec = write_spec(MINIMAL)
+    result = cli("render", str(spec), "--out", str(tmp_path / "out"), "--pin-digests", "--ca-file", ca)
+    assert result.code == 2 and result.err.startswith(f"--ca-file: error: {ca}: {said}"), result.err
+    assert not (tmp_path / "out").exists()
 
 
 def test_inspect_basic_auth_and_tls_with_login(cli, secure_registry, docker_config):

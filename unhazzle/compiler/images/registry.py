@@ -54,13 +54,13 @@ class RegistryOptions:
     """How to reach registries.
 
     insecure: allow plain HTTP when a registry does not speak TLS (always allowed on loopback).
-    ca_file: extra CA certificates (PEM) to trust, for registries with their own CA.
+    ca_certs: extra CA certificates (PEM text) to trust, for registries with their own CA.
     docker_config: Docker's config.json with logins (default: $DOCKER_CONFIG or ~/.docker).
     timeout_s: how long to wait for each answer.
     """
 
     insecure: bool = False
-    ca_file: str | None = None
+    ca_certs: str | None = None
     docker_config: Path | None = None
     timeout_s: float = 20.0
 
@@ -70,7 +70,7 @@ class Registry:
 
     def __init__(self, options: RegistryOptions | None = None) -> None:
         self.options = options or RegistryOptions()
-        context = ssl.create_default_context(cafile=self.options.ca_file)
+        context = ssl.create_default_context(cadata=self.options.ca_certs)
         self._http = httpx.Client(verify=context, timeout=self.options.timeout_s, follow_redirects=True)
         self._bases: dict[str, str] = {}
         self._auth: dict[tuple[str, str], str] = {}
