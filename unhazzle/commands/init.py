@@ -99,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         adding = path.exists() and not args.force
     except OSError as exc:  # a name the file system refuses: too long, say
-        raise UsageError(f"{args.spec}: error: cannot write a spec there: {exc.strerror or exc}") from None
+        raise UsageError(
+            f"{args.spec}:1:1: error: cannot write a spec there: {exc.strerror or exc}"
+        ) from None
     if adding and (args.app is None or args.project or args.region or args.env):
         raise UsageError(
-            f"{args.spec}: error: already exists; add an app with `unhazzle init --app NAME --image IMAGE`, "
-            "or start over with --force"
+            f"{args.spec}:1:1: error: already exists; add an app with "
+            "`unhazzle init --app NAME --image IMAGE`, or start over with --force"
         )
     interactive = sys.stdin.isatty() and not args.yes
     spec, broken = _existing(path, args) if adding else (None, [])
@@ -361,7 +363,7 @@ class Questionnaire:
         try:
             edit_file_atomic(path, text)
         except OSError as exc:
-            raise UsageError(f"{self.args.spec}: error: cannot write it: {exc.strerror or exc}") from None
+            raise UsageError(f"{self.args.spec}:1:1: error: cannot write it: {exc.strerror or exc}") from None
         keyless = any(not spec.spec.recipients(env) for env in spec.spec.environments)
         wants = any(app.secrets for app in spec.spec.apps.values()) or bool(spec.spec.databases)
         # Values need a key to be encrypted to before `secrets set` can store one.

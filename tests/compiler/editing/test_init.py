@@ -303,7 +303,7 @@ def test_init_refuses_to_overwrite_without_force(cli, docker_config, workdir):
     spec.write_text("# mine\n")
     result = cli("init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect")
     assert result.code == 2
-    assert result.err.startswith("unhazzle.yaml: error: already exists;")
+    assert result.err.startswith("unhazzle.yaml:1:1: error: already exists;")
     assert spec.read_text() == "# mine\n"
     result = cli(
         "init", "--project", "shop", "--app", "web", "--image", "ghcr.io/a/web:1", "--no-inspect", "--force"

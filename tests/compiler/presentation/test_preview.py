@@ -141,8 +141,9 @@ def test_preview_base_git_cannot_resolve_at_all_is_bad_input_in_gits_words(cli, 
 
 
 def test_preview_outside_git_is_bad_input(cli, write_spec):
-    result = cli("preview", str(write_spec(MINIMAL)), "--base", "main")
-    assert result.code == 2 and "not inside a Git repository" in result.err
+    spec = write_spec(MINIMAL)
+    result = cli("preview", str(spec), "--base", "main")
+    assert result.code == 2 and result.err.startswith(f"{spec}:1:1: error: is not inside a Git repository")
 
 
 def test_preview_base_over_budget_still_compares(cli, repo):

@@ -39,7 +39,7 @@ def read_at_ref(spec: Path, ref: str, *, folder: str | None = None) -> SpecAtRef
     try:
         rel = spec.resolve().relative_to(root).as_posix()
     except ValueError:
-        raise UsageError(f"{spec}: error: is not inside the Git repository at {root}") from None
+        raise UsageError(f"{spec}:1:1: error: is not inside the Git repository at {root}") from None
     bad_ref = UsageError(f"--base {ref}: error: no commit, branch or tag by that name in {root}")
     # A ':' would make the name a path inside a commit (REV:PATH), which git cat-file refuses as a
     # whole batch; no branch or tag can hold one.
@@ -72,13 +72,13 @@ def _toplevel(spec: Path) -> Path:
     start = spec.resolve().parent
     if not start.is_dir():
         raise UsageError(
-            f"{spec}: error: is not inside a Git repository, so there is no base to compare with"
+            f"{spec}:1:1: error: is not inside a Git repository, so there is no base to compare with"
         )
     done = run_git(["rev-parse", "--show-toplevel"], cwd=start)
     if done.status != 0 or not done.out.strip():
         if b"not a git repository" in done.err.lower():
             raise UsageError(
-                f"{spec}: error: is not inside a Git repository, so there is no base to compare with"
+                f"{spec}:1:1: error: is not inside a Git repository, so there is no base to compare with"
             )
         raise OperationError(f"{start}: git cannot read the repository: {_first_line(done.err)}")
     return Path(text(done.out).strip()).resolve()
