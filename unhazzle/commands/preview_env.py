@@ -36,9 +36,9 @@ def add_parser(sub: Any) -> None:
         help="a running copy of an environment per pull request: up, down, list, prune",
         description="Preview environments: `up` publishes a copy of previews.from (the apps, size, "
         "time to live and secrets the spec's previews: section gives) as environment NAME with the "
-        "preview badge, its own namespace and URLs; `down` removes it; `list` shows each with its "
-        "age, expiry and cost; `prune` removes the expired ones (a scheduled safety net: the "
-        "reconciler removes them too).",
+        "preview badge, kept apart from the other environments, with its own URLs; `down` removes "
+        "it; `list` shows each with its age, expiry and cost; `prune` removes the expired ones (a "
+        "scheduled safety net: the reconciler removes them too).",
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     up = verbs.add_parser(
@@ -100,7 +100,7 @@ def _name(project: str, name: str, environments: Any = ()) -> str:
     if name in environments:
         raise UsageError(f"--name: '{name}' is one of the spec's environments, not a preview")
     if reserved(namespace_for(project, name)):
-        raise UsageError(f"--name: '{name}' would make a namespace the cluster keeps for itself")
+        raise UsageError(f"--name: '{name}' would take a name the cluster keeps for itself")
     return name
 
 

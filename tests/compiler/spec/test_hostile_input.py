@@ -316,9 +316,10 @@ def test_hostile_input_values_survive_a_strict_yaml_parser():
 
 
 def test_hostile_input_explain_and_plan_use_no_kubernetes_words_for_checks_and_servers(cli, write_spec):
-    # the words of health checks and servers are the user's too: no probes, readiness, liveness, nodes
+    # the words of health checks, servers and sizes are the user's too: no probes, readiness,
+    # liveness, nodes, requests, limits or throttling
     spec = write_spec(MINIMAL + "    health: {path: /healthz}\n")
-    words = re.compile(r"\b(probes?|readiness|liveness|nodes?)\b", re.IGNORECASE)
+    words = re.compile(r"\b(probes?|readiness|liveness|nodes?|requests?|limits?|throttled)\b", re.IGNORECASE)
     for args in (
         ("explain", str(spec), "web"),
         ("plan", str(spec)),

@@ -177,8 +177,8 @@ def _size(
         reasons["memory"] = f"size.memory: {memory} MB in the spec"
     cpu_limit = round(cpu * row.cpu_limit_factor, 3)
     reasons["cpu_limit"] = (
-        f"{row.cpu_limit_factor:g}x the request, so short bursts are not "
-        "throttled; memory limit = request, so an instance is never killed "
+        f"bursts to {row.cpu_limit_factor:g}x its CPU, so short bursts are not "
+        "slowed; its memory is its own in full, so an instance is never stopped "
         "for memory its server promised elsewhere"
     )
     return cpu, cpu_limit, memory
