@@ -238,6 +238,10 @@ def test_property_no_generated_spec_crashes(spec: dict[str, Any]):
                 assert all(isinstance(doc, dict) for doc in yaml.safe_load_all(file.read_text("utf-8")))
 
 
+# Any text but a `${` left open, which is an error (a reference not closed), not a setting.
+SETTING_TEXT = st.text(max_size=20).filter(lambda text: "${" not in text)
+
+
 @st.composite
 def valid_apps(draw: st.DrawFn) -> dict[str, Any]:
     """A spec's apps that satisfy every rule, with any text in settings and commands."""
@@ -253,7 +257,7 @@ def valid_apps(draw: st.DrawFn) -> dict[str, Any]:
             if app["public"] and draw(st.booleans()):
                 app["domains"] = [f"{name}.example.com"]
         targets = [t for t, port in served.items() if port]
-        text = st.text(max_size=20) | st.sampled_from([f"${{apps.{t}.url}}" for t in targets] or ["$${x}"])
+        text = SETTING_TEXT | st.sampled_from([f"${{apps.{t}.url}}" for t in targets] or ["$${x}"])
         app["env"] = draw(
             st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,6}", fullmatch=True), text, max_size=3)
         )
@@ -273,7 +277,7 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
     environments: dict[str, Any] = {}
     for env in envs:
         changes = {
-            name: {"profile": draw(profiles), "env": {"EXTRA": draw(st.text(max_size=10))}}
+            name: {"profile": draw(profiles), "env": {"EXTRA": draw(SETTING_TEXT)}}
             for name in draw(st.lists(st.sampled_from(sorted(apps)), max_size=2, unique=True))
         }
         environments[env] = {"apps": changes} if changes else {}
