@@ -541,3 +541,43 @@ def test_validate_json_for_scripts(cli, write_spec):
     assert result.code == 2
     data = json.loads(result.out)
     assert data["ok"] is False and data["errors"][0]["line"] == 9 and "99999" in data["errors"][0]["message"]
+
+
+def test_an_override_of_a_volume_or_release_step_merges_over_the_base_app(cli, write_spec):
+    # `volume: {size: 50GB}` in production keeps the base app's path; `release: {timeout: 20m}`
+    # keeps its command; `volume: null` removes the volume
+    from tests.support.manifests import objects, render_text
+
+    overrides = (
+        "  production:\n    apps:\n      web:\n        volume: {size: 50GB}\n        release: {timeout: 20m}\n"
+        "  staging:\n    apps:\n      web: {volume: {path: /other}}\n"
+        "  dev:\n    apps:\n      web: {volume: null}\n"
+    )
+    text = MINIMAL.replace("  production: {}\n", overrides)
+    text += "    volume: {size: 10GB, path: /data}\n    release: {command: [./migrate]}\n"
+    found: dict[str, dict[str, object]] = {}
+    for rel, obj in objects(render_text(text)):
+        env = rel.split("/")[0]
+        if obj["kind"] == "PersistentVolumeClaim":
+            found.setdefault(env, {})["size"] = obj["spec"]["resources"]["requests"]["storage"]
+        if obj["kind"] == "Deployment":
+            mounts = obj["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+            found.setdefault(env, {})["path"] = [m["mountPath"] for m in mounts if m["mountPath"] != "/tmp"]
+        if obj["kind"] == "Job":
+            job = obj["spec"]
+            found.setdefault(env, {})["release"] = (
+                job["template"]["spec"]["containers"][0]["command"],
+                job["activeDeadlineSeconds"],
+            )
+    assert found["production"] == {"size": "50Gi", "path": ["/data"], "release": (["./migrate"], 1200)}
+    assert found["staging"] == {"size": "10Gi", "path": ["/other"], "release": (["./migrate"], 600)}
+    assert found["dev"]["path"] == [] and "size" not in found["dev"]
+    # an override that gives an app a volume it does not have still needs both
+    spec = write_spec(
+        MINIMAL.replace("  production: {}\n", "  production:\n    apps:\n      web: {volume: {size: 5GB}}\n")
+    )
+    result = cli("validate", str(spec))
+    assert (
+        result.code == 2
+        and "environments.production.apps.web.volume: missing required key 'path'" in result.err
+    )

@@ -307,6 +307,18 @@ class Volume(_Strict):
     )
 
 
+class VolumeChange(_Strict):
+    """An environment's change to an app's volume: either field, laid over the base app's (a
+    volume the base app does not have needs both, which the merged app's check says)."""
+
+    size: Annotated[Megabytes, AfterValidator(_volume_size)] | None = Field(
+        None, description="Disk size, e.g. 50GB; at most 10TB."
+    )
+    path: Annotated[str, AfterValidator(_absolute_path)] | None = Field(
+        None, max_length=MAX_PATH, description="Where the disk appears inside the app, e.g. /data."
+    )
+
+
 WRITABLE_MB = 256  # a writable folder's room unless the spec says: what /tmp gets
 MAX_WRITABLE_MB = 8 * 1024  # it lives on the server's own disk, shared by every app there
 
@@ -417,6 +429,15 @@ class Release(_Strict):
     )
 
 
+class ReleaseChange(_Strict):
+    """An environment's change to an app's release step, laid over the base app's (a step the
+    base app does not have needs its command, which the merged app's check says)."""
+
+    command: list[CommandPart] | None = Field(None, min_length=1, max_length=256)
+    timeout: Annotated[Seconds, Field(le=MAX_RELEASE_TIMEOUT_S)] | None = None
+    size: Size | None = None
+
+
 class App(_Strict):
     """One app: a container image and how it should run."""
 
@@ -478,10 +499,10 @@ class AppOverride(_Strict):
     env: dict[EnvVarName, SettingValue] | None = None
     secrets: list[EnvVarName] | None = None
     databases: list[Name] | None = None
-    volume: Volume | None = None
+    volume: VolumeChange | None = None
     writable: list[WritableEntry] | None = None
     health: Health | None = None
-    release: Release | None = None
+    release: ReleaseChange | None = None
     after: list[Name] | None = None
     profile: Profile | None = None
     instances: Instances | None = None
