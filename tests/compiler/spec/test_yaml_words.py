@@ -42,6 +42,16 @@ HEAD = "version: 1\nproject: shop\nregion: fsn1\nenvironments:\n  production: {}
         # the file ends where the bracket's first value was due: the parser names no bracket
         ("    command: [echo, '[', {a: \n", ":8:26:", "the '{' opened here is not closed with '}'"),
         ("    port: 8080\n    command: [\n", ":9:14:", "the '[' opened here is not closed with ']'"),
+        # well indented: the slip is in the value, at the place the value goes wrong
+        (
+            "    env:\n      NOTE: see: the docs\n",
+            ":9:16:",
+            "a value holds ': '; put the whole value in quotes",
+        ),
+        ("    image: ghcr.io/acme/web:\n    port: 80\n", ":8:28:", "a value ends with ':'; put the whole"),
+        ("    env:\n      GREETING: 'it's here'\n", ":9:21:", "text follows the value's closing quote"),
+        ('    env:\n      A: "x" trailing\n', ":9:14:", "text follows the value's closing quote"),
+        ("    env:\n      A: 1\n      NOTE: see: the docs\n", ":10:16:", "a value holds ': '"),
     ],
 )
 def test_a_yaml_mistake_is_said_plainly_at_its_line(

@@ -51,7 +51,7 @@ def explain(text: str, marks: Marks) -> tuple[int, int, str] | None:
     if marks.problem_at and (
         "expected <block end>" in problem or "mapping values are not allowed" in problem
     ):
-        return _indentation(lines, marks.problem_at[0], colon_in_value="mapping values" in problem)
+        return _indentation(lines, marks.problem_at, problem)
     return None
 
 
@@ -130,23 +130,23 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
             last, blank = char, False
 
 
-def _indentation(lines: list[str], number: int, *, colon_in_value: bool) -> tuple[int, int, str] | None:
-    """The line indented unlike its neighbours: the parser's own, or the one before it."""
+def _indentation(lines: list[str], at: tuple[int, int], problem: str) -> tuple[int, int, str] | None:
+    """The line indented unlike its neighbours: the parser's own, or the one before it; or, when
+    the lines are indented well, the value on the parser's line that is the slip."""
+    number = at[0]
     if not 1 <= number <= len(lines):
         return None
     here = _key(lines[number - 1])
     above = _previous(lines, number)
     if here is None or above is None:
-        if colon_in_value:
-            return number, 1, "a value holds ': '; put the whole value in quotes"
-        return None
-    at, before = above
+        return _in_value(lines, at, problem)
+    at_line, before = above
     # The line before stepped out of its block and this one stays in it: that line is the mistake
     # ("  port: 8080" under "    image: ..." in an app), not this one.
-    earlier = _previous(lines, at)
+    earlier = _previous(lines, at_line)
     if earlier and before.indent < earlier[1].indent == here.indent and before.value:
         return (
-            at,
+            at_line,
             1,
             (
                 f"'{before.key}' is indented by {before.indent} spaces, less than the lines around it "
@@ -158,12 +158,13 @@ def _indentation(lines: list[str], number: int, *, colon_in_value: bool) -> tupl
             number,
             here.indent + 1,
             (
-                f"'{here.key}' is indented under '{before.key}' (line {at}), which already has a value; "
+                f"'{here.key}' is indented under '{before.key}' (line {at_line}), which already has a value; "
                 f"indent '{here.key}' like '{before.key}', or give '{before.key}' no value to nest it"
             ),
         )
+    first_in_block = here.indent > before.indent  # under a key with no value: its first key
     levels = _enclosing(lines, number)
-    if here.indent not in {level.indent for _, level in levels}:
+    if not first_in_block and here.indent not in {level.indent for _, level in levels}:
         listed = ", ".join(f"'{level.key}' at {level.indent}" for _, level in levels[:3])
         return (
             number,
@@ -173,8 +174,29 @@ def _indentation(lines: list[str], number: int, *, colon_in_value: bool) -> tupl
                 f"({listed}); indent it like the key it belongs beside"
             ),
         )
-    if colon_in_value:
-        return number, 1, "a value holds ': '; put the whole value in quotes"
+    return _in_value(lines, at, problem)
+
+
+def _in_value(lines: list[str], at: tuple[int, int], problem: str) -> tuple[int, int, str] | None:
+    """A slip inside a value, at the parser's mark: a second ': ' (`NOTE: see: the docs`), or
+    text after a closing quote (`'it's here'`, `"x" trailing`)."""
+    number, column = at
+    line = lines[number - 1]
+    if "mapping values are not allowed" in problem:
+        ends = not line[column:].strip()  # `image: ghcr.io/acme/web:`
+        said = "ends with ':'" if ends else "holds ': '"
+        return number, column, f"a value {said}; put the whole value in quotes"
+    if (
+        "found '<scalar>'" in problem
+        and 1 < column <= len(line) + 1
+        and line[: column - 1].rstrip()[-1:] in "'\""
+    ):
+        return (
+            number,
+            column,
+            "text follows the value's closing quote; put the whole value in quotes "
+            "(a ' inside '...' is written '', a \" inside \"...\" is written \\\")",
+        )
     return None
 
 
