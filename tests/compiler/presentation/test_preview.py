@@ -260,6 +260,15 @@ def test_preview_names_changed_secrets_never_their_values(cli, repo):
     assert result.code == 0, result.err
     assert "### Secrets" in result.out and " changed" in result.out
     assert canary not in result.out
+    # the app whose value changed restarts: a change, said so, never "unchanged"
+    assert "| api | changed (new secret values: restarts) |" in result.out
+    assert "Unchanged: " not in result.out or "api" not in result.out.split("Unchanged: ")[1].split("\n")[0]
+    data = _preview(cli, repo, "--output", "json").out
+    production = next(e for e in json.loads(data)["environments"] if e["name"] == "production")
+    [api] = [a for a in production["apps"] if a["name"] == "api"]
+    assert (api["status"], api["secret_values_changed"]) == ("changed", True)
+    staging = next(e for e in json.loads(data)["environments"] if e["name"] == "staging")
+    assert all(a["status"] == "unchanged" for a in staging["apps"])
 
 
 def test_plan_markdown_warnings_show_commands_as_code(cli, tmp_path):

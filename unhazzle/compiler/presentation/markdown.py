@@ -244,9 +244,10 @@ def _app_row(app: dict[str, Any]) -> list[str]:
         size += "" if old == size else f" (was {old})"
     cost = app["cost_eur_month"]
     renamed = f" (renamed from {app['renamed_from']}?)" if app.get("renamed_from") else ""
+    rotated = " (new secret values: restarts)" if app.get("secret_values_changed") else ""
     return [
         cell(app["name"]),
-        cell(app["status"] + renamed),
+        cell(app["status"] + renamed + rotated),
         cell(inst),
         cell(size),
         f"{cost['min']:.2f}{_delta(app['cost_change']['min'])}",

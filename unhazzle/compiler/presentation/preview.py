@@ -237,16 +237,20 @@ def _app(
     after = _app_view(*new) if new else None
     zero = {"min": 0.0, "max": 0.0}
     was, now = (before or {}).get("cost_eur_month", zero), (after or {}).get("cost_eur_month", zero)
+    # A secret's new value restarts the app (its manifest carries a checksum of the encrypted
+    # values), so the app is changed even where nothing else of it is.
+    rotated = bool(old and new and old[0].secrets_checksum != new[0].secrets_checksum)
     if after is None:
         status, current = "removed", {**before, "cost_eur_month": zero}  # type: ignore[dict-item]
     else:
-        status = "added" if before is None else "changed" if before != after else "unchanged"
+        status = "added" if before is None else "changed" if before != after or rotated else "unchanged"
         current = after
     return {
         "name": name,
         "status": status,
         **current,
         "before": before,
+        "secret_values_changed": rotated,
         "cost_change": {k: round(now[k] - was[k], 2) for k in ("min", "max")},
     }
 
