@@ -33,9 +33,21 @@ def test_latency_far_region_warns_with_nearest_better_region_of_that_provider():
     assert "aws-eu-north-1 (Stockholm) would be about 7 ms" in message
 
 
-def test_latency_supabase_region_codes_read_as_aws():
+def test_latency_supabase_region_codes_read_as_aws_and_said_as_written():
     assert latency_warning("main", _db("eu-central-1"), "nbg1") is None
-    assert "us-east-1" in (latency_warning("main", _db("us-east-1"), "nbg1") or "")
+    supabase = Database(provider="supabase", region="eu-central-1", secret="DATABASE_URL")
+    message = latency_warning("main", supabase, "hel1") or ""
+    assert message.startswith("database 'main' in eu-central-1 (Frankfurt) is about 22 ms"), message
+    assert message.endswith("; eu-north-1 (Stockholm) would be about 7 ms")
+    assert "aws-" not in message
+
+
+def test_latency_supabase_outside_aws_is_said():
+    supabase = Database(provider="supabase", region="google-europe-west3", secret="DATABASE_URL")
+    assert latency_warning("main", supabase, "fsn1") == (
+        "database 'main': Supabase runs in AWS regions (such as eu-central-1), and "
+        "'google-europe-west3' is not one; give the region its project runs in"
+    )
 
 
 def test_latency_unknown_region_warns_that_it_is_unknown():
@@ -52,7 +64,7 @@ def test_latency_warning_appears_in_plan(cli, write_spec):
     data = json.loads(cli("plan", str(write_spec(text)), "--output", "json").out)
     [warning] = [w for w in data["warnings"] if "database 'main'" in w["message"]]
     assert warning["app"] == "web"
-    assert "aws-eu-central-1 (Frankfurt) would be about 5 ms" in warning["message"]
+    assert "; eu-central-1 (Frankfurt) would be about 5 ms" in warning["message"]  # as Supabase names it
 
 
 @pytest.mark.parametrize(
