@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import shutil
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import MINIMAL
 from tests.support.expansion import container_as_run
 from tests.support.manifests import objects, render_text
+from tests.support.textdiff import changed_lines
 from unhazzle.compiler.editing.flatjson import parse_flat_json
 from unhazzle.compiler.editing.settings import guess_indent, merge_settings
 from unhazzle.compiler.spec.load import load_bytes
@@ -35,12 +35,6 @@ def project(tmp_path):
 def write_json(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
-    """(removed, inserted) lines between two texts."""
-    diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
-    return [d[2:] for d in diff if d.startswith("- ")], [d[2:] for d in diff if d.startswith("+ ")]
 
 
 def test_env_import_keeps_every_comment_and_only_adds_lines(cli, project, tmp_path):

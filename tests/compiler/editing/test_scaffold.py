@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.support.textdiff import changed_lines
 from unhazzle.compiler.editing.scaffold import AppAnswers, ProjectAnswers, ScaffoldProblem, add_app, new_spec
 from unhazzle.compiler.images.inspection import (
     OCI_INDEX,
@@ -23,6 +24,7 @@ from unhazzle.compiler.images.inspection import (
 from unhazzle.compiler.pipeline import compile_text
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.rules.sizingtable import sizing_rules
+from unhazzle.compiler.spec.merge import badge_for
 
 NAMES = st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z")
 
@@ -57,8 +59,14 @@ def test_scaffold_any_answers_make_a_valid_spec(project, region, envs, profile, 
     compiled = compile_text(text)
     assert compiled.spec.apps["web"].profile.model_dump() == profile
     grown = add_app(text, answers(second, port=None, name="worker"))
-    assert grown.startswith(text.rstrip("\n"))
-    assert list(compile_text(grown).spec.apps) == ["web", "worker"]
+    assert changed_lines(text, grown)[0] == []  # nothing of the spec is removed or rewritten
+    grown_spec = compile_text(grown).spec
+    assert list(grown_spec.apps) == ["web", "worker"]
+    # outside production the second app starts as small as the first: at most two instances
+    for name, env in grown_spec.environments.items():
+        small = env.apps.get("worker")
+        assert (small is None) == (badge_for(name) == "production"), name
+        assert small is None or small.instances.max == 2
 
 
 def test_scaffold_add_app_to_flow_style_apps():

@@ -118,15 +118,46 @@ def _insert_database(doc: CommentedMap, app: AppAnswers) -> None:
     doc["databases"][db.name] = entry
 
 
-def _smaller(environment: str, app: AppAnswers) -> CommentedMap:
+def _smaller(environment: str, app: AppAnswers, badge: object = None) -> CommentedMap:
     """Environments that are not production start smaller: at most two instances of the app
-    (two at least where one would mean an outage on every deploy, as production keeps them)."""
-    if badge_for(environment) == "production":
+    (two at least where one would mean an outage on every deploy, as production keeps them).
+    *badge*: the environment's own, where the spec gives one."""
+    if (badge if isinstance(badge, str) else badge_for(environment)) == "production":
         return CommentedMap()
+    return CommentedMap([("apps", CommentedMap([(app.name, _small_instances(app))]))])
+
+
+def _small_instances(app: AppAnswers) -> CommentedMap:
     low = 2 if app.profile.get("latency") == "sensitive" else 1
     instances = CommentedMap([("min", low), ("max", 2)])
     instances.fa.set_flow_style()
-    return CommentedMap([("apps", CommentedMap([(app.name, CommentedMap([("instances", instances)]))]))])
+    return CommentedMap([("instances", instances)])
+
+
+def _add_smaller(doc: CommentedMap, app: AppAnswers) -> None:
+    """An app added to an existing spec starts smaller outside production too, as the first did:
+    its override goes into each such environment that is a plain mapping (or empty)."""
+    environments = doc.get("environments")
+    if not isinstance(environments, CommentedMap):
+        return
+    for name in list(environments):
+        env = environments[name]
+        if env is None:
+            env = environments[name] = CommentedMap()
+        if not isinstance(env, CommentedMap) or not _smaller(name, app, env.get("badge")):
+            continue
+        apps = env.get("apps")
+        if apps is None:
+            if env.fa.flow_style() and not env:
+                env.fa.set_block_style()  # `staging: {}` becomes a block to hold its apps
+            env["apps"] = apps = CommentedMap()
+        if isinstance(apps, CommentedMap) and app.name not in apps:
+            if apps.fa.flow_style():
+                apps.fa.set_block_style()
+            before = last_leaf(apps, commented=True)  # the blank line or comment that ends the block
+            apps[app.name] = _small_instances(app)
+            if before is not None:  # onto the block's new last key, not into its flow mapping
+                move_trailing_comment(before, (apps[app.name], "instances"))
 
 
 def add_app(text: str, app: AppAnswers) -> str:
@@ -152,6 +183,7 @@ def add_app(text: str, app: AppAnswers) -> str:
     _insert_app(apps, app, indent=guessed or 2)
     if before is not None:
         move_trailing_comment(before, last_leaf(apps))
+    _add_smaller(doc, app)
     _insert_database(doc, app)
     return _dump(doc, yaml)
 
