@@ -151,6 +151,24 @@ def publish(cli, write_spec, remote: Path, text: str, *flags: str):
     return cli("publish", str(spec), "--to", f"file://{remote}", *flags)
 
 
+def test_publish_says_every_refusal_at_once(cli, write_spec, remote):
+    # an environment dropped and a volume's app renamed: both flags named in one go, not one a run
+    assert publish(cli, write_spec, remote, SMALL).code == 0
+    before = tip(remote)
+    changed = renamed(SMALL, "cache", "redis").replace("  staging: {}\n", "")
+    refused = publish(cli, write_spec, remote, changed)
+    assert refused.code == 2
+    lines = refused.err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("shop/staging: the spec no longer has this environment")
+    assert lines[0].endswith("pass --allow-delete-environment to do that")
+    assert lines[1].startswith("shop/production: app 'cache' is removed, so its 5 GB volume")
+    assert lines[1].endswith("pass --allow-delete-volume")
+    assert tip(remote) == before
+    both = ("--allow-delete-environment", "--allow-delete-volume")
+    assert publish(cli, write_spec, remote, changed, *both).code == 0
+
+
 def test_publish_refuses_to_delete_a_renamed_apps_volume_without_the_flag(cli, write_spec, remote):
     assert publish(cli, write_spec, remote, SMALL).code == 0
     before = tip(remote)

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from unhazzle.errors import UsageError
 from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, INDEX_FILE, PREVIEW_FILE
 
 Status = Literal["added", "changed", "removed"]
@@ -53,6 +52,9 @@ class ChangeSet:
     notes: list[str] = field(default_factory=list)
     # The deletions the user opted into, as trailers the reconciler reads (shared/names.py).
     opt_ins: dict[str, str] = field(default_factory=dict)
+    # Why it may not be published as it is (an environment deleted without the flag), one line
+    # each: said together with what the volumes refuse, so every refusal comes at once.
+    refusals: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -107,8 +109,7 @@ def plan_changes(
     new_envs = {env_of(path) for path in new_files}
     old_envs = {env for env in map(env_of, old_blobs) if env}
     gone = sorted(old_envs - new_envs)
-    if gone and not allow_delete:
-        raise UsageError(_delete_refusal(project, gone))
+    refusals = [_delete_refusal(project, gone)] if gone and not allow_delete else []
     removals = sorted(
         path
         for path in old_blobs
@@ -117,7 +118,7 @@ def plan_changes(
     writes = {path: data for path, data in new_files.items() if old_blobs.get(path) != blob_id(data)}
     writes = _without_provenance_only(writes, old_indexes)
     if not writes and not removals:
-        return ChangeSet(project=project, writes={}, removals=[], files=[])
+        return ChangeSet(project=project, writes={}, removals=[], files=[], refusals=refusals)
     files = sorted(
         [FileChange(path, "changed" if path in old_blobs else "added") for path in writes]
         + [FileChange(path, "removed") for path in removals]
@@ -129,7 +130,13 @@ def plan_changes(
     }
     opt_ins = {ALLOW_DELETE_ENVIRONMENT: ", ".join(f"{project}/{env}" for env in gone)} if gone else {}
     return ChangeSet(
-        project=project, writes=writes, removals=removals, files=files, summaries=summaries, opt_ins=opt_ins
+        project=project,
+        writes=writes,
+        removals=removals,
+        files=files,
+        summaries=summaries,
+        opt_ins=opt_ins,
+        refusals=refusals,
     )
 
 

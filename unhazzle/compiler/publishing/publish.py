@@ -131,8 +131,9 @@ class RollbackRefusal(UsageError):
         return list(self.problems)
 
 
-class VolumeRefusal(UsageError):
-    """Publishing would lose an app's data (or ask for what a disk cannot do): one line each."""
+class Refusal(UsageError):
+    """Publishing would delete an environment or lose an app's data without the flag that says
+    so, or ask for what a disk cannot do: one line each, all at once."""
 
     def __init__(self, problems: list[str]) -> None:
         # names come from the environment repo too, which anyone may have edited: one line each
@@ -552,14 +553,14 @@ def _changes(
         allow_delete=options.allow_delete_environment,
     )
     volumes = _volume_changes(repo, changes, old_blobs, files, old_indexes=old_indexes)
-    refused = refusal(
+    refused = changes.refusals + refusal(
         volumes,
         allow_delete=options.allow_delete_volume,
         allow_smaller=options.allow_smaller_volume,
         project=project,
     )
     if refused:
-        raise VolumeRefusal(refused)
+        raise Refusal(refused)
     deleted = ", ".join(f"{project}/{c.environment}/{c.app}" for c in volumes if c.needs_flag)
     opt_ins = {**changes.opt_ins, **({ALLOW_DELETE_VOLUME: deleted} if deleted else {})}
     return dataclasses.replace(changes, notes=[c.message() for c in volumes], opt_ins=opt_ins)
