@@ -82,7 +82,7 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
         problems += problems_from(exc, positions=document.positions, root=Spec, prefixes=[()])
-    problems += cross_check(document.data, document.positions)
+    problems += cross_check(document.data, document.positions, document.text)
     rates = current_rates()
     # Until the spec validates there is no plan: the checks that need only their own part of
     # the spec (a size against a server) run on its raw data, so their errors come with the rest.

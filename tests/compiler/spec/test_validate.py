@@ -37,7 +37,7 @@ def test_validate_reference_to_an_app_without_port_in_one_environment(cli, write
     result = cli("validate", str(spec))
     assert result.code == 2
     assert result.err.splitlines() == [
-        f"{spec}:13:20: error: '${{apps.api.url}}': app 'api' has no port in staging, "
+        f"{spec}:13:21: error: '${{apps.api.url}}': app 'api' has no port in staging, "
         "so it has no address there"
     ]
 
@@ -54,7 +54,7 @@ def test_validate_a_reference_without_its_closing_brace_is_located(cli, write_sp
     assert result.code == 2
     assert result.err.strip().splitlines() == [
         f"{spec}:11:10: error: '${{apps.nope.url' has no closing '}}'; close it, or write $${{ for a literal ${{",
-        f"{spec}:12:10: error: '${{apps.web.port' has no closing '}}'; close it, or write $${{ for a literal ${{",
+        f"{spec}:12:31: error: '${{apps.web.port' has no closing '}}'; close it, or write $${{ for a literal ${{",
     ]
 
 
@@ -66,14 +66,14 @@ def test_validate_a_setting_of_many_unclosed_references_is_one_located_error(cli
     result = cli("validate", str(spec))
     assert result.code == 2
     (said,) = result.err.strip().splitlines()
-    assert said.startswith(f"{spec}:11:10: error: '${{]${{]") and said.endswith(
+    assert said.startswith(f"{spec}:11:11: error: '${{]${{]") and said.endswith(
         "...' has no closing '}'; close it, or write $${ for a literal ${"
     )
 
 
 def test_validate_a_reference_with_spaces_inside_is_reported_once_per_place(cli, write_spec):
-    # each environment resolves the shared settings and each app's own, and both spellings name
-    # the same app: one place, one line
+    # each environment resolves the shared settings and each app's own: each reference is said
+    # once, where it is written (two in one value are two places), whatever its spacing
     text = MINIMAL.replace("production: {}", "production: {}\n  staging: {}")
     spec = write_spec(
         text.replace("environments:", "env: {S: '${ apps.nope.url }'}\nenvironments:", 1)
@@ -84,10 +84,20 @@ def test_validate_a_reference_with_spaces_inside_is_reported_once_per_place(cli,
     assert result.code == 2
     said = "'${apps.nope.url}' names no app 'nope'; the apps are web"
     assert result.err.strip().splitlines() == [
-        f"{spec}:4:10: error: {said}",
-        f"{spec}:12:14: error: {said}",
-        f"{spec}:14:50: error: {said}",
+        f"{spec}:4:11: error: {said}",
+        f"{spec}:12:15: error: {said}",
+        f"{spec}:12:38: error: {said}",
+        f"{spec}:14:51: error: {said}",
     ]
+
+
+def test_validate_a_reference_in_a_block_of_lines_is_located_on_its_line(cli, write_spec):
+    spec = write_spec(
+        MINIMAL + "    env:\n      B: |\n        first line\n        then ${apps.nope.url} here\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err == f"{spec}:13:14: error: '${{apps.nope.url}}' names no app 'nope'; the apps are web\n"
 
 
 def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):

@@ -13,7 +13,7 @@ from typing import Any
 
 from unhazzle.compiler.spec.merge import deep_merge
 from unhazzle.compiler.spec.model import MAX_ENV_NAME, MAX_NAME, MAX_TIMEZONE
-from unhazzle.compiler.spec.positions import Path, Positions
+from unhazzle.compiler.spec.positions import LINE_BREAK, Path, Positions
 from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import Problem
 from unhazzle.shared.cron import CronError, check_zone, parse
@@ -22,11 +22,12 @@ from unhazzle.shared.names import MAX_NAMESPACE, RESERVED_APP_NAMES, namespace_f
 APP_REF = re.compile(r"^apps\.([^.]+)\.(url|host|port)$")
 
 
-def cross_check(data: Any, positions: Positions) -> list[Problem]:
-    """Every cross-field problem in the raw spec *data*."""
+def cross_check(data: Any, positions: Positions, text: str = "") -> list[Problem]:
+    """Every cross-field problem in the raw spec *data*; *text*, the spec as written, places a
+    problem inside a value (a reference) where it stands in it."""
     if not isinstance(data, dict):
         return []
-    checker = _Checker(data, positions)
+    checker = _Checker(data, positions, text)
     return list(checker.run())
 
 
@@ -39,9 +40,11 @@ def _list(value: Any) -> list[Any]:
 
 
 class _Checker:
-    def __init__(self, data: dict[Any, Any], positions: Positions) -> None:
+    def __init__(self, data: dict[Any, Any], positions: Positions, text: str = "") -> None:
         self.data = data
         self.positions = positions
+        self.text = text
+        self._lines: list[str] | None = None
         self.apps = {k: v for k, v in _dict(data.get("apps")).items() if isinstance(k, str)}
         self.jobs = {k: v for k, v in _dict(data.get("jobs")).items() if isinstance(k, str)}
         self.databases = [k for k in _dict(data.get("databases")) if isinstance(k, str)]
@@ -54,6 +57,15 @@ class _Checker:
     def problem(self, paths: list[Path], message: str, *, key: bool = False) -> Problem:
         line, col = self.positions.first_of(paths, key=key)
         return Problem(self.positions.file, line, col, message)
+
+    def problem_within(self, paths: list[Path], written: str, message: str) -> Problem:
+        """A problem with the part *written* of a value, placed at that part where the value
+        shows it as written: on the value's line, or a block scalar's (`|`, `>`) lines below."""
+        line, col = self.positions.first_of(paths, key=False)
+        if self._lines is None:
+            self._lines = LINE_BREAK.split(self.text) if self.text else []
+        found = _within(self._lines, line, col, written)
+        return Problem(self.positions.file, *(found or (line, col)), message)
 
     def run(self) -> Iterator[Problem]:
         yield from self._namespaces()
@@ -261,20 +273,25 @@ class _Checker:
             for part in value.split("$${"):  # as the plan expands it: `$${` is a literal `${`
                 written, unclosed = _references_in(part)
                 for expr in written:
-                    yield from self._reference(expr.strip(), paths, targets, env_name)
+                    yield from self._reference(expr, paths, targets, env_name)
                 if unclosed is not None:
                     shown = unclosed[:60] + ("..." if len(unclosed) > 60 else "")
-                    yield self.problem(
-                        paths, f"'{shown}' has no closing '}}'; close it, or write $${{ for a literal ${{"
+                    yield self.problem_within(
+                        paths,
+                        unclosed[:60],
+                        f"'{shown}' has no closing '}}'; close it, or write $${{ for a literal ${{",
                     )
 
     def _reference(
-        self, expr: str, paths: list[Path], targets: dict[Any, Any], env_name: str
+        self, written: str, paths: list[Path], targets: dict[Any, Any], env_name: str
     ) -> Iterator[Problem]:
+        expr = written.strip()
         found = APP_REF.match(expr)
+        within = "${" + written + "}"
         if not found:
-            yield self.problem(
+            yield self.problem_within(
                 paths,
+                within,
                 f"'${{{expr}}}' is not a reference Unhazzle knows; "
                 "write ${apps.NAME.url}, ${apps.NAME.host} or "
                 "${apps.NAME.port} (or $${ for a literal ${)",
@@ -283,14 +300,17 @@ class _Checker:
         target = found.group(1)
         if target not in self.apps:
             known = hint(target, self.apps) or f"; the apps are {', '.join(sorted(self.apps))}"
-            yield self.problem(paths, f"'${{{expr}}}' names no app '{target}'{known}")
+            yield self.problem_within(paths, within, f"'${{{expr}}}' names no app '{target}'{known}")
         elif not isinstance(_dict(self.apps[target]).get("port"), int):
-            yield self.problem(
-                paths, f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port"
+            yield self.problem_within(
+                paths,
+                within,
+                f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port",
             )
         elif not isinstance(_dict(targets.get(target)).get("port"), int):
-            yield self.problem(
+            yield self.problem_within(
                 paths,
+                within,
                 f"'${{{expr}}}': app '{target}' has no port in {env_name}, so it has no address there",
             )
 
@@ -441,6 +461,28 @@ def _writable_problem(path: str, seen: list[str], volume: str | None) -> str:
             relation = "is" if path == other else "is inside" if inside else "holds"
             return f"{relation} {what}; each writable folder stands on its own"
     return ""
+
+
+def _within(lines: list[str], line: int, col: int, written: str) -> tuple[int, int] | None:
+    """Where *written* stands in the value at (line, col): on that line from there on, or, for a
+    block scalar, on one of the lines below indented deeper than the line of its key."""
+    if not written or not 1 <= line <= len(lines):
+        return None
+    first = lines[line - 1]
+    at = first.find(written, col - 1)
+    if at >= 0:
+        return line, at + 1
+    if first[col - 1 :].lstrip()[:1] not in ("|", ">"):
+        return None
+    indent = len(first) - len(first.lstrip(" "))
+    for number in range(line + 1, len(lines) + 1):
+        text = lines[number - 1]
+        if text.strip() and len(text) - len(text.lstrip(" ")) <= indent:
+            return None
+        at = text.find(written)
+        if at >= 0:
+            return number, at + 1
+    return None
 
 
 def _references_in(part: str) -> tuple[list[str], str | None]:
