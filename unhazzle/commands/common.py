@@ -116,10 +116,19 @@ def registry_options(args: argparse.Namespace) -> RegistryOptions:
 
 
 def _ca_certs(path: str | None) -> str | None:
-    """The PEM text of --ca-file, read within its ceiling and checked to hold certificates now,
-    so a wrong path is bad input named as such, not a failure at the first registry."""
+    """The PEM text of --ca-file (see read_ca_file)."""
     if path is None:
         return None
+    text, why = read_ca_file(path)
+    if text is None:
+        raise UsageError(f"--ca-file: error: {printable(path)}: {why}")
+    return text
+
+
+def read_ca_file(path: str) -> tuple[str | None, str]:
+    """(the PEM text of --ca-file, "") or (None, why not): read within its ceiling and checked to
+    hold certificates when the flags are, so a wrong path is bad input named as such, not a
+    failure at the first registry."""
     import ssl
 
     from unhazzle.shared import readlimit
@@ -128,14 +137,12 @@ def _ca_certs(path: str | None) -> str | None:
         text = readlimit.read_text(path, readlimit.CONNECTION_FILE)
         ssl.create_default_context(cadata=text)
     except UnicodeDecodeError:
-        why = "not a PEM file of CA certificates (it is not text)"
+        return None, "not a PEM file of CA certificates (it is not text)"
     except (ssl.SSLError, ValueError):
-        why = "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        return None, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
     except (OSError, RuntimeError) as exc:  # a symlink loop is a RuntimeError in pathlib
-        why = f"cannot read it: {readlimit.reason(exc)}"
-    else:
-        return text
-    raise UsageError(f"--ca-file: error: {printable(path)}: {why}")
+        return None, f"cannot read it: {readlimit.reason(exc)}"
+    return text, ""
 
 
 def parse_image(text: str, *, flag: str = "IMAGE") -> ImageRef:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from unhazzle.commands.common import parse_image
+from unhazzle.commands.common import parse_image, read_ca_file
 from unhazzle.compiler.rules.questions import SIZING, questions
 from unhazzle.compiler.spec.load import load_bytes
 from unhazzle.compiler.spec.model import (
@@ -46,6 +46,8 @@ def flag_problems(args: argparse.Namespace, *, interactive: bool, databases: lis
     known = _known_exposure(args, interactive=interactive)
     if known is not None:
         out += exposure_problems(args, port=known[0], public=known[1])
+    if args.ca_file is not None and (why := read_ca_file(args.ca_file)[1]):
+        out.append(said("--ca-file", f"{args.ca_file}: {why}"))
     return out
 
 

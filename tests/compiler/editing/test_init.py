@@ -366,13 +366,14 @@ def test_init_every_bad_flag_reported_at_once(cli, workdir):
     ]
     result = cli(
         "init", "--yes", "--no-inspect", "--project", "shop", "--app", "web", "--image", "x:1", "--port", "0",
-        "--secret", "s s", "--health-path", "nos", "--domain", "B D",
+        "--secret", "s s", "--health-path", "nos", "--domain", "B D", "--ca-file", "missing.pem",
     )  # fmt: skip
     assert result.err.splitlines() == [
         "--port: error: '0': a port is a number from 1 to 65535",
         "--domain: error: 'B D' is not a domain name like shop.example.com",
         "--health-path: error: 'nos' is not a path like /healthz",
         "--secret: error: 's s' is not a secret name (letters, digits and _)",
+        "--ca-file: error: missing.pem: cannot read it: No such file or directory",
     ]
     assert not (workdir / "unhazzle.yaml").exists()
 
