@@ -44,6 +44,13 @@ HOSTILE: dict[str, bytes] = {
     "deep-flow": b"[" * 100_000,
     "deep-block": "".join("  " * i + f"k{i}:\n" for i in range(5_000)).encode(),
     "deep-within-limits": ("apps: " + "[" * 150 + "]" * 150 + "\n").encode(),
+    # the C parser's composer recursed once a level and crashed the process (a segmentation
+    # fault) on these: closers in quotes or comments hid the depth from a count of brackets, and
+    # `- - -` nests on one line
+    "deep-closers-in-quotes": ("version: 1\nproject: shop\napps: " + "[']', " * 40_000 + "\n").encode(),
+    "deep-closers-in-comments": ("version: 1\napps: [ # ]\n" + "  [ # ]\n" * 50_000).encode(),
+    "deep-on-one-line": ("version: 1\nproject: shop\napps:\n  " + "- " * 40_000 + "x\n").encode(),
+    "deep-questions": ("version: 1\nproject: shop\napps:\n  " + "? " * 40_000 + "x\n").encode(),
     "non-utf8": MINIMAL.replace("shop", "sh\udcffop").encode("utf-8", "surrogateescape"),
     "latin1": "version: 1\nproject: café\n".encode("latin-1"),
     "utf16": MINIMAL.encode("utf-16"),
@@ -121,13 +128,19 @@ def test_hostile_input_exits_2_located_fast(case: str, tmp_path: Path, cli):
     assert elapsed < 5, f"{case} took {elapsed:.1f} s"  # a loose guard; bench/ measures speed
 
 
-def test_hostile_input_deep_brackets_after_quotes_are_refused_at_the_first_too_deep(tmp_path: Path, cli):
-    # a quote that an escaped backslash or a doubled ' ends hides none of the brackets after it
+def test_hostile_input_deep_nesting_is_refused_where_it_goes_past_the_limit(tmp_path: Path, cli):
+    # a quote that an escaped backslash or a doubled ' ends hides none of the brackets after it;
+    # the 201st level (the file's mapping, two lists, then the run) is the run's 198th bracket
     spec = tmp_path / "unhazzle.yaml"
     spec.write_text("apps: " + '["a\\\\", ' + "['it''s', " + "[" * 100_000 + "\n", encoding="utf-8")
     result = cli("validate", str(spec))
     assert result.code == 2
-    assert result.err == f"{spec}:1:223: error: values nest too deeply (more than 200 levels)\n"
+    assert result.err == f"{spec}:1:222: error: values nest too deeply (more than 200 levels)\n"
+    spec.write_text("apps:\n  " + "- " * 300 + "x\n", encoding="utf-8")
+    assert (
+        cli("validate", str(spec)).err
+        == f"{spec}:2:401: error: values nest too deeply (more than 200 levels)\n"
+    )
 
 
 def test_hostile_input_50_mb_file_is_refused_by_size_at_once(tmp_path: Path):

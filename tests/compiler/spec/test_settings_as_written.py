@@ -102,8 +102,17 @@ def test_any_number_written_plainly_is_the_setting_as_written(written: str) -> N
 
 
 def test_brackets_inside_quotes_and_comments_are_text_however_many() -> None:
-    # the nesting guard counts only brackets that open a list or mapping: 300 '[' in quotes are
-    # a setting, not 300 levels of nesting
+    # the nesting guard counts only the lists and mappings the parser reads: 300 '[' in quotes, a
+    # comment or a block of text are a setting, not 300 levels of nesting
     deep = "[" * 300
-    text = _with_env(f"      A: \"{deep}\"\n      B: 'it''s {deep}'\n      C: x{deep}  # {deep}\n")
-    assert _settings(text) == {"A": deep, "B": f"it's {deep}", "C": f"x{deep}"}
+    text = _with_env(
+        f"      A: \"{deep}\"\n      B: 'it''s {deep}'\n      C: x{deep}  # {deep}\n"
+        f"      D: |\n        {deep}\n        {deep}\n      E: >-\n        {deep}\n"
+    )
+    assert _settings(text) == {
+        "A": deep,
+        "B": f"it's {deep}",
+        "C": f"x{deep}",
+        "D": f"{deep}\n{deep}\n",
+        "E": deep,
+    }

@@ -6,7 +6,6 @@ how much anchors and aliases may expand, so no input can make us slow or exhaust
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -15,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
@@ -26,10 +26,8 @@ from unhazzle.compiler.spec.read import MAX_BYTES, read_spec
 from unhazzle.errors import InputError, Problem
 
 MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
-# Checked on the text before parsing: the YAML parser slows quadratically with flow nesting
-# ('[[[[...') and recurses with block nesting, so deeper files are refused before it sees them.
+# Checked on the parser's events before anything is built from them (_check_nesting).
 SCAN_DEPTH = 200
-FLOW = re.compile(r"[\[\]{}]")
 MAX_DIGITS = 100  # an instance count or port has a few digits; a long ID belongs in quotes
 ALIAS_BUDGET = 10_000  # values reached again through aliases, beyond the first visit
 
@@ -60,8 +58,8 @@ def load_bytes(raw: bytes, *, name: str, keep_going: bool = False) -> Document:
     if "\x00" in text:
         line, col = _line_col(text, text.index("\x00"))
         raise _error(name, line, col, "file contains a NUL byte; is this a binary file?")
-    plainly_shallow = _check_nesting(text, name)
-    document = _fast_load(text, name) if plainly_shallow else None
+    _check_nesting(text, name)
+    document = _fast_load(text, name)
     if document is None:
         root, duplicates = _parse_with_duplicates(text, name) if keep_going else (_parse(text, name), [])
         positions = Positions(file=name)
@@ -82,31 +80,30 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
-def _check_nesting(text: str, name: str) -> bool:
-    """Refuse absurd nesting, by brackets or by indentation, at the place it happens. False when
-    the brackets nest deeper than SCAN_DEPTH only counting those in quotes and comments too
-    (`A: "[[[[..."`): such a file is not refused, but it is left to the round-trip parser,
-    which stops itself (RecursionError) if the count that skips them was fooled."""
-    depth, deepest = 0, 0
-    for match in FLOW.finditer(text):
-        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    if deepest > SCAN_DEPTH:
-        found = yaml_words.too_deep(text, SCAN_DEPTH)
-        if found is not None:
-            raise _error(name, *found, _too_deep(SCAN_DEPTH))
-    indents: list[int] = []
-    for number, line in enumerate(LINE_BREAK.split(text), 1):
-        content = line.lstrip(" -")
-        if not content or content.startswith("#"):
-            continue
-        column = len(line) - len(content)
-        while indents and indents[-1] >= column:
-            indents.pop()
-        indents.append(column)
-        if len(indents) > SCAN_DEPTH:
-            raise _error(name, number, column + 1, _too_deep(SCAN_DEPTH))
-    return deepest <= SCAN_DEPTH
+def _check_nesting(text: str, name: str) -> None:
+    """Refuse nesting deeper than SCAN_DEPTH at the list or mapping that goes past it, before
+    either parser builds anything. libyaml's events come without recursion, so they are counted:
+    its composer recurses once a level and overflows the stack on a few hundred KB of `[` or
+    `- - -`, and the round-trip parser slows quadratically with flow nesting. Brackets in
+    quotes, comments and blocks of text are no events, so they count for nothing. A file the
+    parser stops on is left to the parsers to say why, at most this deep."""
+    depth = 0
+    try:
+        for event in YAML(typ="safe", pure=False).parse(text):
+            kind = type(event)
+            if kind in _OPENS:
+                depth += 1
+                if depth > SCAN_DEPTH:
+                    mark = event.start_mark
+                    raise _error(name, mark.line + 1, mark.column + 1, _too_deep(SCAN_DEPTH))
+            elif kind in _CLOSES:
+                depth -= 1
+    except (YAMLError, ValueError, TypeError):
+        return
+
+
+_OPENS = (SequenceStartEvent, MappingStartEvent)
+_CLOSES = (SequenceEndEvent, MappingEndEvent)
 
 
 def _too_deep(limit: int) -> str:

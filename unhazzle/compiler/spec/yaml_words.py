@@ -73,17 +73,6 @@ def _unclosed(text: str) -> tuple[int, int, str] | None:
     return opened[-1] if opened else None
 
 
-def too_deep(text: str, limit: int) -> tuple[int, int] | None:
-    """Where a flow collection first opens more than *limit* levels deep, as (line, column);
-    brackets inside quotes, comments and plain text are not counted."""
-    depth = 0
-    for line, column, char in flow_brackets(text):
-        depth += 1 if char in "[{" else -1
-        if depth > limit:
-            return line, column
-    return None
-
-
 def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
     """Each bracket that opens or closes a flow collection, as (line, column, bracket), in the
     order written; a closing one only where one is open."""
