@@ -129,19 +129,25 @@ def read_ca_file(path: str) -> tuple[str | None, str]:
     """(the PEM text of --ca-file, "") or (None, why not): read within its ceiling and checked to
     hold certificates when the flags are, so a wrong path is bad input named as such, not a
     failure at the first registry."""
+    import re
     import ssl
 
     from unhazzle.shared import readlimit
 
     try:
-        text = readlimit.read_text(path, readlimit.CONNECTION_FILE)
-        ssl.create_default_context(cadata=text)
-    except UnicodeDecodeError:
-        return None, "not a PEM file of CA certificates (it is not text)"
-    except (ssl.SSLError, ValueError):
-        return None, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        raw = readlimit.read_bytes(path, readlimit.CONNECTION_FILE)
     except (OSError, RuntimeError) as exc:  # a symlink loop is a RuntimeError in pathlib
         return None, f"cannot read it: {readlimit.reason(exc)}"
+    # Only the certificates themselves, which are ASCII: a bundle's comments may be any text
+    # (`# Issuer: Főtanúsítvány`) or start with a byte-order mark, which ssl refuses as cadata.
+    found = re.findall(rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----", raw)
+    text = "\n".join(block.decode("ascii") for block in found)
+    try:
+        if not found:
+            raise ValueError("no certificate")
+        ssl.create_default_context(cadata=text)
+    except (ssl.SSLError, ValueError, TypeError):
+        return None, "holds no PEM certificate (-----BEGIN CERTIFICATE-----) that can be read"
     return text, ""
 
 

@@ -152,6 +152,19 @@ def test_inspect_basic_auth_and_tls_with_login(cli, secure_registry, docker_conf
     assert PASSWORD not in result.out + result.err
 
 
+def test_a_ca_bundle_with_a_byte_order_mark_and_comments_in_any_language_is_read(
+    cli, secure_registry, docker_config, tmp_path
+):
+    login(docker_config, secure_registry.host)
+    bundle = tmp_path / "bundle.pem"
+    comment = "# Issuer: Főtanúsítvány\n".encode() + "# café\n".encode("latin-1")
+    bundle.write_bytes(b"\xef\xbb\xbf" + comment + secure_registry.ca_file.read_bytes())
+    ref = secure_registry.ref("acme/web:1.0")
+    result = cli("inspect", ref, "--ca-file", str(bundle), "--output", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["digest"] == secure_registry.digests["acme/web:1.0"]
+
+
 def test_inspect_basic_auth_without_login_is_unauthorised(cli, secure_registry, docker_config):
     ref = secure_registry.ref("acme/web:1.0")
     result = cli("inspect", ref, "--ca-file", str(secure_registry.ca_file))
