@@ -152,3 +152,33 @@ def test_image_hostile_config_never_crashes(config, outer):
     assert info_text(info).startswith("r\n")
     assert all(0 < port < 65536 for port in info.port_numbers)
     json.dumps(info.env)
+
+
+@pytest.mark.parametrize(
+    "environments",
+    [
+        "  staging: &s\n    apps: {web: {instances: {max: 2}}}\n  production:\n    <<: *s\n    badge: production\n",
+        "  dev: &d {}\n  production: *d\n",
+        "  staging:\n    apps: &a\n      web: {instances: {max: 2}}\n  production:\n    apps: *a\n",
+    ],
+)
+def test_scaffold_add_app_never_makes_production_smaller_through_a_shared_mapping(environments):
+    # a key written into a mapping production shares (an anchor, an alias, a merge) would reach
+    # production too: such a mapping is left as it is
+    text = "version: 1\nproject: a\nregion: fsn1\nenvironments:\n" + environments
+    text += "apps:\n  web:\n    image: 'x:1'\n    port: 80\n"
+    defaults = {key: questions()[key].default_for(has_port=False) for key in SIZING}
+    grown = add_app(text, answers(defaults, port=None, name="jobs"))
+    [production] = [env for env in compile_text(grown).plan.environments if env.name == "production"]
+    [jobs] = [app for app in production.apps if app.name == "jobs"]
+    assert jobs.sizing.max_instances > 2, grown  # as the rules size it: no override reached it
+
+
+def test_scaffold_add_app_keeps_a_flow_mapping_flow():
+    text = "version: 1\nproject: a\nregion: fsn1\nenvironments:\n  production: {}\n"
+    text += "  staging:\n    apps: {web: {instances: {max: 2}}}  # keep\n  qa: {badge: staging}\n"
+    text += "apps:\n  web:\n    image: 'x:1'\n    port: 80\n"
+    defaults = {key: questions()[key].default_for(has_port=False) for key in SIZING}
+    grown = add_app(text, answers(defaults, port=None, name="jobs"))
+    assert "    apps: {web: {instances: {max: 2}}, jobs: {instances: {min: 1, max: 2}}}" in grown
+    assert "  qa: {badge: staging, apps: {jobs: {instances: {min: 1, max: 2}}}}" in grown

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from unhazzle.compiler.editing.aliases import SharedPlace, own_path
 from unhazzle.compiler.editing.settings import last_leaf, move_trailing_comment
 from unhazzle.compiler.images.inspection import root_note
 from unhazzle.compiler.rules.questions import SIZING, questions
@@ -136,28 +137,37 @@ def _small_instances(app: AppAnswers) -> CommentedMap:
 
 def _add_smaller(doc: CommentedMap, app: AppAnswers) -> None:
     """An app added to an existing spec starts smaller outside production too, as the first did:
-    its override goes into each such environment that is a plain mapping (or empty)."""
+    its override goes into each such environment, written as that environment is (a flow
+    mapping stays one). An environment whose mapping others share through an anchor is left as
+    it is: a key written there would reach them too, production perhaps."""
     environments = doc.get("environments")
     if not isinstance(environments, CommentedMap):
         return
     for name in list(environments):
-        env = environments[name]
-        if env is None:
-            env = environments[name] = CommentedMap()
-        if not isinstance(env, CommentedMap) or not _smaller(name, app, env.get("badge")):
+        if environments[name] is None:
+            environments[name] = CommentedMap()
+        if not isinstance(environments[name], CommentedMap):
             continue
+        if not _smaller(name, app, environments[name].get("badge")):
+            continue
+        try:
+            own_path(doc, ["environments", name, "apps"])  # a mapping reached through *alias or <<
+        except SharedPlace:
+            continue
+        env = environments[name]
         apps = env.get("apps")
         if apps is None:
             if env.fa.flow_style() and not env:
                 env.fa.set_block_style()  # `staging: {}` becomes a block to hold its apps
             env["apps"] = apps = CommentedMap()
-        if isinstance(apps, CommentedMap) and app.name not in apps:
-            if apps.fa.flow_style():
-                apps.fa.set_block_style()
-            before = last_leaf(apps, commented=True)  # the blank line or comment that ends the block
-            apps[app.name] = _small_instances(app)
-            if before is not None:  # onto the block's new last key, not into its flow mapping
-                move_trailing_comment(before, (apps[app.name], "instances"))
+        if not isinstance(apps, CommentedMap) or app.name in apps:
+            continue
+        before = last_leaf(apps, commented=True)  # the blank line or comment that ends the block
+        apps[app.name] = _small_instances(app)
+        if (
+            before is not None and not apps.fa.flow_style()
+        ):  # onto the new last key, not into its flow mapping
+            move_trailing_comment(before, (apps[app.name], "instances"))
 
 
 def add_app(text: str, app: AppAnswers) -> str:
