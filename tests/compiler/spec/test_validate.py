@@ -92,12 +92,26 @@ def test_validate_a_reference_with_spaces_inside_is_reported_once_per_place(cli,
 
 
 def test_validate_a_reference_in_a_block_of_lines_is_located_on_its_line(cli, write_spec):
+    # the header's comment is no part of the value; the same reference twice is two places
     spec = write_spec(
-        MINIMAL + "    env:\n      B: |\n        first line\n        then ${apps.nope.url} here\n"
+        MINIMAL
+        + "    env:\n      B: |  # was ${apps.nope.url}\n        first line\n"
+        + "        then ${apps.nope.url} here\n        and ${apps.nope.url}\n"
     )
     result = cli("validate", str(spec))
     assert result.code == 2
-    assert result.err == f"{spec}:13:14: error: '${{apps.nope.url}}' names no app 'nope'; the apps are web\n"
+    said = "error: '${apps.nope.url}' names no app 'nope'; the apps are web"
+    assert result.err.splitlines() == [f"{spec}:13:14: {said}", f"{spec}:14:13: {said}"]
+
+
+@pytest.mark.timeout(60)  # linear, a second or two; searching each from the value's start took minutes
+def test_validate_many_bad_references_in_one_block_are_each_located_at_once(cli, write_spec):
+    lines = "".join(f"        ${{apps.a{n}.url}}\n" for n in range(40_000))
+    spec = write_spec(MINIMAL + "    env:\n      B: |\n" + lines)
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    said = result.err.splitlines()
+    assert len(said) == 40_000 and said[-1].startswith(f"{spec}:40011:9: error: '${{apps.a39999.url}}'")
 
 
 def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):

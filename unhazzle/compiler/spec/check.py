@@ -58,14 +58,12 @@ class _Checker:
         line, col = self.positions.first_of(paths, key=key)
         return Problem(self.positions.file, line, col, message)
 
-    def problem_within(self, paths: list[Path], written: str, message: str) -> Problem:
-        """A problem with the part *written* of a value, placed at that part where the value
-        shows it as written: on the value's line, or a block scalar's (`|`, `>`) lines below."""
+    def places_in(self, paths: list[Path]) -> _Places:
+        """A finder of the parts of the value at *paths*, where they are written."""
         line, col = self.positions.first_of(paths, key=False)
         if self._lines is None:
             self._lines = LINE_BREAK.split(self.text) if self.text else []
-        found = _within(self._lines, line, col, written)
-        return Problem(self.positions.file, *(found or (line, col)), message)
+        return _Places(self._lines, self.positions.file, line, col)
 
     def run(self) -> Iterator[Problem]:
         yield from self._namespaces()
@@ -269,28 +267,26 @@ class _Checker:
         for key, value in _dict(app.get("env")).items():
             if not isinstance(value, str):
                 continue
-            paths = [(*w, "env", key) for w in where]
+            places = self.places_in([(*w, "env", key) for w in where])
             for part in value.split("$${"):  # as the plan expands it: `$${` is a literal `${`
                 written, unclosed = _references_in(part)
                 for expr in written:
-                    yield from self._reference(expr, paths, targets, env_name)
+                    yield from self._reference(expr, places, targets, env_name)
                 if unclosed is not None:
                     shown = unclosed[:60] + ("..." if len(unclosed) > 60 else "")
-                    yield self.problem_within(
-                        paths,
-                        unclosed[:60],
+                    yield places.problem(
+                        unclosed[:60].split("\n")[0],
                         f"'{shown}' has no closing '}}'; close it, or write $${{ for a literal ${{",
                     )
 
     def _reference(
-        self, written: str, paths: list[Path], targets: dict[Any, Any], env_name: str
+        self, written: str, places: _Places, targets: dict[Any, Any], env_name: str
     ) -> Iterator[Problem]:
         expr = written.strip()
         found = APP_REF.match(expr)
         within = "${" + written + "}"
         if not found:
-            yield self.problem_within(
-                paths,
+            yield places.problem(
                 within,
                 f"'${{{expr}}}' is not a reference Unhazzle knows; "
                 "write ${apps.NAME.url}, ${apps.NAME.host} or "
@@ -300,18 +296,14 @@ class _Checker:
         target = found.group(1)
         if target not in self.apps:
             known = hint(target, self.apps) or f"; the apps are {', '.join(sorted(self.apps))}"
-            yield self.problem_within(paths, within, f"'${{{expr}}}' names no app '{target}'{known}")
+            yield places.problem(within, f"'${{{expr}}}' names no app '{target}'{known}")
         elif not isinstance(_dict(self.apps[target]).get("port"), int):
-            yield self.problem_within(
-                paths,
-                within,
-                f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port",
+            yield places.problem(
+                within, f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port"
             )
         elif not isinstance(_dict(targets.get(target)).get("port"), int):
-            yield self.problem_within(
-                paths,
-                within,
-                f"'${{{expr}}}': app '{target}' has no port in {env_name}, so it has no address there",
+            yield places.problem(
+                within, f"'${{{expr}}}': app '{target}' has no port in {env_name}, so it has no address there"
             )
 
     def _database_refs(self, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
@@ -463,26 +455,39 @@ def _writable_problem(path: str, seen: list[str], volume: str | None) -> str:
     return ""
 
 
-def _within(lines: list[str], line: int, col: int, written: str) -> tuple[int, int] | None:
-    """Where *written* stands in the value at (line, col): on that line from there on, or, for a
-    block scalar, on one of the lines below indented deeper than the line of its key."""
-    if not written or not 1 <= line <= len(lines):
+class _Places:
+    """Where each part of one value stands as written, found left to right: on the value's line
+    from where it starts, or, for a block of lines (`|`, `>`), on the lines below its header
+    indented deeper than its key. Each search goes on from the last part found, so a value of
+    many parts is read once; one that is not found (folded across lines) ends the searching,
+    and it and those after it are said at the value's start."""
+
+    def __init__(self, lines: list[str], file: str, line: int, col: int) -> None:
+        self.lines, self.file, self.line, self.col = lines, file, line, col
+        first = lines[line - 1] if 1 <= line <= len(lines) else ""
+        self.block = first[col - 1 :].lstrip()[:1] in ("|", ">")
+        self.indent = len(first) - len(first.lstrip(" "))
+        self.cursor: tuple[int, int] | None = (line + 1, 0) if self.block else (line, col - 1)
+
+    def problem(self, written: str, message: str) -> Problem:
+        found = self._find(written) if written else None
+        return Problem(self.file, *(found or (self.line, self.col)), message)
+
+    def _find(self, written: str) -> tuple[int, int] | None:
+        while self.cursor is not None and 1 <= self.cursor[0] <= len(self.lines):
+            number, start = self.cursor
+            text = self.lines[number - 1]
+            if self.block and text.strip() and len(text) - len(text.lstrip(" ")) <= self.indent:
+                break  # the block ended
+            at = text.find(written, start)
+            if at >= 0:
+                self.cursor = (number, at + len(written))
+                return number, at + 1
+            if not self.block:
+                break
+            self.cursor = (number + 1, 0)
+        self.cursor = None
         return None
-    first = lines[line - 1]
-    at = first.find(written, col - 1)
-    if at >= 0:
-        return line, at + 1
-    if first[col - 1 :].lstrip()[:1] not in ("|", ">"):
-        return None
-    indent = len(first) - len(first.lstrip(" "))
-    for number in range(line + 1, len(lines) + 1):
-        text = lines[number - 1]
-        if text.strip() and len(text) - len(text.lstrip(" ")) <= indent:
-            return None
-        at = text.find(written)
-        if at >= 0:
-            return number, at + 1
-    return None
 
 
 def _references_in(part: str) -> tuple[list[str], str | None]:
