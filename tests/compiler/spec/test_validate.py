@@ -114,6 +114,18 @@ def test_validate_many_bad_references_in_one_block_are_each_located_at_once(cli,
     assert len(said) == 40_000 and said[-1].startswith(f"{spec}:40011:9: error: '${{apps.a39999.url}}'")
 
 
+def test_validate_a_value_an_override_sets_is_located_in_the_override(cli, write_spec):
+    # the merged app's check names the override, and points at it, not at the base app's value
+    overrides = "  production:\n    apps:\n      web: {volume: {path: null}}\n"
+    spec = write_spec(
+        MINIMAL.replace("  production: {}\n", overrides) + "    volume: {size: 1GB, path: /data}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.err == (
+        f"{spec}:7:28: error: environments.production.apps.web.volume.path: must be text, not an empty value\n"
+    )
+
+
 def test_validate_contract_example_without_secret_values_is_ok(cli, write_spec):
     # A project that has not set up Unhazzle-managed secrets (no recipients, no secrets files)
     # validates: the plan warns about the missing values instead.

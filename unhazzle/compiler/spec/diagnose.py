@@ -70,10 +70,12 @@ def _problem(
         loc = (*loc[: -2 if loc[-1:] == ("[key]",) else -1], detail["input"])
     is_key = bad_key or detail["type"] == "extra_forbidden"
     full = [_loaded((*prefix, *loc), positions) for prefix in prefixes]
+    # The last prefix (an environment's override) before the first (the base app): where both
+    # spell a value out, the merged value is the override's
     if detail["type"] == "missing":
-        line, col = positions.first_of([f[:-1] for f in full], key=True)
+        line, col = positions.first_of([f[:-1] for f in reversed(full)], key=True)
     else:
-        line, col = positions.first_of(full, key=is_key)
+        line, col = positions.first_of(full[::-1], key=is_key)
     about_key = detail["type"] in ("missing", "extra_forbidden") or (bad_key and detail["input"] is None)
     where = _dotted(full[-1][:-1] if about_key else full[-1], positions)
     if bad_key and detail["input"] is None:

@@ -433,9 +433,13 @@ class ReleaseChange(_Strict):
     """An environment's change to an app's release step, laid over the base app's (a step the
     base app does not have needs its command, which the merged app's check says)."""
 
-    command: list[CommandPart] | None = Field(None, min_length=1, max_length=256)
-    timeout: Annotated[Seconds, Field(le=MAX_RELEASE_TIMEOUT_S)] | None = None
-    size: Size | None = None
+    command: list[CommandPart] | None = Field(
+        None, min_length=1, max_length=256, description="What to run, e.g. [./manage.py, migrate]."
+    )
+    timeout: Annotated[Seconds, Field(le=MAX_RELEASE_TIMEOUT_S)] | None = Field(
+        None, description="How long it may take, e.g. 10m (at most 6h)."
+    )
+    size: Size | None = Field(None, description="CPU and memory while it runs.")
 
 
 class App(_Strict):
