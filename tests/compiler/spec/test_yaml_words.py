@@ -65,6 +65,14 @@ def test_a_yaml_mistake_is_said_plainly_at_its_line(
     assert "<block" not in result.err
 
 
+def test_text_that_follows_no_quote_is_not_said_to_follow_one(cli: Any, tmp_path: Path) -> None:
+    spec = tmp_path / "unhazzle.yaml"
+    spec.write_text(HEAD + "    image: x\n   stray text\n", encoding="utf-8")
+    result = cli("validate", str(spec))
+    assert result.code == 2 and result.err.startswith(f"{spec}:9:4: error: ")
+    assert "quote" not in result.err, result.err
+
+
 marks = st.builds(
     Marks,
     problem=st.sampled_from(

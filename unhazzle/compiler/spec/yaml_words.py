@@ -175,11 +175,7 @@ def _in_value(lines: list[str], at: tuple[int, int], problem: str) -> tuple[int,
         ends = not line[column:].strip()  # `image: ghcr.io/acme/web:`
         said = "ends with ':'" if ends else "holds ': '"
         return number, column, f"a value {said}; put the whole value in quotes"
-    if (
-        "found '<scalar>'" in problem
-        and 1 < column <= len(line) + 1
-        and line[: column - 1].rstrip()[-1:] in "'\""
-    ):
+    if "found '<scalar>'" in problem and line[: column - 1].rstrip().endswith(("'", '"')):
         return (
             number,
             column,
