@@ -15,6 +15,7 @@ from tests.conftest import MINIMAL
 from tests.support.expansion import container_as_run
 from tests.support.manifests import objects, render_text
 from tests.support.textdiff import changed_lines
+from unhazzle.compiler.editing.aliases import SharedPlace
 from unhazzle.compiler.editing.flatjson import parse_flat_json
 from unhazzle.compiler.editing.settings import guess_indent, merge_settings
 from unhazzle.compiler.spec.load import load_bytes
@@ -277,6 +278,17 @@ def test_env_import_left_alone_means_the_app_keeps_the_same_text():
     assert {k: env[k] for k in "ABCDE"} == {"A": "true", "B": "1.1", "C": "1", "D": "True", "E": "7"}
     same = parse_flat_json(b'{"A": "True", "B": "1.10", "C": "+1"}', name="s.json")
     assert merge_settings(spec, same, app="web", environment=None).text == spec
+
+
+def test_env_import_an_anchored_setting_other_apps_use_is_left_alone_or_refused():
+    # `B: &b True` in web and `B: *b` in api: the same text leaves both alone; a new value would
+    # change api's too (or its spelling), so it is refused, naming the other place
+    spec = SPEC + "    env:\n      B: &b True\n  api:\n    image: a/c:1\n    env:\n      B: *b\n"
+    same = merge_settings(spec, parse_flat_json(b'{"B": "True"}', name="s.json"), app="web", environment=None)
+    assert same.text == spec and same.unchanged == ["B"]
+    for app in ("web", "api"):
+        with pytest.raises(SharedPlace, match="through the anchor &b"):
+            merge_settings(spec, parse_flat_json(b'{"B": false}', name="s.json"), app=app, environment=None)
 
 
 def test_parse_flat_json_keeps_number_text_for_secrets():

@@ -62,6 +62,36 @@ def own_path(root: CommentedMap, path: Sequence[str], *, unmerged: bool = False)
         node = child
 
 
+def own_value(root: CommentedMap, place: Place) -> None:
+    """SharedPlace when the value at *place* is an anchored text, number or true/false that
+    aliases elsewhere use (`B: &b True` here, `B: *b` there): a new value written here would
+    take the anchor along or leave the others with YAML's spelling of it (`true`), so the edit
+    is refused, as for a shared mapping."""
+    node: Any = root
+    for key in place[:-1]:
+        node = node.get(key) if isinstance(node, CommentedMap) else None
+    value = node.get(place[-1]) if isinstance(node, CommentedMap) else None
+    anchor = getattr(getattr(value, "anchor", None), "value", None)
+    if value is None or isinstance(value, CommentedMap | CommentedSeq) or not anchor:
+        return
+    found: list[Place] = []
+
+    def visit(item: Any, at: Place) -> None:
+        if item is value:
+            found.append(at)
+        elif isinstance(item, CommentedMap):
+            for key, child in item.items():
+                visit(child, (*at, key))
+        elif isinstance(item, CommentedSeq):
+            for index, child in enumerate(item):
+                visit(child, (*at, index))
+
+    visit(root, ())
+    others = [at for at in found if at != tuple(place)]
+    if others:
+        raise SharedPlace(tuple(place), str(anchor), others)
+
+
 def _uses(root: CommentedMap) -> dict[int, list[Place]]:
     """Each mapping and list of the tree -> the places that use it, the defining one first (the
     document's order: an anchor comes before its aliases)."""

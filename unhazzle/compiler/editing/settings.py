@@ -17,9 +17,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
+from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
 
-from unhazzle.compiler.editing.aliases import merge_sources, own_path
+from unhazzle.compiler.editing.aliases import merge_sources, own_path, own_value
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.spec.aswritten import written_text
 from unhazzle.compiler.spec.load import MAX_DIGITS
@@ -61,6 +62,7 @@ def merge_settings(text: str, entries: Sequence[Entry], *, app: str, environment
         elif now.get(entry.key) == _text(value):
             unchanged.append(entry.key)
         else:
+            own_value(root, (*path, entry.key))  # `B: &b True` that `B: *b` elsewhere uses
             changed.append(entry.key)
             old = target[entry.key]
             if not isinstance(old, str) and type(old) is type(value) and old == value:
@@ -250,7 +252,10 @@ def _app_texts(node: CommentedMap, keys: list[str], lines: list[str]) -> dict[st
                 line, column = node.lc.value(key)
             except (KeyError, AttributeError, TypeError):
                 continue
-            plain = value if isinstance(value, bool) else (int if isinstance(value, int) else float)(value)
+            if isinstance(value, bool | ScalarBoolean):  # an anchored true/false is a ScalarBoolean, an int
+                plain: bool | int | float = bool(value)
+            else:
+                plain = (int if isinstance(value, int) else float)(value)
             written = written_text(lines, (line + 1, column + 1), plain)  # ruamel's ScalarFloat: a float
             if written is not None:
                 texts[key] = written
