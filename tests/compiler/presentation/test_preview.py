@@ -271,6 +271,15 @@ def test_preview_names_changed_secrets_never_their_values(cli, repo):
     assert all(a["status"] == "unchanged" for a in staging["apps"])
 
 
+def test_preview_a_new_secret_name_without_a_value_is_no_new_secret_value(cli, repo):
+    repo.commit({"unhazzle.yaml": MINIMAL}, "base")
+    repo.branch("token")
+    repo.commit({"unhazzle.yaml": MINIMAL + "    secrets: [TOKEN]\n"}, "a secret to set")
+    [web] = _json(cli, repo)["environments"][0]["apps"]
+    assert (web["status"], web["secret_values_changed"]) == ("changed", False)
+    assert "new secret values" not in _preview(cli, repo).out
+
+
 def test_plan_markdown_warnings_show_commands_as_code(cli, tmp_path):
     spec = tmp_path / "unhazzle.yaml"
     spec.write_text((EXAMPLES / "shop" / "unhazzle.yaml").read_text())  # no secrets file: values missing

@@ -239,7 +239,8 @@ def _app(
     was, now = (before or {}).get("cost_eur_month", zero), (after or {}).get("cost_eur_month", zero)
     # A secret's new value restarts the app (its manifest carries a checksum of the encrypted
     # values), so the app is changed even where nothing else of it is.
-    rotated = bool(old and new and old[0].secrets_checksum != new[0].secrets_checksum)
+    was_sum, now_sum = (old[0].secrets_checksum if old else None), (new[0].secrets_checksum if new else None)
+    rotated = bool(was_sum and now_sum and was_sum != now_sum)
     if after is None:
         status, current = "removed", {**before, "cost_eur_month": zero}  # type: ignore[dict-item]
     else:
