@@ -68,9 +68,11 @@ def test_each_setting_and_secret_costs_its_name_again_and_its_place(cli, write_s
     names = "".join(f"      S{i:05d}{'x' * 94}: ''\n" for i in range(8_100))
     _, result = _validate(cli, write_spec, MINIMAL + "    env:\n" + names)
     assert " come to 2.1 MB in production, " in result.err
+    assert "(the largest: the names of its 8100 settings, 2.1 MB)" in result.err  # not one of them
     secrets = ", ".join(f"S{i:05d}{'x' * 94}" for i in range(4_000))  # 4,000 secrets: 1.6 MB as kept
     _, result = _validate(cli, write_spec, MINIMAL + f"    secrets: [{secrets}]\n")
     assert " come to 1.6 MB in production, " in result.err
+    assert "(the largest: its 4000 secrets, 1.6 MB)" in result.err
 
 
 def test_a_shared_setting_counts_in_every_app_and_job_and_the_largest_environment_is_named(cli, write_spec):

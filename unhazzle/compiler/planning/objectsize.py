@@ -82,13 +82,21 @@ class _Largest:
             return
         size = known + sum(map(self._bytes, values))
         if size > MAX_TEXT and size > self.largest.get(key, (0, "", False, ""))[0]:
-            self.largest[key] = (size, env_name, any("$" in v for v in values), self._most(settings, texts))
+            most = self._most(settings, secrets, values[len(settings) :])
+            self.largest[key] = (size, env_name, any("$" in v for v in values), most)
 
-    def _most(self, settings: Mapping[str, str], texts: Iterable[str]) -> str:
-        """The largest single part, so the error says what to move out: a setting, or the
-        command or an argument."""
+    def _most(self, settings: Mapping[str, str], secrets: list[str], texts: list[str]) -> str:
+        """The largest part, so the error says what to move out: a setting, the command or an
+        argument, or, where there are many small ones, the settings' names or the secrets."""
         parts = [(self._bytes(v), f"setting {k}") for k, v in settings.items()]
-        parts += [(self._bytes(t), "the command or an argument") for t in texts if isinstance(t, str)]
+        parts += [(self._bytes(t), "the command or an argument") for t in texts]
+        # many small ones: their names and places together
+        if settings:
+            names = SETTING_COST * len(settings) + 2 * sum(map(len, settings))
+            parts.append((names, f"the names of its {len(settings)} settings"))
+        if secrets:
+            secret_names = SECRET_COST * len(secrets) + 3 * sum(map(len, secrets))
+            parts.append((secret_names, f"its {len(secrets)} secrets"))
         size, said = max(parts, default=(0, "nothing"), key=lambda part: part[0])
         return f"{said}, {_megabytes(size)}"
 
