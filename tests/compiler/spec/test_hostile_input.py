@@ -156,6 +156,16 @@ def test_hostile_input_50_mb_file_is_refused_by_size_at_once(tmp_path: Path):
     assert time.monotonic() - started < 10
 
 
+def test_an_anchor_defined_again_is_read_as_yaml_reads_it_and_nothing_is_said(tmp_path: Path):
+    # the later definition is the one aliases name; a tag sends the file to the round-trip
+    # parser, which warned on stderr
+    spec = tmp_path / "unhazzle.yaml"
+    again = "    env: &e {A: '1'}\n  api:\n    image: a/b:1\n    env: &e {B: !!str 2}\n  x:\n    image: a/c:1\n    env: *e\n"
+    spec.write_text(MINIMAL + again, encoding="utf-8")
+    result = run(spec, "validate")
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+
+
 def test_hostile_input_python_tag_runs_nothing(tmp_path: Path, cli):
     marker = tmp_path / "pwned"
     spec = tmp_path / "unhazzle.yaml"

@@ -6,6 +6,7 @@ how much anchors and aliases may expand, so no input can make us slow or exhaust
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor, SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
@@ -24,6 +25,10 @@ from unhazzle.compiler.spec.aswritten import keep_settings_as_written
 from unhazzle.compiler.spec.positions import LINE_BREAK, Path, Positions
 from unhazzle.compiler.spec.read import MAX_BYTES, read_spec
 from unhazzle.errors import InputError, Problem
+
+# YAML lets an anchor be defined again (an alias names the latest); ruamel's round-trip parser
+# says so on stderr, which is no place for it: the file is read as YAML reads it.
+warnings.filterwarnings("ignore", category=ReusedAnchorWarning)
 
 MAX_DEPTH = 40  # the spec nests 6 levels deep; anchors cannot make that 40
 # Checked on the parser's events before anything is built from them (_check_nesting).
