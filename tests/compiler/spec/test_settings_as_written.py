@@ -116,3 +116,14 @@ def test_brackets_inside_quotes_and_comments_are_text_however_many() -> None:
         "D": f"{deep}\n{deep}\n",
         "E": deep,
     }
+
+
+def test_an_anchored_truth_is_its_text_on_either_parser() -> None:
+    # the round-trip parser (a tag sends the file there) keeps an anchored true/false as an int
+    tagged = _with_env("      B: &b True\n      C: *b\n      D: !!str x\n")
+    assert _settings(tagged) == {"B": "True", "C": "True", "D": "x"}
+    assert _settings(tagged.replace("      D: !!str x\n", "")) == {"B": "True", "C": "True"}
+    public = MINIMAL.replace(
+        "    port: 8080\n", "    port: 8080\n    public: &t true\n    env: {D: !!str x}\n"
+    )
+    assert _settings(public) == {"D": "x"}

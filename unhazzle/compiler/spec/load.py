@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.tag import Tag
 
 from unhazzle.compiler.spec import yaml_words
@@ -315,6 +316,8 @@ def _scalar(value: Any) -> Any:
     # make equality, hashing and pydantic's strict checks behave.
     if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, ScalarBoolean):  # an anchored true/false: an int subclass, 1 or 0
+        return bool(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
