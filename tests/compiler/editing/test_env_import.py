@@ -286,9 +286,28 @@ def test_env_import_an_anchored_setting_other_apps_use_is_left_alone_or_refused(
     spec = SPEC + "    env:\n      B: &b True\n  api:\n    image: a/c:1\n    env:\n      B: *b\n"
     same = merge_settings(spec, parse_flat_json(b'{"B": "True"}', name="s.json"), app="web", environment=None)
     assert same.text == spec and same.unchanged == ["B"]
-    for app in ("web", "api"):
-        with pytest.raises(SharedPlace, match="through the anchor &b"):
-            merge_settings(spec, parse_flat_json(b'{"B": false}', name="s.json"), app=app, environment=None)
+    with pytest.raises(SharedPlace, match="through the anchor &b"):
+        merge_settings(spec, parse_flat_json(b'{"B": false}', name="s.json"), app="web", environment=None)
+    # at the alias's place, api gets a value of its own and web keeps its own as written
+    edit = merge_settings(spec, parse_flat_json(b'{"B": false}', name="s.json"), app="api", environment=None)
+    env = load_bytes(edit.text.encode(), name="unhazzle.yaml").data["apps"]
+    assert (env["web"]["env"]["B"], env["api"]["env"]["B"]) == ("True", "false")
+    assert "      B: &b True\n" in edit.text
+
+
+@pytest.mark.parametrize(
+    "shared",
+    [
+        "    env: &common {B: &b True, C: x}\n  api:\n    image: a/c:1\n    env: *common\n",
+        "    env: &e {B: &b True}\n  api:\n    image: a/c:1\n    env: {<<: *e}\n",
+    ],
+)
+def test_env_import_a_setting_reached_through_an_alias_or_merge_becomes_the_apps_own(shared):
+    edit = merge_settings(
+        SPEC + shared, parse_flat_json(b'{"B": "x"}', name="s.json"), app="api", environment=None
+    )
+    apps = load_bytes(edit.text.encode(), name="unhazzle.yaml").data["apps"]
+    assert (apps["web"]["env"]["B"], apps["api"]["env"]["B"]) == ("True", "x")
 
 
 def test_parse_flat_json_keeps_number_text_for_secrets():

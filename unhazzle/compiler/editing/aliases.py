@@ -64,32 +64,34 @@ def own_path(root: CommentedMap, path: Sequence[str], *, unmerged: bool = False)
 
 def own_value(root: CommentedMap, place: Place) -> None:
     """SharedPlace when the value at *place* is an anchored text, number or true/false that
-    aliases elsewhere use (`B: &b True` here, `B: *b` there): a new value written here would
-    take the anchor along or leave the others with YAML's spelling of it (`true`), so the edit
-    is refused, as for a shared mapping."""
+    aliases elsewhere use, and *place* is where it is defined (`B: &b True` here, `B: *b`
+    there): a new value written here would take the anchor along, or leave the others with
+    YAML's spelling of it (`true`). An alias's place, or a key that came in through `<<`, gets a
+    value of its own like any other."""
     node: Any = root
     for key in place[:-1]:
         node = node.get(key) if isinstance(node, CommentedMap) else None
-    value = node.get(place[-1]) if isinstance(node, CommentedMap) else None
+    if not isinstance(node, CommentedMap) or not any(k == place[-1] for k, _ in node.non_merged_items()):
+        return
+    value = node.get(place[-1])
     anchor = getattr(getattr(value, "anchor", None), "value", None)
     if value is None or isinstance(value, CommentedMap | CommentedSeq) or not anchor:
         return
-    found: list[Place] = []
+    found: list[Place] = []  # in the document's order: the anchor first
 
     def visit(item: Any, at: Place) -> None:
         if item is value:
             found.append(at)
         elif isinstance(item, CommentedMap):
-            for key, child in item.items():
+            for key, child in item.non_merged_items():
                 visit(child, (*at, key))
         elif isinstance(item, CommentedSeq):
             for index, child in enumerate(item):
                 visit(child, (*at, index))
 
     visit(root, ())
-    others = [at for at in found if at != tuple(place)]
-    if others:
-        raise SharedPlace(tuple(place), str(anchor), others)
+    if found and found[0] == tuple(place) and len(found) > 1:
+        raise SharedPlace(tuple(place), str(anchor), found[1:])
 
 
 def _uses(root: CommentedMap) -> dict[int, list[Place]]:
