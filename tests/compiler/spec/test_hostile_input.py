@@ -51,6 +51,11 @@ HOSTILE: dict[str, bytes] = {
     "deep-closers-in-comments": ("version: 1\napps: [ # ]\n" + "  [ # ]\n" * 50_000).encode(),
     "deep-on-one-line": ("version: 1\nproject: shop\napps:\n  " + "- " * 40_000 + "x\n").encode(),
     "deep-questions": ("version: 1\nproject: shop\napps:\n  " + "? " * 40_000 + "x\n").encode(),
+    # keys that are mappings of mappings: the round-trip parser took time exponential in the depth
+    "nested-complex-keys": ("version: 1\nproject: shop\napps:\n  " + "? " * 24 + "x\n").encode(),
+    "nested-flow-keys": (
+        "version: 1\nproject: shop\napps: " + "{" * 24 + "a: 1" + "}: 1" * 23 + "}\n"
+    ).encode(),
     "non-utf8": MINIMAL.replace("shop", "sh\udcffop").encode("utf-8", "surrogateescape"),
     "latin1": "version: 1\nproject: café\n".encode("latin-1"),
     "utf16": MINIMAL.encode("utf-16"),

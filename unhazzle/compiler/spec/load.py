@@ -15,7 +15,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
-from ruamel.yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
+from ruamel.yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarbool import ScalarBoolean
@@ -92,24 +99,35 @@ def _check_nesting(text: str, name: str) -> None:
     its composer recurses once a level and overflows the stack on a few hundred KB of `[` or
     `- - -`, and the round-trip parser slows quadratically with flow nesting. Brackets in
     quotes, comments and blocks of text are no events, so they count for nothing. A file the
-    parser stops on is left to the parsers to say why, at most this deep."""
-    depth = 0
+    parser stops on is left to the parsers to say why, at most this deep.
+
+    A list or mapping as a key (`? [a]`, `{{a: 1}: 1}`) is refused here too: the spec has none,
+    and the round-trip parser takes time exponential in how deeply they nest (`? ? ? ... x`)."""
+    # per open collection: for a mapping, whether its next node is a key; for a list, None
+    keys: list[bool | None] = []
     try:
         for event in YAML(typ="safe", pure=False).parse(text):
             kind = type(event)
+            if kind in _NODES and keys and keys[-1] is not None:
+                keys[-1] = not keys[-1]
+                if not keys[-1] and kind in _OPENS:  # it was a key's turn
+                    mark = event.start_mark
+                    what = "a list" if kind is SequenceStartEvent else "a mapping"
+                    raise _error(name, mark.line + 1, mark.column + 1, f"a key must be a name, not {what}")
             if kind in _OPENS:
-                depth += 1
-                if depth > SCAN_DEPTH:
+                keys.append(True if kind is MappingStartEvent else None)
+                if len(keys) > SCAN_DEPTH:
                     mark = event.start_mark
                     raise _error(name, mark.line + 1, mark.column + 1, _too_deep(SCAN_DEPTH))
             elif kind in _CLOSES:
-                depth -= 1
+                keys.pop()
     except (YAMLError, ValueError, TypeError):
         return
 
 
 _OPENS = (SequenceStartEvent, MappingStartEvent)
 _CLOSES = (SequenceEndEvent, MappingEndEvent)
+_NODES = (ScalarEvent, AliasEvent, SequenceStartEvent, MappingStartEvent)
 
 
 def _too_deep(limit: int) -> str:
