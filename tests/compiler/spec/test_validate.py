@@ -104,6 +104,15 @@ def test_validate_a_reference_in_a_block_of_lines_is_located_on_its_line(cli, wr
     assert result.err.splitlines() == [f"{spec}:13:14: {said}", f"{spec}:14:13: {said}"]
 
 
+def test_validate_a_literal_before_a_bad_reference_is_passed_over(cli, write_spec):
+    # `$${apps.nope.url}` is text; the reference after it is the one to point at
+    text = '    env:\n      A: "$${apps.nope.url} then ${apps.nope.url}"\n'
+    text += "      B: |\n        lit $${apps.nope.url}\n        real ${apps.nope.url}\n"
+    spec = write_spec(MINIMAL + text)
+    said = "error: '${apps.nope.url}' names no app 'nope'; the apps are web"
+    assert cli("validate", str(spec)).err.splitlines() == [f"{spec}:11:34: {said}", f"{spec}:14:14: {said}"]
+
+
 @pytest.mark.timeout(60)  # linear, a second or two; searching each from the value's start took minutes
 def test_validate_many_bad_references_in_one_block_are_each_located_at_once(cli, write_spec):
     lines = "".join(f"        ${{apps.a{n}.url}}\n" for n in range(40_000))

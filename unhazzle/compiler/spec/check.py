@@ -268,7 +268,11 @@ class _Checker:
             if not isinstance(value, str):
                 continue
             places = self.places_in([(*w, "env", key) for w in where])
-            for part in value.split("$${"):  # as the plan expands it: `$${` is a literal `${`
+            for index, part in enumerate(
+                value.split("$${")
+            ):  # as the plan expands it: `$${` is a literal `${`
+                if index:
+                    places.skip("$${")
                 written, unclosed = _references_in(part)
                 for expr in written:
                     yield from self._reference(expr, places, targets, env_name)
@@ -469,6 +473,10 @@ class _Places:
         self.indent = len(first) - len(first.lstrip(" "))
         self.cursor: tuple[int, int] | None = (line + 1, 0) if self.block else (line, col - 1)
 
+    def skip(self, written: str) -> None:
+        """Go past the next *written* (a literal `$${`, which is no reference)."""
+        self._find(written)
+
     def problem(self, written: str, message: str) -> Problem:
         found = self._find(written) if written else None
         return Problem(self.file, *(found or (self.line, self.col)), message)
@@ -477,8 +485,13 @@ class _Places:
         while self.cursor is not None and 1 <= self.cursor[0] <= len(self.lines):
             number, start = self.cursor
             text = self.lines[number - 1]
-            if self.block and text.strip() and len(text) - len(text.lstrip(" ")) <= self.indent:
-                break  # the block ended
+            if (
+                self.block
+                and start == 0
+                and text.strip()
+                and len(text) - len(text.lstrip(" ")) <= self.indent
+            ):
+                break  # the block ended (asked once a line: a line of many parts is read once)
             at = text.find(written, start)
             if at >= 0:
                 self.cursor = (number, at + len(written))
