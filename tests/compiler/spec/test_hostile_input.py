@@ -52,6 +52,8 @@ HOSTILE: dict[str, bytes] = {
     "deep-on-one-line": ("version: 1\nproject: shop\napps:\n  " + "- " * 40_000 + "x\n").encode(),
     "deep-questions": ("version: 1\nproject: shop\napps:\n  " + "? " * 40_000 + "x\n").encode(),
     # keys that are mappings of mappings: the round-trip parser took time exponential in the depth
+    # ruamel's round-trip parser raised its own errors (AttributeError: add_referent)
+    "self-merge": MINIMAL.replace("  production: {}", "  production: &p {<<: *p}").encode(),
     "nested-complex-keys": ("version: 1\nproject: shop\napps:\n  " + "? " * 24 + "x\n").encode(),
     "nested-flow-keys": (
         "version: 1\nproject: shop\napps: " + "{" * 24 + "a: 1" + "}: 1" * 23 + "}\n"
@@ -169,6 +171,19 @@ def test_an_anchor_defined_again_is_read_as_yaml_reads_it_and_nothing_is_said(tm
     spec.write_text(MINIMAL + again, encoding="utf-8")
     result = run(spec, "validate")
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
+
+
+def test_a_comment_before_a_value_over_lines_is_read_and_an_edit_of_it_refused_plainly(cli, tmp_path: Path):
+    # valid YAML the round-trip parser fails on ("overlap in comment"); a `!` in the comment
+    # sends the file there: it is read all the same, and an edit, which needs that parser to
+    # keep the comments, says why it cannot be made (exit 2, not an internal error)
+    spec = tmp_path / "unhazzle.yaml"
+    text = MINIMAL.replace("project: shop\n", "project: # our shop!\n  shop\n\n")
+    spec.write_text(text, encoding="utf-8")
+    assert cli("validate", str(spec)).code == 0
+    result = cli("env", "set", "web", "A=1", "--spec", str(spec))
+    assert result.code == 2 and result.err.startswith(f"{spec}:1:1: error: cannot be edited: ")
+    assert spec.read_text(encoding="utf-8") == text
 
 
 def test_hostile_input_python_tag_runs_nothing(tmp_path: Path, cli):

@@ -21,6 +21,7 @@ from unhazzle.compiler.editing.aliases import SharedPlace, own_path
 from unhazzle.compiler.editing.settings import last_leaf, move_trailing_comment
 from unhazzle.compiler.images.inspection import root_note
 from unhazzle.compiler.rules.questions import SIZING, questions
+from unhazzle.compiler.spec.load import PARSER_FAULT, PARSER_FAULTS
 from unhazzle.compiler.spec.merge import badge_for
 from unhazzle.compiler.spec.schema import SCHEMA_ID
 
@@ -178,6 +179,8 @@ def add_app(text: str, app: AppAnswers) -> str:
         doc = yaml.load(text)
     except YAMLError as exc:
         raise ScaffoldProblem(f"is not valid YAML ({str(exc).splitlines()[0]}); fix it first") from None
+    except PARSER_FAULTS:
+        raise ScaffoldProblem(f"cannot be edited: {PARSER_FAULT}") from None
     apps = doc.get("apps") if isinstance(doc, CommentedMap) else None
     if not isinstance(apps, CommentedMap):
         raise ScaffoldProblem("has no apps: mapping to add to")

@@ -21,6 +21,7 @@ from unhazzle.compiler.secrets.delivery import environment_secrets
 from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set_values, unset_values
 from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
 from unhazzle.compiler.secrets.tls import tls_warning
+from unhazzle.compiler.spec.load import PARSER_FAULT, PARSER_FAULTS
 from unhazzle.compiler.write import edit_file_atomic
 from unhazzle.errors import InputError, Problem, UsageError
 from unhazzle.shared import age
@@ -51,6 +52,8 @@ def import_settings(
         edit = merge_settings(compiled.document.text, entries, app=app, environment=environment)
     except SharedPlace as exc:
         raise _shared(compiled, exc) from None
+    except PARSER_FAULTS:
+        raise _unreadable(compiled) from None
     return _save_edit(
         compiled, spec, edit, entries=entries, path=settings_path(app, environment), dry_run=dry_run
     )
@@ -64,6 +67,8 @@ def unset_settings(
         edit = remove_settings(compiled.document.text, names, app=app, environment=environment)
     except SharedPlace as exc:
         raise _shared(compiled, exc) from None
+    except PARSER_FAULTS:
+        raise _unreadable(compiled) from None
     return _save_edit(compiled, spec, edit, entries=[], path=settings_path(app, environment), dry_run=dry_run)
 
 
@@ -97,6 +102,11 @@ def _save_edit(
     return edit
 
 
+def _unreadable(compiled: Compiled) -> InputError:
+    """The round-trip parser, which keeps comments and layout, cannot read the spec as written."""
+    return InputError([Problem(compiled.document.positions.file, 1, 1, f"cannot be edited: {PARSER_FAULT}")])
+
+
 def _shared(compiled: Compiled, exc: SharedPlace) -> InputError:
     positions = compiled.document.positions
     line, column = positions.of_key(exc.place)
@@ -110,6 +120,8 @@ def spec_with_recipient(compiled: Compiled, key: str, *, environment: str | None
         text = add_recipient(document.text, key, environment=environment)
     except SharedPlace as exc:
         raise _shared(compiled, exc) from None
+    except PARSER_FAULTS:
+        raise _unreadable(compiled) from None
     compile_text(text, name=document.positions.file)
     return text
 

@@ -74,10 +74,18 @@ def load_bytes(raw: bytes, *, name: str, keep_going: bool = False) -> Document:
     _check_nesting(text, name)
     document = _fast_load(text, name)
     if document is None:
-        root, duplicates = _parse_with_duplicates(text, name) if keep_going else (_parse(text, name), [])
-        positions = Positions(file=name)
-        data = _Walker(positions, name).plain(root, ())
-        document = Document(data=data, positions=positions, text=text, problems=duplicates)
+        try:
+            root, duplicates = _parse_with_duplicates(text, name) if keep_going else (_parse(text, name), [])
+        except _RoundTripFault:
+            # ruamel fails on some valid YAML of its own (a comment before a value that goes on
+            # over lines: "overlap in comment"); libyaml's parser reads it, unless it needs tags
+            document = _fast_load(text, name, forced=True)
+            if document is None:
+                raise _error(name, 1, 1, PARSER_FAULT) from None
+        else:
+            positions = Positions(file=name)
+            data = _Walker(positions, name).plain(root, ())
+            document = Document(data=data, positions=positions, text=text, problems=duplicates)
     keep_settings_as_written(document.data, document.positions, text)
     return document
 
@@ -207,8 +215,10 @@ def _parse_with_duplicates(text: str, name: str) -> tuple[Any, list[Problem]]:
         if plain is not None:
             raise _error(name, *plain) from None
         raise _error(name, line, col, _yaml_message(exc)) from None
-    except RecursionError:
-        raise _error(name, 1, 1, _too_deep(MAX_DEPTH)) from None
+    except RecursionError:  # nesting the event count did not see (it stops at libyaml's errors)
+        raise _error(name, 1, 1, _too_deep(SCAN_DEPTH)) from None
+    except PARSER_FAULTS:
+        raise _RoundTripFault from None
     except YAMLError as exc:
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # a value the constructor could not build
@@ -366,11 +376,26 @@ class _Fallback(Exception):
     """The fast path met something it leaves to the round-trip parser."""
 
 
-def _fast_load(text: str, name: str) -> Document | None:
+# What ruamel's round-trip parser raises on inputs it has no words for (a comment it cannot
+# place, a mapping that merges itself): not a crash of ours, and not the user's fault to see.
+PARSER_FAULTS = (NotImplementedError, AttributeError, KeyError, IndexError)
+
+
+class _RoundTripFault(Exception):
+    """The round-trip parser failed on the file in a way of its own (PARSER_FAULTS)."""
+
+
+PARSER_FAULT = (
+    "the YAML parser cannot read this file as it is written (a mapping that merges itself with "
+    "`<<`, or a comment inside a value that goes on over lines); write it more plainly"
+)
+
+
+def _fast_load(text: str, name: str, *, forced: bool = False) -> Document | None:
     """The same data and positions as the round-trip parser, from libyaml's composer (about ten
     times faster, which keeps `preview` of a 100-app spec well under a second); None when the
     text needs the round-trip parser: any YAML error, duplicate key, tag, merge key or directive."""
-    if any(mark in text for mark in _SLOW_MARKS):
+    if not forced and any(mark in text for mark in _SLOW_MARKS):
         return None
     yaml = YAML(typ="safe", pure=False)
     yaml.Resolver = _Resolver
