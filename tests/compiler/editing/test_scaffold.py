@@ -174,6 +174,21 @@ def test_scaffold_add_app_never_makes_production_smaller_through_a_shared_mappin
     assert jobs.sizing.max_instances > 2, grown  # as the rules size it: no override reached it
 
 
+@pytest.mark.parametrize(
+    "environments",
+    [
+        "  production: {}\n  staging: &s {badge: staging}\n  qa: *s\n",
+        "  production: &p {badge: production, apps: {web: {instances: {min: 3}}}}\n  staging: {<<: *p, badge: staging}\n",
+    ],
+)
+def test_scaffold_add_app_leaves_environments_linked_through_an_anchor_as_they_are(environments):
+    text = "version: 1\nproject: a\nregion: fsn1\nenvironments:\n" + environments
+    text += "apps:\n  web:\n    image: 'x:1'\n    port: 80\n"
+    defaults = {key: questions()[key].default_for(has_port=False) for key in SIZING}
+    grown = add_app(text, answers(defaults, port=None, name="jobs"))
+    assert grown.startswith(text.split("apps:")[0]), grown  # qa stays `*s`; staging keeps its `<<`
+
+
 def test_scaffold_add_app_keeps_a_flow_mapping_flow():
     text = "version: 1\nproject: a\nregion: fsn1\nenvironments:\n  production: {}\n"
     text += "  staging:\n    apps: {web: {instances: {max: 2}}}  # keep\n  qa: {badge: staging}\n"

@@ -62,6 +62,23 @@ def own_path(root: CommentedMap, path: Sequence[str], *, unmerged: bool = False)
         node = child
 
 
+def shared_on(root: CommentedMap, path: Sequence[str]) -> bool:
+    """Whether a mapping on *path* (those that exist) is used at more than one place, through an
+    anchor and its aliases, or comes through a `<<` merge: an edit there would reach the others,
+    or cut this place's link to them."""
+    uses = _uses(root)
+    node: Any = root
+    for key in path:
+        child = node.get(key) if isinstance(node, CommentedMap) else None
+        if not isinstance(child, CommentedMap | CommentedSeq):
+            return False
+        merged_in = not any(k == key for k, _ in node.non_merged_items())
+        if merged_in or len(uses.get(id(child), [])) > 1:
+            return True
+        node = child
+    return False
+
+
 def own_value(root: CommentedMap, place: Place) -> None:
     """SharedPlace when the value at *place* is an anchored text, number or true/false that
     aliases elsewhere use, and *place* is where it is defined (`B: &b True` here, `B: *b`

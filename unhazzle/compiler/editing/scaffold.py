@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from unhazzle.compiler.editing.aliases import SharedPlace, own_path
+from unhazzle.compiler.editing.aliases import shared_on
 from unhazzle.compiler.editing.settings import last_leaf, move_trailing_comment
 from unhazzle.compiler.images.inspection import root_note
 from unhazzle.compiler.rules.questions import SIZING, questions
@@ -151,9 +151,7 @@ def _add_smaller(doc: CommentedMap, app: AppAnswers) -> None:
             continue
         if not _smaller(name, app, environments[name].get("badge")):
             continue
-        try:
-            own_path(doc, ["environments", name, "apps"])  # a mapping reached through *alias or <<
-        except SharedPlace:
+        if shared_on(doc, ["environments", name, "apps"]):  # an anchor, its aliases, or a `<<`
             continue
         env = environments[name]
         apps = env.get("apps")
