@@ -17,13 +17,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
-from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
 
 from unhazzle.compiler.editing.aliases import merge_sources, own_path, own_value
 from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.spec.aswritten import written_text
-from unhazzle.compiler.spec.load import MAX_DIGITS
+from unhazzle.compiler.spec.load import MAX_DIGITS, plain_scalar
 from unhazzle.compiler.spec.positions import LINE_BREAK
 
 Leaf = tuple[CommentedBase, Any]  # a container and the key or index of its item
@@ -252,11 +251,7 @@ def _app_texts(node: CommentedMap, keys: list[str], lines: list[str]) -> dict[st
                 line, column = node.lc.value(key)
             except (KeyError, AttributeError, TypeError):
                 continue
-            if isinstance(value, bool | ScalarBoolean):  # an anchored true/false is a ScalarBoolean, an int
-                plain: bool | int | float = bool(value)
-            else:
-                plain = (int if isinstance(value, int) else float)(value)
-            written = written_text(lines, (line + 1, column + 1), plain)  # ruamel's ScalarFloat: a float
+            written = written_text(lines, (line + 1, column + 1), plain_scalar(value))
             if written is not None:
                 texts[key] = written
     return texts

@@ -277,7 +277,7 @@ class _Walker:
             return self._mapping(node, path)
         if isinstance(node, CommentedSeq):
             return self._sequence(node, path)
-        return _scalar(node)
+        return plain_scalar(node)
 
     def _count(self, node: Any, path: Path) -> None:
         if id(node) not in self.seen:
@@ -336,12 +336,12 @@ def _plain_key(key: Any) -> bool:
 
 def _key(key: Any) -> Any:
     """Keys stay as written; a non-string key is reported by validation, not here."""
-    return _scalar(key) if not isinstance(key, str) else str(key)
+    return plain_scalar(key) if not isinstance(key, str) else str(key)
 
 
-def _scalar(value: Any) -> Any:
-    # ruamel wraps scalars in str/int/float subclasses that keep their formatting; plain types
-    # make equality, hashing and pydantic's strict checks behave.
+def plain_scalar(value: Any) -> Any:
+    """*value* as a plain Python type: ruamel wraps scalars in str/int/float subclasses that keep
+    their formatting; plain types make equality, hashing and pydantic's strict checks behave."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, ScalarBoolean):  # an anchored true/false: an int subclass, 1 or 0
@@ -487,7 +487,7 @@ class _NodeWalker(_Walker):
         (Quoted and block scalars are strings: only a plain one gets here.)"""
         key = (suffix, node.value)
         if key not in self.typed:
-            self.typed[key] = _scalar(self.constructor.construct_object(node, deep=True))
+            self.typed[key] = plain_scalar(self.constructor.construct_object(node, deep=True))
         return self.typed[key]
 
     def _node_mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
