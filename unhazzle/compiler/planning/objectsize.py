@@ -55,6 +55,17 @@ def oversized_objects(plan: Plan, positions: Positions) -> list[Problem]:
     return problems
 
 
+def _names(settings: Mapping[str, str]) -> int:
+    """What the settings cost besides their values: each name twice (names are ASCII, a byte a
+    character) and the structure around it."""
+    return SETTING_COST * len(settings) + 2 * sum(map(len, settings))
+
+
+def _secrets(secrets: list[str]) -> int:
+    """What the secrets cost: each name three times and the structure around it."""
+    return SECRET_COST * len(secrets) + 3 * sum(map(len, secrets))
+
+
 def _megabytes(size: int) -> str:
     """Rounded up, so a size over the limit never reads as the limit."""
     if size < 100 * 2**10:
@@ -74,10 +85,8 @@ class _Largest:
         self, key: Key, env_name: str, settings: Mapping[str, str], secrets: list[str], texts: Iterable[str]
     ) -> None:
         values = [*settings.values(), *(t for t in texts if isinstance(t, str))]
-        # names are ASCII, so their bytes are their lengths; the values are measured only when
-        # even at most 5 bytes a character they could be over
-        known = SETTING_COST * len(settings) + SECRET_COST * len(secrets)
-        known += 2 * sum(map(len, settings)) + 3 * sum(map(len, secrets))
+        # the values are measured only when, even at 5 bytes a character, they could be over
+        known = _names(settings) + _secrets(secrets)
         if known + 5 * sum(map(len, values)) <= MAX_TEXT:
             return
         size = known + sum(map(self._bytes, values))
@@ -92,11 +101,9 @@ class _Largest:
         parts += [(self._bytes(t), "the command or an argument") for t in texts]
         # many small ones: their names and places together
         if settings:
-            names = SETTING_COST * len(settings) + 2 * sum(map(len, settings))
-            parts.append((names, f"the names of its {len(settings)} settings"))
+            parts.append((_names(settings), f"the names of its {len(settings)} settings"))
         if secrets:
-            secret_names = SECRET_COST * len(secrets) + 3 * sum(map(len, secrets))
-            parts.append((secret_names, f"its {len(secrets)} secrets"))
+            parts.append((_secrets(secrets), f"its {len(secrets)} secrets"))
         size, said = max(parts, default=(0, "nothing"), key=lambda part: part[0])
         return f"{said}, {_megabytes(size)}"
 
