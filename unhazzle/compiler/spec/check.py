@@ -268,9 +268,8 @@ class _Checker:
             if not isinstance(value, str):
                 continue
             places = self.places_in([(*w, "env", key) for w in where])
-            for index, part in enumerate(
-                value.split("$${")
-            ):  # as the plan expands it: `$${` is a literal `${`
+            # as the plan expands it: `$${` is a literal `${`, passed over where it is written
+            for index, part in enumerate(value.split("$${")):
                 if index:
                     places.skip("$${")
                 written, unclosed = _references_in(part)
