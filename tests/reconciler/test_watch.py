@@ -195,15 +195,15 @@ def test_watch_gone_lists_again_then_watches_from_the_new_list(started: Any, gon
 def test_watch_wakes_whoever_waits_and_keeps_only_what_health_reads(tmp_path: Path) -> None:
     server = FakeServer([deployment("api", 10)], 10)
     server.watches.put([("event", "MODIFIED", deployment("api", 11, available=1)), ("hold",)])
-    woke = threading.Event()
+    woke = threading.Semaphore(0)  # one release per change: none is lost to a race with the test
     client = connect(str(server.kubeconfig(tmp_path / "kubeconfig")))
     reflector = Reflector(
-        client, "apps/v1", "Deployment", namespace="shop", keep=health.essentials, changed=woke.set
+        client, "apps/v1", "Deployment", namespace="shop", keep=health.essentials, changed=woke.release
     )
     try:
         reflector.start()
-        woke.clear()  # (the LIST itself is a change too)
-        assert woke.wait(10)
+        assert woke.acquire(timeout=10)  # the LIST is a change too
+        assert woke.acquire(timeout=10)  # the watched MODIFIED
         _until(lambda: _available(reflector) == {"api": 1})
         kept = reflector.items()[0]
         assert "managedFields" not in kept["metadata"] and "template" not in kept["spec"]
