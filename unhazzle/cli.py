@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from unhazzle import __version__
+from unhazzle.commands.flags import Parser, parse_all
 from unhazzle.errors import UnhazzleError
 from unhazzle.shared import collector
 
@@ -47,23 +48,17 @@ PASSTHROUGH = frozenset({"run"})
 LONG_RUNNING = frozenset({"dev", "run"})  # (and `reconcile` unless it makes one pass)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(2)
-
-
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> Parser:
     """The whole parser, or (given a known *command*) one with only that command's sub-parser:
     importing every command module costs more than rendering a small project (issue 2)."""
-    parser = _Parser(
+    parser = Parser(
         prog="unhazzle",
+        command=False,
         description="Run your apps on Kubernetes from one unhazzle.yaml, without learning Kubernetes.",
     )
     parser.add_argument("--version", action="version", version=f"unhazzle {__version__}")
     parser.add_argument("--debug", action="store_true", help="show internal details on failure")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     modules = [COMMANDS[command]] if command in COMMANDS else COMMANDS.values()
     for module in modules:
@@ -116,7 +111,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     if own_process:
         collector.tune_for_one_command()
     try:
-        args = build_parser(_command_in(argv)).parse_args(argv)
+        args = parse_all(build_parser(_command_in(argv)), argv)
         collector.keep_what_is_loaded()
         if _keeps_running(args):
             collector.usual_pace()

@@ -70,12 +70,13 @@ def _commands(text: str) -> list[list[str]]:
 @pytest.mark.parametrize("path", [p for p in CI_FILES if "preview-env" in p.name], ids=lambda p: p.name)
 def test_preview_environment_examples_run_up_down_and_prune_as_the_cli_takes_them(path: Path) -> None:
     from unhazzle.cli import build_parser
+    from unhazzle.commands.flags import parse_all
 
     commands = _commands(path.read_text(encoding="utf-8"))
     verbs = [c[1] for c in commands if c[0] == "preview-env"]
     assert verbs == ["up", "down", "prune"], commands
     for command in commands:
-        build_parser(command[0]).parse_args(command)  # exits 2 on an option the CLI does not have
+        parse_all(build_parser(command[0]), command)  # exits 2 on an option the CLI does not have
     assert MARKER in path.read_text(encoding="utf-8")  # one sticky comment with the preview's
 
 

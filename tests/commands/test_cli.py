@@ -3,14 +3,19 @@ what a user sees of the parser is the same either way."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import MINIMAL, ROOT
-from unhazzle.cli import COMMANDS, build_parser
+from unhazzle.cli import COMMANDS, _command_in, build_parser
+from unhazzle.commands.flags import parse_all
 
 PROBE = (
     "import sys; from unhazzle.cli import build_parser, _command_in; "
@@ -29,6 +34,7 @@ def _loaded(*argv: str) -> list[str]:
 def test_cli_named_command_loads_only_its_module():
     assert _loaded("--debug", "render", "x.yaml", "--out", "o") == [
         "unhazzle.commands.common",
+        "unhazzle.commands.flags",
         "unhazzle.commands.render",
     ]
 
@@ -60,6 +66,64 @@ def test_cli_bad_flag_of_named_command_is_a_usage_error(cli):
     result = cli("render", "--bogus")
     assert result.code == 2
     assert result.err.startswith("usage: unhazzle render")
+
+
+def test_every_bad_flag_is_said_at_once_under_the_commands_usage(cli):
+    result = cli("logs", "web", "--tail", "x", "--output", "--bogus", "--since")
+    assert result.code == 2
+    usage, *said = result.err.split("\nunhazzle logs: error: ")
+    assert usage.startswith("usage: unhazzle logs") and usage.count("usage:") == 1
+    assert said == [
+        "argument --tail: invalid int value: 'x'",
+        "argument --since: expected one argument",
+        "unrecognized arguments: --output --bogus\n",
+    ]
+
+
+@pytest.mark.parametrize("given", [["--output", "xml"], ["--output=xml"], ["--out", "xml"]])
+def test_a_refused_flag_is_said_once_and_its_value_is_not_taken_for_an_argument(cli, given):
+    result = cli("plan", *given, "--env")
+    assert result.code == 2
+    assert result.err.splitlines()[-2:] == [
+        "unhazzle plan: error: argument --output: invalid choice: 'xml' (choose from 'text', 'json', 'markdown')",
+        "unhazzle plan: error: argument --env: expected one argument",
+    ]
+
+
+def test_a_required_flag_without_its_value_is_one_problem_and_the_usage_still_says_it_is_required(cli):
+    result = cli("publish", "--to", "--branch")
+    assert result.code == 2
+    assert "usage: unhazzle publish [-h] [--spec SPEC] --to ENV_REPO" in result.err
+    assert [line for line in result.err.splitlines() if "error:" in line] == [
+        "unhazzle publish: error: argument --to: expected one argument",
+        "unhazzle publish: error: argument --branch: expected one argument",
+    ]
+
+
+def test_what_is_missing_and_what_is_unknown_are_both_said(cli):
+    result = cli("explain", "--bogus")
+    assert result.code == 2
+    assert [line for line in result.err.splitlines() if "error:" in line] == [
+        "unhazzle explain: error: the following arguments are required: [SPEC] APP",
+        "unhazzle explain: error: unrecognized arguments: --bogus",
+    ]
+
+
+WORDS = ["plan", "render", "logs", "publish", "secrets", "keygen", "env", "set", "--", "-", "x", "-5",
+         "--env", "--output", "--out", "--output=xml", "json", "--tail", "--to", "--help", "-h", "--bogus",
+         "--debug", "--since", "--follow", "--follow=1", "--instance", "-e", "web", "="]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=8))
+def test_no_command_line_crashes_the_reading_of_it(words: list[str]) -> None:
+    """Whatever the words, they are read, or refused (exit 2), or help is printed (exit 0)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        try:
+            parse_all(build_parser(_command_in(words)), list(words))
+        except SystemExit as exit:
+            assert exit.code in (0, 2)
+            assert exit.code == 0 or "error:" in err.getvalue()
 
 
 def _help(parser, command: str) -> str:
