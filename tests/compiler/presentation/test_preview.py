@@ -239,6 +239,55 @@ def test_preview_markdown_stays_under_the_comment_limit(cli, repo):
     assert [t for t in tokens if t.type == "table_open"]
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (("LOG_LEVEL: info\n      API_URL", "LOG_LEVEL: warn\n      API_URL"), "settings"),
+        (("shop-web:1.4.2", "shop-web:1.4.3"), "image 1.4.2 → 1.4.3"),
+        (("    health: {path: /healthz}", "    health: {path: /ready}"), "health check"),
+    ],
+)
+def test_preview_an_app_whose_manifest_changes_is_changed_and_says_what(cli, repo, change, said):
+    """What restarts an app is a change of it, said in the spec's words: never "Unchanged"."""
+    assert change[0] in SHOP
+    repo.commit({"unhazzle.yaml": SHOP}, "base")
+    repo.spec.write_text(SHOP.replace(*change, 1))
+    prod = _json(cli, repo)["environments"][0]
+    web = next(a for a in prod["apps"] if a["name"] == "web")
+    assert web["status"] == "changed" and prod["summary"]["changed"] == 1
+    assert [d["file"] for d in prod["manifest_diffs"]] == ["production/web.yaml"]
+    markdown = _preview(cli, repo).out
+    assert f"| web | changed ({said}) |" in markdown
+    assert (
+        "Unchanged: api, worker, cache." in markdown and "Manifest changes in production: 1 file<" in markdown
+    )
+
+
+def test_preview_an_app_whose_address_another_uses_changes_changes_that_other_too(cli, repo):
+    base = (
+        MINIMAL + "    env: {API: '${apps.api.url}'}\n  api:\n    image: ghcr.io/acme/api:1\n    port: 8080\n"
+    )
+    repo.commit({"unhazzle.yaml": base}, "base")
+    repo.spec.write_text(base.replace("api:1\n    port: 8080", "api:1\n    port: 9090"))
+    apps = {a["name"]: a for a in _json(cli, repo)["environments"][0]["apps"]}
+    assert apps["api"]["changes"] == ["port", "health_check"]  # (the check is of the port)
+    assert apps["web"]["status"] == "changed" and apps["web"]["changes"] == ["settings"]
+
+
+def test_preview_of_hundreds_of_new_public_apps_fits_a_comment(cli, repo):
+    apps = "".join(
+        f"  app-{i}:\n    image: ghcr.io/acme/app:1\n    port: 8080\n    public: true\n" for i in range(400)
+    )
+    spec = "version: 1\nproject: shop\nregion: fsn1\nenvironments:\n  production: {}\n  staging: {}\napps:\n"
+    repo.commit({"README": "x"}, "base")
+    repo.spec.write_text(spec + apps)
+    markdown = _preview(cli, repo).out
+    assert len(markdown) <= 60_000
+    assert "… and 350 more apps changed." in markdown and "Manifest changes (too long" in markdown
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    assert len([t for t in tokens if t.type == "table_open"]) == 2
+
+
 def test_preview_names_changed_secrets_never_their_values(cli, repo):
     from unhazzle.shared.age import encrypt
 

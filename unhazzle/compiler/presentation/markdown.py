@@ -110,17 +110,24 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
 
 
 WARNINGS_SHOWN = 25
+ROWS_SHOWN = 50  # apps (and secrets) a brief comment lists by name, per environment
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters; leave room for the rest
+CUT = "\n… the rest is cut to fit a pull-request comment: `unhazzle preview --output json` has it all.\n"
 
 
 def preview_markdown(data: dict[str, Any]) -> str:
-    """The comment; when the manifest diffs would make it too long for a pull request, they give
-    way to a line saying how to see them."""
-    text = _preview_markdown(data, diffs=True)
-    return text if len(text) <= COMMENT_LIMIT else _preview_markdown(data, diffs=False)
+    """The comment, at most COMMENT_LIMIT characters: when the manifest diffs would make it too
+    long for a pull request, they give way to a line saying how to see them; when it is still too
+    long (hundreds of apps), the comment goes brief (names give way to counts), and as a last
+    resort it is cut at a line."""
+    for diffs, brief in ((True, False), (False, False), (False, True)):
+        text = _preview_markdown(data, diffs=diffs, brief=brief)
+        if len(text) <= COMMENT_LIMIT:
+            return text
+    return text[: text.rfind("\n", 0, COMMENT_LIMIT - len(CUT))] + CUT
 
 
-def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
+def _preview_markdown(data: dict[str, Any], *, diffs: bool, brief: bool = False) -> str:
     head = [MARKER, f"## Unhazzle preview · {cell(data['project'])}", ""]
     if data["status"] == "unchanged":
         rollbacks = ["", *_rollback_section(data["rollbacks"])] if data.get("rollbacks") else []
@@ -140,13 +147,14 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool) -> str:
     if data.get("volumes"):
         lines += ["", *_volume_section(data["volumes"])]
     for env in data["environments"]:
-        lines += ["", *_env_section(env, diffs=diffs)]
+        lines += ["", *_env_section(env, diffs=diffs, brief=brief)]
     if data.get("secret_changes"):
         lines += ["", "### Secrets", "", "Values are never shown; only which names changed.", ""]
-        lines += [
-            f"- {cell(c['environment'])} · `{c['app']}`: `{c['name']}` {c['change']}"
-            for c in data["secret_changes"]
-        ]
+        changes = data["secret_changes"]
+        shown = changes[:ROWS_SHOWN] if brief else changes
+        lines += [f"- {cell(c['environment'])} · `{c['app']}`: `{c['name']}` {c['change']}" for c in shown]
+        if len(shown) < len(changes):
+            lines.append(f"- … and {len(changes) - len(shown)} more.")
     if data["warnings"]:
         lines += ["", "### Warnings", "", *_warning_lines(data["warnings"])]
     return "\n".join(lines) + "\n"
@@ -201,7 +209,7 @@ def _budget_text(budget: dict[str, Any]) -> str:
     return f"budget: {used:.2f} of {limit:g} EUR a month at maximum scale ({mark})."
 
 
-def _env_section(env: dict[str, Any], *, diffs: bool) -> list[str]:
+def _env_section(env: dict[str, Any], *, diffs: bool, brief: bool) -> list[str]:
     s = env["summary"]
     title = f"### {cell(env['name'])} · `{env['badge']}`"
     if env["status"] == "unchanged":
@@ -215,23 +223,27 @@ def _env_section(env: dict[str, Any], *, diffs: bool) -> list[str]:
         f"{money['head']['max']:.2f}{_delta(money['change']['max'])} at maximum scale.",
         "",
     ]
-    shown = [a for a in env["apps"] if a["status"] != "unchanged"]
+    changed = [a for a in env["apps"] if a["status"] != "unchanged"]
+    shown = changed[:ROWS_SHOWN] if brief else changed
     if shown:
         lines += table(
             ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"],
             [_app_row(a) for a in shown],
         )
+    if len(shown) < len(changed):
+        lines += ["", f"… and {len(changed) - len(shown)} more apps changed."]
     jobs = [j for j in env.get("jobs", []) if j["status"] != "unchanged"]
     if jobs:
         header = ["job", "change", "schedule", "size", "EUR a run, at most", "EUR/month"]
         lines += [*([""] if shown else []), *table(header, [_job_row(j) for j in jobs])]
     same = [a["name"] for a in [*env["apps"], *env.get("jobs", [])] if a["status"] == "unchanged"]
     if same:
-        lines += ["", f"Unchanged: {', '.join(cell(n) for n in same)}."]
+        names = f"{len(same)} apps and jobs" if brief else ", ".join(cell(n) for n in same)
+        lines += ["", f"Unchanged: {names}."]
     if env.get("budget"):
         lines += ["", "Environment " + _budget_text(env["budget"])]
-    lines += _urls_and_secrets(env)
-    return lines + (_diff_blocks(env) if diffs else _diff_summary(env))
+    lines += [] if brief else _urls_and_secrets(env)
+    return lines + (_diff_blocks(env) if diffs else _diff_summary(env, brief=brief))
 
 
 def _app_row(app: dict[str, Any]) -> list[str]:
@@ -244,15 +256,36 @@ def _app_row(app: dict[str, Any]) -> list[str]:
         size += "" if old == size else f" (was {old})"
     cost = app["cost_eur_month"]
     renamed = f" (renamed from {app['renamed_from']}?)" if app.get("renamed_from") else ""
-    rotated = " (new secret values: restarts)" if app.get("secret_values_changed") else ""
+    what = [
+        _image_change(before["image"], app["image"]) if part == "image" else part.replace("_", " ")
+        for part in app.get("changes", [])
+        if part not in ("instances", "size")
+    ]  # (their columns say)
+    what += ["new secret values: restarts"] if app.get("secret_values_changed") else []
     return [
         cell(app["name"]),
-        cell(app["status"] + renamed + rotated),
+        cell(app["status"] + renamed + (f" ({', '.join(what)})" if what else "")),
         cell(inst),
         cell(size),
         f"{cost['min']:.2f}{_delta(app['cost_change']['min'])}",
         f"{cost['max']:.2f}{_delta(app['cost_change']['max'])}",
     ]
+
+
+def _image_change(was: str, now: str) -> str:
+    """`image 1.4.2 → 1.4.3` when only the tag or digest changed, else both references whole."""
+
+    def split(ref: str) -> tuple[str, str]:
+        at = ref.rfind("@") if "@" in ref else ref.rfind(":") if ":" in ref.rsplit("/", 1)[-1] else len(ref)
+        return ref[:at], ref[at + 1 :]
+
+    def short(tag: str) -> str:  # a digest by its first 12 hex digits, as `docker images` shows it
+        return f"{tag[:19]}…" if tag.startswith("sha256:") else tag
+
+    (old_name, old_tag), (new_name, new_tag) = split(was), split(now)
+    if old_name == new_name and old_tag and new_tag:
+        return f"image {short(old_tag)} → {short(new_tag)}"
+    return f"image {was} → {now}"
 
 
 def _job_row(job: dict[str, Any]) -> list[str]:
@@ -287,11 +320,11 @@ def _urls_and_secrets(env: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _diff_summary(env: dict[str, Any]) -> list[str]:
+def _diff_summary(env: dict[str, Any], *, brief: bool) -> list[str]:
     files = env["manifest_diffs"]
     if not files:
         return []
-    names = ", ".join(f"`{d['file']}` ({d['status']})" for d in files)
+    names = f"{len(files)} files" if brief else ", ".join(f"`{d['file']}` ({d['status']})" for d in files)
     return [
         "",
         f"Manifest changes (too long to show here; `unhazzle preview --output json` has them): {names}",
@@ -302,9 +335,10 @@ def _diff_blocks(env: dict[str, Any]) -> list[str]:
     diffs = env["manifest_diffs"]
     if not diffs:
         return []
+    files = f"{len(diffs)} file{'s' * (len(diffs) != 1)}"
     lines = [
         "",
-        f"<details><summary>Manifest changes in {cell(env['name'])}: {len(diffs)} files</summary>",
+        f"<details><summary>Manifest changes in {cell(env['name'])}: {files}</summary>",
         "",
         "For reviewers who know Kubernetes: the objects the cluster gets, line by line. The plan "
         "above says the same in the spec's words.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -139,8 +140,9 @@ def _render(compiled: Compiled | None, env: EnvPlan | None, *, skip: set[str]) -
 def _environment(name: str, base: Compiled | None, head: Compiled, files: Files) -> dict[str, Any]:
     old, new = _find(base, name), _find(head, name)
     env = (new or old)[0]  # type: ignore[index]  # the name comes from one side or the other
-    apps = _apps(old, new)
-    jobs = _jobs(old, new)
+    touched = {path.removeprefix(f"{name}/").removesuffix(".yaml") for path in files}
+    apps = _apps(old, new, touched)
+    jobs = _jobs(old, new, touched)
     before = (old[1].min, old[1].max) if old else (ZERO, ZERO)
     after = (new[1].min, new[1].max) if new else (ZERO, ZERO)
     diffs = _diffs(files)
@@ -197,11 +199,14 @@ def _volumes(environments: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def _apps(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None) -> list[dict[str, Any]]:
+def _apps(
+    old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None, touched: set[str]
+) -> list[dict[str, Any]]:
+    """*touched*: the apps and jobs whose file changes."""
     before = {a.name: (a, old[1].apps[a.name]) for a in old[0].apps} if old else {}
     after = {a.name: (a, new[1].apps[a.name]) for a in new[0].apps} if new else {}
     names = list(after) + [n for n in before if n not in after]
-    apps = [_app(n, before.get(n), after.get(n)) for n in names]
+    apps = [_app(n, before.get(n), after.get(n), touched=n in touched) for n in names]
     _mark_renames(apps)
     return apps
 
@@ -231,7 +236,7 @@ def _app_view(app: AppPlan, cost: AppCost) -> dict[str, Any]:
 
 
 def _app(
-    name: str, old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | None
+    name: str, old: tuple[AppPlan, AppCost] | None, new: tuple[AppPlan, AppCost] | None, *, touched: bool
 ) -> dict[str, Any]:
     before = _app_view(*old) if old else None
     after = _app_view(*new) if new else None
@@ -241,22 +246,60 @@ def _app(
     # values), so the app is changed even where nothing else of it is.
     was_sum, now_sum = (old[0].secrets_checksum if old else None), (new[0].secrets_checksum if new else None)
     rotated = bool(was_sum and now_sum and was_sum != now_sum)
+    # (new secret values change the file too: by the checksum, said as `secret_values_changed`)
+    moved = (touched and not rotated) or before != after
+    changes = app_changes(old[0], new[0], touched=moved) if old and new else []
     if after is None:
         status, current = "removed", {**before, "cost_eur_month": zero}  # type: ignore[dict-item]
     else:
-        status = "added" if before is None else "changed" if before != after or rotated else "unchanged"
+        status = "added" if before is None else "changed" if changes or rotated else "unchanged"
         current = after
     return {
         "name": name,
         "status": status,
         **current,
         "before": before,
+        "changes": changes,
         "secret_values_changed": rotated,
         "cost_change": {k: round(now[k] - was[k], 2) for k in ("min", "max")},
     }
 
 
-def _jobs(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None) -> list[dict[str, Any]]:
+# What of an app a change can touch, in the preview's words, and where each is read from.
+_APP_PARTS: list[tuple[str, Callable[[AppPlan], object]]] = [
+    ("image", lambda a: a.app.image),
+    ("instances", lambda a: (a.sizing.min_instances, a.sizing.max_instances)),
+    ("size", lambda a: (a.sizing.cpu_request, a.sizing.cpu_limit, a.sizing.memory_request_mb,
+                        a.sizing.memory_limit_mb)),
+    ("autoscaling", lambda a: (a.sizing.target_cpu_percent, a.sizing.scale_up_cooldown_s,
+                               a.sizing.scale_down_cooldown_s, a.sizing.scale_up_pods,
+                               a.sizing.scale_up_percent, a.sizing.scale_up_period_s,
+                               a.sizing.scale_down_percent)),
+    ("settings", lambda a: a.settings),
+    ("secrets", lambda a: a.secrets),
+    ("command", lambda a: (a.app.command, a.app.args)),
+    ("port", lambda a: a.app.port),
+    ("health_check", lambda a: (a.app.health, a.sizing.startup_probe, a.sizing.readiness_probe,
+                                a.sizing.liveness_probe)),
+    ("addresses", lambda a: (a.app.public, a.public_hosts)),
+    ("databases", lambda a: a.app.databases),
+    ("volume", lambda a: a.app.volume),
+    ("writable_folders", lambda a: a.app.writable),
+    ("release_step", lambda a: a.release),
+    ("order", lambda a: a.app.after),
+]  # fmt: skip
+
+
+def app_changes(old: AppPlan, new: AppPlan, *, touched: bool) -> list[str]:
+    """What differs between two plans of one app, in the preview's words; `other` when only
+    what it is *touched* by does (its file, by a template or the cluster's settings)."""
+    changes = [part for part, read in _APP_PARTS if read(old) != read(new)]
+    return changes or (["other"] if touched else [])
+
+
+def _jobs(
+    old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None, touched: set[str]
+) -> list[dict[str, Any]]:
     """Scheduled jobs added, changed and removed, each with what a run and a month cost."""
     before = {j.name: _job_view(j, old[1].jobs[j.name]) for j in old[0].jobs} if old else {}
     after = {j.name: _job_view(j, new[1].jobs[j.name]) for j in new[0].jobs} if new else {}
@@ -264,7 +307,13 @@ def _jobs(old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | No
     for name in list(after) + [n for n in before if n not in after]:
         was, now = before.get(name), after.get(name)
         status = (
-            "removed" if now is None else "added" if was is None else "changed" if was != now else "unchanged"
+            "removed"
+            if now is None
+            else "added"
+            if was is None
+            else "changed"
+            if was != now or name in touched
+            else "unchanged"
         )
         out.append(
             {
