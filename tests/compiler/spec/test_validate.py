@@ -626,3 +626,21 @@ def test_an_override_of_a_volume_or_release_step_merges_over_the_base_app(cli, w
         result.code == 2
         and "environments.production.apps.web.volume: missing required key 'path'" in result.err
     )
+
+
+def test_validate_a_key_with_nothing_after_it_is_located_just_after_its_colon(cli, write_spec):
+    """Not at what comes next, lines further down (past the file's end for its last key)."""
+    spec = write_spec(
+        "version: 1\nproject:\nregion: fsn1\nenvironments:\n  production:\napps:\n  web:\n"
+        "    image:\n    port: ~\n\n\n# a comment\n  api:\n    image: a:1\n"
+        '    env: {A: , "B"  :   }\n    secrets:\n      -\n'
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert [line.split(": error: ")[0].removeprefix(f"{spec}:") for line in result.err.splitlines()] == [
+        "2:9",  # project:
+        "8:11",  # image:
+        "15:13",  # {A: , ...}
+        "15:22",  # "B"  :
+        "17:8",  # -  (a list's item: just after its dash)
+    ]

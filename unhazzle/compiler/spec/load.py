@@ -6,6 +6,7 @@ how much anchors and aliases may expand, so no input can make us slow or exhaust
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -84,7 +85,7 @@ def load_bytes(raw: bytes, *, name: str, keep_going: bool = False) -> Document:
                 raise _error(name, 1, 1, PARSER_FAULT) from None
         else:
             positions = Positions(file=name)
-            data = _Walker(positions, name).plain(root, ())
+            data = _Walker(positions, name, text).plain(root, ())
             document = Document(data=data, positions=positions, text=text, problems=duplicates)
     keep_settings_as_written(document.data, document.positions, text)
     return document
@@ -258,12 +259,20 @@ def _yaml_message(exc: MarkedYAMLError) -> str:
     return f"not valid YAML: {text}" if text else "not valid YAML"
 
 
+# A null written out, and a colon that ends a key (followed by a space, the line's end or, in
+# a flow mapping, what ends its value)
+_NULL_WORD = re.compile(r"(~|null|Null|NULL)(?![^\s,\]}#])")
+_COLON = re.compile(r":(?=[\s,\]}]|$)")
+
+
 class _Walker:
     """Turns ruamel's round-trip nodes into plain data while recording positions."""
 
-    def __init__(self, positions: Positions, name: str) -> None:
+    def __init__(self, positions: Positions, name: str, text: str = "") -> None:
         self.positions = positions
         self.name = name
+        self.text = text
+        self._lines: list[str] | None = None
         self.seen: set[int] = set()
         self.alias_budget = ALIAS_BUDGET
 
@@ -304,9 +313,26 @@ class _Walker:
             sub = (*path, _key(key))
             if pos is not None:
                 self.positions.keys[sub] = (pos[0] + 1, pos[1] + 1)
-                self.positions.values[sub] = (pos[2] + 1, pos[3] + 1)
+                empty = self._empty_value(pos) if node[key] is None else None
+                self.positions.values[sub] = empty or (pos[2] + 1, pos[3] + 1)
             out[_key(key)] = self.plain(node[key], sub)
         return out
+
+    def _empty_value(self, pos: tuple[int, int, int, int]) -> tuple[int, int] | None:
+        """Where a key with nothing after it (`project:`) has its value: just after its colon.
+        (ruamel places an empty value at the next token, lines further down, or past the end.)
+        None when the value is written (`~`, `null`) or the colon is not on the key's line."""
+        if self._lines is None:
+            self._lines = LINE_BREAK.split(self.text)
+        key_line, key_col, value_line, value_col = pos
+        if value_line < len(self._lines) and _NULL_WORD.match(self._lines[value_line], value_col):
+            return None
+        line = self._lines[key_line] if key_line < len(self._lines) else ""
+        start = key_col
+        if line[start : start + 1] in ("'", '"'):  # a quoted key: its colon comes after the quote
+            start = line.find(line[start], start + 1)
+        colon = _COLON.search(line, max(start, key_col))
+        return (key_line + 1, colon.end() + 1) if start >= 0 and colon else None
 
     def _sequence(self, node: CommentedSeq, path: Path) -> list[Any]:
         out: list[Any] = []
