@@ -239,7 +239,9 @@ def test_property_no_generated_spec_crashes(spec: dict[str, Any]):
 
 
 # Any text but a `${` left open, which is an error (a reference not closed), not a setting.
-SETTING_TEXT = st.text(max_size=20).filter(lambda text: "${" not in text)
+# (a NUL cannot be given to a program: refused, tests/compiler/spec/test_validate.py)
+NO_NUL = st.characters(blacklist_characters="\x00")
+SETTING_TEXT = st.text(NO_NUL, max_size=20).filter(lambda text: "${" not in text)
 
 
 @st.composite
@@ -261,7 +263,7 @@ def valid_apps(draw: st.DrawFn) -> dict[str, Any]:
         app["env"] = draw(
             st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,6}", fullmatch=True), text, max_size=3)
         )
-        app["command"] = draw(st.none() | st.lists(st.text(max_size=12), max_size=3))
+        app["command"] = draw(st.none() | st.lists(st.text(NO_NUL, max_size=12), max_size=3))
         if draw(st.integers(0, 4)) == 0:
             app["volume"] = {"size": "1GB", "path": "/data"}
         else:

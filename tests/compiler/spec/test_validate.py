@@ -644,3 +644,24 @@ def test_validate_a_key_with_nothing_after_it_is_located_just_after_its_colon(cl
         "15:22",  # "B"  :
         "17:8",  # -  (a list's item: just after its dash)
     ]
+
+
+def test_validate_refuses_what_yaml_builds_but_no_app_can_be_given(cli, write_spec):
+    """Binary data and sets are not text (Python's spelling of them never reaches an app), and a
+    NUL byte cannot be passed to a program in a setting or an argument."""
+    spec = write_spec(
+        MINIMAL
+        + '    env: {BIN: !!binary aGVsbG8=, SET: !!set {a, b}, NUL: "a\\0b", OK: !!float 2}\n'
+        + '    args: ["x\\0"]\n    public: true\n    domains: !!set {a.example.com}\n'
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert sorted(line.split(": error: ", 1)[1] for line in result.err.splitlines()) == sorted(
+        [
+            "apps.web.domains: must be a list, not a set (!!set)",
+            "apps.web.args[0]: holds a NUL character (\\0), which no program can be given; leave it out",
+            "apps.web.env.BIN: must be text, a number or true/false, not binary data (!!binary)",
+            "apps.web.env.SET: must be text, a number or true/false, not a set (!!set)",
+            "apps.web.env.NUL: holds a NUL character (\\0), which no program can be given; leave it out",
+        ]
+    )

@@ -33,6 +33,7 @@ from unhazzle.compiler.spec import yaml_words
 from unhazzle.compiler.spec.aswritten import keep_settings_as_written
 from unhazzle.compiler.spec.positions import LINE_BREAK, Path, Positions
 from unhazzle.compiler.spec.read import MAX_BYTES, read_spec
+from unhazzle.compiler.spec.yamlonly import yaml_only
 from unhazzle.errors import InputError, Problem
 
 # YAML lets an anchor be defined again (an alias names the latest); ruamel's round-trip parser
@@ -378,7 +379,9 @@ def plain_scalar(value: Any) -> Any:
         return float(value)
     if isinstance(value, str):
         return str(value)
-    return str(value)  # timestamps and other tags become text; validation says if that is wrong
+    # binary data and sets: kept as such, for validation to refuse; timestamps and other tags
+    # become text, and validation says if that is wrong
+    return yaml_only(value) or str(value)
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:

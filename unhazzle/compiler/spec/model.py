@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticKnownError
 
+from unhazzle.compiler.spec.yamlonly import YamlOnly
+
 NAME_RE = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
 ENV_VAR_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # OCI reference: [registry[:port]/]path[:tag][@digest]; checked loosely, then by parts.
@@ -137,8 +139,19 @@ def _scalar_setting(value: Any) -> Any:
         raise ValueError('has no value; write "" for an empty setting')
     if isinstance(value, dict | list):
         raise ValueError("must be text, a number or true/false, not a list or mapping")
-    if isinstance(value, str) and not value.isascii() and _holds_no_character(value):
-        raise ValueError(NOT_A_CHARACTER)
+    if isinstance(value, YamlOnly):
+        raise ValueError(f"must be text, a number or true/false, not {value}")
+    if isinstance(value, str):
+        _no_nul(value)
+        if not value.isascii() and _holds_no_character(value):
+            raise ValueError(NOT_A_CHARACTER)
+    return value
+
+
+def _no_nul(value: str) -> str:
+    """A program's settings and arguments end at a NUL byte: one in the middle cannot reach it."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character (\\0), which no program can be given; leave it out")
     return value
 
 
@@ -218,7 +231,7 @@ NO_BOOL = _no_bool("float_type")  # for a count of vCPUs or euros; after its bou
 # stay bounds in the JSON Schema
 # A command or argument: long enough for an inline script, short enough that a job's object
 # stays far below what the cluster stores (1.5 MB).
-CommandPart = Annotated[str, Field(max_length=16 * 1024)]
+CommandPart = Annotated[str, Field(max_length=16 * 1024), AfterValidator(_no_nul)]
 SettingValue = Annotated[
     Annotated[StrictBool | StrictInt | StrictFloat | str, Field(union_mode="left_to_right")],
     BeforeValidator(_scalar_setting),
