@@ -665,3 +665,21 @@ def test_validate_refuses_what_yaml_builds_but_no_app_can_be_given(cli, write_sp
             "apps.web.env.NUL: holds a NUL character (\\0), which no program can be given; leave it out",
         ]
     )
+
+
+def test_validate_an_override_whose_own_min_is_over_its_max_is_one_problem(cli, write_spec):
+    both = "  production: {}\n  staging:\n    apps:\n      web: {instances: {min: 3, max: 1}}\n"
+    result = cli("validate", str(write_spec(MINIMAL.replace("  production: {}\n", both))))
+    assert result.code == 2
+    assert [line.split(": error: ", 1)[1] for line in result.err.splitlines()] == [
+        "environments.staging.apps.web.instances: min (3) is larger than max (1)"
+    ]
+    # an override's min over the base app's max is a problem of the two together: said
+    only_min = both.replace("{min: 3, max: 1}", "{min: 3}")
+    result = cli(
+        "validate",
+        str(write_spec(MINIMAL.replace("  production: {}\n", only_min) + "    instances: {max: 2}\n")),
+    )
+    assert [line.split(": error: ", 1)[1] for line in result.err.splitlines()] == [
+        "apps.web (in staging).instances: min (3) is larger than max (2)"
+    ]

@@ -103,7 +103,8 @@ class _Checker:
                 where: list[Path] = [("environments", env_name, "apps", app_name), ("apps", app_name)]
                 yield from self._app_in(env_name, app_name, merged, override, where)
                 yield from self._references(merged, where, targets=merged_apps, env_name=env_name)
-                if "instances" in override:
+                # (an override that gives both min and max is checked as written, by the model)
+                if "instances" in override and not {"min", "max"} <= set(_dict(override["instances"])):
                     yield from self._ordered(f"apps.{app_name} (in {env_name})", merged, where)
 
     def _order(self, env_name: str, apps: dict[Any, Any]) -> Iterator[Problem]:
