@@ -99,7 +99,7 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
         plan, document.positions
     )
     cost = price_plan(plan, rates)
-    if enforce_budget:
+    if enforce_budget or problems:  # (a spec with other errors is not planned: its budget is said too)
         problems += budget_problems(spec, cost, document.positions)
     if problems:
         raise InputError(problems)

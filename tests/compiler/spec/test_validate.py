@@ -460,14 +460,16 @@ def test_validate_instance_bigger_than_a_server_is_said_with_the_other_errors(cl
     ]
 
 
-def test_validate_budget_is_said_with_a_domain_claimed_twice(cli, write_spec):
+@pytest.mark.parametrize("command", ["validate", "plan", "explain"])
+def test_validate_budget_is_said_with_a_domain_claimed_twice(cli, write_spec, command):
+    """(plan and explain print the numbers of a spec over budget, but not of one with errors)"""
     spec = write_spec(
         MINIMAL.replace("production: {}", "production:\n    budget: {max_monthly_eur: 1}")
         + "    public: true\n    domains: [shop.example.com]\n"
         + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    public: true\n"
         + "    domains: [shop.example.com]\n"
     )
-    result = cli("validate", str(spec))
+    result = cli(command, str(spec), *(["web"] if command == "explain" else []))
     assert result.code == 2
     lines = result.err.strip().splitlines()
     assert len(lines) == 2
