@@ -78,3 +78,10 @@ def test_golden_render_is_deterministic_across_processes(example: str, tmp_path:
     second = render_in_subprocess(spec, tmp_path / "two")
     assert first and first == second
     assert first == rendered(example)
+
+
+@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+def test_rendered_files_hold_objects_and_nothing_else(example: str) -> None:
+    """No comment: why the manifests are as they are is said in the templates, for us."""
+    for name, text in rendered(example).items():
+        assert not [line for line in text.splitlines() if line.lstrip().startswith("#")], name

@@ -43,9 +43,9 @@ def root(context, missing=missing, environment=environment):
     yield str(environment.finalize(environment.getattr((undefined(name='job') if l_0_job is missing else l_0_job), 'schedule')))
     yield '\n  timeZone: '
     yield str(environment.finalize(environment.getattr((undefined(name='job') if l_0_job is missing else l_0_job), 'timezone')))
-    yield '\n  # Forbid: a run still going when the next is due makes that one skip, never overlap.\n  concurrencyPolicy: '
+    yield '\n  concurrencyPolicy: '
     yield str(environment.finalize(environment.getattr((undefined(name='job') if l_0_job is missing else l_0_job), 'concurrency')))
-    yield '\n  # A run missed by more than this (the cluster was busy or down) is skipped, not run late.\n  startingDeadlineSeconds: '
+    yield '\n  startingDeadlineSeconds: '
     yield str(environment.finalize(environment.getattr((undefined(name='job') if l_0_job is missing else l_0_job), 'starting_deadline_s')))
     yield '\n  successfulJobsHistoryLimit: 3\n  failedJobsHistoryLimit: 3\n  jobTemplate:\n    metadata:\n      labels:\n'
     yield str(environment.finalize(t_3(environment.getattr((undefined(name='job') if l_0_job is missing else l_0_job), 'labels'), 8)))

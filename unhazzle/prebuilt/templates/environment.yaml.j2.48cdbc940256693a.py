@@ -64,7 +64,7 @@ def root(context, missing=missing, environment=environment):
     yield '\nspec:\n  podSelector: {}\n  policyTypes:\n    - Egress\n  egress:\n    - to:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n            except:\n              - 169.254.169.254/32\n        - ipBlock:\n            cidr: ::/0\n'
     if environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'previews_reach'):
         pass
-        yield '---\n# Preview environments of this project leave these apps out and reach them here.\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
+        yield '---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
         yield str(environment.finalize(t_2('allow-previews', environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'labels'))))
         yield '\nspec:\n  podSelector:\n    matchExpressions:\n      - key: '
         yield str(environment.finalize(t_3(environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'app_label'))))

@@ -215,7 +215,7 @@ def root(context, missing=missing, environment=environment):
                 '\n',
             ))
         t_6.append(
-            "    # The last lines of a crash become the instance's last words: `status` reads why it\n    # stopped (a read-only folder it wanted to write) without the logs.\n    terminationMessagePolicy: FallbackToLogsOnError\n    securityContext:\n      allowPrivilegeEscalation: false\n      readOnlyRootFilesystem: true\n      runAsNonRoot: true\n      capabilities:\n        drop:\n          - ALL\n    volumeMounts:\n      - name: tmp\n        mountPath: /tmp\n",
+            '    terminationMessagePolicy: FallbackToLogsOnError\n    securityContext:\n      allowPrivilegeEscalation: false\n      readOnlyRootFilesystem: true\n      runAsNonRoot: true\n      capabilities:\n        drop:\n          - ALL\n    volumeMounts:\n      - name: tmp\n        mountPath: /tmp\n',
         )
         for l_2_folder in environment.getattr(l_1_app, 'writable'):
             _loop_vars = {}
