@@ -158,6 +158,17 @@ def test_publish_message_names_image_and_app_changes(cli, remote, write_spec):
     assert subject.startswith("shop/production: +worker, web image 1.0 -> 1.1, cost ")
 
 
+def test_publish_subject_names_environments_that_changed_alike_together(cli, remote, write_spec):
+    envs = ("dev", "production", "staging")
+    spec = write_spec(spec_text(envs=envs))
+    cli("publish", str(spec), "--to", url(remote))
+    write_spec(spec_text(envs=envs, image="ghcr.io/acme/web:1.1"))
+    assert cli("publish", str(spec), "--to", url(remote)).code == 0
+    message = commit_message(remote).splitlines()
+    assert message[0] == "shop: dev, production, staging: web image 1.0 -> 1.1"
+    assert "shop/staging: web image 1.0 -> 1.1" in message  # and each in the body
+
+
 def test_publish_removed_environment_needs_the_flag(cli, remote, write_spec):
     spec = write_spec(spec_text(envs=("production", "staging")))
     assert cli("publish", str(spec), "--to", url(remote)).code == 0

@@ -66,7 +66,10 @@ class ChangeSet:
         if len(self.summaries) == 1:
             [(env, text)] = self.summaries.items()
             return f"{self.project}/{env}: {text}"
-        joined = f"{self.project}: " + "; ".join(f"{env}: {text}" for env, text in self.summaries.items())
+        alike: dict[str, list[str]] = {}  # environments that changed alike are named together
+        for env, text in self.summaries.items():
+            alike.setdefault(text, []).append(env)
+        joined = f"{self.project}: " + "; ".join(f"{', '.join(envs)}: {text}" for text, envs in alike.items())
         if len(joined) <= SUBJECT_MAX:
             return joined
         return f"{self.project}: {len(self.summaries)} environments changed ({', '.join(self.summaries)})"
