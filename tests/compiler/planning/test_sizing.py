@@ -227,6 +227,9 @@ EXPLAIN_ROWS = {
 }
 
 
+SCALING_ROWS = ("autoscaling", "scale up after", "scale down after", "adds at most")
+
+
 @pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*/unhazzle.yaml")), ids=lambda p: p.parent.name)
 def test_sizing_explain_names_the_answer_or_rule_for_each_number(cli, spec):
     compiled = compile_file(spec)
@@ -240,7 +243,13 @@ def test_sizing_explain_names_the_answer_or_rule_for_each_number(cli, spec):
                 for line in result.out.splitlines()
                 if (rest := line.strip()).startswith(label + "  ")
             }
+            fixed = app.sizing.min_instances == app.sizing.max_instances
             for label, reasons in EXPLAIN_ROWS.items():
+                if fixed and label in SCALING_ROWS:  # nothing scales: one row says why, as plan does
+                    both = f"instances.min and instances.max are both {app.sizing.min_instances}"
+                    said = re.split(r"\s{2,}", rows[label])[1:] if label in rows else None
+                    assert said == (["none", both] if label == "autoscaling" else None), (app.name, label)
+                    continue
                 why = re.split(r"\s{2,}", rows[label])[-1]
                 assert why.startswith(reasons), f"{app.name}/{env.name}: {label}: {why}"
 

@@ -20,12 +20,22 @@ def _rows(app: AppPlan) -> list[tuple[str, str, str]]:
         ("size.cpu", f"{s.cpu_request:g} vCPU, bursting to {s.cpu_limit:g}", r["cpu"]),
         ("", "", r["cpu_limit"]),
         ("size.memory", f"{s.memory_request_mb} MB", r["memory"]),
+        *_scaling_rows(app),
+        ("health checks", "yes" if s.startup_probe else "none", r["checks"]),
+        *_release_rows(app),
+    ]
+
+
+def _scaling_rows(app: AppPlan) -> list[tuple[str, str, str]]:
+    s = app.sizing
+    r = s.reasons
+    if s.min_instances == s.max_instances:  # as the plan says, and nothing to scale is rendered
+        return [("autoscaling", "none", f"instances.min and instances.max are both {s.min_instances}")]
+    return [
         ("autoscaling", f"at {s.target_cpu_percent}% CPU", r["target_cpu_percent"]),
         ("scale up after", f"{s.scale_up_cooldown_s} s", r["scale_up_cooldown_s"]),
         ("scale down after", f"{s.scale_down_cooldown_s} s", r["scale_down_cooldown_s"]),
         ("adds at most", _scale_up(app), r["scale_up_policy"]),
-        ("health checks", "yes" if s.startup_probe else "none", r["checks"]),
-        *_release_rows(app),
     ]
 
 
