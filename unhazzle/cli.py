@@ -88,6 +88,16 @@ def _keeps_running(args: argparse.Namespace) -> bool:
     return args.command in LONG_RUNNING or bool(streams)
 
 
+def _never_fail_to_print() -> None:
+    """Output goes out whatever the terminal's encoding: a character it cannot show (the `→` of a
+    preview, an app's unicode setting under LC_ALL=C or PYTHONIOENCODING=ascii) is written as an
+    escape, never an internal error after half the output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            reconfigure(errors="backslashreplace")
+
+
 def program() -> int:
     """The `unhazzle` program (its console script and `python -m unhazzle`): main(), in a process
     of its own, so the cycle collector may be tuned for it (never for a caller's process)."""
@@ -110,6 +120,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         return 0
     if own_process:
         collector.tune_for_one_command()
+        _never_fail_to_print()
     try:
         args = parse_all(build_parser(_command_in(argv)), argv)
         collector.keep_what_is_loaded()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -231,3 +232,16 @@ def test_a_command_that_keeps_running_keeps_the_collectors_usual_pace_and_a_one_
         capture_output=True, text=True, cwd=tmp_path, check=True,
     )  # fmt: skip
     assert done.stdout.split()[-1:] == [str(usual)]
+
+
+def test_output_a_terminal_cannot_show_is_escaped_not_an_internal_error(write_spec):
+    spec = write_spec(MINIMAL + "    env: {GREETING: 'grüß → ☃'}\n")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "unhazzle", "explain", str(spec), "web"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "gr\\xfc\\xdf \\u2192 \\u2603" in done.stdout
