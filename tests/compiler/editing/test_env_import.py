@@ -132,6 +132,13 @@ def test_env_import_bad_entries_are_located_errors(cli, project, tmp_path):
         ('{"A": "\\ud800"}', "1:7: error: 'A': holds an unpaired"),
         ('{"A": ' + "[" * 100_000 + "]" * 100_000 + "}", "error:"),
         ('{"A": -' + "1" * 5000 + "}", "1:7: error: 'A': a number with 5000 digits; write it in quotes"),
+        ('{"A": 1.' + "9" * 5000 + "e5}", "1:7: error: 'A': a number with 5002 digits; write it in quotes"),
+        ('{"A": "abc', '1:7: error: not valid JSON: a text that is never closed: its closing " is missing'),
+        (
+            '{"A": abc}',
+            "1:7: error: not valid JSON: a value is missing here: text in double quotes, a number",
+        ),
+        ('{"A": "a\\qb"}', "1:9: error: not valid JSON: an unknown escape in a text"),
     ],
 )
 def test_env_import_hostile_json_is_a_located_error(cli, project, tmp_path, text, message):

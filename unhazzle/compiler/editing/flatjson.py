@@ -64,12 +64,32 @@ def parse_flat_json(raw: bytes, *, name: str) -> list[Entry]:
     try:
         entries = reader.read()
     except json.JSONDecodeError as exc:
-        raise InputError([Problem(name, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")]) from None
+        said = f"not valid JSON: {_said(exc.msg)}"
+        raise InputError([Problem(name, exc.lineno, exc.colno, said)]) from None
     except RecursionError:
         raise InputError([Problem(name, 1, 1, "values nest too deeply")]) from None
     if reader.problems:
         raise InputError(reader.problems)
     return entries
+
+
+# Python's words for a JSON mistake (some end where it would add a position, given apart here)
+_JSON_WORDS = {
+    "Unterminated string starting at": 'a text that is never closed: its closing " is missing',
+    "Expecting value": "a value is missing here: text in double quotes, a number, true or false",
+    "Expecting property name enclosed in double quotes": "a name in double quotes is missing here "
+    "(JSON has no comments and no comma after the last entry)",
+    "Expecting ',' delimiter": "a ',' is missing here, between two entries",
+    "Expecting ':' delimiter": "a ':' is missing here, between a name and its value",
+    "Extra data": "more after the end of the object; a file holds one object",
+    "Invalid control character at": "a tab or line break inside a text; write it as \\t or \\n",
+    "Invalid \\escape": "an unknown escape in a text; write a backslash as \\\\",
+    "Invalid \\uXXXX escape": "a \\u escape without four hex digits",
+}
+
+
+def _said(message: str) -> str:
+    return _JSON_WORDS.get(message, message)
 
 
 class _Reader:
@@ -78,7 +98,9 @@ class _Reader:
         self.name = name
         self.pos = 0
         self.problems: list[Problem] = []
-        self.decoder = json.JSONDecoder(parse_constant=self._constant, parse_int=_integer)
+        self.decoder = json.JSONDecoder(
+            parse_constant=self._constant, parse_int=_integer, parse_float=_fraction
+        )
 
     def _constant(self, name: str) -> object:
         raise json.JSONDecodeError(f"{name} is not a JSON value", self.text, self.pos)
@@ -155,7 +177,7 @@ class _Reader:
             self.fail(value_pos, f"'{shown}': the value is {kind}; give text, a number or true/false")
             ok = False
         if isinstance(value, _Digits):
-            digits = len(value.lstrip("-"))
+            digits = sum(ch.isdigit() for ch in value)
             self.fail(value_pos, f"'{shown}': a number with {digits} digits; write it in quotes, as text")
             ok = False
         if _unpaired_surrogate(key) or (isinstance(value, str) and _unpaired_surrogate(value)):
@@ -179,7 +201,15 @@ class _Reader:
 
 
 class _Digits(str):
-    """An integer longer than Python's int() reads (4,300 digits): reported, not a crash."""
+    """A number longer than Python's int() reads (4,300 digits): reported, not a crash; a
+    fraction as long is refused alike."""
+
+
+MAX_DIGITS = 4300
+
+
+def _fraction(text: str) -> float | _Digits:
+    return _Digits(text) if sum(ch.isdigit() for ch in text) > MAX_DIGITS else float(text)
 
 
 def _integer(text: str) -> int | _Digits:
