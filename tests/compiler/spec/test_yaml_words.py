@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -158,6 +158,8 @@ FLOW_TOKENS = {
 
 @settings(max_examples=400, deadline=None)
 @given(value=NESTED, flow=st.booleans(), width=st.sampled_from([12, 4096]))
+@example(value=":- '", flow=False, width=12)  # a `- ` inside a plain scalar is text
+@example(value={"AA": "-:- '"}, flow=False, width=12)  # a plain scalar goes on over lines
 def test_flow_brackets_are_the_brackets_the_parser_reads(value: Any, flow: bool, width: int) -> None:
     # the nesting guard reads these to skip brackets in quotes, escapes and comments: they are
     # the parser's own, wherever a dump puts quotes, escapes and line breaks

@@ -78,9 +78,12 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
     order written; a closing one only where one is open."""
     depth, quote = 0, ""  # how many are open; the quote a scalar is in
     last, blank, closed, json = "", True, False, False
+    lead = False  # whether `last` stood where a node starts (a `-` or `?` there is an indicator)
     for number, line in enumerate(LINE_BREAK.split(text), 1):
-        if not quote:  # a line starts, and with it a node may
-            last, blank, closed, json = "", True, False, False
+        if not quote and not depth:  # a line starts, and with it a node may
+            last, blank, closed, json, lead = "", True, False, False, False
+        elif not quote:  # in a flow collection a line break is a blank, and a plain scalar goes on
+            blank = True
         at = 0
         while at < len(line):
             char = line[at]
@@ -97,11 +100,12 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
                 blank = True
                 continue
             # A scalar or collection starts at the start of a line, after an indicator and a
-            # blank (`- `, `? `, `: `), after `[`, `{` or `,` in a collection, and after a `:` that
-            # follows a quoted key or a collection there (`{"a":"b"}`)
+            # blank (`- `, `? `, `: `; a `-` or `?` inside a plain scalar, `:- '`, is text), after
+            # `[`, `{` or `,` in a collection, and after a `:` that follows a quoted key or a
+            # collection there (`{"a":"b"}`)
             starts = (
                 last == ""
-                or (blank and last in "-?:")
+                or (blank and (last == ":" or (last in "-?" and lead)))
                 or (depth > 0 and (last in "[{," or (last == ":" and json)))
             )
             if char == "#" and blank:
@@ -116,7 +120,7 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
                 depth, closes = depth - 1, True
                 yield number, at, char
             json, closed = char == ":" and closed, closes
-            last, blank = char, False
+            last, blank, lead = char, False, starts
 
 
 def _indentation(lines: list[str], at: tuple[int, int], problem: str) -> tuple[int, int, str] | None:
