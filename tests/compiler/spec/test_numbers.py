@@ -15,6 +15,7 @@ from tests.conftest import MINIMAL
 from unhazzle.compiler.spec.model import (
     DURATION_UNITS,
     MAX_JOB_TIMEOUT_S,
+    MIN_MEMORY_MB,
     UNIT_MB,
     Megabytes,
     Seconds,
@@ -75,9 +76,9 @@ def test_a_size_is_exactly_what_it_says_in_megabytes_or_refused(text: str):
         memory = Size.model_validate({"memory": text}).memory
     except ValidationError as err:
         [error] = err.errors()
-        assert exact.denominator != 1 or not 0 < exact <= MAX_MEMORY, error
+        assert exact.denominator != 1 or not MIN_MEMORY_MB <= exact <= MAX_MEMORY, error
     else:
-        assert memory == exact and 0 < exact <= MAX_MEMORY
+        assert memory == exact and MIN_MEMORY_MB <= exact <= MAX_MEMORY
 
 
 @given(st.text(max_size=60) | st.from_regex(r"\A\s*[0-9]{1,600}(\.[0-9]{0,60})?\s*[A-Za-z]{0,3}\s*\Z"))

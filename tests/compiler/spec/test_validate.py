@@ -685,3 +685,13 @@ def test_validate_an_override_whose_own_min_is_over_its_max_is_one_problem(cli, 
     assert [line.split(": error: ", 1)[1] for line in result.err.splitlines()] == [
         "apps.web (in staging).instances: min (3) is larger than max (2)"
     ]
+
+
+def test_validate_an_instance_needs_memory_enough_to_start(cli, write_spec):
+    spec = write_spec(MINIMAL + "    size: {memory: 8MB}\n")
+    result = cli("validate", str(spec))
+    assert (
+        result.err
+        == f"{spec}:10:20: error: apps.web.size.memory: '8MB' is too small: must be at least 16MB\n"
+    )
+    assert cli("validate", str(write_spec(MINIMAL + "    size: {memory: 16MB}\n"))).code == 0

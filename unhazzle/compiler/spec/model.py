@@ -407,6 +407,10 @@ class Instances(_Strict):
         return self
 
 
+# The container runtime refuses to start a process with less than 6 MB; a program needs more.
+MIN_MEMORY_MB = 16
+
+
 class Size(_Strict):
     """The size of one instance; overrides what the sizing rules chose."""
 
@@ -415,6 +419,7 @@ class Size(_Strict):
     )
     memory: Megabytes | None = Field(
         None,
+        ge=MIN_MEMORY_MB,
         le=256 * 1024,
         description="Memory per instance, e.g. 512MB.",
     )
