@@ -65,9 +65,22 @@ class InputError(UnhazzleError):
 
 
 class UsageError(UnhazzleError):
-    """A bad flag or argument combination that has no file position: exit code 2."""
+    """A bad flag or argument combination that has no file position: exit code 2. Each line is
+    `WHERE: error: MESSAGE` (where: the flag, the file or the environment concerned), like a
+    located problem's."""
 
     exit_code = 2
+
+    def lines(self) -> list[str]:
+        return [_marked(line) for line in str(self).splitlines()]
+
+
+def _marked(line: str) -> str:
+    """*line* with `error:` after its first part, unless it says so already."""
+    if " error: " in line or line.startswith("error: "):
+        return line
+    where, sep, message = line.partition(": ")
+    return f"{where}: error: {message}" if sep and where else f"error: {line}"
 
 
 class OperationError(UnhazzleError):

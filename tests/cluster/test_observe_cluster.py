@@ -327,12 +327,12 @@ def test_observe_by_project_names_an_unknown_environment_or_app(cli: RunCli, clu
     for args, said in [
         (
             ["status", "--env", "prod"],
-            "--env: project byname has no environment 'prod' (did you mean 'production'?)",
+            "--env: error: project byname has no environment 'prod' (did you mean 'production'?)",
         ),
         (["events", "--env", "prod"], "it has production, staging"),
         (
             ["logs", "wbe", "--env", "production"],
-            "APP: no app 'wbe' runs in project byname (did you mean 'web'?)",
+            "APP: error: no app 'wbe' runs in project byname (did you mean 'web'?)",
         ),
         (["status", "wbe"], "it runs web"),
     ]:

@@ -65,4 +65,4 @@ def test_logs_instance_is_its_number_in_ascii_digits_or_its_id(
     # '\u00b2' passes isdigit() and then int() refuses it; '\u0662' is 2 only to Python
     result = cli("logs", "web", "--env", "staging", "--instance", instance, "--spec", str(write_spec(TWO)))
     assert result.code == code, result.err
-    assert code == 0 or f"--instance: web has no instance '{instance[:60]}" in result.err
+    assert code == 0 or f"--instance: error: web has no instance '{instance[:60]}" in result.err

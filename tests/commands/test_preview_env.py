@@ -162,12 +162,12 @@ def test_down_removes_a_preview_with_the_commit_that_lets_the_reconciler_remove_
     assert again.code == 0 and "no such preview; nothing to remove" in again.out  # closing twice is fine
     # Never an environment that is not a preview, even one the spec no longer has.
     refused = cli("preview-env", "down", "--name", "staging", "--to", str(repo), "--spec", str(spec))
-    assert refused.code == 2 and "shop/staging: this environment is not a preview" in refused.err
+    assert refused.code == 2 and "shop/staging: error: this environment is not a preview" in refused.err
     spec.write_text(
         SPEC.replace("  staging: {}\n", "").replace("from: staging", "from: production"), encoding="utf-8"
     )
     refused = cli("preview-env", "down", "--name", "staging", "--to", str(repo), "--spec", str(spec))
-    assert refused.code == 2 and "shop/staging: this environment is not a preview" in refused.err
+    assert refused.code == 2 and "shop/staging: error: this environment is not a preview" in refused.err
     assert folders(repo) == ["shop/production", "shop/staging"]
 
 
@@ -175,7 +175,7 @@ def test_a_spec_environment_may_not_take_a_previews_name(cli: RunCli, spec: Path
     assert cli("preview-env", "up", "--name", "qa", "--to", str(repo), "--spec", str(spec)).code == 0
     spec.write_text(SPEC.replace("  staging: {}\n", "  staging: {}\n  qa: {}\n"), encoding="utf-8")
     result = cli("publish", str(spec), "--to", str(repo))
-    assert result.code == 2 and "shop/qa: a preview environment has this name" in result.err
+    assert result.code == 2 and "shop/qa: error: a preview environment has this name" in result.err
 
 
 def test_prune_removes_the_expired_previews_only(cli: RunCli, spec: Path, repo: Path, tmp_path: Path) -> None:

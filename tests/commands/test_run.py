@@ -44,7 +44,7 @@ def test_run_needs_a_command_after_the_double_dash(cli: RunCli, tmp_path: Path) 
     result = cli("run", "web", "--env", "production", "--spec", spec)
     assert result.code == 2 and "give the command after --" in result.err
     result = cli("run", "web", "--env", "production", "--spec", spec, "--timeout", "0", "--", "true")
-    assert result.code == 2 and "--timeout: 0 is out of range" in result.err
+    assert result.code == 2 and "--timeout: error: 0 is out of range" in result.err
     result = cli("run", "nope", "--env", "production", "--spec", spec, "--", "true")
     assert result.code == 2 and "no app named 'nope'" in result.err
 

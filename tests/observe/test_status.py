@@ -274,13 +274,13 @@ RunCli = Callable[..., Result]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["status", "--env", "Prod;rm"], "--env: 'Prod;rm' is not a name"),
-        (["status", "../etc"], "APP: '../etc' is not a name"),
-        (["status", "--interval", "0"], "--interval: 0.0 is out of range"),
-        (["events", "--since", "forever"], "--since: 'forever' is not a duration"),
-        (["logs", "web", "--tail", "-5"], "--tail: -5 is out of range"),
-        (["logs", "web", "--since", "1y"], "--since: '1y' is not a duration"),
-        (["logs", "web", "--previous", "--follow"], "--previous: cannot be combined with --follow"),
+        (["status", "--env", "Prod;rm"], "--env: error: 'Prod;rm' is not a name"),
+        (["status", "../etc"], "APP: error: '../etc' is not a name"),
+        (["status", "--interval", "0"], "--interval: error: 0.0 is out of range"),
+        (["events", "--since", "forever"], "--since: error: 'forever' is not a duration"),
+        (["logs", "web", "--tail", "-5"], "--tail: error: -5 is out of range"),
+        (["logs", "web", "--since", "1y"], "--since: error: '1y' is not a duration"),
+        (["logs", "web", "--previous", "--follow"], "--previous: error: cannot be combined with --follow"),
     ],
 )
 def test_observe_commands_reject_bad_flags(
@@ -307,7 +307,7 @@ def test_status_without_spec_asks_for_one(
     monkeypatch.chdir(tmp_path)
     result = cli("status")
     assert result.code == 2
-    assert "unhazzle.yaml: no such spec file; give --spec FILE or --project NAME" in result.err
+    assert "unhazzle.yaml: error: no such spec file; give --spec FILE or --project NAME" in result.err
 
 
 def test_status_unreachable_cluster_is_one_line(

@@ -52,7 +52,7 @@ def test_reconcile_folder_that_is_not_a_git_repo_is_bad_input(
 
 
 def test_reconcile_empty_repo_argument_is_bad_input(cli: RunCli, tmp_path: Path, nowhere: Path) -> None:
-    bad_input(reconcile(cli, tmp_path, nowhere, "--repo", "", "--once"), "--repo: empty")
+    bad_input(reconcile(cli, tmp_path, nowhere, "--repo", "", "--once"), "--repo: error: empty")
 
 
 def test_reconcile_once_with_an_unknown_branch_is_bad_input(
@@ -82,7 +82,7 @@ def test_reconcile_missing_secrets_key_file_is_bad_input(cli: RunCli, tmp_path: 
     repo.publish(shop_files(environments=["production"]))
     key = tmp_path / "missing.agekey"
     result = reconcile(cli, tmp_path, nowhere, "--repo", repo.url, "--once", "--secrets-key-file", str(key))
-    bad_input(result, f"{key}: cannot read the secrets key")
+    bad_input(result, f"{key}: error: cannot read the secrets key")
 
 
 def test_reconcile_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path, nowhere: Path) -> None:

@@ -319,6 +319,6 @@ def test_install_manifests_run_one_deployment_per_shard_each_with_its_own_flag()
 def test_install_manifests_refuses_a_count_out_of_range(cli: Any, flag: str, value: str, said: str) -> None:
     result = cli("install-manifests", flag, value)
     assert result.code == 2 and result.out == ""
-    assert result.err.strip() == f"{flag}: {value} is out of range; {said}" + (
+    assert result.err.strip() == f"{flag}: error: {value} is out of range; {said}" + (
         " (2 keeps a standby)" if flag == "--replicas" else ""
     )

@@ -301,7 +301,7 @@ def test_publish_missing_remote_path_is_bad_input_in_one_line(cli, write_spec, t
     result = cli("publish", str(write_spec(spec_text())), "--to", str(tmp_path / "nowhere.git"))
     assert result.code == 2  # a path that is not there is a typo (or a repo not made yet), not an outage
     assert len(result.err.strip().splitlines()) == 1
-    assert result.err.startswith(f"{tmp_path / 'nowhere.git'}: no such environment repo")
+    assert result.err.startswith(f"{tmp_path / 'nowhere.git'}: error: no such environment repo")
     assert "git init --bare" in result.err
     assert "Traceback" not in result.err
 
@@ -312,7 +312,7 @@ def test_publish_to_a_file_is_bad_input_in_one_line(cli, write_spec, tmp_path):
     assert result.code == 2
     assert (
         result.err.strip()
-        == f"{tmp_path / 'notes.txt'}: a file, not an environment repo; give the repo's folder or its URL"
+        == f"{tmp_path / 'notes.txt'}: error: a file, not an environment repo; give the repo's folder or its URL"
     )
 
 

@@ -126,7 +126,7 @@ def test_nothing_to_roll_back_to_is_said_plainly(cli: RunCli, write_spec: WriteS
     result = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote)
     assert result.code == 2 and "nothing to roll back to" in result.err
     result = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote, "--to", "deadbeef")
-    assert result.code == 2 and "--to: 'deadbeef' is not an earlier deploy of it" in result.err
+    assert result.code == 2 and "--to: error: 'deadbeef' is not an earlier deploy of it" in result.err
 
 
 def test_the_preview_says_a_rollback_is_in_force_and_what_the_change_does_to_it(
@@ -208,4 +208,4 @@ def test_an_empty_repo_is_named_by_its_own_flag(
 ) -> None:
     result = cli(*command, "--spec", str(write_spec(SPEC)), "--repo", "")
     assert result.code == 2
-    assert "--repo: '' is not a repository path or URL" in result.err
+    assert "--repo: error: '' is not a repository path or URL" in result.err
