@@ -245,3 +245,9 @@ def test_output_a_terminal_cannot_show_is_escaped_not_an_internal_error(write_sp
     )
     assert done.returncode == 0, done.stderr
     assert "gr\\xfc\\xdf \\u2192 \\u2603" in done.stdout
+    # JSON stays JSON: its own escapes, never Python's
+    argv = [sys.executable, "-m", "unhazzle", "explain", str(spec), "web", "--output", "json"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    [setting] = json.loads(done.stdout)["environments"][0]["settings"]
+    assert setting["value"] == "grüß → ☃"

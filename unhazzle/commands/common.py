@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,3 +184,11 @@ def print_warnings(planned: list[dict[str, Any]]) -> None:
     for found in planned:
         said = f"{found['app']} ({where(found)}): {found['message']}"
         print(f"warning: {printable(said)}", file=sys.stderr)
+
+
+def json_text(data: object) -> str:
+    """*data* as the JSON a command prints: its text as written (`é`, not `\\u00e9`) where the
+    output is UTF-8, and escaped where it is not (PYTHONIOENCODING=ascii), so it is valid JSON
+    either way."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return json.dumps(data, indent=2, ensure_ascii=encoding != "utf8")

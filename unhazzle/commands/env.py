@@ -9,7 +9,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from unhazzle.commands.common import DEFAULT_SPEC, add_spec_option, app_not_found, compile_spec, select_envs
+from unhazzle.commands.common import (
+    DEFAULT_SPEC,
+    add_spec_option,
+    app_not_found,
+    compile_spec,
+    json_text,
+    select_envs,
+)
 from unhazzle.compiler.editing.flatjson import Entry, read_flat_json
 from unhazzle.compiler.editing.secrets import import_settings, unset_settings
 from unhazzle.compiler.pipeline import Compiled
@@ -144,7 +151,7 @@ def run_list(args: argparse.Namespace) -> int:
                     {"environment": env.name, "app": plan.name, "name": name, "value": value, "from": where}
                 )
     if args.output == "json":
-        print(json.dumps({"format": 1, "settings": rows}, indent=2, ensure_ascii=False))
+        print(json_text({"format": 1, "settings": rows}))
         return 0
     if not rows:
         print("no settings")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from unhazzle.commands.common import (
@@ -12,6 +11,7 @@ from unhazzle.commands.common import (
     add_spec_option,
     app_not_found,
     compile_spec,
+    json_text,
     over_budget,
     select_envs,
 )
@@ -79,7 +79,7 @@ def _print(
     """Each environment's explanation, as text or as one JSON document ({"app": ...} or {"job": ...})."""
     if args.output == "json":
         data = {"format": 1, named[0]: named[1], "environments": found}
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data))
     else:
         print("\n".join(texts), end="")
     return over_budget(compiled)

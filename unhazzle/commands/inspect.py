@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from unhazzle.commands.common import add_registry_options, parse_image, registry_options
+from unhazzle.commands.common import add_registry_options, json_text, parse_image, registry_options
 from unhazzle.errors import UsageError
 
 
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     with Registry(registry_options(args)) as registry:
         info = registry.inspect(ref, args.platform)
     if args.output == "json":
-        print(json.dumps(info_json(info), indent=2, ensure_ascii=False))
+        print(json_text(info_json(info)))
     else:
         print(info_text(info), end="")
     return 0

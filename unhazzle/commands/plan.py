@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from typing import TYPE_CHECKING, Any
 
 from unhazzle.commands.common import (
@@ -12,6 +11,7 @@ from unhazzle.commands.common import (
     add_pin_digests,
     add_spec,
     compile_spec,
+    json_text,
     maybe_pin,
     over_budget,
     select_envs,
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         data = plan_json(plan, compiled.cost)
         if previews is not None:
             data["previews"] = previews
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data))
     elif args.output == "markdown":
         from unhazzle.compiler.presentation.markdown import plan_markdown  # only this output needs it
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from unhazzle.commands.common import add_spec, compile_spec
+from unhazzle.commands.common import add_spec, compile_spec, json_text
 from unhazzle.compiler.pipeline import Compiled, compile_text, with_secrets
 from unhazzle.compiler.secrets.store import STORE_DIR, SecretStore, parse_store
 from unhazzle.errors import InputError
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.env_repo:
         data["rollbacks"] = _rollbacks(head, args.env_repo, args.env_branch)
     if args.output == "json":
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data))
     else:
         print(preview_markdown(data), end="")
     return 0
