@@ -110,6 +110,25 @@ def test_what_is_missing_and_what_is_unknown_are_both_said(cli):
     ]
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["plan", "--output", "xml", "--help"], ["argument --output: invalid choice: 'xml'"]),
+        (["plan", "--output", "xml", "--output", "yaml"],
+         ["argument --output: invalid choice: 'xml'", "argument --output: invalid choice: 'yaml'"]),
+        (["reconcile", "--repo", "r", "--webhook-format", "xml", "--webhook"],
+         ["argument --webhook-format: invalid choice: 'xml'", "argument --webhook: expected one argument"]),
+        (["logs", "web", "--tail", "x", "--s", "1h"],
+         ["ambiguous option: --s could match --spec, --since", "argument --tail: invalid int value: 'x'"]),
+    ],
+)  # fmt: skip
+def test_help_repeats_abbreviations_and_longer_names_hide_no_bad_flag(cli, argv, said):
+    result = cli(*argv)
+    assert result.code == 2 and result.out == ""
+    errors = [line.split(": error: ", 1)[1] for line in result.err.splitlines() if ": error: " in line]
+    assert [e[: len(s)] for e, s in zip(errors, said, strict=False)] == said and len(errors) == len(said)
+
+
 WORDS = ["plan", "render", "logs", "publish", "secrets", "keygen", "env", "set", "--", "-", "x", "-5",
          "--env", "--output", "--out", "--output=xml", "json", "--tail", "--to", "--help", "-h", "--bogus",
          "--debug", "--since", "--follow", "--follow=1", "--instance", "-e", "web", "="]  # fmt: skip

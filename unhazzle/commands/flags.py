@@ -71,7 +71,8 @@ def parse_all(parser: Parser, argv: list[str]) -> argparse.Namespace:
             rest = _without(argv, refused)
             if rest is None:
                 break
-            argv = rest
+            # `--help` after a refused flag says nothing of the refusal: the refusal is said
+            argv = [word for word in rest if word not in _HELP] if "--" not in rest else rest
             continue
         if not said:
             return args
@@ -82,51 +83,109 @@ def parse_all(parser: Parser, argv: list[str]) -> argparse.Namespace:
     raise SystemExit(2)
 
 
+_HELP = ("-h", "--help", "--version")
+_AMBIGUOUS = re.compile(r"ambiguous option: (\S+?)(=\S*)? could match (.+)$")
+
+
 def _without(argv: list[str], refusal: Refusal) -> list[str] | None:
-    """*argv* without the option *refusal* is about, and its values; or, for a refusal of what is
-    missing, *argv* again with nothing required of the command any more. None when nothing can
-    be taken out (an unknown flag or command, a positional argument: said whole already)."""
-    actions = refusal.parser._actions
+    """*argv* without the option *refusal* is about, and its values (those it refused, where
+    that can be told); or, for a refusal of what is missing, *argv* again with nothing required
+    of the command any more. None when nothing can be taken out (an unknown flag or command, a
+    positional argument: said whole already)."""
+    parser = refusal.parser
     if refusal.argument_name is None:
-        required = [a for a in actions if a.required] + [
-            g for g in refusal.parser._mutually_exclusive_groups if g.required
+        ambiguous = _AMBIGUOUS.match(refusal.message)
+        if ambiguous:
+            return _without_ambiguous(argv, parser, ambiguous)
+        required = [a for a in parser._actions if a.required] + [
+            g for g in parser._mutually_exclusive_groups if g.required
         ]
         for each in required:
             each.required = False
         return argv if required else None
-    action = next(
-        (a for a in actions if a.option_strings and "/".join(a.option_strings) == refusal.argument_name), None
-    )
+    named = (a for a in parser._actions if a.option_strings)
+    action = next((a for a in named if "/".join(a.option_strings) == refusal.argument_name), None)
     if action is None:
         return None
     action.required = False  # taken out: not "required" as well, the next time round
-    out: list[str] = []
-    skip = 0
-    ended = False  # after `--` every word is an argument
-    for word in argv:
-        if skip and not ended and (not word.startswith("-") or _NEGATIVE_NUMBER.match(word)):
-            skip -= 1
-            continue
-        skip = 0
-        if word == "--":
-            ended = True
-        if not ended and _names(word, action):
-            skip = 0 if "=" in word or _attached(word, action) else _values(action)
-            continue
-        out.append(word)
-    return out if out != argv else None
+    found = _occurrences(argv, action, set(parser._option_string_actions))
+    # the first it refuses (the next is said the next time round), or all when that cannot be told
+    refused = [(start, end) for start, end, value in found if _refused(action, value)][:1] or [
+        (start, end) for start, end, _ in found
+    ]
+    dropped = {index for start, end in refused for index in range(start, end)}
+    rest = [word for index, word in enumerate(argv) if index not in dropped]
+    return rest if rest != argv else None
 
 
-def _names(word: str, action: argparse.Action) -> bool:
-    """Whether *word* gives *action*: one of its names, a long name's unambiguous start as
-    argparse takes it (`--out` for `--output`), with `=VALUE` or a short name's value attached."""
+def _without_ambiguous(argv: list[str], parser: Parser, found: re.Match[str]) -> list[str] | None:
+    """*argv* without an option name that starts more than one option's, and its value when every
+    option it could be takes one."""
+    word = found.group(1) + (found.group(2) or "")
+    if word not in argv:
+        return None
+    at = argv.index(word)
+    could = [parser._option_string_actions.get(name.strip()) for name in found.group(3).split(",")]
+    takes_one = not found.group(2) and all(a is not None and _values(a) == 1 for a in could)
+    value = takes_one and at + 1 < len(argv) and _is_value(argv[at + 1])
+    return argv[:at] + argv[at + 1 + value :]
+
+
+Occurrence = tuple[int, int, str | None]  # first word, past the last, the value (None: none given)
+
+
+def _occurrences(argv: list[str], action: argparse.Action, names: set[str]) -> list[Occurrence]:
+    """Where *argv* gives *action*, up to `--`."""
+    found: list[Occurrence] = []
+    at = 0
+    while at < len(argv) and argv[at] != "--":
+        word = argv[at]
+        if not _names(word, action, names):
+            at += 1
+            continue
+        if "=" in word:
+            found.append((at, at + 1, word.split("=", 1)[1]))
+        elif _attached(word, action):
+            found.append((at, at + 1, word[2:]))
+        else:
+            end = at + 1
+            while end < len(argv) and end - at <= _values(action) and _is_value(argv[end]):
+                end += 1
+            found.append((at, end, argv[at + 1] if end > at + 1 else None))
+            at = end - 1
+        at += 1
+    return found
+
+
+def _refused(action: argparse.Action, value: str | None) -> bool:
+    """Whether argparse refuses *value* for *action* (None: no value given, where one is needed)."""
+    if value is None:
+        return _values(action) > 0
+    try:
+        converted = action.type(value) if callable(action.type) else value
+    except (ValueError, TypeError, argparse.ArgumentTypeError):
+        return True
+    return action.choices is not None and converted not in action.choices
+
+
+def _is_value(word: str) -> bool:
+    """Whether argparse takes *word* as a value rather than an option's name."""
+    return not word.startswith("-") or bool(_NEGATIVE_NUMBER.match(word))
+
+
+def _names(word: str, action: argparse.Action, names: set[str]) -> bool:
+    """Whether *word* gives *action*: one of its names, a long name's start as argparse takes it
+    (`--out` for `--output`, but never another option's own name), with `=VALUE` or a short
+    name's value attached."""
     name = word.split("=", 1)[0]
-    for option in action.option_strings:
-        if name == option or _attached(word, action):
-            return True
-        if option.startswith("--") and len(name) > 2 and name.startswith("--") and option.startswith(name):
-            return True
-    return False
+    if name in action.option_strings or _attached(word, action):
+        return True
+    return (
+        name not in names
+        and len(name) > 2
+        and name.startswith("--")
+        and any(option.startswith(name) for option in action.option_strings if option.startswith("--"))
+    )
 
 
 def _attached(word: str, action: argparse.Action) -> bool:
