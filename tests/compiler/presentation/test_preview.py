@@ -283,7 +283,7 @@ def test_preview_of_hundreds_of_new_public_apps_fits_a_comment(cli, repo):
     repo.spec.write_text(spec + apps)
     markdown = _preview(cli, repo).out
     assert len(markdown) <= 60_000
-    assert "… and 350 more apps changed." in markdown and "Manifest changes (too long" in markdown
+    assert "… and 375 more apps changed." in markdown and "Manifest changes (too long" in markdown
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
     assert len([t for t in tokens if t.type == "table_open"]) == 2
 
@@ -375,3 +375,25 @@ def test_preview_shows_jobs_added_changed_and_removed_with_their_cost(cli, repo)
     repo.commit({"unhazzle.yaml": MINIMAL}, "no more job")
     [job] = _json(cli, repo)["environments"][0]["jobs"]
     assert job["status"] == "removed" and job["cost_change"] < 0
+
+
+def test_preview_cut_to_fit_ends_with_a_paragraph_of_its_own(cli, repo, monkeypatch):
+    from unhazzle.compiler.presentation import markdown as comment
+
+    repo.commit({"README": "x"}, "base")
+    repo.spec.write_text(SHOP)
+    monkeypatch.setattr(comment, "COMMENT_LIMIT", 1500)
+    markdown = _preview(cli, repo).out
+    assert len(markdown) <= 1500 and markdown.endswith(comment.CUT)
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<p>… the rest is cut to fit a pull-request comment" in html
+
+
+def test_preview_a_project_setting_that_changes_every_manifest_changes_every_app(cli, repo):
+    """Datadog changes no app's plan, only what is rendered of it: still a change of each."""
+    repo.commit({"unhazzle.yaml": MINIMAL}, "base")
+    repo.spec.write_text(MINIMAL + "observability:\n  datadog: {enabled: true}\n")
+    data = _json(cli, repo)
+    [web] = data["environments"][0]["apps"]
+    assert data["status"] == "changed" and web["status"] == "changed" and web["changes"] == ["other"]
+    assert [d["file"] for d in data["environments"][0]["manifest_diffs"]] == ["production/web.yaml"]

@@ -110,9 +110,9 @@ def plan_markdown(plan: Plan, cost: PlanCost) -> str:
 
 
 WARNINGS_SHOWN = 25
-ROWS_SHOWN = 50  # apps (and secrets) a brief comment lists by name, per environment
+ROWS_SHOWN = 50  # apps, jobs and secrets a brief comment lists by name, shared by the environments
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters; leave room for the rest
-CUT = "\n… the rest is cut to fit a pull-request comment: `unhazzle preview --output json` has it all.\n"
+CUT = "\n\n… the rest is cut to fit a pull-request comment: `unhazzle preview --output json` has it all.\n"
 
 
 def preview_markdown(data: dict[str, Any]) -> str:
@@ -147,7 +147,8 @@ def _preview_markdown(data: dict[str, Any], *, diffs: bool, brief: bool = False)
     if data.get("volumes"):
         lines += ["", *_volume_section(data["volumes"])]
     for env in data["environments"]:
-        lines += ["", *_env_section(env, diffs=diffs, brief=brief)]
+        rows = max(5, ROWS_SHOWN // len(data["environments"])) if brief else None
+        lines += ["", *_env_section(env, diffs=diffs, rows=rows)]
     if data.get("secret_changes"):
         lines += ["", "### Secrets", "", "Values are never shown; only which names changed.", ""]
         changes = data["secret_changes"]
@@ -209,7 +210,9 @@ def _budget_text(budget: dict[str, Any]) -> str:
     return f"budget: {used:.2f} of {limit:g} EUR a month at maximum scale ({mark})."
 
 
-def _env_section(env: dict[str, Any], *, diffs: bool, brief: bool) -> list[str]:
+def _env_section(env: dict[str, Any], *, diffs: bool, rows: int | None) -> list[str]:
+    """*rows*: how many changed apps, and jobs, a brief comment lists (None: all of them)."""
+    brief = rows is not None
     s = env["summary"]
     title = f"### {cell(env['name'])} · `{env['badge']}`"
     if env["status"] == "unchanged":
@@ -224,7 +227,7 @@ def _env_section(env: dict[str, Any], *, diffs: bool, brief: bool) -> list[str]:
         "",
     ]
     changed = [a for a in env["apps"] if a["status"] != "unchanged"]
-    shown = changed[:ROWS_SHOWN] if brief else changed
+    shown = changed[:rows]
     if shown:
         lines += table(
             ["app", "change", "instances", "size", "EUR/month at min", "EUR/month at max"],
@@ -235,7 +238,9 @@ def _env_section(env: dict[str, Any], *, diffs: bool, brief: bool) -> list[str]:
     jobs = [j for j in env.get("jobs", []) if j["status"] != "unchanged"]
     if jobs:
         header = ["job", "change", "schedule", "size", "EUR a run, at most", "EUR/month"]
-        lines += [*([""] if shown else []), *table(header, [_job_row(j) for j in jobs])]
+        lines += [*([""] if shown else []), *table(header, [_job_row(j) for j in jobs[:rows]])]
+    if len(jobs[:rows]) < len(jobs):
+        lines += ["", f"… and {len(jobs) - len(jobs[:rows])} more jobs changed."]
     same = [a["name"] for a in [*env["apps"], *env.get("jobs", [])] if a["status"] == "unchanged"]
     if same:
         names = f"{len(same)} apps and jobs" if brief else ", ".join(cell(n) for n in same)

@@ -18,7 +18,12 @@ from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan
 from unhazzle.compiler.presentation.report import plan_json, warnings
 from unhazzle.compiler.publishing.changes import likely_renames
 from unhazzle.compiler.publishing.volumes import DELETE_FLAG, Disk, volume_changes
-from unhazzle.compiler.rendering.render import render_apps, render_environment_file, render_jobs
+from unhazzle.compiler.rendering.render import (
+    render_apps,
+    render_environment_file,
+    render_inputs,
+    render_jobs,
+)
 from unhazzle.compiler.secrets.delivery import diff_stores
 
 MARKER = "<!-- unhazzle-preview -->"  # CI finds the one sticky comment by this line
@@ -115,14 +120,15 @@ def _find(compiled: Compiled | None, name: str) -> tuple[EnvPlan, EnvCost] | Non
 
 def changed_files(base: Compiled | None, head: Compiled, env_name: str) -> Files:
     """File -> (before, after) for the environment's files that differ; None where one is absent.
-    Apps whose plan is the same on both sides are not rendered at all: their files cannot differ."""
+    Apps and jobs rendered from the same inputs on both sides are not rendered at all: their
+    files cannot differ."""
     old, new = _find(base, env_name), _find(head, env_name)
     same: set[str] = set()
-    if base is not None and old and new and base.plan.project == head.plan.project:
-        was: list[AppPlan | JobPlan] = [*old[0].apps, *old[0].jobs]
-        now: list[AppPlan | JobPlan] = [*new[0].apps, *new[0].jobs]
-        before = {a.name: a for a in was}
-        same = {a.name for a in now if before.get(a.name) == a}
+    if base is not None and old and new:
+        before = render_inputs(base.plan, old[0])
+        same = {
+            name for name, inputs in render_inputs(head.plan, new[0]).items() if before.get(name) == inputs
+        }
     a = _render(base, old[0] if old else None, skip=same)
     b = _render(head, new[0] if new else None, skip=same)
     return {name: (a.get(name), b.get(name)) for name in sorted({*a, *b}) if a.get(name) != b.get(name)}

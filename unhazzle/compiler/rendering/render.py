@@ -228,15 +228,34 @@ def render_apps(
 
     files = {}
     for app in apps:
-        app_view = _app_view(plan, env, app)
-        release = _release_view(plan, env, app, view) if app.release else None
-        wanted = [name for name in APP_TEMPLATES if _wanted(name, app)]
+        app_view, release, wanted = _app_parts(plan, env, app, view)
         files[f"{env.name}/{app.name}.yaml"] = reuse.text(
             env.name,
             ["app", view, app_view, release, wanted],
             partial(app_file, wanted, app_view, release),
         )
     return files
+
+
+def _app_parts(
+    plan: Plan, env: EnvPlan, app: AppPlan, view: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None, list[str]]:
+    """What an app's file is rendered from, besides the environment's *view*: its own view, its
+    release step's, and its templates."""
+    release = _release_view(plan, env, app, view) if app.release else None
+    return _app_view(plan, env, app), release, [name for name in APP_TEMPLATES if _wanted(name, app)]
+
+
+def render_inputs(plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None) -> dict[str, object]:
+    """Each app's and job's name -> all its file is rendered from: where two are equal the
+    files are (the preview renders only those that differ; a project's setting such as Datadog
+    changes every app's file without changing any app's plan)."""
+    view = _run_env_view(_env_view(plan, env, settings or cluster_settings()))
+    inputs: dict[str, object] = {
+        app.name: ["app", view, *_app_parts(plan, env, app, view)] for app in env.apps
+    }
+    inputs.update({job.name: ["job", view, _job_view(plan, env, job)] for job in env.jobs})
+    return inputs
 
 
 def render_jobs(
