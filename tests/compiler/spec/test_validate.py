@@ -695,3 +695,14 @@ def test_validate_an_instance_needs_memory_enough_to_start(cli, write_spec):
         == f"{spec}:10:20: error: apps.web.size.memory: '8MB' is too small: must be at least 16MB\n"
     )
     assert cli("validate", str(write_spec(MINIMAL + "    size: {memory: 16MB}\n"))).code == 0
+
+
+def test_validate_an_empty_value_of_a_quoted_or_explicit_key_is_after_its_own_colon(cli, write_spec):
+    spec = write_spec(MINIMAL + "    env:\n      'A'': B':\n      \"C\\\": D\":\n      ? X\n      :\n")
+    result = cli("validate", str(spec))
+    empty = [line for line in result.err.splitlines() if "has no value" in line]
+    assert [line.split(": error: ")[0].removeprefix(f"{spec}:") for line in empty] == [
+        "11:16",
+        "12:16",
+        "14:8",
+    ]

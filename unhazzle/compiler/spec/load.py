@@ -266,6 +266,27 @@ _NULL_WORD = re.compile(r"(~|null|Null|NULL)(?![^\s,\]}#])")
 _COLON = re.compile(r":(?=[\s,\]}]|$)")
 
 
+def _past_quotes(line: str, at: int) -> int:
+    """Where a key at *at* of *line* ends when it is quoted (after `''` within single quotes and
+    escapes within double ones); *at* itself for a plain key; -1 when the quote is not closed."""
+    quote = line[at : at + 1]
+    if quote not in ("'", '"'):
+        return at
+    index = at + 1
+    while index < len(line):
+        char = line[index]
+        if quote == '"' and char == "\\":
+            index += 2
+            continue
+        if char == quote:
+            if quote == "'" and line.startswith("'", index + 1):
+                index += 2
+                continue
+            return index + 1
+        index += 1
+    return -1
+
+
 class _Walker:
     """Turns ruamel's round-trip nodes into plain data while recording positions."""
 
@@ -329,11 +350,16 @@ class _Walker:
         if value_line < len(self._lines) and _NULL_WORD.match(self._lines[value_line], value_col):
             return None
         line = self._lines[key_line] if key_line < len(self._lines) else ""
-        start = key_col
-        if line[start : start + 1] in ("'", '"'):  # a quoted key: its colon comes after the quote
-            start = line.find(line[start], start + 1)
-        colon = _COLON.search(line, max(start, key_col))
-        return (key_line + 1, colon.end() + 1) if start >= 0 and colon else None
+        start = _past_quotes(line, key_col)  # a quoted key: its colon comes after the quote
+        colon = _COLON.search(line, start) if start >= 0 else None
+        if colon:
+            return key_line + 1, colon.end() + 1
+        # an explicit key (`? key`): its colon starts a line of its own below
+        for number in range(key_line + 1, min(value_line + 1, len(self._lines))):
+            found = re.match(r"\s*:(?=\s|$)", self._lines[number])
+            if found:
+                return number + 1, found.end() + 1
+        return None
 
     def _sequence(self, node: CommentedSeq, path: Path) -> list[Any]:
         out: list[Any] = []
