@@ -125,10 +125,13 @@ def changed_files(base: Compiled | None, head: Compiled, env_name: str) -> Files
     old, new = _find(base, env_name), _find(head, env_name)
     same: set[str] = set()
     if base is not None and old and new:
-        before = render_inputs(base.plan, old[0])
-        same = {
-            name for name, inputs in render_inputs(head.plan, new[0]).items() if before.get(name) == inputs
-        }
+        # (a plan that differs renders differently: only the others need their inputs compared)
+        earlier: list[AppPlan | JobPlan] = [*old[0].apps, *old[0].jobs]
+        now: list[AppPlan | JobPlan] = [*new[0].apps, *new[0].jobs]
+        was = {a.name: a for a in earlier}
+        alike = {a.name for a in now if was.get(a.name) == a}
+        before, after = render_inputs(base.plan, old[0], alike), render_inputs(head.plan, new[0], alike)
+        same = {name for name in alike if before[name] == after[name]}
     a = _render(base, old[0] if old else None, skip=same)
     b = _render(head, new[0] if new else None, skip=same)
     return {name: (a.get(name), b.get(name)) for name in sorted({*a, *b}) if a.get(name) != b.get(name)}

@@ -246,15 +246,19 @@ def _app_parts(
     return _app_view(plan, env, app), release, [name for name in APP_TEMPLATES if _wanted(name, app)]
 
 
-def render_inputs(plan: Plan, env: EnvPlan, *, settings: ClusterSettings | None = None) -> dict[str, object]:
-    """Each app's and job's name -> all its file is rendered from: where two are equal the
-    files are (the preview renders only those that differ; a project's setting such as Datadog
-    changes every app's file without changing any app's plan)."""
+def render_inputs(
+    plan: Plan, env: EnvPlan, names: set[str], *, settings: ClusterSettings | None = None
+) -> dict[str, object]:
+    """The name of each app and job of *names* -> all its file is rendered from: where two are
+    equal the files are (the preview renders only those that differ; a project's setting such
+    as Datadog changes every app's file without changing any app's plan)."""
     view = _run_env_view(_env_view(plan, env, settings or cluster_settings()))
     inputs: dict[str, object] = {
-        app.name: ["app", view, *_app_parts(plan, env, app, view)] for app in env.apps
+        app.name: ["app", view, *_app_parts(plan, env, app, view)] for app in env.apps if app.name in names
     }
-    inputs.update({job.name: ["job", view, _job_view(plan, env, job)] for job in env.jobs})
+    inputs.update(
+        {job.name: ["job", view, _job_view(plan, env, job)] for job in env.jobs if job.name in names}
+    )
     return inputs
 
 
