@@ -22,6 +22,7 @@ from unhazzle.compiler.spec.model import (
     NAME_RE,
 )
 from unhazzle.compiler.spec.positions import Path
+from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import InputError, Problem, UsageError, printable, shortened
 from unhazzle.shared.numbers import whole_number
 
@@ -95,7 +96,12 @@ def _choice_problems(args: argparse.Namespace, keys: list[str]) -> list[str]:
     for key in keys:
         value, choices = getattr(args, key), questions()[key].choices
         if value is not None and value not in choices:
-            out.append(said(f"--{key}", f"'{value}' is not allowed; choose {' | '.join(choices)}"))
+            out.append(
+                said(
+                    f"--{key}",
+                    f"'{value}' is not allowed; choose {' | '.join(choices)}{hint(value, choices)}",
+                )
+            )
     return out
 
 

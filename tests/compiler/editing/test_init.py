@@ -381,7 +381,7 @@ def test_init_every_bad_flag_reported_at_once(cli, workdir):
 def test_init_choices_and_port_are_checked_with_the_other_flags(cli, workdir):
     result = cli(
         "init", "--yes", "--no-inspect", "--project", "shop", "--region", "xx", "--app", "web", "--image", "x:1",
-        "--port", "http", "--traffic", "huge", "--database", "mysql", "--database-secret", "db-url",
+        "--port", "http", "--traffic", "hihg", "--database", "mysql", "--database-secret", "db-url",
     )  # fmt: skip
     assert result.code == 2
     assert result.err.splitlines() == [
@@ -389,7 +389,7 @@ def test_init_choices_and_port_are_checked_with_the_other_flags(cli, workdir):
         "--port: error: 'http': a port is a number from 1 to 65535",
         "--database: error: 'mysql' is none of aiven, supabase, external",
         "--database-secret: error: 'db-url' is not a secret name (letters, digits and _)",
-        "--traffic: error: 'huge' is not allowed; choose low | medium | high | very-high",
+        "--traffic: error: 'hihg' is not allowed; choose low | medium | high | very-high (did you mean 'high'?)",
     ]
 
 
