@@ -72,10 +72,10 @@ class UsageError(UnhazzleError):
     exit_code = 2
 
     def lines(self) -> list[str]:
-        return [_marked(line) for line in str(self).splitlines()]
+        return [marked(line) for line in str(self).splitlines()]
 
 
-def _marked(line: str) -> str:
+def marked(line: str) -> str:
     """*line* with `error:` after its first part, unless it says so already."""
     if " error: " in line or line.startswith("error: "):
         return line

@@ -58,7 +58,7 @@ def test_rollback_restores_the_previous_version_through_a_commit_and_publish_doe
     assert deploys[1]["changes"] == ["api: settings changed"]
 
     again = back.unhazzle("publish", "--to", str(back.repo))  # the spec still says version 2
-    assert again.returncode == 2 and "back/production: rolled back from" in again.stderr, again.stderr
+    assert again.returncode == 2 and "back/production: error: rolled back from" in again.stderr, again.stderr
 
 
 TWO = """\

@@ -90,7 +90,7 @@ def test_rollback_commits_the_earlier_files_and_publish_will_not_undo_it(
     again = deploy(cli, write_spec, remote, broken)
     assert (
         again.code == 2
-        and "shop/production: rolled back from" in again.err
+        and "shop/production: error: rolled back from" in again.err
         and "--replace-rollback" in again.err
     )
     assert folder(remote) == good

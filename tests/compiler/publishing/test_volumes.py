@@ -160,9 +160,9 @@ def test_publish_says_every_refusal_at_once(cli, write_spec, remote):
     assert refused.code == 2
     lines = refused.err.splitlines()
     assert len(lines) == 2, lines
-    assert lines[0].startswith("shop/staging: the spec no longer has this environment")
+    assert lines[0].startswith("shop/staging: error: the spec no longer has this environment")
     assert lines[0].endswith("pass --allow-delete-environment to do that")
-    assert lines[1].startswith("shop/production: app 'cache' is removed, so its 5 GB volume")
+    assert lines[1].startswith("shop/production: error: app 'cache' is removed, so its 5 GB volume")
     assert lines[1].endswith("pass --allow-delete-volume")
     assert tip(remote) == before
     both = ("--allow-delete-environment", "--allow-delete-volume")
@@ -175,7 +175,7 @@ def test_publish_refuses_to_delete_a_renamed_apps_volume_without_the_flag(cli, w
     refused = publish(cli, write_spec, remote, renamed(SMALL, "cache", "redis"))
     assert refused.code == 2
     assert refused.err.splitlines() == [
-        f"shop/{env}: app 'cache' is removed, so its 5 GB volume and all the data on it will be deleted; "
+        f"shop/{env}: error: app 'cache' is removed, so its 5 GB volume and all the data on it will be deleted; "
         "it looks renamed to 'redis', but the data does not follow a new name: to keep it, keep the name "
         "'cache'; to delete it all the same, pass --allow-delete-volume"
         for env in ("production", "staging")
@@ -199,7 +199,7 @@ def test_publish_refuses_to_take_a_volume_from_an_app_without_the_flag(cli, writ
     assert publish(cli, write_spec, remote, SMALL).code == 0
     refused = publish(cli, write_spec, remote, without_volume(SMALL))
     assert refused.code == 2
-    assert "shop/production: app 'cache' no longer has its 5 GB volume" in refused.err
+    assert "shop/production: error: app 'cache' no longer has its 5 GB volume" in refused.err
     assert "--allow-delete-volume" in refused.err and commit_count(remote) == 1
     assert publish(cli, write_spec, remote, without_volume(SMALL), "--allow-delete-volume").code == 0
     assert b"PersistentVolumeClaim" not in show(remote, "main:shop/production/cache.yaml")
@@ -211,7 +211,10 @@ def test_publish_refuses_a_smaller_volume_even_with_the_delete_flag(cli, write_s
     for flags in ((), ("--allow-delete-volume",), ("--dry-run",)):
         refused = publish(cli, write_spec, remote, smaller, *flags)
         assert refused.code == 2
-        assert "shop/production: app 'cache' has its volume made smaller, from 5 GB to 1 GB" in refused.err
+        assert (
+            "shop/production: error: app 'cache' has its volume made smaller, from 5 GB to 1 GB"
+            in refused.err
+        )
         assert "keep it at 5 GB or more" in refused.err
         assert "--allow-smaller-volume" in refused.err  # the way back for a disk that never grew
     assert commit_count(remote) == 1
@@ -249,7 +252,9 @@ def test_publish_compares_with_the_repo_not_the_old_spec(cli, write_spec, remote
     seed_commit(remote, {"shop/production/cache.yaml": manifest.replace('storage: "5Gi"', "storage: 40Gi")})
     refused = publish(cli, write_spec, remote, SMALL)
     assert refused.code == 2
-    assert "shop/production: app 'cache' has its volume made smaller, from 40 GB to 5 GB" in refused.err
+    assert (
+        "shop/production: error: app 'cache' has its volume made smaller, from 40 GB to 5 GB" in refused.err
+    )
 
 
 def test_publish_finds_volumes_behind_an_unreadable_index_and_hostile_labels(cli, write_spec, remote):
@@ -260,7 +265,7 @@ def test_publish_finds_volumes_behind_an_unreadable_index_and_hostile_labels(cli
     seed_commit(remote, {"shop/production/_index.json": "{not json", "shop/production/cache.yaml": hostile})
     refused = publish(cli, write_spec, remote, without_app(SMALL, "cache"))
     assert refused.code == 2
-    assert "shop/production: app 'ca\\x1b[2Jche' is removed, so its 5 GB volume" in refused.err
+    assert "shop/production: error: app 'ca\\x1b[2Jche' is removed, so its 5 GB volume" in refused.err
     assert "\x1b" not in refused.err
 
 

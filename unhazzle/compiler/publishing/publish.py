@@ -51,7 +51,7 @@ from unhazzle.compiler.publishing.volumes import (
     refusal,
     volume_changes,
 )
-from unhazzle.errors import OperationError, UnhazzleError, UsageError, printable, shortened
+from unhazzle.errors import OperationError, UnhazzleError, UsageError, marked, printable, shortened
 from unhazzle.shared.gitrun import GitResult, StartedGit, run_git, text
 from unhazzle.shared.names import ALLOW_DELETE_VOLUME, INDEX_FILE, PREVIEW_FILE
 from unhazzle.shared.readlimit import reason
@@ -128,7 +128,7 @@ class RollbackRefusal(UsageError):
         super().__init__("\n".join(problems))
 
     def lines(self) -> list[str]:
-        return list(self.problems)
+        return [marked(problem) for problem in self.problems]
 
 
 class Refusal(UsageError):
@@ -141,7 +141,7 @@ class Refusal(UsageError):
         super().__init__("\n".join(problems))
 
     def lines(self) -> list[str]:
-        return list(self.problems)
+        return [marked(problem) for problem in self.problems]
 
 
 def default_publish_options() -> PublishOptions:
