@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.conftest import MINIMAL, ROOT
 from unhazzle.cli import COMMANDS, _command_in, build_parser
 from unhazzle.commands.flags import parse_all
+from unhazzle.errors import UsageError
 
 PROBE = (
     "import sys; from unhazzle.cli import build_parser, _command_in; "
@@ -270,3 +271,12 @@ def test_output_a_terminal_cannot_show_is_escaped_not_an_internal_error(write_sp
     assert done.returncode == 0, done.stderr
     [setting] = json.loads(done.stdout)["environments"][0]["settings"]
     assert setting["value"] == "grüß → ☃"
+
+
+def test_a_problem_with_no_place_in_a_file_says_error_after_where_it_is() -> None:
+    assert UsageError("--tail: -5 is out of range").lines() == ["--tail: error: -5 is out of range"]
+    assert UsageError("--out: error: an empty path").lines() == ["--out: error: an empty path"]
+    assert UsageError("a: one\nb: two").lines() == ["a: error: one", "b: error: two"]
+    assert UsageError("a preview was updated while pruning").lines() == [
+        "error: a preview was updated while pruning"
+    ]

@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
 def _confirmed(env: str, command: list[str]) -> bool:
     """Asked on a terminal; without one, refused (pass --yes)."""
     if not sys.stdin.isatty():
-        raise UsageError(f"--env {env} has the production badge: pass --yes to run there without a question")
+        raise UsageError(
+            f"--env: error: {env} has the production badge; pass --yes to run there without a question"
+        )
     from unhazzle.prompt import Prompter
 
     try:
