@@ -14,6 +14,7 @@ from unhazzle import __version__
 from unhazzle.commands.flags import Parser, parse_all
 from unhazzle.errors import UnhazzleError
 from unhazzle.shared import collector
+from unhazzle.shared.streams import carries_utf8
 
 # command name -> module under unhazzle.commands (each has add_parser(sub) and run(args) -> int)
 COMMANDS = {
@@ -94,7 +95,7 @@ def _never_fail_to_print() -> None:
     escape, never an internal error after half the output."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+        if reconfigure is not None and not carries_utf8(stream):
             reconfigure(errors="backslashreplace")
 
 

@@ -13,6 +13,7 @@ from unhazzle.compiler.images.reference import BadReference, ImageRef, parse_ref
 from unhazzle.compiler.spec.suggest import hint
 from unhazzle.errors import InputError, Problem, UsageError, printable
 from unhazzle.shared import collector
+from unhazzle.shared.streams import carries_utf8
 
 if TYPE_CHECKING:
     # The compiler is imported when a command compiles, not when its parser is built: publish
@@ -190,5 +191,4 @@ def json_text(data: object) -> str:
     """*data* as the JSON a command prints: its text as written (`é`, not `\\u00e9`) where the
     output is UTF-8, and escaped where it is not (PYTHONIOENCODING=ascii), so it is valid JSON
     either way."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    return json.dumps(data, indent=2, ensure_ascii=encoding != "utf8")
+    return json.dumps(data, indent=2, ensure_ascii=not carries_utf8(sys.stdout))
