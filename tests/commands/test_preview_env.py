@@ -172,10 +172,16 @@ def test_down_removes_a_preview_with_the_commit_that_lets_the_reconciler_remove_
 
 
 def test_a_spec_environment_may_not_take_a_previews_name(cli: RunCli, spec: Path, repo: Path) -> None:
-    assert cli("preview-env", "up", "--name", "qa", "--to", str(repo), "--spec", str(spec)).code == 0
-    spec.write_text(SPEC.replace("  staging: {}\n", "  staging: {}\n  qa: {}\n"), encoding="utf-8")
+    for name in ("qa", "demo"):
+        assert cli("preview-env", "up", "--name", name, "--to", str(repo), "--spec", str(spec)).code == 0
+    spec.write_text(
+        SPEC.replace("  staging: {}\n", "  staging: {}\n  qa: {}\n  demo: {}\n"), encoding="utf-8"
+    )
     result = cli("publish", str(spec), "--to", str(repo))
-    assert result.code == 2 and "shop/qa: error: a preview environment has this name" in result.err
+    assert result.code == 2
+    # each clash on a line of its own, as every refusal is
+    for name in ("qa", "demo"):
+        assert f"\nshop/{name}: error: a preview environment has this name" in f"\n{result.err}"
 
 
 def test_prune_removes_the_expired_previews_only(cli: RunCli, spec: Path, repo: Path, tmp_path: Path) -> None:

@@ -133,7 +133,8 @@ class RollbackRefusal(UsageError):
 
 class Refusal(UsageError):
     """Publishing would delete an environment or lose an app's data without the flag that says
-    so, or ask for what a disk cannot do: one line each, all at once."""
+    so, ask for what a disk cannot do, or give an environment a preview's name: one line each,
+    all at once."""
 
     def __init__(self, problems: list[str]) -> None:
         # names come from the environment repo too, which anyone may have edited: one line each
@@ -583,12 +584,12 @@ def _scoped(
         return {path: sha for path, sha in old_blobs.items() if env_of(path) in options.only}
     clash = sorted(previews & {env_of(path) for path in files})
     if clash:
-        raise UsageError(
-            "; ".join(
+        raise Refusal(
+            [
                 f"{project}/{env}: a preview environment has this name; remove it first "
                 f"(`unhazzle preview-env down --name {env}`) or name the environment otherwise"
                 for env in clash
-            )
+            ]
         )
     return {path: sha for path, sha in old_blobs.items() if env_of(path) not in previews}
 
