@@ -309,3 +309,36 @@ def test_property_every_valid_spec_renders_parseable_owned_objects(spec: dict[st
         assert command == (app.get("command") or [])
         settings_seen = {e["name"] for e in container.get("env", []) if "value" in e}
         assert set(app["env"]) <= settings_seen
+
+
+def said(path: Path) -> set[str]:
+    """The errors `validate` finds in the spec at *path*, without where (line numbers move as
+    entries are added)."""
+    code, _, err = run_cli("validate", str(path))
+    if code == 0:
+        return set()
+    assert_ok_or_located(code, err)
+    return {line.split(": error: ", 1)[1] for line in err.strip().splitlines()}
+
+
+@settings(max_examples=40, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_specs(), st.booleans())
+def test_property_a_broken_app_hides_nothing_and_adds_only_its_own_problem(spec: dict[str, Any], clash: bool):
+    # The checks of a whole plan run on the spec's valid part: an app with a mistake is taken out
+    # of it, so what they say of the rest is exactly what they say without that app.
+    if clash:  # two apps at one address: a problem that only a whole plan shows
+        for name in ("claim-one", "claim-two"):
+            spec["apps"][name] = {
+                "image": IMAGES[0],
+                "port": 80,
+                "public": True,
+                "domains": ["x.example.com"],
+            }
+        spec["environments"].setdefault("production", {})  # (where an app's own domains serve)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "unhazzle.yaml"
+        path.write_text(yaml_text(spec, allow_unicode=False), encoding="utf-8")
+        before = said(path)
+        spec["apps"]["broken-app-x"] = {"image": IMAGES[0], "prot": 80}
+        path.write_text(yaml_text(spec, allow_unicode=False), encoding="utf-8")
+        assert said(path) == {*before, "apps.broken-app-x: unknown key 'prot' (did you mean 'port'?)"}

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from unhazzle.compiler.planning.budget import budget_problems
-from unhazzle.compiler.planning.cost import PlanCost, current_rates, price_plan
+from unhazzle.compiler.planning.cost import PlanCost, Rates, current_rates, price_plan
 from unhazzle.compiler.planning.objectsize import oversized_objects
 from unhazzle.compiler.planning.placement import oversized_as_written, placement_problems
 from unhazzle.compiler.planning.plan import AppPlan, EnvPlan, JobPlan, Plan, build_plan
@@ -20,7 +20,10 @@ from unhazzle.compiler.spec.check import cross_check
 from unhazzle.compiler.spec.diagnose import problems_from
 from unhazzle.compiler.spec.load import Document, load_bytes, load_file
 from unhazzle.compiler.spec.model import Spec
-from unhazzle.compiler.spec.resolve import resolve, resolve_jobs
+from unhazzle.compiler.spec.positions import Path as SpecPath
+from unhazzle.compiler.spec.positions import Positions
+from unhazzle.compiler.spec.resolve import Resolved, ResolvedJobs, resolve, resolve_jobs
+from unhazzle.compiler.spec.valid_part import PathsAt, Unit, unit_of, units_of, without
 from unhazzle.errors import InputError, Problem
 
 
@@ -77,33 +80,143 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     """The pipeline; with *enforce_budget* off, a spec over budget still compiles (the preview
     shows the base of a change that way)."""
     problems: list[Problem] = list(document.problems)  # keys written twice: checked with the rest
+    positions = document.positions
     spec: Spec | None = None
+    invalid: list[SpecPath | None] = _paths(positions, problems)
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
-        problems += problems_from(exc, positions=document.positions, root=Spec, prefixes=[()])
-    problems += cross_check(document.data, document.positions, document.text)
+        problems += problems_from(exc, positions=positions, root=Spec, prefixes=[()])
+        invalid += [tuple(detail["loc"]) for detail in exc.errors()]
+    checked = cross_check(document.data, positions, document.text)
+    problems += checked
     rates = current_rates()
-    # Until the spec validates there is no plan: the checks that need only their own part of
-    # the spec (a size against a server) run on its raw data, so their errors come with the rest.
+    # Until the spec validates there is no plan of it all: the checks that need only their own
+    # part of the spec (a size against a server) run on its raw data, and those that need a plan
+    # on the part of the spec that is valid, so their errors come with the rest.
     if spec is None or problems:
-        raise InputError([*problems, *oversized_as_written(document.data, rates, document.positions)])
-    resolved, merge_problems = resolve(spec, document.positions)
-    jobs, job_problems = resolve_jobs(spec, document.positions)
+        flawed = units_of(_paths(positions, checked))
+        found = _in_valid_part(document, units_of(invalid), flawed, rates)
+        raise InputError(
+            [
+                *problems,
+                *oversized_as_written(document.data, rates, positions),
+                *_new(found, problems, positions),
+            ]
+        )
+    resolved, merge_problems = resolve(spec, positions)
+    jobs, job_problems = resolve_jobs(spec, positions)
     if merge_problems or job_problems:
         problems = [*merge_problems, *job_problems]
-        raise InputError([*problems, *oversized_as_written(document.data, rates, document.positions)])
+        found = _in_valid_part(document, set(), _unmerged(spec, resolved, jobs), rates)
+        raise InputError([*problems, *oversized_as_written(document.data, rates, positions), *found])
     plan = build_plan(spec, resolved, jobs=jobs)
-    # Placement, object sizes and budget read the same whole plan; none changes what another sees.
-    problems = placement_problems(plan, rates, document.positions) + oversized_objects(
-        plan, document.positions
-    )
+    problems = _whole_plan_problems(plan, rates, positions)
     cost = price_plan(plan, rates)
     if enforce_budget or problems:  # (a spec with other errors is not planned: its budget is said too)
         problems += budget_problems(spec, cost, document.positions)
     if problems:
         raise InputError(problems)
     return Compiled(document=document, spec=spec, plan=plan, cost=cost)
+
+
+def _whole_plan_problems(plan: Plan, rates: Rates, positions: Positions) -> list[Problem]:
+    """Placement and object sizes read the same whole plan; neither changes what the other sees."""
+    return placement_problems(plan, rates, positions) + oversized_objects(plan, positions)
+
+
+# Each round takes out what the last found wrong (an app whose reference named a database taken
+# out in the round before, say); a handful is plenty, and a spec that needs more says the rest
+# once it is fixed.
+_ROUNDS = 5
+
+
+def _in_valid_part(
+    document: Document, invalid: set[Unit] | None, flawed: set[Unit] | None, rates: Rates
+) -> list[Problem]:
+    """What merging the overrides, and then the checks of a whole plan, find in the part of the
+    spec that is valid: without the *invalid* entries (the model refuses them) for merging, and
+    without the *flawed* ones too (a reference to nothing, say) for the plan. None when no such
+    part can be told (a problem in what cannot be taken out, like the region). The budget is not
+    checked: what a part costs is not what the spec costs."""
+    data = document.data
+    if invalid is None or not isinstance(data, dict):
+        return []
+    valid = _valid(document, invalid)
+    if valid is None:
+        return []
+    invalid, spec = valid
+    resolved, merge_problems = resolve(spec, document.positions)
+    jobs, job_problems = resolve_jobs(spec, document.positions)
+    found = [*merge_problems, *job_problems]
+    if flawed is None:
+        return found
+    units = invalid | flawed | _unmerged(spec, resolved, jobs)
+    for _ in range(_ROUNDS):
+        valid = _valid(document, units)
+        if valid is None:
+            return found
+        units, spec = valid
+        checked = cross_check(without(data, units), document.positions, document.text)
+        resolved, _ = resolve(spec, document.positions)
+        jobs, _ = resolve_jobs(spec, document.positions)
+        more = units_of(_paths(document.positions, checked))
+        more = None if more is None else more | _unmerged(spec, resolved, jobs)
+        if more == set():
+            plan = build_plan(spec, resolved, jobs=jobs)
+            return found + _whole_plan_problems(plan, rates, document.positions)
+        if more is None or more <= units:  # nothing more can be taken out, or nothing new
+            return found
+        units = units | more
+    return found
+
+
+def _valid(document: Document, units: set[Unit]) -> tuple[set[Unit], Spec] | None:
+    """The spec without *units* and whatever else the model then refuses, and what was taken out;
+    None when what it refuses cannot be taken out."""
+    for _ in range(_ROUNDS):
+        try:
+            return units, Spec.model_validate(without(document.data, units))
+        except ValidationError as exc:
+            more = units_of(tuple(detail["loc"]) for detail in exc.errors())
+        if more is None or more <= units:
+            return None
+        units = units | more
+    return None
+
+
+def _new(found: list[Problem], said: list[Problem], positions: Positions) -> list[Problem]:
+    """*found* without what *said* has said already: the same words (past where) of the same
+    entry, as a merged app's min over its max is found by the merge and by the cross-checks."""
+    if not found:
+        return []
+    units = [unit_of(path) if path is not None else None for path in _paths(positions, said)]
+    known = {(unit, _words(problem)) for unit, problem in zip(units, said, strict=True)}
+    paths = _paths(positions, found)
+    return [
+        problem
+        for path, problem in zip(paths, found, strict=True)
+        if (unit_of(path) if path is not None else None, _words(problem)) not in known
+    ]
+
+
+def _words(problem: Problem) -> str:
+    return problem.message.partition(": ")[2]
+
+
+def _unmerged(spec: Spec, resolved: Resolved, jobs: ResolvedJobs) -> set[Unit]:
+    """The apps and jobs that some environment could not merge (resolve left them out)."""
+    apps = {("apps", name) for name in spec.apps if any(name not in env for env in resolved.values())}
+    return apps | {("jobs", name) for name in spec.jobs if any(name not in env for env in jobs.values())}
+
+
+def _paths(positions: Positions, problems: list[Problem]) -> list[SpecPath | None]:
+    """Where in the spec's data each of *problems* (found on the raw data, located in the file)
+    stands."""
+    if not problems:
+        return []
+    at = PathsAt(positions)
+    return [at(problem.line, problem.column) for problem in problems]
 
 
 def with_secrets(compiled: Compiled, stores: dict[str, SecretStore]) -> Compiled:

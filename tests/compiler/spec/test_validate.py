@@ -706,3 +706,62 @@ def test_validate_an_empty_value_of_a_quoted_or_explicit_key_is_after_its_own_co
         "12:16",
         "14:8",
     ]
+
+
+def test_validate_says_what_needs_the_whole_plan_with_the_other_errors(cli, write_spec):
+    # A domain claimed twice, a settings object too big for the cluster and an override that
+    # cannot be merged are found on the plan of the spec's valid part (here: without `broken`),
+    # so they are said in the same run as the mistakes elsewhere, not once those are fixed.
+    big = "x" * 1_100_000
+    spec = write_spec(
+        MINIMAL.replace(
+            "production: {}", "production: {}\n  staging:\n    apps:\n      api: {volume: {size: 1GB}}"
+        )
+        + "    public: true\n    domains: [shop.example.com]\n"
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n"
+        + "  shop:\n    image: ghcr.io/acme/shop:1.0\n    port: 8080\n    public: true\n"
+        + f"    domains: [shop.example.com]\n    env: {{BIG: {big}}}\n"
+        + "  broken:\n    image: ghcr.io/acme/broken:1.0\n    prot: 80\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:8:13: error: environments.staging.apps.api.volume: missing required key 'path'",
+        f"{spec}:18:3: error: apps.shop: its settings, secrets, command and arguments come to 1.1 MB in "
+        "production, more than the 1 MB they may take of the 1.5 MB the cluster keeps for each (the "
+        "largest: setting BIG, 1.1 MB): keep large text in a file the app reads, or in a secret",
+        f"{spec}:22:15: error: apps.shop (in production).domains: 'shop.example.com' is already the address "
+        "of app 'web' in production; give each app its own domain",
+        f"{spec}:26:5: error: apps.broken: unknown key 'prot' (did you mean 'port'?)",
+    ]
+
+
+def test_validate_says_nothing_of_an_app_it_takes_out_of_the_whole_plan(cli, write_spec):
+    # `web` has a mistake, so the plan of the valid part has no `web` at all (not `web` as the
+    # rest of the file would have it): nothing is said of its domain that fixing it might not fix.
+    spec = write_spec(
+        MINIMAL.replace("port: 8080", "port: 8080\n    public: true\n    domains: [shop.example.com]")
+        + "    instances: {min: many}\n"
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    public: true\n"
+        + "    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:12:22: error: apps.web.instances.min: must be a whole number, not 'many'",
+    ]
+
+
+def test_validate_a_mistake_in_a_required_part_leaves_the_whole_plan_unchecked(cli, write_spec):
+    # Without a valid region nothing can be planned: the domain claimed twice is said once the
+    # region is fixed (the sizes against a server are checked all the same: above).
+    spec = write_spec(
+        MINIMAL.replace("region: fsn1", "region: xx")
+        + "    public: true\n    domains: [shop.example.com]\n"
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    public: true\n"
+        + "    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.err.strip().splitlines() == [
+        f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1"
+    ]
