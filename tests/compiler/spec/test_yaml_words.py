@@ -160,6 +160,9 @@ FLOW_TOKENS = {
 @given(value=NESTED, flow=st.booleans(), width=st.sampled_from([12, 4096]))
 @example(value=":- '", flow=False, width=12)  # a `- ` inside a plain scalar is text
 @example(value={"AA": "-:- '"}, flow=False, width=12)  # a plain scalar goes on over lines
+@example(value={"A": {"B": [], "AAA": "\\ '["}}, flow=False, width=12)  # ... in a block, the `'` too
+@example(value={"AA": "::::::[", "B": [[]]}, flow=False, width=12)  # ... from a line of its own
+@example(value={"A": "::::] '[", "B": []}, flow=False, width=12)  # ... after a `]` that closes nothing
 def test_flow_brackets_are_the_brackets_the_parser_reads(value: Any, flow: bool, width: int) -> None:
     # the nesting guard reads these to skip brackets in quotes, escapes and comments: they are
     # the parser's own, wherever a dump puts quotes, escapes and line breaks

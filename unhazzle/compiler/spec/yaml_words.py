@@ -79,9 +79,20 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
     depth, quote = 0, ""  # how many are open; the quote a scalar is in
     last, blank, closed, json = "", True, False, False
     lead = False  # whether `last` stood where a node starts (a `-` or `?` there is an indicator)
+    # Where the node holding a plain (or block) scalar starts (`a` of `a: x`, `-` of `- x`), while
+    # that scalar may go on: a line indented deeper is more of its text (`a: x\n  '[` is the text
+    # "x '["), and nothing starts there. *node* and *parent*: the last two columns a node started at.
+    scalar: int | None = None
+    node = parent = -1
     for number, line in enumerate(LINE_BREAK.split(text), 1):
+        indent = len(line) - len(line.lstrip(" "))
+        if not quote and not depth and not line.strip(" \t"):
+            continue  # an empty line: a scalar going on goes on past it
         if not quote and not depth:  # a line starts, and with it a node may
-            last, blank, closed, json, lead = "", True, False, False, False
+            if scalar is not None and indent > scalar and not line.lstrip().startswith("#"):
+                last, blank, closed, json, lead = "a", True, False, False, False  # text goes on
+            else:
+                last, blank, closed, json, lead, scalar = "", True, False, False, False, None
         elif not quote:  # in a flow collection a line break is a blank, and a plain scalar goes on
             blank = True
         at = 0
@@ -121,6 +132,19 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
                 yield number, at, char
             json, closed = char == ":" and closed, closes
             last, blank, lead = char, False, starts
+            if starts:
+                node, parent = at - 1, node
+        if not quote and not depth and scalar is None and _scalar_goes_on(last, closed, lead):
+            scalar = parent if parent >= 0 else node - 1  # (a value on a line of its own: deeper)
+        if not quote and not depth and not (last == ":" or (last in "-?" and lead)):
+            node = parent = -1  # (a key or `-` whose value is on the next line is its parent)
+
+
+def _scalar_goes_on(last: str, closed: bool, lead: bool) -> bool:
+    """Whether a line whose last character read is *last* (*closed*: a quote or bracket that
+    closed there; *lead*: it stood where a node starts) ends in a scalar that the next, deeper
+    line goes on with: plain text, or a block scalar's `|` or `>`, not an indicator."""
+    return not (last in ("", ":") or closed or (last in "-?" and lead))
 
 
 def _indentation(lines: list[str], at: tuple[int, int], problem: str) -> tuple[int, int, str] | None:
