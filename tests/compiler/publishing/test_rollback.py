@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MINIMAL, Result
-from tests.support.gitrepos import bare_repo, commit_message, exact_tree_files, seed_commit, tree_files
+from tests.support.gitrepos import (
+    bare_repo,
+    commit_message,
+    exact_tree_files,
+    seed_commit,
+    tree_files,
+)
+from unhazzle.compiler.publishing import rollback
+from unhazzle.shared import sealed
 
 RunCli = Callable[..., Result]
 WriteSpec = Callable[[str], Path]
@@ -118,6 +126,37 @@ def test_one_app_goes_back_alone(cli: RunCli, write_spec: WriteSpec, remote: str
     now = folder(remote)
     assert now["shop/production/api.yaml"] == first["shop/production/api.yaml"]
     assert now["shop/production/web.yaml"] == second["shop/production/web.yaml"]
+
+
+def test_one_app_takes_its_secret_values_back_with_it_and_leaves_the_others() -> None:
+    # The app's file carries its secret values' checksum: file and values go back together.
+    def secrets(apps: dict[str, dict[str, str]]) -> bytes:
+        return sealed.encode(["age1me"], apps).encode()
+
+    now = {
+        "shop/production/web.yaml": b"web v2",
+        "shop/production/api.yaml": b"api v2",
+        "shop/production/_secrets.json": secrets({"web": {"KEY": "new"}, "api": {"TOKEN": "api-new"}}),
+    }
+    then = {
+        "shop/production/web.yaml": b"web v1",
+        "shop/production/api.yaml": b"api v1",
+        "shop/production/_secrets.json": secrets({"web": {"KEY": "old"}, "api": {"TOKEN": "api-old"}}),
+    }
+    files = rollback.files_after(now, then, project="shop", environment="production", app="web")
+    assert files["shop/production/web.yaml"] == b"web v1" and files["shop/production/api.yaml"] == b"api v2"
+    assert sealed.parse(files["shop/production/_secrets.json"].decode()) == {
+        "api": {"TOKEN": "api-new"},
+        "web": {"KEY": "old"},
+    }
+    # an app that had no secret values then has none after going back; a file left empty goes
+    then["shop/production/_secrets.json"] = secrets({"api": {"TOKEN": "api-old"}})
+    files = rollback.files_after(now, then, project="shop", environment="production", app="web")
+    assert sealed.parse(files["shop/production/_secrets.json"].decode()) == {"api": {"TOKEN": "api-new"}}
+    del then["shop/production/_secrets.json"]
+    now["shop/production/_secrets.json"] = secrets({"web": {"KEY": "new"}})
+    files = rollback.files_after(now, then, project="shop", environment="production", app="web")
+    assert "shop/production/_secrets.json" not in files
 
 
 def test_nothing_to_roll_back_to_is_said_plainly(cli: RunCli, write_spec: WriteSpec, remote: str) -> None:

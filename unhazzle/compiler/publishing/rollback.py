@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from unhazzle.compiler.publishing.deploys import ROLLBACK_TRAILER, Deploy
 from unhazzle.compiler.publishing.index import Source
 from unhazzle.errors import UsageError
-from unhazzle.shared.names import INDEX_FILE
+from unhazzle.shared import sealed
+from unhazzle.shared.names import INDEX_FILE, SECRETS_FILE
 
 REPLACE_FLAG = "--replace-rollback"
 MARKER_FILE = "_rollback.json"  # in PROJECT/ENV/ while a rollback is in force
@@ -48,8 +50,8 @@ def files_after(
     environment: str,
     app: str | None,
 ) -> dict[str, bytes]:
-    """The project's files with the environment's folder (or only `app`'s file and its entry in
-    the index) as `target` holds them."""
+    """The project's files with the environment's folder (or only `app`'s file, its entry in
+    the index and its sealed secret values) as `target` holds them."""
     folder = f"{project}/{environment}/"
     if app is None:
         kept = {path: data for path, data in project_files.items() if not path.startswith(folder)}
@@ -61,7 +63,38 @@ def files_after(
     index_path = f"{folder}{INDEX_FILE}"
     if index_path in out and index_path in target:
         out[index_path] = _index_with(out[index_path], target[index_path], app)
+    secrets_path = f"{folder}{SECRETS_FILE}"
+    if secrets_path in out or secrets_path in target:
+        secrets = _secrets_with(out.get(secrets_path), target.get(secrets_path), app)
+        out.pop(secrets_path, None)
+        out.update({secrets_path: secrets} if secrets is not None else {})
     return out
+
+
+def _secrets_with(current: bytes | None, earlier: bytes | None, app: str) -> bytes | None:
+    """The current sealed secrets, with `app`'s values as the earlier file had them (its file
+    carries their checksum, so the two go back together); None for a file with no app left."""
+    now = _secrets_doc(current)
+    then = _secrets_doc(earlier)
+    apps = dict(now.get("apps") or {})
+    values = (then.get("apps") or {}).get(app)
+    if values:
+        apps[app] = values
+    else:
+        apps.pop(app, None)
+    if not apps:
+        return None
+    recipients = now.get("recipients") or then.get("recipients") or []
+    return sealed.encode(list(recipients), dict(sorted(apps.items()))).encode()
+
+
+def _secrets_doc(data: bytes | None) -> dict[str, Any]:
+    """A sealed secrets file as JSON (nothing, or a file edited into something else: no values)."""
+    try:
+        doc = json.loads(data) if data is not None else {}
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) and isinstance(doc.get("apps", {}), dict) else {}
 
 
 def _index_with(current: bytes, earlier: bytes, app: str) -> bytes:
