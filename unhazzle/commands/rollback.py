@@ -10,6 +10,7 @@ from typing import Any
 
 from unhazzle.commands.publish import add_env_repo, attempt_count, branch_name, timeout_seconds
 from unhazzle.commands.target import add_target, one_environment, resolve
+from unhazzle.errors import UsageError
 
 
 def add_parser(sub: Any) -> None:
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
             environment=env,
             app=app,
         )
+    if rollback.changes_nothing(now, files):  # (`--to` a deploy that ran what runs now)
+        said = f"--to: {what}" if args.to else f"{what}: it"
+        raise UsageError(f"{said} runs now what {earlier.revision[:12]} ran; nothing to roll back")
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     files[f"{project}/{env}/{rollback.MARKER_FILE}"] = rollback.marker(what, current, earlier, now, when=when)
     subject = f"Roll back {what} to {earlier.revision[:12]} (from {current.revision[:12]})"

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import MINIMAL, Result
 from tests.support.gitrepos import (
     bare_repo,
+    commit_count,
     commit_message,
     exact_tree_files,
     seed_commit,
@@ -157,6 +158,44 @@ def test_one_app_takes_its_secret_values_back_with_it_and_leaves_the_others() ->
     now["shop/production/_secrets.json"] = secrets({"web": {"KEY": "new"}})
     files = rollback.files_after(now, then, project="shop", environment="production", app="web")
     assert "shop/production/_secrets.json" not in files
+
+
+def test_a_rollback_to_what_runs_now_is_refused_and_commits_nothing(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    first = json.loads(
+        cli("history", "--spec", str(write_spec(SPEC)), "--repo", remote, "--output", "json").out
+    )
+    first_revision = first["environments"][0]["deploys"][0]["revision"]
+    v2 = SPEC.replace("ghcr.io/acme/web:1.0", "ghcr.io/acme/web:2.0")
+    assert deploy(cli, write_spec, remote, v2).code == 0
+    repo = Path(remote.removeprefix("file://"))
+    before = commit_count(repo)
+    spec = str(write_spec(v2))
+    # api is as it was in the first deploy: nothing to go back to
+    result = cli(
+        "rollback", "api", "--spec", spec, "--env", "production", "--repo", remote, "--to", first_revision
+    )
+    assert result.code == 2
+    assert f"--to: error: shop/production/api runs now what {first_revision[:12]} ran" in result.err
+    assert commit_count(repo) == before and marker(remote) is None
+    assert deploy(cli, write_spec, remote, v2.replace("web:2.0", "web:2.1")).code == 0  # nothing blocks
+
+
+def test_rolling_back_again_never_goes_to_the_version_a_rollback_undid(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    good = folder(remote)
+    bad = SPEC.replace("api:1.0", "api:1.1").replace("ghcr.io/acme/web:1.0", "ghcr.io/acme/web:2.0")
+    assert deploy(cli, write_spec, remote, bad).code == 0
+    spec = str(write_spec(bad))
+    assert cli("rollback", "api", "--spec", spec, "--env", "production", "--repo", remote).code == 0
+    # the environment goes back past the deploy a rollback undid (api 1.1), to the one before it
+    result = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote)
+    assert result.code == 0, result.err
+    assert folder(remote) == good
 
 
 def test_nothing_to_roll_back_to_is_said_plainly(cli: RunCli, write_spec: WriteSpec, remote: str) -> None:

@@ -24,7 +24,7 @@ MARKER_FILE = "_rollback.json"  # in PROJECT/ENV/ while a rollback is in force
 def choose(history: list[Deploy], *, to: str | None, app: str | None, where: str) -> tuple[Deploy, Deploy]:
     """(the deploy running now, the one to go back to): `to` names a revision (a prefix of it);
     by default, the newest earlier deploy that ran something else (for `app`: another version of
-    that app)."""
+    that app) and was not itself rolled back (going back to it would undo that rollback)."""
     if not history:
         raise UsageError(f"{where}: the environment repo has no deploy of it yet; nothing to roll back")
     current, earlier = history[0], history[1:]
@@ -37,6 +37,8 @@ def choose(history: list[Deploy], *, to: str | None, app: str | None, where: str
         return current, found[0]
     key = app
     for deploy in earlier:
+        if deploy.outcome == "rolled back":
+            continue
         if key is None or deploy.apps.get(key) != current.apps.get(key):
             return current, deploy
     raise UsageError(f"{where}: no earlier deploy ran anything else; nothing to roll back to")
@@ -69,6 +71,16 @@ def files_after(
         out.pop(secrets_path, None)
         out.update({secrets_path: secrets} if secrets is not None else {})
     return out
+
+
+def changes_nothing(now: Mapping[str, bytes], files: Mapping[str, bytes]) -> bool:
+    """Whether going from *now* to *files* runs nothing else: the same manifests and secret
+    values (the index names the source commit, the marker when; neither runs)."""
+
+    def running(found: Mapping[str, bytes]) -> dict[str, bytes]:
+        return {p: d for p, d in found.items() if p.rsplit("/", 1)[-1] not in (INDEX_FILE, MARKER_FILE)}
+
+    return running(now) == running(files)
 
 
 def _secrets_with(current: bytes | None, earlier: bytes | None, app: str) -> bytes | None:
