@@ -524,6 +524,23 @@ def test_secrets_import_errors_never_quote_values(cli, project):
     assert not store_file(spec).exists()
 
 
+def test_a_secret_value_holding_a_nul_is_refused_as_a_settings_is(cli, project, monkeypatch):
+    # The app gets its secrets as settings, and no program can be given a NUL in one.
+    spec, _, _ = project
+    result = import_json(cli, spec, {"SESSION_KEY": "a\u0000b", "OTHER": "c\u0000"})
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec.parent / 'web-production.json'}:1:17: error: 'SESSION_KEY': holds a NUL character (\\0), "
+        "which no program can be given; leave it out",
+        f"{spec.parent / 'web-production.json'}:1:38: error: 'OTHER': holds a NUL character (\\0), "
+        "which no program can be given; leave it out",
+    ]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a\x00b")))
+    result = cli("secrets", "set", "web", "SESSION_KEY", "--env", "production", "--spec", str(spec))
+    assert result.code == 2 and "the value holds a NUL character" in result.err
+    assert not store_file(spec).exists()
+
+
 def test_secrets_for_environment_and_the_names_that_changed(cli, project):
     spec, key, _ = project
     import_json(cli, spec, {"SESSION_KEY": "a", "NOT_LISTED": "b"})

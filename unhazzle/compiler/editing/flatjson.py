@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from unhazzle.compiler.spec.model import ENV_VAR_RE
+from unhazzle.compiler.spec.model import ENV_VAR_RE, NUL
 from unhazzle.errors import InputError, Problem
 from unhazzle.shared.readlimit import read_at_most
 
@@ -182,6 +182,9 @@ class _Reader:
             ok = False
         if _unpaired_surrogate(key) or (isinstance(value, str) and _unpaired_surrogate(value)):
             self.fail(value_pos, f"'{shown}': holds an unpaired \\u escape (half a character)")
+            ok = False
+        if isinstance(value, str) and "\x00" in value:  # a setting or secret: both reach a program
+            self.fail(value_pos, f"'{shown}': {NUL}")
             ok = False
         if not ok:
             return None

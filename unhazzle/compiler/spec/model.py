@@ -148,10 +148,13 @@ def _scalar_setting(value: Any) -> Any:
     return value
 
 
+# A program's settings and arguments end at a NUL byte: one in the middle cannot reach it.
+NUL = "holds a NUL character (\\0), which no program can be given; leave it out"
+
+
 def _no_nul(value: str) -> str:
-    """A program's settings and arguments end at a NUL byte: one in the middle cannot reach it."""
     if "\x00" in value:
-        raise ValueError("holds a NUL character (\\0), which no program can be given; leave it out")
+        raise ValueError(NUL)
     return value
 
 
