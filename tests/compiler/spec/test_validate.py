@@ -495,6 +495,21 @@ def test_validate_budget_waits_for_the_instances_it_pays_for(cli, write_spec):
     ]
 
 
+def test_validate_a_second_yaml_document_is_located_at_its_start_and_the_first_is_checked(cli, write_spec):
+    spec = write_spec(MINIMAL.replace("port: 8080", "prot: 8080") + "---\nfoo: 1\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec}:9:5: error: apps.web: unknown key 'prot' (did you mean 'port'?)",
+        f"{spec}:10:1: error: the file holds several YAML documents ('---'); keep one",
+    ]
+    spec = write_spec("---\n---\nversion: 1\n")  # an empty first document: nothing to check
+    result = cli("validate", str(spec))
+    assert result.err.splitlines() == [
+        f"{spec}:2:1: error: the file holds several YAML documents ('---'); keep one"
+    ]
+
+
 def test_validate_reports_every_key_written_twice_at_its_line(cli, write_spec):
     spec = write_spec(
         MINIMAL.replace("port: 8080", "port: 8080\n    public: true\n    public: false")

@@ -18,6 +18,7 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor, Safe
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
+    DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -203,6 +204,15 @@ def _parse(text: str, name: str) -> Any:
     return root
 
 
+SEVERAL_DOCUMENTS = "the file holds several YAML documents ('---'); keep one"
+
+
+def _second_document(text: str) -> tuple[int, int]:
+    """Where the file's second YAML document starts (its `---`)."""
+    starts = [e.start_mark for e in YAML(typ="rt").parse(text) if isinstance(e, DocumentStartEvent)]
+    return (starts[1].line + 1, starts[1].column + 1) if len(starts) > 1 else (1, 1)
+
+
 def _parse_with_duplicates(text: str, name: str) -> tuple[Any, list[Problem]]:
     """The document's root, and the keys written twice with one value each (which do not stop
     it)."""
@@ -225,12 +235,15 @@ def _parse_with_duplicates(text: str, name: str) -> tuple[Any, list[Problem]]:
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # a value the constructor could not build
         raise _error(name, 1, 1, f"not valid YAML: {exc}") from None
-    if len(docs) > 1:
-        raise _error(name, 1, 1, "the file holds several YAML documents ('---'); keep one")
+    several = len(docs) > 1
+    if several and docs[0] is None:
+        raise _error(name, *_second_document(text), SEVERAL_DOCUMENTS)
     if not docs or docs[0] is None:
         raise _error(name, 1, 1, "the file is empty; a spec starts with `version: 1`")
     constructor = yaml.constructor
     duplicates = [Problem(name, *found) for found in constructor.duplicates]
+    if several:  # the first is read as the spec, and checked with this
+        duplicates.append(Problem(name, *_second_document(text), SEVERAL_DOCUMENTS))
     # A block written twice hides what the second holds (two `apps:`, say): checking the rest
     # against the first alone would report mistakes that are not there, so only the duplicates
     # are said then. A value written twice does not: the first is checked with the rest.
