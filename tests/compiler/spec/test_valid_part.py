@@ -13,6 +13,7 @@ def test_a_problem_takes_out_the_entry_it_is_in_and_an_override_takes_its_app_ev
     assert unit_of(("environments", "staging", "budget")) == ("environments", "staging")
     assert unit_of(("databases", "main", "url")) == ("databases", "main")
     assert unit_of(("previews", "from")) == ("previews",)
+    assert unit_of(("extra",)) == ("extra",)  # a section the spec does not know
 
 
 def test_what_every_app_depends_on_cannot_be_taken_out() -> None:

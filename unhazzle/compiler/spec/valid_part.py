@@ -1,5 +1,5 @@
 """The valid part of a spec that has problems: the spec without each app, job, database or
-environment a problem was found in, and without an optional section that has one.
+environment a problem was found in, and without any other section that has one.
 
 The checks that read a whole plan (two apps claiming one domain, a settings object too big for
 the cluster, an override that cannot be merged over its base) can then still run on the rest,
@@ -19,8 +19,9 @@ from unhazzle.compiler.spec.positions import Path, Positions
 Unit = tuple[str, ...]
 
 NAMED = ("apps", "jobs", "databases")
-# Top-level sections a spec may leave out (spec/model.py): taken out whole when they are wrong.
-OPTIONAL = ("budget", "env", "jobs", "databases", "secrets", "previews", "observability")
+# What every spec has (spec/model.py); any other top-level section (an unknown key too) is taken
+# out whole when it is wrong.
+REQUIRED = ("version", "project", "region", "environments", "apps")
 
 
 def unit_of(path: Path) -> Unit | None:
@@ -33,8 +34,8 @@ def unit_of(path: Path) -> Unit | None:
         if len(path) >= 4 and path[2] in ("apps", "jobs") and isinstance(path[3], str):
             return (str(path[2]), path[3])  # an override is its app's (or job's) in every environment
         return ("environments", path[1])
-    if head and head[0] in OPTIONAL:
-        return (str(head[0]),)
+    if head and isinstance(head[0], str) and head[0] not in REQUIRED:
+        return (head[0],)
     return None
 
 
