@@ -510,6 +510,21 @@ def test_validate_a_second_yaml_document_is_located_at_its_start_and_the_first_i
     ]
 
 
+def test_validate_a_value_merged_in_with_a_merge_key_is_located_where_it_is_written(cli, write_spec):
+    # not at the base app's value of the same name, which is not the one in error
+    overrides = "  staging:\n    apps:\n      web:\n        <<: [*web_extra, {volume: {size: 1GB}}]\n"
+    spec = write_spec(
+        "extra: &web_extra {image: null}\n"
+        + MINIMAL.replace("  production: {}\n", "  production: {}\n" + overrides)
+    )
+    result = cli("validate", str(spec))
+    lines = result.err.splitlines()
+    assert (
+        f"{spec}:1:27: error: environments.staging.apps.web.image: must be text, not an empty value" in lines
+    )
+    assert f"{spec}:10:27: error: environments.staging.apps.web.volume: missing required key 'path'" in lines
+
+
 def test_validate_reports_every_key_written_twice_at_its_line(cli, write_spec):
     spec = write_spec(
         MINIMAL.replace("port: 8080", "port: 8080\n    public: true\n    public: false")

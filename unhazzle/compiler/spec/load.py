@@ -387,12 +387,18 @@ class _Walker:
         return out
 
 
-def _pos_in_map(node: CommentedMap, key: Any) -> tuple[int, int, int, int] | None:
+def _pos_in_map(node: CommentedMap, key: Any, depth: int = 0) -> tuple[int, int, int, int] | None:
     try:
         kline, kcol = node.lc.key(key)
         vline, vcol = node.lc.value(key)
     except (KeyError, TypeError):
-        return None  # keys merged in through '<<' have no position of their own here
+        # a key merged in through '<<' stands where the mapping it came from writes it (the first
+        # that has it, as the merge takes it); the depth stops a merge that includes itself
+        sources = (getattr(node, "merge", None) or ()) if depth < MAX_DEPTH else ()
+        for source in sources:
+            if isinstance(source, CommentedMap) and key in source:
+                return _pos_in_map(source, key, depth + 1)
+        return None
     return kline, kcol, vline, vcol
 
 
