@@ -93,3 +93,17 @@ def test_a_shared_setting_counts_in_every_app_and_job_and_the_largest_environmen
     ]
     assert all(" come to 1.2 MB in staging, " in line for line in lines)
     assert all("(the largest: setting CERTS, 1.2 MB): " in line for line in lines)  # what to move out
+
+
+def test_a_large_setting_is_located_where_the_environment_takes_it_from(cli, write_spec):
+    # staging's own value, not the base app's name: that is the line to change
+    big = "b" * 1_100_000
+    overrides = f"  staging:\n    apps:\n      web:\n        env:\n          BIG: {big}\n"
+    spec, result = _validate(
+        cli, write_spec, MINIMAL.replace("  production: {}\n", "  production: {}\n" + overrides)
+    )
+    assert result.code == 2
+    assert result.err.startswith(
+        f"{spec}:10:11: error: apps.web: its settings, secrets, command and arguments"
+    )
+    assert "in staging" in result.err and "(the largest: setting BIG, 1.1 MB)" in result.err

@@ -757,11 +757,11 @@ def test_validate_says_what_needs_the_whole_plan_with_the_other_errors(cli, writ
     assert result.code == 2
     assert result.err.strip().splitlines() == [
         f"{spec}:8:13: error: environments.staging.apps.api.volume: missing required key 'path'",
-        f"{spec}:18:3: error: apps.shop: its settings, secrets, command and arguments come to 1.1 MB in "
-        "production, more than the 1 MB they may take of the 1.5 MB the cluster keeps for each (the "
-        "largest: setting BIG, 1.1 MB): keep large text in a file the app reads, or in a secret",
         f"{spec}:22:15: error: apps.shop (in production).domains: 'shop.example.com' is already the address "
         "of app 'web' in production; give each app its own domain",
+        f"{spec}:23:11: error: apps.shop: its settings, secrets, command and arguments come to 1.1 MB in "
+        "production, more than the 1 MB they may take of the 1.5 MB the cluster keeps for each (the "
+        "largest: setting BIG, 1.1 MB): keep large text in a file the app reads, or in a secret",
         f"{spec}:26:5: error: apps.broken: unknown key 'prot' (did you mean 'port'?)",
     ]
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from unhazzle.compiler.planning.plan import Plan
-from unhazzle.compiler.spec.positions import Positions
+from unhazzle.compiler.spec.positions import Path, Positions
 from unhazzle.errors import Problem
 
 MAX_TEXT = 2**20  # bytes of the spec's own text in one app, release step or job
@@ -25,7 +25,8 @@ Key = tuple[str, str, str]  # section, name, what is measured
 
 def oversized_objects(plan: Plan, positions: Positions) -> list[Problem]:
     """One problem per app, release step or job whose text is over the limit in some
-    environment, said for the environment where it is largest, at the app's or job's name."""
+    environment, said for the environment where it is largest, at its largest setting (where
+    that environment takes it from) or else at the app's or job's name."""
     found = _Largest()
     process = "its settings, secrets, command and arguments"
     step = "its release step's settings, secrets and command"
@@ -39,8 +40,18 @@ def oversized_objects(plan: Plan, positions: Positions) -> list[Problem]:
             own = [*(job.job.command or []), *(job.job.args or [])]
             found.note(("jobs", job.name, process), env.name, job.settings, job.secrets, own)
     problems = []
-    for (section, name, what), (size, env_name, dollars, most) in found.largest.items():
-        line, col = positions.first_of([(section, name)], key=True)
+    for (section, name, what), (size, env_name, dollars, most, setting) in found.largest.items():
+        # at the largest setting where this environment takes it from, else at the name
+        places: list[Path] = []
+        if setting is not None:
+            places = [
+                ("environments", env_name, section, name, "env", setting),
+                (section, name, "env", setting),
+                ("environments", env_name, "env", setting),
+                ("env", setting),
+            ]
+        spelt = [place for place in places if place in positions.keys]
+        line, col = positions.first_of([*spelt[:1], (section, name)], key=True)
         doubled = " (each $ counts twice)" if dollars else ""
         problems.append(
             Problem(
@@ -77,8 +88,8 @@ class _Largest:
     """Each one's largest text over the environments, where it is over the limit."""
 
     def __init__(self) -> None:
-        # -> (bytes, environment, any `$`, the largest part in words)
-        self.largest: dict[Key, tuple[int, str, bool, str]] = {}
+        # -> (bytes, environment, any `$`, the largest part in words, its name if a setting)
+        self.largest: dict[Key, tuple[int, str, bool, str, str | None]] = {}
         self.measured: dict[int, int] = {}  # id of a text -> its bytes: shared settings recur
 
     def note(
@@ -90,22 +101,27 @@ class _Largest:
         if known + 5 * sum(map(len, values)) <= MAX_TEXT:
             return
         size = known + sum(map(self._bytes, values))
-        if size > MAX_TEXT and size > self.largest.get(key, (0, "", False, ""))[0]:
-            most = self._most(settings, secrets, values[len(settings) :])
-            self.largest[key] = (size, env_name, any("$" in v for v in values), most)
+        if size > MAX_TEXT and size > self.largest.get(key, (0,))[0]:
+            most, setting = self._most(settings, secrets, values[len(settings) :])
+            self.largest[key] = (size, env_name, any("$" in v for v in values), most, setting)
 
-    def _most(self, settings: Mapping[str, str], secrets: list[str], texts: list[str]) -> str:
-        """The largest part, so the error says what to move out: a setting, the command or an
-        argument, or, where there are many small ones, the settings' names or the secrets."""
-        parts = [(self._bytes(v), f"setting {k}") for k, v in settings.items()]
-        parts += [(self._bytes(t), "the command or an argument") for t in texts]
+    def _most(
+        self, settings: Mapping[str, str], secrets: list[str], texts: list[str]
+    ) -> tuple[str, str | None]:
+        """The largest part, so the error says what to move out: a setting (and its name), the
+        command or an argument, or, where there are many small ones, the settings' names or the
+        secrets."""
+        parts: list[tuple[int, str, str | None]] = [
+            (self._bytes(v), f"setting {k}", k) for k, v in settings.items()
+        ]
+        parts += [(self._bytes(t), "the command or an argument", None) for t in texts]
         # many small ones: their names and places together
         if settings:
-            parts.append((_names(settings), f"the names of its {len(settings)} settings"))
+            parts.append((_names(settings), f"the names of its {len(settings)} settings", None))
         if secrets:
-            parts.append((_secrets(secrets), f"its {len(secrets)} secrets"))
-        size, said = max(parts, default=(0, "nothing"), key=lambda part: part[0])
-        return f"{said}, {_megabytes(size)}"
+            parts.append((_secrets(secrets), f"its {len(secrets)} secrets", None))
+        size, said, setting = max(parts, default=(0, "nothing", None), key=lambda part: part[0])
+        return f"{said}, {_megabytes(size)}", setting
 
     def _bytes(self, text: str) -> int:
         found = self.measured.get(id(text))
