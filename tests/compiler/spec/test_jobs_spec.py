@@ -78,7 +78,7 @@ def test_a_job_inherits_shared_settings_and_environment_overrides(cli: RunCli, w
         ('schedule: "0 3 * * *"', 'schedule: "\u0661 3 * * *"', "jobs.report.schedule: '\u0661' is not a minute"),
         ("  report:\n", "  web:\n", "jobs.web: an app has that name too"),
         ('command: ["./manage.py", "report"]', "command: ./manage.py", "command"),
-        ('schedule: "0 3 * * *"', 'schedule: "0 3 * * *"\n    timeout: 9d', "jobs.report.timeout: '9d' is too large: must be at most 604800"),
+        ('schedule: "0 3 * * *"', 'schedule: "0 3 * * *"\n    timeout: 9d', "jobs.report.timeout: '9d' is too large: must be at most 7d"),
         ('schedule: "0 3 * * *"', 'schedule: "0 3 * * *"\n    timeout: soon', "'soon' is not a duration"),
         ('schedule: "0 3 * * *"', 'schedule: "0 3 * * *"\n    retries: 11', "retries"),
         ('schedule: "0 3 * * *"', 'schedule: "0 3 * * *"\n    replicas: 2', "unknown key 'replicas'"),

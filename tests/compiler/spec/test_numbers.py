@@ -36,7 +36,7 @@ MAX_MEMORY = 256 * 1024  # Size.memory's limit, in MB
         (f'volume: {{size: "{NINES}GB", path: /data}}', "10:20: error: apps.web.volume.size: a volume holds at most 10TB"),
         (f'writable: [{{path: /cache, size: "{NINES}MB"}}]', "10:37: error: apps.web.writable[0].size: a writable folder holds at most 8GB"),
         (f'release: {{command: [x], size: {{memory: "{NINES}MB"}}}}', "10:44: error: apps.web.release.size.memory: '999"),
-        (f'release: {{command: [x], timeout: "{"9" * 5000}s"}}', f"10:38: error: apps.web.release.timeout: '{'9' * 60}...' is too large: must be at most 21600"),
+        (f'release: {{command: [x], timeout: "{"9" * 5000}s"}}', f"10:38: error: apps.web.release.timeout: '{'9' * 60}...' is too large: must be at most 6h"),
         (f'size: {{cpu: "{NINES}"}}', f"10:17: error: apps.web.size.cpu: '{'9' * 60}...' is too large"),
         ("size: {cpu: .nan}", "10:17: error: apps.web.size.cpu: .nan is not a number"),
         (f"size: {{memory: 512M{DOTLESS_I}b}}", f"10:20: error: apps.web.size.memory: '512M{DOTLESS_I}b' is not a size; write it like 512MB or 10GB"),

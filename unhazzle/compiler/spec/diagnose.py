@@ -220,6 +220,10 @@ def _limit(value: Any, limit: Any) -> Any:
     """A size written with a unit ('300GB') is checked in MB; say the limit in the user's units."""
     if isinstance(value, str) and isinstance(limit, int) and model.SIZE_RE.match(value):
         return f"{limit // 1024}GB" if limit % 1024 == 0 else f"{limit}MB"
+    if isinstance(value, str) and isinstance(limit, int) and model.DURATION_RE.match(value):
+        # a duration ('8d') is checked in seconds: the limit in the largest unit that is whole
+        unit = next(u for u in "dhms" if u == "s" or limit % model.DURATION_UNITS[u] == 0)
+        return f"{limit // model.DURATION_UNITS[unit]}{unit}"
     if isinstance(limit, float) and limit.is_integer():
         return int(limit)  # 64, not 64.0
     return limit
