@@ -162,14 +162,14 @@ def prices_line(cost: PlanCost) -> str:
 def runs_text(runs: float) -> str:
     """About how often a schedule runs, in words a person reads at a glance."""
     if runs >= 24 * 30:
-        return f"about {runs / (24 * 30.44):.0f} times an hour"
+        return f"about {_times(runs / (24 * 30.44))} an hour"
     if runs >= 60:
-        return f"about {runs / 30.44:.0f} times a day"
-    return (
-        f"about {runs:.0f} time{'s' * (round(runs) != 1)} a month"
-        if runs >= 1
-        else f"{runs:.2f} times a month"
-    )
+        return f"about {_times(runs / 30.44)} a day"
+    return f"about {_times(runs)} a month" if runs >= 1 else f"{runs:.2f} times a month"
+
+
+def _times(count: float) -> str:
+    return "once" if round(count) == 1 else f"{count:.0f} times"
 
 
 def plan_text(plan: Plan, cost: PlanCost | None = None) -> str:
