@@ -243,7 +243,8 @@ def attempt_count(count: int) -> int:
 
 def timeout_seconds(seconds: float) -> float:
     if not 0 < seconds <= 86_400:  # also refuses nan and inf
-        raise UsageError(f"--timeout: {seconds:g} is not a number of seconds between 0 and 86400")
+        said = f"{seconds:g} is out of range; give more than 0 and at most 86400 seconds"
+        raise UsageError(f"--timeout: {said}")
     return seconds
 
 

@@ -443,6 +443,10 @@ def _running(stat: Path) -> bool:
         (["--message-trailer", "no colon"], "--message-trailer"),
         (["--message-trailer", "Bad Key: x"], "--message-trailer"),
         (["--attempts", "0"], "--attempts"),
+        (
+            ["--timeout", "0"],
+            "--timeout: error: 0 is out of range; give more than 0 and at most 86400 seconds",
+        ),
     ],
 )
 def test_publish_bad_flags_exit_2(cli, remote, write_spec, flags, complaint):
