@@ -137,3 +137,17 @@ def test_cost_doubling_max_instances_adds_exactly_the_extra_instances(apps, data
     instance = before.environments["production"].apps[f"app-{i}"].instance
     assert after.total()[1] - before.total()[1] == old_max * instance
     assert after.total()[0] == before.total()[0]  # the minimum does not move
+
+
+def test_a_job_whose_runs_never_overlap_costs_at_most_one_instance_all_month():
+    # every minute, each run up to an hour: 60 runs' worth at once could never happen
+    jobs = "jobs:\n  tick:\n    image: ghcr.io/acme/web:1.0\n    schedule: '* * * * *'\n    timeout: 1h\n"
+    lone = price_plan(compile_text(MINIMAL + jobs).plan, APRIL).environments["production"].jobs["tick"]
+    month = lone.run * 730  # one run's cost for an hour, every hour of a 730-hour month
+    assert abs(lone.month - month) <= Decimal("0.01")
+    together = (
+        price_plan(compile_text(MINIMAL + jobs + "    overlap: true\n").plan, APRIL)
+        .environments["production"]
+        .jobs["tick"]
+    )
+    assert together.month > 50 * lone.month  # runs that may overlap: each is paid for

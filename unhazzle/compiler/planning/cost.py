@@ -171,7 +171,10 @@ def run_cost(size: RunSize, seconds: int, rates: Rates) -> Decimal:
 
 def job_cost(job: JobPlan, rates: Rates) -> JobCost:
     run = run_cost(job.size, job.job.timeout, rates)
-    return JobCost(run=run, month=cents(run * _dec(job.runs_a_month)))
+    month = run * _dec(job.runs_a_month)
+    if not job.job.overlap:  # one run at a time: never more than one instance all month
+        month = min(month, run_cost(job.size, int(HOURS_PER_MONTH * 3600), rates))
+    return JobCost(run=run, month=cents(month))
 
 
 def price_plan(plan: Plan, rates: Rates) -> PlanCost:
