@@ -118,6 +118,16 @@ def test_a_preview_over_its_budget_is_not_created_and_the_comment_says_so(
     )
     assert "it is not created" in result.err
     assert git(repo, "branch", "--list") == ""  # nothing was pushed
+    # a script reading JSON is told so too
+    result = cli(
+        "preview-env", "up", "--name", "pr-7", "--to", str(repo), "--spec", str(spec), "--output", "json"
+    )
+    assert result.code == 2
+    said = json.loads(result.out)
+    assert (said["project"], said["name"], said["created"]) == ("shop", "pr-7", False)
+    [error] = said["errors"]
+    assert (error["file"], error["line"], error["column"]) == (str(spec), 19, 29)
+    assert error["message"].startswith("previews.budget: preview shop/pr-7 would cost up to")
 
 
 def test_the_project_limits_refuse_a_new_preview_and_remove_none(cli: RunCli, spec: Path, repo: Path) -> None:

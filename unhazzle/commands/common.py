@@ -187,6 +187,11 @@ def print_warnings(planned: list[dict[str, Any]]) -> None:
         print(f"warning: {printable(said)}", file=sys.stderr)
 
 
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A located problem as the JSON outputs give it."""
+    return {"file": problem.file, "line": problem.line, "column": problem.column, "message": problem.message}
+
+
 def json_text(data: object) -> str:
     """*data* as the JSON a command prints: its text as written (`é`, not `\\u00e9`) where the
     output is UTF-8, and escaped where it is not (PYTHONIOENCODING=ascii), so it is valid JSON

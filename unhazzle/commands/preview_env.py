@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unhazzle import __version__
-from unhazzle.commands.common import add_pin_digests, add_spec_option, compile_spec, maybe_pin
+from unhazzle.commands.common import (
+    add_pin_digests,
+    add_spec_option,
+    compile_spec,
+    json_text,
+    maybe_pin,
+    problem_json,
+)
 from unhazzle.commands.publish import attempt_count, branch_name, secret_files, timeout_seconds
 from unhazzle.compiler.spec.model import MAX_ENV_NAME
-from unhazzle.errors import InputError, UsageError
+from unhazzle.errors import InputError, Problem, UsageError
 from unhazzle.shared.readlimit import SPEC_FILE, read_at_most
 
 if TYPE_CHECKING:
@@ -146,7 +153,7 @@ def _up(args: argparse.Namespace) -> int:
     )
     over = previews.budget_problem(spec, positions, name, high)
     if over is not None:
-        _refused(args, mark, [over])
+        _refused(args, spec.project, mark, [over])
     found: dict[str, PreviewMark] = {}
 
     def vet(markers: dict[str, bytes], folders: set[str]) -> None:
@@ -158,7 +165,7 @@ def _up(args: argparse.Namespace) -> int:
         others = {n: m for n, m in previews.live(found, now).items() if n != name}
         problems = previews.limit_problems(spec, positions, name, high, others)
         if problems:
-            _refused(args, mark, problems)
+            _refused(args, spec.project, mark, problems)
 
     plan = maybe_pin(preview.plan, args)
     spec_path = Path(args.spec)
@@ -208,12 +215,17 @@ def _publish_marked(
     return publish(project, {**files, marker_path: mark.to_bytes()}, args.to, source=source, options=options)
 
 
-def _refused(args: argparse.Namespace, mark: PreviewMark, problems: list[Any]) -> None:
-    """A preview over a limit is not created: for the pull-request comment, the note says so."""
-    if getattr(args, "output", "") == "markdown":
+def _refused(args: argparse.Namespace, project: str, mark: PreviewMark, problems: list[Problem]) -> None:
+    """A preview over a limit is not created: the pull-request comment, or the JSON for a
+    script, says so (as well as the errors on stderr, exit 2)."""
+    output = getattr(args, "output", "")
+    if output == "markdown":
         note = "\n".join(f"> {p.message}" for p in problems)
         said = "Not created or updated: it would exceed its limits."
         print(f"{MARKDOWN_HEAD} `{mark.name}`\n\n{said}\n\n{note}\n")
+    elif output == "json":
+        refused = {"format": 1, "project": project, "name": mark.name, "created": False}
+        print(json_text({**refused, "errors": [problem_json(p) for p in problems]}))
     raise InputError(problems)
 
 

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from unhazzle.commands.common import add_spec, compile_spec, print_warnings
+from unhazzle.commands.common import add_spec, compile_spec, print_warnings, problem_json
 from unhazzle.compiler.presentation.report import warnings
 from unhazzle.errors import InputError, Problem
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     located, planned = compiled.secrets.notices, warnings(compiled.plan)
     envs, apps = len(compiled.spec.environments), len(compiled.spec.apps)
     if args.output == "json":
-        found = [_located(n) for n in located] + [
+        found = [problem_json(n) for n in located] + [
             {"app": w["app"], "environments": w["environments"], "message": w["message"]} for w in planned
         ]
         print(json.dumps(_result(args.spec, warnings=found, environments=envs, apps=apps), indent=2))
@@ -52,10 +52,6 @@ def run(args: argparse.Namespace) -> int:
     counted = f", {count} warning{'s' * (count != 1)}" if count else ""
     print(f"{args.spec}: OK ({envs} environment{'s' * (envs != 1)}, {apps} app{'s' * (apps != 1)}{counted})")
     return 0
-
-
-def _located(problem: Problem) -> dict[str, Any]:
-    return {"file": problem.file, "line": problem.line, "column": problem.column, "message": problem.message}
 
 
 def _result(
@@ -70,7 +66,7 @@ def _result(
         "format": 1,
         "spec": spec,
         "ok": not errors,
-        "errors": [_located(p) for p in errors or []],
+        "errors": [problem_json(p) for p in errors or []],
         "warnings": warnings or [],
         "environments": environments,
         "apps": apps,
