@@ -795,3 +795,11 @@ def test_validate_a_mistake_in_a_required_part_leaves_the_whole_plan_unchecked(c
     assert result.err.strip().splitlines() == [
         f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1"
     ]
+
+
+def test_validate_a_port_that_is_no_number_is_one_problem_not_also_a_missing_port(cli, write_spec):
+    spec = write_spec(MINIMAL.replace("port: 8080", "port: abc\n    public: true"))
+    result = cli("validate", str(spec))
+    assert result.err.splitlines() == [
+        f"{spec}:9:11: error: apps.web.port: must be a whole number, not 'abc'"
+    ]

@@ -326,7 +326,7 @@ class _Checker:
 
     def _exposure(self, label: str, app: dict[Any, Any], where: list[Path]) -> Iterator[Problem]:
         public = app.get("public") is True
-        has_port = isinstance(app.get("port"), int)
+        has_port = app.get("port") is not None  # (a port that is no number is the model's error)
         if app.get("domains") and not public:
             yield self.problem(
                 [(*w, "domains") for w in where], f"{label}.domains: domains need public: true on the app"
