@@ -369,8 +369,16 @@ def test_preview_shows_jobs_added_changed_and_removed_with_their_cost(cli, repo)
     repo.commit({"unhazzle.yaml": MINIMAL + JOB.replace("0 2 * * *", "*/30 * * * *")}, "twice an hour")
     [job] = _json(cli, repo)["environments"][0]["jobs"]
     assert job["status"] == "changed" and job["before"]["schedule"] == "0 2 * * *"
-    assert job["cost_change"] > 0
+    assert job["cost_change"] > 0 and job["changes"] == ["schedule"]
     assert "(was 0 2 \\* \\* \\*)" in _preview(cli, repo).out
+    # what else changed is said as for an app: the image by its tag, the rest by name
+    changed = JOB.replace("0 2 * * *", "*/30 * * * *").replace("1.4.2", "1.4.3")
+    repo.commit({"unhazzle.yaml": MINIMAL + changed + "    secrets: [REPORT_TOKEN]\n"}, "new image")
+    [job] = _json(cli, repo)["environments"][0]["jobs"]
+    assert job["changes"] == ["image", "schedule", "secrets"] and job["secret_values_changed"] is False
+    markdown = _preview(cli, repo).out
+    assert "| nightly | changed (image 1.4.2 → 1.4.3, secrets) |" in markdown
+    assert "Secrets (names only): `nightly`: `REPORT_TOKEN`" in markdown
 
     repo.commit({"unhazzle.yaml": MINIMAL}, "no more job")
     [job] = _json(cli, repo)["environments"][0]["jobs"]

@@ -302,9 +302,15 @@ def _job_row(job: dict[str, Any]) -> list[str]:
         old = _size(before["size"])
         size += "" if old == size else f" (was {old})"
     month = 0.0 if job["status"] == "removed" else job["cost_eur_month"]
+    what = [
+        _image_change(before["image"], job["image"]) if part == "image" else part.replace("_", " ")
+        for part in job.get("changes", [])
+        if part not in ("schedule", "size")
+    ]  # (their columns say)
+    what += ["new secret values"] if job.get("secret_values_changed") else []
     return [
         cell(job["name"]),
-        cell(job["status"]),
+        cell(job["status"] + (f" ({', '.join(what)})" if what else "")),
         cell(when),
         cell(size),
         f"{job['cost_eur_run']:.4f}",
@@ -316,7 +322,8 @@ def _urls_and_secrets(env: dict[str, Any]) -> list[str]:
     live = [a for a in env["apps"] if a["status"] != "removed"]
     urls = [f"`{a['name']}` {a['internal_url']}" for a in live if a["internal_url"]]
     urls += [f"`{a['name']}` {url}" for a in live for url in a["public_urls"]]
-    secrets = [f"`{a['name']}`: {', '.join(f'`{s}`' for s in a['secrets'])}" for a in live if a["secrets"]]
+    running = [*live, *(j for j in env.get("jobs", []) if j["status"] != "removed")]
+    secrets = [f"`{a['name']}`: {', '.join(f'`{s}`' for s in a['secrets'])}" for a in running if a["secrets"]]
     lines = []
     if urls:
         lines += ["", "<details><summary>URLs</summary>", "", *[f"- {u}" for u in urls], "", "</details>"]

@@ -306,22 +306,49 @@ def app_changes(old: AppPlan, new: AppPlan, *, touched: bool) -> list[str]:
     return changes or (["other"] if touched else [])
 
 
+# What of a scheduled job a change can touch, in the preview's words, as _APP_PARTS for apps.
+_JOB_PARTS: list[tuple[str, Callable[[JobPlan], object]]] = [
+    ("image", lambda j: j.job.image),
+    ("schedule", lambda j: (j.job.schedule, j.job.timezone)),
+    ("size", lambda j: (j.size.cpu_request, j.size.memory_mb)),
+    ("timeout", lambda j: j.job.timeout),
+    ("retries", lambda j: j.job.retries),
+    ("overlap", lambda j: j.job.overlap),
+    ("settings", lambda j: j.settings),
+    ("secrets", lambda j: j.secrets),
+    ("command", lambda j: (j.job.command, j.job.args)),
+    ("databases", lambda j: j.job.databases),
+    ("writable_folders", lambda j: j.job.writable),
+]
+
+
 def _jobs(
     old: tuple[EnvPlan, EnvCost] | None, new: tuple[EnvPlan, EnvCost] | None, touched: set[str]
 ) -> list[dict[str, Any]]:
-    """Scheduled jobs added, changed and removed, each with what a run and a month cost."""
-    before = {j.name: _job_view(j, old[1].jobs[j.name]) for j in old[0].jobs} if old else {}
-    after = {j.name: _job_view(j, new[1].jobs[j.name]) for j in new[0].jobs} if new else {}
+    """Scheduled jobs added, changed and removed, each with what changed (as for apps) and what a
+    run and a month cost."""
+    before = {j.name: (j, old[1].jobs[j.name]) for j in old[0].jobs} if old else {}
+    after = {j.name: (j, new[1].jobs[j.name]) for j in new[0].jobs} if new else {}
     out = []
     for name in list(after) + [n for n in before if n not in after]:
-        was, now = before.get(name), after.get(name)
+        was_job, now_job = before.get(name), after.get(name)
+        was = _job_view(*was_job) if was_job else None
+        now = _job_view(*now_job) if now_job else None
+        changes: list[str] = []
+        rotated = False
+        if was_job and now_job:
+            old_sum, new_sum = was_job[0].secrets_checksum, now_job[0].secrets_checksum
+            rotated = bool(old_sum and new_sum and old_sum != new_sum)
+            changes = [part for part, read in _JOB_PARTS if read(was_job[0]) != read(now_job[0])]
+            if not changes and name in touched and not rotated:
+                changes = ["other"]  # its file, by a template or the cluster's settings
         status = (
             "removed"
             if now is None
             else "added"
             if was is None
             else "changed"
-            if was != now or name in touched
+            if changes or rotated or was != now
             else "unchanged"
         )
         out.append(
@@ -330,6 +357,8 @@ def _jobs(
                 "status": status,
                 **(now or was or {}),
                 "before": was,
+                "changes": changes,
+                "secret_values_changed": rotated,
                 "cost_change": round(_month(now) - _month(was), 2),
             }
         )
