@@ -555,11 +555,18 @@ def test_publish_rejects_remotes_that_look_like_options(cli, write_spec, remote)
     assert result.err.startswith("--to: ")
 
 
-def _index(apps: dict, cost: dict | None = None) -> dict:
-    return {"format": 1, "apps": apps, **({"cost_eur_month": cost} if cost else {})}
+def _index(apps: dict, cost: dict | None = None, jobs: dict | None = None) -> dict:
+    return {
+        "format": 1,
+        "apps": apps,
+        **({"cost_eur_month": cost} if cost else {}),
+        **({"jobs": jobs} if jobs else {}),
+    }
 
 
 WEB = {"image": "ghcr.io/acme/web:1.0", "instances": {"min": 2, "max": 6}, "secrets": []}
+REP = {"image": "ghcr.io/acme/rep:1.0", "schedule": "@daily", "timezone": "UTC", "secrets": ["T"],
+       "secrets_checksum": "a", "settings_sha256": "s"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -598,6 +605,29 @@ WEB = {"image": "ghcr.io/acme/web:1.0", "instances": {"min": 2, "max": 6}, "secr
             _index({"web": WEB}, {"min": 10.0, "max": 30.0}),
             ["web"],
             "cost 10.0-20.0 -> 10.0-30.0 EUR/month",
+        ),
+        # jobs are said as apps are, by the word job
+        (
+            None,
+            _index({"web": WEB}, jobs={"rep": REP}),
+            ["web", "rep"],
+            "new environment, 1 app (web), 1 job (rep)",
+        ),
+        (_index({"web": WEB}), _index({"web": WEB}, jobs={"rep": REP}), ["rep"], "+job rep, +1 secret"),
+        (_index({"web": WEB}, jobs={"rep": REP}), _index({"web": WEB}), ["rep"], "-job rep, -1 secret"),
+        (
+            _index({"web": WEB}, jobs={"rep": REP}),
+            _index(
+                {"web": WEB}, jobs={"rep": {**REP, "image": "ghcr.io/acme/rep:1.1", "schedule": "@hourly"}}
+            ),
+            ["rep"],
+            "job rep schedule @daily -> @hourly, job rep image 1.0 -> 1.1",
+        ),
+        (
+            _index({"web": WEB}, jobs={"rep": REP}),
+            _index({"web": WEB}, jobs={"rep": {**REP, "secrets_checksum": "b"}}),
+            ["rep"],
+            "job rep secret values changed",
         ),
     ],
 )

@@ -204,19 +204,23 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touc
     """One environment's change in words: "web 2-6 -> 3-8 instances, +1 secret"."""
     if new is None:
         return "environment removed"
-    new_apps = _apps(new)
+    new_apps, new_jobs = _apps(new), _apps(new, "jobs")
     if old is None:
-        count = len(new_apps)
-        return f"new environment, {count} app{'s' if count != 1 else ''} ({', '.join(new_apps)})"
-    old_apps = _apps(old)
+        said = f"new environment, {_counted(new_apps, 'app')}"
+        return said + (f", {_counted(new_jobs, 'job')}" if new_jobs else "")
+    old_apps, old_jobs = _apps(old), _apps(old, "jobs")
     notes = [f"+{name}" for name in new_apps if name not in old_apps]
     notes += [f"-{name}" for name in old_apps if name not in new_apps]
     for name in (n for n in new_apps if n in old_apps):
         notes += _app_notes(name, old_apps[name], new_apps[name])
-    notes += _secret_notes(old_apps, new_apps)
+    notes += [f"+job {name}" for name in new_jobs if name not in old_jobs]
+    notes += [f"-job {name}" for name in old_jobs if name not in new_jobs]
+    for name in (n for n in new_jobs if n in old_jobs):
+        notes += _job_notes(name, old_jobs[name], new_jobs[name])
+    notes += _secret_notes({**old_apps, **old_jobs}, {**new_apps, **new_jobs})
     notes += _cost_note(old, new)
     if not notes:
-        named = [name for name in touched if name in new_apps]
+        named = [name for name in touched if name in new_apps or name in new_jobs]
         shared = "_environment" in touched
         notes = [f"{name} settings" for name in named] + (["shared settings"] if shared else [])
         if notes:
@@ -246,12 +250,16 @@ def app_images(index: Mapping[str, Any]) -> dict[str, Any]:
     return {name: info.get("image") for name, info in _apps(index).items()}
 
 
-def _apps(index: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """The apps of an index, each a mapping: an old index may have been edited by hand."""
-    apps = index.get("apps")
+def _apps(index: Mapping[str, Any], section: str = "apps") -> dict[str, Mapping[str, Any]]:
+    """The apps (or jobs) of an index, each a mapping: an old index may have been edited by hand."""
+    apps = index.get(section)
     if not isinstance(apps, Mapping):
         return {}
     return {str(name): info if isinstance(info, Mapping) else {} for name, info in apps.items()}
+
+
+def _counted(names: Mapping[str, Any], what: str) -> str:
+    return f"{len(names)} {what}{'s' if len(names) != 1 else ''} ({', '.join(names)})"
 
 
 def _app_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -259,6 +267,21 @@ def _app_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     before, after = _range(old.get("instances")), _range(new.get("instances"))
     if before != after:
         notes.append(f"{name} {before} -> {after} instance{'' if after == '1' else 's'}")
+    return notes + _run_notes(name, old, new)
+
+
+def _job_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    notes = []
+    before, after = (old.get("schedule"), old.get("timezone")), (new.get("schedule"), new.get("timezone"))
+    if before != after:
+        zone = f" ({after[1]})" if before[1] != after[1] else ""
+        notes.append(f"job {name} schedule {before[0]} -> {after[0]}{zone}")
+    return notes + _run_notes(f"job {name}", old, new)
+
+
+def _run_notes(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What an app and a job share: their image, settings and secret values."""
+    notes = []
     if old.get("image") != new.get("image"):
         notes.append(f"{name} image {_short(old.get('image'))} -> {_short(new.get('image'))}")
     # Indexes written before these fingerprints have neither: then the touched files speak.
