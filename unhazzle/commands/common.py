@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,25 @@ def settle_spec(args: argparse.Namespace) -> None:
 
 def add_env(parser: argparse.ArgumentParser, what: str = "only this environment") -> None:
     parser.add_argument("--env", metavar="ENV", help=what)
+
+
+class AllAtOnce:
+    """Every problem of several independent checks, said together: each check runs in its own
+    `with said.check():`, whatever an earlier one found; `said.done()` raises them all."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except InputError as exc:
+            self.problems += exc.problems
+
+    def done(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
 
 
 def compile_spec(spec: str, *, enforce_budget: bool = True, spec_bytes: bytes | None = None) -> Compiled:

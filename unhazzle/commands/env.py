@@ -11,6 +11,7 @@ from typing import Any
 
 from unhazzle.commands.common import (
     DEFAULT_SPEC,
+    AllAtOnce,
     add_spec_option,
     app_not_found,
     compile_spec,
@@ -87,10 +88,14 @@ def _common(parser: argparse.ArgumentParser, env_help: str) -> None:
 
 def _compiled(args: argparse.Namespace) -> Compiled:
     compiled = compile_spec(args.spec)
-    if args.app is not None and args.app not in compiled.spec.apps:
-        raise app_not_found(compiled, args.app)
-    if args.env is not None:
-        select_envs(compiled, args.env)
+    said = AllAtOnce()
+    with said.check():
+        if args.app is not None and args.app not in compiled.spec.apps:
+            raise app_not_found(compiled, args.app)
+    with said.check():
+        if args.env is not None:
+            select_envs(compiled, args.env)
+    said.done()
     return compiled
 
 
@@ -171,12 +176,15 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    compiled = compile_spec(args.spec)
-    if args.app not in compiled.spec.apps:
-        raise app_not_found(compiled, args.app)
-    if args.env is not None:
-        select_envs(compiled, args.env)
-    entries = read_flat_json(Path(args.file), display=args.file)
+    said = AllAtOnce()  # the spec's problems and the file's together
+    compiled: Compiled | None = None
+    entries: list[Entry] = []
+    with said.check():
+        compiled = _compiled(args)
+    with said.check():
+        entries = read_flat_json(Path(args.file), display=args.file)
+    said.done()
+    assert compiled is not None
     edit = import_settings(
         compiled, Path(args.spec), entries=entries, app=args.app, environment=args.env, dry_run=args.dry_run
     )

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
-from unhazzle.commands.common import DEFAULT_SPEC, app_not_found, compile_spec, select_envs
-from unhazzle.compiler.editing.flatjson import read_flat_json
+from unhazzle.commands.common import DEFAULT_SPEC, AllAtOnce, app_not_found, compile_spec, select_envs
+from unhazzle.compiler.editing.flatjson import Entry, read_flat_json
 from unhazzle.compiler.editing.secrets import (
     SecretsResult,
     listing,
@@ -111,10 +111,14 @@ def _verb(
 
 def _compiled(args: argparse.Namespace) -> Compiled:
     compiled = compile_spec(args.spec)
-    select_envs(compiled, args.env)
-    app = getattr(args, "app", None)
-    if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
-        raise app_not_found(compiled, args.app)
+    said = AllAtOnce()
+    with said.check():
+        select_envs(compiled, args.env)
+    with said.check():
+        app = getattr(args, "app", None)
+        if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
+            raise app_not_found(compiled, args.app)
+    said.done()
     return compiled
 
 
@@ -123,8 +127,15 @@ def _today() -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    compiled = _compiled(args)
-    entries = read_flat_json(Path(args.file), display=args.file)
+    said = AllAtOnce()  # the spec's problems (its secrets files' too) and the file's together
+    compiled: Compiled | None = None
+    entries: list[Entry] = []
+    with said.check():
+        compiled = _compiled(args)
+    with said.check():
+        entries = read_flat_json(Path(args.file), display=args.file)
+    said.done()
+    assert compiled is not None
     values = {entry.key: entry.text for entry in entries}
     result = set_secrets(
         compiled, Path(args.spec), app=args.app, environment=args.env, values=values, today=_today()

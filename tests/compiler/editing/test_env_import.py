@@ -51,6 +51,26 @@ def test_env_import_keeps_every_comment_and_only_adds_lines(cli, project, tmp_pa
     )
 
 
+def test_env_import_says_the_files_problems_with_the_flags_and_the_specs_at_once(cli, project, tmp_path):
+    data = write_json(tmp_path / "s.json", '{"bad key": 1, "OK": null}')
+    before = project.read_bytes()
+    result = cli("env", "import", str(data), "--app", "nope", "--env", "nope", "--spec", str(project))
+    assert result.code == 2
+    said = {line.split(": error: ", 1)[1].split(";")[0] for line in result.err.splitlines()}
+    assert said == {
+        "no environment named 'nope'",
+        "no app named 'nope'",
+        "'bad key' is not a valid name: use letters, digits and '_', not starting with a digit",
+        "'OK': the value is null",
+    }
+    missing = cli("env", "import", str(tmp_path / "none.json"), "--app", "nope", "--spec", str(project))
+    assert {line.split(": error: ", 1)[1].split(";")[0] for line in missing.err.splitlines()} == {
+        "no app named 'nope'",
+        "no such file",
+    }
+    assert project.read_bytes() == before
+
+
 def test_env_import_changes_only_changed_lines_and_keeps_quoting(cli, project, tmp_path):
     data = write_json(tmp_path / "s.json", '{"LOG_LEVEL": "warn", "GREETING": "hello world", "NEW": true}')
     result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))

@@ -541,6 +541,21 @@ def test_a_secret_value_holding_a_nul_is_refused_as_a_settings_is(cli, project, 
     assert not store_file(spec).exists()
 
 
+def test_secrets_import_says_the_files_problems_with_the_flags_at_once(cli, project):
+    spec, _, _ = project
+    data = spec.parent / "bad.json"
+    data.write_text('{"bad key": "v", "OK": null}')
+    result = cli("secrets", "import", str(data), "--app", "nope", "--env", "nope", "--spec", str(spec))
+    assert result.code == 2
+    assert {line.split(": error: ", 1)[1].split(";")[0] for line in result.err.splitlines()} == {
+        "no environment named 'nope'",
+        "no app named 'nope'",
+        "'bad key' is not a valid name: use letters, digits and '_', not starting with a digit",
+        "'OK': the value is null",
+    }
+    assert not store_file(spec).exists()
+
+
 def test_secrets_for_environment_and_the_names_that_changed(cli, project):
     spec, key, _ = project
     import_json(cli, spec, {"SESSION_KEY": "a", "NOT_LISTED": "b"})
