@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from unhazzle.compiler.images.registry import RegistryOptions
     from unhazzle.compiler.pipeline import Compiled
     from unhazzle.compiler.planning.plan import EnvPlan, Plan
+    from unhazzle.compiler.spec.positions import Positions
 
 
 def add_spec(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +93,52 @@ def over_budget(compiled: Compiled) -> int:
     return 2 if over else 0
 
 
+def compile_for(
+    spec: str, *, env: str | None = None, app: str | None = None, enforce_budget: bool = True
+) -> Compiled:
+    """The spec compiled for a command that looks up --env and an APP (or job) in it: a name it
+    does not have is said with the spec's own problems, and with the other name's."""
+    try:
+        compiled = compile_spec(spec, enforce_budget=enforce_budget)
+    except InputError as exc:
+        raise InputError([*exc.problems, *_unknown_as_written(spec, env=env, app=app)]) from None
+    said = AllAtOnce()
+    with said.check():
+        if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
+            raise app_not_found(compiled, app)
+    with said.check():
+        select_envs(compiled, env)
+    said.done()
+    return compiled
+
+
+def _unknown_as_written(spec: str, *, env: str | None, app: str | None) -> list[Problem]:
+    """--env and APP looked up in the spec as written, which does not compile: where it names
+    its environments and apps, an unknown one is said with its problems."""
+    if env is None and app is None:
+        return []
+    from unhazzle.compiler.spec.load import load_file
+    from unhazzle.errors import UnhazzleError
+
+    try:  # (a spec that cannot be read again, a pipe, is left to its own problems)
+        document = load_file(Path(spec), display=spec, keep_going=True)
+    except (UnhazzleError, OSError):
+        return []
+    data = document.data if isinstance(document.data, dict) else {}
+
+    def names(section: str) -> list[str]:
+        found = data.get(section)
+        return [name for name in found if isinstance(name, str)] if isinstance(found, dict) else []
+
+    problems = []
+    envs, apps = names("environments"), names("apps")
+    if env is not None and envs and env not in envs:
+        problems.append(_no_such(document.positions, "environment", env, envs))
+    if app is not None and apps and app not in apps and app not in names("jobs"):
+        problems.append(_no_such(document.positions, "app", app, apps))
+    return problems
+
+
 def select_envs(compiled: Compiled, name: str | None) -> list[EnvPlan]:
     """All environments, or the one --env names (a located error if there is none)."""
     envs = compiled.plan.environments
@@ -100,26 +147,20 @@ def select_envs(compiled: Compiled, name: str | None) -> list[EnvPlan]:
     for env in envs:
         if env.name == name:
             return [env]
-    raise _not_found(
-        compiled,
-        ("environments",),
-        f"no environment named '{name}'"
-        f"{hint(name, [e.name for e in envs])}; the spec has "
-        f"{', '.join(e.name for e in envs)}",
-    )
-
-
-def _not_found(compiled: Compiled, path: tuple[Any, ...], message: str) -> InputError:
-    positions = compiled.document.positions
-    line, col = positions.of_key(path)
-    return InputError([Problem(positions.file, line, col, message)])
+    names = [e.name for e in envs]
+    raise InputError([_no_such(compiled.document.positions, "environment", name, names)])
 
 
 def app_not_found(compiled: Compiled, name: str) -> InputError:
-    apps = list(compiled.spec.apps)
-    return _not_found(
-        compiled, ("apps",), f"no app named '{name}'{hint(name, apps)}; the spec has {', '.join(apps)}"
-    )
+    return InputError([_no_such(compiled.document.positions, "app", name, list(compiled.spec.apps))])
+
+
+def _no_such(positions: Positions, what: str, name: str, names: list[str]) -> Problem:
+    """*name* is not one of the spec's *names* of *what* (app, environment): said where it lists
+    them, with a did-you-mean."""
+    line, col = positions.of_key(("environments" if what == "environment" else "apps",))
+    said = f"no {what} named '{name}'{hint(name, names)}; the spec has {', '.join(names)}"
+    return Problem(positions.file, line, col, said)
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:

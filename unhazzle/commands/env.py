@@ -14,7 +14,7 @@ from unhazzle.commands.common import (
     AllAtOnce,
     add_spec_option,
     app_not_found,
-    compile_spec,
+    compile_for,
     json_text,
     select_envs,
 )
@@ -87,15 +87,9 @@ def _common(parser: argparse.ArgumentParser, env_help: str) -> None:
 
 
 def _compiled(args: argparse.Namespace) -> Compiled:
-    compiled = compile_spec(args.spec)
-    said = AllAtOnce()
-    with said.check():
-        if args.app is not None and args.app not in compiled.spec.apps:
-            raise app_not_found(compiled, args.app)
-    with said.check():
-        if args.env is not None:
-            select_envs(compiled, args.env)
-    said.done()
+    compiled = compile_for(args.spec, env=args.env, app=args.app)
+    if args.app is not None and args.app not in compiled.spec.apps:  # (a job's settings are its own)
+        raise app_not_found(compiled, args.app)
     return compiled
 
 

@@ -9,8 +9,7 @@ from unhazzle.commands.common import (
     DEFAULT_SPEC,
     add_env,
     add_spec_option,
-    app_not_found,
-    compile_spec,
+    compile_for,
     json_text,
     over_budget,
     select_envs,
@@ -49,11 +48,9 @@ def run(args: argparse.Namespace) -> int:
         twice = f"the spec is given twice (also as {args.names[0]}); give it once"
         raise UsageError(f"--spec {args.spec_option}: error: {twice}")
     spec, app = args.names if len(args.names) == 2 else [args.spec_option or DEFAULT_SPEC, args.names[0]]
-    compiled = compile_spec(spec, enforce_budget=False)
+    compiled = compile_for(spec, env=args.env, app=app, enforce_budget=False)
     if app in compiled.spec.jobs:
         return _explain_job(compiled, app, args)
-    if app not in compiled.spec.apps:
-        raise app_not_found(compiled, app)
     texts, found = [], []
     for env in select_envs(compiled, args.env):
         plan = next(a for a in env.apps if a.name == app)

@@ -10,7 +10,7 @@ from unhazzle.commands.common import (
     add_env,
     add_pin_digests,
     add_spec,
-    compile_spec,
+    compile_for,
     json_text,
     maybe_pin,
     over_budget,
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    compiled = compile_spec(args.spec, enforce_budget=False)
+    compiled = compile_for(args.spec, env=args.env, enforce_budget=False)
     plan = dataclasses.replace(compiled.plan, environments=select_envs(compiled, args.env))
     plan = maybe_pin(plan, args)
     previews = _previews(compiled) if args.env is None and args.output != "markdown" else None

@@ -9,7 +9,7 @@ from unhazzle.commands.common import (
     add_env,
     add_pin_digests,
     add_spec,
-    compile_spec,
+    compile_for,
     maybe_pin,
     print_warnings,
     select_envs,
@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     if not args.out.strip():  # Path('') is '.': an empty --out is a slip, not "here"
         raise UsageError("--out: error: an empty path; name the folder to write to (`--out .` for here)")
-    compiled = compile_spec(args.spec)
+    compiled = compile_for(args.spec, env=args.env)
     envs = [env.name for env in select_envs(compiled, args.env)]
     plan = maybe_pin(compiled.plan, args)
     files = render_plan(plan, environments=envs, reuse=Reuse.for_project(plan.project))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
-from unhazzle.commands.common import DEFAULT_SPEC, AllAtOnce, app_not_found, compile_spec, select_envs
+from unhazzle.commands.common import DEFAULT_SPEC, AllAtOnce, compile_for, compile_spec, select_envs
 from unhazzle.compiler.editing.flatjson import Entry, read_flat_json
 from unhazzle.compiler.editing.secrets import (
     SecretsResult,
@@ -110,16 +110,7 @@ def _verb(
 
 
 def _compiled(args: argparse.Namespace) -> Compiled:
-    compiled = compile_spec(args.spec)
-    said = AllAtOnce()
-    with said.check():
-        select_envs(compiled, args.env)
-    with said.check():
-        app = getattr(args, "app", None)
-        if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
-            raise app_not_found(compiled, args.app)
-    said.done()
-    return compiled
+    return compile_for(args.spec, env=args.env, app=getattr(args, "app", None))
 
 
 def _today() -> str:

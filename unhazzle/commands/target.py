@@ -72,11 +72,9 @@ def resolve(args: argparse.Namespace) -> Target:
 
 
 def _compile_view(spec: str, *, env: str | None = None, app: str | None = None) -> targetcache.View:
-    from unhazzle.commands.common import app_not_found, compile_spec, select_envs
+    from unhazzle.commands.common import compile_for, select_envs
 
-    compiled = compile_spec(spec)
-    if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
-        raise app_not_found(compiled, app)
+    compiled = compile_for(spec, env=env, app=app)
     envs = [
         Env(e.name, e.badge, e.namespace, [a.name for a in e.apps], [j.name for j in e.jobs])
         for e in select_envs(compiled, env)

@@ -803,3 +803,27 @@ def test_validate_a_port_that_is_no_number_is_one_problem_not_also_a_missing_por
     assert result.err.splitlines() == [
         f"{spec}:9:11: error: apps.web.port: must be a whole number, not 'abc'"
     ]
+
+
+@pytest.mark.parametrize("command", ["plan", "render", "explain"])
+def test_a_name_the_spec_does_not_have_is_said_with_the_specs_own_problems(
+    cli, write_spec, tmp_path, command
+):
+    spec = write_spec(MINIMAL.replace("port: 8080", "prot: 8080"))
+    words = [command, str(spec), *(["nope"] if command == "explain" else []), "--env", "nope"]
+    words += ["--out", str(tmp_path / "out")] if command == "render" else []
+    result = cli(*words)
+    assert result.code == 2
+    said = [line.split(": error: ", 1)[1].split(";")[0] for line in result.err.splitlines()]
+    assert said == [
+        "no environment named 'nope'",
+        *(["no app named 'nope'"] if command == "explain" else []),
+        "apps.web: unknown key 'prot' (did you mean 'port'?)",
+    ]
+    # and of a spec that compiles, the two names together
+    good = write_spec(MINIMAL)
+    result = cli("explain", str(good), "nope", "--env", "nope")
+    assert [line.split(": error: ", 1)[1].split(";")[0] for line in result.err.splitlines()] == [
+        "no environment named 'nope'",
+        "no app named 'nope'",
+    ]
