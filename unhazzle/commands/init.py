@@ -97,18 +97,22 @@ def _choices(key: str) -> str:
 def run(args: argparse.Namespace) -> int:
     path = Path(args.spec)
     try:
+        unwritable = _unwritable(path)
         adding = path.exists() and not args.force
     except OSError as exc:  # a name the file system refuses: too long, say
         raise UsageError(
             f"{args.spec}:1:1: error: cannot write a spec there: {exc.strerror or exc}"
         ) from None
-    if adding and (args.app is None or args.project or args.region or args.env):
+    if unwritable:  # said with the flags' problems, before any question is asked
+        adding = False
+    elif adding and (args.app is None or args.project or args.region or args.env):
         raise UsageError(
             f"{args.spec}:1:1: error: already exists; add an app with "
             "`unhazzle init --app NAME --image IMAGE`, or start over with --force"
         )
     interactive = sys.stdin.isatty() and not args.yes
     spec, broken = _existing(path, args) if adding else (None, [])
+    broken += [f"{args.spec}:1:1: error: cannot write a spec there: {unwritable}"] if unwritable else []
     _check_flags(args, adding=adding, interactive=interactive, spec=spec, broken=broken)
     ask = Questionnaire(args, Prompter() if interactive else None)
     try:
@@ -116,6 +120,17 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\nunhazzle init: stopped; {args.spec} was not written", file=sys.stderr)
         return 130
+
+
+def _unwritable(path: Path) -> str:
+    """Why no spec can be written at *path* (a folder there, or a file where a folder on the way
+    must be), or ""."""
+    if path.is_dir():
+        return f"it is a folder; name the file (--spec {path / 'unhazzle.yaml'})"
+    for parent in path.parents:
+        if parent.exists():
+            return "" if parent.is_dir() else f"{parent} is a file, not a folder"
+    return ""
 
 
 def _existing(path: Path, args: argparse.Namespace) -> tuple[Spec | None, list[str]]:

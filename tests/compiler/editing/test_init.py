@@ -393,6 +393,35 @@ def test_init_choices_and_port_are_checked_with_the_other_flags(cli, workdir):
     ]
 
 
+def test_init_a_spec_path_no_file_can_be_written_at_is_said_with_the_flags(cli, workdir):
+    (workdir / "folder").mkdir()
+    (workdir / "afile").write_text("x")
+    flags = [
+        "init",
+        "--yes",
+        "--no-inspect",
+        "--project",
+        "shop",
+        "--app",
+        "web",
+        "--image",
+        "x:1",
+        "--port",
+        "0",
+    ]
+    result = cli(*flags, "--spec", "folder")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "folder:1:1: error: cannot write a spec there: it is a folder; name the file (--spec folder/unhazzle.yaml)",
+        "--port: error: '0': a port is a number from 1 to 65535",
+    ]
+    result = cli(*flags[:-1], "80", "--spec", "afile/unhazzle.yaml")
+    assert result.code == 2 and "web will run" not in result.out  # said before any summary
+    assert result.err.splitlines() == [
+        "afile/unhazzle.yaml:1:1: error: cannot write a spec there: afile is a file, not a folder"
+    ]
+
+
 @pytest.mark.parametrize("port", ["0" * 5000 + "80", "٨٠", "65536", "+80"])
 def test_init_port_is_ascii_digits_from_1_to_65535_however_long_what_is_given(cli, workdir, port):
     result = cli(
