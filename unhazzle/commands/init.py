@@ -111,9 +111,10 @@ def run(args: argparse.Namespace) -> int:
             "`unhazzle init --app NAME --image IMAGE`, or start over with --force"
         )
     interactive = sys.stdin.isatty() and not args.yes
-    spec, broken = _existing(path, args) if adding else (None, [])
+    existing, broken = _existing(path, args) if adding else (None, [])
+    spec = existing.spec if existing else None
     broken += [f"{args.spec}:1:1: error: cannot write a spec there: {unwritable}"] if unwritable else []
-    _check_flags(args, adding=adding, interactive=interactive, spec=spec, broken=broken)
+    _check_flags(args, adding=adding, interactive=interactive, existing=existing, broken=broken)
     ask = Questionnaire(args, Prompter() if interactive else None)
     try:
         return ask.run(path, existing=spec)
@@ -133,19 +134,26 @@ def _unwritable(path: Path) -> str:
     return ""
 
 
-def _existing(path: Path, args: argparse.Namespace) -> tuple[Spec | None, list[str]]:
+def _existing(path: Path, args: argparse.Namespace) -> tuple[Compiled | None, list[str]]:
     """The spec an app is added to, or its problems (said with those of the flags)."""
     try:
-        return compile_file(path, display=args.spec).spec, []
+        return compile_file(path, display=args.spec), []
     except InputError as exc:
         return None, exc.lines()
 
 
 def _check_flags(
-    args: argparse.Namespace, *, adding: bool, interactive: bool, spec: Spec | None, broken: list[str]
+    args: argparse.Namespace, *, adding: bool, interactive: bool, existing: Compiled | None, broken: list[str]
 ) -> None:
+    spec = existing.spec if existing else None
     databases = list(spec.databases) if spec else None if adding else []
     problems = [*broken, *flag_problems(args, interactive=interactive, databases=databases)]
+    if existing and args.app in existing.spec.apps:  # (as adding it would say, but with the rest)
+        positions = existing.document.positions
+        line, col = positions.of_key(("apps", args.app))
+        problems.append(
+            f"{positions.file}:{line}:{col}: error: already has an app named '{args.app}'; pick another name"
+        )
     if not interactive:
         wanted = {"--app NAME": args.app, "--image IMAGE": args.image}
         if not adding:

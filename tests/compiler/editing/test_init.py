@@ -278,6 +278,10 @@ def test_init_adds_app_keeping_comments(cli, request, plain_registry, docker_con
     assert_golden(request, "shop-added.yaml", text, plain_registry.host)
 
 
+def web_line() -> int:
+    return (EXAMPLES / "shop" / "unhazzle.yaml").read_text().splitlines().index("  web:") + 1
+
+
 def test_init_add_existing_app_name_is_bad_input(cli, docker_config, workdir):
     shutil.copy(EXAMPLES / "shop" / "unhazzle.yaml", workdir / "unhazzle.yaml")
     result = cli("init", "--app", "web", "--image", "ghcr.io/acme/web:2", "--no-inspect")
@@ -447,6 +451,12 @@ def test_init_add_reports_the_spec_and_the_flags_together(cli, docker_config, wo
     assert result.err.splitlines() == [
         "--secret: error: 'a-b' is not a secret name (letters, digits and _)",
         "--database: error: 'mian' is none of aiven, supabase, external, main",
+    ]
+    # an app the spec has already is one of them too (not said only once the rest is fixed)
+    result = cli("init", "--yes", "--no-inspect", "--app", "web", "--image", "x:1", "--port", "0")
+    assert result.err.splitlines() == [
+        "--port: error: '0': a port is a number from 1 to 65535",
+        f"unhazzle.yaml:{web_line()}:3: error: already has an app named 'web'; pick another name",
     ]
 
 
