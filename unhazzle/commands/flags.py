@@ -4,7 +4,8 @@ argparse stops at its first refusal (`--output xml` hides a `--tail x` after it)
 option is taken out of the command line, with its values, and the rest is read again, until the
 rest is read without a refusal or only refusals argparse gives whole are left (unknown flags,
 required ones missing). Each refusal is one line, `PROG: error: MESSAGE`, under the usage of the
-command it belongs to; exit code 2."""
+command it belongs to; exit code 2. A command whose flags' values are checked by the command
+itself (`init`) gives that check as the default `check_flags`: its lines about the rest follow."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Refusal(argparse.ArgumentError):
     """A refusal of the command line, tagged with the parser (the command) that made it."""
 
     parser: Parser
+    unrecognized: list[str] = []  # the words no option of the command takes  # noqa: RUF012
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +53,9 @@ class Parser(argparse.ArgumentParser):
                 raise refusal from None
             raise
         if rest and self.command:  # said by the command, under its own usage
-            self.error(f"unrecognized arguments: {' '.join(rest)}")
+            refusal = Refusal(None, f"unrecognized arguments: {' '.join(rest)}")
+            refusal.parser, refusal.unrecognized = self, rest
+            raise refusal
         return parsed, rest
 
 
@@ -59,6 +63,7 @@ def parse_all(parser: Parser, argv: list[str]) -> argparse.Namespace:
     """*argv* read by *parser*; on any refusal, every refusal printed, and SystemExit(2)."""
     said: list[Refusal] = []
     usage = ""
+    args: argparse.Namespace | None = None  # what the rest reads as, once no refusal is left
     while len(said) <= 100:
         try:
             args = parser.parse_args(argv)
@@ -80,6 +85,10 @@ def parse_all(parser: Parser, argv: list[str]) -> argparse.Namespace:
     sys.stderr.write(usage)
     for each in said:
         sys.stderr.write(f"{each.parser.prog}: error: {each}\n")
+    # A command that checks its flags' values itself says those problems of the rest too
+    check = getattr(args, "check_flags", None) if args is not None else None
+    for line in check(args) if callable(check) else []:
+        sys.stderr.write(f"{line}\n")
     raise SystemExit(2)
 
 
@@ -93,6 +102,12 @@ def _without(argv: list[str], refusal: Refusal) -> list[str] | None:
     of the command any more. None when nothing can be taken out (an unknown flag or command, a
     positional argument: said whole already)."""
     parser = refusal.parser
+    if refusal.unrecognized:  # taken out, so the rest is read (and checked: check_flags)
+        rest = list(argv)
+        for word in refusal.unrecognized:
+            if word in rest:
+                rest.remove(word)
+        return rest if rest != argv else None
     if refusal.argument_name is None:
         ambiguous = _AMBIGUOUS.match(refusal.message)
         if ambiguous:

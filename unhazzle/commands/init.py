@@ -56,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "with --app NAME --image IMAGE. Every answer can be given as a flag.",
     )
     add_spec(parser)
+    parser.set_defaults(check_flags=_flags_alone)  # (said with argparse's refusals: commands/flags.py)
     parser.add_argument("--project", metavar="NAME")
     # Values are checked by initflags, not argparse, whose first refusal would hide the rest.
     parser.add_argument("--region", metavar=_choices("region"))
@@ -132,6 +133,11 @@ def _unwritable(path: Path) -> str:
         if parent.exists():
             return "" if parent.is_dir() else f"{parent} is a file, not a folder"
     return ""
+
+
+def _flags_alone(args: argparse.Namespace) -> list[str]:
+    """What the flags show by themselves, without the spec an app would be added to."""
+    return flag_problems(args, interactive=sys.stdin.isatty() and not args.yes, databases=None)
 
 
 def _existing(path: Path, args: argparse.Namespace) -> tuple[Compiled | None, list[str]]:

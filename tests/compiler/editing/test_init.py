@@ -426,6 +426,17 @@ def test_init_a_spec_path_no_file_can_be_written_at_is_said_with_the_flags(cli, 
     ]
 
 
+def test_init_an_unknown_flag_hides_none_of_the_values_init_checks_itself(cli, workdir):
+    result = cli("init", "--yes", "--no-inspect", "--port", "0", "--bogus", "--ca-file", "/nonexistent")
+    assert result.code == 2
+    assert [line for line in result.err.splitlines() if "error:" in line] == [
+        "unhazzle init: error: unrecognized arguments: --bogus",
+        "--port: error: '0': a port is a number from 1 to 65535",
+        "--ca-file: error: /nonexistent: cannot read it: No such file or directory",
+    ]
+    assert not (workdir / "unhazzle.yaml").exists()
+
+
 @pytest.mark.parametrize("port", ["0" * 5000 + "80", "٨٠", "65536", "+80"])
 def test_init_port_is_ascii_digits_from_1_to_65535_however_long_what_is_given(cli, workdir, port):
     result = cli(
