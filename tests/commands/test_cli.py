@@ -70,6 +70,33 @@ def test_cli_bad_flag_of_named_command_is_a_usage_error(cli):
     assert result.err.startswith("usage: unhazzle render")
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["logs", "web", "--tail", "-5", "--since", "1y", "--previous", "--follow"],
+         ["--tail: error: -5 is out of range (0-100000)",
+          "--since: error: '1y' is not a duration; write it like 30s, 10m, 1h or 2d",
+          "--previous: error: cannot be combined with --follow (that run has ended)"]),
+        (["publish", "--to", "r", "--branch", "a b", "--timeout", "0", "--attempts", "0"],
+         ["--branch: error: 'a b' is not a usable branch name",
+          "--timeout: error: 0 is out of range; give more than 0 and at most 86400 seconds",
+          "--attempts: error: 0 is not between 1 and 100"]),
+        (["reconcile", "--repo", "r", "--interval", "0", "--workers", "0", "--shard", "9/2"],
+         ["--interval: error: 0 is out of range; give a number more than 0",
+          "--workers: error: 0 is out of range; give a number at least 1",
+          "--shard: error: '9/2': K must be 0 to N-1 and N at least 1"]),
+        # with argparse's own refusals, too
+        (["history", "--repo", "r", "--limit", "0", "--bogus"],
+         ["unhazzle history: error: unrecognized arguments: --bogus",
+          "--limit: error: 0 is not between 1 and 1000"]),
+    ],
+)  # fmt: skip
+def test_a_commands_own_checks_of_its_flags_values_are_said_at_once(cli, argv, said):
+    result = cli(*argv)
+    assert result.code == 2
+    assert [line for line in result.err.splitlines() if "error:" in line] == said
+
+
 def test_every_bad_flag_is_said_at_once_under_the_commands_usage(cli):
     result = cli("logs", "web", "--tail", "x", "--output", "--bogus", "--since")
     assert result.code == 2
@@ -132,7 +159,9 @@ def test_help_repeats_abbreviations_and_longer_names_hide_no_bad_flag(cli, argv,
 
 WORDS = ["plan", "render", "logs", "publish", "secrets", "keygen", "env", "set", "--", "-", "x", "-5",
          "--env", "--output", "--out", "--output=xml", "json", "--tail", "--to", "--help", "-h", "--bogus",
-         "--debug", "--since", "--follow", "--follow=1", "--instance", "-e", "web", "="]  # fmt: skip
+         "--debug", "--since", "--follow", "--follow=1", "--instance", "-e", "web", "=",
+         "preview-env", "up", "history", "init", "reconcile", "--timeout", "0", "--limit", "--port",
+         "--interval", "--previous"]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)

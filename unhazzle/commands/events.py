@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from unhazzle.commands.flags import checked_by
 from unhazzle.commands.target import add_target, environments, resolve
 from unhazzle.errors import UsageError
 
@@ -21,7 +22,7 @@ def add_parser(sub: Any) -> None:
     add_target(parser)
     parser.add_argument("--since", default="1h", metavar="DURATION", help="how far back (default 1h)")
     parser.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check_flags=checked_by(_window))
 
 
 def translate(
@@ -79,14 +80,20 @@ def deploy_rows(records: list[dict[str, Any]], *, only: str | None, since: datet
     ]
 
 
+def _window(args: argparse.Namespace) -> timedelta:
+    from unhazzle.observe import words
+
+    try:
+        return words.window(args.since)
+    except ValueError as err:
+        raise UsageError(f"--since: {err}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from unhazzle.observe import outcomes, words
     from unhazzle.observe import reads as observe
 
-    try:
-        since = datetime.now(UTC) - words.window(args.since)
-    except ValueError as err:
-        raise UsageError(f"--since: {err}") from None
+    since = datetime.now(UTC) - _window(args)
     target = resolve(args)
     reader = observe.connect(args.kubeconfig)
     found: list[dict[str, Any]] = []

@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
+
+from unhazzle.errors import UsageError
 
 # What argparse takes as a value though it starts with '-' (no option of ours looks like one).
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
@@ -85,11 +87,49 @@ def parse_all(parser: Parser, argv: list[str]) -> argparse.Namespace:
     sys.stderr.write(usage)
     for each in said:
         sys.stderr.write(f"{each.parser.prog}: error: {each}\n")
-    # A command that checks its flags' values itself says those problems of the rest too
-    check = getattr(args, "check_flags", None) if args is not None else None
-    for line in check(args) if callable(check) else []:
+    for line in _checked(args):
         sys.stderr.write(f"{line}\n")
     raise SystemExit(2)
+
+
+def _checked(args: argparse.Namespace | None) -> list[str]:
+    """What a command that checks its flags' values itself finds wrong with the rest."""
+    check = getattr(args, "check_flags", None) if args is not None else None
+    if not callable(check):
+        return []
+    try:
+        lines: list[str] = check(args)
+    except (AttributeError, TypeError, ValueError):  # the rest lacks what a refused word would give
+        return []
+    return lines
+
+
+def at_once(*reads: Callable[[], Any]) -> list[Any]:
+    """Each flag's value as *reads* read it (each raising UsageError for a wrong one): their
+    values, or one UsageError with every wrong one's lines."""
+    values, refused = [], []
+    for read in reads:
+        try:
+            values.append(read())
+        except UsageError as exc:
+            refused += exc.lines()
+    if refused:
+        raise UsageError("\n".join(refused))
+    return values
+
+
+def checked_by(read: Callable[[argparse.Namespace], object]) -> Callable[[argparse.Namespace], list[str]]:
+    """A command's `check_flags` (parse_all says its lines with argparse's refusals): what *read*,
+    the command's own reading of its flags' values (with at_once), refuses."""
+
+    def check(args: argparse.Namespace) -> list[str]:
+        try:
+            read(args)
+        except UsageError as exc:
+            return exc.lines()
+        return []
+
+    return check
 
 
 _HELP = ("-h", "--help", "--version")

@@ -9,7 +9,8 @@ import json
 import sys
 from typing import Any
 
-from unhazzle.commands.publish import add_env_repo, branch_name, timeout_seconds
+from unhazzle.commands.flags import at_once, checked_by
+from unhazzle.commands.publish import add_env_repo, push_flags
 from unhazzle.commands.target import Target, add_target, resolve
 from unhazzle.errors import UsageError
 
@@ -32,17 +33,26 @@ def add_parser(sub: Any) -> None:
         "--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="deploys per environment (20)"
     )
     parser.add_argument("--output", choices=["text", "json"], default="text", help="text (default) or json")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check_flags=checked_by(_check))
+
+
+def _check(args: argparse.Namespace) -> dict[str, Any]:
+    """The Git flags as PublishOptions takes them; every bad value, --limit's too, at once."""
+
+    def limit() -> None:
+        if not 1 <= args.limit <= 1000:
+            raise UsageError(f"--limit: {args.limit} is not between 1 and 1000")
+
+    flags, _ = at_once(lambda: push_flags(args), limit)
+    return dict(flags)
 
 
 def collect(args: argparse.Namespace) -> dict[str, Any]:
     from unhazzle.compiler.publishing import deploys
     from unhazzle.compiler.publishing.publish import PublishOptions, fetched
 
-    if not 1 <= args.limit <= 1000:
-        raise UsageError(f"--limit: {args.limit} is not between 1 and 1000")
     target = resolve(args)
-    options = PublishOptions(branch=branch_name(args.branch), timeout_s=timeout_seconds(args.timeout))
+    options = PublishOptions(**_check(args))
     found = []
     records, unread = _records(args, target)
     with fetched(args.repo, options, flag="--repo") as (repo, tip):

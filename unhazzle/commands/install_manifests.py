@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from unhazzle.commands.flags import at_once, checked_by
 from unhazzle.errors import UsageError
 
 
@@ -51,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the Secret holding the cluster's age key as key.txt (kubectl create secret generic NAME "
         "-n unhazzle-system --from-file=key.txt=KEYFILE), which opens the environments' secrets",
     )
-    m.set_defaults(run=run)
+    m.set_defaults(run=run, check_flags=checked_by(_check))
 
 
 # A reconciler per shard: a hundred is far past any fleet one cluster's API server carries, and
@@ -60,13 +61,22 @@ MAX_SHARDS = 100
 MAX_REPLICAS = 10  # one leader works at a time; the others only stand by (0 pauses it)
 
 
+def _check(args: argparse.Namespace) -> None:
+    def shards() -> None:
+        if not 1 <= args.shards <= MAX_SHARDS:
+            raise UsageError(f"--shards: {args.shards} is out of range; give 1 to {MAX_SHARDS}")
+
+    def replicas() -> None:
+        if not 0 <= args.replicas <= MAX_REPLICAS:
+            raise UsageError(
+                f"--replicas: {args.replicas} is out of range; give 0 to {MAX_REPLICAS} (2 keeps a standby)"
+            )
+
+    at_once(shards, replicas)
+
+
 def run(args: argparse.Namespace) -> int:
-    if not 1 <= args.shards <= MAX_SHARDS:
-        raise UsageError(f"--shards: {args.shards} is out of range; give 1 to {MAX_SHARDS}")
-    if not 0 <= args.replicas <= MAX_REPLICAS:
-        raise UsageError(
-            f"--replicas: {args.replicas} is out of range; give 0 to {MAX_REPLICAS} (2 keeps a standby)"
-        )
+    _check(args)
     from unhazzle.reconciler.install import InstallOptions, render
     from unhazzle.reconciler.source.signatures import read_trusted_keys
 

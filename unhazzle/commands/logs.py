@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from unhazzle.commands.flags import at_once, checked_by
 from unhazzle.commands.target import Env, add_target, environments, resolve
 from unhazzle.errors import OperationError, UsageError
 from unhazzle.shared.numbers import whole_number
@@ -40,7 +41,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--instance", metavar="N", help="only this instance (its number or its id)")
     parser.add_argument("--since", metavar="DURATION", help="only lines this recent, e.g. 10m")
     parser.add_argument("--timestamps", action="store_true", help="show each line's time")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check_flags=checked_by(_options))
 
 
 def split_stamp(line: bytes) -> tuple[str, str]:
@@ -70,22 +71,36 @@ def _line(ident: str, text: str, key: str) -> str:
     return f"[{ident}] {stamp}{text}"
 
 
-def run(args: argparse.Namespace) -> int:
-    from unhazzle.observe import reads as observe
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    """What the flags ask of the log reads; every bad value at once."""
     from unhazzle.observe import words
 
-    if not 0 <= args.tail <= 100_000:
-        raise UsageError(f"--tail: {args.tail} is out of range (0-100000)")
-    options = {"timestamps": "true", "tailLines": str(args.tail)}
-    if args.since:
+    def tail() -> dict[str, str]:
+        if not 0 <= args.tail <= 100_000:
+            raise UsageError(f"--tail: {args.tail} is out of range (0-100000)")
+        return {"timestamps": "true", "tailLines": str(args.tail)}
+
+    def since() -> dict[str, str]:
         try:
-            options["sinceSeconds"] = str(int(words.window(args.since).total_seconds()))
+            return {"sinceSeconds": str(int(words.window(args.since).total_seconds()))} if args.since else {}
         except ValueError as err:
             raise UsageError(f"--since: {err}") from None
-    if args.previous:
-        if args.follow:
+
+    def previous() -> dict[str, str]:
+        if args.previous and args.follow:
             raise UsageError("--previous: cannot be combined with --follow (that run has ended)")
-        options["previous"] = "true"
+        return {"previous": "true"} if args.previous else {}
+
+    found: dict[str, str] = {}
+    for part in at_once(tail, since, previous):
+        found |= part
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    from unhazzle.observe import reads as observe
+
+    options = _options(args)
     target = resolve(args)
     reader = observe.connect(args.kubeconfig)
     envs = environments(target, reader)

@@ -23,7 +23,8 @@ from unhazzle.commands.common import (
     maybe_pin,
     problem_json,
 )
-from unhazzle.commands.publish import attempt_count, branch_name, secret_files, timeout_seconds
+from unhazzle.commands.flags import checked_by
+from unhazzle.commands.publish import push_flags, secret_files
 from unhazzle.compiler.spec.model import MAX_ENV_NAME
 from unhazzle.errors import InputError, Problem, UsageError
 from unhazzle.shared.readlimit import SPEC_FILE, read_at_most
@@ -55,6 +56,7 @@ def add_parser(sub: Any) -> None:
     listed = verbs.add_parser("list", help="the project's previews", description="The project's previews.")
     prune = verbs.add_parser("prune", help="remove expired previews", description="Remove expired previews.")
     for verb in (up, down, listed, prune):
+        verb.set_defaults(check_flags=checked_by(push_flags))
         add_spec_option(verb)
         verb.add_argument("--to", "--repo", dest="to", required=True, metavar="ENV_REPO",
                           help="path or URL of the environment repo")  # fmt: skip
@@ -89,12 +91,7 @@ def run(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace, **more: Any) -> PublishOptions:
     from unhazzle.compiler.publishing.publish import PublishOptions
 
-    chosen: dict[str, Any] = {
-        "branch": branch_name(args.branch),
-        "timeout_s": timeout_seconds(args.timeout),
-        "attempts": attempt_count(getattr(args, "attempts", 8)),
-        "dry_run": getattr(args, "dry_run", False),
-    }
+    chosen: dict[str, Any] = {**push_flags(args), "dry_run": getattr(args, "dry_run", False)}
     return PublishOptions(**{**chosen, **more})
 
 

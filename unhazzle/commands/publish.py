@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unhazzle import __version__
 from unhazzle.commands.common import add_pin_digests, add_spec, compile_spec, maybe_pin
+from unhazzle.commands.flags import at_once, checked_by
 from unhazzle.compiler.spec.read import read_spec
 from unhazzle.errors import UsageError
 from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, ALLOW_DELETE_VOLUME
@@ -87,7 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for name in ("repo", "commit", "message"):
         parser.add_argument(f"--source-{name}", metavar=name.upper(), help=f"the spec's source {name}")
     add_pin_digests(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check_flags=checked_by(push_flags))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,16 +97,13 @@ def run(args: argparse.Namespace) -> int:
     from unhazzle.compiler.publishing.publish import PublishOptions, publishing, source_of
 
     options = PublishOptions(
-        branch=branch_name(args.branch),
         allow_delete_environment=args.allow_delete_environment,
         allow_delete_volume=args.allow_delete_volume,
         allow_smaller_volume=args.allow_smaller_volume,
         dry_run=args.dry_run,
-        trailers=_trailers(args.message_trailer),
-        timeout_s=timeout_seconds(args.timeout),
-        attempts=attempt_count(args.attempts),
         sign=args.sign,
         replace_rollback=args.replace_rollback,
+        **push_flags(args),
     )
     spec_path = Path(args.spec)
     overrides: dict[str, str] = {
@@ -225,6 +224,20 @@ def secret_files(compiled: Compiled) -> dict[str, bytes]:
         if text is not None:
             files[f"{compiled.plan.project}/{env.name}/{SECRETS_FILE}"] = text.encode("utf-8")
     return files
+
+
+def push_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """--branch, --timeout, and --attempts and --message-trailer where the command has them, as
+    PublishOptions takes them; every bad value at once."""
+    reads: dict[str, Callable[[], Any]] = {
+        "branch": lambda: branch_name(args.branch),
+        "timeout_s": lambda: timeout_seconds(args.timeout),
+    }
+    if hasattr(args, "attempts"):
+        reads["attempts"] = lambda: attempt_count(args.attempts)
+    if hasattr(args, "message_trailer"):
+        reads["trailers"] = lambda: _trailers(args.message_trailer)
+    return dict(zip(reads, at_once(*reads.values()), strict=True))
 
 
 def branch_name(name: str) -> str:

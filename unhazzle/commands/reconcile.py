@@ -10,8 +10,10 @@ import signal
 import socket
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 
+from unhazzle.commands.flags import at_once, checked_by
 from unhazzle.errors import UsageError
 from unhazzle.reconciler.sync.shards import Shard
 from unhazzle.shared import readlimit
@@ -107,7 +109,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="text: for --once, one line per environment and a summary; json: one JSON object per "
         "event, for machines (auto, the default: text for --once at a terminal, else json)",
     )
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, check_flags=checked_by(_check))
 
 
 def one_pass(args: argparse.Namespace) -> bool:
@@ -124,24 +126,31 @@ def _human(args: argparse.Namespace) -> bool:
 
 
 def _check(args: argparse.Namespace) -> None:
+    """Every flag whose value is wrong, at once."""
     limits = [
         ("--interval", args.interval, 0.0, False),
         ("--timeout", args.timeout, 0.0, True),
         ("--lease-duration", args.lease_duration, 1.0, True),
         ("--workers", args.workers, 1, True),
     ]
-    for flag, value, low, inclusive in limits:
+
+    def within(flag: str, value: float, low: float, inclusive: bool) -> None:
         # `not (...)` so that nan, which compares false with everything, is refused too
         if not (math.isfinite(value) and (value >= low if inclusive else value > low)):
             wanted = f"at least {low:g}" if inclusive else f"more than {low:g}"
             raise UsageError(f"{flag}: {value:g} is out of range; give a number {wanted}")
-    _shard(args.shard)
-    if args.metrics_addr and not re.fullmatch(r"[\w.:\[\]-]*:\d{1,5}", args.metrics_addr):
-        raise UsageError(f"--metrics-addr: expected HOST:PORT, got '{args.metrics_addr}'")
-    if bool(args.webhook) != bool(args.webhook_secret_file):
-        raise UsageError("unhazzle reconcile: --webhook and --webhook-secret-file go together")
-    if args.webhook and not re.match(r"https?://", args.webhook):
-        raise UsageError(f"--webhook: expected an http(s) URL, got '{args.webhook}'")
+
+    def metrics_addr() -> None:
+        if args.metrics_addr and not re.fullmatch(r"[\w.:\[\]-]*:\d{1,5}", args.metrics_addr):
+            raise UsageError(f"--metrics-addr: expected HOST:PORT, got '{args.metrics_addr}'")
+
+    def webhook() -> None:
+        if bool(args.webhook) != bool(args.webhook_secret_file):
+            raise UsageError("unhazzle reconcile: --webhook and --webhook-secret-file go together")
+        if args.webhook and not re.match(r"https?://", args.webhook):
+            raise UsageError(f"--webhook: expected an http(s) URL, got '{args.webhook}'")
+
+    at_once(*(partial(within, *limit) for limit in limits), lambda: _shard(args.shard), metrics_addr, webhook)
 
 
 def _shard(value: str) -> Shard:

@@ -8,7 +8,8 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from unhazzle.commands.publish import add_env_repo, attempt_count, branch_name, timeout_seconds
+from unhazzle.commands.flags import checked_by
+from unhazzle.commands.publish import add_env_repo, push_flags
 from unhazzle.commands.target import add_target, one_environment, resolve
 from unhazzle.errors import UsageError
 
@@ -32,7 +33,7 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="show the commit; do not commit or push")
     parser.add_argument("--attempts", type=int, default=8, metavar="N", help="push attempts (default: 8)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check_flags=checked_by(push_flags))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,11 +46,7 @@ def run(args: argparse.Namespace) -> int:
     env, project, app = one_environment(envs, "roll back"), target.project, target.app
     what = f"{project}/{env}" + (f"/{app}" if app else "")
     options = PublishOptions(
-        branch=branch_name(args.branch),
-        allow_delete_volume=args.allow_delete_volume,
-        dry_run=args.dry_run,
-        timeout_s=timeout_seconds(args.timeout),
-        attempts=attempt_count(args.attempts),
+        allow_delete_volume=args.allow_delete_volume, dry_run=args.dry_run, **push_flags(args)
     )
     with fetched(args.repo, options, flag="--repo") as (repo, tip):
         history = deploys.read(repo, tip, project, env, limit=200)

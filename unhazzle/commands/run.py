@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from unhazzle.commands.flags import checked_by
 from unhazzle.commands.target import add_target, environments, one_environment, resolve
 from unhazzle.errors import UsageError
 
@@ -31,7 +32,14 @@ def add_parser(sub: Any) -> None:
         metavar="SECONDS",
         help="stop the run after this long (default 3600)",
     )
-    parser.set_defaults(run=run)  # the command itself comes after `--` (cli.PASSTHROUGH)
+    parser.set_defaults(
+        run=run, check_flags=checked_by(_check)
+    )  # the command itself comes after `--` (cli.PASSTHROUGH)
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not 1 <= args.timeout <= MAX_TIMEOUT_S:
+        raise UsageError(f"--timeout: {args.timeout} is out of range (1-{MAX_TIMEOUT_S} seconds)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "give the command after --, e.g. unhazzle run api --env staging -- ./manage.py shell"
         )
-    if not 1 <= args.timeout <= MAX_TIMEOUT_S:
-        raise UsageError(f"--timeout: {args.timeout} is out of range (1-{MAX_TIMEOUT_S} seconds)")
+    _check(args)
     target = resolve(args)
     reader = connect(args.kubeconfig)
     envs = environments(target, reader)

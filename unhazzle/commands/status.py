@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from unhazzle.commands.flags import checked_by
 from unhazzle.commands.target import Target, add_target, environments, resolve
 from unhazzle.errors import OperationError, UsageError
 
@@ -29,7 +30,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--interval", type=float, default=2.0, metavar="SECONDS", help="--watch refresh (default 2)"
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check_flags=checked_by(_check))
 
 
 def collect(target: Target, reader: Any, *, now: datetime | None = None) -> dict[str, Any]:
@@ -58,11 +59,15 @@ def render(data: dict[str, Any], output: str) -> str:
     return "\n".join(overview.text(data, now=now))
 
 
+def _check(args: argparse.Namespace) -> None:
+    if args.interval <= 0 or args.interval > 3600:
+        raise UsageError(f"--interval: {args.interval} is out of range (0-3600 seconds)")
+
+
 def run(args: argparse.Namespace) -> int:
     from unhazzle.observe.reads import connect
 
-    if args.interval <= 0 or args.interval > 3600:
-        raise UsageError(f"--interval: {args.interval} is out of range (0-3600 seconds)")
+    _check(args)
     target = resolve(args)
     reader = connect(args.kubeconfig)
     if not args.watch:
