@@ -69,6 +69,7 @@ def test_up_publishes_a_preview_of_its_own_and_prints_its_urls_and_cost(
     assert data["urls"] == ["https://web.shop-pr-7.unhazzle.app"]
     assert data["internal"] == {"web": "http://web.shop-pr-7.svc.cluster.local:8080"}
     assert data["reached_in_copied_environment"] == {"api": "http://api.shop-staging.svc.cluster.local:9000"}
+    assert data["not_admitted_yet"] == []  # staging was published with `previews:`, which lets them in
     assert 0 < data["monthly_eur"]["max"] <= 5 and data["namespace"] == "shop-pr-7"
     assert folders(repo) == ["shop/pr-7", "shop/production", "shop/staging"]
     mark = previewmark.parse(git(repo, "show", "main:shop/pr-7/_preview.json"))
@@ -91,6 +92,26 @@ def test_up_publishes_a_preview_of_its_own_and_prints_its_urls_and_cost(
     assert again.code == 0, again.err
     assert "web:1.1" in git(repo, "show", "main:shop/pr-7/web.yaml")
     assert previewmark.parse(git(repo, "show", "main:shop/pr-7/_preview.json")).created_at == mark.created_at
+
+
+def test_up_before_the_copied_environment_lets_previews_in_says_so(
+    cli: RunCli, spec: Path, repo: Path
+) -> None:
+    # staging published before the spec had `previews:`: its folder admits no preview yet
+    spec.write_text(SPEC.split("previews:")[0], encoding="utf-8")
+    assert cli("publish", str(spec), "--to", str(repo)).code == 0
+    spec.write_text(SPEC, encoding="utf-8")
+    result = cli("preview-env", "up", "--name", "pr-7", "--to", str(repo), "--spec", str(spec))
+    assert result.code == 0, result.err
+    assert (
+        "api: reached in staging at http://api.shop-staging.svc.cluster.local:9000, once staging lets "
+        "previews in: publish the spec to it (`unhazzle publish`)" in result.out
+    )
+    assert cli("publish", str(spec), "--to", str(repo)).code == 0
+    again = cli(
+        "preview-env", "up", "--name", "pr-7", "--to", str(repo), "--spec", str(spec), "--output", "json"
+    )
+    assert json.loads(again.out)["not_admitted_yet"] == []
 
 
 def test_the_pull_request_comment_gets_the_urls_and_cost(cli: RunCli, spec: Path, repo: Path) -> None:

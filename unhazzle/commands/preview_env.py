@@ -180,6 +180,7 @@ def _up(args: argparse.Namespace) -> int:
     marker_path = f"{spec.project}/{name}/{PREVIEW_FILE}"
     result = _publish_marked(spec.project, files, marker_path, mark, found, args, options, source)
     data = _up_json(spec.project, mark, made.reached, made.withheld, result)
+    data["not_admitted_yet"] = sorted(set(made.reached) - _admitted(args, spec.project, mark.source))
     if args.output == "json":
         print(json.dumps(data, indent=2, sort_keys=True))
     elif args.output == "markdown":
@@ -187,6 +188,19 @@ def _up(args: argparse.Namespace) -> int:
     else:
         print(_up_text(data), end="")
     return 0
+
+
+def _admitted(args: argparse.Namespace, project: str, environment: str) -> set[str]:
+    """The apps *environment*'s folder in the environment repo lets previews reach now (the
+    spec's `previews:` reaches them only once that environment is published with it)."""
+    from unhazzle.compiler.publishing import previews
+    from unhazzle.compiler.publishing.deploys import folder_at
+    from unhazzle.compiler.publishing.publish import fetched
+    from unhazzle.shared.names import ENVIRONMENT_FILE
+
+    with fetched(args.to, _options(args), history=False) as (repo, tip):
+        files = folder_at(repo, tip, project, environment) if tip else {}
+    return previews.admitted(files.get(f"{project}/{environment}/{ENVIRONMENT_FILE}"))
 
 
 def _publish_marked(
@@ -268,8 +282,14 @@ def _up_text(data: dict[str, Any]) -> str:
     ]
     lines += [f"  {url}" for url in data["urls"]]
     lines += [f"  {app}: {url}" for app, url in sorted(data["internal"].items())]
+    waiting = data.get("not_admitted_yet", [])
     lines += [
         f"  {app}: reached in {data['copies']} at {url}"
+        + (
+            f", once {data['copies']} lets previews in: publish the spec to it (`unhazzle publish`)"
+            if app in waiting
+            else ""
+        )
         for app, url in sorted(data["reached_in_copied_environment"].items())
     ]
     lines += [

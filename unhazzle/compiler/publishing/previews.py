@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
+import yaml
+
 from unhazzle.compiler.spec.model import Spec
 from unhazzle.compiler.spec.positions import Positions
 from unhazzle.errors import Problem
@@ -79,3 +81,24 @@ def limit_problems(
             f"it is not created. Previews now: {listed or 'none'}",
         ))  # fmt: skip
     return problems
+
+
+def admitted(environment_file: bytes | None) -> set[str]:
+    """The apps an environment's published folder lets previews reach: those its
+    `allow-previews` network policy names (in `_environment.yaml`); none without one, or when
+    the file, edited by hand, cannot be read."""
+    try:
+        documents = list(yaml.safe_load_all(environment_file or b""))
+    except yaml.YAMLError:
+        return set()
+    found: set[str] = set()
+    for doc in documents:
+        if not isinstance(doc, dict) or doc.get("kind") != "NetworkPolicy":
+            continue
+        if (doc.get("metadata") or {}).get("name") != "allow-previews":
+            continue
+        selector = (doc.get("spec") or {}).get("podSelector") or {}
+        for expression in selector.get("matchExpressions") or []:
+            if isinstance(expression, dict) and expression.get("operator") == "In":
+                found |= {str(value) for value in expression.get("values") or []}
+    return found
