@@ -4,6 +4,7 @@ environment, newest first, from the environment repo."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 from unhazzle.commands.flags import at_once, checked_by
 from unhazzle.commands.publish import add_env_repo, push_flags
 from unhazzle.commands.target import Target, add_target, resolve
-from unhazzle.errors import UsageError
+from unhazzle.errors import InputError, UsageError
 
 DEFAULT_LIMIT = 20
 
@@ -51,13 +52,15 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     from unhazzle.compiler.publishing import deploys
     from unhazzle.compiler.publishing.publish import PublishOptions, fetched
 
-    target = resolve(args)
+    target, gone = _target(args)
     options = PublishOptions(**_check(args))
     found = []
     records, unread = _records(args, target)
     with fetched(args.repo, options, flag="--repo") as (repo, tip):
         for name in _environments(target):
             history = deploys.read(repo, tip, target.project, name, limit=args.limit)
+            if gone is not None and not history:
+                raise gone  # in neither the spec nor the environment repo
             if target.app:
                 history = [d for d in history if d.touches(target.app)]
             rows = [d.as_json() for d in history]
@@ -89,6 +92,21 @@ def _records(args: argparse.Namespace, target: Target) -> tuple[dict[str, list[d
         }, ""
     except OperationError as err:
         return None, str(err)
+
+
+def _target(args: argparse.Namespace) -> tuple[Target, InputError | None]:
+    """What the flags name, and for an --env the spec does not have (one it no longer has, or a
+    preview), the spec's error: its history is still the repo's history of its folder."""
+    try:
+        return resolve(args), None
+    except InputError as exc:
+        if args.env is None:
+            raise
+        try:
+            target = resolve(argparse.Namespace(**{**vars(args), "env": None}))
+        except InputError:
+            raise exc from None
+        return dataclasses.replace(target, environments=[], env=args.env), exc
 
 
 def _environments(target: Target) -> list[str]:

@@ -72,6 +72,22 @@ def test_history_lists_each_deploy_newest_first_in_words(
     assert "api: image 1.0 -> 1.1; api: 1-2 -> 2-4 instances" in text
 
 
+def test_history_of_an_environment_the_spec_no_longer_has_is_its_folders_history(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    both = SPEC.replace("  production: {}\n", "  production: {}\n  uat: {}\n")
+    assert deploy(cli, write_spec, remote, both).code == 0
+    assert deploy(cli, write_spec, remote, SPEC, "--allow-delete-environment").code == 0
+    spec = str(write_spec(SPEC))
+    result = cli("history", "--spec", spec, "--repo", remote, "--env", "uat", "--output", "json")
+    assert result.code == 0, result.err
+    [env] = json.loads(result.out)["environments"]
+    assert env["environment"] == "uat" and len(env["deploys"]) == 2
+    # a name that is in neither is still the spec's error, said where it names its environments
+    unknown = cli("history", "--spec", spec, "--repo", remote, "--env", "nope")
+    assert unknown.code == 2 and ": error: no environment named 'nope'" in unknown.err
+
+
 def test_rollback_commits_the_earlier_files_and_publish_will_not_undo_it(
     cli: RunCli, write_spec: WriteSpec, remote: str
 ) -> None:
