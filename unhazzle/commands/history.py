@@ -127,11 +127,16 @@ def text(data: dict[str, Any]) -> str:
         for d in env["deploys"]:
             source = f" from {d['source_commit'][:12]}" if d["source_commit"] else ""
             back = d["rollback_of"]
-            what = (
-                f"rollback of {back['what']} to {back['to']}"
-                if back
-                else "; ".join(d["changes"]) or "no change to its apps (the environment's own settings)"
-            )
+            what = f"rollback of {back['what']} to {back['to']}" if back else "; ".join(d["changes"])
+            if not what:
+                from unhazzle.compiler.publishing.deploys import unrecorded
+
+                edited = unrecorded(d.get("files", []))
+                what = (
+                    f"{', '.join(edited)} changed by hand (nothing its index records)"
+                    if edited
+                    else "no change to its apps (the environment's own settings)"
+                )
             when = d["when"][:16].replace("T", " ")
             lines.append(f"  {when}  {d['revision'][:12]}{source}  by {d['author']}  [{d['outcome']}]")
             lines.append(f"      {what}")

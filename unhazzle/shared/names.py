@@ -10,6 +10,7 @@ ENVIRONMENT_FILE = "_environment.yaml"  # the environment's own objects, its Nam
 INDEX_FILE = "_index.json"  # what the folder holds, for machines (publishing/index.py)
 SECRETS_FILE = "_secrets.json"  # the sealed secret values (shared/sealed.py)
 STORE_DIR = "unhazzle.secrets"  # next to the spec: ENV.yaml, each environment's secret values
+ROLLBACK_FILE = "_rollback.json"  # in an environment's folder while a rollback is in force
 PREVIEW_FILE = "_preview.json"  # marks a preview environment's folder: its expiry (shared/previewmark.py)
 
 # Labels and annotations on every object Unhazzle renders or writes.

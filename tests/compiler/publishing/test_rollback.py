@@ -88,6 +88,21 @@ def test_history_of_an_environment_the_spec_no_longer_has_is_its_folders_history
     assert unknown.code == 2 and ": error: no environment named 'nope'" in unknown.err
 
 
+def test_history_says_which_files_a_hand_edit_changed_that_the_index_does_not_record(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    assert deploy(cli, write_spec, remote, SPEC).code == 0
+    repo = Path(remote.removeprefix("file://"))
+    web = tree_files(repo)["shop/production/web.yaml"].decode() + "# edited by hand\n"
+    seed_commit(repo, {"shop/production/web.yaml": web}, "tune web by hand")
+    spec = str(write_spec(SPEC))
+    text = cli("history", "--spec", spec, "--repo", remote).out
+    assert "web.yaml changed by hand (nothing its index records)" in text
+    data = json.loads(cli("history", "--spec", spec, "--repo", remote, "--output", "json").out)
+    newest = data["environments"][0]["deploys"][0]
+    assert newest["changes"] == [] and newest["files"] == ["web.yaml"]
+
+
 def test_rollback_commits_the_earlier_files_and_publish_will_not_undo_it(
     cli: RunCli, write_spec: WriteSpec, remote: str
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from unhazzle.compiler.publishing.gitread import blobs
 from unhazzle.compiler.publishing.index import parse_index
 from unhazzle.errors import OperationError
-from unhazzle.shared.names import INDEX_FILE
+from unhazzle.shared.names import ENVIRONMENT_FILE, INDEX_FILE, PREVIEW_FILE, ROLLBACK_FILE, SECRETS_FILE
 
 ROLLBACK_TRAILER = "Unhazzle-Rollback"  # "PROJECT/ENV[/APP] BAD -> GOOD", on a rollback's commit
 FIELD, RECORD = "\x1f", "\x1e"
@@ -30,6 +30,7 @@ class Deploy:
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the index's apps (and jobs) then
     changes: list[str] = field(default_factory=list)  # against the deploy before it, in words
     outcome: str = ""  # "running now", "replaced", "rolled back", ...
+    files: list[str] = field(default_factory=list)  # the files of the folder it changed
 
     @property
     def rollback(self) -> tuple[str, str, str] | None:
@@ -53,9 +54,17 @@ class Deploy:
             "source_repo": self.trailers.get("Source-Repo") or None,
             "message": self.subject,
             "changes": list(self.changes),
+            "files": list(self.files),
             "outcome": self.outcome,
             "rollback_of": {"what": back[0], "from": back[1], "to": back[2]} if back else None,
         }
+
+
+def unrecorded(files: list[str]) -> list[str]:
+    """The files of an app (or anything but the environment's own) among *files* a deploy
+    changed: a change its index does not record was made by hand."""
+    own = {ENVIRONMENT_FILE, INDEX_FILE, SECRETS_FILE, PREVIEW_FILE, ROLLBACK_FILE}
+    return [name for name in files if name not in own]
 
 
 def parse_rollback(value: str) -> tuple[str, str, str] | None:
@@ -83,15 +92,18 @@ def read(repo: Path, tip: str | None, project: str, environment: str, *, limit: 
     if tip is None:
         return []
     folder = f"{project}/{environment}/"
+    fields = FIELD.join(["%H", "%aI", "%an", "%B", ""])
     log = git_out(
-        repo, "log", f"-{limit + 1}", f"--format={RECORD}%H{FIELD}%aI{FIELD}%an{FIELD}%B", tip, "--", folder
+        repo, "log", "--name-only", f"-{limit + 1}", f"--format={RECORD}{fields}", tip, "--", folder
     )
-    records = [[*record.split(FIELD), "", "", ""][:4] for record in filter(None, log.split(RECORD))]
+    records = [[*record.split(FIELD), "", "", "", ""][:5] for record in filter(None, log.split(RECORD))]
     names = [f"{revision}:{folder}{INDEX_FILE}" for revision, *_ in records]
     deploys = []
-    for (revision, when, author, message), data in zip(
+    for (revision, when, author, message, paths), data in zip(
         records, blobs(repo, names, what="the indexes"), strict=True
     ):
+        # (the files of the folder it changed, by name: Git quotes an unusual one, said as it is)
+        files = sorted(path.removeprefix(folder) for path in paths.split("\n") if path.startswith(folder))
         index: dict[str, Any] = {}
         if data is not None:
             with contextlib.suppress(OperationError):  # an unreadable index tells less, no more
@@ -101,7 +113,7 @@ def read(repo: Path, tip: str | None, project: str, environment: str, *, limit: 
             **{f"job {k}": v for k, v in _mapping(index.get("jobs")).items()},
         }
         subject = message.strip().splitlines()[0] if message.strip() else ""
-        deploys.append(Deploy(revision, when, author, subject, trailers_of(message), apps))
+        deploys.append(Deploy(revision, when, author, subject, trailers_of(message), apps, files=files))
     return described(deploys)[:limit]
 
 

@@ -15,10 +15,10 @@ from unhazzle.compiler.publishing.deploys import ROLLBACK_TRAILER, Deploy
 from unhazzle.compiler.publishing.index import Source
 from unhazzle.errors import UsageError
 from unhazzle.shared import sealed
-from unhazzle.shared.names import INDEX_FILE, SECRETS_FILE
+from unhazzle.shared.names import INDEX_FILE, ROLLBACK_FILE, SECRETS_FILE
 
 REPLACE_FLAG = "--replace-rollback"
-MARKER_FILE = "_rollback.json"  # in PROJECT/ENV/ while a rollback is in force
+MARKER_FILE = ROLLBACK_FILE  # in PROJECT/ENV/ while a rollback is in force
 
 
 def choose(history: list[Deploy], *, to: str | None, app: str | None, where: str) -> tuple[Deploy, Deploy]:
