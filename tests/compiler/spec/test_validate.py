@@ -434,10 +434,29 @@ def test_validate_instance_bigger_than_a_server_fails(cli, write_spec):
     assert result.code == 2
     assert result.err.strip().splitlines() == [
         f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB is more than one cx33 server has "
-        "(4 vCPU and 8 GB), and an instance runs on one server; use a smaller size and more instances",
+        f"(4 vCPU and 8 GB), {ONE_SERVER}",
         f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU is more than one cx33 server has (4 vCPU and "
-        "8 GB), and an instance runs on one server; use a smaller size and more instances",
+        f"8 GB), {ONE_SERVER}",
     ]
+
+
+def test_validate_an_instance_of_a_whole_server_fails_too(cli, write_spec):
+    # the cluster runs its own services on every server: a whole one is never free for an app
+    spec = write_spec(MINIMAL + "    size: {cpu: 4, memory: 8GB}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    server = "one cx33 server has (4 vCPU and 8 GB)"
+    assert result.err.strip().splitlines() == [
+        f"{spec}:10:17: error: apps.web.size.cpu: 4 vCPU is all {server}, {ONE_SERVER}",
+        f"{spec}:10:28: error: apps.web.size.memory: 8 GB is all {server}, {ONE_SERVER}",
+    ]
+    assert cli("validate", str(write_spec(MINIMAL + "    size: {cpu: 3.5, memory: 7GB}\n"))).code == 0
+
+
+ONE_SERVER = (
+    "and an instance runs on one server, beside what the cluster itself runs there; "
+    "use a smaller size and more instances"
+)
 
 
 def test_validate_instance_bigger_than_a_server_is_said_with_the_other_errors(cli, write_spec):
@@ -451,11 +470,11 @@ def test_validate_instance_bigger_than_a_server_is_said_with_the_other_errors(cl
     )
     result = cli("validate", str(spec))
     assert result.code == 2
-    server = "is more than one cx33 server has (4 vCPU and 8 GB), and an instance runs on one server"
+    server = f"is more than one cx33 server has (4 vCPU and 8 GB), {ONE_SERVER}"
     assert result.err.strip().splitlines() == [
         f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
-        f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB {server}; use a smaller size and more instances",
-        f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU {server}; use a smaller size and more instances",
+        f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB {server}",
+        f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU {server}",
         f"{spec}:16:17: error: apps.api.size.cpu: 100 is too large: must be at most 64",
     ]
 

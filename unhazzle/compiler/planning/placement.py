@@ -63,7 +63,7 @@ def _too_big(asks: list[Ask], rates: Rates, positions: Positions) -> list[Proble
             ("cpu", cpu, rates.node_vcpu),
             ("memory", memory_mb, rates.node_memory_gb * 1024),
         ):
-            if wanted is None or wanted <= limit:
+            if wanted is None or wanted < limit:  # (a whole server leaves nothing for the cluster's own)
                 continue
             said = f"{wanted:g} vCPU" if resource == "cpu" else f"{wanted / 1024:g} GB"
             line, col, overridden = _where(positions, env, app, "size", resource)
@@ -76,8 +76,9 @@ def _too_big(asks: list[Ask], rates: Rates, positions: Positions) -> list[Proble
                     positions.file,
                     line,
                     col,
-                    f"{label}.size.{resource}: {said} is more than {server}, and an "
-                    "instance runs on one server; use a smaller size and more instances",
+                    f"{label}.size.{resource}: {said} is {'all' if wanted == limit else 'more than'} "
+                    f"{server}, and an instance runs on one server, beside what the cluster itself runs "
+                    "there; use a smaller size and more instances",
                 )
             )
     return problems
