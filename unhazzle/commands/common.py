@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from unhazzle.shared.streams import carries_utf8
 if TYPE_CHECKING:
     # The compiler is imported when a command compiles, not when its parser is built: publish
     # starts fetching the environment repo meanwhile. httpx: only for commands that reach a registry.
+    from unhazzle.compiler.editing.flatjson import Entry
     from unhazzle.compiler.images.registry import RegistryOptions
     from unhazzle.compiler.pipeline import Compiled
     from unhazzle.compiler.planning.plan import EnvPlan, Plan
@@ -72,6 +73,23 @@ class AllAtOnce:
     def done(self) -> None:
         if self.problems:
             raise InputError(self.problems)
+
+
+def compiled_and_read(compile: Callable[[], Compiled], file: str) -> tuple[Compiled, list[Entry]]:
+    """The spec as *compile* compiles it and the flat JSON *file* (`env import`, `secrets
+    import`), every problem of both at once."""
+    from unhazzle.compiler.editing.flatjson import read_flat_json
+
+    said = AllAtOnce()
+    compiled: Compiled | None = None
+    entries: list[Entry] = []
+    with said.check():
+        compiled = compile()
+    with said.check():
+        entries = read_flat_json(Path(file), display=file)
+    said.done()
+    assert compiled is not None  # (said.done() raised otherwise)
+    return compiled, entries
 
 
 def compile_spec(spec: str, *, enforce_budget: bool = True, spec_bytes: bytes | None = None) -> Compiled:

@@ -11,14 +11,14 @@ from typing import Any
 
 from unhazzle.commands.common import (
     DEFAULT_SPEC,
-    AllAtOnce,
     add_spec_option,
     app_not_found,
     compile_for,
+    compiled_and_read,
     json_text,
     select_envs,
 )
-from unhazzle.compiler.editing.flatjson import Entry, read_flat_json
+from unhazzle.compiler.editing.flatjson import Entry
 from unhazzle.compiler.editing.secrets import import_settings, unset_settings
 from unhazzle.compiler.pipeline import Compiled
 from unhazzle.compiler.spec.model import ENV_VAR_RE
@@ -170,15 +170,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    said = AllAtOnce()  # the spec's problems and the file's together
-    compiled: Compiled | None = None
-    entries: list[Entry] = []
-    with said.check():
-        compiled = _compiled(args)
-    with said.check():
-        entries = read_flat_json(Path(args.file), display=args.file)
-    said.done()
-    assert compiled is not None
+    compiled, entries = compiled_and_read(lambda: _compiled(args), args.file)
     edit = import_settings(
         compiled, Path(args.spec), entries=entries, app=args.app, environment=args.env, dry_run=args.dry_run
     )

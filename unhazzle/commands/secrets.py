@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
-from unhazzle.commands.common import DEFAULT_SPEC, AllAtOnce, compile_for, compile_spec, select_envs
-from unhazzle.compiler.editing.flatjson import Entry, read_flat_json
+from unhazzle.commands.common import DEFAULT_SPEC, compile_for, compile_spec, compiled_and_read, select_envs
 from unhazzle.compiler.editing.secrets import (
     SecretsResult,
     listing,
@@ -118,15 +117,7 @@ def _today() -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    said = AllAtOnce()  # the spec's problems (its secrets files' too) and the file's together
-    compiled: Compiled | None = None
-    entries: list[Entry] = []
-    with said.check():
-        compiled = _compiled(args)
-    with said.check():
-        entries = read_flat_json(Path(args.file), display=args.file)
-    said.done()
-    assert compiled is not None
+    compiled, entries = compiled_and_read(lambda: _compiled(args), args.file)  # (secrets files' problems too)
     values = {entry.key: entry.text for entry in entries}
     result = set_secrets(
         compiled, Path(args.spec), app=args.app, environment=args.env, values=values, today=_today()
