@@ -261,20 +261,27 @@ def _app_row(app: dict[str, Any]) -> list[str]:
         size += "" if old == size else f" (was {old})"
     cost = app["cost_eur_month"]
     renamed = f" (renamed from {app['renamed_from']}?)" if app.get("renamed_from") else ""
-    what = [
-        _image_change(before["image"], app["image"]) if part == "image" else part.replace("_", " ")
-        for part in app.get("changes", [])
-        if part not in ("instances", "size")
-    ]  # (their columns say)
-    what += ["new secret values: restarts"] if app.get("secret_values_changed") else []
+    what = _what_changed(app, shown=("instances", "size"), rotated="new secret values: restarts")
     return [
         cell(app["name"]),
-        cell(app["status"] + renamed + (f" ({', '.join(what)})" if what else "")),
+        cell(app["status"] + renamed + what),
         cell(inst),
         cell(size),
         f"{cost['min']:.2f}{_delta(app['cost_change']['min'])}",
         f"{cost['max']:.2f}{_delta(app['cost_change']['max'])}",
     ]
+
+
+def _what_changed(row: dict[str, Any], *, shown: tuple[str, ...], rotated: str) -> str:
+    """` (image 1.4.2 → 1.4.3, settings)`: what of an app or job changed, but for the parts
+    its own columns show; "" when nothing else did."""
+    what = [
+        _image_change(row["before"]["image"], row["image"]) if part == "image" else part.replace("_", " ")
+        for part in row.get("changes", [])
+        if part not in shown
+    ]
+    what += [rotated] if row.get("secret_values_changed") else []
+    return f" ({', '.join(what)})" if what else ""
 
 
 def _image_change(was: str, now: str) -> str:
@@ -302,15 +309,10 @@ def _job_row(job: dict[str, Any]) -> list[str]:
         old = _size(before["size"])
         size += "" if old == size else f" (was {old})"
     month = 0.0 if job["status"] == "removed" else job["cost_eur_month"]
-    what = [
-        _image_change(before["image"], job["image"]) if part == "image" else part.replace("_", " ")
-        for part in job.get("changes", [])
-        if part not in ("schedule", "size")
-    ]  # (their columns say)
-    what += ["new secret values"] if job.get("secret_values_changed") else []
+    what = _what_changed(job, shown=("schedule", "size"), rotated="new secret values")
     return [
         cell(job["name"]),
-        cell(job["status"] + (f" ({', '.join(what)})" if what else "")),
+        cell(job["status"] + what),
         cell(when),
         cell(size),
         f"{job['cost_eur_run']:.4f}",
