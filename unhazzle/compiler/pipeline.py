@@ -82,12 +82,12 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     problems: list[Problem] = list(document.problems)  # keys written twice: checked with the rest
     positions = document.positions
     spec: Spec | None = None
-    invalid: list[SpecPath | None] = _paths(positions, problems)
+    refused: list[SpecPath] = []  # where the model refuses the spec
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
         problems += problems_from(exc, positions=positions, root=Spec, prefixes=[()])
-        invalid += [tuple(detail["loc"]) for detail in exc.errors()]
+        refused = [tuple(detail["loc"]) for detail in exc.errors()]
     checked = cross_check(document.data, positions, document.text)
     problems += checked
     rates = current_rates()
@@ -95,20 +95,18 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     # part of the spec (a size against a server) run on its raw data, and those that need a plan
     # on the part of the spec that is valid, so their errors come with the rest.
     if spec is None or problems:
-        flawed = units_of(_paths(positions, checked))
-        found = _in_valid_part(document, units_of(invalid), flawed, rates)
-        raise InputError(
-            [
-                *problems,
-                *oversized_as_written(document.data, rates, positions),
-                *_new(found, problems, positions),
-            ]
-        )
+        found: list[Problem] = []
+        if len(problems) <= _MOST_FOR_PART:
+            at = PathsAt(positions)
+            invalid = units_of([*_paths(at, document.problems), *refused])
+            found = _in_valid_part(document, invalid, units_of(_paths(at, checked)), rates, at)
+            found = _new(found, problems, at)
+        raise InputError([*problems, *oversized_as_written(document.data, rates, positions), *found])
     resolved, merge_problems = resolve(spec, positions)
     jobs, job_problems = resolve_jobs(spec, positions)
     if merge_problems or job_problems:
         problems = [*merge_problems, *job_problems]
-        found = _in_valid_part(document, set(), _unmerged(spec, resolved, jobs), rates)
+        found = _in_valid_part(document, set(), _unmerged(spec, resolved, jobs), rates, PathsAt(positions))
         raise InputError([*problems, *oversized_as_written(document.data, rates, positions), *found])
     plan = build_plan(spec, resolved, jobs=jobs)
     problems = _whole_plan_problems(plan, rates, positions)
@@ -125,6 +123,10 @@ def _whole_plan_problems(plan: Plan, rates: Rates, positions: Positions) -> list
     return placement_problems(plan, rates, positions) + oversized_objects(plan, positions)
 
 
+# With hundreds of mistakes the part that is valid is not looked for (each round checks it
+# again): the checks of a whole plan then wait for fewer.
+_MOST_FOR_PART = 500
+
 # Each round takes out what the last found wrong (an app whose reference named a database taken
 # out in the round before, say); a handful is plenty, and a spec that needs more says the rest
 # once it is fixed.
@@ -132,7 +134,7 @@ _ROUNDS = 5
 
 
 def _in_valid_part(
-    document: Document, invalid: set[Unit] | None, flawed: set[Unit] | None, rates: Rates
+    document: Document, invalid: set[Unit] | None, flawed: set[Unit] | None, rates: Rates, at: PathsAt
 ) -> list[Problem]:
     """What merging the overrides, and then the checks of a whole plan, find in the part of the
     spec that is valid: without the *invalid* entries (the model refuses them) for merging, and
@@ -160,7 +162,7 @@ def _in_valid_part(
         checked = cross_check(without(data, units), document.positions, document.text)
         resolved, _ = resolve(spec, document.positions)
         jobs, _ = resolve_jobs(spec, document.positions)
-        more = units_of(_paths(document.positions, checked))
+        more = units_of(_paths(at, checked))
         more = None if more is None else more | _unmerged(spec, resolved, jobs)
         if more == set():
             plan = build_plan(spec, resolved, jobs=jobs)
@@ -185,14 +187,14 @@ def _valid(document: Document, units: set[Unit]) -> tuple[set[Unit], Spec] | Non
     return None
 
 
-def _new(found: list[Problem], said: list[Problem], positions: Positions) -> list[Problem]:
+def _new(found: list[Problem], said: list[Problem], at: PathsAt) -> list[Problem]:
     """*found* without what *said* has said already: the same words (past where) of the same
     entry, as a merged app's min over its max is found by the merge and by the cross-checks."""
     if not found:
         return []
-    units = [unit_of(path) if path is not None else None for path in _paths(positions, said)]
+    units = [unit_of(path) if path is not None else None for path in _paths(at, said)]
     known = {(unit, _words(problem)) for unit, problem in zip(units, said, strict=True)}
-    paths = _paths(positions, found)
+    paths = _paths(at, found)
     return [
         problem
         for path, problem in zip(paths, found, strict=True)
@@ -210,12 +212,9 @@ def _unmerged(spec: Spec, resolved: Resolved, jobs: ResolvedJobs) -> set[Unit]:
     return apps | {("jobs", name) for name in spec.jobs if any(name not in env for env in jobs.values())}
 
 
-def _paths(positions: Positions, problems: list[Problem]) -> list[SpecPath | None]:
+def _paths(at: PathsAt, problems: list[Problem]) -> list[SpecPath | None]:
     """Where in the spec's data each of *problems* (found on the raw data, located in the file)
     stands."""
-    if not problems:
-        return []
-    at = PathsAt(positions)
     return [at(problem.line, problem.column) for problem in problems]
 
 

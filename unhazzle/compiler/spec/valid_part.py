@@ -9,6 +9,8 @@ problem of its own: what is left is a spec as the user wrote it, only smaller.""
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -80,15 +82,22 @@ def _overrides_without(env: dict[Any, Any], units: set[Unit]) -> dict[Any, Any]:
 
 class PathsAt:
     """The path of what stands at a line and column of the file: where a problem found on the raw
-    data (a reference, a name written twice) is located, read back into the spec's data."""
+    data (a reference, a name written twice) is located, read back into the spec's data. Built
+    once per spec; each line's places are sorted once, when first asked about (a spec written on
+    one line has all of them there)."""
 
     def __init__(self, positions: Positions) -> None:
         self.by_line: dict[int, list[tuple[int, int, Path]]] = {}
         for table in (positions.keys, positions.values):
             for path, (line, col) in table.items():
                 self.by_line.setdefault(line, []).append((col, len(path), path))
+        self.sorted: dict[int, tuple[list[tuple[int, int]], list[Path]]] = {}
 
     def __call__(self, line: int, col: int) -> Path | None:
         """The deepest path that starts last on *line* at or before *col*; None for none."""
-        found = [entry for entry in self.by_line.get(line, []) if entry[0] <= col]
-        return max(found, key=lambda entry: entry[:2])[2] if found else None
+        if line not in self.sorted:
+            places = sorted(self.by_line.get(line, []), key=lambda place: place[:2])
+            self.sorted[line] = ([place[:2] for place in places], [place[2] for place in places])
+        starts, paths = self.sorted[line]
+        at = bisect.bisect_right(starts, (col, math.inf)) - 1
+        return paths[at] if at >= 0 else None
