@@ -116,10 +116,16 @@ def compile_for(
 ) -> Compiled:
     """The spec compiled for a command that looks up --env and an APP (or job) in it: a name it
     does not have is said with the spec's own problems, and with the other name's."""
+    raw = None
+    if env is not None or app is not None:  # read once: the names are looked up in the same text
+        from unhazzle.compiler.spec.read import read_spec
+
+        raw = read_spec(Path(spec), display=spec)
     try:
-        compiled = compile_spec(spec, enforce_budget=enforce_budget)
+        compiled = compile_spec(spec, enforce_budget=enforce_budget, spec_bytes=raw)
     except InputError as exc:
-        raise InputError([*exc.problems, *_unknown_as_written(spec, env=env, app=app)]) from None
+        found = _unknown_as_written(raw, spec, env=env, app=app) if raw is not None else []
+        raise InputError([*exc.problems, *found]) from None
     said = AllAtOnce()
     with said.check():
         if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
@@ -130,17 +136,14 @@ def compile_for(
     return compiled
 
 
-def _unknown_as_written(spec: str, *, env: str | None, app: str | None) -> list[Problem]:
-    """--env and APP looked up in the spec as written, which does not compile: where it names
-    its environments and apps, an unknown one is said with its problems."""
-    if env is None and app is None:
-        return []
-    from unhazzle.compiler.spec.load import load_file
-    from unhazzle.errors import UnhazzleError
+def _unknown_as_written(raw: bytes, spec: str, *, env: str | None, app: str | None) -> list[Problem]:
+    """--env and APP looked up in the spec as written (*raw*), which does not compile: where it
+    names its environments and apps, an unknown one is said with its problems."""
+    from unhazzle.compiler.spec.load import load_bytes
 
-    try:  # (a spec that cannot be read again, a pipe, is left to its own problems)
-        document = load_file(Path(spec), display=spec, keep_going=True)
-    except (UnhazzleError, OSError):
+    try:
+        document = load_bytes(raw, name=spec, keep_going=True)
+    except InputError:  # (not YAML: its own problems say so)
         return []
     data = document.data if isinstance(document.data, dict) else {}
 

@@ -846,3 +846,23 @@ def test_a_name_the_spec_does_not_have_is_said_with_the_specs_own_problems(
         "no environment named 'nope'",
         "no app named 'nope'",
     ]
+
+
+@pytest.mark.timeout(60)
+def test_a_spec_from_a_pipe_is_read_once_for_its_problems_and_the_names_looked_up(cli, tmp_path):
+    # `unhazzle plan <(generate-spec) --env nope`: a pipe cannot be read a second time
+    import os
+    import threading
+
+    pipe = tmp_path / "spec.pipe"
+    os.mkfifo(pipe)
+    text = MINIMAL.replace("region: fsn1", "region: xx")
+    writer = threading.Thread(target=lambda: pipe.write_text(text, encoding="utf-8"), daemon=True)
+    writer.start()
+    result = cli("plan", str(pipe), "--env", "nope")
+    writer.join(5)
+    assert result.code == 2
+    assert [line.split(": error: ", 1)[1].split(";")[0] for line in result.err.splitlines()] == [
+        "region: 'xx' is not allowed",
+        "no environment named 'nope'",
+    ]
