@@ -229,6 +229,20 @@ def test_rolling_back_again_never_goes_to_the_version_a_rollback_undid(
     assert folder(remote) == good
 
 
+def test_a_second_rollback_goes_back_past_what_the_first_restored(
+    cli: RunCli, write_spec: WriteSpec, remote: str
+) -> None:
+    for version in ("1.0", "1.1", "1.2"):
+        assert deploy(cli, write_spec, remote, SPEC.replace("api:1.0", f"api:{version}")).code == 0
+        if version == "1.0":
+            first = folder(remote)
+    spec = str(write_spec(SPEC.replace("api:1.0", "api:1.2")))
+    assert cli("rollback", "--spec", spec, "--env", "production", "--repo", remote).code == 0  # to 1.1
+    again = cli("rollback", "--spec", spec, "--env", "production", "--repo", remote)
+    assert again.code == 0, again.err
+    assert folder(remote) == first  # 1.0: the newest deploy that ran something else
+
+
 def test_nothing_to_roll_back_to_is_said_plainly(cli: RunCli, write_spec: WriteSpec, remote: str) -> None:
     assert deploy(cli, write_spec, remote, SPEC).code == 0
     spec = str(write_spec(SPEC))

@@ -39,7 +39,8 @@ def choose(history: list[Deploy], *, to: str | None, app: str | None, where: str
     for deploy in earlier:
         if deploy.outcome == "rolled back":
             continue
-        if key is None or deploy.apps.get(key) != current.apps.get(key):
+        ran = deploy.apps if key is None else deploy.apps.get(key)
+        if ran != (current.apps if key is None else current.apps.get(key)):
             return current, deploy
     raise UsageError(f"{where}: no earlier deploy ran anything else; nothing to roll back to")
 
