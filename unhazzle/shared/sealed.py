@@ -22,13 +22,31 @@ def encode(recipients: list[str], apps: Mapping[str, Mapping[str, str]]) -> str:
 
 
 def parse(text: str, *, where: str = SECRETS_FILE) -> dict[str, dict[str, str]]:
-    """app -> name -> ciphertext; OperationError starting with *where*."""
+    """app -> name -> ciphertext (all the reconciler needs); OperationError starting with *where*."""
+    return _apps(_document(text, where), where)
+
+
+def read(text: str, *, where: str = SECRETS_FILE) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The keys the values are sealed to, and app -> name -> ciphertext (for a file written anew
+    from it); OperationError starting with *where*."""
+    data = _document(text, where)
+    recipients = data.get("recipients")
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise OperationError(f"{where}: recipients must be a list of keys")
+    return recipients, _apps(data, where)
+
+
+def _document(text: str, where: str) -> dict[str, Any]:
     try:
         data: Any = json.loads(text)
     except ValueError as exc:
         raise OperationError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("apps"), dict):
         raise OperationError(f"{where}: not a secrets file of format {FORMAT}")
+    return data
+
+
+def _apps(data: dict[str, Any], where: str) -> dict[str, dict[str, str]]:
     apps: dict[str, dict[str, str]] = {}
     for app, values in data["apps"].items():
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):

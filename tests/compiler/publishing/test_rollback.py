@@ -20,6 +20,7 @@ from tests.support.gitrepos import (
     tree_files,
 )
 from unhazzle.compiler.publishing import rollback
+from unhazzle.errors import OperationError, UsageError
 from unhazzle.shared import sealed
 
 RunCli = Callable[..., Result]
@@ -189,6 +190,20 @@ def test_one_app_takes_its_secret_values_back_with_it_and_leaves_the_others() ->
     now["shop/production/_secrets.json"] = secrets({"web": {"KEY": "new"}})
     files = rollback.files_after(now, then, project="shop", environment="production", app="web")
     assert "shop/production/_secrets.json" not in files
+
+
+def test_one_app_never_goes_back_to_values_sealed_to_other_keys_nor_past_an_unreadable_file() -> None:
+    now = {
+        "shop/production/_secrets.json": sealed.encode(
+            ["age1new"], {"web": {"K": "n"}, "api": {"T": "a"}}
+        ).encode()
+    }
+    then = {"shop/production/_secrets.json": sealed.encode(["age1old"], {"web": {"K": "o"}}).encode()}
+    with pytest.raises(UsageError, match="web: its secret values then were sealed to other keys"):
+        rollback.files_after(now, then, project="shop", environment="production", app="web")
+    now["shop/production/_secrets.json"] = b'{"format": 1, "recipients": "age1new", "apps": {}}'
+    with pytest.raises(OperationError, match="recipients must be a list of keys"):
+        rollback.files_after(now, then, project="shop", environment="production", app="web")
 
 
 def test_a_rollback_to_what_runs_now_is_refused_and_commits_nothing(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from unhazzle.compiler.publishing.deploys import ROLLBACK_TRAILER, Deploy
 from unhazzle.compiler.publishing.index import Source
@@ -86,28 +85,24 @@ def changes_nothing(now: Mapping[str, bytes], files: Mapping[str, bytes]) -> boo
 
 def _secrets_with(current: bytes | None, earlier: bytes | None, app: str) -> bytes | None:
     """The current sealed secrets, with `app`'s values as the earlier file had them (its file
-    carries their checksum, so the two go back together); None for a file with no app left."""
-    now = _secrets_doc(current)
-    then = _secrets_doc(earlier)
-    apps = dict(now.get("apps") or {})
-    values = (then.get("apps") or {}).get(app)
-    if values:
-        apps[app] = values
-    else:
-        apps.pop(app, None)
+    carries their checksum, so the two go back together); None for a file with no app left.
+    Values sealed to other keys than the file's now cannot join it: refused, with the way on."""
+    where = SECRETS_FILE
+    now_keys, now = sealed.read(current.decode("utf-8", "replace"), where=where) if current else ([], {})
+    then_keys, then = sealed.read(earlier.decode("utf-8", "replace"), where=where) if earlier else ([], {})
+    if app not in now and app not in then:
+        return current
+    values = then.get(app)
+    if values and now and sorted(then_keys) != sorted(now_keys):
+        raise UsageError(
+            f"{app}: its secret values then were sealed to other keys than the environment's now; "
+            "roll back the whole environment, or set them again (`unhazzle secrets set`)"
+        )
+    apps = {name: found for name, found in now.items() if name != app}
+    apps |= {app: values} if values else {}
     if not apps:
         return None
-    recipients = now.get("recipients") or then.get("recipients") or []
-    return sealed.encode(list(recipients), dict(sorted(apps.items()))).encode()
-
-
-def _secrets_doc(data: bytes | None) -> dict[str, Any]:
-    """A sealed secrets file as JSON (nothing, or a file edited into something else: no values)."""
-    try:
-        doc = json.loads(data) if data is not None else {}
-    except ValueError:
-        return {}
-    return doc if isinstance(doc, dict) and isinstance(doc.get("apps", {}), dict) else {}
+    return sealed.encode(now_keys or then_keys, dict(sorted(apps.items()))).encode()
 
 
 def _index_with(current: bytes, earlier: bytes, app: str) -> bytes:
