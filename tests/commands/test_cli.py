@@ -97,6 +97,24 @@ def test_a_commands_own_checks_of_its_flags_values_are_said_at_once(cli, argv, s
     assert [line for line in result.err.splitlines() if "error:" in line] == said
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        # the stray word after an unknown flag is not taken out of --project, which keeps its value
+        (["init", "new.yaml", "--project", "x", "--yes", "--bogus", "x"],
+         ["unhazzle init: error: unrecognized arguments: --bogus x"]),
+        # nor a word spelt like the command, which is the command
+        (["init", "new.yaml", "--app", "init", "--image", "init:1", "--yes", "init"],
+         ["unhazzle init: error: unrecognized arguments: init"]),
+    ],
+)  # fmt: skip
+def test_taking_out_an_unknown_word_invents_no_other_refusal(cli, argv, said, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*argv)
+    assert result.code == 2
+    assert [line for line in result.err.splitlines() if "error:" in line] == said
+
+
 def test_every_bad_flag_is_said_at_once_under_the_commands_usage(cli):
     result = cli("logs", "web", "--tail", "x", "--output", "--bogus", "--since")
     assert result.code == 2

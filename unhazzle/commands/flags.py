@@ -25,7 +25,7 @@ class Refusal(argparse.ArgumentError):
     """A refusal of the command line, tagged with the parser (the command) that made it."""
 
     parser: Parser
-    unrecognized: list[str] = []  # the words no option of the command takes  # noqa: RUF012
+    unrecognized: tuple[str, ...] = ()  # the words no option of the command takes
 
 
 class Parser(argparse.ArgumentParser):
@@ -56,7 +56,7 @@ class Parser(argparse.ArgumentParser):
             raise
         if rest and self.command:  # said by the command, under its own usage
             refusal = Refusal(None, f"unrecognized arguments: {' '.join(rest)}")
-            refusal.parser, refusal.unrecognized = self, rest
+            refusal.parser, refusal.unrecognized = self, tuple(rest)
             raise refusal
         return parsed, rest
 
@@ -142,11 +142,16 @@ def _without(argv: list[str], refusal: Refusal) -> list[str] | None:
     of the command any more. None when nothing can be taken out (an unknown flag or command, a
     positional argument: said whole already)."""
     parser = refusal.parser
-    if refusal.unrecognized:  # taken out, so the rest is read (and checked: check_flags)
+    if refusal.unrecognized:  # unknown options taken out, so the rest is read (and checked)
+        if not all(word.startswith("-") and word != "-" for word in refusal.unrecognized):
+            return None  # a stray word: which one of the same spelling it was cannot be told
+        end = argv.index("--") if "--" in argv else len(argv)
         rest = list(argv)
-        for word in refusal.unrecognized:
-            if word in rest:
-                rest.remove(word)
+        for word in refusal.unrecognized:  # the last of its spelling: argparse read the others
+            places = [at for at in range(end) if rest[at] == word]
+            if places:
+                del rest[places[-1]]
+                end -= 1
         return rest if rest != argv else None
     if refusal.argument_name is None:
         ambiguous = _AMBIGUOUS.match(refusal.message)
