@@ -83,13 +83,14 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
     # that scalar may go on: a line indented deeper is more of its text (`a: x\n  '[` is the text
     # "x '["), and nothing starts there. *node* and *parent*: the last two columns a node started at.
     scalar: int | None = None
+    block = False  # that scalar is a block scalar (`|`, `>`): a `#` line in it is text, not a comment
     node = parent = -1
     for number, line in enumerate(LINE_BREAK.split(text), 1):
         indent = len(line) - len(line.lstrip(" "))
         if not quote and not depth and not line.strip(" \t"):
             continue  # an empty line: a scalar going on goes on past it
         if not quote and not depth:  # a line starts, and with it a node may
-            if scalar is not None and indent > scalar and not line.lstrip().startswith("#"):
+            if scalar is not None and indent > scalar and (block or not line.lstrip().startswith("#")):
                 last, blank, closed, json, lead = "a", True, False, False, False  # text goes on
             else:
                 last, blank, closed, json, lead, scalar = "", True, False, False, False, None
@@ -136,8 +137,13 @@ def flow_brackets(text: str) -> Iterator[tuple[int, int, str]]:
                 node, parent = at - 1, node
         if not quote and not depth and scalar is None and _scalar_goes_on(last, closed, lead):
             scalar = parent if parent >= 0 else node - 1  # (a value on a line of its own: deeper)
+            block = BLOCK_HEADER.search(line.split(" #", 1)[0].rstrip()) is not None
         if not quote and not depth and not (last == ":" or (last in "-?" and lead)):
             node = parent = -1  # (a key or `-` whose value is on the next line is its parent)
+
+
+# The end of a line that starts a block scalar: `|` or `>`, with its chomping and indentation.
+BLOCK_HEADER = re.compile(r"(^|\s)[|>][-+0-9]*$")
 
 
 def _scalar_goes_on(last: str, closed: bool, lead: bool) -> bool:
