@@ -433,30 +433,28 @@ def test_validate_instance_bigger_than_a_server_fails(cli, write_spec):
     result = cli("validate", str(spec))
     assert result.code == 2
     assert result.err.strip().splitlines() == [
-        f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB is more than one cx33 server has "
-        f"(4 vCPU and 8 GB), {ONE_SERVER}",
-        f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU is more than one cx33 server has (4 vCPU and "
-        f"8 GB), {ONE_SERVER}",
+        f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB is more than {SERVER}, {ONE_SERVER}",
+        f"{spec}:13:17: error: apps.web.size.cpu: 16 vCPU is more than {SERVER}, {ONE_SERVER}",
     ]
 
 
-def test_validate_an_instance_of_a_whole_server_fails_too(cli, write_spec):
-    # the cluster runs its own services on every server: a whole one is never free for an app
-    spec = write_spec(MINIMAL + "    size: {cpu: 4, memory: 8GB}\n")
+def test_validate_an_instance_needs_less_than_a_whole_server(cli, write_spec):
+    # the cluster keeps some of every server for its own services (cluster.yaml: node_reserved)
+    spec = write_spec(MINIMAL + "    size: {cpu: 4, memory: 8000MB}\n")
     result = cli("validate", str(spec))
     assert result.code == 2
-    server = "one cx33 server has (4 vCPU and 8 GB)"
     assert result.err.strip().splitlines() == [
-        f"{spec}:10:17: error: apps.web.size.cpu: 4 vCPU is all {server}, {ONE_SERVER}",
-        f"{spec}:10:28: error: apps.web.size.memory: 8 GB is all {server}, {ONE_SERVER}",
+        f"{spec}:10:17: error: apps.web.size.cpu: 4 vCPU is more than {SERVER}, {ONE_SERVER}",
+        f"{spec}:10:28: error: apps.web.size.memory: 7.8125 GB is more than {SERVER}, {ONE_SERVER}",
     ]
-    assert cli("validate", str(write_spec(MINIMAL + "    size: {cpu: 3.5, memory: 7GB}\n"))).code == 0
+    assert cli("validate", str(write_spec(MINIMAL + "    size: {cpu: 3.9, memory: 7936MB}\n"))).code == 0
 
 
-ONE_SERVER = (
-    "and an instance runs on one server, beside what the cluster itself runs there; "
-    "use a smaller size and more instances"
+SERVER = (
+    "one cx33 server gives an instance (4 vCPU and 8 GB, less the 0.1 vCPU and 256 MB the cluster "
+    "keeps there for itself)"
 )
+ONE_SERVER = "and an instance runs on one server; use a smaller size and more instances"
 
 
 def test_validate_instance_bigger_than_a_server_is_said_with_the_other_errors(cli, write_spec):
@@ -470,7 +468,7 @@ def test_validate_instance_bigger_than_a_server_is_said_with_the_other_errors(cl
     )
     result = cli("validate", str(spec))
     assert result.code == 2
-    server = f"is more than one cx33 server has (4 vCPU and 8 GB), {ONE_SERVER}"
+    server = f"is more than {SERVER}, {ONE_SERVER}"
     assert result.err.strip().splitlines() == [
         f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
         f"{spec}:8:28: error: apps.web (in staging).size.memory: 64 GB {server}",

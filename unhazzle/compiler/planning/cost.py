@@ -46,6 +46,8 @@ class Rates:
     node_type: str
     node_vcpu: int
     node_memory_gb: float
+    node_reserved_vcpu: float  # what the cluster keeps of each server for itself
+    node_reserved_mb: int
     node_eur_month: Decimal
     vcpu_eur_month: Decimal
     gb_eur_month: Decimal
@@ -76,6 +78,8 @@ def rates_for(table: PriceTable, settings: ClusterSettings) -> Rates:
         node_type=settings.node_type,
         node_vcpu=node.vcpu,
         node_memory_gb=node.memory_gb,
+        node_reserved_vcpu=settings.node_reserved.cpu,
+        node_reserved_mb=settings.node_reserved.memory_mb,
         node_eur_month=_dec(node.eur_month),
         vcpu_eur_month=scale * _dec(split.cpu_vcpu_hour),
         gb_eur_month=scale * _dec(split.ram_gb_hour),

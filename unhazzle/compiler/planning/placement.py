@@ -55,15 +55,19 @@ def oversized_as_written(data: Any, rates: Rates, positions: Positions) -> list[
 
 
 def _too_big(asks: list[Ask], rates: Rates, positions: Positions) -> list[Problem]:
-    server = f"one {rates.node_type} server has ({rates.node_vcpu:g} vCPU and {rates.node_memory_gb:g} GB)"
+    kept = f"{rates.node_reserved_vcpu:g} vCPU and {rates.node_reserved_mb:g} MB"
+    server = (
+        f"one {rates.node_type} server gives an instance ({rates.node_vcpu:g} vCPU and "
+        f"{rates.node_memory_gb:g} GB, less the {kept} the cluster keeps there for itself)"
+    )
     seen: set[tuple[int, int, str]] = set()
     problems: list[Problem] = []
     for env, app, cpu, memory_mb in asks:
         for resource, wanted, limit in (
-            ("cpu", cpu, rates.node_vcpu),
-            ("memory", memory_mb, rates.node_memory_gb * 1024),
+            ("cpu", cpu, rates.node_vcpu - rates.node_reserved_vcpu),
+            ("memory", memory_mb, rates.node_memory_gb * 1024 - rates.node_reserved_mb),
         ):
-            if wanted is None or wanted < limit:  # (a whole server leaves nothing for the cluster's own)
+            if wanted is None or wanted <= limit:
                 continue
             said = f"{wanted:g} vCPU" if resource == "cpu" else f"{wanted / 1024:g} GB"
             line, col, overridden = _where(positions, env, app, "size", resource)
@@ -76,9 +80,8 @@ def _too_big(asks: list[Ask], rates: Rates, positions: Positions) -> list[Proble
                     positions.file,
                     line,
                     col,
-                    f"{label}.size.{resource}: {said} is {'all' if wanted == limit else 'more than'} "
-                    f"{server}, and an instance runs on one server, beside what the cluster itself runs "
-                    "there; use a smaller size and more instances",
+                    f"{label}.size.{resource}: {said} is more than {server}, and an instance runs on "
+                    "one server; use a smaller size and more instances",
                 )
             )
     return problems

@@ -22,6 +22,7 @@ class ClusterSettings(BaseModel):
     public_apps_per_load_balancer: int = Field(10, ge=1)
     price_date: dt.date | None = None
     cost_split: CostSplit = Field(default_factory=lambda: CostSplit())
+    node_reserved: NodeReserved = Field(default_factory=lambda: NodeReserved())
 
 
 class CostSplit(BaseModel):
@@ -30,6 +31,14 @@ class CostSplit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     cpu_vcpu_hour: float = Field(0.031611, gt=0)
     ram_gb_hour: float = Field(0.004237, gt=0)
+
+
+class NodeReserved(BaseModel):
+    """What the cluster itself keeps of every server, which no instance can have."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cpu: float = Field(0.1, ge=0)
+    memory_mb: int = Field(256, ge=0)
 
 
 @cache
