@@ -815,7 +815,9 @@ def test_validate_a_mistake_in_a_required_part_leaves_the_whole_plan_unchecked(c
 
 
 def test_validate_a_port_that_is_no_number_is_one_problem_not_also_a_missing_port(cli, write_spec):
-    spec = write_spec(MINIMAL.replace("port: 8080", "port: abc\n    public: true"))
+    # (nor an address missing where another app reads it)
+    reader = "  api:\n    image: ghcr.io/acme/api:1.0\n    env: {WEB: '${apps.web.url}'}\n"
+    spec = write_spec(MINIMAL.replace("port: 8080", "port: abc\n    public: true") + reader)
     result = cli("validate", str(spec))
     assert result.err.splitlines() == [
         f"{spec}:9:11: error: apps.web.port: must be a whole number, not 'abc'"

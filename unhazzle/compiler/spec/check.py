@@ -301,11 +301,11 @@ class _Checker:
         if target not in self.apps:
             known = hint(target, self.apps) or f"; the apps are {', '.join(sorted(self.apps))}"
             yield places.problem(within, f"'${{{expr}}}' names no app '{target}'{known}")
-        elif not isinstance(_dict(self.apps[target]).get("port"), int):
+        elif _dict(self.apps[target]).get("port") is None:  # (one that is no number: the model's error)
             yield places.problem(
                 within, f"'${{{expr}}}': app '{target}' has no port, so it has no address; give it a port"
             )
-        elif not isinstance(_dict(targets.get(target)).get("port"), int):
+        elif _dict(targets.get(target)).get("port") is None:
             yield places.problem(
                 within, f"'${{{expr}}}': app '{target}' has no port in {env_name}, so it has no address there"
             )
