@@ -370,7 +370,7 @@ def test_preview_shows_jobs_added_changed_and_removed_with_their_cost(cli, repo)
     [job] = _json(cli, repo)["environments"][0]["jobs"]
     assert job["status"] == "changed" and job["before"]["schedule"] == "0 2 * * *"
     assert job["cost_change"] > 0 and job["changes"] == ["schedule"]
-    assert "(was 0 2 \\* \\* \\*)" in _preview(cli, repo).out
+    assert "(was 0 2 \\* \\* \\* (UTC))" in _preview(cli, repo).out
     # what else changed is said as for an app: the image by its tag, the rest by name
     changed = JOB.replace("0 2 * * *", "*/30 * * * *").replace("1.4.2", "1.4.3")
     repo.commit({"unhazzle.yaml": MINIMAL + changed + "    secrets: [REPORT_TOKEN]\n"}, "new image")
@@ -379,6 +379,14 @@ def test_preview_shows_jobs_added_changed_and_removed_with_their_cost(cli, repo)
     markdown = _preview(cli, repo).out
     assert "| nightly | changed (image 1.4.2 → 1.4.3, secrets) |" in markdown
     assert "Secrets (names only): `nightly`: `REPORT_TOKEN`" in markdown
+    # a new time zone alone is a new schedule, said in its column
+    repo.git.git.checkout("main")
+    repo.commit({"unhazzle.yaml": MINIMAL + changed}, "the new image on main")
+    repo.git.git.checkout("jobs")
+    repo.commit({"unhazzle.yaml": MINIMAL + changed + "    timezone: Europe/Berlin\n"}, "in Berlin time")
+    markdown = _preview(cli, repo).out
+    assert "| nightly | changed | \\*/30 \\* \\* \\* \\* (Europe/Berlin), about" in markdown
+    assert "(was \\*/30 \\* \\* \\* \\* (UTC))" in markdown
 
     repo.commit({"unhazzle.yaml": MINIMAL}, "no more job")
     [job] = _json(cli, repo)["environments"][0]["jobs"]

@@ -305,7 +305,8 @@ def _job_row(job: dict[str, Any]) -> list[str]:
     when = f"{job['schedule']} ({job['timezone']}), about {job['runs_a_month']:g} runs a month"
     size = _size(job["size"])
     if before and job["status"] == "changed":
-        when += "" if before["schedule"] == job["schedule"] else f" (was {before['schedule']})"
+        was = (before["schedule"], before["timezone"])
+        when += "" if was == (job["schedule"], job["timezone"]) else f" (was {was[0]} ({was[1]}))"
         old = _size(before["size"])
         size += "" if old == size else f" (was {old})"
     month = 0.0 if job["status"] == "removed" else job["cost_eur_month"]
