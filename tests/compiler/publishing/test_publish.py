@@ -629,6 +629,12 @@ REP = {"image": "ghcr.io/acme/rep:1.0", "schedule": "@daily", "timezone": "UTC",
             ["rep"],
             "job rep secret values changed",
         ),
+        (
+            _index({"web": WEB}, jobs={"rep": REP}),
+            _index({"web": WEB}, jobs={"rep": REP}),
+            ["rep"],
+            "job rep settings changed",
+        ),
     ],
 )
 def test_changes_summary_in_words(old, new, touched, summary):

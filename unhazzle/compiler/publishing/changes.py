@@ -222,7 +222,8 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, touc
     if not notes:
         named = [name for name in touched if name in new_apps or name in new_jobs]
         shared = "_environment" in touched
-        notes = [f"{name} settings" for name in named] + (["shared settings"] if shared else [])
+        notes = [f"{'job ' * (name in new_jobs)}{name} settings" for name in named]
+        notes += ["shared settings"] if shared else []
         if notes:
             notes[-1] += " changed"
         if "_preview" in touched:
