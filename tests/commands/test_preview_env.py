@@ -70,6 +70,7 @@ def test_up_publishes_a_preview_of_its_own_and_prints_its_urls_and_cost(
     assert data["internal"] == {"web": "http://web.shop-pr-7.svc.cluster.local:8080"}
     assert data["reached_in_copied_environment"] == {"api": "http://api.shop-staging.svc.cluster.local:9000"}
     assert data["not_admitted_yet"] == []  # staging was published with `previews:`, which lets them in
+    assert data["created"] is True  # (false, with the errors, when a limit refuses it)
     assert 0 < data["monthly_eur"]["max"] <= 5 and data["namespace"] == "shop-pr-7"
     assert folders(repo) == ["shop/pr-7", "shop/production", "shop/staging"]
     mark = previewmark.parse(git(repo, "show", "main:shop/pr-7/_preview.json"))

@@ -182,7 +182,7 @@ def _up(args: argparse.Namespace) -> int:
     data = _up_json(spec.project, mark, made.reached, made.withheld, result)
     data["not_admitted_yet"] = sorted(set(made.reached) - _admitted(args, spec.project, mark.source))
     if args.output == "json":
-        print(json.dumps(data, indent=2, sort_keys=True))
+        print(json_text({**data, "created": True}))
     elif args.output == "markdown":
         print(markdown(data), end="")
     else:
