@@ -24,7 +24,7 @@ from unhazzle.compiler.editing.secrets import (
     unset_secrets,
 )
 from unhazzle.compiler.pipeline import Compiled
-from unhazzle.compiler.spec.model import ENV_VAR_RE, NUL
+from unhazzle.compiler.spec.model import ENV_VAR_RE
 from unhazzle.compiler.write import edit_file_atomic, make_folder
 from unhazzle.errors import UsageError
 from unhazzle.shared import age, readlimit
@@ -153,8 +153,6 @@ def _read_value(name: str) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError("unhazzle secrets set: the value is not UTF-8 text") from None
-    if "\x00" in text:  # as a setting's: the app gets its secrets as settings
-        raise UsageError(f"unhazzle secrets set: the value {NUL}")
     return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
 
 

@@ -537,7 +537,7 @@ def test_a_secret_value_holding_a_nul_is_refused_as_a_settings_is(cli, project, 
     ]
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a\x00b")))
     result = cli("secrets", "set", "web", "SESSION_KEY", "--env", "production", "--spec", str(spec))
-    assert result.code == 2 and "the value holds a NUL character" in result.err
+    assert result.code == 2 and "SESSION_KEY: error: the value holds a NUL character" in result.err
     assert not store_file(spec).exists()
 
 

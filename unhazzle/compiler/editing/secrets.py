@@ -22,6 +22,7 @@ from unhazzle.compiler.secrets.ops import Changes, RecipientsChanged, rekey, set
 from unhazzle.compiler.secrets.store import SecretStore, save_store, store_path
 from unhazzle.compiler.secrets.tls import tls_warning
 from unhazzle.compiler.spec.load import PARSER_FAULT, PARSER_FAULTS
+from unhazzle.compiler.spec.model import NUL
 from unhazzle.compiler.write import edit_file_atomic
 from unhazzle.errors import InputError, Problem, UsageError
 from unhazzle.shared import age
@@ -136,6 +137,9 @@ def set_secrets(
     """Encrypt *values* for *app* in *environment* to the spec's recipients and save them. A
     database's secret (its connection URL) is the same for every app that uses the database: it
     is stored for each of them in the same step, so a shared database is set once."""
+    held = [name for name, value in values.items() if "\x00" in value]  # (typed at a terminal too)
+    if held:  # as a setting's: the app gets its secrets as settings
+        raise UsageError("\n".join(f"{name}: the value {NUL}" for name in held))
     recipients = _recipients(compiled, environment)
     store = compiled.stores.get(environment) or SecretStore(environment=environment)
     sharers = _sharing(compiled, environment, app, values)
