@@ -112,10 +112,15 @@ def over_budget(compiled: Compiled) -> int:
 
 
 def compile_for(
-    spec: str, *, env: str | None = None, app: str | None = None, enforce_budget: bool = True
+    spec: str,
+    *,
+    env: str | None = None,
+    app: str | None = None,
+    jobs: bool = True,
+    enforce_budget: bool = True,
 ) -> Compiled:
-    """The spec compiled for a command that looks up --env and an APP (or job) in it: a name it
-    does not have is said with the spec's own problems, and with the other name's."""
+    """The spec compiled for a command that looks up --env and an APP (or, with *jobs*, a job)
+    in it: a name it does not have is said with the spec's own problems, and with the other's."""
     raw = None
     if env is not None or app is not None:  # read once: the names are looked up in the same text
         from unhazzle.compiler.spec.read import read_spec
@@ -124,11 +129,11 @@ def compile_for(
     try:
         compiled = compile_spec(spec, enforce_budget=enforce_budget, spec_bytes=raw)
     except InputError as exc:
-        found = _unknown_as_written(raw, spec, env=env, app=app) if raw is not None else []
+        found = _unknown_as_written(raw, spec, env=env, app=app, jobs=jobs) if raw is not None else []
         raise InputError([*exc.problems, *found]) from None
     said = AllAtOnce()
     with said.check():
-        if app is not None and app not in compiled.spec.apps and app not in compiled.spec.jobs:
+        if app is not None and app not in compiled.spec.apps and not (jobs and app in compiled.spec.jobs):
             raise app_not_found(compiled, app)
     with said.check():
         select_envs(compiled, env)
@@ -136,7 +141,9 @@ def compile_for(
     return compiled
 
 
-def _unknown_as_written(raw: bytes, spec: str, *, env: str | None, app: str | None) -> list[Problem]:
+def _unknown_as_written(
+    raw: bytes, spec: str, *, env: str | None, app: str | None, jobs: bool
+) -> list[Problem]:
     """--env and APP looked up in the spec as written (*raw*), which does not compile: where it
     names its environments and apps, an unknown one is said with its problems."""
     from unhazzle.compiler.spec.load import load_bytes
@@ -155,7 +162,7 @@ def _unknown_as_written(raw: bytes, spec: str, *, env: str | None, app: str | No
     envs, apps = names("environments"), names("apps")
     if env is not None and envs and env not in envs:
         problems.append(_no_such(document.positions, "environment", env, envs))
-    if app is not None and apps and app not in apps and app not in names("jobs"):
+    if app is not None and apps and app not in apps and not (jobs and app in names("jobs")):
         problems.append(_no_such(document.positions, "app", app, apps))
     return problems
 

@@ -12,7 +12,6 @@ from typing import Any
 from unhazzle.commands.common import (
     DEFAULT_SPEC,
     add_spec_option,
-    app_not_found,
     compile_for,
     compiled_and_read,
     json_text,
@@ -87,10 +86,7 @@ def _common(parser: argparse.ArgumentParser, env_help: str) -> None:
 
 
 def _compiled(args: argparse.Namespace) -> Compiled:
-    compiled = compile_for(args.spec, env=args.env, app=args.app)
-    if args.app is not None and args.app not in compiled.spec.apps:  # (a job's settings are its own)
-        raise app_not_found(compiled, args.app)
-    return compiled
+    return compile_for(args.spec, env=args.env, app=args.app, jobs=False)  # (a job's settings are its own)
 
 
 def run_set(args: argparse.Namespace) -> int:

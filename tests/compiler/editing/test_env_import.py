@@ -71,6 +71,15 @@ def test_env_import_says_the_files_problems_with_the_flags_and_the_specs_at_once
     assert project.read_bytes() == before
 
 
+def test_env_names_a_job_given_as_its_app_with_the_other_problems(cli, write_spec):
+    # a job's settings are its own (jobs.NAME.env): it is no app of `env`, said with the rest
+    spec = write_spec(MINIMAL + "jobs:\n  report: {image: 'x:1', schedule: '@daily'}\n")
+    result = cli("env", "list", "report", "--env", "nope", "--spec", str(spec))
+    assert result.code == 2
+    said = {line.split(": error: ", 1)[1].split(";")[0] for line in result.err.splitlines()}
+    assert said == {"no environment named 'nope'", "no app named 'report'"}
+
+
 def test_env_import_changes_only_changed_lines_and_keeps_quoting(cli, project, tmp_path):
     data = write_json(tmp_path / "s.json", '{"LOG_LEVEL": "warn", "GREETING": "hello world", "NEW": true}')
     result = cli("env", "import", str(data), "--app", "web", "--spec", str(project))
