@@ -154,12 +154,12 @@ def _check_flags(
     spec = existing.spec if existing else None
     databases = list(spec.databases) if spec else None if adding else []
     problems = [*broken, *flag_problems(args, interactive=interactive, databases=databases)]
-    if existing and args.app in existing.spec.apps:  # (as adding it would say, but with the rest)
-        positions = existing.document.positions
-        line, col = positions.of_key(("apps", args.app))
-        problems.append(
-            f"{positions.file}:{line}:{col}: error: already has an app named '{args.app}'; pick another name"
-        )
+    for section, what in (("apps", "an app"), ("jobs", "a job")):  # (as adding it would say, with the rest)
+        if existing and args.app in getattr(existing.spec, section):
+            positions = existing.document.positions
+            line, col = positions.of_key((section, args.app))
+            said = f"already has {what} named '{args.app}'; pick another name"
+            problems.append(f"{positions.file}:{line}:{col}: error: {said}")
     if not interactive:
         wanted = {"--app NAME": args.app, "--image IMAGE": args.image}
         if not adding:

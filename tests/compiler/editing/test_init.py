@@ -469,6 +469,14 @@ def test_init_add_reports_the_spec_and_the_flags_together(cli, docker_config, wo
         "--port: error: '0': a port is a number from 1 to 65535",
         f"unhazzle.yaml:{web_line()}:3: error: already has an app named 'web'; pick another name",
     ]
+    # a job's name is taken as well
+    with (workdir / "unhazzle.yaml").open("a") as spec:
+        spec.write("jobs:\n  report: {image: 'x:1', schedule: '@daily'}\n")
+    result = cli("init", "--yes", "--no-inspect", "--app", "report", "--image", "x:1")
+    last = len((workdir / "unhazzle.yaml").read_text().splitlines())  # where `report:` is
+    assert result.err.splitlines() == [
+        f"unhazzle.yaml:{last}:3: error: already has a job named 'report'; pick another name"
+    ]
 
 
 def test_init_registry_error_without_terminal_is_one_line(cli, plain_registry, docker_config, workdir):
