@@ -520,6 +520,13 @@ def test_validate_a_second_yaml_document_is_located_at_its_start_and_the_first_i
         f"{spec}:9:5: error: apps.web: unknown key 'prot' (did you mean 'port'?)",
         f"{spec}:10:1: error: the file holds several YAML documents ('---'); keep one",
     ]
+    # the second is not looked into: a key written twice there is not said, and hides nothing
+    spec = write_spec(MINIMAL.replace("port: 8080", "prot: 8080") + "---\na: {b: 1}\na: {b: 2}\n")
+    result = cli("validate", str(spec))
+    assert [line.split(": error: ", 1)[1] for line in result.err.splitlines()] == [
+        "apps.web: unknown key 'prot' (did you mean 'port'?)",
+        "the file holds several YAML documents ('---'); keep one",
+    ]
     spec = write_spec("---\n---\nversion: 1\n")  # an empty first document: nothing to check
     result = cli("validate", str(spec))
     assert result.err.splitlines() == [

@@ -169,8 +169,8 @@ class _Constructor(_SpecScalars, RoundTripConstructor):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.duplicates: list[tuple[int, int, str]] = []  # line, column, message
-        self.blocks_twice = False  # a duplicate holds a mapping or list, not one value
+        # line, column, message, and whether it is a block (a mapping or list), not one value
+        self.duplicates: list[tuple[int, int, str, bool]] = []
 
     def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
         if key not in mapping:
@@ -182,8 +182,8 @@ class _Constructor(_SpecScalars, RoundTripConstructor):
         written = key_node.value if isinstance(key_node, ScalarNode) else str(key)
         mark = key_node.start_mark
         said = f"key '{written}' appears twice in the same block{first}; keep one"
-        self.duplicates.append((mark.line + 1, mark.column + 1, said))
-        self.blocks_twice |= any(isinstance(v, dict | list) for v in (value, mapping[key]))
+        block = any(isinstance(v, dict | list) for v in (value, mapping[key]))
+        self.duplicates.append((mark.line + 1, mark.column + 1, said, block))
         return False
 
 
@@ -240,14 +240,16 @@ def _parse_with_duplicates(text: str, name: str) -> tuple[Any, list[Problem]]:
         raise _error(name, *_second_document(text), SEVERAL_DOCUMENTS)
     if not docs or docs[0] is None:
         raise _error(name, 1, 1, "the file is empty; a spec starts with `version: 1`")
-    constructor = yaml.constructor
-    duplicates = [Problem(name, *found) for found in constructor.duplicates]
-    if several:  # the first is read as the spec, and checked with this
-        duplicates.append(Problem(name, *_second_document(text), SEVERAL_DOCUMENTS))
+    second = _second_document(text) if several else None
+    # what the first document holds (the one read as the spec: the others are not looked into)
+    found = [dup for dup in yaml.constructor.duplicates if second is None or dup[:2] < second]
+    duplicates = [Problem(name, line, col, said) for line, col, said, _ in found]
+    if second is not None:  # the first is read as the spec, and checked with this
+        duplicates.append(Problem(name, *second, SEVERAL_DOCUMENTS))
     # A block written twice hides what the second holds (two `apps:`, say): checking the rest
     # against the first alone would report mistakes that are not there, so only the duplicates
     # are said then. A value written twice does not: the first is checked with the rest.
-    if duplicates and constructor.blocks_twice:
+    if any(block for *_, block in found):
         raise InputError(duplicates)
     return docs[0], duplicates
 
