@@ -9,7 +9,7 @@ import pytest
 from unhazzle.shared.streams import carries_utf8
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "UTF-8", "utf8", "utf_8", "UTF_8"])
+@pytest.mark.parametrize("encoding", ["utf-8", "UTF-8", "utf8", "utf_8", "UTF_8", "u8", "utf-8-sig"])
 def test_every_spelling_of_utf8_carries_it(encoding: str) -> None:
     assert carries_utf8(io.TextIOWrapper(io.BytesIO(), encoding=encoding))
 
