@@ -120,21 +120,10 @@ class PublishOptions:
     vet: Callable[[dict[str, bytes], set[str]], None] | None = None
 
 
-class RollbackRefusal(UsageError):
-    """Publishing would deploy again what a rollback undid: one line per environment."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = [printable(shortened(problem)) for problem in problems]
-        super().__init__("\n".join(problems))
-
-    def lines(self) -> list[str]:
-        return [marked(problem) for problem in self.problems]
-
-
 class Refusal(UsageError):
     """Publishing would delete an environment or lose an app's data without the flag that says
-    so, ask for what a disk cannot do, or give an environment a preview's name: one line each,
-    all at once."""
+    so, ask for what a disk cannot do, give an environment a preview's name, or deploy again what
+    a rollback undid: one line each, all at once."""
 
     def __init__(self, problems: list[str]) -> None:
         # names come from the environment repo too, which anyone may have edited: one line each
@@ -283,7 +272,7 @@ def _refuse_over_rollback(repo: Path, old_blobs: Mapping[str, str], files: Mappi
     markers = {p: _blob(repo, sha).encode() for p, sha in old_blobs.items() if p.endswith(f"/{MARKER_FILE}")}
     refused = refusal(markers, files) if markers else []
     if refused:
-        raise RollbackRefusal(refused)
+        raise Refusal(refused)
 
 
 @contextmanager
