@@ -206,6 +206,14 @@ def test_one_app_never_goes_back_to_values_sealed_to_other_keys_nor_past_an_unre
         rollback.files_after(now, then, project="shop", environment="production", app="web")
 
 
+def test_a_fingerprint_reads_a_name_that_is_not_utf8_as_git_wrote_it() -> None:
+    odd = "shop/production/caf\udce9.yaml"  # (a Latin-1 name, as the repo's reading keeps it)
+    files = {odd: b"x", "shop/production/web.yaml": b"w"}
+    assert rollback.fingerprint(files, "shop/production") != rollback.fingerprint(
+        {**files, odd: b"y"}, "shop/production"
+    )
+
+
 def test_a_rollback_to_what_runs_now_is_refused_and_commits_nothing(
     cli: RunCli, write_spec: WriteSpec, remote: str
 ) -> None:

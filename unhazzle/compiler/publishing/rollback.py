@@ -153,7 +153,8 @@ def fingerprint(files: Mapping[str, bytes], what: str) -> str:
     sealed secrets; not the index, which names the source commit and differs every publish."""
     digest = hashlib.sha256()
     for path in sorted(_covered(files, what)):
-        digest.update(f"{path}\0{len(files[path])}\0".encode())
+        # (a name that is not UTF-8 is kept as Git wrote it, as publish writes names back)
+        digest.update(f"{path}\0{len(files[path])}\0".encode("utf-8", "surrogateescape"))
         digest.update(files[path])
     return digest.hexdigest()
 
