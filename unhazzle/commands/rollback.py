@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
             environment=env,
             app=app,
         )
-    if rollback.changes_nothing(now, files):  # (`--to` a deploy that ran what runs now)
+    # (`--to` a deploy that ran what runs now: the files that run are the same, by the same
+    # fingerprint a rollback in force is known by)
+    if rollback.fingerprint(now, what) == rollback.fingerprint(files, what):
         said = f"--to: {what}" if args.to else f"{what}: it"
         raise UsageError(f"{said} runs now what {earlier.revision[:12]} ran; nothing to roll back")
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

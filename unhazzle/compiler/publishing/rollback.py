@@ -73,16 +73,6 @@ def files_after(
     return out
 
 
-def changes_nothing(now: Mapping[str, bytes], files: Mapping[str, bytes]) -> bool:
-    """Whether going from *now* to *files* runs nothing else: the same manifests and secret
-    values (the index names the source commit, the marker when; neither runs)."""
-
-    def running(found: Mapping[str, bytes]) -> dict[str, bytes]:
-        return {p: d for p, d in found.items() if p.rsplit("/", 1)[-1] not in (INDEX_FILE, MARKER_FILE)}
-
-    return running(now) == running(files)
-
-
 def _secrets_with(current: bytes | None, earlier: bytes | None, app: str) -> bytes | None:
     """The current sealed secrets, with `app`'s values as the earlier file had them (its file
     carries their checksum, so the two go back together); None for a file with no app left.
