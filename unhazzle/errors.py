@@ -7,8 +7,9 @@ object or remote concerned for operational failures.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class UnhazzleError(Exception):
@@ -87,3 +88,27 @@ class OperationError(UnhazzleError):
     """Git, cluster or registry trouble: exit code 1."""
 
     exit_code = 1
+
+
+def at_once(*checks: Callable[[], Any]) -> list[Any]:
+    """Every check in *checks* run, whatever an earlier one refused: their values, or one error
+    with every refusal's lines. An InputError while each refusal was one (its problems stay
+    located and sorted), a UsageError once any was a UsageError."""
+    values: list[Any] = []
+    located: list[Problem] = []
+    lines: list[str] = []
+    usage = False
+    for check in checks:
+        try:
+            values.append(check())
+        except InputError as exc:
+            located += exc.problems
+            lines += exc.lines()
+        except UsageError as exc:
+            usage = True
+            lines += exc.lines()
+    if usage:
+        raise UsageError("\n".join(lines))
+    if located:
+        raise InputError(located)
+    return values

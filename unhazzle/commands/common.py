@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unhazzle.commands import DEFAULT_SPEC as DEFAULT_SPEC  # re-exported for the commands
 from unhazzle.compiler.images.reference import BadReference, ImageRef, parse_reference
 from unhazzle.compiler.spec.suggest import hint
-from unhazzle.errors import InputError, Problem, UsageError, printable
+from unhazzle.errors import InputError, Problem, UsageError, at_once, printable
 from unhazzle.shared import collector
 from unhazzle.shared.streams import carries_utf8
 
@@ -56,39 +55,12 @@ def add_env(parser: argparse.ArgumentParser, what: str = "only this environment"
     parser.add_argument("--env", metavar="ENV", help=what)
 
 
-class AllAtOnce:
-    """Every problem of several independent checks, said together: each check runs in its own
-    `with said.check():`, whatever an earlier one found; `said.done()` raises them all."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    @contextmanager
-    def check(self) -> Iterator[None]:
-        try:
-            yield
-        except InputError as exc:
-            self.problems += exc.problems
-
-    def done(self) -> None:
-        if self.problems:
-            raise InputError(self.problems)
-
-
 def compiled_and_read(compile: Callable[[], Compiled], file: str) -> tuple[Compiled, list[Entry]]:
     """The spec as *compile* compiles it and the flat JSON *file* (`env import`, `secrets
     import`), every problem of both at once."""
     from unhazzle.compiler.editing.flatjson import read_flat_json
 
-    said = AllAtOnce()
-    compiled: Compiled | None = None
-    entries: list[Entry] = []
-    with said.check():
-        compiled = compile()
-    with said.check():
-        entries = read_flat_json(Path(file), display=file)
-    said.done()
-    assert compiled is not None  # (said.done() raised otherwise)
+    compiled, entries = at_once(compile, lambda: read_flat_json(Path(file), display=file))
     return compiled, entries
 
 
@@ -131,13 +103,12 @@ def compile_for(
     except InputError as exc:
         found = _unknown_as_written(raw, spec, env=env, app=app, jobs=jobs) if raw is not None else []
         raise InputError([*exc.problems, *found]) from None
-    said = AllAtOnce()
-    with said.check():
+
+    def app_known() -> None:
         if app is not None and app not in compiled.spec.apps and not (jobs and app in compiled.spec.jobs):
             raise app_not_found(compiled, app)
-    with said.check():
-        select_envs(compiled, env)
-    said.done()
+
+    at_once(app_known, lambda: select_envs(compiled, env))
     return compiled
 
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from unhazzle.errors import UsageError
+from unhazzle.errors import InputError, UsageError
 
 # What argparse takes as a value though it starts with '-' (no option of ours looks like one).
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
@@ -104,28 +104,14 @@ def _checked(args: argparse.Namespace | None) -> list[str]:
     return lines
 
 
-def at_once(*reads: Callable[[], Any]) -> list[Any]:
-    """Each flag's value as *reads* read it (each raising UsageError for a wrong one): their
-    values, or one UsageError with every wrong one's lines."""
-    values, refused = [], []
-    for read in reads:
-        try:
-            values.append(read())
-        except UsageError as exc:
-            refused += exc.lines()
-    if refused:
-        raise UsageError("\n".join(refused))
-    return values
-
-
 def checked_by(read: Callable[[argparse.Namespace], object]) -> Callable[[argparse.Namespace], list[str]]:
     """A command's `check_flags` (parse_all says its lines with argparse's refusals): what *read*,
-    the command's own reading of its flags' values (with at_once), refuses."""
+    the command's own reading of its flags' values (with errors.at_once), refuses."""
 
     def check(args: argparse.Namespace) -> list[str]:
         try:
             read(args)
-        except UsageError as exc:
+        except (UsageError, InputError) as exc:
             return exc.lines()
         return []
 

@@ -10,10 +10,10 @@ import json
 import sys
 from typing import Any
 
-from unhazzle.commands.flags import at_once, checked_by
+from unhazzle.commands.flags import checked_by
 from unhazzle.commands.publish import add_env_repo, push_flags
 from unhazzle.commands.target import Target, add_target, resolve
-from unhazzle.errors import InputError, UsageError
+from unhazzle.errors import InputError, UsageError, at_once
 
 DEFAULT_LIMIT = 20
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unhazzle.commands.flags import at_once, checked_by
-from unhazzle.errors import UsageError
+from unhazzle.commands.flags import checked_by
+from unhazzle.errors import UsageError, at_once
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

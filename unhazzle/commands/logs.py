@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from unhazzle.commands.flags import at_once, checked_by
+from unhazzle.commands.flags import checked_by
 from unhazzle.commands.target import Env, add_target, environments, resolve
-from unhazzle.errors import OperationError, UsageError
+from unhazzle.errors import OperationError, UsageError, at_once
 from unhazzle.shared.numbers import whole_number
 
 # RFC 3339 with up to 9 fraction digits, as the API prefixes each line when timestamps=true.

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from unhazzle import __version__
 from unhazzle.commands.common import add_pin_digests, add_spec, compile_spec, maybe_pin
-from unhazzle.commands.flags import at_once, checked_by
+from unhazzle.commands.flags import checked_by
 from unhazzle.compiler.spec.read import read_spec
-from unhazzle.errors import UsageError
+from unhazzle.errors import UsageError, at_once
 from unhazzle.shared.names import ALLOW_DELETE_ENVIRONMENT, ALLOW_DELETE_VOLUME
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import threading
 from functools import partial
 from pathlib import Path
 
-from unhazzle.commands.flags import at_once, checked_by
-from unhazzle.errors import UsageError
+from unhazzle.commands.flags import checked_by
+from unhazzle.errors import UsageError, at_once
 from unhazzle.reconciler.sync.shards import Shard
 from unhazzle.shared import readlimit
 
