@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -101,13 +102,13 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
             invalid = units_of([*_paths(at, document.problems), *refused])
             found = _in_valid_part(document, invalid, units_of(_paths(at, checked)), rates, at)
             found = _new(found, problems, at)
-        raise InputError([*problems, *oversized_as_written(document.data, rates, positions), *found])
+        raise InputError([*_with_oversized(problems, document.data, rates, positions), *found])
     resolved, merge_problems = resolve(spec, positions)
     jobs, job_problems = resolve_jobs(spec, positions)
     if merge_problems or job_problems:
         problems = [*merge_problems, *job_problems]
         found = _in_valid_part(document, set(), _unmerged(spec, resolved, jobs), rates, PathsAt(positions))
-        raise InputError([*problems, *oversized_as_written(document.data, rates, positions), *found])
+        raise InputError([*_with_oversized(problems, document.data, rates, positions), *found])
     plan = build_plan(spec, resolved, jobs=jobs)
     problems = _whole_plan_problems(plan, rates, positions)
     cost = price_plan(plan, rates)
@@ -116,6 +117,15 @@ def compile_document(document: Document, *, enforce_budget: bool = True) -> Comp
     if problems:
         raise InputError(problems)
     return Compiled(document=document, spec=spec, plan=plan, cost=cost)
+
+
+def _with_oversized(problems: list[Problem], data: Any, rates: Rates, positions: Positions) -> list[Problem]:
+    """*problems* with the sizes too big for a server, as the spec writes them: where one is also
+    beyond the model's own bound (`cpu: 99`, "at most 64"), the server's limit is what is said."""
+    over = oversized_as_written(data, rates, positions)
+    places = {(p.line, p.column) for p in over}
+    kept = [p for p in problems if (p.line, p.column) not in places or " is too large: " not in p.message]
+    return [*kept, *over]
 
 
 def _whole_plan_problems(plan: Plan, rates: Rates, positions: Positions) -> list[Problem]:
