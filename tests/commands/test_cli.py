@@ -210,6 +210,19 @@ def test_render_out_that_cannot_be_a_folder_is_bad_input(cli, write_spec, out):
     assert len(result.err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("out", ["a-file", "a-file/sub", ""])
+def test_render_out_that_cannot_be_a_folder_is_said_with_the_spec_problems(cli, write_spec, out):
+    spec = write_spec(MINIMAL.replace("port: 8080", "port: eighty"))
+    (spec.parent / "a-file").write_text("not a folder\n")
+    result = cli("render", str(spec), "--out", str(spec.parent / out) if out else "")
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert len(lines) == 2, result.err
+    assert lines[0].startswith(f"{spec}:") and "apps.web.port" in lines[0]
+    assert lines[1].startswith("--out: error: ")
+    assert sorted(p.name for p in spec.parent.iterdir()) == ["a-file", spec.name]  # nothing made
+
+
 def test_render_out_empty_is_bad_input_not_the_current_folder(cli, write_spec, tmp_path, monkeypatch):
     spec = write_spec(MINIMAL)
     monkeypatch.chdir(tmp_path)

@@ -18,7 +18,7 @@ from unhazzle.compiler.presentation.report import warnings
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.compiler.rendering.reuse import Reuse
 from unhazzle.compiler.write import write_tree
-from unhazzle.errors import UsageError
+from unhazzle.errors import UsageError, at_once
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,9 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.out.strip():  # Path('') is '.': an empty --out is a slip, not "here"
-        raise UsageError("--out: error: an empty path; name the folder to write to (`--out .` for here)")
-    compiled = compile_for(args.spec, env=args.env)
+    compiled, _ = at_once(lambda: compile_for(args.spec, env=args.env), lambda: _out_as_given(args.out))
     envs = [env.name for env in select_envs(compiled, args.env)]
     plan = maybe_pin(compiled.plan, args)
     files = render_plan(plan, environments=envs, reuse=Reuse.for_project(plan.project))
@@ -49,6 +47,21 @@ def run(args: argparse.Namespace) -> int:
     # what plan warns about, repeated (as documented): rendered is not the same as ready to run
     print_warnings([w for w in warnings(compiled.plan) if set(w["environments"]) & set(envs)])
     return 0
+
+
+def _out_as_given(out: str) -> None:
+    """--out's own mistakes, found without making anything, so they are said with the spec's."""
+    if not out.strip():  # Path('') is '.': an empty --out is a slip, not "here"
+        raise UsageError("--out: error: an empty path; name the folder to write to (`--out .` for here)")
+    path = Path(out)
+    try:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--out: error: '{out}' is a file, not a folder")
+        made = next((p for p in path.parents if p.exists()), None)  # where new folders would go
+    except OSError as exc:  # a name too long, say
+        raise UsageError(f"--out: error: cannot write to '{out}': {exc.strerror or exc}") from None
+    if made is not None and not made.is_dir():
+        raise UsageError(f"--out: error: cannot write to '{out}': '{made}' is a file, not a folder")
 
 
 def _check_out(out: Path) -> None:
