@@ -17,11 +17,19 @@ def test_a_problem_takes_out_the_entry_it_is_in_and_an_override_takes_its_app_ev
 
 
 def test_what_every_app_depends_on_cannot_be_taken_out() -> None:
-    for path in [("region",), ("project",), ("version",), ("apps",), ("environments",), ()]:
+    for path in [("project",), ("apps",), ("environments",), ()]:
         assert unit_of(path) is None
-    assert units_of([("apps", "web"), ("region",)]) is None
+    assert units_of([("apps", "web"), ("project",)]) is None
     assert units_of([("apps", "web"), None]) is None  # a problem whose place is not known
     assert units_of([("apps", "web", "port"), ("apps", "web", "image")]) == {("apps", "web")}
+
+
+def test_a_wrong_region_or_version_is_stood_in_for() -> None:
+    data = {"version": 2, "project": "shop", "region": "xx", "apps": {"web": {"image": "w"}}}
+    assert units_of([("region",), ("version",)]) == {("region",), ("version",)}
+    part = without(data, {("region",), ("version",)})
+    assert part == {"version": 1, "project": "shop", "region": "fsn1", "apps": {"web": {"image": "w"}}}
+    assert without({"project": "shop"}, {("version",)}) == {"project": "shop", "version": 1}  # (missing)
 
 
 def test_without_leaves_the_spec_itself_as_it_was() -> None:

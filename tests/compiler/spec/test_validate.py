@@ -315,8 +315,6 @@ def test_validate_health_path_without_leading_slash_says_how_to_write_it(cli, wr
     )
 
 
-
-
 def test_validate_problem_only_an_environment_causes_names_that_environment(cli, write_spec):
     spec = write_spec(
         MINIMAL.replace(
@@ -833,18 +831,36 @@ def test_validate_says_nothing_of_an_app_it_takes_out_of_the_whole_plan(cli, wri
     ]
 
 
-def test_validate_a_mistake_in_a_required_part_leaves_the_whole_plan_unchecked(cli, write_spec):
-    # Without a valid region nothing can be planned: the domain claimed twice is said once the
-    # region is fixed (the sizes against a server are checked all the same: above).
+def test_validate_a_wrong_region_or_version_does_not_hide_a_domain_claimed_twice(cli, write_spec):
+    # Neither changes what the checks of a whole plan read: the part takes a stand-in for each.
     spec = write_spec(
-        MINIMAL.replace("region: fsn1", "region: xx")
+        MINIMAL.replace("region: fsn1", "region: xx").replace("version: 1", "version: 2")
         + "    public: true\n    domains: [shop.example.com]\n"
         + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    public: true\n"
         + "    domains: [shop.example.com]\n"
     )
     result = cli("validate", str(spec))
     assert result.err.strip().splitlines() == [
-        f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1"
+        f"{spec}:1:10: error: version: 2 is not allowed; choose 1",
+        f"{spec}:3:9: error: region: 'xx' is not allowed; choose fsn1 | nbg1 | hel1",
+        f"{spec}:16:15: error: apps.api (in production).domains: 'shop.example.com' is already the "
+        "address of app 'web' in production; give each app its own domain",
+    ]
+
+
+def test_validate_a_wrong_project_leaves_the_whole_plan_unchecked(cli, write_spec):
+    # The project names every namespace and default address, which those checks read: the
+    # domain claimed twice is said once the project is fixed (the sizes against a server are
+    # checked all the same: above).
+    spec = write_spec(
+        MINIMAL.replace("project: shop", "project: Shop")
+        + "    public: true\n    domains: [shop.example.com]\n"
+        + "  api:\n    image: ghcr.io/acme/api:1.0\n    port: 9000\n    public: true\n"
+        + "    domains: [shop.example.com]\n"
+    )
+    result = cli("validate", str(spec))
+    assert [line.split(": error: ")[1].split(":")[0] for line in result.err.strip().splitlines()] == [
+        "project"
     ]
 
 

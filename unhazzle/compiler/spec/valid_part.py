@@ -1,5 +1,6 @@
 """The valid part of a spec that has problems: the spec without each app, job, database or
-environment a problem was found in, and without any other section that has one.
+environment a problem was found in, and without any other section that has one (a wrong version
+or region is stood in for).
 
 The checks that read a whole plan (two apps claiming one domain, a settings object too big for
 the cluster, an override that cannot be merged over its base) can then still run on the rest,
@@ -12,8 +13,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
+from unhazzle.compiler.spec.model import Region
 from unhazzle.compiler.spec.positions import Path, Positions
 
 # An entry taken out: ("apps", name), ("jobs", name), ("databases", name), ("environments",
@@ -24,11 +26,17 @@ NAMED = ("apps", "jobs", "databases")
 # What every spec has (spec/model.py); any other top-level section (an unknown key too) is taken
 # out whole when it is wrong.
 REQUIRED = ("version", "project", "region", "environments", "apps")
+# Required values a part takes in place of wrong ones: what the checks of a whole plan see does not
+# depend on them (the region sets prices, never checked on a part, and the latency hints; the
+# format's version, which every other problem was read in anyway). The project names namespaces
+# and default addresses, which those checks read: a wrong one leaves no part.
+STAND_INS: dict[str, object] = {"version": 1, "region": get_args(Region)[0]}
 
 
 def unit_of(path: Path) -> Unit | None:
     """The entry a problem at *path* (a path into the spec's data) belongs to; None for a
-    required part of the spec (its project, region, the lists themselves), which cannot go."""
+    required part of the spec (its project, the lists themselves), which cannot go. A wrong
+    version or region is one too: the part takes a stand-in (STAND_INS)."""
     head = path[:1]
     if len(path) >= 2 and head[0] in NAMED and isinstance(path[1], str):
         return (str(head[0]), path[1])
@@ -36,7 +44,7 @@ def unit_of(path: Path) -> Unit | None:
         if len(path) >= 4 and path[2] in ("apps", "jobs") and isinstance(path[3], str):
             return (str(path[2]), path[3])  # an override is its app's (or job's) in every environment
         return ("environments", path[1])
-    if head and isinstance(head[0], str) and head[0] not in REQUIRED:
+    if head and isinstance(head[0], str) and (head[0] not in REQUIRED or head[0] in STAND_INS):
         return (head[0],)
     return None
 
@@ -56,6 +64,7 @@ def without(data: dict[Any, Any], units: set[Unit]) -> dict[Any, Any]:
     """*data* without *units*; an app or job is taken out of every environment's overrides too.
     *data* itself is left as it is (only the mappings on the way are copied)."""
     part = {key: value for key, value in data.items() if (key,) not in units}
+    part |= {key: value for key, value in STAND_INS.items() if (key,) in units}
     for section in (*NAMED, "environments"):
         names = {unit[1] for unit in units if len(unit) == 2 and unit[0] == section}
         entries = part.get(section)
