@@ -103,6 +103,28 @@ def test_render_empty_command_and_args_leave_the_image_defaults():
     assert "command" not in container and "args" not in container
 
 
+def test_render_every_network_policy_selects_instances_the_environment_has():
+    # (a policy that selects nothing is a mistake to policy checkers: kube-score, kube-linter)
+    private = MINIMAL
+    public = MINIMAL + "    public: true\n"
+    for spec, admits_front_door in ((private, False), (public, True)):
+        found = [o for _, o in objects(render_text(spec)) if o["kind"] == "NetworkPolicy"]
+        names = {o["metadata"]["name"] for o in found}
+        assert ("allow-ingress-controller" in names) == admits_front_door
+        pods = [o for _, o in objects(render_text(spec)) if o["kind"] == "Deployment"]
+        labels = [d["spec"]["template"]["metadata"]["labels"] for d in pods]
+        for policy in found:
+            wanted = policy["spec"]["podSelector"].get("matchLabels", {})
+            assert any(wanted.items() <= pod.items() for pod in labels), policy["metadata"]["name"]
+
+
+def test_render_a_disruption_budget_never_holds_up_a_server_for_an_instance_that_is_not_ready():
+    found = objects(render_text(MINIMAL + "    instances: {min: 2, max: 4}\n"))
+    budget = next(o for _, o in found if o["kind"] == "PodDisruptionBudget")
+    kubernetes_validate.validate(budget, KUBERNETES_VERSION, strict=True)
+    assert budget["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
 def test_render_quoted_setting_that_looks_like_a_number_stays_text_as_written():
     # a quoted value is text: '0123' (a zip code), "1e3", "1_000" reach the app exactly as written
     text = (

@@ -320,6 +320,7 @@ def _env_view(plan: Plan, env: EnvPlan, settings: ClusterSettings) -> dict[str, 
         "default_request": {"cpu": "100m", "memory": "128Mi", "disk": mebibytes(TMP_MB)},
         "default_limit": {"cpu": "500m", "memory": "256Mi", "disk": mebibytes(TMP_MB + LOGS_MB)},
         "public_label": PUBLIC_LABEL,
+        "serves_public": any(app.public_hosts for app in env.apps),  # (the label's instances)
         "ingress_namespace": settings.ingress_namespace,
         "ingress_class": settings.ingress_class,
         "cluster_issuer": settings.cluster_issuer,

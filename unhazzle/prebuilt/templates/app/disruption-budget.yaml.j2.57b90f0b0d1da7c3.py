@@ -24,11 +24,11 @@ def root(context, missing=missing, environment=environment):
     pass
     yield 'apiVersion: policy/v1\nkind: PodDisruptionBudget\n'
     yield str(environment.finalize(t_2(environment.getattr((undefined(name='app') if l_0_app is missing else l_0_app), 'name'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='app') if l_0_app is missing else l_0_app), 'labels'))))
-    yield '\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n'
+    yield '\nspec:\n  maxUnavailable: 1\n  unhealthyPodEvictionPolicy: AlwaysAllow\n  selector:\n    matchLabels:\n'
     yield str(environment.finalize(t_1(environment.getattr((undefined(name='app') if l_0_app is missing else l_0_app), 'selector'), 6)))
     yield '\n'
 
 blocks = {}
-debug_info = '3=26&8=28'
+debug_info = '3=26&11=28'
 
 # Made by `make prebuilt` with jinja2 3.1.6 from templates/app/disruption-budget.yaml.j2; do not edit.

@@ -53,13 +53,17 @@ def root(context, missing=missing, environment=environment):
     yield str(environment.finalize(t_2('default-deny-ingress', environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'labels'))))
     yield '\nspec:\n  podSelector: {}\n  policyTypes:\n    - Ingress\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
     yield str(environment.finalize(t_2('allow-same-environment', environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'labels'))))
-    yield '\nspec:\n  podSelector: {}\n  policyTypes:\n    - Ingress\n  ingress:\n    - from:\n        - podSelector: {}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
-    yield str(environment.finalize(t_2('allow-ingress-controller', environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'labels'))))
-    yield '\nspec:\n  podSelector:\n    matchLabels:\n      '
-    yield str(environment.finalize(t_3(environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'public_label'))))
-    yield ': "true"\n  policyTypes:\n    - Ingress\n  ingress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: '
-    yield str(environment.finalize(environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'ingress_namespace')))
-    yield '\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
+    yield '\nspec:\n  podSelector: {}\n  policyTypes:\n    - Ingress\n  ingress:\n    - from:\n        - podSelector: {}\n'
+    if environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'serves_public'):
+        pass
+        yield '---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
+        yield str(environment.finalize(t_2('allow-ingress-controller', environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'labels'))))
+        yield '\nspec:\n  podSelector:\n    matchLabels:\n      '
+        yield str(environment.finalize(t_3(environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'public_label'))))
+        yield ': "true"\n  policyTypes:\n    - Ingress\n  ingress:\n    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: '
+        yield str(environment.finalize(environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'ingress_namespace')))
+        yield '\n'
+    yield '---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
     yield str(environment.finalize(t_2('deny-cloud-metadata', environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'namespace'), environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'labels'))))
     yield '\nspec:\n  podSelector: {}\n  policyTypes:\n    - Egress\n  egress:\n    - to:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n            except:\n              - 169.254.169.254/32\n        - ipBlock:\n            cidr: ::/0\n'
     if environment.getattr((undefined(name='env') if l_0_env is missing else l_0_env), 'previews_reach'):
@@ -81,6 +85,6 @@ def root(context, missing=missing, environment=environment):
         yield '\n'
 
 blocks = {}
-debug_info = '3=31&7=33&12=35&15=37&19=39&24=41&25=43&26=45&28=47&29=49&30=51&34=53&42=55&53=57&57=59&64=61&68=63&81=65&86=68&90=70&93=72&94=76&102=80'
+debug_info = '3=31&7=33&12=35&15=37&19=39&24=41&25=43&26=45&28=47&29=49&30=51&34=53&42=55&50=57&55=60&59=62&66=64&71=67&84=69&89=72&93=74&96=76&97=80&105=84'
 
 # Made by `make prebuilt` with jinja2 3.1.6 from templates/environment.yaml.j2; do not edit.
