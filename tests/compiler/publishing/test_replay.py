@@ -471,6 +471,10 @@ def test_every_use_of_an_image_is_one_the_replay_knows() -> None:
             found[str(path.relative_to(ROOT))] = hits
     assert found == {
         "unhazzle/compiler/publishing/index.py": ['"image": app.app.image,', '"image": job.job.image,'],
+        "unhazzle/compiler/planning/plan.py": [  # warnings of an image of no version: in no file
+            'warnings=_image_warnings(job.image, "each run starts whatever it is then"),',
+            "*_image_warnings(app.image, _app_runs(app)),",
+        ],
         "unhazzle/compiler/rendering/render.py": [
             '"""jinja2\'s Environment, reading `app.image` from a dict view with one lookup: the default',
             "tags = datadog_tags(env.name, app.name, app.app.image) if datadog else {}",  # imagederived

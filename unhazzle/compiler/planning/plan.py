@@ -175,6 +175,7 @@ def _job(spec: Spec, name: str, job: Job, settings_of: _Expander) -> JobPlan:
         settings={key: settings_of(value) for key, value in job.env.items()},
         secrets=_secrets(spec, job.secrets, job.databases),
         runs_a_month=parse(job.schedule).runs_a_month(),
+        warnings=_image_warnings(job.image, "each run starts whatever it is then"),
     )
 
 
@@ -223,9 +224,34 @@ def _app(
         ),
         settings={key: settings_of(value) for key, value in app.env.items()},
         secrets=secrets,
-        warnings=[*sizing.warnings, *_database_warnings(spec, app)],
+        warnings=[
+            *sizing.warnings,
+            *_database_warnings(spec, app),
+            *_image_warnings(app.image, _app_runs(app)),
+        ],
         release=release,
     )
+
+
+def _app_runs(app: App) -> str:
+    """What an image of no version means for *app* (see _image_warnings)."""
+    release = ", and its release step does not run again when it changes" if app.release else ""
+    return f"instances started at different times can run different images{release}"
+
+
+def _image_warnings(image: str, means: str) -> list[str]:
+    """An image named by no version (no tag, which means `latest`, or `latest` itself) runs
+    whatever the registry holds when each instance starts: not said in any file, and not the
+    same from one instance to the next (*means*: what that means for the app or job)."""
+    if "@sha256:" in image:
+        return []
+    tag = image.rpartition("/")[2].partition(":")[2]
+    if tag not in ("", "latest"):
+        return []
+    named = "names no version" if not tag else "names no version, only 'latest'"
+    base = image.rpartition(":")[0] if tag else image
+    fix = f"give it a version ({base}:1.2.3), or pin what it names now with --pin-digests"
+    return [f"image '{image}' {named}: {means}; {fix}"]
 
 
 def _database_warnings(spec: Spec, app: App) -> list[str]:
