@@ -116,6 +116,29 @@ def test_sizes_and_instances_of_a_preview_can_be_set() -> None:
     assert (web.sizing.max_instances, web.sizing.cpu_request, web.sizing.memory_request_mb) == (2, 0.1, 128)
 
 
+def test_an_app_with_a_volume_runs_one_instance_in_a_preview_whatever_its_instances_say() -> None:
+    text = SPEC.replace("  apps: [web]", "  apps: [web, cache]\n  instances: {min: 2, max: 3}").replace(
+        "    port: 6379", "    port: 6379\n    volume: {size: 1GB, path: /data}"
+    )
+    apps = {a.name: a for a in preview(text)[0].plan.environments[0].apps}
+    assert (apps["web"].sizing.min_instances, apps["web"].sizing.max_instances) == (2, 3)
+    assert (apps["cache"].sizing.min_instances, apps["cache"].sizing.max_instances) == (1, 1)
+
+
+def test_a_preview_size_bigger_than_a_server_is_an_error_where_it_is_written(
+    cli: RunCli, write_spec: WriteSpec
+) -> None:
+    # (said by validate, not first by `preview-env up` at each app it copies)
+    spec = write_spec(SPEC + "  size: {cpu: 8}\n")
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{spec}:40:15: error: previews.size.cpu: 8 vCPU is more than one cx33 server gives an "
+        "instance (4 vCPU and 8 GB, less the 0.1 vCPU and 256 MB the cluster keeps there for itself), "
+        "and an instance runs on one server; use a smaller size"
+    ]
+
+
 @pytest.mark.parametrize(
     ("edit", "where", "says"),
     [

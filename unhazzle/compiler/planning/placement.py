@@ -22,8 +22,8 @@ def placement_problems(plan: Plan, rates: Rates, positions: Positions) -> list[P
 
 
 # One instance's ask: its environment (None: the base spec, where no environment is known), what
-# asks (("apps", NAME), ("apps", NAME, "release") or ("jobs", NAME)), and the vCPU and MB it
-# asks for (None: not known, or not its own).
+# asks (("apps", NAME), ("apps", NAME, "release"), ("jobs", NAME) or ("previews",)), and the vCPU
+# and MB it asks for (None: not known, or not its own).
 Ask = tuple[str | None, tuple[str, ...], float | None, float | None]
 
 
@@ -43,6 +43,9 @@ def oversized(plan: Plan, rates: Rates, positions: Positions) -> list[Problem]:
                     app.release.size.memory_mb if own.memory is not None else None,
                 ))  # fmt: skip
         asks += [(env.name, ("jobs", job.name), job.size.cpu_request, job.size.memory_mb) for job in env.jobs]
+    previews = plan.spec.previews
+    if previews is not None:  # every app of every preview, at this size
+        asks.append((None, ("previews",), previews.size.cpu, previews.size.memory))
     return _too_big(asks, rates, positions)
 
 
@@ -62,6 +65,8 @@ def oversized_as_written(data: Any, rates: Rates, positions: Positions) -> list[
                 merged = deep_merge(_size_of(entry, owner), _size_of(overrides.get(name, {}), owner))
                 cpu, memory = _size_alone(merged, "cpu"), _size_alone(merged, "memory")
                 asks.append((env_name, (section, name, *owner), cpu, memory))
+    previews = _size_of(_mapping(spec.get("previews")), ())
+    asks.append((None, ("previews",), _size_alone(previews, "cpu"), _size_alone(previews, "memory")))
     return _too_big(asks, rates, positions)
 
 
@@ -92,12 +97,13 @@ def _too_big(asks: list[Ask], rates: Rates, positions: Positions) -> list[Proble
             if (line, col, resource) in seen:
                 continue
             seen.add((line, col, resource))
-            label = ".".join([f"{owner[0]}.{owner[1]}" + (f" (in {env})" if overridden else ""), *owner[2:]])
-            fix = (
-                "an instance runs on one server; use a smaller size and more instances"
-                if owner[0] == "apps" and len(owner) == 2
-                else "a run is one instance on one server; use a smaller size"
-            )
+            label = ".".join([".".join(owner[:2]) + (f" (in {env})" if overridden else ""), *owner[2:]])
+            if owner[0] == "apps" and len(owner) == 2:
+                fix = "an instance runs on one server; use a smaller size and more instances"
+            elif owner[0] == "previews":
+                fix = "an instance runs on one server; use a smaller size"
+            else:
+                fix = "a run is one instance on one server; use a smaller size"
             problems.append(
                 Problem(
                     positions.file,
