@@ -480,6 +480,7 @@ def test_every_use_of_an_image_is_one_the_replay_knows() -> None:
             "tags = datadog_tags(env.name, app.name, app.app.image) if datadog else {}",  # imagederived
             "image=app.app.image,",  # _pod_fields: the image, and its pull policy from imagederived
             "image=app.app.image,",  # a release step's, named by imagederived.release_digest
+            "tags = datadog_tags(env.name, job.name, spec.image) if datadog else {}",  # imagederived
             "image=spec.image,",  # a scheduled job's
         ],
     }

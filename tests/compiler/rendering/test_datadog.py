@@ -1,5 +1,5 @@
 """observability.datadog in the spec: Unified Service Tagging labels, DD_* settings and
-Autodiscovery log annotations on every app's rendered manifests."""
+Autodiscovery log annotations on every app's and scheduled job's rendered manifests."""
 
 from __future__ import annotations
 
@@ -40,6 +40,30 @@ def test_datadog_adds_unified_service_tags_and_autodiscovery() -> None:
     assert (
         env["DD_VERSION"]["valueFrom"]["fieldRef"]["fieldPath"]
         == "metadata.labels['tags.datadoghq.com/version']"
+    )
+
+
+def test_datadog_tags_a_scheduled_jobs_runs_as_its_own_service() -> None:
+    job = "jobs:\n  nightly:\n    image: ghcr.io/acme/report:2.1\n    schedule: '@daily'\n    env: {DD_ENV: prod}\n"
+    files = render_plan(compile_text(DATADOG + job).plan)
+    [cron] = [
+        d for d in YAML(typ="safe").load_all(files["production/nightly.yaml"]) if d["kind"] == "CronJob"
+    ]
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]
+    tags = {
+        "tags.datadoghq.com/env": "production",
+        "tags.datadoghq.com/service": "nightly",
+        "tags.datadoghq.com/version": "2.1",
+    }
+    assert tags.items() <= pod["metadata"]["labels"].items()
+    assert pod["spec"]["containers"][0]["name"] == "nightly"  # whose output the annotation names
+    logs = pod["metadata"]["annotations"]["ad.datadoghq.com/nightly.logs"]
+    assert json.loads(logs) == [{"source": "nightly", "service": "nightly"}]
+    env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+    assert env["DD_ENV"] == {"name": "DD_ENV", "value": "prod"}  # the user's setting wins
+    assert (
+        env["DD_SERVICE"]["valueFrom"]["fieldRef"]["fieldPath"]
+        == "metadata.labels['tags.datadoghq.com/service']"
     )
 
 

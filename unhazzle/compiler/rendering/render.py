@@ -456,12 +456,7 @@ def _app_view(plan: Plan, env: EnvPlan, app: AppPlan) -> dict[str, Any]:
             **({SECRETS_CHECKSUM: app.secrets_checksum} if app.secrets_checksum else {}),
             **(datadog_annotations(app.name) if datadog else {}),
         },
-        # Datadog reads these; a setting of the same name the user wrote wins.
-        "datadog_env": [
-            (key, tag) for key, tag in DATADOG_ENV if key not in app.settings and key not in app.secrets
-        ]
-        if datadog
-        else [],
+        "datadog_env": _datadog_env(app.settings, app.secrets) if datadog else [],
         "sizing": sizing,
         "spread": sizing.max_instances > 1,
         **_resources(sizing.cpu_request, sizing.cpu_limit, sizing.memory_request_mb, app.app.writable),
@@ -590,7 +585,9 @@ def release_name(app: str, digest: str) -> str:
 
 def _job_view(plan: Plan, env: EnvPlan, job: JobPlan) -> dict[str, Any]:
     spec = job.job
-    labels = {**_env_labels(plan, env), JOB_LABEL: job.name, "app.kubernetes.io/name": job.name}
+    datadog = plan.spec.observability.datadog.enabled
+    tags = datadog_tags(env.name, job.name, spec.image) if datadog else {}
+    labels = {**_env_labels(plan, env), JOB_LABEL: job.name, "app.kubernetes.io/name": job.name, **tags}
     return {
         **_pod_fields(
             job.name,
@@ -604,7 +601,11 @@ def _job_view(plan: Plan, env: EnvPlan, job: JobPlan) -> dict[str, Any]:
         **_run_fields(job.size, spec.writable),
         "labels": labels,
         "pod_labels": labels,
-        "pod_annotations": {SECRETS_CHECKSUM: job.secrets_checksum} if job.secrets_checksum else {},
+        "pod_annotations": {
+            **({SECRETS_CHECKSUM: job.secrets_checksum} if job.secrets_checksum else {}),
+            **(datadog_annotations(job.name) if datadog else {}),
+        },
+        "datadog_env": _datadog_env(job.settings, job.secrets) if datadog else [],
         "schedule": spec.schedule.strip(),
         "timezone": spec.timezone,
         "concurrency": "Allow" if spec.overlap else "Forbid",
@@ -629,6 +630,11 @@ def datadog_tags(env: str, app: str, image: str) -> dict[str, str]:
         f"{DATADOG_TAG}/service": app,
         f"{DATADOG_TAG}/version": image_version(image),
     }
+
+
+def _datadog_env(settings: dict[str, str], secrets: list[str]) -> list[tuple[str, str]]:
+    """The settings Datadog reads, from the labels; a setting of the same name the user wrote wins."""
+    return [(key, tag) for key, tag in DATADOG_ENV if key not in settings and key not in secrets]
 
 
 def datadog_annotations(app: str) -> dict[str, str]:
