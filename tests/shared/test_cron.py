@@ -33,6 +33,33 @@ def test_runs_a_month_average_four_years(schedule: str, runs: float) -> None:
     assert parse(schedule).runs_a_month() == pytest.approx(runs, rel=0.01)
 
 
+@pytest.mark.parametrize(
+    ("schedule", "seconds", "together"),
+    [
+        ("*/15 * * * *", 3600, 4),  # started at :00, :15, :30, :45, all going at :59
+        ("*/15 * * * *", 900, 1),  # each ends as the next starts
+        ("* * * * *", 3600, 60),
+        ("0,1 * * * *", 90, 2),  # 90 s is two minutes' starts
+        ("0 3 * * *", 3600, 1),
+        ("0 3 * * *", 7 * 86400, 7),  # a week's runs of a daily job
+        ("0 0,23 * * *", 7200, 2),  # over midnight: 23:00 and the next day's 00:00
+        ("@hourly", 86400, 24),
+    ],
+)
+def test_the_most_runs_in_progress_together(schedule: str, seconds: int, together: int) -> None:
+    assert parse(schedule).most_at_once(seconds) == together
+
+
+@given(st.sampled_from(["*/7 * * * *", "5,50 */3 * * *", "0 9-17 * * mon-fri", "*/20 1,2 * * *"]),
+       st.integers(min_value=1, max_value=3 * 86400))  # fmt: skip
+def test_the_most_runs_together_is_what_a_minute_by_minute_count_finds(schedule: str, seconds: int) -> None:
+    every = parse(schedule)
+    starts = [m for m in range(4 * 1440) if (m % 1440) // 60 in every.hours and m % 60 in every.minutes]
+    span = -(-seconds // 60)
+    counted = max(sum(1 for s in starts if t - span < s <= t) for t in range(4 * 1440))
+    assert every.most_at_once(seconds) == counted
+
+
 def test_a_day_of_month_and_a_weekday_both_given_run_on_either() -> None:
     # As cron (and the cluster): the 1st of each month, and every Monday.
     schedule = parse("0 0 1 * 1")

@@ -37,6 +37,7 @@ FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 SAMPLE_START = dt.date(2024, 1, 1)  # four years, one of them leap: what a month averages to
 SAMPLE_DAYS = 4 * 365 + 1
 SEARCH_DAYS = 30 * 366  # a 29 February on a given weekday comes back within 28 years
+MINUTES_A_DAY = 24 * 60
 # Each part of a zone name as the cluster's CronJob validation allows it (kubernetes
 # pkg/apis/batch/validation: validTimeZoneCharacters, after the tz database's naming rules): this
 # also keeps a name from reaching the file system as a folder, a path or a name too long for it.
@@ -78,6 +79,22 @@ class Schedule:
         """Runs in an average month (over four years, one of them leap)."""
         days = sum(self.runs_on(SAMPLE_START + dt.timedelta(days=i)) for i in range(SAMPLE_DAYS))
         return days * self.runs_a_day / 48
+
+    def most_at_once(self, seconds: int) -> int:
+        """The most runs that can be in progress together when each may take *seconds*: the
+        most start times in any span that long. Counted as if every day ran (days that do not
+        only lower it), over enough days for a span of several."""
+        today = sorted(hour * 60 + minute for hour in self.hours for minute in self.minutes)
+        span = -(-seconds // 60)  # in whole minutes: a run started within them is still going
+        days = span // MINUTES_A_DAY + 2
+        starts = [day * MINUTES_A_DAY + start for day in range(days) for start in today]
+        most, last = 0, 0
+        for first, start in enumerate(starts[: len(today)]):  # a span beginning on the first day
+            last = max(last, first)
+            while last < len(starts) and starts[last] < start + span:
+                last += 1
+            most = max(most, last - first)
+        return most
 
     def next_run(self, after: dt.datetime, zone: str = "UTC") -> dt.datetime | None:
         """The first run strictly after *after* (an aware time), in *zone*; None if none comes."""

@@ -118,6 +118,16 @@ def test_render_every_network_policy_selects_instances_the_environment_has():
             assert any(wanted.items() <= pod.items() for pod in labels), policy["metadata"]["name"]
 
 
+def test_render_the_quota_has_room_for_every_run_of_a_job_that_may_be_in_progress_together():
+    job = "jobs:\n  sync:\n    image: ghcr.io/acme/sync:1\n    schedule: '*/15 * * * *'\n    timeout: 1h\n"
+
+    def pods(text: str) -> int:
+        found = objects(render_text(MINIMAL + text))
+        return int(next(o for _, o in found if o["kind"] == "ResourceQuota")["spec"]["hard"]["pods"])
+
+    assert pods(job + "    overlap: true\n") - pods(job) == 3  # four runs at once, not one
+
+
 def test_render_a_disruption_budget_never_holds_up_a_server_for_an_instance_that_is_not_ready():
     found = objects(render_text(MINIMAL + "    instances: {min: 2, max: 4}\n"))
     budget = next(o for _, o in found if o["kind"] == "PodDisruptionBudget")

@@ -66,6 +66,7 @@ class JobPlan:
     runs_a_month: float
     warnings: list[str] = field(default_factory=list)
     secrets_checksum: str | None = None  # as for apps
+    at_once: int = 1  # the most runs in progress together (more than one only with overlap)
 
 
 @dataclass(frozen=True)
@@ -168,13 +169,15 @@ def _environment(
 
 
 def _job(spec: Spec, name: str, job: Job, settings_of: _Expander) -> JobPlan:
+    schedule = parse(job.schedule)
     return JobPlan(
         name=name,
         job=job,
         size=size_run(job.profile.workload or "worker", job.size),
         settings={key: settings_of(value) for key, value in job.env.items()},
         secrets=_secrets(spec, job.secrets, job.databases),
-        runs_a_month=parse(job.schedule).runs_a_month(),
+        runs_a_month=schedule.runs_a_month(),
+        at_once=schedule.most_at_once(job.timeout) if job.overlap else 1,
         warnings=_image_warnings(job.image, "each run starts whatever it is then"),
     )
 

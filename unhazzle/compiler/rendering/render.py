@@ -372,7 +372,7 @@ def _scratch(writable: list[Writable]) -> int:
 
 def quota(env: EnvPlan) -> dict[str, str]:
     """The environment's ceiling: every app at maximum scale, plus rolling-update surge, its
-    release step, each job's runs (two at once when they may overlap) and room for one
+    release step, each job's runs (as many as can be in progress together) and room for one
     `unhazzle run` of the largest app."""
     pods = cpu_req = cpu_lim = mem_req = mem_lim = storage = claims = disk = 0
     # (instances, cpu request, cpu limit, memory, scratch disk) of everything that may run at once
@@ -390,9 +390,7 @@ def quota(env: EnvPlan) -> dict[str, str]:
             storage += app.app.volume.size
     for job in env.jobs:
         r = job.size
-        running.append(
-            (2 if job.job.overlap else 1, r.cpu_request, r.cpu_limit, r.memory_mb, _scratch(job.job.writable))
-        )
+        running.append((job.at_once, r.cpu_request, r.cpu_limit, r.memory_mb, _scratch(job.job.writable)))
     if env.apps:
         largest = max(env.apps, key=lambda a: (a.sizing.memory_limit_mb, a.sizing.cpu_limit))
         s = largest.sizing
