@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, overload
 
 
 class UnhazzleError(Exception):
@@ -90,10 +90,23 @@ class OperationError(UnhazzleError):
     exit_code = 1
 
 
-def at_once(*checks: Callable[[], Any]) -> list[Any]:
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+
+
+@overload
+def at_once(a: Callable[[], A], /) -> tuple[A]: ...
+@overload
+def at_once(a: Callable[[], A], b: Callable[[], B], /) -> tuple[A, B]: ...
+@overload
+def at_once(a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], /) -> tuple[A, B, C]: ...
+@overload
+def at_once(*checks: Callable[[], Any]) -> tuple[Any, ...]: ...
+def at_once(*checks: Callable[[], Any]) -> tuple[Any, ...]:
     """Every check in *checks* run, whatever an earlier one refused: their values, or one error
     with every refusal's lines. An InputError while each refusal was one (its problems stay
-    located and sorted), a UsageError once any was a UsageError."""
+    located and sorted), a UsageError once any was a UsageError (lines in the checks' order)."""
     values: list[Any] = []
     located: list[Problem] = []
     lines: list[str] = []
@@ -111,4 +124,4 @@ def at_once(*checks: Callable[[], Any]) -> list[Any]:
         raise UsageError("\n".join(lines))
     if located:
         raise InputError(located)
-    return values
+    return tuple(values)

@@ -16,7 +16,7 @@ def refuse(error: Exception) -> None:
 
 
 def test_the_values_of_checks_that_pass() -> None:
-    assert at_once(lambda: 1, lambda: "two") == [1, "two"]
+    assert at_once(lambda: 1, lambda: "two") == (1, "two")
 
 
 def test_located_problems_of_every_check_stay_located_and_sorted() -> None:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from unhazzle.errors import InputError, UsageError
+from unhazzle.errors import UsageError
 
 # What argparse takes as a value though it starts with '-' (no option of ours looks like one).
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
@@ -111,7 +111,7 @@ def checked_by(read: Callable[[argparse.Namespace], object]) -> Callable[[argpar
     def check(args: argparse.Namespace) -> list[str]:
         try:
             read(args)
-        except (UsageError, InputError) as exc:
+        except UsageError as exc:
             return exc.lines()
         return []
 
