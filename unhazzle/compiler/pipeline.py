@@ -123,9 +123,18 @@ def _with_oversized(problems: list[Problem], data: Any, rates: Rates, positions:
     """*problems* with the sizes too big for a server, as the spec writes them: where one is also
     beyond the model's own bound (`cpu: 99`, "at most 64"), the server's limit is what is said."""
     over = oversized_as_written(data, rates, positions)
-    places = {(p.line, p.column) for p in over}
-    kept = [p for p in problems if (p.line, p.column) not in places or " is too large: " not in p.message]
+    places = {(p.line, p.column, _field(p)) for p in over}  # (an alias can put two fields at one place)
+    kept = [
+        p
+        for p in problems
+        if (p.line, p.column, _field(p)) not in places or " is too large: " not in p.message
+    ]
     return [*kept, *over]
+
+
+def _field(problem: Problem) -> str:
+    """The field a problem is about, as its message names it last: `cpu` of `apps.web.size.cpu:`."""
+    return problem.message.partition(": ")[0].rpartition(".")[2]
 
 
 def _whole_plan_problems(plan: Plan, rates: Rates, positions: Positions) -> list[Problem]:

@@ -931,3 +931,16 @@ def test_validate_job_bigger_than_a_server_in_an_otherwise_valid_spec(cli, write
         f"{spec}:10:52: error: apps.web.release.size.memory: 8 GB is more than {SERVER}, {ONE_RUN}",
         f"{spec}:15:17: error: jobs.nightly.size.cpu: 4 vCPU is more than {SERVER}, {ONE_RUN}",
     ]
+
+
+def test_validate_a_size_past_a_server_hides_no_other_problem_an_alias_puts_at_its_place(cli, write_spec):
+    spec = write_spec(
+        MINIMAL.replace("port: 8080", "port: 8080\n    size: {cpu: &c 99}")
+        + "jobs:\n  nightly: {image: ghcr.io/acme/web:1.0, schedule: '@daily', retries: *c}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert result.err.strip().splitlines() == [
+        f"{spec}:10:17: error: apps.web.size.cpu: 99 vCPU is more than {SERVER}, {ONE_SERVER}",
+        f"{spec}:10:17: error: jobs.nightly.retries: 99 is too large: must be at most 10",
+    ]
