@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())
     print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {args.out}")
     # what plan warns about, repeated (as documented): rendered is not the same as ready to run
-    print_warnings([w for w in warnings(compiled.plan) if set(w["environments"]) & set(envs)])
+    print_warnings([w for w in warnings(plan) if set(w["environments"]) & set(envs)])
     return 0
 
 

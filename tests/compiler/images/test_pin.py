@@ -9,6 +9,7 @@ from ruamel.yaml import YAML
 
 from unhazzle.compiler.images.pin import pin_plan
 from unhazzle.compiler.pipeline import compile_text
+from unhazzle.compiler.presentation.report import warnings
 
 DIGEST = "sha256:" + "12" * 32
 
@@ -130,3 +131,12 @@ def test_pin_plan_pins_jobs_too_and_shares_one_answer_per_image():
     assert asked.count("registry.example.com/acme/web:1.0") == 1  # the app's and the job's image
     [nightly] = plan.environments[0].jobs
     assert nightly.job.image == "registry.example.com/acme/web:1.0@sha256:" + "cd" * 32
+
+
+def test_a_pinned_image_is_no_longer_warned_about_having_no_version():
+    job = "jobs:\n  nightly:\n    image: registry.example.com/acme/report\n    schedule: '@daily'\n"
+    compiled = compile_text(spec_for("registry.example.com").replace("acme/web:1.0", "acme/web") + job)
+    names = {w["app"] for w in warnings(compiled.plan) if "names no version" in w["message"]}
+    assert names == {"web", "nightly"}
+    plan = pin_plan(compiled.plan, lambda ref: "sha256:" + "cd" * 32)
+    assert [w for w in warnings(plan) if "names no version" in w["message"]] == []

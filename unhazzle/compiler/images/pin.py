@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from unhazzle.compiler.images.reference import ImageRef, parse_reference
-from unhazzle.compiler.planning.plan import AppPlan, JobPlan, Plan
+from unhazzle.compiler.planning.plan import AppPlan, JobPlan, Plan, without_image_warnings
 
 if TYPE_CHECKING:  # httpx is imported only when a registry is asked
     from unhazzle.compiler.images.registry import RegistryOptions
@@ -40,11 +40,11 @@ def pin_plan(plan: Plan, resolve: Resolver) -> Plan:
         field = "app" if isinstance(entry, AppPlan) else "job"
         spec = getattr(entry, field)
         image = pinned_image(spec.image)
-        return (
-            entry
-            if image == spec.image
-            else dataclasses.replace(entry, **{field: spec.model_copy(update={"image": image})})
-        )
+        if image == spec.image:
+            return entry
+        warnings = without_image_warnings(entry.warnings, spec.image)  # it names one version now
+        pinned_spec = spec.model_copy(update={"image": image})
+        return dataclasses.replace(entry, warnings=warnings, **{field: pinned_spec})
 
     envs = [
         dataclasses.replace(env, apps=[pin(app) for app in env.apps], jobs=[pin(job) for job in env.jobs])

@@ -254,7 +254,16 @@ def _image_warnings(image: str, means: str) -> list[str]:
     named = "names no version" if not tag else "names no version, only 'latest'"
     base = image.rpartition(":")[0] if tag else image
     fix = f"give it a version ({base}:1.2.3), or pin what it names now with --pin-digests"
-    return [f"image '{image}' {named}: {means}; {fix}"]
+    return [f"{_about(image)}{named}: {means}; {fix}"]
+
+
+def _about(image: str) -> str:
+    return f"image '{image}' "
+
+
+def without_image_warnings(warnings: list[str], image: str) -> list[str]:
+    """*warnings* less the one about *image* having no version: for a plan whose image is pinned."""
+    return [warning for warning in warnings if not warning.startswith(_about(image))]
 
 
 def _database_warnings(spec: Spec, app: App) -> list[str]:
