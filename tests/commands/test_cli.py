@@ -223,6 +223,26 @@ def test_render_out_that_cannot_be_a_folder_is_said_with_the_spec_problems(cli, 
     assert sorted(p.name for p in spec.parent.iterdir()) == ["a-file", spec.name]  # nothing made
 
 
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        ("dangling/sub", "/dangling' is a link to nothing"),
+        ("new/" + "x" * 300 + "/sub", "File name too long"),  # under a folder not made yet
+        ("a-file\nx/sub", "/a-file\\nx' is a file, not a folder"),  # one line, as every problem
+    ],
+)
+def test_render_out_refused_before_anything_is_made(cli, write_spec, out, says):
+    spec = write_spec(MINIMAL)
+    (spec.parent / "dangling").symlink_to(spec.parent / "nowhere")
+    (spec.parent / "a-file\nx").write_text("not a folder\n")
+    before = sorted(spec.parent.iterdir())
+    result = cli("render", str(spec), "--out", str(spec.parent / out))
+    assert result.code == 2
+    [line] = result.err.splitlines()
+    assert line.startswith("--out: error: cannot write to ") and line.endswith(says), line
+    assert sorted(spec.parent.iterdir()) == before
+
+
 def test_render_out_empty_is_bad_input_not_the_current_folder(cli, write_spec, tmp_path, monkeypatch):
     spec = write_spec(MINIMAL)
     monkeypatch.chdir(tmp_path)

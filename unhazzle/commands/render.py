@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from unhazzle.commands.common import (
@@ -18,7 +19,7 @@ from unhazzle.compiler.presentation.report import warnings
 from unhazzle.compiler.rendering.render import render_plan
 from unhazzle.compiler.rendering.reuse import Reuse
 from unhazzle.compiler.write import write_tree
-from unhazzle.errors import UsageError, at_once
+from unhazzle.errors import UsageError, at_once, printable
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     _check_out(Path(args.out))
     written = write_tree(Path(args.out), files)
     objects = sum(text.count("\nkind: ") + text.startswith("kind: ") for text in files.values())
-    print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {args.out}")
+    print(f"wrote {len(written)} files ({objects} objects) for {', '.join(envs)} to {printable(args.out)}")
     # what plan warns about, repeated (as documented): rendered is not the same as ready to run
     print_warnings([w for w in warnings(plan) if set(w["environments"]) & set(envs)])
     return 0
@@ -55,13 +56,20 @@ def _out_as_given(out: str) -> None:
         raise UsageError("--out: error: an empty path; name the folder to write to (`--out .` for here)")
     path = Path(out)
     try:
-        if path.exists() and not path.is_dir():
-            raise UsageError(f"--out: error: '{out}' is a file, not a folder")
-        made = next((p for p in path.parents if p.exists()), None)  # where new folders would go
+        # Where the first new folder would go: the deepest part there is (a link to nothing too).
+        there = next((p for p in (path, *path.parents) if os.path.lexists(p)), None)
+        broken = there is not None and not there.exists()
+        longest = os.pathconf(there if there is not None and there.is_dir() else ".", "PC_NAME_MAX")
     except OSError as exc:  # a name too long, say
-        raise UsageError(f"--out: error: cannot write to '{out}': {exc.strerror or exc}") from None
-    if made is not None and not made.is_dir():
-        raise UsageError(f"--out: error: cannot write to '{out}': '{made}' is a file, not a folder")
+        raise _cannot(out, exc.strerror or str(exc)) from None
+    if broken:
+        raise _cannot(out, f"'{printable(str(there))}' is a link to nothing")
+    if there == path and not path.is_dir():
+        raise _not_a_folder(out)
+    if there is not None and not there.is_dir():
+        raise _cannot(out, f"'{printable(str(there))}' is a file, not a folder")
+    if any(len(os.fsencode(part)) > longest for part in path.parts):  # (a folder not made yet)
+        raise _cannot(out, "File name too long")
 
 
 def _check_out(out: Path) -> None:
@@ -69,6 +77,14 @@ def _check_out(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise UsageError(f"--out: error: '{out}' is a file, not a folder") from None
+        raise _not_a_folder(str(out)) from None
     except OSError as exc:
-        raise UsageError(f"--out: error: cannot write to '{out}': {exc.strerror or exc}") from None
+        raise _cannot(str(out), exc.strerror or str(exc)) from None
+
+
+def _not_a_folder(out: str) -> UsageError:
+    return UsageError(f"--out: error: '{printable(out)}' is a file, not a folder")
+
+
+def _cannot(out: str, why: str) -> UsageError:
+    return UsageError(f"--out: error: cannot write to '{printable(out)}': {why}")
