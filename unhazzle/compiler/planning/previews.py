@@ -20,7 +20,6 @@ from unhazzle.compiler.spec.positions import Positions
 
 CPU_SHARE = 0.25  # CPU is compressible: a quarter slows a preview, never breaks it; memory is kept
 MIN_CPU = 0.05
-ONE = {"min": 1, "max": 1}
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,8 @@ def preview_spec(
         given |= set(kept)
         # An app with a volume runs one instance, its disk attaching to one at a time: previews'
         # instances are for the apps that can run more.
-        over["instances"] = ONE if plan.app.volume else previews.instances.model_dump(exclude_none=True)
+        one = {"min": 1, "max": 1}
+        over["instances"] = one if plan.app.volume else previews.instances.model_dump(exclude_none=True)
         over["size"] = _size(previews, plan.sizing.cpu_request, plan.sizing.memory_request_mb)
         out_apps[plan.name] = base
         out_overrides[plan.name] = over
