@@ -61,10 +61,10 @@ def _previews(compiled: Compiled) -> dict[str, Any] | None:
     spec = compiled.spec.previews
     if spec is None:
         return None
-    from unhazzle.compiler.pipeline import compile_preview
+    from unhazzle.compiler.pipeline import SAMPLE_PREVIEW, compile_preview
     from unhazzle.compiler.planning.cost import cost_json
 
-    preview, made = compile_preview(compiled, "preview")
+    preview, made = compile_preview(compiled, SAMPLE_PREVIEW)
     [env] = preview.plan.environments
     cost = preview.cost.environments[env.name]
     return {

@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
             for notice in compiled.secrets.notices:
                 print(notice, file=sys.stderr)
         compiled.require_secrets()
+        if compiled.spec.previews is not None:  # so that an OK holds for `preview-env up` too
+            from unhazzle.compiler.pipeline import SAMPLE_PREVIEW, compile_preview
+
+            compile_preview(compiled, SAMPLE_PREVIEW)
     except InputError as err:
         if args.output != "json":
             raise

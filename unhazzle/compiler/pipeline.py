@@ -286,6 +286,11 @@ def _present(store: SecretStore, name: str, secrets: list[str]) -> dict[str, str
     return used_ciphertexts(store, {name: secrets}).get(name, {})
 
 
+# The name `plan` shows a preview environment under, and `validate` checks one as: any preview
+# `preview-env up` makes differs from it only by its name.
+SAMPLE_PREVIEW = "preview"
+
+
 def compile_preview(compiled: Compiled, name: str) -> tuple[Compiled, PreviewSpec]:
     """Preview environment *name* of the project *compiled* (its spec has `previews:`), with the
     copied environment's secret values that previews may have."""

@@ -139,6 +139,21 @@ def test_a_preview_size_bigger_than_a_server_is_an_error_where_it_is_written(
     ]
 
 
+def test_validate_says_what_a_preview_would_refuse(
+    cli: RunCli, write_spec: WriteSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever a preview's copy makes of the spec is checked too (here: a size no server gives,
+    # made as no spec can write it), so that an OK holds for `preview-env up`.
+    from unhazzle.compiler.planning import previews
+
+    spec = write_spec(SPEC)
+    assert cli("validate", str(spec)).code == 0
+    monkeypatch.setattr(previews, "_size", lambda *_: {"cpu": 64, "memory": "512MB"})
+    result = cli("validate", str(spec))
+    assert result.code == 2
+    assert "apps.web.size.cpu: 64 vCPU is more than one cx33 server" in result.err, result.err
+
+
 @pytest.mark.parametrize(
     ("edit", "where", "says"),
     [
