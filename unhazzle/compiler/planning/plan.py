@@ -12,6 +12,7 @@ from unhazzle.compiler.spec.merge import badge_for
 from unhazzle.compiler.spec.model import App, Budget, Job, Spec
 from unhazzle.compiler.spec.resolve import Resolved, ResolvedJobs
 from unhazzle.shared.cron import parse
+from unhazzle.shared.imagetag import written_tag
 from unhazzle.shared.names import namespace_for
 
 APP_REF = re.compile(r"\$\{\s*apps\.([^.}\s]+)\.(url|host|port)\s*\}")
@@ -248,7 +249,7 @@ def _image_warnings(image: str, means: str) -> list[str]:
     same from one instance to the next (*means*: what that means for the app or job)."""
     if "@sha256:" in image:
         return []
-    tag = image.rpartition("/")[2].partition(":")[2]
+    tag = written_tag(image)
     if tag not in ("", "latest"):
         return []
     named = "names no version" if not tag else "names no version, only 'latest'"

@@ -14,6 +14,7 @@ from typing import Any
 from unhazzle.compiler.publishing.gitread import blobs
 from unhazzle.compiler.publishing.index import parse_index
 from unhazzle.errors import OperationError
+from unhazzle.shared.imagetag import written_tag
 from unhazzle.shared.names import ENVIRONMENT_FILE, INDEX_FILE, PREVIEW_FILE, ROLLBACK_FILE, SECRETS_FILE
 
 ROLLBACK_TRAILER = "Unhazzle-Rollback"  # "PROJECT/ENV[/APP] BAD -> GOOD", on a rollback's commit
@@ -166,10 +167,8 @@ def _app_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 def _short(image: Any) -> str:
     """The part of an image reference that changes between versions: its tag, else its digest."""
     text = str(image or "?")
-    name, _, digest = text.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    tag = last.partition(":")[2]
-    return tag or (digest[:19] if digest else text)
+    digest = text.partition("@")[2]
+    return written_tag(text) or (digest[:19] if digest else text)
 
 
 def _count(instances: Any) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from unhazzle.shared.imagetag import written_tag
+
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]+")
 RELEASE_DIGEST = 10  # hex digits of a release step's name digest
 
@@ -21,8 +23,7 @@ def image_version(image: str) -> str:
     """The image's tag, or the first 12 hex digits of its digest, as a label value (no ':')."""
     if "@sha256:" in image:
         return image.split("@sha256:", 1)[1][:12]
-    last = image.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    tag = written_tag(image) or "latest"
     return _LABEL_VALUE.sub("-", tag)[:63].strip("-._") or "latest"
 
 
